@@ -1,0 +1,23 @@
+export type { Digits, Examples } from './examples.ts'
+export {
+  assertExamples,
+  COLS,
+  labelHistogram,
+  NUM_LABELS,
+  PIXELS_PER_EXAMPLE,
+  ROWS,
+  subset,
+} from './examples.ts'
+export {
+  decodeMnist,
+  encodeMnist,
+  MNIST_HEADER_BYTES,
+  MNIST_MAGIC,
+  MNIST_VERSION,
+  MnistFormatError,
+} from './mnist-codec.ts'
+export type { MnistFormatErrorCode } from './mnist-codec.ts'
+export { shardIid, shardNonIid } from './shard.ts'
+export type { NonIidOptions } from './shard.ts'
+export { mulberry32, permutation, randomInt, randomSeed, shuffleInPlace } from './random.ts'
+export type { Random } from './random.ts'

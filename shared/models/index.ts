@@ -1,0 +1,13 @@
+export {
+  buildModel,
+  getWeights,
+  parameterCount,
+  setWeights,
+  weightName,
+  weightSpec,
+} from './models.ts'
+export type { ModelSpec, WeightSpec } from './models.ts'
+export { PRESETS } from './presets.ts'
+export type { PresetName } from './presets.ts'
+export { modelFromTopology, toLayersTopology } from './topology.ts'
+export type { LayersTopology } from './topology.ts'

@@ -1,0 +1,111 @@
+import { z } from 'zod'
+import { ModelSpecSchema, OPTIMIZERS } from './task.ts'
+
+export const BACKENDS = ['webgpu', 'wasm', 'cpu'] as const
+export type Backend = (typeof BACKENDS)[number]
+
+export const EnrolRequestSchema = z.strictObject({
+  protocolVersion: z.number().int(),
+  label: z.string().max(200).optional(),
+})
+export type EnrolRequest = z.infer<typeof EnrolRequestSchema>
+
+export interface EnrolAnswer {
+  type: 'enrolled'
+  deviceId: string
+  /** Bearer token for every later device call; the coordinator keeps only its hash. */
+  token: string
+}
+
+export const CapabilitiesSchema = z.strictObject({
+  backend: z.enum(BACKENDS),
+  /** Measured local training speed, examples per second. */
+  examplesPerSecond: z.number().finite().nonnegative().optional(),
+  memoryMB: z.number().finite().nonnegative().optional(),
+  charging: z.boolean().optional(),
+  network: z.enum(['unmetered', 'metered', 'unknown']).optional(),
+  userAgent: z.string().max(500).optional(),
+})
+export type Capabilities = z.infer<typeof CapabilitiesSchema>
+
+export const DatasetHeldSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[\w.-]+$/, 'letters, digits, "_", "." and "-" only'),
+  examples: z.number().int().nonnegative(),
+  /** Label histogram: labels[k] = number of examples with label k. */
+  labels: z.array(z.number().int().nonnegative()).max(1000),
+})
+export type DatasetHeld = z.infer<typeof DatasetHeldSchema>
+
+export const CheckinRequestSchema = z.strictObject({
+  protocolVersion: z.number().int(),
+  capabilities: CapabilitiesSchema,
+  datasets: z.array(DatasetHeldSchema).max(50),
+})
+export type CheckinRequest = z.infer<typeof CheckinRequestSchema>
+
+export interface TrainPlanWire {
+  optimizer: (typeof OPTIMIZERS)[number]
+  learningRate: number
+  batchSize: number
+  localEpochs: number
+  /** Upper bound on optimizer steps, when the strategy sizes work to the deadline. */
+  maxSteps?: number
+}
+
+export type ModelSpecWire = z.infer<typeof ModelSpecSchema>
+
+export interface Assignment {
+  type: 'assignment'
+  taskId: string
+  round: number
+  dataset: string
+  model: { spec: ModelSpecWire; hash: string; url: string }
+  plan: TrainPlanWire
+  /** ISO time after which the upload is late. */
+  deadline: string
+  uploadUrl: string
+}
+
+export interface RetryLater {
+  type: 'retry'
+  retryAfterSeconds: number
+  reason: string
+}
+
+/** No running task this device could ever join with what it holds. */
+export interface NothingToDo {
+  type: 'none'
+  reason: string
+}
+
+export type CheckinAnswer = Assignment | RetryLater | NothingToDo
+
+/** Metadata carried in an update container's header. */
+export const UpdateMetadataSchema = z.strictObject({
+  examples: z.number().int().positive(),
+  steps: z.number().int().nonnegative(),
+  loss: z.number().finite().optional(),
+  /** Hash of the model the delta was computed against. */
+  baseModel: z.string().regex(/^[0-9a-f]{64}$/),
+})
+export type UpdateMetadata = z.infer<typeof UpdateMetadataSchema>
+
+export const UPLOAD_OUTCOMES = [
+  'accepted',
+  'late',
+  'duplicate',
+  'unknown-round',
+  'rejected',
+] as const
+export type UploadOutcome = (typeof UPLOAD_OUTCOMES)[number]
+
+export type UploadAnswer =
+  | { type: 'accepted'; round: number; reported: number }
+  | { type: 'late'; round: number; message: string }
+  | { type: 'duplicate'; round: number; message: string }
+  | { type: 'unknown-round'; message: string }
+  | { type: 'rejected'; round: number; message: string; field?: string }

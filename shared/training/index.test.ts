@@ -1,0 +1,263 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { loadMnist } from '../../scripts/mnist-file.ts'
+import { type Digits, subset } from '../data/index.ts'
+import { buildModel, getWeights, weightSpec } from '../models/index.ts'
+import type { NamedTensor } from '../tensors/named-tensor.ts'
+import { tf, useBackend } from '../tf/index.ts'
+import {
+  evaluate,
+  missingTrainingKernels,
+  OPTIMIZERS,
+  type TrainPlan,
+  trainLocally,
+  type TrainProgress,
+} from './index.ts'
+
+let train: Digits
+let test: Digits
+const model = buildModelLater()
+let initial: NamedTensor[]
+
+/** The model is built once the backend is up; tests share it, one run at a time. */
+function buildModelLater() {
+  const box: { model?: ReturnType<typeof buildModel> } = {}
+  return () => (box.model ??= buildModel({ preset: 'mnist-2nn' }))
+}
+
+beforeAll(async () => {
+  await useBackend('wasm')
+  const mnist = await loadMnist()
+  train = subset(mnist.train, range(0, 1000))
+  test = subset(mnist.test, range(0, 500))
+  initial = getWeights(model())
+})
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
+
+// McMahan et al.'s B = 10; two epochs over 1,000 digits take ~0.5 s on wasm.
+const plan: TrainPlan = { optimizer: 'sgd', learningRate: 0.1, batchSize: 10, localEpochs: 2 }
+
+const applyDelta = (weights: NamedTensor[], delta: NamedTensor[]): NamedTensor[] =>
+  weights.map((w, i) => ({ ...w, data: w.data.map((v, j) => v + delta[i]!.data[j]!) }))
+
+/** Bit-for-bit equality of two tensor lists (fast, unlike toEqual on large typed arrays). */
+const identical = (a: NamedTensor[], b: NamedTensor[]): boolean =>
+  a.length === b.length &&
+  a.every((t, i) => {
+    const u = b[i]!
+    if (t.name !== u.name || t.data.length !== u.data.length) return false
+    const x = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length)
+    const y = new Uint32Array(u.data.buffer, u.data.byteOffset, u.data.length)
+    return x.every((v, j) => v === y[j])
+  })
+
+describe('trainLocally', () => {
+  it('improves accuracy on held-out digits, and reports its work', async () => {
+    const before = await evaluate({ model: model(), weights: initial, examples: test })
+    const progress: TrainProgress[] = []
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      plan,
+      seed: 1,
+      onProgress: (p) => progress.push(p),
+    })
+    expect(r.examples).toBe(1000)
+    expect(r.steps).toBe(2 * 100)
+    expect(progress.map((p) => p.step)).toEqual(range(1, 201))
+    expect(progress.every((p) => p.totalSteps === 200 && Number.isFinite(p.loss))).toBe(true)
+    expect(r.loss).toBeLessThan(progress[0]!.loss)
+    expect(r.delta.map(({ name, shape }) => ({ name, shape }))).toEqual(weightSpec(model()))
+    expect(r.delta.every((t) => t.dtype === 'float32' && t.data.some((v) => v !== 0))).toBe(true)
+
+    const after = await evaluate({
+      model: model(),
+      weights: applyDelta(initial, r.delta),
+      examples: test,
+    })
+    expect(before.accuracy).toBeLessThan(0.3)
+    expect(after.accuracy).toBeGreaterThan(0.7) // ~0.83 typically
+    expect(after.loss).toBeLessThan(before.loss)
+  })
+
+  it('is deterministic given the seed', async () => {
+    const run = (seed: number) =>
+      trainLocally({
+        model: model(),
+        weights: initial,
+        examples: train,
+        plan: { ...plan, maxSteps: 30 },
+        seed,
+      })
+    const [a, b, c] = [await run(7), await run(7), await run(8)]
+    expect(identical(a.delta, b.delta)).toBe(true)
+    expect(a.loss).toBe(b.loss)
+    expect(identical(c.delta, a.delta)).toBe(false)
+  })
+
+  it('honours maxSteps, counting distinct examples', async () => {
+    const steps: number[] = []
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      plan: { ...plan, maxSteps: 5 },
+      seed: 1,
+      onProgress: (p) => steps.push(p.totalSteps),
+    })
+    expect([r.steps, r.examples]).toEqual([5, 50])
+    expect(steps).toEqual([5, 5, 5, 5, 5])
+    // Past one epoch, examples is the local dataset size (n_k), not examples × epochs.
+    const small = subset(train, range(0, 30))
+    const r2 = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: small,
+      plan: { ...plan, batchSize: 8, localEpochs: 3, maxSteps: 6 },
+    })
+    expect([r2.steps, r2.examples]).toEqual([6, 30])
+    const r0 = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: small,
+      plan: { ...plan, maxSteps: 0 },
+    })
+    expect([r0.steps, r0.examples, r0.loss]).toEqual([0, 0, NaN])
+    expect(r0.delta.every((t) => t.data.every((v) => v === 0))).toBe(true)
+  })
+
+  it.each(OPTIMIZERS)('leaks no tensors with %s', async (optimizer) => {
+    const before = tf.memory().numTensors
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      plan: { optimizer, learningRate: 0.01, batchSize: 50, localEpochs: 1, maxSteps: 3 },
+    })
+    expect(r.steps).toBe(3)
+    expect(Number.isFinite(r.loss)).toBe(true)
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
+  it('stops on abort with the reason, leaking nothing, and frees the model', async () => {
+    const before = tf.memory().numTensors
+    const controller = new AbortController()
+    const run = trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      plan,
+      signal: controller.signal,
+      onProgress: ({ step }) => {
+        if (step === 3) controller.abort(new Error('withdrawn'))
+      },
+    })
+    await expect(run).rejects.toThrow('withdrawn')
+    expect(tf.memory().numTensors).toBe(before)
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      plan: { ...plan, maxSteps: 1 },
+    })
+    expect(r.steps).toBe(1)
+  })
+
+  it('refuses a model already in use, and lets runs on separate models interleave', async () => {
+    const other = buildModel({ preset: 'mnist-2nn' })
+    const order: string[] = []
+    const go = (m: typeof other, tag: string) =>
+      trainLocally({
+        model: m,
+        weights: initial,
+        examples: train,
+        plan: { ...plan, maxSteps: 40 },
+        seed: 3,
+        yieldEveryMs: 0,
+        onProgress: () => order.push(tag),
+      })
+    const a = go(model(), 'a')
+    await expect(go(model(), 'x')).rejects.toThrow(/already in use/)
+    const [ra, rb] = await Promise.all([a, go(other, 'b')])
+    // Same seed, same start: the interleaving does not change the result.
+    expect(identical(rb.delta, ra.delta)).toBe(true)
+    const switches = order.slice(1).filter((tag, i) => tag !== order[i]).length
+    expect(switches).toBeGreaterThan(10)
+    other.dispose()
+  })
+
+  it('rejects bad plans and examples that do not fit the model, naming the problem', async () => {
+    const call = (p: Partial<TrainPlan>, examples = train, weights = initial) =>
+      trainLocally({ model: model(), weights, examples, plan: { ...plan, ...p } })
+    const cases: [Promise<unknown>, RegExp][] = [
+      [call({ optimizer: 'lbfgs' as never }), /plan.optimizer: unknown optimizer 'lbfgs'/],
+      [call({ learningRate: 0 }), /plan.learningRate/],
+      [call({ batchSize: 2.5 }), /plan.batchSize/],
+      [call({ localEpochs: 0 }), /plan.localEpochs/],
+      [call({ maxSteps: -1 }), /plan.maxSteps/],
+      [call({}, subset(train, [])), /no examples/],
+      [call({}, { ...train, count: 999 }), /1000 labels for 999 examples/],
+      [
+        call(
+          {},
+          train,
+          initial.filter((t) => t.name !== 'fc3/bias'),
+        ),
+        /no tensor for weight 'fc3\/bias'/,
+      ],
+    ]
+    for (const [promise, message] of cases) await expect(promise).rejects.toThrow(message)
+  })
+
+  it('refuses up front a model the backend cannot train, naming the kernel', async () => {
+    // TF.js 4.22's wasm backend has no Conv2DBackpropFilter: a CNN cannot train there (yet).
+    const cnn = buildModel({ preset: 'synet' })
+    expect(missingTrainingKernels(cnn, 'wasm')).toEqual(['Conv2DBackpropFilter'])
+    expect(missingTrainingKernels(model(), 'wasm')).toEqual([])
+    const before = tf.memory().numTensors
+    const w = getWeights(cnn)
+    await expect(trainLocally({ model: cnn, weights: w, examples: train, plan })).rejects.toThrow(
+      "cannot train model 'synet' on the 'wasm' backend: it has no Conv2DBackpropFilter kernel",
+    )
+    expect(tf.memory().numTensors).toBe(before)
+    cnn.dispose()
+  })
+})
+
+describe('evaluate', () => {
+  it('reports accuracy, loss and per-label accuracy consistently, without leaks', async () => {
+    const before = tf.memory().numTensors
+    const e = await evaluate({ model: model(), weights: initial, examples: test, batchSize: 64 })
+    expect(tf.memory().numTensors).toBe(before)
+    expect(e.examples).toBe(500)
+    expect(e.perLabelAccuracy).toHaveLength(10)
+    const counts = new Array<number>(10).fill(0)
+    for (const l of test.labels) counts[l]!++
+    const weighted = e.perLabelAccuracy.reduce((s, a, l) => s + a * counts[l]!, 0) / 500
+    expect(weighted).toBeCloseTo(e.accuracy, 10)
+    expect(e.loss).toBeGreaterThan(1.5) // untrained: close to ln 10
+    // Batch size does not change the answer.
+    const whole = await evaluate({ model: model(), examples: test, batchSize: 500 })
+    expect(whole.accuracy).toBe(e.accuracy)
+    expect(whole.loss).toBeCloseTo(e.loss, 5)
+  })
+
+  it('gives NaN for labels without examples', async () => {
+    const ones = subset(
+      test,
+      range(0, 500).filter((i) => test.labels[i] === 1),
+    )
+    const e = await evaluate({ model: model(), weights: initial, examples: ones })
+    expect(e.perLabelAccuracy.filter((a) => !Number.isNaN(a))).toEqual([e.accuracy])
+  })
+
+  it('rejects what it cannot evaluate', async () => {
+    await expect(evaluate({ model: model(), examples: subset(test, []) })).rejects.toThrow(
+      /no examples/,
+    )
+    await expect(evaluate({ model: model(), examples: test, batchSize: 0 })).rejects.toThrow(
+      /batchSize/,
+    )
+  })
+})

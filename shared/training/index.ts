@@ -1,0 +1,14 @@
+export type { Examples } from '../data/index.ts'
+export {
+  assertPlan,
+  makeOptimizer,
+  MOMENTUM,
+  OPTIMIZERS,
+  plannedSteps,
+  trainLocally,
+} from './train.ts'
+export type { OptimizerName, TrainOptions, TrainPlan, TrainProgress, TrainResult } from './train.ts'
+export { evaluate } from './evaluate.ts'
+export type { EvaluateOptions, Evaluation } from './evaluate.ts'
+export { crossEntropy, EPSILON } from './common.ts'
+export { assertTrainable, missingTrainingKernels, TRAINING_KERNELS } from './kernels.ts'

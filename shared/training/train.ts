@@ -1,0 +1,193 @@
+import * as tf from '@tensorflow/tfjs-core'
+import type * as tfl from '@tensorflow/tfjs-layers'
+import { type Examples, mulberry32, permutation, randomSeed } from '../data/index.ts'
+import { getWeights, setWeights } from '../models/index.ts'
+import type { NamedTensor } from '../tensors/named-tensor.ts'
+import { batchTensors, crossEntropy, forward, modelIo, withModel, yielder } from './common.ts'
+import { assertTrainable } from './kernels.ts'
+
+export type OptimizerName = 'sgd' | 'momentum' | 'adam' | 'adadelta' | 'rmsprop'
+
+export const OPTIMIZERS: readonly OptimizerName[] = [
+  'sgd',
+  'momentum',
+  'adam',
+  'adadelta',
+  'rmsprop',
+]
+
+/** The local work a device does on its examples in one round. */
+export interface TrainPlan {
+  optimizer: OptimizerName
+  learningRate: number
+  batchSize: number
+  /** Passes over the local examples (FedAvg's E). */
+  localEpochs: number
+  /** Stop after this many optimizer steps, even mid-epoch (deadline-aware local work). */
+  maxSteps?: number
+}
+
+export interface TrainProgress {
+  /** Optimizer steps done so far, 1-based. */
+  step: number
+  totalSteps: number
+  /** This batch's mean loss. */
+  loss: number
+}
+
+export interface TrainOptions {
+  /** A built model (cached by the caller per spec); its weights are overwritten. Not shared by concurrent runs. */
+  model: tfl.LayersModel
+  /** The global weights the round starts from. */
+  weights: readonly NamedTensor[]
+  examples: Examples
+  plan: TrainPlan
+  /** Seeds the per-epoch shuffles: same seed, same backend, same result (dropout aside). */
+  seed?: number
+  onProgress?: (progress: TrainProgress) => void
+  /** Aborting stops before the next batch; trainLocally then rejects with the signal's reason. */
+  signal?: AbortSignal
+  /** Yield to the event loop when this many ms passed since the last yield. Default 10. */
+  yieldEveryMs?: number
+}
+
+export interface TrainResult {
+  /** local − global, one tensor per weight, in the model's weight order. */
+  delta: NamedTensor[]
+  /** Distinct local examples used (FedAvg's n_k): all of them once a full epoch ran. */
+  examples: number
+  /** Optimizer steps done. */
+  steps: number
+  /** Mean training loss over the last epoch that ran (per example; NaN when no step ran). */
+  loss: number
+}
+
+/** Momentum for the 'momentum' optimizer. */
+export const MOMENTUM = 0.9
+
+export function makeOptimizer({ optimizer, learningRate }: TrainPlan): tf.Optimizer {
+  switch (optimizer) {
+    case 'sgd':
+      return tf.train.sgd(learningRate)
+    case 'momentum':
+      return tf.train.momentum(learningRate, MOMENTUM)
+    case 'adam':
+      return tf.train.adam(learningRate)
+    case 'adadelta':
+      return tf.train.adadelta(learningRate)
+    case 'rmsprop':
+      return tf.train.rmsprop(learningRate)
+    default:
+      throw new RangeError(
+        `plan.optimizer: unknown optimizer '${String(optimizer)}' (one of ${OPTIMIZERS.join(', ')})`,
+      )
+  }
+}
+
+export function assertPlan(plan: TrainPlan): void {
+  const { learningRate, batchSize, localEpochs, maxSteps } = plan
+  if (!OPTIMIZERS.includes(plan.optimizer)) makeOptimizer(plan) // throws naming the optimizer
+  if (!(Number.isFinite(learningRate) && learningRate > 0)) {
+    throw new RangeError(`plan.learningRate must be a positive number, got ${learningRate}`)
+  }
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) {
+    throw new RangeError(`plan.batchSize must be a positive integer, got ${batchSize}`)
+  }
+  if (!(Number.isInteger(localEpochs) && localEpochs > 0)) {
+    throw new RangeError(`plan.localEpochs must be a positive integer, got ${localEpochs}`)
+  }
+  if (maxSteps !== undefined && !(Number.isInteger(maxSteps) && maxSteps >= 0)) {
+    throw new RangeError(`plan.maxSteps must be a non-negative integer, got ${maxSteps}`)
+  }
+}
+
+/** Steps a plan takes on `count` examples: epochs × ⌈count / batch⌉, capped by maxSteps. */
+export function plannedSteps(plan: TrainPlan, count: number): number {
+  const steps = plan.localEpochs * Math.ceil(count / plan.batchSize)
+  return Math.min(steps, plan.maxSteps ?? steps)
+}
+
+/**
+ * Local training, as every device runtime does it: set the global weights, run `plan` with
+ * categorical cross-entropy (shuffling each epoch), and return the weight delta.
+ */
+export async function trainLocally(options: TrainOptions): Promise<TrainResult> {
+  const { model, weights, examples, plan, signal, onProgress } = options
+  assertPlan(plan)
+  const io = modelIo(model, examples)
+  if (examples.count === 0) throw new RangeError('trainLocally: no examples to train on')
+  assertTrainable(model)
+  return await withModel(model, async () => {
+    signal?.throwIfAborted()
+    setWeights(model, weights)
+    const random = mulberry32(options.seed ?? randomSeed())
+    const pause = yielder(options.yieldEveryMs ?? 10)
+    const { count } = examples
+    const { batchSize } = plan
+    const batchesPerEpoch = Math.ceil(count / batchSize)
+    const totalSteps = plannedSteps(plan, count)
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable)
+
+    const optimizer = makeOptimizer(plan)
+    let step = 0
+    let distinct = 0
+    let lossSum = 0
+    let lossCount = 0
+    try {
+      for (let epoch = 0; step < totalSteps; epoch++) {
+        const order = permutation(count, random)
+        lossSum = 0
+        lossCount = 0
+        for (let b = 0; b < batchesPerEpoch && step < totalSteps; b++) {
+          signal?.throwIfAborted()
+          const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, count))
+          const { x, y } = batchTensors(examples, indices, io)
+          let cost: tf.Scalar | null
+          try {
+            cost = optimizer.minimize(
+              () => tf.mean(crossEntropy(y, forward(model, x, true))),
+              true,
+              variables,
+            )
+          } finally {
+            tf.dispose([x, y])
+          }
+          if (!cost) throw new Error('optimizer.minimize returned no cost')
+          const loss = (await cost.data())[0]!
+          cost.dispose()
+          step++
+          if (epoch === 0) distinct += indices.length
+          lossSum += loss * indices.length
+          lossCount += indices.length
+          onProgress?.({ step, totalSteps, loss })
+          await pause()
+        }
+      }
+    } finally {
+      disposeOptimizer(optimizer)
+    }
+
+    const global = new Map(weights.map((t) => [t.name, t.data]))
+    const delta = getWeights(model)
+    for (const t of delta) {
+      const g = global.get(t.name)!
+      for (let i = 0; i < t.data.length; i++) t.data[i] = t.data[i]! - g[i]!
+    }
+    return {
+      delta,
+      examples: distinct,
+      steps: step,
+      loss: lossCount > 0 ? lossSum / lossCount : NaN,
+    }
+  })
+}
+
+/**
+ * `optimizer.dispose()`, plus the learning-rate scalar that tfjs 4.22's MomentumOptimizer
+ * forgets (it overrides SGDOptimizer.dispose without calling it).
+ */
+function disposeOptimizer(optimizer: tf.Optimizer): void {
+  optimizer.dispose()
+  const c = (optimizer as { c?: unknown }).c
+  if (c instanceof tf.Tensor && !c.isDisposed) c.dispose()
+}
