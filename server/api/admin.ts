@@ -1,0 +1,143 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { streamSSE } from 'hono/streaming'
+import { TaskPatchSchema, TaskSpecSchema } from '../../shared/protocol/index.ts'
+import { PollenError } from '../errors.ts'
+import type { EventBus, StampedEvent } from '../events/index.ts'
+import { ModelError, type ModelRegistry } from '../models/index.ts'
+import type { Scheduler } from '../rounds/scheduler.ts'
+import type { Store } from '../store/index.ts'
+import { parseJson } from './errors.ts'
+
+const TASK_BODY_LIMIT = 96 * 1024 * 1024
+const JSON_LIMIT = 256 * 1024
+const HASH = /^[0-9a-f]{64}$/
+
+export interface AdminDeps {
+  scheduler: Scheduler
+  store: Store
+  models: ModelRegistry
+  events: EventBus
+  /** Milliseconds between SSE keep-alive comments. */
+  keepAliveMs?: number
+}
+
+/** The data scientist's REST API: tasks, rounds, models, datasets and the event stream. */
+export function adminRoutes({ scheduler, store, models, events, keepAliveMs = 15_000 }: AdminDeps) {
+  const app = new Hono()
+  const tooLarge = () => {
+    throw new PollenError(
+      413,
+      'payload_too_large',
+      'the body is larger than this endpoint accepts',
+      '(body)',
+    )
+  }
+
+  app.post('/tasks', bodyLimit({ maxSize: TASK_BODY_LIMIT, onError: tooLarge }), async (c) => {
+    const spec = await parseJson(c, TaskSpecSchema)
+    try {
+      return c.json(await scheduler.createTask(spec), 201)
+    } catch (error) {
+      if (error instanceof ModelError)
+        throw new PollenError(400, 'invalid_model', error.message, error.field)
+      throw error
+    }
+  })
+  app.get('/tasks', (c) => c.json({ tasks: scheduler.listTasks() }))
+  app.get('/tasks/:id', (c) => c.json(scheduler.getTask(c.req.param('id'))))
+  app.patch('/tasks/:id', bodyLimit({ maxSize: JSON_LIMIT, onError: tooLarge }), async (c) => {
+    const id = c.req.param('id')
+    scheduler.getTask(id) // 404 before a body error for an unknown task
+    return c.json(await scheduler.patchTask(id, await parseJson(c, TaskPatchSchema)))
+  })
+  app.delete('/tasks/:id', async (c) => {
+    await scheduler.deleteTask(c.req.param('id'))
+    return c.body(null, 204)
+  })
+  app.get('/tasks/:id/rounds', async (c) =>
+    c.json({ rounds: await scheduler.listRounds(c.req.param('id')) }),
+  )
+
+  // TF.js Layers format: model.json here; its weights manifest points at model/<hash>.bin beside it.
+  app.get('/tasks/:id/model', (c) => {
+    const { spec, hash, info } = scheduler.currentModel(c.req.param('id'))
+    c.header('Cache-Control', 'no-store')
+    return c.json({
+      format: 'layers-model',
+      generatedBy: 'Pollen',
+      convertedBy: null,
+      modelTopology: models.topology(spec),
+      weightsManifest: [
+        {
+          paths: [`model/${hash}.bin`],
+          weights: info.weightSpec.map(({ name, shape }) => ({ name, shape, dtype: 'float32' })),
+        },
+      ],
+      userDefinedMetadata: { pollen: { modelHash: hash } },
+    })
+  })
+  app.get('/tasks/:id/model/:file', async (c) => {
+    scheduler.getTask(c.req.param('id'))
+    const hash = c.req.param('file').replace(/\.bin$/, '')
+    const bytes = HASH.test(hash) ? await models.weights(hash).catch(() => undefined) : undefined
+    if (!bytes) throw new PollenError(404, 'not_found', `no weights ${hash.slice(0, 80)}`)
+    const payload = new Uint8Array(bytes.reduce((n, t) => n + t.data.byteLength, 0))
+    let offset = 0
+    for (const t of bytes) {
+      payload.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), offset)
+      offset += t.data.byteLength
+    }
+    c.header('Content-Type', 'application/octet-stream')
+    c.header('Cache-Control', 'private, max-age=31536000, immutable')
+    return c.body(payload)
+  })
+
+  app.get('/datasets', async (c) => {
+    const byName = new Map<
+      string,
+      { name: string; devices: number; examples: number; labels: number[] }
+    >()
+    for (const device of await store.listDevices())
+      for (const held of device.datasets) {
+        const entry = byName.get(held.name) ?? {
+          name: held.name,
+          devices: 0,
+          examples: 0,
+          labels: [],
+        }
+        entry.devices += 1
+        entry.examples += held.examples
+        held.labels.forEach((n, label) => (entry.labels[label] = (entry.labels[label] ?? 0) + n))
+        byName.set(held.name, entry)
+      }
+    const datasets = [...byName.values()]
+      .map((d) => ({ ...d, labels: Array.from(d.labels, (n) => n ?? 0) }))
+      .sort((a, b) => a.name.localeCompare(b.name))
+    return c.json({ datasets })
+  })
+
+  app.get('/events', (c) =>
+    streamSSE(c, async (stream) => {
+      const lastId = Number(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? NaN)
+      const backlog = Number.isFinite(lastId) ? events.since(lastId) : []
+      const send = ({ id, event }: StampedEvent) =>
+        stream.writeSSE({ id: String(id), event: event.type, data: JSON.stringify(event) })
+      for (const e of backlog) await send(e)
+      // Writes queue in order on the stream; a failed write means the client went away.
+      const unsubscribe = events.subscribe((e) => void send(e).catch(() => unsubscribe()))
+      stream.onAbort(unsubscribe)
+      await stream.writeSSE({
+        event: 'ready',
+        data: JSON.stringify({ tasks: scheduler.listTasks() }),
+      })
+      while (!stream.aborted) {
+        await stream.sleep(keepAliveMs)
+        if (!stream.aborted) await stream.write(': keep-alive\n\n').catch(() => undefined)
+      }
+      unsubscribe()
+    }),
+  )
+
+  return app
+}

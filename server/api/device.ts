@@ -1,0 +1,121 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import {
+  CheckinRequestSchema,
+  EnrolRequestSchema,
+  PROTOCOL_VERSION,
+  type EnrolAnswer,
+} from '../../shared/protocol/index.ts'
+import type { Clock } from '../clock/index.ts'
+import { PollenError } from '../errors.ts'
+import type { EventBus } from '../events/index.ts'
+import type { Metrics } from '../metrics/index.ts'
+import type { Scheduler } from '../rounds/scheduler.ts'
+import type { BlobStore } from '../blobs/index.ts'
+import type { Store } from '../store/index.ts'
+import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
+import { readLimited } from './body.ts'
+import { parseJson } from './errors.ts'
+
+const JSON_LIMIT = 64 * 1024
+const HASH = /^[0-9a-f]{64}$/
+
+export interface DeviceDeps {
+  scheduler: Scheduler
+  store: Store
+  blobs: BlobStore
+  clock: Clock
+  events: EventBus
+  metrics: Metrics
+  adminToken: string
+}
+
+function checkVersion(version: number) {
+  if (version !== PROTOCOL_VERSION)
+    throw new PollenError(
+      409,
+      'protocol_version',
+      `this coordinator speaks protocol ${PROTOCOL_VERSION}, the device ${version}: update the app`,
+      'protocolVersion',
+    )
+}
+
+/** The device protocol: enrol, check in, download models, upload updates (docs/PROTOCOL.md). */
+export function deviceRoutes(deps: DeviceDeps) {
+  const { scheduler, store, blobs, clock, events, metrics } = deps
+  const app = new Hono<DeviceEnv>()
+  const jsonLimit = bodyLimit({
+    maxSize: JSON_LIMIT,
+    onError: () => {
+      throw new PollenError(
+        413,
+        'payload_too_large',
+        `bodies here are at most ${JSON_LIMIT} bytes`,
+        '(body)',
+      )
+    },
+  })
+
+  app.post('/devices', jsonLimit, async (c) => {
+    const request = await parseJson(c, EnrolRequestSchema)
+    checkVersion(request.protocolVersion)
+    const token = randomBytes(32).toString('base64url')
+    const now = clock.now()
+    const id = randomUUID()
+    await store.insertDevice({
+      id,
+      tokenHash: hashToken(token),
+      label: request.label ?? null,
+      capabilities: null,
+      datasets: [],
+      enrolledAt: now,
+      lastSeenAt: now,
+    })
+    metrics.inc('pollen_devices_enrolled_total')
+    return c.json({ type: 'enrolled', deviceId: id, token } satisfies EnrolAnswer, 201)
+  })
+
+  app.post('/devices/checkin', jsonLimit, requireDevice(store), async (c) => {
+    const request = await parseJson(c, CheckinRequestSchema)
+    checkVersion(request.protocolVersion)
+    const device = c.get('device')
+    events.publish({ type: 'device.state', deviceId: device.id, state: 'checked-in' })
+    return c.json(await scheduler.checkin(device, request))
+  })
+
+  // Models are immutable blobs named by their hash: cache them forever.
+  app.get('/models/:hash', async (c, next) => {
+    if (isAdmin(c, deps.adminToken)) return next()
+    return requireDevice(store)(c, next)
+  })
+  app.get('/models/:hash', async (c) => {
+    const hash = c.req.param('hash')
+    if (!HASH.test(hash)) throw new PollenError(400, 'invalid_request', 'not a sha256 hash', 'hash')
+    const etag = `"${hash}"`
+    c.header('ETag', etag)
+    c.header('Cache-Control', 'private, max-age=31536000, immutable')
+    if (c.req.header('if-none-match') === etag) return c.body(null, 304)
+    const bytes = await blobs.get(hash)
+    if (!bytes) throw new PollenError(404, 'not_found', `no model ${hash}`, 'hash')
+    const device = c.get('device') as DeviceEnv['Variables']['device'] | undefined
+    if (device) events.publish({ type: 'device.state', deviceId: device.id, state: 'downloaded' })
+    c.header('Content-Type', 'application/octet-stream')
+    return c.body(bytes as Uint8Array<ArrayBuffer>)
+  })
+
+  app.post('/tasks/:id/rounds/:round/updates', requireDevice(store), async (c) => {
+    const round = Number(c.req.param('round'))
+    if (!Number.isSafeInteger(round) || round < 1)
+      throw new PollenError(400, 'invalid_request', 'round must be a positive integer', 'round')
+    const { status, answer } = await scheduler.upload({
+      device: c.get('device'),
+      taskId: c.req.param('id'),
+      round,
+      readBody: (limit) => readLimited(c.req.raw, limit),
+    })
+    return c.json(answer, status)
+  })
+
+  return app
+}

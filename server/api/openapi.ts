@@ -1,0 +1,137 @@
+import { z } from 'zod'
+import {
+  CheckinRequestSchema,
+  EnrolRequestSchema,
+  PROTOCOL_VERSION,
+  TaskPatchSchema,
+  TaskSpecSchema,
+} from '../../shared/protocol/index.ts'
+
+const json = (schema: z.ZodType) => ({
+  content: {
+    'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
+  },
+})
+const ok = (description: string) => ({ description })
+const admin = [{ admin: [] }]
+const device = [{ device: [] }]
+
+/** The OpenAPI description of the REST API, request bodies generated from the zod schemas. */
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Pollen coordinator',
+      version: String(PROTOCOL_VERSION),
+      description: 'Federated learning for phones, in the browser. See docs/PROTOCOL.md.',
+    },
+    components: {
+      securitySchemes: {
+        admin: { type: 'http', scheme: 'bearer', description: 'POLLEN_ADMIN_TOKEN' },
+        device: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'token returned by POST /api/v1/devices',
+        },
+      },
+    },
+    paths: {
+      '/api/v1/tasks': {
+        post: {
+          summary: 'Create a task',
+          security: admin,
+          requestBody: json(TaskSpecSchema),
+          responses: { 201: ok('the task') },
+        },
+        get: { summary: 'List tasks', security: admin, responses: { 200: ok('{ tasks }') } },
+      },
+      '/api/v1/tasks/{id}': {
+        get: {
+          summary: 'A task with its status and current round',
+          security: admin,
+          responses: { 200: ok('the task'), 404: ok('no such task') },
+        },
+        patch: {
+          summary: 'Pause, resume, or change settings for the next rounds',
+          security: admin,
+          requestBody: json(TaskPatchSchema),
+          responses: { 200: ok('the task') },
+        },
+        delete: {
+          summary: 'Delete a task and its rounds',
+          security: admin,
+          responses: { 204: ok('deleted') },
+        },
+      },
+      '/api/v1/tasks/{id}/rounds': {
+        get: { summary: 'Rounds of a task', security: admin, responses: { 200: ok('{ rounds }') } },
+      },
+      '/api/v1/tasks/{id}/model': {
+        get: {
+          summary: 'Current global model, TF.js Layers model.json',
+          security: admin,
+          responses: { 200: ok('model.json') },
+        },
+      },
+      '/api/v1/tasks/{id}/model/{hash}.bin': {
+        get: {
+          summary: 'Weights file named by model.json',
+          security: admin,
+          responses: { 200: ok('float32 weights') },
+        },
+      },
+      '/api/v1/datasets': {
+        get: {
+          summary: 'Datasets devices hold: counts and label histograms only',
+          security: admin,
+          responses: { 200: ok('{ datasets }') },
+        },
+      },
+      '/api/v1/events': {
+        get: {
+          summary: 'Server-sent events (also ?token=)',
+          security: admin,
+          responses: { 200: ok('text/event-stream') },
+        },
+      },
+      '/api/v1/devices': {
+        post: {
+          summary: 'Enrol a device',
+          requestBody: json(EnrolRequestSchema),
+          responses: { 201: ok('{ deviceId, token }') },
+        },
+      },
+      '/api/v1/devices/checkin': {
+        post: {
+          summary: 'Check in: assignment, retry or none',
+          security: device,
+          requestBody: json(CheckinRequestSchema),
+          responses: { 200: ok('CheckinAnswer') },
+        },
+      },
+      '/api/v1/models/{hash}': {
+        get: {
+          summary: 'A model by content hash (immutable)',
+          security: device,
+          responses: { 200: ok('tensor container'), 304: ok('not modified') },
+        },
+      },
+      '/api/v1/tasks/{id}/rounds/{round}/updates': {
+        post: {
+          summary: 'Upload a weight delta (tensor container, application/octet-stream)',
+          security: device,
+          responses: {
+            200: ok('accepted'),
+            404: ok('unknown-round'),
+            409: ok('duplicate'),
+            410: ok('late'),
+            413: ok('rejected: too large'),
+            422: ok('rejected'),
+          },
+        },
+      },
+      '/healthz': { get: { summary: 'Liveness', responses: { 200: ok('ok') } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: ok('text/plain') } } },
+    },
+  }
+}

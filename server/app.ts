@@ -1,0 +1,105 @@
+import { Hono } from 'hono'
+import type { Examples } from '../shared/data/index.ts'
+import { adminRoutes } from './api/admin.ts'
+import { requireAdmin } from './api/auth.ts'
+import { deviceRoutes } from './api/device.ts'
+import { onError } from './api/errors.ts'
+import { openApiDocument } from './api/openapi.ts'
+import type { BlobStore } from './blobs/index.ts'
+import { systemClock, type Clock } from './clock/index.ts'
+import { heldOutEvaluator, type Evaluator } from './evaluation/index.ts'
+import { createEventBus } from './events/index.ts'
+import { createMetrics } from './metrics/index.ts'
+import { createModelRegistry } from './models/index.ts'
+import { createScheduler } from './rounds/scheduler.ts'
+import type { Store } from './store/index.ts'
+import { fedAvg, type Strategy } from './strategy/index.ts'
+
+export interface CoordinatorOptions {
+  store: Store
+  blobs: BlobStore
+  adminToken: string
+  clock?: Clock
+  strategy?: Strategy
+  /** Held-out examples per dataset name, for evaluating each committed model. */
+  heldOut?: ReadonlyMap<string, Examples>
+  evaluator?: Evaluator
+  retry?: { minSeconds: number; maxSeconds: number }
+  keepAliveMs?: number
+  log?: (message: string) => void
+}
+
+/** Wires the coordinator: scheduler, REST API, device protocol, events and metrics. */
+export async function createCoordinator(options: CoordinatorOptions) {
+  const { store, blobs, adminToken, clock = systemClock, log = () => {} } = options
+  const events = createEventBus()
+  const metrics = createMetrics()
+  const models = createModelRegistry({ blobs })
+  const evaluator =
+    options.evaluator ?? heldOutEvaluator({ models, heldOut: options.heldOut ?? new Map() })
+  const scheduler = createScheduler({
+    store,
+    models,
+    evaluator,
+    strategy: options.strategy ?? fedAvg(),
+    clock,
+    events,
+    metrics,
+    log,
+    ...(options.retry ? { retry: options.retry } : {}),
+  })
+  await scheduler.start()
+
+  metrics.collectWith((m) => {
+    for (const t of scheduler.snapshot()) {
+      m.set('pollen_round_selected', { task: t.id }, t.selected)
+      m.set('pollen_round_reported', { task: t.id }, t.reported)
+    }
+    const byStatus = new Map<string, number>()
+    for (const t of scheduler.snapshot()) byStatus.set(t.status, (byStatus.get(t.status) ?? 0) + 1)
+    for (const [status, n] of byStatus) m.set('pollen_tasks', { status }, n)
+    m.set('process_resident_memory_bytes', {}, process.memoryUsage().rss)
+  })
+
+  const app = new Hono()
+  app.onError(onError(log))
+  app.notFound((c) =>
+    c.json(
+      { error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } },
+      404,
+    ),
+  )
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/metrics', async (c) =>
+    c.text(await metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4' }),
+  )
+  app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument()))
+  app.route(
+    '/api/v1',
+    deviceRoutes({ scheduler, store, blobs, clock, events, metrics, adminToken }),
+  )
+  const admin = new Hono()
+  admin.use('*', requireAdmin(adminToken))
+  admin.route(
+    '/',
+    adminRoutes({
+      scheduler,
+      store,
+      models,
+      events,
+      ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
+    }),
+  )
+  app.route('/api/v1', admin)
+
+  return {
+    app,
+    scheduler,
+    events,
+    metrics,
+    /** Stops timers and waits for pending writes; closing the store is the caller's. */
+    close: () => scheduler.stop(),
+  }
+}
+
+export type Coordinator = Awaited<ReturnType<typeof createCoordinator>>

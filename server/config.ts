@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto'
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+
+export interface Config {
+  port: number
+  host: string
+  dataDir: string
+  adminToken: string
+  /** True when the token was made now (first start), so it is worth printing. */
+  adminTokenGenerated: boolean
+  demoTask: boolean
+}
+
+export class ConfigError extends Error {}
+
+/** Reads the environment (see the README's configuration table). */
+export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`)
+  const dataDir = resolve(env.POLLEN_DATA || './.pollen')
+  await mkdir(dataDir, { recursive: true })
+  const tokenFile = join(dataDir, 'admin-token')
+  let adminToken = env.POLLEN_ADMIN_TOKEN ?? ''
+  let adminTokenGenerated = false
+  if (!adminToken) {
+    adminToken = (await readFile(tokenFile, 'utf8').catch(() => '')).trim()
+    if (!adminToken) {
+      adminToken = randomBytes(24).toString('base64url')
+      await writeFile(tokenFile, adminToken + '\n', { mode: 0o600 })
+      await chmod(tokenFile, 0o600)
+      adminTokenGenerated = true
+    }
+  }
+  if (adminToken.length < 16)
+    throw new ConfigError('POLLEN_ADMIN_TOKEN must be at least 16 characters')
+  return {
+    port,
+    host: env.HOST || '0.0.0.0',
+    dataDir,
+    adminToken,
+    adminTokenGenerated,
+    demoTask: env.POLLEN_DEMO !== '0',
+  }
+}

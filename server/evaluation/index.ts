@@ -1,0 +1,49 @@
+import type { Examples } from '../../shared/data/index.ts'
+import type { ModelSpec } from '../../shared/models/index.ts'
+import type { NamedTensor } from '../../shared/tensors/index.ts'
+import { evaluate } from '../../shared/training/index.ts'
+import type { ModelRegistry } from '../models/index.ts'
+
+export interface HeldOutResult {
+  accuracy: number
+  loss: number
+  examples: number
+  perLabelAccuracy: number[]
+}
+
+/** Evaluates a model on the coordinator's held-out examples for a dataset, if it has any. */
+export interface Evaluator {
+  evaluate(
+    spec: ModelSpec,
+    weights: readonly NamedTensor[],
+    dataset: string,
+  ): Promise<HeldOutResult | null>
+}
+
+export function heldOutEvaluator({
+  models,
+  heldOut,
+}: {
+  models: ModelRegistry
+  heldOut: ReadonlyMap<string, Examples>
+}): Evaluator {
+  // One evaluation at a time: models are shared per spec, and weights are set into them.
+  let queue: Promise<unknown> = Promise.resolve()
+  return {
+    evaluate(spec, weights, dataset) {
+      const examples = heldOut.get(dataset)
+      if (!examples || examples.count === 0) return Promise.resolve(null)
+      const run = queue.then(async () => {
+        const result = await evaluate({ model: models.model(spec), weights, examples })
+        return {
+          accuracy: result.accuracy,
+          loss: result.loss,
+          examples: result.examples,
+          perLabelAccuracy: result.perLabelAccuracy,
+        }
+      })
+      queue = run.catch(() => undefined)
+      return run
+    },
+  }
+}

@@ -1,0 +1,716 @@
+import { randomUUID } from 'node:crypto'
+import { allFinite } from '../../shared/aggregation/index.ts'
+import {
+  UpdateMetadataSchema,
+  describeIssues,
+  type CheckinAnswer,
+  type CheckinRequest,
+  type RoundSettings,
+  type RoundView,
+  type TaskPatch,
+  type TaskSpec,
+  type TaskView,
+  type UploadAnswer,
+} from '../../shared/protocol/index.ts'
+import type { ModelSpec } from '../../shared/models/index.ts'
+import { ContainerError, decodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
+import type { Clock, TimerHandle } from '../clock/index.ts'
+import { PollenError } from '../errors.ts'
+import type { Evaluator } from '../evaluation/index.ts'
+import type { EventBus } from '../events/index.ts'
+import type { Metrics } from '../metrics/index.ts'
+import type { ModelInfo, ModelRegistry } from '../models/index.ts'
+import type {
+  AssignmentState,
+  DeviceRecord,
+  RoundRecord,
+  Store,
+  TaskRecord,
+} from '../store/index.ts'
+import type { RoundAggregation, Strategy } from '../strategy/index.ts'
+import { roundView, taskView } from './views.ts'
+
+/** The upload body grew past the limit while being read. */
+export class BodyTooLarge extends Error {}
+
+export interface UploadInput {
+  device: DeviceRecord
+  taskId: string
+  round: number
+  /** Reads the request body, throwing BodyTooLarge past `limit` bytes (and anything else if cut off). */
+  readBody: (limit: number) => Promise<Uint8Array>
+}
+
+export interface UploadResult {
+  status: 200 | 404 | 409 | 410 | 413 | 422
+  answer: UploadAnswer
+}
+
+export interface SchedulerOptions {
+  store: Store
+  models: ModelRegistry
+  evaluator: Evaluator
+  strategy: Strategy
+  clock: Clock
+  events: EventBus
+  metrics: Metrics
+  /** Bounds of the `retryAfterSeconds` answered to devices that are not selected. */
+  retry?: { minSeconds: number; maxSeconds: number }
+  random?: () => number
+  log?: (message: string) => void
+}
+
+/** Header and metadata allowance on top of a model's float32 payload. */
+const UPLOAD_SLACK_BYTES = 64 * 1024
+
+interface LiveRound {
+  record: RoundRecord
+  settings: RoundSettings
+  info: ModelInfo
+  aggregation: RoundAggregation
+  devices: Map<string, AssignmentState>
+  timer: TimerHandle | undefined
+  closing: boolean
+}
+
+interface LiveTask {
+  record: TaskRecord
+  info: ModelInfo
+  open: LiveRound | undefined
+  /** Writes for this task, in the order they were decided. */
+  queue: Promise<void>
+}
+
+const selectedTarget = (s: RoundSettings) => Math.ceil(s.overSelect * s.clientsPerRound - 1e-9)
+
+/**
+ * The round scheduler: one synchronous round at a time per task. Decisions are taken on the
+ * in-memory state at once (so concurrent requests never over-select or double-count) and
+ * persisted in order through a per-task queue.
+ */
+export function createScheduler(options: SchedulerOptions) {
+  const { store, models, evaluator, strategy, clock, events, metrics } = options
+  const retry = options.retry ?? { minSeconds: 1, maxSeconds: 30 }
+  const random = options.random ?? Math.random
+  const log = options.log ?? (() => {})
+  const tasks = new Map<string, LiveTask>()
+
+  const view = (live: LiveTask) => taskView(live.record, live.info)
+
+  function enqueue(live: LiveTask, write: () => Promise<unknown>): Promise<void> {
+    const next = live.queue.then(write).then(
+      () => undefined,
+      (error: unknown) => log(`store write for task ${live.record.id} failed: ${String(error)}`),
+    )
+    live.queue = next
+    return next
+  }
+
+  function persistRound(live: LiveTask, round: LiveRound) {
+    const {
+      taskId,
+      round: n,
+      selected,
+      reported,
+      late,
+      rejected,
+      examples,
+      deadlineAt,
+    } = round.record
+    return enqueue(live, () =>
+      store.updateRound(taskId, n, { selected, reported, late, rejected, examples, deadlineAt }),
+    )
+  }
+
+  function publishRound(live: LiveTask, round: LiveRound) {
+    events.publish({
+      type: 'round.updated',
+      taskId: live.record.id,
+      round: roundView(round.record),
+    })
+  }
+
+  // ---- rounds -------------------------------------------------------------------------------
+
+  function liveRound(live: LiveTask, record: RoundRecord): LiveRound {
+    return {
+      record,
+      settings: { ...live.record.spec.rounds },
+      info: live.info,
+      aggregation: strategy.beginRound({ round: record.round, spec: live.info.weightSpec }),
+      devices: new Map(),
+      timer: undefined,
+      closing: false,
+    }
+  }
+
+  function openNextRound(live: LiveTask) {
+    const task = live.record
+    if (task.status !== 'running' || live.open) return
+    if (task.committedRounds >= task.spec.rounds.total) return
+    task.round += 1
+    const record: RoundRecord = {
+      taskId: task.id,
+      round: task.round,
+      status: 'open',
+      baseModel: task.modelHash,
+      model: null,
+      selected: 0,
+      reported: 0,
+      late: 0,
+      rejected: 0,
+      dropped: 0,
+      examples: 0,
+      accuracy: null,
+      loss: null,
+      startedAt: clock.now(),
+      deadlineAt: null,
+      closedAt: null,
+    }
+    live.open = liveRound(live, record)
+    void enqueue(live, () => store.openRound({ ...record }))
+    events.publish({ type: 'round.opened', taskId: task.id, round: roundView(record) })
+  }
+
+  /** Closes the open round: commits a new model if enough reports came, else abandons it. */
+  async function closeRound(live: LiveTask, round: LiveRound, why: 'target' | 'deadline') {
+    if (round.closing) return
+    round.closing = true
+    if (round.timer) clock.clearTimeout(round.timer)
+    const task = live.record
+    const r = round.record
+    r.dropped = r.selected - r.reported - r.rejected
+    let committed = false
+    try {
+      if (r.reported >= round.settings.minReports) {
+        const global = await models.weights(r.baseModel)
+        const failures = [...round.devices].flatMap(([deviceId, state]) =>
+          state === 'assigned' || state === 'rejected'
+            ? [
+                {
+                  deviceId,
+                  reason: state === 'assigned' ? ('dropped' as const) : ('rejected' as const),
+                },
+              ]
+            : [],
+        )
+        const next = strategy.aggregateTrain({
+          round: r.round,
+          global,
+          aggregation: round.aggregation,
+          failures,
+        })
+        if (next) {
+          const hash = await models.store(next)
+          const evaluated = strategy.configureEvaluate({ round: r.round }).heldOut
+            ? await evaluator
+                .evaluate(task.spec.model as ModelSpec, next, task.spec.dataset)
+                .catch((error: unknown) => {
+                  log(`evaluation of task ${task.id} round ${r.round} failed: ${String(error)}`)
+                  return null
+                })
+            : null
+          const { accuracy, loss } = strategy.aggregateEvaluate({
+            round: r.round,
+            heldOut: evaluated,
+          })
+          Object.assign(r, { status: 'committed', model: hash, accuracy, loss })
+          task.modelHash = hash
+          task.committedRounds += 1
+          if (task.committedRounds >= task.spec.rounds.total) task.status = 'completed'
+          committed = true
+        }
+      }
+      if (!committed) r.status = 'abandoned'
+    } catch (error) {
+      r.status = 'abandoned'
+      task.status = 'failed'
+      task.error = `round ${r.round} could not be committed: ${String(error)}`
+      log(task.error)
+    }
+    r.closedAt = clock.now()
+    task.updatedAt = r.closedAt
+    const { taskId, round: n, ...roundPatch } = r
+    const { id: _id, createdAt: _c, spec: _s, ...taskPatch } = task
+    await enqueue(live, () =>
+      store.closeRound({ round: { taskId, round: n, ...roundPatch }, task: taskPatch }),
+    )
+    metrics.inc('pollen_rounds_total', { status: r.status })
+    log(
+      `task ${task.id} round ${n} ${r.status} (${why}): ${r.reported} reports` +
+        (r.accuracy !== null ? `, held-out accuracy ${r.accuracy.toFixed(4)}` : ''),
+    )
+    if (live.open === round) live.open = undefined
+    if (!tasks.has(task.id)) return
+    events.publish({ type: 'round.closed', taskId, round: roundView(r) })
+    events.publish({ type: 'task.updated', task: view(live) })
+    openNextRound(live)
+  }
+
+  function startDeadline(live: LiveTask, round: LiveRound) {
+    const ms = round.settings.deadlineSeconds * 1000
+    round.record.deadlineAt = clock.now() + ms
+    round.timer = clock.setTimeout(() => void closeRound(live, round, 'deadline'), ms)
+  }
+
+  // ---- devices ------------------------------------------------------------------------------
+
+  const holds = (device: DeviceRecord, dataset: string) =>
+    device.datasets.some((d) => d.name === dataset && d.examples > 0)
+
+  function assignment(live: LiveTask, round: LiveRound, device: DeviceRecord): CheckinAnswer {
+    const task = live.record
+    return {
+      type: 'assignment',
+      taskId: task.id,
+      round: round.record.round,
+      dataset: task.spec.dataset,
+      model: {
+        spec: task.spec.model,
+        hash: round.record.baseModel,
+        url: `/api/v1/models/${round.record.baseModel}`,
+      },
+      plan: strategy.configureTrain({
+        round: round.record.round,
+        settings: task.spec.train,
+        device,
+      }),
+      deadline: new Date(round.record.deadlineAt ?? clock.now()).toISOString(),
+      uploadUrl: `/api/v1/tasks/${task.id}/rounds/${round.record.round}/updates`,
+    }
+  }
+
+  async function checkin(device: DeviceRecord, request: CheckinRequest): Promise<CheckinAnswer> {
+    const now = clock.now()
+    device.capabilities = request.capabilities
+    device.datasets = request.datasets
+    device.lastSeenAt = now
+    const saved = store.updateDevice(device.id, {
+      capabilities: request.capabilities,
+      datasets: request.datasets,
+      lastSeenAt: now,
+    })
+    const answer = decide(device)
+    await saved
+    metrics.inc('pollen_checkins_total', { answer: answer.type })
+    return answer
+  }
+
+  function decide(device: DeviceRecord): CheckinAnswer {
+    const eligible = [...tasks.values()].filter(
+      (t) =>
+        (t.record.status === 'running' || t.record.status === 'paused') &&
+        holds(device, t.record.spec.dataset),
+    )
+    if (eligible.length === 0)
+      return { type: 'none', reason: 'no running task uses a dataset this device holds' }
+
+    // A device that was selected and has not answered gets its assignment again (a reload).
+    for (const live of eligible) {
+      const round = live.open
+      if (round && !round.closing && round.devices.get(device.id) === 'assigned')
+        return assignment(live, round, device)
+    }
+    const candidates = eligible
+      .filter((t) => t.record.status === 'running' && t.open && !t.open.closing)
+      .map((t) => ({ live: t, round: t.open! }))
+      .filter(({ round }) => !round.devices.has(device.id))
+      .filter(({ round }) => round.record.selected < selectedTarget(round.settings))
+      .sort(
+        (a, b) =>
+          a.round.record.selected / selectedTarget(a.round.settings) -
+          b.round.record.selected / selectedTarget(b.round.settings),
+      )
+    const chosen = candidates[0]
+    if (!chosen) return retryLater(eligible)
+    const { live, round } = chosen
+    round.devices.set(device.id, 'assigned')
+    round.record.selected += 1
+    if (round.record.deadlineAt === null) startDeadline(live, round)
+    const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
+    void enqueue(live, () =>
+      store.insertAssignment({
+        ...key,
+        state: 'assigned',
+        examples: 0,
+        assignedAt: clock.now(),
+        answeredAt: null,
+      }),
+    )
+    void persistRound(live, round)
+    events.publish({
+      type: 'device.state',
+      deviceId: device.id,
+      state: 'assigned',
+      ...withRound(key),
+    })
+    publishRound(live, round)
+    return assignment(live, round, device)
+  }
+
+  function retryLater(eligible: LiveTask[]): CheckinAnswer {
+    const now = clock.now()
+    const waits = eligible
+      .map((t) => t.open?.record.deadlineAt)
+      .filter((at): at is number => typeof at === 'number')
+      .map((at) => (at - now) / 1000)
+    const base = Math.min(retry.maxSeconds, ...waits)
+    const jittered = Math.max(retry.minSeconds, base) * (0.75 + 0.5 * random())
+    const reason = eligible.every((t) => t.record.status === 'paused')
+      ? 'the tasks this device can join are paused'
+      : 'the current rounds have all the devices they need'
+    return { type: 'retry', retryAfterSeconds: Math.round(jittered * 100) / 100, reason }
+  }
+
+  const withRound = (key: { taskId: string; round: number }) => ({
+    taskId: key.taskId,
+    round: key.round,
+  })
+
+  // ---- uploads ------------------------------------------------------------------------------
+
+  async function upload({
+    device,
+    taskId,
+    round: n,
+    readBody,
+  }: UploadInput): Promise<UploadResult> {
+    const result = await uploadOutcome(device, taskId, n, readBody)
+    metrics.inc('pollen_uploads_total', { outcome: result.answer.type })
+    return result
+  }
+
+  async function uploadOutcome(
+    device: DeviceRecord,
+    taskId: string,
+    n: number,
+    readBody: (limit: number) => Promise<Uint8Array>,
+  ): Promise<UploadResult> {
+    const live = tasks.get(taskId)
+    const unknown = (message: string): UploadResult => ({
+      status: 404,
+      answer: { type: 'unknown-round', message },
+    })
+    if (!live) return unknown(`no task ${taskId}`)
+    const key = { taskId, round: n, deviceId: device.id }
+
+    const round = live.open
+    if (!round || round.record.round !== n) {
+      // Not the open round: the device is late, repeating itself, or was never asked.
+      const past = n >= 1 && n <= live.record.round ? await store.getAssignment(key) : undefined
+      if (!past)
+        return unknown(`device ${device.id} has no assignment in round ${n} of task ${taskId}`)
+      if (past.state !== 'assigned') return duplicate(n, past.state)
+      await enqueue(live, () => store.markLate(key, clock.now()))
+      return late(device, key)
+    }
+    const state = round.devices.get(device.id)
+    if (state === undefined)
+      return unknown(
+        `device ${device.id} has no assignment in round ${n} of task ${taskId}` +
+          ' (a round that was re-opened after a restart forgets earlier assignments)',
+      )
+    if (state !== 'assigned') return duplicate(n, state)
+    if (round.closing) return markLateLive(live, round, device, key)
+
+    const limit = round.info.payloadBytes + UPLOAD_SLACK_BYTES
+    let bytes: Uint8Array
+    try {
+      bytes = await readBody(limit)
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error
+      return reject(live, round, device, 413, 'body', `the update is larger than ${limit} bytes`)
+    }
+    // The round may have closed, or the device answered on another connection, while we read.
+    if (round.devices.get(device.id) !== 'assigned')
+      return duplicate(n, round.devices.get(device.id)!)
+    if (round.closing || live.open !== round) return markLateLive(live, round, device, key)
+
+    const checked = checkUpdate(bytes, round)
+    if ('field' in checked) return reject(live, round, device, 422, checked.field, checked.message)
+
+    round.aggregation.accept({
+      deviceId: device.id,
+      delta: checked.tensors,
+      examples: checked.metadata.examples,
+      steps: checked.metadata.steps,
+      ...(checked.metadata.loss !== undefined ? { loss: checked.metadata.loss } : {}),
+    })
+    round.devices.set(device.id, 'reported')
+    round.record.reported += 1
+    round.record.examples += checked.metadata.examples
+    metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
+    void enqueue(live, () =>
+      store.updateAssignment(key, {
+        state: 'reported',
+        examples: checked.metadata.examples,
+        answeredAt: clock.now(),
+      }),
+    )
+    void persistRound(live, round)
+    events.publish({
+      type: 'device.state',
+      deviceId: device.id,
+      state: 'reported',
+      ...withRound(key),
+    })
+    publishRound(live, round)
+    const reported = round.record.reported
+    if (reported >= round.settings.clientsPerRound) void closeRound(live, round, 'target')
+    return { status: 200, answer: { type: 'accepted', round: n, reported } }
+  }
+
+  function checkUpdate(
+    bytes: Uint8Array,
+    round: LiveRound,
+  ):
+    | { tensors: NamedTensor[]; metadata: { examples: number; steps: number; loss?: number } }
+    | { field: string; message: string } {
+    let container
+    try {
+      container = decodeContainer(bytes)
+    } catch (error) {
+      if (error instanceof ContainerError)
+        return {
+          field: 'body',
+          message: `not a valid update container (${error.code}): ${error.message}`,
+        }
+      throw error
+    }
+    const metadata = UpdateMetadataSchema.safeParse(container.metadata)
+    if (!metadata.success) {
+      const issue = describeIssues(metadata.error)[0]!
+      return { field: `metadata.${issue.field}`, message: issue.message }
+    }
+    if (metadata.data.baseModel !== round.record.baseModel)
+      return {
+        field: 'metadata.baseModel',
+        message: `the update was computed against ${metadata.data.baseModel}, not this round's model ${round.record.baseModel}`,
+      }
+    const expected = round.info.weightSpec
+    if (container.tensors.length !== expected.length)
+      return {
+        field: 'tensors',
+        message: `expected ${expected.length} tensors, got ${container.tensors.length}`,
+      }
+    for (const [i, want] of expected.entries()) {
+      const got = container.tensors[i]!
+      if (got.name !== want.name)
+        return { field: `tensors[${i}].name`, message: `expected ${want.name}, got ${got.name}` }
+      if (got.shape.length !== want.shape.length || got.shape.some((d, k) => d !== want.shape[k]))
+        return {
+          field: `tensors[${i}].shape`,
+          message: `${want.name} must have shape [${want.shape.join(', ')}], got [${got.shape.join(', ')}]`,
+        }
+    }
+    if (!allFinite(container.tensors))
+      return { field: 'tensors', message: 'the update contains NaN or infinite values' }
+    return { tensors: container.tensors, metadata: metadata.data }
+  }
+
+  function reject(
+    live: LiveTask,
+    round: LiveRound,
+    device: DeviceRecord,
+    status: 413 | 422,
+    field: string,
+    message: string,
+  ): UploadResult {
+    const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
+    round.devices.set(device.id, 'rejected')
+    round.record.rejected += 1
+    void enqueue(live, () =>
+      store.updateAssignment(key, { state: 'rejected', answeredAt: clock.now() }),
+    )
+    void persistRound(live, round)
+    events.publish({
+      type: 'device.state',
+      deviceId: device.id,
+      state: 'rejected',
+      ...withRound(key),
+    })
+    publishRound(live, round)
+    return { status, answer: { type: 'rejected', round: key.round, message, field } }
+  }
+
+  function markLateLive(
+    live: LiveTask,
+    round: LiveRound,
+    device: DeviceRecord,
+    key: { taskId: string; round: number; deviceId: string },
+  ): UploadResult {
+    round.devices.set(device.id, 'late')
+    round.record.late += 1
+    void enqueue(live, () =>
+      store.updateAssignment(key, { state: 'late', answeredAt: clock.now() }),
+    )
+    void persistRound(live, round)
+    return late(device, key)
+  }
+
+  function late(device: DeviceRecord, key: { taskId: string; round: number }): UploadResult {
+    events.publish({ type: 'device.state', deviceId: device.id, state: 'late', ...withRound(key) })
+    return {
+      status: 410,
+      answer: {
+        type: 'late',
+        round: key.round,
+        message: `round ${key.round} closed before this update arrived; it was not aggregated`,
+      },
+    }
+  }
+
+  function duplicate(n: number, state: AssignmentState): UploadResult {
+    return {
+      status: 409,
+      answer: {
+        type: 'duplicate',
+        round: n,
+        message: `this device already answered round ${n} (its update was ${state})`,
+      },
+    }
+  }
+
+  // ---- tasks --------------------------------------------------------------------------------
+
+  function liveTask(id: string): LiveTask {
+    const live = tasks.get(id)
+    if (!live) throw new PollenError(404, 'not_found', `no task ${id}`)
+    return live
+  }
+
+  async function createTask(spec: TaskSpec): Promise<TaskView> {
+    const { spec: model, hash, info } = await models.create(spec.model)
+    const now = clock.now()
+    const record: TaskRecord = {
+      id: randomUUID(),
+      spec: { ...spec, model },
+      status: 'running',
+      modelHash: hash,
+      round: 0,
+      committedRounds: 0,
+      createdAt: now,
+      updatedAt: now,
+      error: null,
+    }
+    await store.insertTask(record)
+    const live: LiveTask = { record, info, open: undefined, queue: Promise.resolve() }
+    tasks.set(record.id, live)
+    events.publish({ type: 'task.created', task: view(live) })
+    openNextRound(live)
+    return view(live)
+  }
+
+  async function patchTask(id: string, patch: TaskPatch): Promise<TaskView> {
+    const live = liveTask(id)
+    const task = live.record
+    const rounds = { ...task.spec.rounds, ...patch.rounds }
+    if (rounds.minReports > rounds.clientsPerRound)
+      throw new PollenError(
+        400,
+        'invalid_request',
+        `rounds.minReports (${rounds.minReports}) must be at most rounds.clientsPerRound (${rounds.clientsPerRound})`,
+        'rounds.minReports',
+      )
+    if (patch.status && (task.status === 'completed' || task.status === 'failed'))
+      throw new PollenError(409, 'conflict', `task ${id} is ${task.status}`, 'status')
+    task.spec = { ...task.spec, rounds, train: { ...task.spec.train, ...patch.train } }
+    if (patch.status) task.status = patch.status
+    if (task.status === 'running' && task.committedRounds >= rounds.total) task.status = 'completed'
+    task.updatedAt = clock.now()
+    const { spec, status, updatedAt } = task
+    await enqueue(live, () => store.updateTask(id, { spec, status, updatedAt }))
+    events.publish({ type: 'task.updated', task: view(live) })
+    openNextRound(live)
+    return view(live)
+  }
+
+  async function deleteTask(id: string): Promise<void> {
+    const live = liveTask(id)
+    tasks.delete(id)
+    if (live.open?.timer) clock.clearTimeout(live.open.timer)
+    await live.queue
+    await store.deleteTask(id)
+    events.publish({ type: 'task.deleted', taskId: id })
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /** Loads tasks; re-opens rounds a crash left open; opens rounds for running tasks. */
+  async function start(): Promise<void> {
+    for (const record of await store.listTasks()) {
+      const info = models.info(record.spec.model)
+      tasks.set(record.id, { record, info, open: undefined, queue: Promise.resolve() })
+    }
+    const now = clock.now()
+    for (const open of await store.listOpenRounds()) {
+      const live = tasks.get(open.taskId)
+      if (!live) continue
+      await store.resetRound(open.taskId, open.round, now)
+      const record: RoundRecord = {
+        ...open,
+        selected: 0,
+        reported: 0,
+        late: 0,
+        rejected: 0,
+        dropped: 0,
+        examples: 0,
+        startedAt: now,
+        deadlineAt: null,
+        closedAt: null,
+      }
+      live.record.round = Math.max(live.record.round, open.round)
+      live.open = liveRound(live, record)
+      log(`task ${open.taskId}: round ${open.round} was open at shutdown; re-opened`)
+    }
+    for (const live of tasks.values()) openNextRound(live)
+  }
+
+  /** Stops timers and waits for pending writes; the store stays open. */
+  async function stop(): Promise<void> {
+    for (const live of tasks.values()) if (live.open?.timer) clock.clearTimeout(live.open.timer)
+    await Promise.all([...tasks.values()].map((t) => t.queue))
+  }
+
+  return {
+    start,
+    stop,
+    createTask,
+    patchTask,
+    deleteTask,
+    checkin,
+    upload,
+    getTask: (id: string): TaskView => view(liveTask(id)),
+    listTasks: (): TaskView[] => [...tasks.values()].map(view),
+    async listRounds(id: string): Promise<RoundView[]> {
+      const live = liveTask(id)
+      await live.queue
+      const rounds = (await store.listRounds(id)).map(roundView)
+      // The open round's counters are freshest in memory.
+      const open = live.open
+      return open
+        ? rounds.map((r) => (r.round === open.record.round ? roundView(open.record) : r))
+        : rounds
+    },
+    /** The current global model of a task. */
+    currentModel(id: string): { spec: ModelSpec; hash: string; info: ModelInfo } {
+      const live = liveTask(id)
+      return {
+        spec: live.record.spec.model,
+        hash: live.record.modelHash,
+        info: live.info,
+      }
+    },
+    /** Gauges for /metrics. */
+    snapshot() {
+      return [...tasks.values()].map((t) => ({
+        id: t.record.id,
+        status: t.record.status,
+        selected: t.open?.record.selected ?? 0,
+        reported: t.open?.record.reported ?? 0,
+      }))
+    },
+  }
+}
+
+export type Scheduler = ReturnType<typeof createScheduler>

@@ -1,0 +1,44 @@
+import type { RoundView, TaskView } from '../../shared/protocol/index.ts'
+import type { ModelInfo } from '../models/index.ts'
+import type { RoundRecord, TaskRecord } from '../store/index.ts'
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+export function taskView(task: TaskRecord, info: Pick<ModelInfo, 'parameters'>): TaskView {
+  const { spec } = task
+  return {
+    id: task.id,
+    name: spec.name,
+    purpose: spec.purpose,
+    status: task.status,
+    model: { preset: spec.model.preset, hash: task.modelHash, parameters: info.parameters },
+    dataset: spec.dataset,
+    train: spec.train,
+    rounds: spec.rounds,
+    round: task.round,
+    committedRounds: task.committedRounds,
+    createdAt: new Date(task.createdAt).toISOString(),
+    updatedAt: new Date(task.updatedAt).toISOString(),
+    ...(task.error ? { error: task.error } : {}),
+  }
+}
+
+export function roundView(r: RoundRecord): RoundView {
+  return {
+    round: r.round,
+    status: r.status,
+    selected: r.selected,
+    reported: r.reported,
+    late: r.late,
+    rejected: r.rejected,
+    dropped: r.dropped,
+    examples: r.examples,
+    accuracy: r.accuracy,
+    loss: r.loss,
+    baseModel: r.baseModel,
+    model: r.model,
+    startedAt: new Date(r.startedAt).toISOString(),
+    deadlineAt: iso(r.deadlineAt),
+    closedAt: iso(r.closedAt),
+  }
+}

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest'
+import { TaskSpecSchema } from '../../shared/protocol/index.ts'
+import type { RoundRecord, Store, TaskRecord } from './types.ts'
+
+const HASH_A = 'a'.repeat(64)
+const HASH_B = 'b'.repeat(64)
+
+export const aTask = (id: string, createdAt = 1): TaskRecord => ({
+  id,
+  spec: TaskSpecSchema.parse({ name: `task ${id}`, model: { preset: 'mnist-2nn' } }),
+  status: 'running',
+  modelHash: HASH_A,
+  round: 0,
+  committedRounds: 0,
+  createdAt,
+  updatedAt: createdAt,
+  error: null,
+})
+
+export const aRound = (taskId: string, round: number): RoundRecord => ({
+  taskId,
+  round,
+  status: 'open',
+  baseModel: HASH_A,
+  model: null,
+  selected: 0,
+  reported: 0,
+  late: 0,
+  rejected: 0,
+  dropped: 0,
+  examples: 0,
+  accuracy: null,
+  loss: null,
+  startedAt: 10,
+  deadlineAt: null,
+  closedAt: null,
+})
+
+/** The contract every Store implementation keeps; run it against each (see index.test.ts). */
+export function storeSuite(name: string, makeStore: () => Promise<Store>) {
+  describe(`store contract: ${name}`, () => {
+    it('keeps tasks and patches them', async () => {
+      const store = await makeStore()
+      await store.insertTask(aTask('t1', 1))
+      await store.insertTask(aTask('t2', 2))
+      await store.updateTask('t1', { status: 'paused', round: 3, error: 'oops' })
+      const t1 = await store.getTask('t1')
+      expect(t1).toMatchObject({ status: 'paused', round: 3, error: 'oops', modelHash: HASH_A })
+      expect(t1?.spec.rounds.minReports).toBe(5)
+      expect((await store.listTasks()).map((t) => t.id)).toEqual(['t1', 't2'])
+      expect(await store.getTask('nope')).toBeUndefined()
+      await store.close()
+    })
+
+    it('closes a round and moves the task on in one step', async () => {
+      const store = await makeStore()
+      await store.insertTask(aTask('t1'))
+      await store.openRound(aRound('t1', 1))
+      await store.closeRound({
+        round: {
+          taskId: 't1',
+          round: 1,
+          status: 'committed',
+          model: HASH_B,
+          accuracy: 0.9,
+          closedAt: 20,
+        },
+        task: { modelHash: HASH_B, committedRounds: 1 },
+      })
+      expect((await store.listRounds('t1'))[0]).toMatchObject({
+        status: 'committed',
+        model: HASH_B,
+        accuracy: 0.9,
+        closedAt: 20,
+      })
+      expect(await store.getTask('t1')).toMatchObject({
+        modelHash: HASH_B,
+        committedRounds: 1,
+        round: 1,
+      })
+      expect(await store.listOpenRounds()).toEqual([])
+      await store.close()
+    })
+
+    it('rolls back both halves when one fails', async () => {
+      const store = await makeStore()
+      await store.insertTask(aTask('t1'))
+      await store.openRound(aRound('t1', 1))
+      await expect(
+        store.closeRound({
+          round: { taskId: 't1', round: 1, status: 'committed' },
+          // @ts-expect-error a column that does not exist makes the second statement fail
+          task: { noSuchColumn: 1 },
+        }),
+      ).rejects.toThrow()
+      expect((await store.listRounds('t1'))[0]?.status).toBe('open')
+      await store.close()
+    })
+
+    it('resets an open round and forgets its assignments', async () => {
+      const store = await makeStore()
+      await store.insertTask(aTask('t1'))
+      await store.openRound({ ...aRound('t1', 1), selected: 3, reported: 2, deadlineAt: 99 })
+      await store.insertDevice({
+        id: 'd1',
+        tokenHash: 'h1',
+        label: null,
+        capabilities: { backend: 'wasm' },
+        datasets: [{ name: 'mnist', examples: 5, labels: [5] }],
+        enrolledAt: 1,
+        lastSeenAt: 1,
+      })
+      await store.insertAssignment({
+        taskId: 't1',
+        round: 1,
+        deviceId: 'd1',
+        state: 'assigned',
+        examples: 0,
+        assignedAt: 5,
+        answeredAt: null,
+      })
+      await store.updateAssignment(
+        { taskId: 't1', round: 1, deviceId: 'd1' },
+        { state: 'reported', examples: 5, answeredAt: 6 },
+      )
+      expect((await store.listAssignments('t1', 1))[0]).toMatchObject({
+        state: 'reported',
+        examples: 5,
+      })
+      expect(await store.listOpenRounds()).toHaveLength(1)
+      expect(await store.markLate({ taskId: 't1', round: 1, deviceId: 'd1' }, 7)).toBe(false)
+      await store.resetRound('t1', 1, 50)
+      expect(await store.listAssignments('t1', 1)).toEqual([])
+      expect((await store.listRounds('t1'))[0]).toMatchObject({
+        status: 'open',
+        selected: 0,
+        reported: 0,
+        startedAt: 50,
+        deadlineAt: null,
+      })
+      await store.close()
+    })
+
+    it('counts a late device once, atomically', async () => {
+      const store = await makeStore()
+      await store.insertTask(aTask('t1'))
+      await store.openRound(aRound('t1', 1))
+      await store.insertDevice({
+        id: 'd1',
+        tokenHash: 'h1',
+        label: null,
+        capabilities: null,
+        datasets: [],
+        enrolledAt: 1,
+        lastSeenAt: 1,
+      })
+      const key = { taskId: 't1', round: 1, deviceId: 'd1' }
+      await store.insertAssignment({
+        ...key,
+        state: 'assigned',
+        examples: 0,
+        assignedAt: 2,
+        answeredAt: null,
+      })
+      await store.closeRound({
+        round: { taskId: 't1', round: 1, status: 'abandoned', closedAt: 3 },
+        task: {},
+      })
+      const answers = await Promise.all([store.markLate(key, 4), store.markLate(key, 5)])
+      expect(answers.sort()).toEqual([false, true])
+      expect((await store.listRounds('t1'))[0]?.late).toBe(1)
+      expect(await store.getAssignment(key)).toMatchObject({ state: 'late', answeredAt: 4 })
+      expect(await store.getAssignment({ ...key, round: 2 })).toBeUndefined()
+      await store.close()
+    })
+
+    it('finds devices by token hash and keeps their datasets', async () => {
+      const store = await makeStore()
+      await store.insertDevice({
+        id: 'd1',
+        tokenHash: 'h1',
+        label: 'phone "1"; drop table devices;--',
+        capabilities: null,
+        datasets: [],
+        enrolledAt: 1,
+        lastSeenAt: 1,
+      })
+      await store.updateDevice('d1', {
+        capabilities: { backend: 'webgpu', charging: true },
+        datasets: [{ name: 'mnist', examples: 3, labels: [1, 2] }],
+        lastSeenAt: 9,
+      })
+      const d = await store.getDeviceByTokenHash('h1')
+      expect(d).toMatchObject({ label: 'phone "1"; drop table devices;--', lastSeenAt: 9 })
+      expect(d?.datasets).toEqual([{ name: 'mnist', examples: 3, labels: [1, 2] }])
+      expect(await store.getDeviceByTokenHash('h2')).toBeUndefined()
+      expect(await store.listDevices()).toHaveLength(1)
+      await store.close()
+    })
+
+    it('deletes a task with its rounds and assignments', async () => {
+      const store = await makeStore()
+      await store.insertTask(aTask('t1'))
+      await store.openRound(aRound('t1', 1))
+      expect(await store.deleteTask('t1')).toBe(true)
+      expect(await store.deleteTask('t1')).toBe(false)
+      expect(await store.listRounds('t1')).toEqual([])
+      await store.close()
+    })
+  })
+}

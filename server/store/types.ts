@@ -1,0 +1,125 @@
+import type {
+  Capabilities,
+  DatasetHeld,
+  RoundStatus,
+  TaskSpec,
+  TaskStatus,
+} from '../../shared/protocol/index.ts'
+
+export interface TaskRecord {
+  id: string
+  spec: TaskSpec
+  status: TaskStatus
+  /** Hash of the current global model (a blob). */
+  modelHash: string
+  round: number
+  committedRounds: number
+  createdAt: number
+  updatedAt: number
+  error: string | null
+}
+
+export interface RoundRecord {
+  taskId: string
+  round: number
+  status: RoundStatus
+  baseModel: string
+  model: string | null
+  selected: number
+  reported: number
+  late: number
+  rejected: number
+  dropped: number
+  examples: number
+  accuracy: number | null
+  loss: number | null
+  startedAt: number
+  deadlineAt: number | null
+  closedAt: number | null
+}
+
+export interface DeviceRecord {
+  id: string
+  tokenHash: string
+  label: string | null
+  capabilities: Capabilities | null
+  datasets: DatasetHeld[]
+  enrolledAt: number
+  lastSeenAt: number
+}
+
+export const ASSIGNMENT_STATES = ['assigned', 'reported', 'late', 'rejected'] as const
+export type AssignmentState = (typeof ASSIGNMENT_STATES)[number]
+
+export interface AssignmentRecord {
+  taskId: string
+  round: number
+  deviceId: string
+  state: AssignmentState
+  examples: number
+  assignedAt: number
+  answeredAt: number | null
+}
+
+type Patch<T, K extends keyof T> = Partial<Omit<T, K>>
+
+/**
+ * Everything the coordinator persists except blobs. One implementation per database; the
+ * same suite (store.case.ts) runs against each.
+ */
+export interface Store {
+  insertTask(task: TaskRecord): Promise<void>
+  getTask(id: string): Promise<TaskRecord | undefined>
+  listTasks(): Promise<TaskRecord[]>
+  updateTask(id: string, patch: Patch<TaskRecord, 'id' | 'createdAt'>): Promise<void>
+  /** Removes the task with its rounds and assignments. */
+  deleteTask(id: string): Promise<boolean>
+
+  /** Inserts a new open round and makes it the task's current round, atomically. */
+  openRound(round: RoundRecord): Promise<void>
+  updateRound(
+    taskId: string,
+    round: number,
+    patch: Patch<RoundRecord, 'taskId' | 'round'>,
+  ): Promise<void>
+  listRounds(taskId: string): Promise<RoundRecord[]>
+  /** Rounds left `open` (by a crash, say), across tasks. */
+  listOpenRounds(): Promise<RoundRecord[]>
+
+  /** Closes a round and moves its task on, atomically: both happen or neither. */
+  closeRound(input: {
+    round: Pick<RoundRecord, 'taskId' | 'round'> & Patch<RoundRecord, 'taskId' | 'round'>
+    task: Patch<TaskRecord, 'id' | 'createdAt'>
+  }): Promise<void>
+  /** Starts an open round afresh: counters zeroed, assignments forgotten, atomically. */
+  resetRound(taskId: string, round: number, startedAt: number): Promise<void>
+
+  insertDevice(device: DeviceRecord): Promise<void>
+  getDeviceByTokenHash(tokenHash: string): Promise<DeviceRecord | undefined>
+  updateDevice(
+    id: string,
+    patch: Patch<DeviceRecord, 'id' | 'tokenHash' | 'enrolledAt'>,
+  ): Promise<void>
+  listDevices(): Promise<DeviceRecord[]>
+
+  insertAssignment(assignment: AssignmentRecord): Promise<void>
+  updateAssignment(
+    key: Pick<AssignmentRecord, 'taskId' | 'round' | 'deviceId'>,
+    patch: Pick<AssignmentRecord, 'state'> &
+      Partial<Pick<AssignmentRecord, 'examples' | 'answeredAt'>>,
+  ): Promise<void>
+  listAssignments(taskId: string, round: number): Promise<AssignmentRecord[]>
+  getAssignment(
+    key: Pick<AssignmentRecord, 'taskId' | 'round' | 'deviceId'>,
+  ): Promise<AssignmentRecord | undefined>
+  /**
+   * A device of a closed round uploads after all: marks its assignment late and counts it in
+   * the round, atomically, if it was still only assigned. True when it did.
+   */
+  markLate(
+    key: Pick<AssignmentRecord, 'taskId' | 'round' | 'deviceId'>,
+    at: number,
+  ): Promise<boolean>
+
+  close(): Promise<void>
+}

@@ -1,0 +1,57 @@
+import type { WeightSpecEntry } from '../../shared/aggregation/index.ts'
+import type { TrainPlanWire, TrainSettings } from '../../shared/protocol/index.ts'
+import type { NamedTensor } from '../../shared/tensors/index.ts'
+import type { HeldOutResult } from '../evaluation/index.ts'
+import type { DeviceRecord } from '../store/index.ts'
+
+/** One device's accepted update. */
+export interface TrainReport {
+  deviceId: string
+  delta: NamedTensor[]
+  examples: number
+  steps: number
+  loss?: number
+}
+
+/** Why a selected device contributed nothing; passed to the strategy explicitly. */
+export interface Failure {
+  deviceId: string
+  reason: 'dropped' | 'rejected'
+}
+
+/** A round's aggregation in progress: takes reports one at a time, keeps O(model) state. */
+export interface RoundAggregation {
+  accept(report: TrainReport): void
+  readonly reports: number
+  readonly examples: number
+}
+
+export interface RoundMetrics {
+  accuracy: number | null
+  loss: number | null
+}
+
+/**
+ * How a task turns reports into the next model (after Flower's Strategy): configure the work,
+ * aggregate it, configure and aggregate evaluation. The maths lives in pure functions in
+ * shared/aggregation; this is orchestration.
+ */
+export interface Strategy {
+  readonly name: string
+  configureTrain(input: {
+    round: number
+    settings: TrainSettings
+    device: DeviceRecord
+  }): TrainPlanWire
+  beginRound(input: { round: number; spec: readonly WeightSpecEntry[] }): RoundAggregation
+  /** The next global weights, or null to keep the previous model. */
+  aggregateTrain(input: {
+    round: number
+    global: readonly NamedTensor[]
+    aggregation: RoundAggregation
+    failures: readonly Failure[]
+  }): NamedTensor[] | null
+  /** Whether to evaluate the new model on the coordinator's held-out set. */
+  configureEvaluate(input: { round: number }): { heldOut: boolean }
+  aggregateEvaluate(input: { round: number; heldOut: HeldOutResult | null }): RoundMetrics
+}
