@@ -90,7 +90,7 @@ const selectedTarget = (s: RoundSettings) => Math.ceil(s.overSelect * s.clientsP
  */
 export function createScheduler(options: SchedulerOptions) {
   const { store, models, evaluator, strategy, clock, events, metrics } = options
-  const retry = options.retry ?? { minSeconds: 1, maxSeconds: 30 }
+  const retry = options.retry ?? { minSeconds: 1, maxSeconds: 10 }
   const random = options.random ?? Math.random
   const log = options.log ?? (() => {})
   const tasks = new Map<string, LiveTask>()
@@ -348,11 +348,25 @@ export function createScheduler(options: SchedulerOptions) {
     return assignment(live, round, device)
   }
 
+  /**
+   * When is an open round likely to close? At its deadline, or sooner if reports keep arriving
+   * at the rate they have so far.
+   */
+  function expectedClose(round: LiveRound, now: number): number | undefined {
+    const { deadlineAt, reported } = round.record
+    if (deadlineAt === null) return undefined
+    const selectedAt = deadlineAt - round.settings.deadlineSeconds * 1000
+    if (reported === 0) return deadlineAt
+    const perReport = (now - selectedAt) / reported
+    return Math.min(deadlineAt, selectedAt + perReport * round.settings.clientsPerRound)
+  }
+
+  /** Pace steering: come back about when the next round is likely to open, with jitter. */
   function retryLater(eligible: LiveTask[]): CheckinAnswer {
     const now = clock.now()
     const waits = eligible
-      .map((t) => t.open?.record.deadlineAt)
-      .filter((at): at is number => typeof at === 'number')
+      .map((t) => (t.open ? expectedClose(t.open, now) : undefined))
+      .filter((at): at is number => at !== undefined)
       .map((at) => (at - now) / 1000)
     const base = Math.min(retry.maxSeconds, ...waits)
     const jittered = Math.max(retry.minSeconds, base) * (0.75 + 0.5 * random())

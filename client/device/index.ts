@@ -1,0 +1,9 @@
+export {
+  createDevice,
+  ProtocolError,
+  type Device,
+  type DeviceEvent,
+  type DeviceOptions,
+} from './runtime.ts'
+export type { Trainer, TrainJob, TrainOutcome } from './trainer.ts'
+export { localTrainer } from './local-trainer.ts'

@@ -1,0 +1,36 @@
+import type * as tfl from '@tensorflow/tfjs-layers'
+import { buildModel, type ModelSpec } from '../../shared/models/index.ts'
+import { trainLocally } from '../../shared/training/index.ts'
+import type { Trainer } from './trainer.ts'
+
+/**
+ * Trains in this thread with whatever TF.js backend is active. Many simulated devices share one
+ * trainer: one model per spec, one job at a time (the backend runs one kernel at a time anyway).
+ */
+export function localTrainer({ seed }: { seed?: () => number } = {}): Trainer {
+  const models = new Map<string, tfl.LayersModel>()
+  let queue: Promise<unknown> = Promise.resolve()
+  return {
+    train(job) {
+      const run = queue.then(async () => {
+        job.signal?.throwIfAborted()
+        const key = JSON.stringify(job.spec)
+        let model = models.get(key)
+        if (!model) {
+          model = buildModel(job.spec)
+          models.set(key, model)
+        }
+        return trainLocally({
+          model,
+          weights: job.weights,
+          examples: job.examples,
+          plan: job.plan,
+          ...(seed ? { seed: seed() } : {}),
+          ...(job.signal ? { signal: job.signal } : {}),
+        })
+      })
+      queue = run.catch(() => undefined)
+      return run
+    },
+  }
+}

@@ -1,0 +1,246 @@
+import { labelHistogram, type Examples } from '../../shared/data/index.ts'
+import {
+  PROTOCOL_VERSION,
+  type Assignment,
+  type Backend,
+  type CheckinAnswer,
+  type EnrolAnswer,
+  type UploadAnswer,
+} from '../../shared/protocol/index.ts'
+import { decodeContainer, encodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
+import type { Trainer } from './trainer.ts'
+
+export interface DeviceOptions {
+  /** The coordinator's base URL, e.g. http://localhost:8080 */
+  server: string
+  trainer: Trainer
+  examples: Examples
+  dataset?: string
+  backend: Backend
+  examplesPerSecond?: number
+  label?: string
+  fetch?: typeof fetch
+  /** Sleeps; injected so a simulation can stretch or shrink time. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  /** Called between training and upload: a simulated slow or dropped device hooks in here. */
+  beforeUpload?: (assignment: Assignment, trainedMs: number) => Promise<'upload' | 'drop'>
+  onEvent?: (event: DeviceEvent) => void
+  signal?: AbortSignal
+}
+
+export type DeviceEvent =
+  | { type: 'enrolled'; deviceId: string }
+  | { type: 'assigned'; taskId: string; round: number }
+  | {
+      type: 'trained'
+      taskId: string
+      round: number
+      examples: number
+      steps: number
+      loss: number
+      ms: number
+    }
+  | { type: 'uploaded'; taskId: string; round: number; answer: UploadAnswer; bytes: number }
+  | { type: 'dropped'; taskId: string; round: number }
+  | { type: 'retry'; seconds: number; reason: string }
+  | { type: 'done'; reason: string }
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ProtocolError'
+  }
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        reject(signal.reason as Error)
+      },
+      { once: true },
+    )
+  })
+
+/**
+ * The device side of the protocol, shared by the simulator and the browser: enrol, check in,
+ * download the model (cached by hash), train, upload the delta, and again, until no task is left.
+ */
+export function createDevice(options: DeviceOptions) {
+  const { server, trainer, examples, backend } = options
+  const dataset = options.dataset ?? 'mnist'
+  const http = options.fetch ?? fetch
+  const sleep = options.sleep ?? defaultSleep
+  const emit = options.onEvent ?? (() => {})
+  const modelCache = new Map<string, NamedTensor[]>()
+  let token: string | undefined
+  let deviceId: string | undefined
+
+  const url = (path: string) => new URL(path, server).toString()
+
+  /**
+   * Network errors and 5xx are retried with capped exponential backoff (about 30 s in all, long
+   * enough for a coordinator restart); protocol answers are not retried.
+   */
+  async function request(path: string, init: RequestInit, attempts = 7): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await http(url(path), {
+          ...init,
+          headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...init.headers },
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+        if (response.status < 500 || attempt >= attempts) return response
+      } catch (error) {
+        if (options.signal?.aborted || attempt >= attempts) throw error
+      }
+      await sleep(Math.min(8000, 250 * 2 ** attempt) * (0.75 + 0.5 * Math.random()), options.signal)
+    }
+  }
+
+  async function json<T>(response: Response): Promise<T> {
+    const body = (await response.json()) as T & { error?: { message: string } }
+    if (!response.ok && !(body as { type?: string }).type)
+      throw new ProtocolError(response.status, body.error?.message ?? response.statusText)
+    return body
+  }
+
+  async function enrol() {
+    const answer = await json<EnrolAnswer>(
+      await request('/api/v1/devices', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          protocolVersion: PROTOCOL_VERSION,
+          ...(options.label ? { label: options.label } : {}),
+        }),
+      }),
+    )
+    token = answer.token
+    deviceId = answer.deviceId
+    emit({ type: 'enrolled', deviceId })
+    return answer
+  }
+
+  async function checkin(): Promise<CheckinAnswer> {
+    return json<CheckinAnswer>(
+      await request('/api/v1/devices/checkin', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          protocolVersion: PROTOCOL_VERSION,
+          capabilities: {
+            backend,
+            ...(options.examplesPerSecond ? { examplesPerSecond: options.examplesPerSecond } : {}),
+          },
+          datasets: [{ name: dataset, examples: examples.count, labels: labelHistogram(examples) }],
+        }),
+      }),
+    )
+  }
+
+  async function model(assignment: Assignment): Promise<NamedTensor[]> {
+    const { hash, url: modelUrl } = assignment.model
+    const cached = modelCache.get(hash)
+    if (cached) return cached
+    const response = await request(modelUrl, { method: 'GET' })
+    if (!response.ok)
+      throw new ProtocolError(response.status, `model ${hash}: ${response.statusText}`)
+    const weights = decodeContainer(new Uint8Array(await response.arrayBuffer())).tensors
+    modelCache.clear() // only the current model is worth keeping
+    modelCache.set(hash, weights)
+    return weights
+  }
+
+  async function upload(assignment: Assignment, body: Uint8Array): Promise<UploadAnswer> {
+    return json<UploadAnswer>(
+      await request(assignment.uploadUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: body as Uint8Array<ArrayBuffer>,
+      }),
+    )
+  }
+
+  /** One assignment: download, train, upload. */
+  async function work(assignment: Assignment): Promise<UploadAnswer | undefined> {
+    const { taskId, round } = assignment
+    emit({ type: 'assigned', taskId, round })
+    const weights = await model(assignment)
+    const started = Date.now()
+    const result = await trainer.train({
+      spec: assignment.model.spec,
+      weights,
+      plan: assignment.plan,
+      examples,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+    const ms = Date.now() - started
+    emit({
+      type: 'trained',
+      taskId,
+      round,
+      examples: result.examples,
+      steps: result.steps,
+      loss: result.loss,
+      ms,
+    })
+    if ((await options.beforeUpload?.(assignment, ms)) === 'drop') {
+      emit({ type: 'dropped', taskId, round })
+      return undefined
+    }
+    const body = encodeContainer({
+      tensors: result.delta,
+      metadata: {
+        examples: result.examples,
+        steps: result.steps,
+        baseModel: assignment.model.hash,
+        ...(Number.isFinite(result.loss) ? { loss: result.loss } : {}),
+      },
+    })
+    const answer = await upload(assignment, body)
+    emit({ type: 'uploaded', taskId, round, answer, bytes: body.length })
+    return answer
+  }
+
+  /** Works until the coordinator has nothing this device can join (or the signal aborts). */
+  async function run(): Promise<void> {
+    if (!token) await enrol()
+    for (;;) {
+      options.signal?.throwIfAborted()
+      const answer = await checkin()
+      if (answer.type === 'none') {
+        emit({ type: 'done', reason: answer.reason })
+        return
+      }
+      if (answer.type === 'retry') {
+        emit({ type: 'retry', seconds: answer.retryAfterSeconds, reason: answer.reason })
+        await sleep(answer.retryAfterSeconds * 1000, options.signal)
+        continue
+      }
+      await work(answer)
+    }
+  }
+
+  return {
+    enrol,
+    checkin,
+    work,
+    run,
+    upload,
+    get id() {
+      return deviceId
+    },
+    get token() {
+      return token
+    },
+  }
+}
+
+export type Device = ReturnType<typeof createDevice>

@@ -1,0 +1,92 @@
+import { mulberry32, shardIid, shardNonIid, type Examples } from '../../shared/data/index.ts'
+import { createDevice, type DeviceEvent, type Trainer } from '../device/index.ts'
+
+export interface SimulationOptions {
+  server: string
+  clients: number
+  partition: 'iid' | 'noniid'
+  /** Training examples to shard across the clients. */
+  examples: Examples
+  trainer: Trainer
+  /** Share of devices that are 5–10× slower (they wait that much longer before uploading). */
+  slow?: number
+  /** Probability that a device drops an assignment: it trains, never uploads, and comes back after the deadline. */
+  drop?: number
+  seed?: number
+  signal?: AbortSignal
+  onEvent?: (device: number, event: DeviceEvent) => void
+}
+
+export interface SimulationSummary {
+  devices: number
+  accepted: number
+  late: number
+  rejected: number
+  dropped: number
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, Math.max(0, ms))
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        reject(signal.reason as Error)
+      },
+      { once: true },
+    )
+  })
+
+/**
+ * N headless devices, each with its shard, running the same device runtime as the browser
+ * until the tasks they can join are done.
+ */
+export async function simulate(options: SimulationOptions): Promise<SimulationSummary> {
+  const { clients, slow = 0, drop = 0, seed = 1 } = options
+  const random = mulberry32(seed)
+  const shards =
+    options.partition === 'iid'
+      ? shardIid(options.examples, clients, seed)
+      : shardNonIid(options.examples, clients, { labelsPerClient: 2, seed })
+  const slowFactor = shards.map(() => (random() < slow ? 5 + 5 * random() : 1))
+  const summary: SimulationSummary = {
+    devices: clients,
+    accepted: 0,
+    late: 0,
+    rejected: 0,
+    dropped: 0,
+  }
+
+  const runs = shards.map((examples, i) => {
+    const device = createDevice({
+      server: options.server,
+      trainer: options.trainer,
+      examples,
+      backend: 'wasm',
+      label: `sim-${i}`,
+      ...(options.signal ? { signal: options.signal } : {}),
+      beforeUpload: async (assignment, trainedMs) => {
+        if (random() < drop) {
+          await sleep(Date.parse(assignment.deadline) - Date.now() + 100, options.signal)
+          return 'drop'
+        }
+        if (slowFactor[i]! > 1) await sleep(trainedMs * (slowFactor[i]! - 1), options.signal)
+        return 'upload'
+      },
+      onEvent: (event) => {
+        if (event.type === 'uploaded') {
+          const type = event.answer.type
+          if (type === 'accepted') summary.accepted++
+          else if (type === 'late') summary.late++
+          else if (type === 'rejected') summary.rejected++
+        }
+        if (event.type === 'dropped') summary.dropped++
+        options.onEvent?.(i, event)
+      },
+    })
+    return device.run()
+  })
+  await Promise.all(runs)
+  return summary
+}
