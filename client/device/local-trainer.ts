@@ -1,5 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers'
-import { buildModel, type ModelSpec } from '../../shared/models/index.ts'
+import { buildModel } from '../../shared/models/index.ts'
 import { trainLocally } from '../../shared/training/index.ts'
 import type { Trainer } from './trainer.ts'
 
