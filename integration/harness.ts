@@ -43,7 +43,10 @@ export async function startCoordinator(
     coordinator,
     admin: adminClient(url),
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Event streams stay open until told otherwise.
+      ;(server as import('node:http').Server).closeAllConnections()
+      await closed
       await coordinator.close()
       await store.close()
     },
@@ -79,7 +82,7 @@ export function adminClient(url: string, token = ADMIN_TOKEN) {
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
 export async function waitFor<T>(
-  check: () => Promise<T | undefined>,
+  check: () => T | undefined | Promise<T | undefined>,
   timeoutMs = 60_000,
   what = 'condition',
 ): Promise<T> {

@@ -9,20 +9,26 @@ export async function readLimited(request: Request, limit: number): Promise<Uint
   if (declared > limit) throw new BodyTooLarge()
   if (!request.body) return new Uint8Array(0)
   const reader = request.body.getReader()
+  // One buffer of the declared size when there is one; chunks otherwise.
+  const known = Number.isFinite(declared) ? new Uint8Array(declared) : undefined
   const chunks: Uint8Array[] = []
   let length = 0
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
-    length += value.length
-    if (length > limit) {
+    if (length + value.length > limit || (known && length + value.length > known.length)) {
       await reader.cancel()
-      throw new BodyTooLarge()
+      if (length + value.length > limit) throw new BodyTooLarge()
+      throw new Error('body longer than its Content-Length')
     }
-    chunks.push(value)
+    if (known) known.set(value, length)
+    else chunks.push(value)
+    length += value.length
   }
-  if (Number.isFinite(declared) && declared !== length)
-    throw new Error('body shorter than its Content-Length')
+  if (known) {
+    if (length !== known.length) throw new Error('body shorter than its Content-Length')
+    return known
+  }
   const bytes = new Uint8Array(length)
   let offset = 0
   for (const chunk of chunks) {

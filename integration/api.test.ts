@@ -1,0 +1,233 @@
+import * as tf from '@tensorflow/tfjs-core'
+import * as tfl from '@tensorflow/tfjs-layers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildModel, setWeights } from '../shared/models/index.ts'
+import { PROTOCOL_VERSION, type ServerEvent, type TaskView } from '../shared/protocol/index.ts'
+import { decodeContainer } from '../shared/tensors/index.ts'
+import { ADMIN_TOKEN, startCoordinator, waitFor, type Running } from './harness.ts'
+
+describe('admin REST API', () => {
+  let running: Running
+  beforeAll(async () => {
+    running = await startCoordinator({ keepAliveMs: 200 })
+  })
+  afterAll(() => running.close())
+
+  it('creates a task with defaults for all but name and model, lists, gets and deletes it', async () => {
+    const response = await running.admin.call('/api/v1/tasks', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'defaults', model: { preset: 'synet' } }),
+    })
+    expect(response.status).toBe(201)
+    const task = (await response.json()) as TaskView
+    expect(task).toMatchObject({
+      name: 'defaults',
+      purpose: '',
+      status: 'running',
+      dataset: 'mnist',
+      round: 1,
+      committedRounds: 0,
+      model: { preset: 'synet', parameters: 1_199_882 },
+      train: { optimizer: 'sgd', learningRate: 0.1, batchSize: 32, localEpochs: 1 },
+      rounds: {
+        total: 20,
+        clientsPerRound: 10,
+        minReports: 5,
+        deadlineSeconds: 120,
+        overSelect: 1.3,
+      },
+    })
+    expect(task.id).toMatch(/^[0-9a-f-]{36}$/)
+    const list = (await (await running.admin.call('/api/v1/tasks')).json()) as { tasks: TaskView[] }
+    expect(list.tasks.map((t) => t.id)).toContain(task.id)
+    expect((await running.admin.rounds(task.id)).map((r) => [r.round, r.status])).toEqual([
+      [1, 'open'],
+    ])
+    expect(
+      (await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })).status,
+    ).toBe(204)
+    expect((await running.admin.call(`/api/v1/tasks/${task.id}`)).status).toBe(404)
+  })
+
+  it('pauses, changes settings for the next rounds, and resumes', async () => {
+    const task = await running.admin.createTask({ name: 'steer', model: { preset: 'mnist-2nn' } })
+    const patch = (body: object) =>
+      running.admin.call(`/api/v1/tasks/${task.id}`, {
+        method: 'PATCH',
+        body: JSON.stringify(body),
+      })
+    const paused = (await (
+      await patch({ status: 'paused', rounds: { deadlineSeconds: 30, clientsPerRound: 6 } })
+    ).json()) as TaskView
+    expect(paused).toMatchObject({
+      status: 'paused',
+      rounds: { deadlineSeconds: 30, clientsPerRound: 6, minReports: 5 },
+    })
+    expect(
+      (
+        (await (await patch({ rounds: { minReports: 9 } })).json()) as {
+          error: { issues: { field: string }[] }
+        }
+      ).error.issues[0]?.field,
+    ).toBe('rounds.minReports')
+
+    // A paused task selects nobody: devices are told to come back later.
+    const { token } = (await (
+      await fetch(`${running.url}/api/v1/devices`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION }),
+      })
+    ).json()) as { token: string }
+    const checkin = async () =>
+      (await (
+        await fetch(`${running.url}/api/v1/devices/checkin`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+          body: JSON.stringify({
+            protocolVersion: PROTOCOL_VERSION,
+            capabilities: { backend: 'wasm' },
+            datasets: [{ name: 'mnist', examples: 3, labels: [1, 2] }],
+          }),
+        })
+      ).json()) as { type: string; taskId?: string; reason?: string }
+    expect(await checkin()).toMatchObject({
+      type: 'retry',
+      reason: 'the tasks this device can join are paused',
+    })
+    expect(await (await patch({ status: 'running' })).json()).toMatchObject({ status: 'running' })
+    expect(await checkin()).toMatchObject({ type: 'assignment', taskId: task.id })
+
+    // Datasets are counted from what devices declare: counts and histograms, never examples.
+    const { datasets } = (await (await running.admin.call('/api/v1/datasets')).json()) as {
+      datasets: object[]
+    }
+    expect(datasets).toEqual([{ name: 'mnist', devices: 1, examples: 3, labels: [1, 2] }])
+    await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
+  })
+
+  it('exports the global model in TF.js Layers format, loadable by tf.loadLayersModel', async () => {
+    const task = await running.admin.createTask({ name: 'export', model: { preset: 'mnist-2nn' } })
+    const url = `${running.url}/api/v1/tasks/${task.id}/model`
+    const loaded = await tfl.loadLayersModel(url, {
+      requestInit: { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } },
+    })
+    const blob = await fetch(`${running.url}/api/v1/models/${task.model.hash}`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+    const reference = buildModel({ preset: 'mnist-2nn' })
+    setWeights(reference, decodeContainer(new Uint8Array(await blob.arrayBuffer())).tensors)
+    const x = tf.randomUniform([4, 784])
+    const [a, b] = [loaded.predict(x) as tf.Tensor, reference.predict(x) as tf.Tensor]
+    expect(Array.from(await a.data())).toEqual(Array.from(await b.data()))
+    tf.dispose([x, a, b])
+    loaded.dispose()
+    reference.dispose()
+    await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
+  })
+
+  it('serves models immutably by hash, with an ETag', async () => {
+    const task = await running.admin.createTask({ name: 'etag', model: { preset: 'mnist-2nn' } })
+    const url = `${running.url}/api/v1/models/${task.model.hash}`
+    const first = await fetch(url, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })
+    expect(first.status).toBe(200)
+    expect(first.headers.get('etag')).toBe(`"${task.model.hash}"`)
+    expect(first.headers.get('cache-control')).toContain('immutable')
+    await first.arrayBuffer()
+    const again = await fetch(url, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'If-None-Match': `"${task.model.hash}"` },
+    })
+    expect(again.status).toBe(304)
+    expect((await fetch(url)).status).toBe(401)
+    expect(
+      (
+        await fetch(`${running.url}/api/v1/models/${'0'.repeat(64)}`, {
+          headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+        })
+      ).status,
+    ).toBe(404)
+    await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
+  })
+
+  it('streams events, and replays what a reconnecting client missed', async () => {
+    const controller = new AbortController()
+    const response = await fetch(`${running.url}/api/v1/events?token=${ADMIN_TOKEN}`, {
+      signal: controller.signal,
+    })
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    const reader = response.body!.getReader()
+    const seen: { id?: string; event: string; data: ServerEvent }[] = []
+    let buffer = ''
+    const pump = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }))
+        if (done) return
+        buffer += new TextDecoder().decode(value)
+        let end
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          const field = (name: string) => block.match(new RegExp(`^${name}: ?(.*)$`, 'm'))?.[1]
+          if (field('event') && field('data'))
+            seen.push({
+              id: field('id'),
+              event: field('event')!,
+              data: JSON.parse(field('data')!) as ServerEvent,
+            })
+        }
+      }
+    })()
+    await waitFor(() => (seen.some((e) => e.event === 'ready') ? true : undefined))
+    const task = await running.admin.createTask({ name: 'events', model: { preset: 'mnist-2nn' } })
+    await waitFor(() => (seen.some((e) => e.event === 'round.opened') ? true : undefined))
+    expect(seen.find((e) => e.event === 'task.created')?.data).toMatchObject({
+      type: 'task.created',
+      task: { id: task.id },
+    })
+    controller.abort()
+    await pump
+
+    // Reconnect with Last-Event-ID: the events after it come first.
+    const created = seen.find((e) => e.event === 'task.created')!
+    const replay = await fetch(`${running.url}/api/v1/events`, {
+      headers: {
+        Authorization: `Bearer ${ADMIN_TOKEN}`,
+        'Last-Event-ID': String(Number(created.id) - 1),
+      },
+    })
+    const replayReader = replay.body!.getReader()
+    const text = new TextDecoder().decode((await replayReader.read()).value)
+    expect(text).toContain('event: task.created')
+    await replayReader.cancel()
+    await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
+  })
+
+  it('serves health, Prometheus metrics and an OpenAPI description', async () => {
+    expect(await (await fetch(`${running.url}/healthz`)).json()).toEqual({ status: 'ok' })
+    await fetch(`${running.url}/api/v1/devices`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION }),
+    })
+    const metrics = await (await fetch(`${running.url}/metrics`)).text()
+    expect(metrics).toMatch(/^# TYPE pollen_devices_enrolled_total counter$/m)
+    expect(metrics).toMatch(/^pollen_devices_enrolled_total [1-9]\d*$/m)
+    expect(metrics).toMatch(/^process_resident_memory_bytes \d+$/m)
+    const openapi = (await (await fetch(`${running.url}/api/v1/openapi.json`)).json()) as {
+      openapi: string
+      paths: Record<
+        string,
+        {
+          post?: { requestBody?: { content: Record<string, { schema: { properties?: object } }> } }
+        }
+      >
+    }
+    expect(openapi.openapi).toBe('3.1.0')
+    expect(
+      Object.keys(
+        openapi.paths['/api/v1/tasks']!.post!.requestBody!.content['application/json']!.schema
+          .properties!,
+      ),
+    ).toEqual(expect.arrayContaining(['name', 'purpose', 'model', 'dataset', 'train', 'rounds']))
+  })
+})
