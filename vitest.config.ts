@@ -9,5 +9,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     fileParallelism: false,
     allowOnly: false,
+    reporters: ['default', './scripts/summary-reporter.ts'],
   },
 })
