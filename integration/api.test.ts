@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildModel, setWeights } from '../shared/models/index.ts'
+import { buildModel, getWeights, setWeights, toLayersTopology } from '../shared/models/index.ts'
 import { PROTOCOL_VERSION, type ServerEvent, type TaskView } from '../shared/protocol/index.ts'
-import { decodeContainer } from '../shared/tensors/index.ts'
+import { decodeContainer, encodeContainer, sha256Hex } from '../shared/tensors/index.ts'
 import { ADMIN_TOKEN, startCoordinator, waitFor, type Running } from './harness.ts'
 
 describe('admin REST API', () => {
@@ -123,6 +123,43 @@ describe('admin REST API', () => {
     tf.dispose([x, a, b])
     loaded.dispose()
     reference.dispose()
+    await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
+  })
+
+  it('takes a custom TF.js topology with initial weights, and names what is wrong with them', async () => {
+    const model = buildModel({ preset: 'mnist-2nn' })
+    const topology = toLayersTopology(model) as unknown as Record<string, unknown>
+    const container = encodeContainer({ tensors: getWeights(model) })
+    const initialWeights = Buffer.from(container).toString('base64')
+    const task = await running.admin.createTask({
+      name: 'custom',
+      model: { preset: 'custom', topology, initialWeights },
+    })
+    expect(task.model).toMatchObject({
+      preset: 'custom',
+      parameters: 199_210,
+      hash: await sha256Hex(container),
+    })
+
+    const wrong = encodeContainer({ tensors: getWeights(model).slice(0, 2) })
+    const response = await running.admin.call('/api/v1/tasks', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'custom, bad weights',
+        model: {
+          preset: 'custom',
+          topology,
+          initialWeights: Buffer.from(wrong).toString('base64'),
+        },
+      }),
+    })
+    expect(response.status).toBe(400)
+    const { error } = (await response.json()) as {
+      error: { code: string; issues: { field: string }[] }
+    }
+    expect(error.code).toBe('invalid_model')
+    expect(error.issues[0]?.field).toBe('model.initialWeights')
+    model.dispose()
     await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
   })
 
