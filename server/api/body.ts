@@ -1,10 +1,26 @@
+import { PollenError } from '../errors.ts'
 import { BodyTooLarge } from '../rounds/scheduler.ts'
 
 /**
  * Reads a request body up to `limit` bytes. Refuses at once when Content-Length says it is too
- * big, and stops reading as soon as it grows past the limit. A body cut off mid-way rejects.
+ * big, and stops reading as soon as it grows past the limit. A body cut off mid-way (or longer
+ * or shorter than it said) is an `incomplete_body` error: the caller records nothing.
  */
 export async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+  try {
+    return await read(request, limit)
+  } catch (error) {
+    if (error instanceof BodyTooLarge) throw error
+    throw new PollenError(
+      400,
+      'incomplete_body',
+      `the body was cut off or malformed: ${String(error)}`,
+      '(body)',
+    )
+  }
+}
+
+async function read(request: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? NaN)
   if (declared > limit) throw new BodyTooLarge()
   if (!request.body) return new Uint8Array(0)
