@@ -1,6 +1,7 @@
 export {
   createDevice,
   ProtocolError,
+  sleep,
   type Device,
   type DeviceEvent,
   type DeviceOptions,

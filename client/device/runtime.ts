@@ -55,9 +55,10 @@ export class ProtocolError extends Error {
   }
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
+    const timer = setTimeout(resolve, Math.max(0, ms))
     signal?.addEventListener(
       'abort',
       () => {
@@ -76,7 +77,7 @@ export function createDevice(options: DeviceOptions) {
   const { server, trainer, examples, backend } = options
   const dataset = options.dataset ?? 'mnist'
   const http = options.fetch ?? fetch
-  const sleep = options.sleep ?? defaultSleep
+  const pause = options.sleep ?? sleep
   const emit = options.onEvent ?? (() => {})
   const modelCache = new Map<string, NamedTensor[]>()
   let token: string | undefined
@@ -100,7 +101,7 @@ export function createDevice(options: DeviceOptions) {
       } catch (error) {
         if (options.signal?.aborted || attempt >= attempts) throw error
       }
-      await sleep(Math.min(8000, 250 * 2 ** attempt) * (0.75 + 0.5 * Math.random()), options.signal)
+      await pause(Math.min(8000, 250 * 2 ** attempt) * (0.75 + 0.5 * Math.random()), options.signal)
     }
   }
 
@@ -221,7 +222,7 @@ export function createDevice(options: DeviceOptions) {
       }
       if (answer.type === 'retry') {
         emit({ type: 'retry', seconds: answer.retryAfterSeconds, reason: answer.reason })
-        await sleep(answer.retryAfterSeconds * 1000, options.signal)
+        await pause(answer.retryAfterSeconds * 1000, options.signal)
         continue
       }
       await work(answer)

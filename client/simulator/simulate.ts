@@ -1,5 +1,5 @@
 import { mulberry32, shardIid, shardNonIid, type Examples } from '../../shared/data/index.ts'
-import { createDevice, type DeviceEvent, type Trainer } from '../device/index.ts'
+import { createDevice, sleep, type DeviceEvent, type Trainer } from '../device/index.ts'
 
 export interface SimulationOptions {
   server: string
@@ -24,19 +24,6 @@ export interface SimulationSummary {
   rejected: number
   dropped: number
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, Math.max(0, ms))
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason as Error)
-      },
-      { once: true },
-    )
-  })
 
 /**
  * N headless devices, each with its shard, running the same device runtime as the browser

@@ -120,17 +120,17 @@ export function adminRoutes({ scheduler, store, models, events, keepAliveMs = 15
   app.get('/events', (c) =>
     streamSSE(c, async (stream) => {
       const lastId = Number(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? NaN)
-      const backlog = Number.isFinite(lastId) ? events.since(lastId) : []
+      // One write chain, filled synchronously: missed events, then a snapshot, then live events,
+      // in order and with no gap between the backlog and the subscription.
+      let chain = Promise.resolve()
+      const write = (message: { id?: string; event: string; data: string }) =>
+        (chain = chain.then(() => stream.writeSSE(message)).catch(() => unsubscribe()))
       const send = ({ id, event }: StampedEvent) =>
-        stream.writeSSE({ id: String(id), event: event.type, data: JSON.stringify(event) })
-      for (const e of backlog) await send(e)
-      // Writes queue in order on the stream; a failed write means the client went away.
-      const unsubscribe = events.subscribe((e) => void send(e).catch(() => unsubscribe()))
+        write({ id: String(id), event: event.type, data: JSON.stringify(event) })
+      if (Number.isFinite(lastId)) for (const e of events.since(lastId)) void send(e)
+      void write({ event: 'ready', data: JSON.stringify({ tasks: scheduler.listTasks() }) })
+      const unsubscribe = events.subscribe((e) => void send(e))
       stream.onAbort(unsubscribe)
-      await stream.writeSSE({
-        event: 'ready',
-        data: JSON.stringify({ tasks: scheduler.listTasks() }),
-      })
       while (!stream.aborted) {
         await stream.sleep(keepAliveMs)
         if (!stream.aborted) await stream.write(': keep-alive\n\n').catch(() => undefined)

@@ -95,7 +95,7 @@ export function deviceRoutes(deps: DeviceDeps) {
     const etag = `"${hash}"`
     c.header('ETag', etag)
     c.header('Cache-Control', 'private, max-age=31536000, immutable')
-    if (c.req.header('if-none-match') === etag) return c.body(null, 304)
+    if (c.req.header('if-none-match') === etag && (await blobs.has(hash))) return c.body(null, 304)
     const bytes = await blobs.get(hash)
     if (!bytes) throw new PollenError(404, 'not_found', `no model ${hash}`, 'hash')
     const device = c.get('device') as DeviceEnv['Variables']['device'] | undefined

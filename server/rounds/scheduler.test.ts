@@ -114,7 +114,10 @@ describe('scheduler pace steering', () => {
     expect(await scheduler.checkin(b, checkin)).toMatchObject({ type: 'assignment', round: 1 })
     // No further report by 39.9 s: the estimate stretches with the wait (close at 79.8 s).
     clock.advance(19_900)
-    expect(await scheduler.checkin(c, checkin)).toMatchObject({ type: 'retry', retryAfterSeconds: 39.9 })
+    expect(await scheduler.checkin(c, checkin)).toMatchObject({
+      type: 'retry',
+      retryAfterSeconds: 39.9,
+    })
     // Never past the deadline, never below minSeconds.
     clock.advance(60_000)
     expect(await scheduler.checkin(c, checkin)).toMatchObject({

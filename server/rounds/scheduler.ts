@@ -10,6 +10,7 @@ import {
   type TaskPatch,
   type TaskSpec,
   type TaskView,
+  type TrainSettings,
   type UploadAnswer,
 } from '../../shared/protocol/index.ts'
 import type { ModelSpec } from '../../shared/models/index.ts'
@@ -20,12 +21,13 @@ import type { Evaluator } from '../evaluation/index.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Metrics } from '../metrics/index.ts'
 import type { ModelInfo, ModelRegistry } from '../models/index.ts'
-import type {
-  AssignmentState,
-  DeviceRecord,
-  RoundRecord,
-  Store,
-  TaskRecord,
+import {
+  FRESH_ROUND,
+  type AssignmentState,
+  type DeviceRecord,
+  type RoundRecord,
+  type Store,
+  type TaskRecord,
 } from '../store/index.ts'
 import type { RoundAggregation, Strategy } from '../strategy/index.ts'
 import { roundView, taskView } from './views.ts'
@@ -66,6 +68,8 @@ const UPLOAD_SLACK_BYTES = 64 * 1024
 interface LiveRound {
   record: RoundRecord
   settings: RoundSettings
+  /** Hyperparameters for this round's devices; a PATCH applies from the next round. */
+  train: TrainSettings
   info: ModelInfo
   aggregation: RoundAggregation
   devices: Map<string, AssignmentState>
@@ -136,6 +140,7 @@ export function createScheduler(options: SchedulerOptions) {
     return {
       record,
       settings: { ...live.record.spec.rounds },
+      train: { ...live.record.spec.train },
       info: live.info,
       aggregation: strategy.beginRound({ round: record.round, spec: live.info.weightSpec }),
       devices: new Map(),
@@ -155,17 +160,10 @@ export function createScheduler(options: SchedulerOptions) {
       status: 'open',
       baseModel: task.modelHash,
       model: null,
-      selected: 0,
-      reported: 0,
-      late: 0,
-      rejected: 0,
-      dropped: 0,
-      examples: 0,
+      ...FRESH_ROUND,
       accuracy: null,
       loss: null,
       startedAt: clock.now(),
-      deadlineAt: null,
-      closedAt: null,
     }
     live.open = liveRound(live, record)
     void enqueue(live, () => store.openRound({ ...record }))
@@ -272,7 +270,7 @@ export function createScheduler(options: SchedulerOptions) {
       },
       plan: strategy.configureTrain({
         round: round.record.round,
-        settings: task.spec.train,
+        settings: round.train,
         device,
       }),
       deadline: new Date(round.record.deadlineAt ?? clock.now()).toISOString(),
@@ -303,7 +301,7 @@ export function createScheduler(options: SchedulerOptions) {
         holds(device, t.record.spec.dataset),
     )
     if (eligible.length === 0)
-      return { type: 'none', reason: 'no running task uses a dataset this device holds' }
+      return { type: 'none', reason: 'no running or paused task uses a dataset this device holds' }
 
     // A device that was selected and has not answered gets its assignment again (a reload).
     for (const live of eligible) {
@@ -368,8 +366,8 @@ export function createScheduler(options: SchedulerOptions) {
       .map((t) => (t.open ? expectedClose(t.open, now) : undefined))
       .filter((at): at is number => at !== undefined)
       .map((at) => (at - now) / 1000)
-    const base = Math.min(retry.maxSeconds, ...waits)
-    const jittered = Math.max(retry.minSeconds, base) * (0.75 + 0.5 * random())
+    const base = Math.min(retry.maxSeconds, ...waits) * (0.75 + 0.5 * random())
+    const jittered = Math.min(retry.maxSeconds, Math.max(retry.minSeconds, base))
     const reason = eligible.every((t) => t.record.status === 'paused')
       ? 'the tasks this device can join are paused'
       : 'the current rounds have all the devices they need'
@@ -415,14 +413,15 @@ export function createScheduler(options: SchedulerOptions) {
       if (!past)
         return unknown(`device ${device.id} has no assignment in round ${n} of task ${taskId}`)
       if (past.state !== 'assigned') return duplicate(n, past.state)
-      await enqueue(live, () => store.markLate(key, clock.now()))
-      return late(device, key)
+      let marked = false
+      await enqueue(live, async () => (marked = await store.markLate(key, clock.now())))
+      return marked ? late(device, key) : duplicate(n, 'late')
     }
     const state = round.devices.get(device.id)
     if (state === undefined)
       return unknown(
         `device ${device.id} has no assignment in round ${n} of task ${taskId}` +
-          ' (a round that was re-opened after a restart forgets earlier assignments)',
+          ' (not selected, or the round was re-opened after a coordinator restart)',
       )
     if (state !== 'assigned') return duplicate(n, state)
     if (round.closing) return markLateLive(live, round, device, key)
@@ -626,6 +625,14 @@ export function createScheduler(options: SchedulerOptions) {
         `rounds.minReports (${rounds.minReports}) must be at most rounds.clientsPerRound (${rounds.clientsPerRound})`,
         'rounds.minReports',
       )
+    const atLeast = task.committedRounds + (live.open ? 1 : 0)
+    if (rounds.total < atLeast)
+      throw new PollenError(
+        400,
+        'invalid_request',
+        `rounds.total must be at least ${atLeast}: the rounds committed${live.open ? ' plus the one open' : ''}`,
+        'rounds.total',
+      )
     if (patch.status && (task.status === 'completed' || task.status === 'failed'))
       throw new PollenError(409, 'conflict', `task ${id} is ${task.status}`, 'status')
     task.spec = { ...task.spec, rounds, train: { ...task.spec.train, ...patch.train } }
@@ -661,18 +668,7 @@ export function createScheduler(options: SchedulerOptions) {
       const live = tasks.get(open.taskId)
       if (!live) continue
       await store.resetRound(open.taskId, open.round, now)
-      const record: RoundRecord = {
-        ...open,
-        selected: 0,
-        reported: 0,
-        late: 0,
-        rejected: 0,
-        dropped: 0,
-        examples: 0,
-        startedAt: now,
-        deadlineAt: null,
-        closedAt: null,
-      }
+      const record: RoundRecord = { ...open, ...FRESH_ROUND, startedAt: now }
       live.record.round = Math.max(live.record.round, open.round)
       live.open = liveRound(live, record)
       log(`task ${open.taskId}: round ${open.round} was open at shutdown; re-opened`)

@@ -1,5 +1,12 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite'
-import type { AssignmentRecord, DeviceRecord, RoundRecord, Store, TaskRecord } from './types.ts'
+import {
+  FRESH_ROUND,
+  type AssignmentRecord,
+  type DeviceRecord,
+  type RoundRecord,
+  type Store,
+  type TaskRecord,
+} from './types.ts'
 
 type Queryable = Pick<PGlite, 'query'> | Transaction
 
@@ -252,23 +259,7 @@ export async function pgliteStore(dataDir: string): Promise<Store> {
     async resetRound(taskId, round, startedAt) {
       await db.transaction(async (tx) => {
         await tx.query('delete from assignments where task_id = $1 and round = $2', [taskId, round])
-        await update(
-          tx,
-          'rounds',
-          {
-            status: 'open',
-            selected: 0,
-            reported: 0,
-            late: 0,
-            rejected: 0,
-            dropped: 0,
-            examples: 0,
-            startedAt,
-            deadlineAt: null,
-            closedAt: null,
-          },
-          { taskId, round },
-        )
+        await update(tx, 'rounds', { ...FRESH_ROUND, status: 'open', startedAt }, { taskId, round })
       })
     },
 

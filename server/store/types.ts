@@ -38,6 +38,18 @@ export interface RoundRecord {
   closedAt: number | null
 }
 
+/** A round's counters as it opens (or re-opens after a crash): nothing selected, nothing in. */
+export const FRESH_ROUND = {
+  selected: 0,
+  reported: 0,
+  late: 0,
+  rejected: 0,
+  dropped: 0,
+  examples: 0,
+  deadlineAt: null,
+  closedAt: null,
+} as const satisfies Partial<RoundRecord>
+
 export interface DeviceRecord {
   id: string
   tokenHash: string
