@@ -13,6 +13,7 @@ import { createMetrics } from './metrics/index.ts'
 import { createModelRegistry } from './models/index.ts'
 import { createScheduler } from './rounds/scheduler.ts'
 import type { Store } from './store/index.ts'
+import { crossOriginIsolation, staticRoutes } from './static/index.ts'
 import { fedAvg, type Strategy } from './strategy/index.ts'
 
 export interface CoordinatorOptions {
@@ -26,6 +27,9 @@ export interface CoordinatorOptions {
   evaluator?: Evaluator
   retry?: { minSeconds: number; maxSeconds: number }
   keepAliveMs?: number
+  /** The built phone app and the public files; default: dist/client and public/ in the repo. */
+  clientDir?: string
+  publicDir?: string
   log?: (message: string) => void
 }
 
@@ -62,6 +66,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
   })
 
   const app = new Hono()
+  app.use('*', crossOriginIsolation)
   app.onError(onError(log))
   app.notFound((c) =>
     c.json(
@@ -91,6 +96,13 @@ export async function createCoordinator(options: CoordinatorOptions) {
     }),
   )
   app.route('/api/v1', admin)
+  app.route(
+    '/',
+    staticRoutes({
+      ...(options.clientDir ? { clientDir: options.clientDir } : {}),
+      ...(options.publicDir ? { publicDir: options.publicDir } : {}),
+    }),
+  )
 
   return {
     app,

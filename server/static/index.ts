@@ -1,0 +1,50 @@
+import { serveStatic } from '@hono/node-server/serve-static'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Hono, type MiddlewareHandler } from 'hono'
+
+const repo = fileURLToPath(new URL('../../', import.meta.url))
+/** Where `npm run build:client` writes the phone app. */
+export const CLIENT_DIR = join(repo, 'dist', 'client')
+/** Static files beside the app: the demo data (`/data/mnist.bin`). */
+export const PUBLIC_DIR = join(repo, 'public')
+
+/**
+ * Cross-origin isolation on every response: the page can then use SharedArrayBuffer, which
+ * the WASM backend needs for threads.
+ */
+export const crossOriginIsolation: MiddlewareHandler = async (c, next) => {
+  await next()
+  c.header('Cross-Origin-Opener-Policy', 'same-origin')
+  c.header('Cross-Origin-Embedder-Policy', 'require-corp')
+  c.header('Cross-Origin-Resource-Policy', 'same-origin')
+}
+
+/**
+ * The phone app and public files. Hashed build assets are cached for good; the shell, the
+ * service worker and the manifest are revalidated so an update reaches phones.
+ */
+export function staticRoutes({ clientDir = CLIENT_DIR, publicDir = PUBLIC_DIR } = {}) {
+  const app = new Hono()
+  app.use('*', async (c, next) => {
+    await next()
+    if (c.res.status !== 200 || c.res.headers.has('Cache-Control')) return
+    c.header(
+      'Cache-Control',
+      c.req.path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+    )
+  })
+  app.get('*', serveStatic({ root: clientDir }))
+  app.get('*', serveStatic({ root: publicDir }))
+  app.get('/', (c) =>
+    existsSync(join(clientDir, 'index.html'))
+      ? c.notFound()
+      : c.html(
+          '<!doctype html><meta charset="utf-8"><title>Pollen</title>' +
+            '<p>The phone app is not built. Run <code>npm run build:client</code> (npm start does it).</p>',
+          503,
+        ),
+  )
+  return app
+}
