@@ -10,7 +10,16 @@ const boundary = (message, ...groups) => ({
 })
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'public/data', 'test-results', 'playwright-report', '.pollen*'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      'public/data',
+      'test-results',
+      'playwright-report',
+      '.pollen*',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,0 +1,174 @@
+import { byId, h } from '../dom.ts'
+import {
+  deleteAllExamples,
+  type DemoSetting,
+  labelCounts,
+  type PollenDatabase,
+} from '../storage/index.ts'
+import { DEMO_DATASET, DEMO_KINDS, DemoDataError, type DemoKind, loadDemoData } from './demo.ts'
+
+export { DEMO_DATASET, DemoDataError, loadDemoData, pickDemoShard } from './demo.ts'
+export type { DemoDataErrorCode, DemoKind } from './demo.ts'
+
+export interface DataScreenOptions {
+  db: PollenDatabase
+  document?: Document
+  /** Injected by tests; the real one downloads `/data/mnist.bin`. */
+  loadDemo?: typeof loadDemoData
+}
+
+export interface DataScreen {
+  /** Reads the stored counts again and redraws. */
+  refresh(): Promise<void>
+}
+
+const describeDemo = (demo: DemoSetting): string =>
+  demo.kind === 'iid'
+    ? 'Demo digits: a random tenth of MNIST.'
+    : `Demo digits: ${demo.labels.length === 1 ? 'only' : 'two digits only,'} ${demo.labels.join(' and ')}.`
+
+/**
+ * The data screen: what is stored (counts per digit), "Load demo data" (IID or two digits),
+ * and "Delete my data" behind a confirmation.
+ */
+export function mountDataScreen({
+  db,
+  document = globalThis.document,
+  loadDemo = loadDemoData,
+}: DataScreenOptions): DataScreen {
+  const summary = byId(document, 'summary', HTMLParagraphElement)
+  const counts = byId(document, 'counts', HTMLUListElement)
+  const form = byId(document, 'demo-form', HTMLFormElement)
+  const load = byId(document, 'load', HTMLButtonElement)
+  const progress = byId(document, 'progress', HTMLProgressElement)
+  const message = byId(document, 'message', HTMLParagraphElement)
+  const remove = byId(document, 'delete', HTMLButtonElement)
+  const dialog = byId(document, 'confirm-delete', HTMLDialogElement)
+  const dialogText = byId(document, 'confirm-text', HTMLParagraphElement)
+  let total = 0
+  let busy = false
+
+  const say = (text: string, tone: 'ok' | 'error' | 'info' = 'info') => {
+    message.setAttribute('role', tone === 'error' ? 'alert' : 'status')
+    message.className = `message ${tone}`
+    message.textContent = text
+  }
+
+  const setBusy = (value: boolean) => {
+    busy = value
+    form.setAttribute('aria-busy', String(value))
+    for (const control of form.querySelectorAll('input, button')) {
+      ;(control as HTMLInputElement | HTMLButtonElement).disabled = value
+    }
+    remove.disabled = value || total === 0
+  }
+
+  async function refresh(): Promise<void> {
+    const [perLabel, demo] = await Promise.all([
+      labelCounts(db, DEMO_DATASET),
+      db.get('settings', 'demo'),
+    ])
+    total = perLabel.reduce((a, b) => a + b, 0)
+    remove.disabled = busy || total === 0
+    if (total === 0) {
+      summary.replaceChildren('No examples yet. Load the demo digits below to try Pollen.')
+      counts.hidden = true
+      counts.replaceChildren()
+      return
+    }
+    const what = demo?.key === 'demo' ? ` ${describeDemo(demo)}` : ''
+    summary.replaceChildren(
+      h(document, 'strong', null, total.toLocaleString('en')),
+      ` handwritten digit${total === 1 ? '' : 's'}.${what}`,
+    )
+    const max = Math.max(...perLabel)
+    counts.replaceChildren(
+      ...perLabel.map((n, label) => {
+        const fill = h(document, 'span', 'fill')
+        fill.style.width = `${(100 * n) / max}%`
+        const track = h(document, 'span', 'track', fill)
+        track.setAttribute('aria-hidden', 'true')
+        const item = h(
+          document,
+          'li',
+          n === 0 ? 'zero' : null,
+          h(document, 'span', 'digit', h(document, 'span', 'sr', 'Digit '), String(label)),
+          track,
+          h(document, 'span', 'count', String(n), h(document, 'span', 'sr', ' examples')),
+        )
+        item.dataset.label = String(label)
+        item.dataset.count = String(n)
+        return item
+      }),
+    )
+    counts.hidden = false
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    if (busy) return
+    const choice = new FormData(form).get('kind')
+    const kind: DemoKind = DEMO_KINDS.find((k) => k === choice) ?? 'iid'
+    // Disabling the focused button drops focus; give it back afterwards.
+    const hadFocus = form.contains(document.activeElement)
+    setBusy(true)
+    progress.hidden = false
+    progress.removeAttribute('value')
+    say('Downloading the demo digits…')
+    loadDemo(db, {
+      kind,
+      onProgress: (loaded, size) => {
+        if (size) progress.value = loaded / size
+      },
+    })
+      .then(async (demo) => {
+        say(`Stored ${demo.count.toLocaleString('en')} demo digits on this phone.`, 'ok')
+        await refresh()
+        // Ask the browser not to evict the owner's data under storage pressure.
+        await navigator.storage?.persist?.().catch(() => false)
+      })
+      .catch((error: unknown) => {
+        say(
+          error instanceof DemoDataError
+            ? error.message
+            : `Loading the demo digits failed: ${error instanceof Error ? error.message : String(error)}`,
+          'error',
+        )
+      })
+      .finally(() => {
+        progress.hidden = true
+        setBusy(false)
+        if (hadFocus && !form.contains(document.activeElement)) load.focus()
+      })
+  })
+
+  remove.addEventListener('click', () => {
+    dialogText.textContent =
+      `This removes all ${total.toLocaleString('en')} example${total === 1 ? '' : 's'} ` +
+      'stored on this phone. It cannot be undone.'
+    dialog.returnValue = ''
+    dialog.showModal()
+  })
+
+  dialog.addEventListener('close', () => {
+    if (dialog.returnValue !== 'delete') {
+      remove.focus()
+      return
+    }
+    setBusy(true)
+    deleteAllExamples(db)
+      .then(async (count) => {
+        say(`Deleted ${count.toLocaleString('en')} example${count === 1 ? '' : 's'}.`, 'ok')
+        await refresh()
+      })
+      .catch((error: unknown) => {
+        say(`Deleting failed: ${error instanceof Error ? error.message : String(error)}`, 'error')
+      })
+      .finally(() => {
+        setBusy(false)
+        load.focus()
+      })
+  })
+
+  return { refresh }
+}

@@ -1,0 +1,56 @@
+import { Workbox } from 'workbox-window'
+
+export {
+  DATA_CACHE,
+  DEMO_DATA_PATH,
+  DEMO_DATA_URL_PATTERN,
+  evictCached,
+  MODEL_CACHE,
+  MODEL_URL_PATTERN,
+} from './caches.ts'
+
+/** Where vite-plugin-pwa writes the service worker (see vite.config.ts). */
+export const SERVICE_WORKER_URL = '/sw.js'
+
+export interface ServiceWorkerOptions {
+  url?: string
+  /** The app shell is cached: the app now opens without a network. */
+  onOfflineReady?: () => void
+  /**
+   * A new version is installed and waiting. Calling `activate` hands it control and reloads
+   * the page; until then this page keeps the version it loaded with (a reload mid-training
+   * would cost the owner the round's work).
+   */
+  onUpdateReady?: (activate: () => void) => void
+}
+
+/**
+ * Registers the Workbox service worker. The first install takes control of the page at once
+ * (clientsClaim), so one visit is enough for the app to open offline.
+ */
+export function registerServiceWorker({
+  url = SERVICE_WORKER_URL,
+  onOfflineReady,
+  onUpdateReady,
+}: ServiceWorkerOptions = {}): Workbox | null {
+  if (!('serviceWorker' in navigator)) return null
+  const wb = new Workbox(url)
+  wb.addEventListener('waiting', () => {
+    onUpdateReady?.(() => {
+      wb.addEventListener('controlling', () => window.location.reload())
+      wb.messageSkipWaiting()
+    })
+  })
+  wb.addEventListener('controlling', (event) => {
+    if (!event.isUpdate) onOfflineReady?.()
+  })
+  // A page already controlled by this service worker is ready now.
+  if (navigator.serviceWorker.controller) onOfflineReady?.()
+  wb.register().catch((error: unknown) => {
+    console.warn(
+      'Pollen: the service worker did not register; the app will not open offline.',
+      error,
+    )
+  })
+  return wb
+}

@@ -1,0 +1,211 @@
+import 'fake-indexeddb/auto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type Examples, labelHistogram, PIXELS_PER_EXAMPLE } from '../../../shared/data/index.ts'
+import {
+  deleteAllExamples,
+  type DemoSetting,
+  labelCounts,
+  openPollenDB,
+  type PollenDatabase,
+  readExamples,
+  replaceExamples,
+  STORES,
+} from './index.ts'
+
+/** `count` examples with labels `i % 10` and every pixel of example i equal to i & 255. */
+function examples(count: number, labelOf = (i: number) => i % 10): Examples {
+  const pixels = new Uint8Array(count * PIXELS_PER_EXAMPLE)
+  for (let i = 0; i < count; i++) {
+    pixels.fill(i & 255, i * PIXELS_PER_EXAMPLE, (i + 1) * PIXELS_PER_EXAMPLE)
+  }
+  return { count, pixels, labels: Uint8Array.from({ length: count }, (_, i) => labelOf(i)) }
+}
+
+const demo = (count: number): DemoSetting => ({
+  key: 'demo',
+  dataset: 'mnist',
+  kind: 'iid',
+  seed: 7,
+  count,
+  labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  loadedAt: 1,
+})
+
+let opened: PollenDatabase[] = []
+let n = 0
+async function fresh(): Promise<PollenDatabase> {
+  const db = await openPollenDB({ name: `pollen-test-${n++}` })
+  opened.push(db)
+  return db
+}
+afterEach(() => {
+  for (const db of opened) db.close()
+  opened = []
+})
+
+describe('openPollenDB', () => {
+  it('creates every store of the schema, with the examples indexes', async () => {
+    const db = await fresh()
+    expect([...db.objectStoreNames].sort()).toEqual(Object.values(STORES).sort())
+    const tx = db.transaction(STORES.examples)
+    expect([...tx.store.indexNames].sort()).toEqual([
+      'by-dataset',
+      'by-dataset-label',
+      'by-dataset-source',
+    ])
+    expect([...db.transaction(STORES.history).store.indexNames]).toEqual(['by-task'])
+  })
+
+  it('round-trips the typed records of the stores used later', async () => {
+    const db = await fresh()
+    await db.put(STORES.consent, {
+      taskId: 't1',
+      taskName: 'digits',
+      purpose: 'read digits',
+      state: 'granted',
+      conditions: {
+        onlyWhileCharging: true,
+        onlyOnUnmeteredNetwork: false,
+        onlyWhileVisible: false,
+      },
+      decidedAt: 5,
+    })
+    const id = await db.add(STORES.history, {
+      taskId: 't1',
+      taskName: 'digits',
+      round: 3,
+      outcome: 'reported',
+      examples: 800,
+      steps: 25,
+      bytesSent: 796_840,
+      backend: 'wasm',
+      startedAt: 1,
+      finishedAt: 2,
+    })
+    await db.put(STORES.models, {
+      hash: 'ab'.repeat(32),
+      bytes: new ArrayBuffer(8),
+      taskId: 't1',
+      storedAt: 1,
+    })
+    expect((await db.get(STORES.consent, 't1'))?.state).toBe('granted')
+    expect(await db.getAllKeysFromIndex(STORES.history, 'by-task', 't1')).toEqual([id])
+    expect((await db.get(STORES.models, 'ab'.repeat(32)))?.bytes.byteLength).toBe(8)
+  })
+})
+
+describe('replaceExamples', () => {
+  it('stores every example with its label and pixels, and counts them per label', async () => {
+    const db = await fresh()
+    const d = examples(25)
+    expect(await replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: d })).toBe(25)
+    expect(await labelCounts(db, 'mnist')).toEqual(labelHistogram(d))
+    const back = await readExamples(db, 'mnist')
+    expect(back.count).toBe(25)
+    expect(Array.from(back.labels)).toEqual(Array.from(d.labels))
+    expect(back.pixels).toEqual(d.pixels)
+  })
+
+  it('replaces only the same source in the same dataset, and writes the setting with them', async () => {
+    const db = await fresh()
+    await replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: examples(20) })
+    await replaceExamples(db, { dataset: 'mnist', source: 'drawn', examples: examples(3, () => 7) })
+    await replaceExamples(db, { dataset: 'other', source: 'demo', examples: examples(4) })
+    await replaceExamples(db, {
+      dataset: 'mnist',
+      source: 'demo',
+      examples: examples(5, () => 2),
+      setting: demo(5),
+    })
+    const counts = await labelCounts(db, 'mnist')
+    expect(counts[2]).toBe(5)
+    expect(counts[7]).toBe(3)
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(8)
+    expect((await readExamples(db, 'other')).count).toBe(4)
+    expect(await db.get(STORES.settings, 'demo')).toEqual(demo(5))
+  })
+
+  it('writes nothing when it fails half-way: one transaction', async () => {
+    const db = await fresh()
+    await replaceExamples(db, {
+      dataset: 'mnist',
+      source: 'demo',
+      examples: examples(10),
+      setting: demo(10),
+    })
+    const bad = examples(30)
+    let slices = 0
+    const slice = bad.pixels.slice.bind(bad.pixels)
+    bad.pixels.slice = (start?: number, end?: number) => {
+      if (++slices === 12) throw new Error('the phone ran out of memory')
+      return slice(start, end)
+    }
+    await expect(
+      replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: bad, setting: demo(30) }),
+    ).rejects.toThrow('ran out of memory')
+    expect(await labelCounts(db, 'mnist')).toEqual(Array(10).fill(1))
+    expect(await db.get(STORES.settings, 'demo')).toEqual(demo(10))
+  })
+
+  it('refuses inconsistent examples before touching the store', async () => {
+    const db = await fresh()
+    await replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: examples(10) })
+    const broken = { ...examples(3), labels: Uint8Array.of(1, 2, 12) }
+    await expect(
+      replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: broken }),
+    ).rejects.toThrow(RangeError)
+    expect((await readExamples(db, 'mnist')).count).toBe(10)
+  })
+})
+
+describe('deleteAllExamples', () => {
+  it('deletes every example, the checkpoints and the demo record; keeps consent and history', async () => {
+    const db = await fresh()
+    await replaceExamples(db, {
+      dataset: 'mnist',
+      source: 'demo',
+      examples: examples(12),
+      setting: demo(12),
+    })
+    await replaceExamples(db, { dataset: 'other', source: 'drawn', examples: examples(2) })
+    await db.put(STORES.checkpoints, {
+      taskId: 't1',
+      round: 1,
+      baseModel: 'ab'.repeat(32),
+      weights: new ArrayBuffer(4),
+      batchesDone: 2,
+      examplesSeen: 64,
+      deadlineAt: 10,
+      savedAt: 1,
+    })
+    await db.put(STORES.consent, {
+      taskId: 't1',
+      taskName: 'digits',
+      purpose: 'p',
+      state: 'paused',
+      conditions: {
+        onlyWhileCharging: false,
+        onlyOnUnmeteredNetwork: false,
+        onlyWhileVisible: true,
+      },
+      decidedAt: 1,
+    })
+    expect(await deleteAllExamples(db)).toBe(14)
+    expect(await db.count(STORES.examples)).toBe(0)
+    expect(await db.count(STORES.checkpoints)).toBe(0)
+    expect(await db.get(STORES.settings, 'demo')).toBeUndefined()
+    expect(await db.count(STORES.consent)).toBe(1)
+    expect(await labelCounts(db, 'mnist')).toEqual(Array(10).fill(0))
+  })
+
+  it('survives reopening: deleted is deleted', async () => {
+    const name = `pollen-test-reopen-${n++}`
+    const db = await openPollenDB({ name })
+    await replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: examples(5) })
+    await deleteAllExamples(db)
+    db.close()
+    const again = await openPollenDB({ name })
+    opened.push(again)
+    expect(await again.count(STORES.examples)).toBe(0)
+  })
+})

@@ -1,0 +1,19 @@
+export { DB_NAME, DB_VERSION, INDEXES, openPollenDB, STORES } from './schema.ts'
+export type {
+  CheckpointRecord,
+  ConsentRecord,
+  DemoSetting,
+  DeviceSetting,
+  ExampleRecord,
+  ExampleSource,
+  HistoryRecord,
+  ModelRecord,
+  OpenOptions,
+  PollenDatabase,
+  PollenDB,
+  SettingKey,
+  SettingRecord,
+  TrainingConditions,
+} from './schema.ts'
+export { deleteAllExamples, labelCounts, readExamples, replaceExamples } from './examples.ts'
+export type { ReplaceOptions } from './examples.ts'

@@ -1,0 +1,173 @@
+import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
+
+/**
+ * Everything the phone keeps, in one IndexedDB database typed by one schema. Only `examples`
+ * (and the `demo` setting) is used by the app today; the other stores are typed for the
+ * training, consent and history work that comes next, so their shape is decided once.
+ */
+export const DB_NAME = 'pollen'
+export const DB_VERSION = 1
+
+/** Store names, defined once. */
+export const STORES = {
+  examples: 'examples',
+  models: 'models',
+  checkpoints: 'checkpoints',
+  history: 'history',
+  settings: 'settings',
+  consent: 'consent',
+} as const
+
+/** Index names, defined once. */
+export const INDEXES = {
+  byDataset: 'by-dataset',
+  byDatasetLabel: 'by-dataset-label',
+  byDatasetSource: 'by-dataset-source',
+  byTask: 'by-task',
+} as const
+
+/** Where an example came from: the bundled demo digits, drawn on the phone, or imported. */
+export type ExampleSource = 'demo' | 'drawn' | 'imported'
+
+/** One labelled 28x28 grayscale example. */
+export interface ExampleRecord {
+  /** Assigned by the store. */
+  id?: number
+  /** The dataset name a task asks for, e.g. `mnist`. */
+  dataset: string
+  /** 0..9 */
+  label: number
+  /** 784 bytes, row-major, 0..255. */
+  pixels: Uint8Array
+  source: ExampleSource
+  /** ms since the epoch */
+  addedAt: number
+}
+
+/** A model downloaded by content hash: the tensor container bytes as the coordinator sent them. */
+export interface ModelRecord {
+  hash: string
+  bytes: ArrayBuffer
+  taskId: string
+  storedAt: number
+}
+
+/** Local training in progress, saved every few batches so a reload resumes the same round. */
+export interface CheckpointRecord {
+  taskId: string
+  round: number
+  /** The model the round trains from. */
+  baseModel: string
+  /** Tensor container of the weights so far. */
+  weights: ArrayBuffer
+  batchesDone: number
+  examplesSeen: number
+  /** ms since the epoch; past it the checkpoint is worthless. */
+  deadlineAt: number
+  savedAt: number
+}
+
+/** One round this phone took part in. */
+export interface HistoryRecord {
+  id?: number
+  taskId: string
+  taskName: string
+  round: number
+  outcome: 'reported' | 'late' | 'rejected' | 'failed'
+  examples: number
+  steps: number
+  bytesSent: number
+  backend: 'webgpu' | 'wasm' | 'cpu'
+  startedAt: number
+  finishedAt: number
+}
+
+/** Conditions the owner puts on training. */
+export interface TrainingConditions {
+  onlyWhileCharging: boolean
+  onlyOnUnmeteredNetwork: boolean
+  onlyWhileVisible: boolean
+}
+
+/** The owner's decision about one task: opted in, paused, or withdrawn. */
+export interface ConsentRecord {
+  taskId: string
+  taskName: string
+  /** The task's purpose as the owner saw it when deciding. */
+  purpose: string
+  state: 'granted' | 'paused' | 'withdrawn'
+  conditions: TrainingConditions
+  decidedAt: number
+}
+
+/** The demo shard stored by "Load demo data". */
+export interface DemoSetting {
+  key: 'demo'
+  dataset: string
+  kind: 'iid' | 'two-digits'
+  seed: number
+  count: number
+  /** Labels present in the shard, ascending. */
+  labels: number[]
+  loadedAt: number
+}
+
+/** The device's enrolment with a coordinator (issued token), for the protocol work. */
+export interface DeviceSetting {
+  key: 'device'
+  deviceId: string
+  token: string
+  enrolledAt: number
+}
+
+export type SettingRecord = DemoSetting | DeviceSetting
+export type SettingKey = SettingRecord['key']
+
+export interface PollenDB extends DBSchema {
+  examples: {
+    key: number
+    value: ExampleRecord
+    indexes: {
+      'by-dataset': string
+      'by-dataset-label': [string, number]
+      'by-dataset-source': [string, ExampleSource]
+    }
+  }
+  models: { key: string; value: ModelRecord }
+  checkpoints: { key: string; value: CheckpointRecord }
+  history: { key: number; value: HistoryRecord; indexes: { 'by-task': string } }
+  settings: { key: SettingKey; value: SettingRecord }
+  consent: { key: string; value: ConsentRecord }
+}
+
+export type PollenDatabase = IDBPDatabase<PollenDB>
+
+export interface OpenOptions {
+  name?: string
+}
+
+/** Opens (creating or upgrading) the phone's database. */
+export function openPollenDB({ name = DB_NAME }: OpenOptions = {}): Promise<PollenDatabase> {
+  return openDB<PollenDB>(name, DB_VERSION, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        const examples = db.createObjectStore(STORES.examples, {
+          keyPath: 'id',
+          autoIncrement: true,
+        })
+        examples.createIndex(INDEXES.byDataset, 'dataset')
+        examples.createIndex(INDEXES.byDatasetLabel, ['dataset', 'label'])
+        examples.createIndex(INDEXES.byDatasetSource, ['dataset', 'source'])
+        db.createObjectStore(STORES.models, { keyPath: 'hash' })
+        db.createObjectStore(STORES.checkpoints, { keyPath: 'taskId' })
+        const history = db.createObjectStore(STORES.history, {
+          keyPath: 'id',
+          autoIncrement: true,
+        })
+        history.createIndex(INDEXES.byTask, 'taskId')
+        db.createObjectStore(STORES.settings, { keyPath: 'key' })
+        db.createObjectStore(STORES.consent, { keyPath: 'taskId' })
+      }
+    },
+  })
+}

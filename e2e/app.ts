@@ -1,0 +1,93 @@
+// Page helpers for the phone app's e2e tests.
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { expect, type Page } from '@playwright/test'
+
+/** Where the screenshot of each screen goes (test-results is Playwright's outputDir). */
+export const SCREENS_DIR = join('test-results', 'screens')
+
+/**
+ * A screenshot of the current screen, named for a person to look at: the whole page, or with
+ * `fullPage: false` what the phone's screen shows (a modal dialog over the page).
+ */
+export async function screenshot(
+  page: Page,
+  name: string,
+  { fullPage = true } = {},
+): Promise<void> {
+  await mkdir(SCREENS_DIR, { recursive: true })
+  await page.screenshot({ path: join(SCREENS_DIR, `${name}.png`), fullPage })
+}
+
+/** Opens the app and waits until it has read the stored data. */
+export async function openApp(page: Page): Promise<void> {
+  await page.goto('/')
+  await waitUntilReady(page)
+}
+
+export async function waitUntilReady(page: Page): Promise<void> {
+  await expect(page.locator('html')).toHaveAttribute('data-ready', 'true')
+}
+
+/** The service worker controls the page: the app shell is cached and opens offline. */
+export async function waitForServiceWorker(page: Page): Promise<void> {
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
+  await expect(page.getByText('Works offline')).toBeVisible()
+}
+
+/** The counts per digit as the screen shows them, and the total it states. */
+export async function shownCounts(page: Page): Promise<{ perLabel: number[]; total: number }> {
+  const rows = page.getByRole('list', { name: 'Examples per digit' }).getByRole('listitem')
+  await expect(rows).toHaveCount(10)
+  const perLabel: number[] = []
+  for (let label = 0; label < 10; label++) {
+    const row = rows.nth(label)
+    await expect(row).toHaveAttribute('data-label', String(label))
+    const text = await row.locator('.count').innerText()
+    expect(await row.getAttribute('data-count')).toBe(text.replace(/\D/g, ''))
+    perLabel.push(Number(text.replace(/\D/g, '')))
+  }
+  const summary = await page.locator('#summary strong').innerText()
+  return { perLabel, total: Number(summary.replace(/\D/g, '')) }
+}
+
+export const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)
+
+/** Chooses a kind of demo data and loads it; waits for the success message. */
+export async function loadDemo(page: Page, kind: 'iid' | 'two-digits'): Promise<void> {
+  await page
+    .getByRole('radio', { name: kind === 'iid' ? /A random tenth/ : /Two digits only/ })
+    .check()
+  await page.getByRole('button', { name: 'Load demo data' }).click()
+  await expect(
+    page.getByRole('status').filter({ hasText: /^Stored [\d,]+ demo digits/ }),
+  ).toBeVisible()
+}
+
+/**
+ * Reads IndexedDB directly, not through the app: how many examples are stored, per label.
+ * Call only after the app opened its database (opening a missing one would create it empty).
+ */
+export function storedLabels(page: Page): Promise<number[]> {
+  return page.evaluate(
+    () =>
+      new Promise<number[]>((resolve, reject) => {
+        const open = indexedDB.open('pollen')
+        open.onerror = () => reject(open.error ?? new Error('open failed'))
+        open.onsuccess = () => {
+          const db = open.result
+          const request = db.transaction('examples').objectStore('examples').getAll()
+          request.onerror = () => reject(request.error ?? new Error('getAll failed'))
+          request.onsuccess = () => {
+            const counts = new Array<number>(10).fill(0)
+            for (const record of request.result as { label: number; pixels: Uint8Array }[]) {
+              if (record.pixels.length !== 784) throw new Error('an example without 784 pixels')
+              counts[record.label]! += 1
+            }
+            db.close()
+            resolve(counts)
+          }
+        }
+      }),
+  )
+}

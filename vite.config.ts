@@ -1,0 +1,152 @@
+// The phone app: client/app -> dist/client (served by the coordinator at /). `npm run build:client`.
+import { fileURLToPath } from 'node:url'
+import { defineConfig, type Plugin } from 'vite'
+import { VitePWA } from 'vite-plugin-pwa'
+import {
+  DATA_CACHE,
+  DEMO_DATA_URL_PATTERN,
+  MODEL_CACHE,
+  MODEL_URL_PATTERN,
+} from './client/app/pwa/caches.ts'
+import { ICON_SIZES, iconPath, iconPng, THEME_COLOR } from './scripts/icons.ts'
+
+const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url))
+
+/** The page's JavaScript (entry plus what it imports statically) may not exceed this. */
+const PAGE_BUDGET_BYTES = 48 * 1024
+/** Modules that must never reach the page bundle: TF.js loads in the training worker. */
+const PAGE_FORBIDDEN = /[\\/]@tensorflow[\\/]|[\\/]shared[\\/](tf|training|kernels)[\\/]/
+
+/** As the coordinator sends them: the page is cross-origin isolated (WASM threads need it). */
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+}
+
+/** Paints the icons at build time (and serves them in dev): no binary files in git. */
+function icons(): Plugin {
+  const files = new Map(ICON_SIZES.map((size) => [iconPath(size), () => iconPng(size)]))
+  return {
+    name: 'pollen-icons',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const make = files.get((req.url ?? '').replace(/^\//, '').split('?')[0] ?? '')
+        if (!make) return next()
+        res.setHeader('Content-Type', 'image/png')
+        res.end(make())
+      })
+    },
+    generateBundle() {
+      for (const [fileName, make] of files)
+        this.emitFile({ type: 'asset', fileName, source: make() })
+    },
+  }
+}
+
+/**
+ * Fails the build when the page's JavaScript grows past the budget or pulls in TF.js. Worker
+ * bundles are built apart and are not counted.
+ */
+function pageBudget({ maxBytes, forbidden }: { maxBytes: number; forbidden: RegExp }): Plugin {
+  return {
+    name: 'pollen-page-budget',
+    apply: 'build',
+    generateBundle(_, bundle) {
+      const chunks = new Map(
+        Object.values(bundle).flatMap((c) => (c.type === 'chunk' ? [[c.fileName, c]] : [])),
+      )
+      const seen = new Set<string>()
+      const visit = (fileName: string) => {
+        if (seen.has(fileName)) return
+        seen.add(fileName)
+        chunks.get(fileName)?.imports.forEach(visit)
+      }
+      for (const c of chunks.values()) if (c.isEntry) visit(c.fileName)
+      let bytes = 0
+      for (const fileName of seen) {
+        const chunk = chunks.get(fileName)!
+        bytes += Buffer.byteLength(chunk.code)
+        const bad = chunk.moduleIds.find((id) => forbidden.test(id))
+        if (bad) this.error(`${bad} reached the page bundle (${fileName}); load it in a worker`)
+      }
+      if (bytes > maxBytes) {
+        this.error(`the page's JavaScript is ${bytes} bytes, over the budget of ${maxBytes}`)
+      }
+      this.info(`page JavaScript: ${bytes} bytes (budget ${maxBytes})`)
+    },
+  }
+}
+
+export default defineConfig(({ command }) => ({
+  root: path('./client/app'),
+  // The coordinator serves public/ (the 7.9 MB demo digits) itself: keep it out of the build,
+  // but serve it in `vite dev`.
+  publicDir: command === 'serve' ? path('./public') : false,
+  build: {
+    outDir: path('./dist/client'),
+    emptyOutDir: true,
+    target: 'es2022',
+  },
+  server: { headers: isolation },
+  preview: { headers: isolation },
+  plugins: [
+    icons(),
+    pageBudget({ maxBytes: PAGE_BUDGET_BYTES, forbidden: PAGE_FORBIDDEN }),
+    VitePWA({
+      strategies: 'generateSW',
+      filename: 'sw.js',
+      manifestFilename: 'manifest.webmanifest',
+      // client/app/pwa registers it through workbox-window.
+      injectRegister: false,
+      registerType: 'prompt',
+      includeManifestIcons: false,
+      manifest: {
+        id: '/',
+        name: 'Pollen',
+        short_name: 'Pollen',
+        description:
+          'Help train a model on your phone: your examples stay on it, only weight updates leave.',
+        lang: 'en',
+        start_url: '/',
+        scope: '/',
+        display: 'standalone',
+        orientation: 'portrait',
+        theme_color: THEME_COLOR,
+        background_color: '#f6f5ef',
+        icons: [
+          ...ICON_SIZES.map((size) => ({
+            src: `/${iconPath(size)}`,
+            sizes: `${size}x${size}`,
+            type: 'image/png',
+            purpose: 'any',
+          })),
+          { src: `/${iconPath(512)}`, sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+      },
+      workbox: {
+        globPatterns: ['**/*.{html,js,css,png}'],
+        cleanupOutdatedCaches: true,
+        clientsClaim: true,
+        skipWaiting: false,
+        navigateFallback: 'index.html',
+        navigateFallbackDenylist: [/^\/api\//, /^\/data\//, /^\/metrics/, /^\/healthz/],
+        runtimeCaching: [
+          {
+            urlPattern: MODEL_URL_PATTERN,
+            handler: 'CacheFirst',
+            options: {
+              cacheName: MODEL_CACHE,
+              expiration: { maxEntries: 8 },
+              cacheableResponse: { statuses: [200] },
+            },
+          },
+          {
+            urlPattern: DEMO_DATA_URL_PATTERN,
+            handler: 'CacheFirst',
+            options: { cacheName: DATA_CACHE, cacheableResponse: { statuses: [200] } },
+          },
+        ],
+      },
+    }),
+  ],
+}))
