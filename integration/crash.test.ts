@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile } from 'node:fs/promises'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -9,52 +8,26 @@ import { useBackend } from '../shared/tf/index.ts'
 import { loadMnist } from '../scripts/mnist-file.ts'
 import { localTrainer } from '../client/device/index.ts'
 import { simulate } from '../client/simulator/simulate.ts'
-import { ADMIN_TOKEN, adminClient, waitFor } from './harness.ts'
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-
-/** The real coordinator entry point, in its own process, so it can be killed for real. */
-function startChild(port: number, dataDir: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      POLLEN_DATA: dataDir,
-      POLLEN_ADMIN_TOKEN: ADMIN_TOKEN,
-      POLLEN_DEMO: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()))
-  return child
-}
-const output: string[] = []
-
-const healthy = (url: string) => async () =>
-  (await fetch(`${url}/healthz`)
-    .then((r) => r.ok)
-    .catch(() => false))
-    ? true
-    : undefined
+import { adminClient, freePort, startChild, waitFor } from './harness.ts'
 
 describe('crash recovery', () => {
   const children: ChildProcess[] = []
   afterAll(() => children.forEach((c) => c.kill('SIGKILL')))
+
+  const output: string[] = []
+  const healthy = (url: string) => async () =>
+    (await fetch(`${url}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false))
+      ? true
+      : undefined
 
   it('survives SIGKILL during round 3: all rounds complete, contiguous, checkpoints verify', async () => {
     await useBackend('wasm')
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
     const dataDir = await mkdtemp(join(tmpdir(), 'pollen-crash-'))
-    children.push(startChild(port, dataDir))
+    children.push(startChild(port, dataDir, output))
     await waitFor(healthy(url), 90_000, 'the coordinator to start')
     const admin = adminClient(url)
     const task = await admin.createTask({
@@ -85,7 +58,7 @@ describe('crash recovery', () => {
     children[0]!.kill('SIGKILL')
     await new Promise((r) => children[0]!.once('exit', r))
 
-    children.push(startChild(port, dataDir))
+    children.push(startChild(port, dataDir, output))
     await waitFor(healthy(url), 90_000, 'the coordinator to restart')
     await simulation
     const done = await waitFor(

@@ -10,6 +10,8 @@ export interface Config {
   /** True when the token was made now (first start), so it is worth printing. */
   adminTokenGenerated: boolean
   demoTask: boolean
+  /** HTTPS: certificate and key files, or a self-signed certificate made on request. */
+  tls: { cert: string; key: string } | 'self-signed' | undefined
 }
 
 export class ConfigError extends Error {}
@@ -35,6 +37,13 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   }
   if (adminToken.length < 16)
     throw new ConfigError('POLLEN_ADMIN_TOKEN must be at least 16 characters')
+  const { POLLEN_TLS_CERT: cert, POLLEN_TLS_KEY: key, POLLEN_TLS: tlsMode } = env
+  if (Boolean(cert) !== Boolean(key))
+    throw new ConfigError('set both POLLEN_TLS_CERT and POLLEN_TLS_KEY, or neither')
+  if (tlsMode && tlsMode !== 'self-signed')
+    throw new ConfigError(
+      `POLLEN_TLS must be "self-signed" (or unset), got ${JSON.stringify(tlsMode)}`,
+    )
   return {
     port,
     host: env.HOST || '0.0.0.0',
@@ -42,5 +51,6 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     adminToken,
     adminTokenGenerated,
     demoTask: env.POLLEN_DEMO !== '0',
+    tls: cert && key ? { cert, key } : tlsMode === 'self-signed' ? 'self-signed' : undefined,
   }
 }

@@ -1,12 +1,16 @@
 import { serve } from '@hono/node-server'
 import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { createServer as createHttpsServer } from 'node:https'
 import { networkInterfaces } from 'node:os'
+import QRCode from 'qrcode'
 import { TaskSpecSchema } from '../shared/protocol/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { loadMnist } from '../scripts/mnist-file.ts'
 import { createCoordinator } from './app.ts'
 import { fileBlobStore, sweepBlobTemporaries } from './blobs/index.ts'
-import { ConfigError, readConfig } from './config.ts'
+import { ConfigError, readConfig, type Config } from './config.ts'
+import { selfSignedCertificate, type TlsFiles } from './tls/index.ts'
 import { pgliteStore } from './store/index.ts'
 
 /** The demo task `npm start` creates on a fresh data dir (POLLEN_DEMO=0 to skip). */
@@ -20,6 +24,25 @@ export const DEMO_TASK = TaskSpecSchema.parse({
 })
 
 const log = (message: string) => console.log(`${new Date().toISOString()} ${message}`)
+
+/** The addresses phones on the network can reach, when listening on every interface. */
+function lanAddresses(host: string): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return []
+  return Object.values(networkInterfaces())
+    .flatMap((nets) => nets ?? [])
+    .filter((net) => net.family === 'IPv4' && !net.internal)
+    .map((net) => net.address)
+}
+
+async function tlsFiles(config: Config, lan: string[]): Promise<TlsFiles | undefined> {
+  if (config.tls === undefined) return undefined
+  if (config.tls === 'self-signed') return selfSignedCertificate(config.dataDir, lan)
+  const [key, cert] = await Promise.all([
+    readFile(config.tls.key, 'utf8'),
+    readFile(config.tls.cert, 'utf8'),
+  ])
+  return { key, cert, source: config.tls.cert }
+}
 
 async function main() {
   const config = await readConfig()
@@ -39,23 +62,44 @@ async function main() {
     const task = await coordinator.scheduler.createTask(DEMO_TASK)
     log(`created the demo task ${task.id} (${task.name})`)
   }
+  const lan = lanAddresses(config.host)
+  const tls = await tlsFiles(config, lan)
+  const scheme = tls ? 'https' : 'http'
   const server = serve(
-    { fetch: coordinator.app.fetch, port: config.port, hostname: config.host },
-    (info) => {
-      const urls = [`http://localhost:${info.port}/`]
-      for (const nets of Object.values(networkInterfaces()))
-        for (const net of nets ?? [])
-          if (net.family === 'IPv4' && !net.internal)
-            urls.push(`http://${net.address}:${info.port}/`)
-      log(`Pollen coordinator listening on ${urls.join(' ')}`)
-      log(`data in ${config.dataDir}`)
-      log(
-        config.adminTokenGenerated
-          ? `admin token (generated, saved in ${join(config.dataDir, 'admin-token')}): ${config.adminToken}`
-          : `admin token: from ${process.env.POLLEN_ADMIN_TOKEN ? 'POLLEN_ADMIN_TOKEN' : join(config.dataDir, 'admin-token')}`,
-      )
+    {
+      fetch: coordinator.app.fetch,
+      port: config.port,
+      hostname: config.host,
+      ...(tls
+        ? { createServer: createHttpsServer, serverOptions: { key: tls.key, cert: tls.cert } }
+        : {}),
     },
+    (info) => void announce(info.port),
   )
+
+  async function announce(port: number) {
+    const urls = [
+      `${scheme}://localhost:${port}/`,
+      ...lan.map((ip) => `${scheme}://${ip}:${port}/`),
+    ]
+    log(`Pollen coordinator listening on ${urls.join(' ')}`)
+    log(`data in ${config.dataDir}`)
+    if (tls) log(`HTTPS certificate: ${tls.source}`)
+    log(
+      config.adminTokenGenerated
+        ? `admin token (generated, saved in ${join(config.dataDir, 'admin-token')}): ${config.adminToken}`
+        : `admin token: from ${process.env.POLLEN_ADMIN_TOKEN ? 'POLLEN_ADMIN_TOKEN' : join(config.dataDir, 'admin-token')}`,
+    )
+    // Phones on the same network open the LAN address: print it as a QR code to scan.
+    const phoneUrl = urls[1] ?? urls[0]!
+    const qr = await QRCode.toString(phoneUrl, { type: 'terminal', small: true })
+    console.log(`\nOpen Pollen on a phone: ${phoneUrl}\n${qr}`)
+    if (!tls && lan.length > 0)
+      log(
+        'phones need HTTPS for the app (service worker, WebCrypto): start with POLLEN_TLS=self-signed',
+      )
+  }
+
   const shutdown = () => {
     log('shutting down')
     server.close()
