@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { registerWasmKernels } from '../kernels/index.ts'
 
 export type BackendName = 'wasm' | 'cpu'
 
@@ -10,7 +11,10 @@ export interface UseBackendOptions {
   wasmPaths?: string | Partial<Record<string, string>>
 }
 
-/** Registers the backend package, makes it the active backend and waits for it to be ready. */
+/**
+ * Registers the backend package (for wasm, with Pollen's own kernels: see shared/kernels), makes it
+ * the active backend and waits for it to be ready.
+ */
 export async function useBackend(
   name: BackendName,
   options: UseBackendOptions = {},
@@ -18,6 +22,7 @@ export async function useBackend(
   if (name === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm')
     if (options.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths)
+    registerWasmKernels()
   } else {
     await import('@tensorflow/tfjs-backend-cpu')
   }

@@ -1,15 +1,12 @@
-// Until wasm has a Conv2DBackpropFilter kernel, CNNs train only on the cpu backend, which is
-// slow (~1 example/s for synet), so this checks the path on a tiny CNN: conv and pooling
-// gradients, dropout on in training, no leaks.
+// The training path of a CNN on each backend (wasm through Pollen's own Conv2DBackpropFilter),
+// on a tiny CNN because the cpu backend is slow (~1 example/s for synet): conv and pooling
+// gradients, dropout on in training, no leaks. The presets themselves train in
+// shared/kernels/index.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest'
 import { mulberry32 } from '../data/index.ts'
 import { buildModel, getWeights, toLayersTopology } from '../models/index.ts'
-import { tf, tfl, useBackend } from '../tf/index.ts'
+import { type BackendName, tf, tfl, useBackend } from '../tf/index.ts'
 import { evaluate, missingTrainingKernels, trainLocally } from './index.ts'
-
-beforeAll(async () => {
-  await useBackend('cpu')
-})
 
 const tinyCnn = () =>
   tfl.sequential({
@@ -29,7 +26,11 @@ const tinyCnn = () =>
     ],
   })
 
-describe('training a CNN (cpu backend)', () => {
+describe.each<BackendName>(['cpu', 'wasm'])('training a CNN on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend)
+  })
+
   it('moves every weight and lowers the loss, without leaks', async () => {
     const model = buildModel({ preset: 'custom', topology: toLayersTopology(tinyCnn()) })
     expect(missingTrainingKernels(model)).toEqual([])

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadMnist } from '../../scripts/mnist-file.ts'
 import { type Digits, subset } from '../data/index.ts'
-import { buildModel, getWeights, weightSpec } from '../models/index.ts'
+import { buildModel, getWeights, toLayersTopology, weightSpec } from '../models/index.ts'
 import type { NamedTensor } from '../tensors/named-tensor.ts'
-import { tf, useBackend } from '../tf/index.ts'
+import { tf, tfl, useBackend } from '../tf/index.ts'
 import {
   evaluate,
   missingTrainingKernels,
@@ -210,18 +210,40 @@ describe('trainLocally', () => {
     for (const [promise, message] of cases) await expect(promise).rejects.toThrow(message)
   })
 
-  it('refuses up front a model the backend cannot train, naming the kernel', async () => {
-    // TF.js 4.22's wasm backend has no Conv2DBackpropFilter: a CNN cannot train there (yet).
-    const cnn = buildModel({ preset: 'synet' })
-    expect(missingTrainingKernels(cnn, 'wasm')).toEqual(['Conv2DBackpropFilter'])
+  it('refuses up front a model the backend cannot train, naming the kernels', async () => {
+    // TF.js 4.22's wasm backend has no depthwise-convolution gradients (cpu has them); the
+    // conv2d filter gradient it lacked, Pollen registers (shared/kernels).
+    const depthwise = buildModel({
+      preset: 'custom',
+      topology: toLayersTopology(
+        tfl.sequential({
+          name: 'depthwise',
+          layers: [
+            tfl.layers.depthwiseConv2d({ name: 'dw', inputShape: [28, 28, 1], kernelSize: 3 }),
+            tfl.layers.flatten({ name: 'flat' }),
+            tfl.layers.dense({ name: 'out', units: 10, activation: 'softmax' }),
+          ],
+        }),
+      ),
+    })
+    const missing = ['DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter']
+    expect(missingTrainingKernels(depthwise, 'wasm')).toEqual(missing)
+    await import('@tensorflow/tfjs-backend-cpu') // registers cpu's kernels; wasm stays active
+    expect(missingTrainingKernels(depthwise, 'cpu')).toEqual([])
+    const synet = buildModel({ preset: 'synet' })
+    expect(missingTrainingKernels(synet, 'wasm')).toEqual([])
+    synet.dispose()
     expect(missingTrainingKernels(model(), 'wasm')).toEqual([])
     const before = tf.memory().numTensors
-    const w = getWeights(cnn)
-    await expect(trainLocally({ model: cnn, weights: w, examples: train, plan })).rejects.toThrow(
-      "cannot train model 'synet' on the 'wasm' backend: it has no Conv2DBackpropFilter kernel",
+    const w = getWeights(depthwise)
+    await expect(
+      trainLocally({ model: depthwise, weights: w, examples: train, plan }),
+    ).rejects.toThrow(
+      "cannot train model 'depthwise' on the 'wasm' backend: it has no " +
+        `${missing.join(', ')} kernels`,
     )
     expect(tf.memory().numTensors).toBe(before)
-    cnn.dispose()
+    depthwise.dispose()
   })
 })
 

@@ -3,8 +3,8 @@ import type * as tfl from '@tensorflow/tfjs-layers'
 
 /**
  * Kernels a layer needs to train, beyond those every backend has. A backend can lack some: TF.js
- * 4.22's wasm has no Conv2DBackpropFilter nor the depthwise gradients. Layers not listed here are
- * not checked.
+ * 4.22's wasm has no depthwise gradients, and no Conv2DBackpropFilter but Pollen's own
+ * (shared/kernels, registered by useBackend). Layers not listed here are not checked.
  */
 export const TRAINING_KERNELS: Readonly<Record<string, readonly string[]>> = {
   Conv1D: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'],
