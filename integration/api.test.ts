@@ -106,6 +106,57 @@ describe('admin REST API', () => {
     await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
   })
 
+  it('describes tasks to phones for consent, and assigns only what the owner agreed to', async () => {
+    const task = await running.admin.createTask({
+      name: 'consent <b>bold</b>',
+      purpose: 'Read digits; nothing else.',
+      model: { preset: 'mnist-2nn' },
+      rounds: { total: 3, clientsPerRound: 2, deadlineSeconds: 90 },
+    })
+    const enrol = await fetch(`${running.url}/api/v1/devices`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION }),
+    })
+    const { token } = (await enrol.json()) as { token: string }
+    const auth = { Authorization: `Bearer ${token}` }
+    const listed = (await (
+      await fetch(`${running.url}/api/v1/devices/tasks`, { headers: auth })
+    ).json()) as {
+      tasks: object[]
+    }
+    expect(listed.tasks).toContainEqual({
+      id: task.id,
+      name: 'consent <b>bold</b>',
+      purpose: 'Read digits; nothing else.',
+      status: 'running',
+      dataset: 'mnist',
+      model: { preset: 'mnist-2nn', parameters: 199_210 },
+      updateBytes: 199_210 * 4,
+      rounds: { total: 3, committed: 0, deadlineSeconds: 90 },
+      privacy: null,
+    })
+    expect((await fetch(`${running.url}/api/v1/devices/tasks`)).status).toBe(401)
+
+    const checkin = async (consents: string[]) =>
+      (await (
+        await fetch(`${running.url}/api/v1/devices/checkin`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...auth },
+          body: JSON.stringify({
+            protocolVersion: PROTOCOL_VERSION,
+            capabilities: { backend: 'wasm' },
+            datasets: [{ name: 'mnist', examples: 3, labels: [3] }],
+            consents,
+          }),
+        })
+      ).json()) as { type: string; taskId?: string }
+    expect(await checkin([])).toMatchObject({ type: 'none' })
+    expect(await checkin(['some-other-task'])).toMatchObject({ type: 'none' })
+    expect(await checkin([task.id])).toMatchObject({ type: 'assignment', taskId: task.id })
+    await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
+  })
+
   it('exports the global model in TF.js Layers format, loadable by tf.loadLayersModel', async () => {
     const task = await running.admin.createTask({ name: 'export', model: { preset: 'mnist-2nn' } })
     const url = `${running.url}/api/v1/tasks/${task.id}/model`

@@ -4,6 +4,7 @@ import {
   type Assignment,
   type Backend,
   type CheckinAnswer,
+  type DeviceTaskView,
   type EnrolAnswer,
   type UploadAnswer,
 } from '../../shared/protocol/index.ts'
@@ -26,6 +27,13 @@ export interface DeviceOptions {
   beforeUpload?: (assignment: Assignment, trainedMs: number) => Promise<'upload' | 'drop'>
   onEvent?: (event: DeviceEvent) => void
   signal?: AbortSignal
+  /**
+   * The tasks the owner agreed to, read at every check-in (so a withdrawal takes effect at the
+   * next one). Leave it out for a simulated device, which has no owner to ask.
+   */
+  consents?: () => string[] | Promise<string[]>
+  /** A stored enrolment to reuse instead of enrolling again (a phone keeps its own). */
+  enrolment?: { deviceId: string; token: string }
 }
 
 export type DeviceEvent =
@@ -80,8 +88,8 @@ export function createDevice(options: DeviceOptions) {
   const pause = options.sleep ?? sleep
   const emit = options.onEvent ?? (() => {})
   const modelCache = new Map<string, NamedTensor[]>()
-  let token: string | undefined
-  let deviceId: string | undefined
+  let token: string | undefined = options.enrolment?.token
+  let deviceId: string | undefined = options.enrolment?.deviceId
 
   const url = (path: string) => new URL(path, server).toString()
 
@@ -130,6 +138,7 @@ export function createDevice(options: DeviceOptions) {
   }
 
   async function checkin(): Promise<CheckinAnswer> {
+    const consents = options.consents ? await options.consents() : undefined
     return json<CheckinAnswer>(
       await request('/api/v1/devices/checkin', {
         method: 'POST',
@@ -141,9 +150,16 @@ export function createDevice(options: DeviceOptions) {
             ...(options.examplesPerSecond ? { examplesPerSecond: options.examplesPerSecond } : {}),
           },
           datasets: [{ name: dataset, examples: examples.count, labels: labelHistogram(examples) }],
+          ...(consents ? { consents } : {}),
         }),
       }),
     )
+  }
+
+  /** The tasks this device could join, described for its owner's consent. */
+  async function tasks(): Promise<DeviceTaskView[]> {
+    const response = await request('/api/v1/devices/tasks', { method: 'GET' })
+    return (await json<{ tasks: DeviceTaskView[] }>(response)).tasks
   }
 
   async function model(assignment: Assignment): Promise<NamedTensor[]> {
@@ -232,6 +248,7 @@ export function createDevice(options: DeviceOptions) {
   return {
     enrol,
     checkin,
+    tasks,
     work,
     run,
     upload,

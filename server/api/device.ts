@@ -84,6 +84,12 @@ export function deviceRoutes(deps: DeviceDeps) {
     return c.json(await scheduler.checkin(device, request))
   })
 
+  // What a phone shows its owner before they agree to a task.
+  app.get('/devices/tasks', requireDevice(store), (c) => {
+    c.header('Cache-Control', 'no-store')
+    return c.json({ tasks: scheduler.deviceTasks() })
+  })
+
   // Models are immutable blobs named by their hash: cache them forever.
   app.get('/models/:hash', async (c, next) => {
     if (isAdmin(c, deps.adminToken)) return next()

@@ -5,6 +5,7 @@ import {
   describeIssues,
   type CheckinAnswer,
   type CheckinRequest,
+  type DeviceTaskView,
   type RoundSettings,
   type RoundView,
   type TaskPatch,
@@ -288,20 +289,27 @@ export function createScheduler(options: SchedulerOptions) {
       datasets: request.datasets,
       lastSeenAt: now,
     })
-    const answer = decide(device)
+    const answer = decide(device, request.consents)
     await saved
     metrics.inc('pollen_checkins_total', { answer: answer.type })
     return answer
   }
 
-  function decide(device: DeviceRecord): CheckinAnswer {
+  function decide(device: DeviceRecord, consents: readonly string[] | undefined): CheckinAnswer {
     const eligible = [...tasks.values()].filter(
       (t) =>
         (t.record.status === 'running' || t.record.status === 'paused') &&
-        holds(device, t.record.spec.dataset),
+        holds(device, t.record.spec.dataset) &&
+        (consents === undefined || consents.includes(t.record.id)),
     )
     if (eligible.length === 0)
-      return { type: 'none', reason: 'no running or paused task uses a dataset this device holds' }
+      return {
+        type: 'none',
+        reason:
+          consents === undefined
+            ? 'no running or paused task uses a dataset this device holds'
+            : 'no running or paused task its owner agreed to uses a dataset it holds',
+      }
 
     // A device that was selected and has not answered gets its assignment again (a reload).
     for (const live of eligible) {
@@ -691,6 +699,25 @@ export function createScheduler(options: SchedulerOptions) {
     checkin,
     upload,
     getTask: (id: string): TaskView => view(liveTask(id)),
+    /** The tasks a phone may offer its owner: running or paused, described for consent. */
+    deviceTasks: (): DeviceTaskView[] =>
+      [...tasks.values()]
+        .filter((t) => t.record.status === 'running' || t.record.status === 'paused')
+        .map(({ record, info }) => ({
+          id: record.id,
+          name: record.spec.name,
+          purpose: record.spec.purpose,
+          status: record.status as 'running' | 'paused',
+          dataset: record.spec.dataset,
+          model: { preset: record.spec.model.preset, parameters: info.parameters },
+          updateBytes: info.payloadBytes,
+          rounds: {
+            total: record.spec.rounds.total,
+            committed: record.committedRounds,
+            deadlineSeconds: record.spec.rounds.deadlineSeconds,
+          },
+          privacy: null,
+        })),
     listTasks: (): TaskView[] => [...tasks.values()].map(view),
     async listRounds(id: string): Promise<RoundView[]> {
       const live = liveTask(id)

@@ -44,6 +44,11 @@ export const CheckinRequestSchema = z.strictObject({
   protocolVersion: z.number().int(),
   capabilities: CapabilitiesSchema,
   datasets: z.array(DatasetHeldSchema).max(50),
+  /**
+   * Tasks the device's owner agreed to. A phone always sends it (empty: none agreed); only
+   * those tasks are eligible. Without it (a simulated device has no owner) every task is.
+   */
+  consents: z.array(z.string().min(1).max(100)).max(100).optional(),
 })
 export type CheckinRequest = z.infer<typeof CheckinRequestSchema>
 
@@ -83,6 +88,22 @@ export interface NothingToDo {
 }
 
 export type CheckinAnswer = Assignment | RetryLater | NothingToDo
+
+/** What a phone shows its owner before they agree to a task (GET /api/v1/devices/tasks). */
+export interface DeviceTaskView {
+  id: string
+  name: string
+  /** Why the data scientist wants this: the reason the owner weighs. */
+  purpose: string
+  status: 'running' | 'paused'
+  dataset: string
+  model: { preset: string; parameters: number }
+  /** Bytes of one weight update this phone would send per round (never examples). */
+  updateBytes: number
+  rounds: { total: number; committed: number; deadlineSeconds: number }
+  /** Differential privacy and secure aggregation settings; none yet. */
+  privacy: null
+}
 
 /** Metadata carried in an update container's header. */
 export const UpdateMetadataSchema = z.strictObject({
