@@ -86,6 +86,26 @@ export default defineConfig(({ command }) => ({
     outDir: path('./dist/client'),
     emptyOutDir: true,
     target: 'es2022',
+    rollupOptions: {
+      // Keep the training entry's exports (an app build drops them by default).
+      preserveEntrySignatures: 'exports-only',
+      input: {
+        index: path('./client/app/index.html'),
+        // The page side of the training worker as an entry of its own (assets/training-<hash>.js),
+        // so the worker, its TF.js chunks and the wasm binaries are built and precached even
+        // before a screen imports it; e2e/worker.spec.ts imports it directly.
+        training: path('./client/app/training/index.ts'),
+      },
+    },
+  },
+  // The training worker (client/app/training/worker.ts) is an ES module: it splits TF.js backends
+  // into chunks it imports on demand (WebGPU only where there is an adapter). Minified without
+  // `compress`: the wasm backend starts its threads from `factory.toString()`, and compression
+  // turns the factory's `typeof _scriptDir !== 'undefined'` guard into a bare reference to a
+  // variable of the enclosing scope, so every thread worker died with "e is not defined".
+  worker: {
+    format: 'es',
+    rolldownOptions: { output: { minify: { compress: false, mangle: true } } },
   },
   server: { headers: isolation },
   preview: { headers: isolation },
@@ -124,7 +144,10 @@ export default defineConfig(({ command }) => ({
         ],
       },
       workbox: {
-        globPatterns: ['**/*.{html,js,css,png}'],
+        // wasm: the TF.js binaries the training worker loads, so training works offline too.
+        globPatterns: ['**/*.{html,js,css,png,wasm}'],
+        // The worker's TF.js chunks and the wasm binaries are larger than Workbox's 2 MiB default.
+        maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
         cleanupOutdatedCaches: true,
         clientsClaim: true,
         skipWaiting: false,

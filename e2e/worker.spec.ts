@@ -1,0 +1,308 @@
+// The training worker in a phone's Chromium, against the real coordinator (the page and the worker
+// are same-origin and cross-origin isolated): the backend it picks, synet trained on real digits on
+// wasm, tensors that do not leak across jobs, WebGPU on SwiftShader, and the fallback without
+// workers. The page imports the worker's page side (the `training` entry of the build) directly.
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { type APIRequestContext, expect, type Page, test } from '@playwright/test'
+import { decodeMnist, type Examples, subset } from '../shared/data/index.ts'
+import { buildModel, getWeights } from '../shared/models/index.ts'
+import type { ModelSpecWire } from '../shared/protocol/index.ts'
+import type { NamedTensor } from '../shared/tensors/index.ts'
+import { useBackend } from '../shared/tf/index.ts'
+import { CHROMIUM_ARGS, chromiumPath } from './environment.ts'
+
+type Training = typeof import('../client/app/training/index.ts')
+
+/** The built page side of the worker: assets/training-<hash>.js. */
+function trainingEntry(): string {
+  const file = readdirSync(join('dist', 'client', 'assets')).find((f) =>
+    /^training-[\w-]+\.js$/.test(f),
+  )
+  if (!file) throw new Error('no assets/training-*.js in dist/client: run `npm run build:client`')
+  return `/assets/${file}`
+}
+
+/** `count` real digits from the coordinator's demo file, decoded here with shared/data. */
+async function digits(request: APIRequestContext, count: number): Promise<Examples> {
+  const response = await request.get('/data/mnist.bin')
+  expect(response.ok()).toBe(true)
+  const { train } = decodeMnist(new Uint8Array(await response.body()))
+  return subset(
+    train,
+    Array.from({ length: count }, (_, i) => i),
+  )
+}
+
+/** A model's freshly initialised weights, as the coordinator would send them. */
+async function initialWeights(spec: ModelSpecWire): Promise<NamedTensor[]> {
+  await useBackend('cpu')
+  const model = buildModel(spec)
+  const weights = getWeights(model)
+  model.dispose()
+  return weights
+}
+
+interface Wire {
+  weights: { name: string; shape: number[]; data: string }[]
+  examples: { count: number; pixels: string; labels: string }
+}
+
+const base64 = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+
+function wire(weights: NamedTensor[], examples: Examples): Wire {
+  return {
+    weights: weights.map((t) => ({
+      name: t.name,
+      shape: t.shape,
+      data: base64(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+    })),
+    examples: {
+      count: examples.count,
+      pixels: base64(examples.pixels),
+      labels: base64(examples.labels),
+    },
+  }
+}
+
+/**
+ * Opens the app, imports the training entry, starts a worker trainer and keeps it, with the
+ * job's weights and examples, on `globalThis.pollenTest` for the next evaluate calls.
+ */
+async function startTrainer(page: Page, data: Wire): Promise<void> {
+  await page.goto('/')
+  await page.evaluate(
+    async ({ src, data }) => {
+      const bytes = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
+      const { createWorkerTrainer } = (await import(src)) as Training
+      const progress: { step: number; totalSteps: number; loss: number }[] = []
+      ;(globalThis as Record<string, unknown>).pollenTest = {
+        trainer: createWorkerTrainer({ onProgress: (p) => progress.push(p), seed: () => 7 }),
+        progress,
+        weights: data.weights.map((t) => ({
+          name: t.name,
+          shape: t.shape,
+          dtype: 'float32' as const,
+          data: new Float32Array(bytes(t.data).buffer),
+        })),
+        examples: {
+          count: data.examples.count,
+          pixels: bytes(data.examples.pixels),
+          labels: bytes(data.examples.labels),
+        },
+      }
+    },
+    { src: trainingEntry(), data },
+  )
+}
+
+interface Outcome {
+  names: string[]
+  shapes: number[][]
+  finite: boolean
+  nonZero: boolean
+  transferred: boolean
+  examples: number
+  steps: number
+  loss: number
+  ms: number
+  numTensors: number
+  progress: { step: number; totalSteps: number; loss: number }[]
+  inputsIntact: boolean
+}
+
+/** One training job in the worker with the kept weights and examples. */
+function train(
+  page: Page,
+  spec: ModelSpecWire,
+  plan: {
+    optimizer: 'sgd' | 'adadelta'
+    learningRate: number
+    batchSize: number
+    localEpochs: number
+    maxSteps?: number
+  },
+): Promise<Outcome> {
+  return page.evaluate(
+    async ({ spec, plan }) => {
+      type Kept = {
+        trainer: ReturnType<Training['createWorkerTrainer']>
+        progress: Outcome['progress']
+        weights: NamedTensor[]
+        examples: Examples
+      }
+      const kept = (globalThis as Record<string, unknown>).pollenTest as Kept
+      kept.progress.length = 0
+      const result = await kept.trainer.train({
+        spec,
+        plan,
+        weights: kept.weights,
+        examples: kept.examples,
+      })
+      return {
+        names: result.delta.map((t) => t.name),
+        shapes: result.delta.map((t) => t.shape),
+        finite: result.delta.every((t) => t.data.every(Number.isFinite)),
+        nonZero: result.delta.some((t) => t.data.some((v) => v !== 0)),
+        transferred: result.delta.every(
+          (t) => t.data instanceof Float32Array && t.data.byteLength === t.data.buffer.byteLength,
+        ),
+        examples: result.examples,
+        steps: result.steps,
+        loss: result.loss,
+        ms: result.ms,
+        numTensors: await kept.trainer.memory(),
+        progress: [...kept.progress],
+        // The trainer sent copies: the page's weights and examples are still there.
+        inputsIntact:
+          kept.weights.every((t) => t.data.byteLength > 0) && kept.examples.pixels.byteLength > 0,
+      }
+    },
+    { spec, plan },
+  )
+}
+
+test.describe('the training worker', () => {
+  // synet on wasm runs at ~90 examples/s on this machine: a few jobs take some seconds each.
+  test.setTimeout(120_000)
+
+  test('picks wasm (SIMD; threads when isolated), trains synet on real digits, leaks no tensors', async ({
+    page,
+    request,
+  }) => {
+    const spec: ModelSpecWire = { preset: 'synet' }
+    const weights = await initialWeights(spec)
+    await startTrainer(page, wire(weights, await digits(request, 192)))
+
+    const info = await page.evaluate(() => {
+      const kept = (globalThis as Record<string, unknown>).pollenTest as {
+        trainer: ReturnType<Training['createWorkerTrainer']>
+      }
+      return kept.trainer.init({ prefer: 'wasm' })
+    })
+    console.log(
+      `worker backend: ${info.backend}, SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread(s), ` +
+        `crossOriginIsolated ${info.crossOriginIsolated}`,
+    )
+    expect(info.backend).toBe('wasm')
+    expect(info.simd).toBe(true)
+    expect(info.crossOriginIsolated).toBe(true)
+    expect(info.threads).toBeGreaterThanOrEqual(1)
+
+    // Adadelta as in the Duet notebook; 192 digits in batches of 64: three steps a job.
+    const plan = { optimizer: 'adadelta' as const, learningRate: 1, batchSize: 64, localEpochs: 1 }
+    const runs: Outcome[] = []
+    for (let i = 0; i < 3; i++) runs.push(await train(page, spec, plan))
+
+    for (const run of runs) {
+      expect(run.names).toEqual(weights.map((t) => t.name))
+      expect(run.shapes).toEqual(weights.map((t) => t.shape))
+      expect(run.finite).toBe(true)
+      expect(run.nonZero).toBe(true)
+      expect(run.transferred).toBe(true)
+      expect(run.inputsIntact).toBe(true)
+      expect(run).toMatchObject({ examples: 192, steps: 3 })
+      expect(Number.isFinite(run.loss)).toBe(true)
+      expect(run.progress.map((p) => p.step)).toEqual([1, 2, 3])
+      expect(run.progress.every((p) => p.totalSteps === 3 && Number.isFinite(p.loss))).toBe(true)
+    }
+    // Untrained synet on ten classes: a loss near ln 10. And nothing is left behind.
+    for (const run of runs) expect(run.loss).toBeLessThan(4)
+    expect(runs.map((r) => r.numTensors)).toEqual(runs.map(() => runs[0]!.numTensors))
+
+    const perSecond = runs.slice(1).map((r) => (r.examples / r.ms) * 1000)
+    console.log(
+      `synet in the worker on wasm (batch 64, 3 batches): ` +
+        `${perSecond.map((v) => v.toFixed(1)).join(', ')} examples/s ` +
+        `(first job, with warm-up: ${((runs[0]!.examples / runs[0]!.ms) * 1000).toFixed(1)})`,
+    )
+  })
+
+  test('wasm threads: asked for two, the worker runs two (TF.js alone caps them at cores / 2)', async ({
+    page,
+    request,
+  }) => {
+    const spec: ModelSpecWire = { preset: 'synet' }
+    await startTrainer(page, wire(await initialWeights(spec), await digits(request, 192)))
+    const info = await page.evaluate(() => {
+      const kept = (globalThis as Record<string, unknown>).pollenTest as {
+        trainer: ReturnType<Training['createWorkerTrainer']>
+      }
+      return kept.trainer.init({ prefer: 'wasm', threads: 2 })
+    })
+    expect(info).toMatchObject({ backend: 'wasm', threads: 2, crossOriginIsolated: true })
+    const plan = { optimizer: 'adadelta' as const, learningRate: 1, batchSize: 64, localEpochs: 1 }
+    await train(page, spec, plan)
+    const run = await train(page, spec, plan)
+    expect(run.finite).toBe(true)
+    console.log(
+      `synet in the worker on wasm with 2 threads: ${((run.examples / run.ms) * 1000).toFixed(1)} examples/s`,
+    )
+  })
+
+  test('without Web Workers the trainer says so instead of training', async ({ page }) => {
+    await page.goto('/')
+    const error = await page.evaluate(async (src) => {
+      const { createWorkerTrainer } = (await import(src)) as Training
+      Reflect.deleteProperty(globalThis, 'Worker')
+      const trainer = createWorkerTrainer()
+      return trainer.init().then(
+        () => null,
+        (e: Error & { code?: string }) => ({ name: e.name, code: e.code, message: e.message }),
+      )
+    }, trainingEntry())
+    expect(error).toEqual({
+      name: 'WorkerUnavailableError',
+      code: 'worker-unavailable',
+      message: 'the training worker cannot start: this browser has no Web Workers',
+    })
+  })
+
+  test('WebGPU on SwiftShader: mnist-2nn trains one short round, backend webgpu', async ({
+    playwright,
+    baseURL,
+    request,
+  }) => {
+    const browser = await playwright.chromium.launch({
+      executablePath: chromiumPath(),
+      args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
+    })
+    try {
+      const context = await browser.newContext({ baseURL: baseURL! })
+      const page = await context.newPage()
+      const spec: ModelSpecWire = { preset: 'mnist-2nn' }
+      const weights = await initialWeights(spec)
+      await startTrainer(page, wire(weights, await digits(request, 64)))
+      const adapter = await page.evaluate(async () => {
+        const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu
+        return gpu ? (await gpu.requestAdapter()) !== null : false
+      })
+      test.skip(!adapter, 'navigator.gpu.requestAdapter() found no adapter in this Chromium')
+
+      const info = await page.evaluate(() => {
+        const kept = (globalThis as Record<string, unknown>).pollenTest as {
+          trainer: ReturnType<Training['createWorkerTrainer']>
+        }
+        return kept.trainer.init()
+      })
+      expect(info.backend).toBe('webgpu')
+      const run = await train(page, spec, {
+        optimizer: 'sgd',
+        learningRate: 0.1,
+        batchSize: 32,
+        localEpochs: 1,
+      })
+      expect(run.names).toEqual(weights.map((t) => t.name))
+      expect(run.shapes).toEqual(weights.map((t) => t.shape))
+      expect(run.finite).toBe(true)
+      expect(run.nonZero).toBe(true)
+      expect(run).toMatchObject({ examples: 64, steps: 2 })
+      console.log(
+        `mnist-2nn on webgpu (SwiftShader): ${((64 / run.ms) * 1000).toFixed(0)} examples/s`,
+      )
+    } finally {
+      await browser.close()
+    }
+  })
+})
