@@ -116,6 +116,14 @@ test('usable by keyboard alone: choose, load, delete behind the dialog', async (
   await openApp(page)
   await page.keyboard.press('Tab')
   await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused()
+  // The screens' tabs come next, the current one marked.
+  const tabs = page.getByRole('navigation', { name: 'Screens' }).getByRole('link')
+  await expect(tabs).toHaveText(['Data', 'Tasks', 'History'])
+  await expect(tabs.first()).toHaveAttribute('aria-current', 'page')
+  for (const name of ['Data', 'Tasks', 'History']) {
+    await page.keyboard.press('Tab')
+    await expect(tabs.filter({ hasText: name })).toBeFocused()
+  }
   await page.keyboard.press('Tab')
   await expect(page.getByRole('radio', { name: /A random tenth/ })).toBeFocused()
   await page.keyboard.press('ArrowDown')

@@ -1,9 +1,67 @@
 // The app shell's entry. Small on purpose: no UI framework, no TF.js (training will load it in
 // a worker); vite.config.ts fails the build if TF.js reaches this bundle.
+import { loadContributor, loadWorkerTrainer, mountContributeStatus } from './contribute/index.ts'
 import { mountDataScreen } from './data/index.ts'
 import { byId } from './dom.ts'
+import { mountHistoryScreen } from './history/index.ts'
 import { registerServiceWorker } from './pwa/index.ts'
-import { openPollenDB } from './storage/index.ts'
+import { openPollenDB, type PollenDatabase } from './storage/index.ts'
+import {
+  createConsentStore,
+  mountTasksScreen,
+  type TasksScreen,
+  watchConditions,
+} from './tasks/index.ts'
+
+const SCREENS = ['data', 'tasks', 'history'] as const
+type Screen = (typeof SCREENS)[number]
+
+/** Shows one screen (from the URL's hash) and marks its tab; `refresh` redraws it. */
+function navigate(refresh: Record<Screen, () => Promise<void>>): void {
+  const show = (focus: boolean) => {
+    const wanted = window.location.hash.slice(1)
+    const screen: Screen = SCREENS.find((s) => s === wanted) ?? 'data'
+    for (const section of document.querySelectorAll<HTMLElement>('[data-screen]'))
+      section.hidden = section.dataset.screen !== screen
+    for (const tab of document.querySelectorAll<HTMLAnchorElement>('[data-tab]')) {
+      if (tab.dataset.tab === screen) tab.setAttribute('aria-current', 'page')
+      else tab.removeAttribute('aria-current')
+    }
+    if (focus) document.getElementById(`${screen}-title`)?.focus()
+    refresh[screen]().catch((error: unknown) => console.warn('Pollen:', error))
+  }
+  window.addEventListener('hashchange', () => show(true))
+  show(false)
+}
+
+async function mountScreens(db: PollenDatabase): Promise<void> {
+  const data = mountDataScreen({ db })
+  const history = mountHistoryScreen({ db })
+  const consents = createConsentStore({ db })
+  const conditions = await watchConditions()
+  const status = mountContributeStatus()
+  const contributor = await loadContributor({
+    db,
+    server: window.location.origin,
+    trainer: loadWorkerTrainer,
+    consents,
+    conditions,
+    onState: status.show,
+    onRound: (record) => {
+      status.round(record)
+      // The rounds done changed, and the history grew.
+      Promise.all([tasks.refresh(), history.refresh()]).catch(() => {})
+    },
+  })
+  const tasks: TasksScreen = mountTasksScreen({
+    consents,
+    conditions,
+    offered: () => contributor.tasks(),
+  })
+  await data.refresh()
+  navigate({ data: () => data.refresh(), tasks: tasks.refresh, history: history.refresh })
+  contributor.start()
+}
 
 function showNetwork(): void {
   byId(document, 'network', HTMLSpanElement).hidden = navigator.onLine
@@ -40,7 +98,7 @@ async function start(): Promise<void> {
     summary.setAttribute('role', 'alert')
     return
   }
-  await mountDataScreen({ db }).refresh()
+  await mountScreens(db)
   document.documentElement.dataset.ready = 'true'
 }
 

@@ -61,6 +61,7 @@ describe('openPollenDB', () => {
     await db.put(STORES.consent, {
       taskId: 't1',
       taskName: 'digits',
+      dataset: 'mnist',
       purpose: 'read digits',
       state: 'granted',
       conditions: {
@@ -74,7 +75,7 @@ describe('openPollenDB', () => {
       taskId: 't1',
       taskName: 'digits',
       round: 3,
-      outcome: 'reported',
+      outcome: 'accepted',
       examples: 800,
       steps: 25,
       bytesSent: 796_840,
@@ -181,6 +182,7 @@ describe('deleteAllExamples', () => {
     await db.put(STORES.consent, {
       taskId: 't1',
       taskName: 'digits',
+      dataset: 'mnist',
       purpose: 'p',
       state: 'paused',
       conditions: {

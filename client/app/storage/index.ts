@@ -6,6 +6,7 @@ export type {
   DeviceSetting,
   ExampleRecord,
   ExampleSource,
+  HistoryOutcome,
   HistoryRecord,
   ModelRecord,
   OpenOptions,

@@ -1,9 +1,10 @@
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
+import type { Backend, UploadOutcome } from '../../../shared/protocol/index.ts'
 
 /**
- * Everything the phone keeps, in one IndexedDB database typed by one schema. Only `examples`
- * (and the `demo` setting) is used by the app today; the other stores are typed for the
- * training, consent and history work that comes next, so their shape is decided once.
+ * Everything the phone keeps, in one IndexedDB database typed by one schema: examples, consent
+ * (tasks/), contribution history (history/), settings (the demo shard, the enrolment), and the
+ * models and checkpoints of on-device training.
  */
 export const DB_NAME = 'pollen'
 export const DB_VERSION = 1
@@ -67,17 +68,26 @@ export interface CheckpointRecord {
   savedAt: number
 }
 
+/**
+ * How a round ended for this phone: the coordinator's answer to the upload, or `failed` (the
+ * work or the upload broke) or `stopped` (the owner withdrew, paused, or a condition stopped
+ * holding before the upload).
+ */
+export type HistoryOutcome = UploadOutcome | 'failed' | 'stopped'
+
 /** One round this phone took part in. */
 export interface HistoryRecord {
   id?: number
   taskId: string
   taskName: string
   round: number
-  outcome: 'reported' | 'late' | 'rejected' | 'failed'
+  outcome: HistoryOutcome
+  /** What went wrong, for `failed` and `stopped` (and the coordinator's message otherwise). */
+  detail?: string
   examples: number
   steps: number
   bytesSent: number
-  backend: 'webgpu' | 'wasm' | 'cpu'
+  backend: Backend
   startedAt: number
   finishedAt: number
 }
@@ -93,6 +103,8 @@ export interface TrainingConditions {
 export interface ConsentRecord {
   taskId: string
   taskName: string
+  /** The dataset the task trains on: which stored examples the owner lends it. */
+  dataset: string
   /** The task's purpose as the owner saw it when deciding. */
   purpose: string
   state: 'granted' | 'paused' | 'withdrawn'

@@ -1,0 +1,93 @@
+import { byId, h } from '../dom.ts'
+import type { HistoryOutcome, HistoryRecord, PollenDatabase } from '../storage/index.ts'
+import { formatBytes } from '../tasks/index.ts'
+import { listHistory } from './store.ts'
+
+export { listHistory, recordRound } from './store.ts'
+
+/** How each outcome reads to the owner. */
+export const OUTCOME_TEXT: Record<HistoryOutcome, string> = {
+  accepted: 'Accepted',
+  late: 'Late',
+  duplicate: 'Already sent',
+  'unknown-round': 'Round gone',
+  rejected: 'Rejected',
+  failed: 'Failed',
+  stopped: 'Stopped',
+}
+
+export interface HistoryScreenOptions {
+  db: PollenDatabase
+  document?: Document
+}
+
+const duration = (ms: number) =>
+  ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`
+
+/** The history screen: every round this phone joined, newest first. */
+export function mountHistoryScreen({ db, document = globalThis.document }: HistoryScreenOptions) {
+  const list = byId(document, 'history-list', HTMLOListElement)
+  const summary = byId(document, 'history-summary', HTMLParagraphElement)
+
+  function row(r: HistoryRecord): HTMLLIElement {
+    const when = new Date(r.finishedAt)
+    const time = h(
+      document,
+      'time',
+      null,
+      when.toLocaleString('en', { dateStyle: 'medium', timeStyle: 'short' }),
+    )
+    time.dateTime = when.toISOString()
+    const item = h(
+      document,
+      'li',
+      'card round',
+      h(
+        document,
+        'div',
+        'round-head',
+        h(document, 'strong', 'task-name', r.taskName),
+        h(document, 'span', `outcome ${r.outcome}`, OUTCOME_TEXT[r.outcome]),
+      ),
+      h(
+        document,
+        'dl',
+        'facts',
+        ...pair('Round', String(r.round)),
+        ...pair('Examples used', r.examples.toLocaleString('en')),
+        ...pair('Sent', formatBytes(r.bytesSent)),
+        ...pair('Backend', r.backend),
+        ...pair('Took', duration(r.finishedAt - r.startedAt)),
+      ),
+      h(document, 'p', 'hint', time),
+    )
+    if (r.detail) item.append(h(document, 'p', 'hint detail', r.detail))
+    item.dataset.outcome = r.outcome
+    item.dataset.round = String(r.round)
+    item.dataset.taskId = r.taskId
+    return item
+  }
+
+  const pair = (term: string, value: string) => [
+    h(document, 'dt', null, term),
+    h(document, 'dd', null, value),
+  ]
+
+  async function refresh(): Promise<void> {
+    const rounds = await listHistory(db)
+    list.replaceChildren(...rounds.map(row))
+    if (rounds.length === 0) {
+      summary.textContent = 'No rounds yet. Join a task on the Tasks screen to contribute.'
+      return
+    }
+    const accepted = rounds.filter((r) => r.outcome === 'accepted').length
+    const sent = rounds.reduce((a, r) => a + r.bytesSent, 0)
+    summary.textContent =
+      `${rounds.length} round${rounds.length === 1 ? '' : 's'} joined, ${accepted} accepted; ` +
+      `${formatBytes(sent)} of weight updates sent, no examples.`
+  }
+
+  return { refresh }
+}
+
+export type HistoryScreen = ReturnType<typeof mountHistoryScreen>
