@@ -55,12 +55,13 @@ export async function createCoordinator(options: CoordinatorOptions) {
   await scheduler.start()
 
   metrics.collectWith((m) => {
-    for (const t of scheduler.snapshot()) {
+    const tasks = scheduler.snapshot()
+    for (const t of tasks) {
       m.set('pollen_round_selected', { task: t.id }, t.selected)
       m.set('pollen_round_reported', { task: t.id }, t.reported)
     }
     const byStatus = new Map<string, number>()
-    for (const t of scheduler.snapshot()) byStatus.set(t.status, (byStatus.get(t.status) ?? 0) + 1)
+    for (const t of tasks) byStatus.set(t.status, (byStatus.get(t.status) ?? 0) + 1)
     for (const [status, n] of byStatus) m.set('pollen_tasks', { status }, n)
     m.set('process_resident_memory_bytes', {}, process.memoryUsage().rss)
   })

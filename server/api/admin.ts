@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
 import { TaskPatchSchema, TaskSpecSchema } from '../../shared/protocol/index.ts'
+import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import { PollenError } from '../errors.ts'
 import type { EventBus, StampedEvent } from '../events/index.ts'
 import { ModelError, type ModelRegistry } from '../models/index.ts'
@@ -11,7 +12,6 @@ import { parseJson } from './errors.ts'
 
 const TASK_BODY_LIMIT = 96 * 1024 * 1024
 const JSON_LIMIT = 256 * 1024
-const HASH = /^[0-9a-f]{64}$/
 
 export interface AdminDeps {
   scheduler: Scheduler
@@ -80,7 +80,9 @@ export function adminRoutes({ scheduler, store, models, events, keepAliveMs = 15
   app.get('/tasks/:id/model/:file', async (c) => {
     scheduler.getTask(c.req.param('id'))
     const hash = c.req.param('file').replace(/\.bin$/, '')
-    const bytes = HASH.test(hash) ? await models.weights(hash).catch(() => undefined) : undefined
+    const bytes = SHA256_HEX.test(hash)
+      ? await models.weights(hash).catch(() => undefined)
+      : undefined
     if (!bytes) throw new PollenError(404, 'not_found', `no weights ${hash.slice(0, 80)}`)
     const payload = new Uint8Array(bytes.reduce((n, t) => n + t.data.byteLength, 0))
     let offset = 0

@@ -7,6 +7,7 @@ import {
   PROTOCOL_VERSION,
   type EnrolAnswer,
 } from '../../shared/protocol/index.ts'
+import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import type { Clock } from '../clock/index.ts'
 import { PollenError } from '../errors.ts'
 import type { EventBus } from '../events/index.ts'
@@ -19,7 +20,6 @@ import { readLimited } from './body.ts'
 import { parseJson } from './errors.ts'
 
 const JSON_LIMIT = 64 * 1024
-const HASH = /^[0-9a-f]{64}$/
 
 export interface DeviceDeps {
   scheduler: Scheduler
@@ -97,7 +97,8 @@ export function deviceRoutes(deps: DeviceDeps) {
   })
   app.get('/models/:hash', async (c) => {
     const hash = c.req.param('hash')
-    if (!HASH.test(hash)) throw new PollenError(400, 'invalid_request', 'not a sha256 hash', 'hash')
+    if (!SHA256_HEX.test(hash))
+      throw new PollenError(400, 'invalid_request', 'not a sha256 hash', 'hash')
     const etag = `"${hash}"`
     c.header('ETag', etag)
     c.header('Cache-Control', 'private, max-age=31536000, immutable')

@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { sha256Hex } from '../../shared/tensors/index.ts'
+import { SHA256_HEX, sha256Hex } from '../../shared/tensors/index.ts'
 
 /** Content-addressed, immutable blobs (model checkpoints). */
 export interface BlobStore {
@@ -11,8 +11,6 @@ export interface BlobStore {
   has(hash: string): Promise<boolean>
 }
 
-const HASH = /^[0-9a-f]{64}$/
-
 /**
  * Files named by hash under `dir`. Written to a temporary file, fsynced, then renamed over,
  * and the folder fsynced: a crash leaves either the whole blob or none of it.
@@ -20,7 +18,7 @@ const HASH = /^[0-9a-f]{64}$/
 export function fileBlobStore(dir: string): BlobStore {
   const ready = mkdir(dir, { recursive: true })
   const pathOf = (hash: string) => {
-    if (!HASH.test(hash)) throw new RangeError(`not a sha256 hash: ${hash.slice(0, 80)}`)
+    if (!SHA256_HEX.test(hash)) throw new RangeError(`not a sha256 hash: ${hash.slice(0, 80)}`)
     return join(dir, hash)
   }
   const store: BlobStore = {
@@ -52,7 +50,7 @@ export function fileBlobStore(dir: string): BlobStore {
       return hash
     },
     async get(hash) {
-      if (!HASH.test(hash)) return undefined
+      if (!SHA256_HEX.test(hash)) return undefined
       try {
         return new Uint8Array(await readFile(pathOf(hash)))
       } catch (error) {
@@ -61,7 +59,7 @@ export function fileBlobStore(dir: string): BlobStore {
       }
     },
     async has(hash) {
-      if (!HASH.test(hash)) return false
+      if (!SHA256_HEX.test(hash)) return false
       try {
         return (await stat(pathOf(hash))).isFile()
       } catch {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SHA256_HEX } from '../tensors/hash.ts'
 import { ModelSpecSchema, OPTIMIZERS } from './task.ts'
 
 export const BACKENDS = ['webgpu', 'wasm', 'cpu'] as const
@@ -111,7 +112,7 @@ export const UpdateMetadataSchema = z.strictObject({
   steps: z.number().int().nonnegative(),
   loss: z.number().finite().optional(),
   /** Hash of the model the delta was computed against. */
-  baseModel: z.string().regex(/^[0-9a-f]{64}$/),
+  baseModel: z.string().regex(SHA256_HEX, 'not a SHA-256 hash'),
 })
 export type UpdateMetadata = z.infer<typeof UpdateMetadataSchema>
 

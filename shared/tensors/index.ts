@@ -1,3 +1,3 @@
 export * from './named-tensor.ts'
 export * from './container.ts'
-export { sha256Hex } from './hash.ts'
+export { SHA256_HEX, sha256Hex } from './hash.ts'
