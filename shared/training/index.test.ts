@@ -8,6 +8,7 @@ import {
   evaluate,
   missingTrainingKernels,
   OPTIMIZERS,
+  type TrainCheckpoint,
   type TrainPlan,
   trainLocally,
   type TrainProgress,
@@ -50,6 +51,11 @@ const identical = (a: NamedTensor[], b: NamedTensor[]): boolean =>
     const y = new Uint32Array(u.data.buffer, u.data.byteOffset, u.data.length)
     return x.every((v, j) => v === y[j])
   })
+
+const maxDifference = (a: NamedTensor[], b: NamedTensor[]): number =>
+  Math.max(
+    ...a.map((t, i) => t.data.reduce((m, v, j) => Math.max(m, Math.abs(v - b[i]!.data[j]!)), 0)),
+  )
 
 describe('trainLocally', () => {
   it('improves accuracy on held-out digits, and reports its work', async () => {
@@ -125,6 +131,82 @@ describe('trainLocally', () => {
     })
     expect([r0.steps, r0.examples, r0.loss]).toEqual([0, 0, NaN])
     expect(r0.delta.every((t) => t.data.every((v) => v === 0))).toBe(true)
+  })
+
+  // A reload mid-round resumes from the last checkpoint: the result must be the run that never
+  // stopped, bit for bit, whatever state the optimizer carries.
+  it.each(OPTIMIZERS)(
+    'resumes from a checkpoint to the uninterrupted result with %s',
+    async (o) => {
+      const resumable: TrainPlan = { ...plan, optimizer: o, learningRate: 0.01, batchSize: 64 }
+      // 16 steps an epoch, 2 epochs: checkpoints every 5 steps land mid-epoch and across epochs.
+      const whole = await trainLocally({
+        model: model(),
+        weights: initial,
+        examples: train,
+        plan: resumable,
+        seed: 11,
+      })
+      const before = tf.memory().numTensors
+      const checkpoints: TrainCheckpoint[] = []
+      const controller = new AbortController()
+      await expect(
+        trainLocally({
+          model: model(),
+          weights: initial,
+          examples: train,
+          plan: resumable,
+          seed: 11,
+          signal: controller.signal,
+          checkpointEvery: 5,
+          onCheckpoint: (c) => {
+            checkpoints.push(c)
+            if (c.step === 20) controller.abort(new Error('the page reloaded'))
+          },
+        }),
+      ).rejects.toThrow('the page reloaded')
+      expect(checkpoints.map((c) => c.step)).toEqual([5, 10, 15, 20])
+      expect(tf.memory().numTensors).toBe(before)
+      const steps: number[] = []
+      const resumed = await trainLocally({
+        model: model(),
+        weights: initial,
+        examples: train,
+        plan: resumable,
+        resumeFrom: checkpoints[3]!,
+        onProgress: (p) => steps.push(p.step),
+      })
+      expect(steps[0]).toBe(21)
+      expect([resumed.steps, resumed.examples]).toEqual([whole.steps, whole.examples])
+      if (o === 'adam') {
+        // tf's Adam recomputes β^t on restore where it kept a running product: ulps, not a bug.
+        expect(resumed.loss).toBeCloseTo(whole.loss, 5)
+        expect(maxDifference(resumed.delta, whole.delta)).toBeLessThan(1e-5)
+      } else {
+        expect(resumed.loss).toBe(whole.loss)
+        expect(identical(resumed.delta, whole.delta)).toBe(true)
+      }
+      expect(tf.memory().numTensors).toBe(before)
+    },
+  )
+
+  it('refuses a checkpoint that does not belong to the plan', async () => {
+    const checkpoint: TrainCheckpoint = {
+      step: 3,
+      totalSteps: 7,
+      seed: 1,
+      weights: initial,
+      optimizer: [],
+      examples: 30,
+      lossSum: 1,
+      lossCount: 30,
+    }
+    const resume = (c: TrainCheckpoint) =>
+      trainLocally({ model: model(), weights: initial, examples: train, plan, resumeFrom: c })
+    await expect(resume(checkpoint)).rejects.toThrow(/totalSteps is 7, but this plan takes 200/)
+    await expect(resume({ ...checkpoint, totalSteps: 200, step: 201 })).rejects.toThrow(
+      /resumeFrom.step must be an integer in 0..200, got 201/,
+    )
   })
 
   it.each(OPTIMIZERS)('leaks no tensors with %s', async (optimizer) => {

@@ -7,7 +7,14 @@ export {
   plannedSteps,
   trainLocally,
 } from './train.ts'
-export type { OptimizerName, TrainOptions, TrainPlan, TrainProgress, TrainResult } from './train.ts'
+export type {
+  OptimizerName,
+  TrainCheckpoint,
+  TrainOptions,
+  TrainPlan,
+  TrainProgress,
+  TrainResult,
+} from './train.ts'
 export { evaluate } from './evaluate.ts'
 export type { EvaluateOptions, Evaluation } from './evaluate.ts'
 export { crossEntropy, EPSILON } from './common.ts'

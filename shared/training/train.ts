@@ -35,6 +35,26 @@ export interface TrainProgress {
   loss: number
 }
 
+/**
+ * Local training stopped part-way, enough to carry on as if it never stopped: the weights and
+ * the optimizer's state after `step` steps, the shuffles' seed, and the running counts.
+ */
+export interface TrainCheckpoint {
+  /** Optimizer steps done. */
+  step: number
+  totalSteps: number
+  seed: number
+  /** The model's weights after `step` steps. */
+  weights: NamedTensor[]
+  /** The optimizer's state (its iteration count and slots), in its own order. */
+  optimizer: NamedTensor[]
+  /** Distinct examples used so far. */
+  examples: number
+  /** Sum and count of the current epoch's per-example losses. */
+  lossSum: number
+  lossCount: number
+}
+
 export interface TrainOptions {
   /** A built model (cached by the caller per spec); its weights are overwritten. Not shared by concurrent runs. */
   model: tfl.LayersModel
@@ -49,6 +69,12 @@ export interface TrainOptions {
   signal?: AbortSignal
   /** Yield to the event loop when this many ms passed since the last yield. Default 10. */
   yieldEveryMs?: number
+  /** Carry on from here (made by an earlier run of the same round: same weights, plan, examples). */
+  resumeFrom?: TrainCheckpoint
+  /** Call `onCheckpoint` after every this many steps (none when the last step is one of them). */
+  checkpointEvery?: number
+  /** Awaited before training goes on, so a checkpoint is stored before the next is made. */
+  onCheckpoint?: (checkpoint: TrainCheckpoint) => void | Promise<void>
 }
 
 export interface TrainResult {
@@ -117,28 +143,39 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
   const io = modelIo(model, examples)
   if (examples.count === 0) throw new RangeError('trainLocally: no examples to train on')
   assertTrainable(model)
+  const resume = options.resumeFrom
+  if (resume) assertResumable(resume, plannedSteps(plan, examples.count))
   return await withModel(model, async () => {
     signal?.throwIfAborted()
-    setWeights(model, weights)
-    const random = mulberry32(options.seed ?? randomSeed())
+    setWeights(model, resume ? resume.weights : weights)
+    const seed = resume?.seed ?? options.seed ?? randomSeed()
+    const random = mulberry32(seed)
     const pause = yielder(options.yieldEveryMs ?? 10)
     const { count } = examples
     const { batchSize } = plan
     const batchesPerEpoch = Math.ceil(count / batchSize)
     const totalSteps = plannedSteps(plan, count)
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable)
+    const every = options.checkpointEvery ?? 0
 
     const optimizer = makeOptimizer(plan)
-    let step = 0
-    let distinct = 0
-    let lossSum = 0
-    let lossCount = 0
+    let step = resume?.step ?? 0
+    let distinct = resume?.examples ?? 0
+    let lossSum = resume?.lossSum ?? 0
+    let lossCount = resume?.lossCount ?? 0
     try {
+      if (resume && resume.optimizer.length > 0) await restoreOptimizer(optimizer, resume.optimizer)
+      const firstEpoch = Math.floor(step / batchesPerEpoch)
       for (let epoch = 0; step < totalSteps; epoch++) {
+        // The shuffles are replayed from the seed, so a resumed run sees the batches it would have.
         const order = permutation(count, random)
-        lossSum = 0
-        lossCount = 0
-        for (let b = 0; b < batchesPerEpoch && step < totalSteps; b++) {
+        if (epoch < firstEpoch) continue
+        const firstBatch = epoch === firstEpoch ? step % batchesPerEpoch : 0
+        if (firstBatch === 0) {
+          lossSum = 0
+          lossCount = 0
+        }
+        for (let b = firstBatch; b < batchesPerEpoch && step < totalSteps; b++) {
           signal?.throwIfAborted()
           const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, count))
           const { x, y } = batchTensors(examples, indices, io)
@@ -160,6 +197,18 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
           lossSum += loss * indices.length
           lossCount += indices.length
           onProgress?.({ step, totalSteps, loss })
+          if (every > 0 && step % every === 0 && step < totalSteps && options.onCheckpoint) {
+            await options.onCheckpoint({
+              step,
+              totalSteps,
+              seed,
+              weights: getWeights(model),
+              optimizer: await saveOptimizer(optimizer),
+              examples: distinct,
+              lossSum,
+              lossCount,
+            })
+          }
           await pause()
         }
       }
@@ -180,6 +229,52 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
       loss: lossCount > 0 ? lossSum / lossCount : NaN,
     }
   })
+}
+
+/** A checkpoint must belong to this plan on these examples: same number of steps, not past it. */
+function assertResumable(checkpoint: TrainCheckpoint, totalSteps: number): void {
+  const { step, seed } = checkpoint
+  if (checkpoint.totalSteps !== totalSteps) {
+    throw new RangeError(
+      `resumeFrom.totalSteps is ${checkpoint.totalSteps}, but this plan takes ${totalSteps} steps on these examples`,
+    )
+  }
+  if (!(Number.isInteger(step) && step >= 0 && step <= totalSteps)) {
+    throw new RangeError(`resumeFrom.step must be an integer in 0..${totalSteps}, got ${step}`)
+  }
+  if (!Number.isInteger(seed))
+    throw new RangeError(`resumeFrom.seed must be an integer, got ${seed}`)
+}
+
+/** The optimizer's state as plain tensors (its iteration count first, then its slots). */
+async function saveOptimizer(optimizer: tf.Optimizer): Promise<NamedTensor[]> {
+  const saved = await optimizer.getWeights()
+  try {
+    return await Promise.all(
+      saved.map(async ({ name, tensor }) => ({
+        name,
+        shape: tensor.shape.slice(),
+        dtype: 'float32' as const,
+        data: Float32Array.from(await tensor.data()),
+      })),
+    )
+  } finally {
+    // The iteration count comes as a fresh scalar; the slots are the optimizer's own variables.
+    saved[0]?.tensor.dispose()
+  }
+}
+
+/** Puts a saved state back (slots are matched by order, as tf.Optimizer keeps them). */
+async function restoreOptimizer(optimizer: tf.Optimizer, state: NamedTensor[]): Promise<void> {
+  const tensors = state.map((t) => ({
+    name: t.name,
+    tensor: tf.tensor(t.data, t.shape, 'float32'),
+  }))
+  try {
+    await optimizer.setWeights(tensors)
+  } finally {
+    tf.dispose(tensors.map((t) => t.tensor))
+  }
 }
 
 /**
