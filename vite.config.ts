@@ -2,12 +2,6 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig, type Plugin } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
-import {
-  DATA_CACHE,
-  DEMO_DATA_URL_PATTERN,
-  MODEL_CACHE,
-  MODEL_URL_PATTERN,
-} from './client/app/pwa/caches.ts'
 import { ICON_SIZES, iconPath, iconPng, THEME_COLOR } from './scripts/icons.ts'
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url))
@@ -113,8 +107,11 @@ export default defineConfig(({ command }) => ({
     icons(),
     pageBudget({ maxBytes: PAGE_BUDGET_BYTES, forbidden: PAGE_FORBIDDEN }),
     VitePWA({
-      strategies: 'generateSW',
-      filename: 'sw.js',
+      // Our own service worker (client/app/pwa/sw.ts): Workbox's routes plus a Background Sync
+      // handler that sends queued weight updates. The precache list is injected at build time.
+      strategies: 'injectManifest',
+      srcDir: 'pwa',
+      filename: 'sw.ts',
       manifestFilename: 'manifest.webmanifest',
       // client/app/pwa registers it through workbox-window.
       injectRegister: false,
@@ -143,32 +140,12 @@ export default defineConfig(({ command }) => ({
           { src: `/${iconPath(512)}`, sizes: '512x512', type: 'image/png', purpose: 'maskable' },
         ],
       },
-      workbox: {
+      injectManifest: {
         // wasm: the TF.js binaries the training worker loads, so training works offline too.
         globPatterns: ['**/*.{html,js,css,png,wasm}'],
         // The worker's TF.js chunks and the wasm binaries are larger than Workbox's 2 MiB default.
         maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
-        cleanupOutdatedCaches: true,
-        clientsClaim: true,
-        skipWaiting: false,
-        navigateFallback: 'index.html',
-        navigateFallbackDenylist: [/^\/api\//, /^\/data\//, /^\/metrics/, /^\/healthz/],
-        runtimeCaching: [
-          {
-            urlPattern: MODEL_URL_PATTERN,
-            handler: 'CacheFirst',
-            options: {
-              cacheName: MODEL_CACHE,
-              expiration: { maxEntries: 8 },
-              cacheableResponse: { statuses: [200] },
-            },
-          },
-          {
-            urlPattern: DEMO_DATA_URL_PATTERN,
-            handler: 'CacheFirst',
-            options: { cacheName: DATA_CACHE, cacheableResponse: { statuses: [200] } },
-          },
-        ],
+        rollupFormat: 'es',
       },
     }),
   ],

@@ -4,7 +4,7 @@ import { loadContributor, loadWorkerTrainer, mountContributeStatus } from './con
 import { mountDataScreen } from './data/index.ts'
 import { byId } from './dom.ts'
 import { mountHistoryScreen } from './history/index.ts'
-import { registerServiceWorker } from './pwa/index.ts'
+import { registerServiceWorker, requestBackgroundSync, UPLOAD_SYNC_TAG } from './pwa/index.ts'
 import { openPollenDB, type PollenDatabase } from './storage/index.ts'
 import {
   createConsentStore,
@@ -47,6 +47,9 @@ async function mountScreens(db: PollenDatabase): Promise<void> {
     consents,
     conditions,
     onState: status.show,
+    requestSync: async () => {
+      if (import.meta.env.PROD) await requestBackgroundSync(UPLOAD_SYNC_TAG)
+    },
     onRound: (record) => {
       status.round(record)
       // The rounds done changed, and the history grew.

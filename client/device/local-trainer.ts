@@ -27,6 +27,9 @@ export function localTrainer({ seed }: { seed?: () => number } = {}): Trainer {
           plan: job.plan,
           ...(seed ? { seed: seed() } : {}),
           ...(job.signal ? { signal: job.signal } : {}),
+          ...(job.resumeFrom ? { resumeFrom: job.resumeFrom } : {}),
+          ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
+          ...(job.onCheckpoint ? { onCheckpoint: job.onCheckpoint } : {}),
         })
       })
       queue = run.catch(() => undefined)

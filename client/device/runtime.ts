@@ -8,8 +8,19 @@ import {
   type EnrolAnswer,
   type UploadAnswer,
 } from '../../shared/protocol/index.ts'
-import { decodeContainer, encodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
-import type { Trainer } from './trainer.ts'
+import {
+  decodeContainer,
+  encodeContainer,
+  type NamedTensor,
+  sha256Hex,
+} from '../../shared/tensors/index.ts'
+import type { Trainer, TrainOutcome } from './trainer.ts'
+
+/** Where a device keeps downloaded models by hash across restarts (a phone: IndexedDB). */
+export interface ModelStore {
+  get(hash: string): Promise<Uint8Array | undefined>
+  put(hash: string, bytes: Uint8Array, taskId: string): Promise<void>
+}
 
 export interface DeviceOptions {
   /** The coordinator's base URL, e.g. http://localhost:8080 */
@@ -34,6 +45,8 @@ export interface DeviceOptions {
   consents?: () => string[] | Promise<string[]>
   /** A stored enrolment to reuse instead of enrolling again (a phone keeps its own). */
   enrolment?: { deviceId: string; token: string }
+  /** Keeps downloaded models across restarts; without it, only the current one, in memory. */
+  models?: ModelStore
 }
 
 export type DeviceEvent =
@@ -162,14 +175,23 @@ export function createDevice(options: DeviceOptions) {
     return (await json<{ tasks: DeviceTaskView[] }>(response)).tasks
   }
 
+  /** The assignment's model: from memory, the model store, or downloaded (and checked). */
   async function model(assignment: Assignment): Promise<NamedTensor[]> {
     const { hash, url: modelUrl } = assignment.model
     const cached = modelCache.get(hash)
     if (cached) return cached
-    const response = await request(modelUrl, { method: 'GET' })
-    if (!response.ok)
-      throw new ProtocolError(response.status, `model ${hash}: ${response.statusText}`)
-    const weights = decodeContainer(new Uint8Array(await response.arrayBuffer())).tensors
+    let bytes = await options.models?.get(hash)
+    if (!bytes) {
+      const response = await request(modelUrl, { method: 'GET' })
+      if (!response.ok)
+        throw new ProtocolError(response.status, `model ${hash}: ${response.statusText}`)
+      bytes = new Uint8Array(await response.arrayBuffer())
+      // Content-addressed: bytes that do not hash to the name are not the model (a bad cache).
+      const actual = await sha256Hex(bytes)
+      if (actual !== hash) throw new Error(`model ${hash}: the download hashes to ${actual}`)
+      await options.models?.put(hash, bytes, assignment.taskId)
+    }
+    const weights = decodeContainer(bytes).tensors
     modelCache.clear() // only the current model is worth keeping
     modelCache.set(hash, weights)
     return weights
@@ -212,15 +234,7 @@ export function createDevice(options: DeviceOptions) {
       emit({ type: 'dropped', taskId, round })
       return undefined
     }
-    const body = encodeContainer({
-      tensors: result.delta,
-      metadata: {
-        examples: result.examples,
-        steps: result.steps,
-        baseModel: assignment.model.hash,
-        ...(Number.isFinite(result.loss) ? { loss: result.loss } : {}),
-      },
-    })
+    const body = encodeUpdate(assignment, result)
     const answer = await upload(assignment, body)
     emit({ type: 'uploaded', taskId, round, answer, bytes: body.length })
     return answer
@@ -249,6 +263,7 @@ export function createDevice(options: DeviceOptions) {
     enrol,
     checkin,
     tasks,
+    model,
     work,
     run,
     upload,
@@ -262,3 +277,16 @@ export function createDevice(options: DeviceOptions) {
 }
 
 export type Device = ReturnType<typeof createDevice>
+
+/** The upload body for a trained assignment: the delta, with what the coordinator weighs it by. */
+export function encodeUpdate(assignment: Assignment, result: TrainOutcome): Uint8Array {
+  return encodeContainer({
+    tensors: result.delta,
+    metadata: {
+      examples: result.examples,
+      steps: result.steps,
+      baseModel: assignment.model.hash,
+      ...(Number.isFinite(result.loss) ? { loss: result.loss } : {}),
+    },
+  })
+}

@@ -1,6 +1,9 @@
 import type { Examples } from '../../shared/data/index.ts'
 import type { ModelSpecWire, TrainPlanWire } from '../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
+import type { TrainCheckpoint } from '../../shared/training/index.ts'
+
+export type { TrainCheckpoint }
 
 export interface TrainJob {
   spec: ModelSpecWire
@@ -9,6 +12,12 @@ export interface TrainJob {
   examples: Examples
   /** Aborted when the work is no longer wanted (withdrawn, shutting down). */
   signal?: AbortSignal
+  /** Carry on from a checkpoint of this same job, made before a reload. */
+  resumeFrom?: TrainCheckpoint
+  /** Hand a checkpoint to `onCheckpoint` every this many steps. */
+  checkpointEvery?: number
+  /** Awaited before training goes on (store it, and the next comes after). */
+  onCheckpoint?: (checkpoint: TrainCheckpoint) => Promise<void>
 }
 
 export interface TrainOutcome {

@@ -62,6 +62,15 @@ export interface TrainPlanWire {
   maxSteps?: number
 }
 
+/**
+ * Steps a plan takes on `count` examples: epochs × ⌈count / batch⌉, capped by maxSteps. Here,
+ * beside the plan, so the phone's page can size its work without loading the training core.
+ */
+export function plannedSteps(plan: TrainPlanWire, count: number): number {
+  const steps = plan.localEpochs * Math.ceil(count / plan.batchSize)
+  return Math.min(steps, plan.maxSteps ?? steps)
+}
+
 export type ModelSpecWire = z.infer<typeof ModelSpecSchema>
 
 export interface Assignment {

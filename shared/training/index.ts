@@ -1,12 +1,6 @@
 export type { Examples } from '../data/index.ts'
-export {
-  assertPlan,
-  makeOptimizer,
-  MOMENTUM,
-  OPTIMIZERS,
-  plannedSteps,
-  trainLocally,
-} from './train.ts'
+export { assertPlan, makeOptimizer, MOMENTUM, OPTIMIZERS, trainLocally } from './train.ts'
+export { plannedSteps } from '../protocol/device.ts'
 export type {
   OptimizerName,
   TrainCheckpoint,

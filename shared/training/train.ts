@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { type Examples, mulberry32, permutation, randomSeed } from '../data/index.ts'
 import { getWeights, setWeights } from '../models/index.ts'
+import { plannedSteps } from '../protocol/device.ts'
 import type { NamedTensor } from '../tensors/named-tensor.ts'
 import { batchTensors, crossEntropy, forward, modelIo, withModel, yielder } from './common.ts'
 import { assertTrainable } from './kernels.ts'
@@ -125,12 +126,6 @@ export function assertPlan(plan: TrainPlan): void {
   if (maxSteps !== undefined && !(Number.isInteger(maxSteps) && maxSteps >= 0)) {
     throw new RangeError(`plan.maxSteps must be a non-negative integer, got ${maxSteps}`)
   }
-}
-
-/** Steps a plan takes on `count` examples: epochs × ⌈count / batch⌉, capped by maxSteps. */
-export function plannedSteps(plan: TrainPlan, count: number): number {
-  const steps = plan.localEpochs * Math.ceil(count / plan.batchSize)
-  return Math.min(steps, plan.maxSteps ?? steps)
 }
 
 /**

@@ -52,13 +52,28 @@ export function mountContributeStatus({ document = globalThis.document } = {}) {
         status.textContent = `Waiting ${Math.round(state.seconds)} s for the next round.`
         break
       case 'training':
-        status.textContent = `Training “${state.taskName}”, round ${state.round}, on this phone…`
+        status.textContent =
+          `Training “${state.taskName}”, round ${state.round}, on this phone` +
+          (state.resumedFrom ? `, carrying on from step ${state.resumedFrom}…` : '…')
         if (state.progress && state.progress.totalSteps > 0) {
           progress.value = state.progress.step / state.progress.totalSteps
-        } else progress.removeAttribute('value')
+          // The worker's own counters, for whoever checks the work resumed (the e2e tests).
+          progress.dataset.step = String(state.progress.step)
+          progress.dataset.totalSteps = String(state.progress.totalSteps)
+        } else {
+          progress.removeAttribute('value')
+          delete progress.dataset.step
+        }
+        if (state.resumedFrom) progress.dataset.resumedFrom = String(state.resumedFrom)
+        else delete progress.dataset.resumedFrom
         break
       case 'uploading':
         status.textContent = `Sending the weight update for round ${state.round}…`
+        break
+      case 'queued':
+        status.textContent =
+          `Offline: ${state.count === 1 ? 'an update waits' : `${state.count} updates wait`} ` +
+          'to be sent. Pollen sends it when the network returns.'
         break
       case 'error':
         status.textContent = `Something went wrong; Pollen tries again soon. (${state.message})`

@@ -1,16 +1,31 @@
 import type { Examples } from '../../../shared/data/index.ts'
-import type { Assignment, Backend, DeviceTaskView } from '../../../shared/protocol/index.ts'
-import { createDevice, type DeviceEvent, ProtocolError } from '../../device/runtime.ts'
+import {
+  type Assignment,
+  type Backend,
+  type DeviceTaskView,
+  plannedSteps,
+} from '../../../shared/protocol/index.ts'
+import { createDevice, encodeUpdate, ProtocolError } from '../../device/runtime.ts'
 import type { Trainer, TrainJob, TrainOutcome } from '../../device/trainer.ts'
 import { recordRound } from '../history/store.ts'
+import { deliverPending } from '../outbox/index.ts'
 import {
   type ConsentRecord,
   type HistoryRecord,
   type PollenDatabase,
   readExamples,
+  STORES,
 } from '../storage/index.ts'
 import { type ConditionSource, unmetConditions } from '../tasks/conditions.ts'
 import type { ConsentStore } from '../tasks/consent.ts'
+import {
+  checkpointEvery,
+  findResumable,
+  indexedDbModels,
+  queueUpload,
+  saveCheckpoint,
+  uploadKey,
+} from './checkpoints.ts'
 import { clearEnrolment, type Enrolment, loadEnrolment, saveEnrolment } from './enrolment.ts'
 
 /** Progress of local training, as the training worker reports it. */
@@ -27,6 +42,9 @@ export interface AppTrainer extends Trainer {
   train(job: TrainJob & { onProgress?: (progress: TrainProgress) => void }): Promise<TrainOutcome>
 }
 
+/** How soon to try again while updates wait for the network (an `online` event comes sooner). */
+const OFFLINE_RETRY_MS = 30_000
+
 /** Where the contribution stands, for the screen. */
 export type ContributionState =
   | { type: 'idle'; reason: string }
@@ -40,8 +58,12 @@ export type ContributionState =
       taskName: string
       round: number
       progress: TrainProgress | null
+      /** The step a checkpoint let this round's training carry on from, after a reload. */
+      resumedFrom: number | null
     }
   | { type: 'uploading'; backend: Backend; taskId: string; taskName: string; round: number }
+  /** Trained updates wait for the network (they go when it returns, or the app opens again). */
+  | { type: 'queued'; count: number }
   | { type: 'error'; message: string }
 
 export interface ContributorOptions {
@@ -55,6 +77,8 @@ export interface ContributorOptions {
   onState?: (state: ContributionState) => void
   /** Called after a round was added to the history. */
   onRound?: (record: HistoryRecord) => void
+  /** Asks for a Background Sync, so the service worker sends queued updates if the page is gone. */
+  requestSync?: () => Promise<void>
   /** How long to wait before checking in again when the coordinator has nothing. */
   idleSeconds?: number
   fetch?: typeof globalThis.fetch
@@ -160,8 +184,29 @@ export function createContributor(options: ContributorOptions) {
     }
   }
 
+  /**
+   * Sends the updates waiting in the outbox. Returns how many still wait (offline, or the
+   * coordinator did not answer); the history and the screen learn of each one that ended.
+   */
+  async function flush(): Promise<number> {
+    if ((await db.count(STORES.uploads)) === 0) return 0
+    const report = await deliverPending(db, {
+      server,
+      fetch: http,
+      now,
+      onRecord: (record) => options.onRound?.(record),
+    })
+    if (report.waiting > 0) {
+      set({ type: 'queued', count: report.waiting })
+      await options.requestSync?.().catch(() => {})
+    }
+    return report.waiting
+  }
+
   /** One pass: check in once, and do the work if any. Returns how long to wait before the next. */
   async function step(stop: AbortSignal): Promise<number> {
+    // Work already done goes first: updates that wait for the network.
+    if ((await flush()) > 0) return OFFLINE_RETRY_MS
     const granted = await consents.granted()
     if (granted.length === 0) {
       set({ type: 'idle', reason: 'Join a task on this screen to contribute.' })
@@ -174,106 +219,151 @@ export function createContributor(options: ContributorOptions) {
       set({ type: 'idle', reason: `Waiting: ${why.join('; ')}.` })
       return Infinity
     }
-    // One dataset at a time: the first agreed task's whose examples are stored.
-    let examples: Examples | null = null
-    let dataset = ''
-    for (const name of new Set(ready.map((c) => c.dataset))) {
-      const held = await readExamples(db, name)
-      if (held.count > 0) {
-        examples = held
-        dataset = name
-        break
+    const held = new Map<string, Examples>()
+    const examplesOf = async (dataset: string) => {
+      let found = held.get(dataset)
+      if (!found) held.set(dataset, (found = await readExamples(db, dataset)))
+      return found
+    }
+    // A round this phone was training when the page closed, if its deadline still holds.
+    const saved = await findResumable(db, {
+      ready: new Set(ready.map((c) => c.taskId)),
+      exampleCount: async (dataset) => (await examplesOf(dataset)).count,
+      now: now(),
+    })
+    // Else one dataset at a time: the first agreed task's whose examples are stored.
+    let dataset = saved?.assignment.dataset ?? ''
+    if (!saved) {
+      for (const name of new Set(ready.map((c) => c.dataset))) {
+        if ((await examplesOf(name)).count > 0) {
+          dataset = name
+          break
+        }
       }
     }
-    if (!examples) {
+    if (!dataset) {
       set({
         type: 'idle',
         reason: 'No examples stored for the tasks you joined: load or add some on the Data screen.',
       })
       return Infinity
     }
+    const examples = await examplesOf(dataset)
     if (!trainer) {
       set({ type: 'starting' })
       const made = await options.trainer()
       backend = (await made.init?.())?.backend ?? 'cpu'
       trainer = made
     }
-    const workBackend = backend ?? 'cpu'
+    const workBackend = saved?.backend ?? backend ?? 'cpu'
     const forDataset = new Set(ready.filter((c) => c.dataset === dataset).map((c) => c.taskId))
     const controller = new AbortController()
     const abort = () => controller.abort(stop.reason)
     stop.addEventListener('abort', abort)
     const work: NonNullable<typeof current> = { taskIds: forDataset, controller }
     current = work
-    let trained: Extract<DeviceEvent, { type: 'trained' }> | null = null
-    let uploaded: Extract<DeviceEvent, { type: 'uploaded' }> | null = null
-    let assignment: Assignment | null = null
-    let taskName = ''
-    let startedAt = now()
-    const progressTrainer: Trainer = {
-      train: (job: TrainJob) =>
-        trainer!.train({
-          ...job,
-          onProgress: (progress) => {
-            if (state.type === 'training') set({ ...state, progress })
-          },
-        }),
-    }
+    let assignment: Assignment | null = saved?.assignment ?? null
+    let taskName = saved?.taskName ?? ''
+    let startedAt = saved?.startedAt ?? now()
     const device = createDevice({
       ...base(),
-      trainer: progressTrainer,
       examples,
       dataset,
       backend: workBackend,
       enrolment: await enrolment(),
       signal: controller.signal,
+      models: indexedDbModels(db, now),
       // Read at the check-in itself: a withdrawal a moment before is already honoured.
       consents: async () =>
         (await readyConsents()).filter((c) => forDataset.has(c.taskId)).map((c) => c.taskId),
-      onEvent: (event) => {
-        if (event.type === 'trained') {
-          trained = event
-          set({
-            type: 'uploading',
-            backend: workBackend,
-            taskId: event.taskId,
-            taskName,
-            round: event.round,
-          })
-        }
-        if (event.type === 'uploaded') uploaded = event
-      },
     })
+    let trained: TrainOutcome | null = null
     try {
-      set({ type: 'checking-in', backend: workBackend })
-      const answer = await device.checkin()
-      if (answer.type === 'none') {
-        set({ type: 'idle', reason: `Nothing to do now: ${answer.reason}.` })
-        return idleSeconds * 1000
+      if (!assignment) {
+        set({ type: 'checking-in', backend: workBackend })
+        const answer = await device.checkin()
+        if (answer.type === 'none') {
+          set({ type: 'idle', reason: `Nothing to do now: ${answer.reason}.` })
+          return idleSeconds * 1000
+        }
+        if (answer.type === 'retry') {
+          set({
+            type: 'waiting',
+            backend: workBackend,
+            seconds: answer.retryAfterSeconds,
+            reason: answer.reason,
+          })
+          return answer.retryAfterSeconds * 1000
+        }
+        assignment = answer
+        taskName = ready.find((c) => c.taskId === answer.taskId)?.taskName ?? answer.taskId
+        startedAt = now()
       }
-      if (answer.type === 'retry') {
-        set({
-          type: 'waiting',
-          backend: workBackend,
-          seconds: answer.retryAfterSeconds,
-          reason: answer.reason,
-        })
-        return answer.retryAfterSeconds * 1000
-      }
-      assignment = answer
-      work.taskId = answer.taskId
-      taskName = ready.find((c) => c.taskId === answer.taskId)?.taskName ?? answer.taskId
-      startedAt = now()
+      const job = assignment
+      work.taskId = job.taskId
+      const resumedFrom = saved?.checkpoint.step ?? null
       set({
         type: 'training',
         backend: workBackend,
-        taskId: answer.taskId,
+        taskId: job.taskId,
         taskName,
-        round: answer.round,
+        round: job.round,
         progress: null,
+        resumedFrom,
       })
-      await device.work(answer)
-      return 0
+      const weights = await device.model(job)
+      const totalSteps = plannedSteps(job.plan, examples.count)
+      trained = await trainer.train({
+        spec: job.model.spec,
+        weights,
+        plan: job.plan,
+        examples,
+        signal: controller.signal,
+        ...(saved ? { resumeFrom: saved.checkpoint } : {}),
+        checkpointEvery: checkpointEvery(totalSteps),
+        onCheckpoint: async (checkpoint) => {
+          await saveCheckpoint(db, {
+            taskId: job.taskId,
+            taskName,
+            assignment: job,
+            exampleCount: examples.count,
+            checkpoint,
+            backend: workBackend,
+            startedAt,
+            savedAt: now(),
+          })
+        },
+        onProgress: (progress) => {
+          if (state.type === 'training') set({ ...state, progress })
+        },
+      })
+      set({
+        type: 'uploading',
+        backend: workBackend,
+        taskId: job.taskId,
+        taskName,
+        round: job.round,
+      })
+      const body = encodeUpdate(job, trained)
+      // Stored before it is sent: a lost network or a closed page does not lose the round.
+      await queueUpload(db, {
+        key: uploadKey(job.taskId, job.round),
+        taskId: job.taskId,
+        taskName,
+        round: job.round,
+        uploadUrl: job.uploadUrl,
+        deadlineAt: Date.parse(job.deadline),
+        body: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+        examples: trained.examples,
+        steps: trained.steps,
+        backend: workBackend,
+        startedAt,
+        queuedAt: now(),
+        attempts: 0,
+        claimedUntil: 0,
+      })
+      assignment = null // its history is the outbox's to write now
+      return (await flush()) > 0 ? OFFLINE_RETRY_MS : 0
     } catch (error) {
       if (error instanceof ProtocolError && error.status === 401) {
         // The coordinator no longer knows this install (a new data dir): enrol again.
@@ -288,30 +378,28 @@ export function createContributor(options: ContributorOptions) {
       stop.removeEventListener('abort', abort)
       current = null
       if (assignment) {
-        const t = trained as Extract<DeviceEvent, { type: 'trained' }> | null
-        const u = uploaded as Extract<DeviceEvent, { type: 'uploaded' }> | null
-        const answer = u?.answer
-        const record: HistoryRecord = {
-          taskId: assignment.taskId,
-          taskName,
-          round: assignment.round,
-          outcome: answer ? answer.type : controller.signal.aborted ? 'stopped' : 'failed',
-          examples: t?.examples ?? 0,
-          steps: t?.steps ?? 0,
-          bytesSent: u?.bytes ?? 0,
-          backend: workBackend,
-          startedAt,
-          finishedAt: now(),
-        }
-        const detail =
-          answer && 'message' in answer
-            ? answer.message
-            : controller.signal.aborted
+        const stopped = controller.signal.aborted
+        // The contributor stopping (the page closing) does not end the round: its checkpoint
+        // resumes it. A withdrawal already deleted the checkpoint; a pause keeps it.
+        if (!stop.aborted) {
+          const record: HistoryRecord = {
+            taskId: assignment.taskId,
+            taskName,
+            round: assignment.round,
+            outcome: stopped ? 'stopped' : 'failed',
+            examples: trained?.examples ?? 0,
+            steps: trained?.steps ?? 0,
+            bytesSent: 0,
+            backend: workBackend,
+            startedAt,
+            finishedAt: now(),
+            detail: stopped
               ? 'Stopped: you withdrew or paused the task, or a condition stopped holding.'
-              : undefined
-        if (detail) record.detail = detail
-        record.id = await recordRound(db, record)
-        options.onRound?.(record)
+              : 'Training or sending the update failed; Pollen tries again.',
+          }
+          record.id = await recordRound(db, record)
+          options.onRound?.(record)
+        }
       }
     }
   }
@@ -340,7 +428,14 @@ export function createContributor(options: ContributorOptions) {
       if (running) return
       stopper = new AbortController()
       const stop = stopper.signal
-      const unsubscribe = [consents.subscribe(onChange), conditions.subscribe(onChange)]
+      // The network coming back sends queued updates at once.
+      const online = () => kick?.()
+      globalThis.addEventListener?.('online', online)
+      const unsubscribe = [
+        consents.subscribe(onChange),
+        conditions.subscribe(onChange),
+        () => globalThis.removeEventListener?.('online', online),
+      ]
       running = loop(stop).finally(() => {
         unsubscribe.forEach((u) => u())
         running = null

@@ -1,6 +1,8 @@
 import { byId, h } from '../dom.ts'
 import type { HistoryOutcome, HistoryRecord, PollenDatabase } from '../storage/index.ts'
 import { formatBytes } from '../tasks/index.ts'
+import { pendingUploads } from '../outbox/index.ts'
+import type { PendingUpload } from '../storage/index.ts'
 import { listHistory } from './store.ts'
 
 export { listHistory, recordRound } from './store.ts'
@@ -14,6 +16,7 @@ export const OUTCOME_TEXT: Record<HistoryOutcome, string> = {
   rejected: 'Rejected',
   failed: 'Failed',
   stopped: 'Stopped',
+  expired: 'Expired offline',
 }
 
 export interface HistoryScreenOptions {
@@ -68,15 +71,46 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
     return item
   }
 
+  /** An update trained but not sent yet (offline): it waits at the top of the list. */
+  function waitingRow(u: PendingUpload): HTMLLIElement {
+    const item = h(
+      document,
+      'li',
+      'card round',
+      h(
+        document,
+        'div',
+        'round-head',
+        h(document, 'strong', 'task-name', u.taskName),
+        h(document, 'span', 'outcome waiting', 'Waiting to send'),
+      ),
+      h(
+        document,
+        'dl',
+        'facts',
+        ...pair('Round', String(u.round)),
+        ...pair('Examples used', u.examples.toLocaleString('en')),
+        ...pair('To send', formatBytes(u.body.byteLength)),
+        ...pair('Backend', u.backend),
+        ...pair('Deadline', new Date(u.deadlineAt).toLocaleTimeString('en')),
+      ),
+      h(document, 'p', 'hint', 'Sent when the network returns, if before the deadline.'),
+    )
+    item.dataset.outcome = 'waiting'
+    item.dataset.round = String(u.round)
+    item.dataset.taskId = u.taskId
+    return item
+  }
+
   const pair = (term: string, value: string) => [
     h(document, 'dt', null, term),
     h(document, 'dd', null, value),
   ]
 
   async function refresh(): Promise<void> {
-    const rounds = await listHistory(db)
-    list.replaceChildren(...rounds.map(row))
-    if (rounds.length === 0) {
+    const [rounds, waiting] = await Promise.all([listHistory(db), pendingUploads(db)])
+    list.replaceChildren(...waiting.map(waitingRow), ...rounds.map(row))
+    if (rounds.length === 0 && waiting.length === 0) {
       summary.textContent = 'No rounds yet. Join a task on the Tasks screen to contribute.'
       return
     }
@@ -84,7 +118,10 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
     const sent = rounds.reduce((a, r) => a + r.bytesSent, 0)
     summary.textContent =
       `${rounds.length} round${rounds.length === 1 ? '' : 's'} joined, ${accepted} accepted; ` +
-      `${formatBytes(sent)} of weight updates sent, no examples.`
+      `${formatBytes(sent)} of weight updates sent, no examples.` +
+      (waiting.length > 0
+        ? ` ${waiting.length} update${waiting.length === 1 ? ' waits' : 's wait'} for the network.`
+        : '')
   }
 
   return { refresh }

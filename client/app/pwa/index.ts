@@ -7,7 +7,23 @@ export {
   evictCached,
   MODEL_CACHE,
   MODEL_URL_PATTERN,
+  UPLOAD_SYNC_TAG,
 } from './caches.ts'
+
+/**
+ * Asks the service worker for a Background Sync of `tag`, so it runs when the network returns
+ * even if this page is closed. False where the browser has no Background Sync (then the page
+ * sends when it is open again).
+ */
+export async function requestBackgroundSync(tag: string): Promise<boolean> {
+  if (!('serviceWorker' in navigator)) return false
+  const registration = (await navigator.serviceWorker.ready) as ServiceWorkerRegistration & {
+    sync?: { register(tag: string): Promise<void> }
+  }
+  if (!registration.sync) return false
+  await registration.sync.register(tag)
+  return true
+}
 
 /** Where vite-plugin-pwa writes the service worker (see vite.config.ts). */
 export const SERVICE_WORKER_URL = '/sw.js'

@@ -98,16 +98,20 @@ export async function readExamples(db: PollenDatabase, dataset: string): Promise
 }
 
 /**
- * "Delete my data": every example of every dataset, the training checkpoints made from them,
- * and the record of which demo shard was loaded, in one transaction. Returns how many examples
+ * "Delete my data": every example of every dataset, the training checkpoints and unsent updates
+ * made from them, and the record of which demo shard was loaded, in one transaction. Returns how many examples
  * were deleted.
  */
 export async function deleteAllExamples(db: PollenDatabase): Promise<number> {
-  const tx = db.transaction([STORES.examples, STORES.checkpoints, STORES.settings], 'readwrite')
+  const tx = db.transaction(
+    [STORES.examples, STORES.checkpoints, STORES.uploads, STORES.settings],
+    'readwrite',
+  )
   const count = await tx.objectStore(STORES.examples).count()
   await Promise.all([
     tx.objectStore(STORES.examples).clear(),
     tx.objectStore(STORES.checkpoints).clear(),
+    tx.objectStore(STORES.uploads).clear(),
     tx.objectStore(STORES.settings).delete('demo'),
     tx.done,
   ])

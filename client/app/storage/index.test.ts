@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Examples, labelHistogram, PIXELS_PER_EXAMPLE } from '../../../shared/data/index.ts'
+import type { Assignment } from '../../../shared/protocol/index.ts'
 import {
   deleteAllExamples,
   type DemoSetting,
@@ -160,7 +161,7 @@ describe('replaceExamples', () => {
 })
 
 describe('deleteAllExamples', () => {
-  it('deletes every example, the checkpoints and the demo record; keeps consent and history', async () => {
+  it('deletes every example, checkpoints, unsent updates and the demo record; keeps consent and history', async () => {
     const db = await fresh()
     await replaceExamples(db, {
       dataset: 'mnist',
@@ -169,15 +170,50 @@ describe('deleteAllExamples', () => {
       setting: demo(12),
     })
     await replaceExamples(db, { dataset: 'other', source: 'drawn', examples: examples(2) })
-    await db.put(STORES.checkpoints, {
+    const assignment: Assignment = {
+      type: 'assignment',
       taskId: 't1',
       round: 1,
-      baseModel: 'ab'.repeat(32),
-      weights: new ArrayBuffer(4),
-      batchesDone: 2,
-      examplesSeen: 64,
-      deadlineAt: 10,
+      dataset: 'mnist',
+      model: { spec: { preset: 'mnist-2nn' }, hash: 'ab'.repeat(32), url: '/m' },
+      plan: { optimizer: 'sgd', learningRate: 0.1, batchSize: 10, localEpochs: 1 },
+      deadline: new Date(10).toISOString(),
+      uploadUrl: '/u',
+    }
+    await db.put(STORES.checkpoints, {
+      taskId: 't1',
+      taskName: 'digits',
+      assignment,
+      exampleCount: 12,
+      checkpoint: {
+        step: 2,
+        totalSteps: 4,
+        seed: 1,
+        weights: [],
+        optimizer: [],
+        examples: 20,
+        lossSum: 2,
+        lossCount: 20,
+      },
+      backend: 'wasm',
+      startedAt: 1,
       savedAt: 1,
+    })
+    await db.put(STORES.uploads, {
+      key: 't1/1',
+      taskId: 't1',
+      taskName: 'digits',
+      round: 1,
+      uploadUrl: '/u',
+      deadlineAt: 10,
+      body: new ArrayBuffer(8),
+      examples: 12,
+      steps: 2,
+      backend: 'wasm',
+      startedAt: 1,
+      queuedAt: 2,
+      attempts: 1,
+      claimedUntil: 0,
     })
     await db.put(STORES.consent, {
       taskId: 't1',
@@ -195,6 +231,7 @@ describe('deleteAllExamples', () => {
     expect(await deleteAllExamples(db)).toBe(14)
     expect(await db.count(STORES.examples)).toBe(0)
     expect(await db.count(STORES.checkpoints)).toBe(0)
+    expect(await db.count(STORES.uploads)).toBe(0)
     expect(await db.get(STORES.settings, 'demo')).toBeUndefined()
     expect(await db.count(STORES.consent)).toBe(1)
     expect(await labelCounts(db, 'mnist')).toEqual(Array(10).fill(0))

@@ -10,6 +10,7 @@ export type {
   HistoryRecord,
   ModelRecord,
   OpenOptions,
+  PendingUpload,
   PollenDatabase,
   PollenDB,
   SettingKey,

@@ -1,13 +1,14 @@
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
-import type { Backend, UploadOutcome } from '../../../shared/protocol/index.ts'
+import type { Assignment, Backend, UploadOutcome } from '../../../shared/protocol/index.ts'
+import type { TrainCheckpoint } from '../../../shared/training/index.ts'
 
 /**
  * Everything the phone keeps, in one IndexedDB database typed by one schema: examples, consent
- * (tasks/), contribution history (history/), settings (the demo shard, the enrolment), and the
- * models and checkpoints of on-device training.
+ * (tasks/), contribution history (history/), settings (the demo shard, the enrolment), the
+ * models and checkpoints of on-device training, and updates waiting for the network (outbox/).
  */
 export const DB_NAME = 'pollen'
-export const DB_VERSION = 1
+export const DB_VERSION = 2
 
 /** Store names, defined once. */
 export const STORES = {
@@ -17,6 +18,7 @@ export const STORES = {
   history: 'history',
   settings: 'settings',
   consent: 'consent',
+  uploads: 'uploads',
 } as const
 
 /** Index names, defined once. */
@@ -53,27 +55,55 @@ export interface ModelRecord {
   storedAt: number
 }
 
-/** Local training in progress, saved every few batches so a reload resumes the same round. */
+/**
+ * Local training in progress, saved every few batches so a reload resumes the same round while
+ * its deadline holds. One per task: a new round's work replaces the last one's.
+ */
 export interface CheckpointRecord {
   taskId: string
-  round: number
-  /** The model the round trains from. */
-  baseModel: string
-  /** Tensor container of the weights so far. */
-  weights: ArrayBuffer
-  batchesDone: number
-  examplesSeen: number
-  /** ms since the epoch; past it the checkpoint is worthless. */
-  deadlineAt: number
+  taskName: string
+  /** The round's work as the coordinator assigned it (model hash, plan, deadline, upload URL). */
+  assignment: Assignment
+  /** Examples of the dataset when training started: if that changed, the checkpoint is void. */
+  exampleCount: number
+  checkpoint: TrainCheckpoint
+  backend: Backend
+  startedAt: number
   savedAt: number
+}
+
+/** A trained update waiting to be sent (offline, or the coordinator unreachable). */
+export interface PendingUpload {
+  /** `${taskId}/${round}` */
+  key: string
+  taskId: string
+  taskName: string
+  round: number
+  uploadUrl: string
+  /** ms since the epoch; past it the coordinator would answer `late`, so it is not sent. */
+  deadlineAt: number
+  /** The update container, as it goes on the wire. */
+  body: ArrayBuffer
+  examples: number
+  steps: number
+  backend: Backend
+  startedAt: number
+  queuedAt: number
+  /** Deliveries tried so far. */
+  attempts: number
+  /** A page or the service worker is sending it until then (ms since the epoch). */
+  claimedUntil: number
+  /** Why the last try did not get an answer. */
+  lastError?: string
 }
 
 /**
  * How a round ended for this phone: the coordinator's answer to the upload, or `failed` (the
- * work or the upload broke) or `stopped` (the owner withdrew, paused, or a condition stopped
- * holding before the upload).
+ * work or the upload broke), `stopped` (the owner withdrew, paused, or a condition stopped
+ * holding before the upload) or `expired` (the deadline passed while the update waited for the
+ * network).
  */
-export type HistoryOutcome = UploadOutcome | 'failed' | 'stopped'
+export type HistoryOutcome = UploadOutcome | 'failed' | 'stopped' | 'expired'
 
 /** One round this phone took part in. */
 export interface HistoryRecord {
@@ -150,6 +180,7 @@ export interface PollenDB extends DBSchema {
   history: { key: number; value: HistoryRecord; indexes: { 'by-task': string } }
   settings: { key: SettingKey; value: SettingRecord }
   consent: { key: string; value: ConsentRecord }
+  uploads: { key: string; value: PendingUpload }
 }
 
 export type PollenDatabase = IDBPDatabase<PollenDB>
@@ -179,6 +210,12 @@ export function openPollenDB({ name = DB_NAME }: OpenOptions = {}): Promise<Poll
         history.createIndex(INDEXES.byTask, 'taskId')
         db.createObjectStore(STORES.settings, { keyPath: 'key' })
         db.createObjectStore(STORES.consent, { keyPath: 'taskId' })
+      }
+      if (oldVersion < 2) {
+        // Version 1 never wrote a checkpoint; its record shape changed, so start the store anew.
+        db.deleteObjectStore(STORES.checkpoints)
+        db.createObjectStore(STORES.checkpoints, { keyPath: 'taskId' })
+        db.createObjectStore(STORES.uploads, { keyPath: 'key' })
       }
     },
   })

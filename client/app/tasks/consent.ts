@@ -65,9 +65,20 @@ export function createConsentStore({ db, now = Date.now }: ConsentStoreOptions) 
       update(taskId, (r) => ({ ...r, state: 'granted', decidedAt: now() })),
     setConditions: (taskId: string, conditions: TrainingConditions) =>
       update(taskId, (r) => ({ ...r, conditions })),
-    /** Removes the consent: the next check-in no longer names the task. */
+    /**
+     * Removes the consent, and with it the task's checkpoint and any update not yet sent: the
+     * next check-in no longer names the task, and nothing more of this phone's goes to it.
+     */
     async withdraw(taskId: string): Promise<void> {
-      await db.delete(STORES.consent, taskId)
+      const tx = db.transaction([STORES.consent, STORES.checkpoints, STORES.uploads], 'readwrite')
+      const uploads = tx.objectStore(STORES.uploads)
+      const unsent = (await uploads.getAll()).filter((u) => u.taskId === taskId)
+      await Promise.all([
+        tx.objectStore(STORES.consent).delete(taskId),
+        tx.objectStore(STORES.checkpoints).delete(taskId),
+        ...unsent.map((u) => uploads.delete(u.key)),
+        tx.done,
+      ])
       changed()
     },
     subscribe(listener: () => void): () => void {

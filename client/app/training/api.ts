@@ -3,6 +3,9 @@
 import type { Examples } from '../../../shared/data/index.ts'
 import type { ModelSpecWire, TrainPlanWire } from '../../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../../shared/tensors/index.ts'
+import type { TrainCheckpoint } from '../../../shared/training/index.ts'
+
+export type { TrainCheckpoint }
 
 /** TF.js backends the worker can train on; it tries them in this order: webgpu, wasm, cpu. */
 export type WorkerBackend = 'webgpu' | 'wasm' | 'cpu'
@@ -38,6 +41,10 @@ export interface TrainRequest {
   examples: Examples
   /** Seeds the shuffles (tests). */
   seed?: number
+  /** Carry on from this checkpoint of the same job (made before a reload). */
+  resumeFrom?: TrainCheckpoint
+  /** Send a checkpoint every this many steps (to the train call's `onCheckpoint`). */
+  checkpointEvery?: number
 }
 
 export interface TrainResponse {
@@ -61,6 +68,8 @@ export interface TrainingWorkerApi {
   train(
     request: TrainRequest,
     onProgress?: (progress: WorkerProgress) => void,
+    /** Its buffers are transferred; training waits for it (the page stores it first). */
+    onCheckpoint?: (checkpoint: TrainCheckpoint) => Promise<void>,
   ): Promise<TrainResponse>
   /** Stops job `id` before its next batch; its `train` call then rejects. */
   cancel(id: string): void

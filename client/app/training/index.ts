@@ -113,11 +113,18 @@ export function createWorkerTrainer({
             plan: job.plan,
             examples: { count: examples.count, pixels: examples.pixels, labels: examples.labels },
             ...(seed ? { seed: seed() } : {}),
+            ...(job.resumeFrom ? { resumeFrom: job.resumeFrom } : {}),
+            ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
           },
           [...new Set(buffers)],
         )
+        const checkpoint = job.onCheckpoint
         const result = await call(() =>
-          progress ? remote.train(request, Comlink.proxy(progress)) : remote.train(request),
+          remote.train(
+            request,
+            progress ? Comlink.proxy(progress) : undefined,
+            checkpoint ? Comlink.proxy(checkpoint) : undefined,
+          ),
         )
         const delta: NamedTensor[] = result.delta
         return {

@@ -10,6 +10,7 @@ import { buildModel } from '../../../shared/models/index.ts'
 import { tf, useBackend } from '../../../shared/tf/index.ts'
 import { trainLocally } from '../../../shared/training/index.ts'
 import type {
+  TrainCheckpoint,
   InitOptions,
   InitResult,
   TrainingWorkerApi,
@@ -117,7 +118,7 @@ const api: TrainingWorkerApi = {
     return ready
   },
 
-  train(request, onProgress) {
+  train(request, onProgress, onCheckpoint) {
     const controller = new AbortController()
     jobs.set(request.id, controller)
     const run = queue.then(async (): Promise<TrainResponse> => {
@@ -132,6 +133,19 @@ const api: TrainingWorkerApi = {
           plan: request.plan,
           signal: controller.signal,
           ...(request.seed !== undefined ? { seed: request.seed } : {}),
+          ...(request.resumeFrom ? { resumeFrom: request.resumeFrom } : {}),
+          ...(onCheckpoint && request.checkpointEvery
+            ? {
+                checkpointEvery: request.checkpointEvery,
+                onCheckpoint: (checkpoint: TrainCheckpoint) =>
+                  onCheckpoint(
+                    Comlink.transfer(checkpoint, [
+                      ...checkpoint.weights.map((t) => t.data.buffer as ArrayBuffer),
+                      ...checkpoint.optimizer.map((t) => t.data.buffer as ArrayBuffer),
+                    ]),
+                  ),
+              }
+            : {}),
           ...(onProgress
             ? {
                 onProgress: ({ step, totalSteps, loss }: WorkerProgress) =>
@@ -146,9 +160,11 @@ const api: TrainingWorkerApi = {
         )
       } finally {
         jobs.delete(request.id)
-        // The page's callback arrived as a Comlink proxy on a port of its own: close it.
-        const remote = onProgress as Partial<Comlink.Remote<() => void>> | undefined
-        remote?.[Comlink.releaseProxy]?.()
+        // The page's callbacks arrived as Comlink proxies on ports of their own: close them.
+        for (const callback of [onProgress, onCheckpoint]) {
+          const remote = callback as Partial<Comlink.Remote<() => void>> | undefined
+          remote?.[Comlink.releaseProxy]?.()
+        }
       }
     })
     queue = run.catch(() => undefined)

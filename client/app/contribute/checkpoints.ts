@@ -1,0 +1,90 @@
+import type { TrainCheckpoint } from '../../../shared/training/index.ts'
+import type { ModelStore } from '../../device/runtime.ts'
+import { uploadKey } from '../outbox/index.ts'
+import {
+  type CheckpointRecord,
+  type PendingUpload,
+  type PollenDatabase,
+  STORES,
+} from '../storage/index.ts'
+
+export type { TrainCheckpoint }
+
+/** A checkpoint is not worth resuming this close to its round's deadline. */
+export const RESUME_MARGIN_MS = 5_000
+
+/** A checkpoint every tenth of the round's steps, and not more often than every 5 steps. */
+export const checkpointEvery = (totalSteps: number) => Math.max(5, Math.ceil(totalSteps / 10))
+
+export function saveCheckpoint(db: PollenDatabase, record: CheckpointRecord): Promise<string> {
+  return db.put(STORES.checkpoints, record)
+}
+
+export interface ResumeQuery {
+  /** Tasks that may train now (consented, conditions hold). */
+  ready: ReadonlySet<string>
+  /** Examples stored now, per dataset. */
+  exampleCount: (dataset: string) => Promise<number>
+  now: number
+}
+
+/**
+ * The checkpoint to carry on from, if one is still good: its task may train now, its deadline
+ * is not about to pass, and the examples it trained on are still the ones stored. Checkpoints
+ * past their deadline, or over changed examples, are deleted.
+ */
+export async function findResumable(
+  db: PollenDatabase,
+  { ready, exampleCount, now }: ResumeQuery,
+): Promise<CheckpointRecord | undefined> {
+  let found: CheckpointRecord | undefined
+  for (const record of await db.getAll(STORES.checkpoints)) {
+    const deadline = Date.parse(record.assignment.deadline)
+    const stale =
+      !(deadline - now > RESUME_MARGIN_MS) ||
+      record.exampleCount !== (await exampleCount(record.assignment.dataset))
+    if (stale) await db.delete(STORES.checkpoints, record.taskId)
+    else if (!found && ready.has(record.taskId)) found = record
+  }
+  return found
+}
+
+export function deleteCheckpoint(db: PollenDatabase, taskId: string): Promise<void> {
+  return db.delete(STORES.checkpoints, taskId)
+}
+
+/** Puts a trained update in the outbox and drops the round's checkpoint, in one transaction. */
+export async function queueUpload(db: PollenDatabase, upload: PendingUpload): Promise<void> {
+  const tx = db.transaction([STORES.uploads, STORES.checkpoints], 'readwrite')
+  await Promise.all([
+    tx.objectStore(STORES.uploads).put(upload),
+    tx.objectStore(STORES.checkpoints).delete(upload.taskId),
+    tx.done,
+  ])
+}
+
+export { uploadKey }
+
+/** Keeps this many models; older ones are deleted (a checkpoint's base model is kept). */
+const MODELS_KEPT = 3
+
+/** The device runtime's model store, in the phone's IndexedDB: models survive a reload. */
+export function indexedDbModels(db: PollenDatabase, now = Date.now): ModelStore {
+  return {
+    async get(hash) {
+      const record = await db.get(STORES.models, hash)
+      return record ? new Uint8Array(record.bytes) : undefined
+    },
+    async put(hash, bytes, taskId) {
+      const copy = bytes.slice().buffer
+      await db.put(STORES.models, { hash, bytes: copy, taskId, storedAt: now() })
+      const models = (await db.getAll(STORES.models)).sort((a, b) => b.storedAt - a.storedAt)
+      const needed = new Set(
+        (await db.getAll(STORES.checkpoints)).map((c) => c.assignment.model.hash),
+      )
+      for (const old of models.slice(MODELS_KEPT)) {
+        if (!needed.has(old.hash)) await db.delete(STORES.models, old.hash)
+      }
+    },
+  }
+}
