@@ -1,7 +1,7 @@
 // Page helpers for the phone app's e2e tests.
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { expect, type Page } from '@playwright/test'
+import { expect, type Locator, type Page } from '@playwright/test'
 
 /** Where the screenshot of each screen goes (test-results is Playwright's outputDir). */
 export const SCREENS_DIR = join('test-results', 'screens')
@@ -89,5 +89,47 @@ export function storedLabels(page: Page): Promise<number[]> {
           }
         }
       }),
+  )
+}
+
+/** The Tasks screen's card of the task named `name`. */
+export function taskCard(page: Page, name: string): Locator {
+  return page.getByRole('listitem').filter({ has: page.getByRole('heading', { name }) })
+}
+
+/** Opens the Tasks screen and joins the task named `name`. */
+export async function joinTask(page: Page, name: string): Promise<Locator> {
+  await page.getByRole('link', { name: 'Tasks' }).click()
+  const card = taskCard(page, name)
+  await card.getByRole('button', { name: 'Join' }).click()
+  await expect(card.getByText('Joined', { exact: true })).toBeVisible()
+  return card
+}
+
+/**
+ * Reads one IndexedDB store of the app's database directly (not through the app). Binary
+ * fields (ArrayBuffer, typed arrays) come back as `{ byteLength }`.
+ */
+export function storedRecords<T>(page: Page, store: string): Promise<T[]> {
+  return page.evaluate(
+    (store) =>
+      new Promise<T[]>((resolve, reject) => {
+        const open = indexedDB.open('pollen')
+        open.onerror = () => reject(open.error ?? new Error('open failed'))
+        open.onsuccess = () => {
+          const db = open.result
+          const request = db.transaction(store).objectStore(store).getAll()
+          request.onerror = () => reject(request.error ?? new Error('getAll failed'))
+          request.onsuccess = () => {
+            db.close()
+            const binary = (v: unknown) => v instanceof ArrayBuffer || ArrayBuffer.isView(v)
+            const json = JSON.stringify(request.result, (_, v: unknown) =>
+              binary(v) ? { byteLength: (v as ArrayBuffer).byteLength } : v,
+            )
+            resolve(JSON.parse(json) as T[])
+          }
+        }
+      }),
+    store,
   )
 }

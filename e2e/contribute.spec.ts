@@ -3,37 +3,19 @@
 // which the coordinator committed. On the network: only protocol endpoints and the app's own
 // files, no stored example's bytes in any body, and after withdrawing no check-in names the task.
 import { expect, type Page, type Request, test } from '@playwright/test'
-import type { CheckinRequest, RoundView, TaskView } from '../shared/protocol/index.ts'
+import type { CheckinRequest } from '../shared/protocol/index.ts'
 import { loadDemo, openApp, screenshot } from './app.ts'
+import { createTask, deleteTask, rounds, uniqueName } from './coordinator.ts'
 import { e2eEnvironment } from './environment.ts'
 
-const { url, adminToken } = await e2eEnvironment()
-const admin = { Authorization: `Bearer ${adminToken}` }
+const { url } = await e2eEnvironment()
 
 /** Hostile on purpose: the app must show it as text, never run or render it. */
 const PURPOSE =
   'Read handwritten digits. <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 /** Unique per run: other phones in this run see the same coordinator's tasks. */
-const NAME = `Digits <b>bold</b> ${crypto.randomUUID().slice(0, 8)}`
-const SECOND = `Second task ${crypto.randomUUID().slice(0, 8)}`
-
-async function createTask(body: object): Promise<TaskView> {
-  const response = await fetch(`${url}/api/v1/tasks`, {
-    method: 'POST',
-    headers: { ...admin, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  expect(response.status).toBe(201)
-  return (await response.json()) as TaskView
-}
-
-async function rounds(taskId: string): Promise<RoundView[]> {
-  const response = await fetch(`${url}/api/v1/tasks/${taskId}/rounds`, { headers: admin })
-  return ((await response.json()) as { rounds: RoundView[] }).rounds
-}
-
-const deleteTask = (id: string) =>
-  fetch(`${url}/api/v1/tasks/${id}`, { method: 'DELETE', headers: admin })
+const NAME = uniqueName('Digits <b>bold</b>')
+const SECOND = uniqueName('Second task')
 
 /** What a request to the coordinator may be while the phone contributes. */
 const PROTOCOL = [

@@ -59,10 +59,12 @@ export function mountContributeStatus({ document = globalThis.document } = {}) {
           progress.value = state.progress.step / state.progress.totalSteps
           // The worker's own counters, for whoever checks the work resumed (the e2e tests).
           progress.dataset.step = String(state.progress.step)
+          progress.dataset.firstStep = String(state.firstStep)
           progress.dataset.totalSteps = String(state.progress.totalSteps)
         } else {
           progress.removeAttribute('value')
           delete progress.dataset.step
+          delete progress.dataset.firstStep
         }
         if (state.resumedFrom) progress.dataset.resumedFrom = String(state.resumedFrom)
         else delete progress.dataset.resumedFrom

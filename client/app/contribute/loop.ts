@@ -60,6 +60,8 @@ export type ContributionState =
       progress: TrainProgress | null
       /** The step a checkpoint let this round's training carry on from, after a reload. */
       resumedFrom: number | null
+      /** The first step the worker reported in this run (resumedFrom + 1 when resumed). */
+      firstStep: number | null
     }
   | { type: 'uploading'; backend: Backend; taskId: string; taskName: string; round: number }
   /** Trained updates wait for the network (they go when it returns, or the app opens again). */
@@ -310,6 +312,7 @@ export function createContributor(options: ContributorOptions) {
         round: job.round,
         progress: null,
         resumedFrom,
+        firstStep: null,
       })
       const weights = await device.model(job)
       const totalSteps = plannedSteps(job.plan, examples.count)
@@ -334,7 +337,8 @@ export function createContributor(options: ContributorOptions) {
           })
         },
         onProgress: (progress) => {
-          if (state.type === 'training') set({ ...state, progress })
+          if (state.type === 'training')
+            set({ ...state, progress, firstStep: state.firstStep ?? progress.step })
         },
       })
       set({

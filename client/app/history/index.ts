@@ -116,12 +116,16 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
     }
     const accepted = rounds.filter((r) => r.outcome === 'accepted').length
     const sent = rounds.reduce((a, r) => a + r.bytesSent, 0)
-    summary.textContent =
-      `${rounds.length} round${rounds.length === 1 ? '' : 's'} joined, ${accepted} accepted; ` +
-      `${formatBytes(sent)} of weight updates sent, no examples.` +
-      (waiting.length > 0
-        ? ` ${waiting.length} update${waiting.length === 1 ? ' waits' : 's wait'} for the network.`
-        : '')
+    const done =
+      rounds.length === 0
+        ? ''
+        : `${rounds.length} round${rounds.length === 1 ? '' : 's'} joined, ${accepted} accepted; ` +
+          `${formatBytes(sent)} of weight updates sent, no examples.`
+    const queued =
+      waiting.length === 0
+        ? ''
+        : `${waiting.length} update${waiting.length === 1 ? ' waits' : 's wait'} for the network.`
+    summary.textContent = [done, queued].filter(Boolean).join(' ')
   }
 
   return { refresh }
