@@ -30,6 +30,7 @@ export function localTrainer({ seed }: { seed?: () => number } = {}): Trainer {
           ...(job.resumeFrom ? { resumeFrom: job.resumeFrom } : {}),
           ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
           ...(job.onCheckpoint ? { onCheckpoint: job.onCheckpoint } : {}),
+          ...(job.onProgress ? { onProgress: job.onProgress } : {}),
         })
       })
       queue = run.catch(() => undefined)

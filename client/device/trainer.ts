@@ -1,9 +1,9 @@
 import type { Examples } from '../../shared/data/index.ts'
 import type { ModelSpecWire, TrainPlanWire } from '../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
-import type { TrainCheckpoint } from '../../shared/training/index.ts'
+import type { TrainCheckpoint, TrainProgress } from '../../shared/training/index.ts'
 
-export type { TrainCheckpoint }
+export type { TrainCheckpoint, TrainProgress }
 
 export interface TrainJob {
   spec: ModelSpecWire
@@ -18,6 +18,8 @@ export interface TrainJob {
   checkpointEvery?: number
   /** Awaited before training goes on (store it, and the next comes after). */
   onCheckpoint?: (checkpoint: TrainCheckpoint) => Promise<void>
+  /** After every step: steps done, of how many, and the batch's loss. */
+  onProgress?: (progress: TrainProgress) => void
 }
 
 export interface TrainOutcome {

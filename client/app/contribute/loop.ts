@@ -6,7 +6,7 @@ import {
   plannedSteps,
 } from '../../../shared/protocol/index.ts'
 import { createDevice, encodeUpdate, ProtocolError } from '../../device/runtime.ts'
-import type { Trainer, TrainJob, TrainOutcome } from '../../device/trainer.ts'
+import type { Trainer, TrainOutcome, TrainProgress } from '../../device/trainer.ts'
 import { recordRound } from '../history/store.ts'
 import { deliverPending } from '../outbox/index.ts'
 import {
@@ -28,18 +28,12 @@ import {
 } from './checkpoints.ts'
 import { clearEnrolment, type Enrolment, loadEnrolment, saveEnrolment } from './enrolment.ts'
 
-/** Progress of local training, as the training worker reports it. */
-export interface TrainProgress {
-  step: number
-  totalSteps: number
-  loss: number
-}
+export type { TrainProgress }
 
-/** What the phone's trainer is: the runtime's `Trainer`, set up once, reporting progress. */
+/** What the phone's trainer is: the runtime's `Trainer`, set up once. */
 export interface AppTrainer extends Trainer {
   /** Picks the TF.js backend (WebGPU, WASM, CPU) and says which. */
   init?(): Promise<{ backend: Backend }>
-  train(job: TrainJob & { onProgress?: (progress: TrainProgress) => void }): Promise<TrainOutcome>
 }
 
 /** How soon to try again while updates wait for the network (an `online` event comes sooner). */
@@ -81,6 +75,8 @@ export interface ContributorOptions {
   onRound?: (record: HistoryRecord) => void
   /** Asks for a Background Sync, so the service worker sends queued updates if the page is gone. */
   requestSync?: () => Promise<void>
+  /** Calls back when the network returns (default: the window's `online` event). */
+  onOnline?: (listener: () => void) => () => void
   /** How long to wait before checking in again when the coordinator has nothing. */
   idleSeconds?: number
   fetch?: typeof globalThis.fetch
@@ -433,12 +429,10 @@ export function createContributor(options: ContributorOptions) {
       stopper = new AbortController()
       const stop = stopper.signal
       // The network coming back sends queued updates at once.
-      const online = () => kick?.()
-      globalThis.addEventListener?.('online', online)
       const unsubscribe = [
         consents.subscribe(onChange),
         conditions.subscribe(onChange),
-        () => globalThis.removeEventListener?.('online', online),
+        (options.onOnline ?? windowOnline)(() => kick?.()),
       ]
       running = loop(stop).finally(() => {
         unsubscribe.forEach((u) => u())
@@ -457,6 +451,11 @@ export function createContributor(options: ContributorOptions) {
 }
 
 export type Contributor = ReturnType<typeof createContributor>
+
+function windowOnline(listener: () => void): () => void {
+  globalThis.addEventListener('online', listener)
+  return () => globalThis.removeEventListener('online', listener)
+}
 
 const EMPTY: Examples = { count: 0, pixels: new Uint8Array(0), labels: new Uint8Array(0) }
 const NO_TRAINER: Trainer = {

@@ -42,7 +42,7 @@ export interface DeliverOptions {
 }
 
 export interface DeliverReport {
-  /** Answered by the coordinator (accepted or not), now in the history. */
+  /** Answered or refused by the coordinator (accepted or not), now in the history. */
   answered: number
   /** Past their deadline before they could be sent; in the history as expired. */
   expired: number
@@ -51,9 +51,10 @@ export interface DeliverReport {
 }
 
 /**
- * Sends every pending update that no other sender holds. An answer of any kind ends the upload
- * (the history keeps it); a network failure or a 5xx keeps it for the next try; one past its
- * deadline is dropped as expired (the coordinator would only answer `late`).
+ * Sends every pending update that no other sender holds. An answer of any kind, or a refusal
+ * (4xx), ends the upload (the history keeps it); a network failure or a 5xx keeps it for the
+ * next try; one past its deadline is dropped as expired (the coordinator would only answer
+ * `late`).
  */
 export async function deliverPending(
   db: PollenDatabase,
@@ -75,6 +76,7 @@ export async function deliverPending(
       continue
     }
     let answer: UploadAnswer | null = null
+    let refusal = ''
     let failure = ''
     try {
       const response = await http(new URL(upload.uploadUrl, options.server), {
@@ -85,10 +87,22 @@ export async function deliverPending(
         },
         body: upload.body,
       })
-      answer = response.status >= 500 ? null : await readAnswer(response)
-      if (!answer) failure = `the coordinator answered ${response.status}`
+      if (response.status >= 500) failure = `the coordinator answered ${response.status}`
+      else {
+        answer = await readAnswer(response.clone())
+        // Refused without a protocol answer (unknown device, too large): sending again won't help.
+        if (!answer) refusal = `${response.status}: ${await errorMessage(response)}`
+      }
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error)
+    }
+    if (refusal) {
+      await finish(db, upload, options, now(), {
+        outcome: 'failed',
+        detail: `The coordinator refused the update (${refusal}).`,
+      })
+      report.answered += 1
+      continue
     }
     if (!answer) {
       await release(db, upload, failure)
@@ -113,6 +127,15 @@ async function readAnswer(response: Response): Promise<UploadAnswer | null> {
       : null
   } catch {
     return null
+  }
+}
+
+async function errorMessage(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { error?: { message?: string } }
+    return body.error?.message ?? response.statusText
+  } catch {
+    return response.statusText
   }
 }
 
