@@ -7,6 +7,7 @@ import {
   PROTOCOL_VERSION,
   type CurrentModelAnswer,
   type EnrolAnswer,
+  type ModelSpecWire,
 } from '../../shared/protocol/index.ts'
 import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import type { Clock } from '../clock/index.ts'
@@ -104,7 +105,8 @@ export function deviceRoutes(deps: DeviceDeps) {
       type: 'model',
       taskId: id,
       committedRounds: offered.rounds.committed,
-      model: { spec, hash, url: `/api/v1/models/${hash}` },
+      // The task's validated spec, as assignments carry it (ModelSpec only widens the topology).
+      model: { spec: spec as ModelSpecWire, hash, url: `/api/v1/models/${hash}` },
     } satisfies CurrentModelAnswer)
   })
 

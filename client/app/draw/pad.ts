@@ -23,7 +23,10 @@ export interface DrawPad {
  * that leaves the canvas still ends). Ink goes on a transparent canvas, so its alpha channel is
  * the digit, whatever colour the ink is shown in.
  */
-export function mountDrawPad(canvas: HTMLCanvasElement, { onChange }: DrawPadOptions = {}): DrawPad {
+export function mountDrawPad(
+  canvas: HTMLCanvasElement,
+  { onChange }: DrawPadOptions = {},
+): DrawPad {
   canvas.width = PAD_SIZE
   canvas.height = PAD_SIZE
   const context = canvas.getContext('2d', { willReadFrequently: true })
