@@ -1,5 +1,5 @@
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
-import type { Backend, UploadOutcome } from '../../../shared/protocol/index.ts'
+import type { Backend, ModelSpecWire, UploadOutcome } from '../../../shared/protocol/index.ts'
 
 /**
  * Everything the phone keeps, in one IndexedDB database typed by one schema: examples, consent
@@ -51,6 +51,9 @@ export interface ModelRecord {
   bytes: ArrayBuffer
   taskId: string
   storedAt: number
+  /** Kept by "try the model", so that it can build the model offline. */
+  spec?: ModelSpecWire
+  taskName?: string
 }
 
 /** Local training in progress, saved every few batches so a reload resumes the same round. */
