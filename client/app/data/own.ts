@@ -54,8 +54,11 @@ export function mountOwnData({
     pad.clear()
     drawSay('info')
   })
+  let saving = false
   drawForm.addEventListener('submit', (event) => {
     event.preventDefault()
+    // A double tap on Save stores the drawing once.
+    if (saving) return
     const example = pad.example()
     if (!example) {
       drawSay('error', 'The drawing area is empty: draw a digit first, then save it.')
@@ -68,6 +71,7 @@ export function mountOwnData({
       return
     }
     const label = Number(chosen)
+    saving = true
     addExamples(db, {
       dataset,
       source: 'drawn',
@@ -80,6 +84,9 @@ export function mountOwnData({
       })
       .catch((error: unknown) => {
         drawSay('error', `Your drawing could not be stored: ${errorText(error)}`)
+      })
+      .finally(() => {
+        saving = false
       })
   })
 

@@ -89,11 +89,14 @@ export async function loadTryModel({
   }
   // Keep one model per task for trying: the older ones are superseded.
   const tx = db.transaction(STORES.models, 'readwrite')
-  for (const old of await tx.store.getAll()) {
-    if (old.taskId === taskId && old.spec && old.hash !== hash) void tx.store.delete(old.hash)
-  }
-  void tx.store.put(record)
-  await tx.done
+  const superseded = (await tx.store.getAll()).filter(
+    (old) => old.taskId === taskId && old.spec && old.hash !== hash,
+  )
+  await Promise.all([
+    ...superseded.map((old) => tx.store.delete(old.hash)),
+    tx.store.put(record),
+    tx.done,
+  ])
   return use(record, spec, { from: 'download', committedRounds: answer.committedRounds })
 }
 
