@@ -3,7 +3,11 @@
 // a task's current model reads a drawn digit in the training worker, also offline once kept.
 import { crc32, deflateSync } from 'node:zlib'
 import { expect, type Locator, type Page, test } from '@playwright/test'
+import { buildModel } from '../shared/models/index.ts'
 import type { TaskView } from '../shared/protocol/index.ts'
+import { decodeContainer } from '../shared/tensors/index.ts'
+import { useBackend } from '../shared/tf/index.ts'
+import { predict } from '../shared/training/predict.ts'
 import { openApp, screenshot, shownCounts } from './app.ts'
 import { e2eEnvironment } from './environment.ts'
 
@@ -308,6 +312,20 @@ test("try the model: a task's current model reads a drawn digit on the phone, of
     await expect(page.locator('#try-digit')).toHaveText(String(best))
     await expect(probs.nth(best)).toHaveClass('best')
     await screenshot(page, '34-try-result')
+
+    // The phone's reading is the model's: the same weights and the same 28x28 pixels (from the
+    // preview of what the model saw), run here in Node on TF.js's CPU backend, agree.
+    const seen = await page.locator('#try-preview').evaluate((canvas: HTMLCanvasElement) => {
+      const rgba = canvas.getContext('2d')!.getImageData(0, 0, 28, 28).data
+      return Array.from({ length: 784 }, (_, p) => rgba[p * 4]!)
+    })
+    const blob = await fetch(`${url}/api/v1/models/${task.model.hash}`, { headers: admin })
+    const weights = decodeContainer(new Uint8Array(await blob.arrayBuffer())).tensors
+    await useBackend('cpu')
+    const reference = Array.from(
+      await predict(buildModel({ preset: 'mnist-2nn' }), weights, Uint8Array.from(seen)),
+    )
+    for (let k = 0; k < 10; k++) expect(values[k]).toBeCloseTo(reference[k]!, 3)
 
     const kept = await page.evaluate(
       () =>
