@@ -367,3 +367,20 @@ test("try the model: a task's current model reads a drawn digit on the phone, of
     await fetch(`${url}/api/v1/tasks/${task.id}`, { method: 'DELETE', headers: admin })
   }
 })
+
+test('try the model with no task offered: it says so, and there is nothing to press', async ({
+  page,
+}) => {
+  // Other tests create tasks on this shared coordinator at the same time: stage its empty
+  // answer for this page only.
+  await page.route('**/api/v1/devices/tasks', (route) => route.fulfill({ json: { tasks: [] } }))
+  await openApp(page)
+  await page.getByRole('link', { name: 'Try' }).click()
+  await expect(page.locator('#try-model')).toHaveText(
+    'The coordinator offers no task right now, so there is no model to try. ' +
+      'A data scientist has to start one first.',
+  )
+  await expect(page.getByLabel('The model of the task')).toBeDisabled()
+  await expect(page.getByRole('button', { name: 'Read my digit' })).toBeDisabled()
+  await screenshot(page, '36-try-no-task')
+})
