@@ -1,5 +1,6 @@
+import type { ModelSpecWire } from '../../../shared/protocol/device.ts'
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
-import type { Backend, ModelSpecWire, UploadOutcome } from '../../../shared/protocol/index.ts'
+import type { Backend, UploadOutcome } from '../../../shared/protocol/index.ts'
 
 /**
  * Everything the phone keeps, in one IndexedDB database typed by one schema: examples, consent
