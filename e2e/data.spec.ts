@@ -118,11 +118,23 @@ test('usable by keyboard alone: choose, load, delete behind the dialog', async (
   await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused()
   // The screens' tabs come next, the current one marked.
   const tabs = page.getByRole('navigation', { name: 'Screens' }).getByRole('link')
-  await expect(tabs).toHaveText(['Data', 'Tasks', 'History'])
+  await expect(tabs).toHaveText(['Data', 'Tasks', 'Try', 'History'])
   await expect(tabs.first()).toHaveAttribute('aria-current', 'page')
-  for (const name of ['Data', 'Tasks', 'History']) {
+  for (const name of ['Data', 'Tasks', 'Try', 'History']) {
     await page.keyboard.press('Tab')
     await expect(tabs.filter({ hasText: name })).toBeFocused()
+  }
+  // Then drawing's digit picker and buttons (the pad itself needs a pointer), and importing.
+  for (const control of [
+    page.getByRole('radio', { name: '0', exact: true }),
+    page.getByRole('button', { name: 'Clear' }),
+    page.getByRole('button', { name: 'Save' }),
+    page.getByLabel('Image files'),
+    page.getByLabel('Digit', { exact: true }),
+    page.getByRole('button', { name: 'Import' }),
+  ]) {
+    await page.keyboard.press('Tab')
+    await expect(control).toBeFocused()
   }
   await page.keyboard.press('Tab')
   await expect(page.getByRole('radio', { name: /A random tenth/ })).toBeFocused()

@@ -2,7 +2,12 @@ import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildModel, getWeights, setWeights, toLayersTopology } from '../shared/models/index.ts'
-import { PROTOCOL_VERSION, type ServerEvent, type TaskView } from '../shared/protocol/index.ts'
+import {
+  type CurrentModelAnswer,
+  PROTOCOL_VERSION,
+  type ServerEvent,
+  type TaskView,
+} from '../shared/protocol/index.ts'
 import { decodeContainer, encodeContainer, sha256Hex } from '../shared/tensors/index.ts'
 import { ADMIN_TOKEN, startCoordinator, waitFor, type Running } from './harness.ts'
 
@@ -155,6 +160,52 @@ describe('admin REST API', () => {
     expect(await checkin(['some-other-task'])).toMatchObject({ type: 'none' })
     expect(await checkin([task.id])).toMatchObject({ type: 'assignment', taskId: task.id })
     await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
+  })
+
+  it("gives phones a task's current model to try: spec, hash and its immutable weights", async () => {
+    const task = await running.admin.createTask({
+      name: 'try me',
+      model: { preset: 'mnist-2nn' },
+      rounds: { total: 2, clientsPerRound: 1 },
+    })
+    const enrol = await fetch(`${running.url}/api/v1/devices`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION }),
+    })
+    const { token } = (await enrol.json()) as { token: string }
+    const auth = { Authorization: `Bearer ${token}` }
+    const path = `/api/v1/devices/tasks/${task.id}/model`
+    const response = await fetch(`${running.url}${path}`, { headers: auth })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    const answer = (await response.json()) as CurrentModelAnswer
+    expect(answer).toEqual({
+      type: 'model',
+      taskId: task.id,
+      committedRounds: 0,
+      model: {
+        spec: { preset: 'mnist-2nn' },
+        hash: task.model.hash,
+        url: `/api/v1/models/${task.model.hash}`,
+      },
+    })
+    // The weights behind it are the content-addressed blob, with the device's token.
+    const blob = await fetch(`${running.url}${answer.model.url}`, { headers: auth })
+    const bytes = new Uint8Array(await blob.arrayBuffer())
+    expect(await sha256Hex(bytes)).toBe(answer.model.hash)
+    expect(decodeContainer(bytes).tensors.map((t) => t.name)).toHaveLength(6)
+
+    expect((await fetch(`${running.url}${path}`)).status).toBe(401)
+    const unknown = await fetch(`${running.url}/api/v1/devices/tasks/no-such-task/model`, {
+      headers: auth,
+    })
+    expect(unknown.status).toBe(404)
+    expect(await unknown.json()).toMatchObject({
+      error: { code: 'not_found', issues: [{ field: 'id' }] },
+    })
+    await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
+    expect((await fetch(`${running.url}${path}`, { headers: auth })).status).toBe(404)
   })
 
   it('exports the global model in TF.js Layers format, loadable by tf.loadLayersModel', async () => {

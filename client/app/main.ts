@@ -6,6 +6,7 @@ import { byId } from './dom.ts'
 import { mountHistoryScreen } from './history/index.ts'
 import { registerServiceWorker, requestBackgroundSync, UPLOAD_SYNC_TAG } from './pwa/index.ts'
 import { openPollenDB, type PollenDatabase } from './storage/index.ts'
+import type { TryScreen } from './try/index.ts'
 import {
   createConsentStore,
   mountTasksScreen,
@@ -13,7 +14,7 @@ import {
   watchConditions,
 } from './tasks/index.ts'
 
-const SCREENS = ['data', 'tasks', 'history'] as const
+const SCREENS = ['data', 'tasks', 'try', 'history'] as const
 type Screen = (typeof SCREENS)[number]
 
 /** Shows one screen (from the URL's hash) and marks its tab; `refresh` redraws it. */
@@ -61,8 +62,21 @@ async function mountScreens(db: PollenDatabase): Promise<void> {
     conditions,
     offered: () => contributor.tasks(),
   })
-  await data.refresh()
-  navigate({ data: () => data.refresh(), tasks: tasks.refresh, history: history.refresh })
+  // Loaded when first shown: the page's first bundle stays within its budget.
+  let tryScreen: Promise<TryScreen> | null = null
+  const showTry = async () => {
+    tryScreen ??= import('./try/index.ts').then(({ mountTryScreen }) =>
+      mountTryScreen({ db, server: window.location.origin, tasks: () => contributor.tasks() }),
+    )
+    await (await tryScreen).refresh()
+  }
+  await Promise.all([data.refresh(), data.ready()])
+  navigate({
+    data: () => data.refresh(),
+    tasks: tasks.refresh,
+    try: showTry,
+    history: history.refresh,
+  })
   contributor.start()
 }
 

@@ -5,7 +5,9 @@ import {
   CheckinRequestSchema,
   EnrolRequestSchema,
   PROTOCOL_VERSION,
+  type CurrentModelAnswer,
   type EnrolAnswer,
+  type ModelSpecWire,
 } from '../../shared/protocol/index.ts'
 import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import type { Clock } from '../clock/index.ts'
@@ -88,6 +90,24 @@ export function deviceRoutes(deps: DeviceDeps) {
   app.get('/devices/tasks', requireDevice(store), (c) => {
     c.header('Cache-Control', 'no-store')
     return c.json({ tasks: scheduler.deviceTasks() })
+  })
+
+  // The model a task offered to phones has now, for "try the model": a pointer to the immutable
+  // blob (a phone that holds the hash already downloads nothing more). Changes every round.
+  app.get('/devices/tasks/:id/model', requireDevice(store), (c) => {
+    const id = c.req.param('id')
+    const offered = scheduler.deviceTasks().find((t) => t.id === id)
+    if (!offered)
+      throw new PollenError(404, 'not_found', `no task ${id} is offered to devices`, 'id')
+    const { spec, hash } = scheduler.currentModel(id)
+    c.header('Cache-Control', 'no-store')
+    return c.json({
+      type: 'model',
+      taskId: id,
+      committedRounds: offered.rounds.committed,
+      // The task's validated spec, as assignments carry it (ModelSpec only widens the topology).
+      model: { spec: spec as ModelSpecWire, hash, url: `/api/v1/models/${hash}` },
+    } satisfies CurrentModelAnswer)
   })
 
   // Models are immutable blobs named by their hash: cache them forever.

@@ -109,6 +109,13 @@ export function openApiDocument() {
           responses: { 200: ok('CheckinAnswer') },
         },
       },
+      '/api/v1/devices/tasks/{id}/model': {
+        get: {
+          summary: "A task's current model: spec, hash and the URL of its weights",
+          security: device,
+          responses: { 200: ok('CurrentModelAnswer'), 404: ok('no such task on offer') },
+        },
+      },
       '/api/v1/models/{hash}': {
         get: {
           summary: 'A model by content hash (immutable)',

@@ -115,6 +115,19 @@ export interface DeviceTaskView {
   privacy: null
 }
 
+/**
+ * The current global model of a task on offer (GET /api/v1/devices/tasks/<id>/model): what a
+ * phone needs to try the model on its owner's drawing. The weights are the immutable blob at
+ * `model.url`, so a phone that already holds `model.hash` downloads nothing more.
+ */
+export interface CurrentModelAnswer {
+  type: 'model'
+  taskId: string
+  /** Rounds committed into this model (0: the initial weights). */
+  committedRounds: number
+  model: { spec: ModelSpecWire; hash: string; url: string }
+}
+
 /** Metadata carried in an update container's header. */
 export const UpdateMetadataSchema = z.strictObject({
   examples: z.number().int().positive(),

@@ -20,6 +20,8 @@ export interface DataScreenOptions {
 export interface DataScreen {
   /** Reads the stored counts again and redraws. */
   refresh(): Promise<void>
+  /** Resolves when "Draw a digit" and "Import images" work (their code loads apart). */
+  ready(): Promise<void>
 }
 
 const describeDemo = (demo: DemoSetting): string =>
@@ -28,8 +30,8 @@ const describeDemo = (demo: DemoSetting): string =>
     : `Demo digits: ${demo.labels.length === 1 ? 'only' : 'two digits only,'} ${demo.labels.join(' and ')}.`
 
 /**
- * The data screen: what is stored (counts per digit), "Load demo data" (IID or two digits),
- * and "Delete my data" behind a confirmation.
+ * The data screen: what is stored (counts per digit), the owner's own digits (draw one, import
+ * images), "Load demo data" (IID or two digits), and "Delete my data" behind a confirmation.
  */
 export function mountDataScreen({
   db,
@@ -71,7 +73,9 @@ export function mountDataScreen({
     total = perLabel.reduce((a, b) => a + b, 0)
     remove.disabled = busy || total === 0
     if (total === 0) {
-      summary.replaceChildren('No examples yet. Load the demo digits below to try Pollen.')
+      summary.replaceChildren(
+        'No examples yet. Draw a digit, import images, or load the demo digits below to try Pollen.',
+      )
       counts.hidden = true
       counts.replaceChildren()
       return
@@ -170,5 +174,17 @@ export function mountDataScreen({
       })
   })
 
-  return { refresh }
+  // Drawn and imported digits join the demo's dataset: what an MNIST task trains on. Loaded
+  // apart so that the page's first bundle stays within its budget.
+  const own = import('./own.ts').then(({ mountOwnData }) =>
+    mountOwnData({ db, dataset: DEMO_DATASET, document, onStored: refresh }),
+  )
+  own.catch((error: unknown) =>
+    say(
+      `Drawing and importing could not start: ${error instanceof Error ? error.message : String(error)}`,
+      'error',
+    ),
+  )
+
+  return { refresh, ready: () => own.catch(() => undefined) }
 }

@@ -62,6 +62,43 @@ export async function replaceExamples(
   return examples.count
 }
 
+export interface AddOptions {
+  dataset: string
+  source: ExampleSource
+  examples: Examples
+  now?: number
+}
+
+/**
+ * Adds examples (drawn or imported by the owner) beside what is stored, in one transaction:
+ * all are stored or, on any failure, none. Returns how many were stored.
+ */
+export async function addExamples(
+  db: PollenDatabase,
+  { dataset, source, examples, now = Date.now() }: AddOptions,
+): Promise<number> {
+  assertExamples(examples)
+  const tx = db.transaction(STORES.examples, 'readwrite')
+  const pending: Promise<unknown>[] = []
+  try {
+    for (let i = 0; i < examples.count; i++) {
+      const record: ExampleRecord = {
+        dataset,
+        label: examples.labels[i]!,
+        pixels: examples.pixels.slice(i * PIXELS_PER_EXAMPLE, (i + 1) * PIXELS_PER_EXAMPLE),
+        source,
+        addedAt: now,
+      }
+      pending.push(tx.store.add(record))
+    }
+  } catch (error) {
+    abortQuietly(tx, pending)
+    throw error
+  }
+  await Promise.all([...pending, tx.done])
+  return examples.count
+}
+
 /** Aborts a transaction that may already have finished or aborted itself. */
 function abortQuietly(tx: { abort(): void; done: Promise<void> }, pending: Promise<unknown>[]) {
   for (const p of [tx.done, ...pending]) p.catch(() => {})

@@ -17,5 +17,11 @@ export type {
   SettingRecord,
   TrainingConditions,
 } from './schema.ts'
-export { deleteAllExamples, labelCounts, readExamples, replaceExamples } from './examples.ts'
-export type { ReplaceOptions } from './examples.ts'
+export {
+  addExamples,
+  deleteAllExamples,
+  labelCounts,
+  readExamples,
+  replaceExamples,
+} from './examples.ts'
+export type { AddOptions, ReplaceOptions } from './examples.ts'

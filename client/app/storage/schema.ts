@@ -1,3 +1,4 @@
+import type { ModelSpecWire } from '../../../shared/protocol/device.ts'
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
 import type { Assignment, Backend, UploadOutcome } from '../../../shared/protocol/index.ts'
 import type { TrainCheckpoint } from '../../../shared/training/index.ts'
@@ -53,6 +54,9 @@ export interface ModelRecord {
   bytes: ArrayBuffer
   taskId: string
   storedAt: number
+  /** Kept by "try the model", so that it can build the model offline. */
+  spec?: ModelSpecWire
+  taskName?: string
 }
 
 /**

@@ -71,6 +71,11 @@ export interface TrainingWorkerApi {
     /** Its buffers are transferred; training waits for it (the page stores it first). */
     onCheckpoint?: (checkpoint: TrainCheckpoint) => Promise<void>,
   ): Promise<TrainResponse>
+  /**
+   * Class probabilities of one 28x28 example (784 pixels, 0..255) under `weights`: "try the
+   * model". Runs on a model object of its own, so it never disturbs a training job.
+   */
+  predict(spec: ModelSpecWire, weights: NamedTensor[], pixels: Uint8Array): Promise<Float32Array>
   /** Stops job `id` before its next batch; its `train` call then rejects. */
   cancel(id: string): void
   /** `tf.memory().numTensors`: flat across jobs, or something leaks. */

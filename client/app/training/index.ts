@@ -2,6 +2,7 @@
 // module Web Worker through Comlink, so the device runtime can use it as it uses the local one.
 import * as Comlink from 'comlink'
 import type { Trainer, TrainJob, TrainOutcome } from '../../device/trainer.ts'
+import type { ModelSpecWire } from '../../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../../shared/tensors/index.ts'
 import type { InitOptions, InitResult, TrainingWorkerApi, WorkerProgress } from './api.ts'
 
@@ -34,6 +35,8 @@ export interface WorkerTrainer extends Trainer {
   ): Promise<TrainOutcome & { ms: number }>
   /** `tf.memory().numTensors` in the worker. */
   memory(): Promise<number>
+  /** Class probabilities of one 28x28 example under `weights`, computed in the worker. */
+  predict(spec: ModelSpecWire, weights: NamedTensor[], pixels: Uint8Array): Promise<Float32Array>
   /** Stops the worker; calls after it reject. */
   terminate(): void
 }
@@ -80,6 +83,7 @@ export function createWorkerTrainer({
   return {
     init: (options = {}) => call(() => remote.init(options)),
     memory: () => call(() => remote.memory()),
+    predict: (spec, weights, pixels) => call(() => remote.predict(spec, weights, pixels)),
     terminate() {
       failure ??= new WorkerUnavailableError('the training worker was terminated')
       remote[Comlink.releaseProxy]()
@@ -144,7 +148,7 @@ export function createWorkerTrainer({
 function unavailable(why: string): WorkerTrainer {
   const error = new WorkerUnavailableError(why)
   const reject = () => Promise.reject(error)
-  return { init: reject, memory: reject, train: reject, terminate() {} }
+  return { init: reject, memory: reject, train: reject, predict: reject, terminate() {} }
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))

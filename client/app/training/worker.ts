@@ -9,6 +9,7 @@ import * as Comlink from 'comlink'
 import { buildModel } from '../../../shared/models/index.ts'
 import { tf, useBackend } from '../../../shared/tf/index.ts'
 import { trainLocally } from '../../../shared/training/index.ts'
+import { predict } from '../../../shared/training/predict.ts'
 import type {
   TrainCheckpoint,
   InitOptions,
@@ -37,6 +38,7 @@ let ready: Promise<InitResult> | null = null
 let wasmThreads = 1
 const models = new Map<string, tfl.LayersModel>()
 const jobs = new Map<string, AbortController>()
+const predictors = new Map<string, tfl.LayersModel>()
 let queue: Promise<unknown> = Promise.resolve()
 
 async function tryBackend(name: WorkerBackend, threads?: number): Promise<string | null> {
@@ -169,6 +171,20 @@ const api: TrainingWorkerApi = {
     })
     queue = run.catch(() => undefined)
     return run
+  },
+
+  async predict(spec, weights, pixels) {
+    if (!ready) await api.init()
+    await ready
+    // Models of its own: setting weights into a model a job is training would corrupt the job.
+    const key = JSON.stringify(spec)
+    let built = predictors.get(key)
+    if (!built) {
+      built = buildModel(spec)
+      predictors.set(key, built)
+    }
+    const probs = await predict(built, weights, pixels)
+    return Comlink.transfer(probs, [probs.buffer as ArrayBuffer])
   },
 
   cancel(id) {
