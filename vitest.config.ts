@@ -1,8 +1,17 @@
+import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
+import { CHROMIUM_ARGS, chromiumPath } from './e2e/environment.ts'
+
+/** The phone app's storage tests run in Chromium, on its real IndexedDB. */
+const IN_THE_BROWSER = [
+  'client/app/storage/**/*.test.ts',
+  'client/app/tasks/**/*.test.ts',
+  'client/app/data/demo.test.ts',
+  'client/app/data/import.test.ts',
+]
 
 export default defineConfig({
   test: {
-    include: ['{server,client,shared,scripts,integration}/**/*.test.ts'],
     // Integration tests start real coordinators and train real models: give them room,
     // and run files one at a time on this 2-core machine so timings stay sane.
     testTimeout: 120_000,
@@ -10,5 +19,30 @@ export default defineConfig({
     fileParallelism: false,
     allowOnly: false,
     reporters: ['default', './scripts/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['{server,client,shared,scripts,integration}/**/*.test.ts'],
+          exclude: IN_THE_BROWSER,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'chromium',
+          include: IN_THE_BROWSER,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({
+              launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS },
+            }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+    ],
   },
 })

@@ -1,4 +1,3 @@
-import 'fake-indexeddb/auto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Examples, PIXELS_PER_EXAMPLE } from '../../../shared/data/index.ts'
 import {

@@ -1,4 +1,3 @@
-import 'fake-indexeddb/auto'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DeviceTaskView } from '../../../shared/protocol/index.ts'
 import { openPollenDB, type PollenDatabase } from '../storage/index.ts'
