@@ -58,6 +58,12 @@ export function adminRoutes({ scheduler, store, models, events, keepAliveMs = 15
   app.get('/tasks/:id/rounds', async (c) =>
     c.json({ rounds: await scheduler.listRounds(c.req.param('id')) }),
   )
+  app.get('/tasks/:id/rounds/:round/devices', async (c) => {
+    const round = c.req.param('round')
+    if (!/^\d{1,9}$/.test(round))
+      throw new PollenError(400, 'invalid_request', 'must be a round number', 'round')
+    return c.json({ devices: await scheduler.roundDevices(c.req.param('id'), Number(round)) })
+  })
 
   // TF.js Layers format: model.json here; its weights manifest points at model/<hash>.bin beside it.
   app.get('/tasks/:id/model', (c) => {

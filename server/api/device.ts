@@ -126,7 +126,7 @@ export function deviceRoutes(deps: DeviceDeps) {
     const bytes = await blobs.get(hash)
     if (!bytes) throw new PollenError(404, 'not_found', `no model ${hash}`, 'hash')
     const device = c.get('device') as DeviceEnv['Variables']['device'] | undefined
-    if (device) events.publish({ type: 'device.state', deviceId: device.id, state: 'downloaded' })
+    if (device) scheduler.downloaded(device, hash, bytes.length)
     c.header('Content-Type', 'application/octet-stream')
     return c.body(bytes as Uint8Array<ArrayBuffer>)
   })

@@ -66,6 +66,16 @@ export function openApiDocument() {
       '/api/v1/tasks/{id}/rounds': {
         get: { summary: 'Rounds of a task', security: admin, responses: { 200: ok('{ rounds }') } },
       },
+      '/api/v1/tasks/{id}/rounds/{round}/devices': {
+        get: {
+          summary: 'The devices selected in a round and where each got to',
+          security: admin,
+          responses: {
+            200: ok('{ devices: RoundDeviceView[] }'),
+            404: ok('no such task or round'),
+          },
+        },
+      },
       '/api/v1/tasks/{id}/model': {
         get: {
           summary: 'Current global model, TF.js Layers model.json',

@@ -6,6 +6,8 @@ import {
   type CheckinAnswer,
   type CheckinRequest,
   type DeviceTaskView,
+  noParticipation,
+  type RoundDeviceView,
   type RoundSettings,
   type RoundView,
   type TaskPatch,
@@ -13,6 +15,7 @@ import {
   type TaskView,
   type TrainSettings,
   type UploadAnswer,
+  speedTier,
 } from '../../shared/protocol/index.ts'
 import type { ModelSpec } from '../../shared/models/index.ts'
 import { ContainerError, decodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
@@ -121,10 +124,14 @@ export function createScheduler(options: SchedulerOptions) {
       rejected,
       examples,
       deadlineAt,
+      bytesUp,
+      bytesDown,
+      participation,
     } = round.record
-    return enqueue(live, () =>
-      store.updateRound(taskId, n, { selected, reported, late, rejected, examples, deadlineAt }),
-    )
+    const patch = { selected, reported, late, rejected, examples, deadlineAt, bytesUp, bytesDown }
+    // A copy: the record goes on changing while the write waits in the queue.
+    const shares = structuredClone(participation)
+    return enqueue(live, () => store.updateRound(taskId, n, { ...patch, participation: shares }))
   }
 
   function publishRound(live: LiveTask, round: LiveRound) {
@@ -162,6 +169,7 @@ export function createScheduler(options: SchedulerOptions) {
       baseModel: task.modelHash,
       model: null,
       ...FRESH_ROUND,
+      participation: noParticipation(),
       accuracy: null,
       loss: null,
       startedAt: clock.now(),
@@ -334,13 +342,18 @@ export function createScheduler(options: SchedulerOptions) {
     round.record.selected += 1
     if (round.record.deadlineAt === null) startDeadline(live, round)
     const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
+    const assignedAt = clock.now()
     void enqueue(live, () =>
       store.insertAssignment({
         ...key,
         state: 'assigned',
         examples: 0,
-        assignedAt: clock.now(),
+        assignedAt,
         answeredAt: null,
+        backend: device.capabilities?.backend ?? null,
+        examplesPerSecond: device.capabilities?.examplesPerSecond ?? null,
+        downloadedAt: null,
+        bytesUp: 0,
       }),
     )
     void persistRound(live, round)
@@ -448,7 +461,10 @@ export function createScheduler(options: SchedulerOptions) {
     if (round.closing || live.open !== round) return markLateLive(live, round, device, key)
 
     const checked = checkUpdate(bytes, round)
-    if ('field' in checked) return reject(live, round, device, 422, checked.field, checked.message)
+    if ('field' in checked) {
+      round.record.bytesUp += bytes.length
+      return reject(live, round, device, 422, checked.field, checked.message, bytes.length)
+    }
 
     round.aggregation.accept({
       deviceId: device.id,
@@ -460,12 +476,15 @@ export function createScheduler(options: SchedulerOptions) {
     round.devices.set(device.id, 'reported')
     round.record.reported += 1
     round.record.examples += checked.metadata.examples
+    round.record.bytesUp += bytes.length
+    countParticipation(round.record, device, checked.metadata.examples)
     metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
     void enqueue(live, () =>
       store.updateAssignment(key, {
         state: 'reported',
         examples: checked.metadata.examples,
         answeredAt: clock.now(),
+        bytesUp: bytes.length,
       }),
     )
     void persistRound(live, round)
@@ -536,12 +555,13 @@ export function createScheduler(options: SchedulerOptions) {
     status: 413 | 422,
     field: string,
     message: string,
+    bytesUp = 0,
   ): UploadResult {
     const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
     round.devices.set(device.id, 'rejected')
     round.record.rejected += 1
     void enqueue(live, () =>
-      store.updateAssignment(key, { state: 'rejected', answeredAt: clock.now() }),
+      store.updateAssignment(key, { state: 'rejected', answeredAt: clock.now(), bytesUp }),
     )
     void persistRound(live, round)
     events.publish({
@@ -552,6 +572,43 @@ export function createScheduler(options: SchedulerOptions) {
     })
     publishRound(live, round)
     return { status, answer: { type: 'rejected', round: key.round, message, field } }
+  }
+
+  /** A device that reported: its backend's and its speed tier's shares grow. */
+  function countParticipation(record: RoundRecord, device: DeviceRecord, examples: number) {
+    const { participation } = record
+    const backend = participation.byBackend[device.capabilities?.backend ?? 'cpu']
+    const tier = participation.byTier[speedTier(device.capabilities?.examplesPerSecond)]
+    for (const share of [backend, tier]) {
+      share.devices += 1
+      share.examples += examples
+    }
+  }
+
+  /**
+   * A device downloaded model `hash`: where that is the base of an open round it was given, the
+   * round counts the bytes and the device is now training.
+   */
+  function downloaded(device: DeviceRecord, hash: string, bytes: number): void {
+    let counted = false
+    for (const live of tasks.values()) {
+      const round = live.open
+      if (!round || round.record.baseModel !== hash) continue
+      if (round.devices.get(device.id) !== 'assigned') continue
+      counted = true
+      round.record.bytesDown += bytes
+      const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
+      void enqueue(live, () => store.updateAssignment(key, { downloadedAt: clock.now() }))
+      void persistRound(live, round)
+      events.publish({
+        type: 'device.state',
+        deviceId: device.id,
+        state: 'downloaded',
+        ...withRound(key),
+      })
+      publishRound(live, round)
+    }
+    if (!counted) events.publish({ type: 'device.state', deviceId: device.id, state: 'downloaded' })
   }
 
   function markLateLive(
@@ -596,7 +653,7 @@ export function createScheduler(options: SchedulerOptions) {
 
   function liveTask(id: string): LiveTask {
     const live = tasks.get(id)
-    if (!live) throw new PollenError(404, 'not_found', `no task ${id}`)
+    if (!live) throw new PollenError(404, 'not_found', `no task ${id}`, 'id')
     return live
   }
 
@@ -698,7 +755,33 @@ export function createScheduler(options: SchedulerOptions) {
     deleteTask,
     checkin,
     upload,
+    downloaded,
     getTask: (id: string): TaskView => view(liveTask(id)),
+    /** Every device selected in a round, with where it got to (the dashboard's timeline). */
+    async roundDevices(id: string, n: number): Promise<RoundDeviceView[]> {
+      const live = liveTask(id)
+      if (!Number.isInteger(n) || n < 1 || n > live.record.round)
+        throw new PollenError(404, 'not_found', `task ${id} has no round ${n}`, 'round')
+      await live.queue
+      const [assignments, devices] = await Promise.all([
+        store.listAssignments(id, n),
+        store.listDevices(),
+      ])
+      const labels = new Map(devices.map((d) => [d.id, d.label]))
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+      return assignments.map((a) => ({
+        deviceId: a.deviceId,
+        label: labels.get(a.deviceId) ?? null,
+        backend: a.backend,
+        tier: speedTier(a.examplesPerSecond),
+        state: a.state,
+        assignedAt: new Date(a.assignedAt).toISOString(),
+        downloadedAt: iso(a.downloadedAt),
+        answeredAt: iso(a.answeredAt),
+        examples: a.examples,
+        bytesUp: a.bytesUp,
+      }))
+    },
     /** The tasks a phone may offer its owner: running or paused, described for consent. */
     deviceTasks: (): DeviceTaskView[] =>
       [...tasks.values()]

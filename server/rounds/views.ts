@@ -40,5 +40,8 @@ export function roundView(r: RoundRecord): RoundView {
     startedAt: new Date(r.startedAt).toISOString(),
     deadlineAt: iso(r.deadlineAt),
     closedAt: iso(r.closedAt),
+    bytesUp: r.bytesUp,
+    bytesDown: r.bytesDown,
+    participation: structuredClone(r.participation),
   }
 }

@@ -1,4 +1,5 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite'
+import { noParticipation, type Participation } from '../../shared/protocol/index.ts'
 import {
   FRESH_ROUND,
   type AssignmentRecord,
@@ -41,6 +42,9 @@ create table if not exists rounds (
   closed_at bigint,
   primary key (task_id, round)
 );
+alter table rounds add column if not exists bytes_up bigint not null default 0;
+alter table rounds add column if not exists bytes_down bigint not null default 0;
+alter table rounds add column if not exists participation jsonb;
 create index if not exists rounds_open on rounds (status) where status = 'open';
 create table if not exists devices (
   id text primary key,
@@ -62,11 +66,15 @@ create table if not exists assignments (
   primary key (task_id, round, device_id),
   foreign key (task_id, round) references rounds(task_id, round) on delete cascade
 );
+alter table assignments add column if not exists backend text;
+alter table assignments add column if not exists examples_per_second double precision;
+alter table assignments add column if not exists downloaded_at bigint;
+alter table assignments add column if not exists bytes_up bigint not null default 0;
 `
 
 /** camelCase record field → snake_case column, for the fields a patch may name. */
 const column = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
-const JSON_COLUMNS = new Set(['spec', 'capabilities', 'datasets'])
+const JSON_COLUMNS = new Set(['spec', 'capabilities', 'datasets', 'participation'])
 
 function setClause(patch: Record<string, unknown>, firstParam: number) {
   const entries = Object.entries(patch).filter(([, v]) => v !== undefined)
@@ -134,6 +142,10 @@ interface RoundRow {
   started_at: string | number
   deadline_at: string | number | null
   closed_at: string | number | null
+  bytes_up: string | number
+  bytes_down: string | number
+  /** Null in rows written before the column existed. */
+  participation: Participation | null
 }
 interface DeviceRow {
   id: string
@@ -152,6 +164,10 @@ interface AssignmentRow {
   examples: number
   assigned_at: string | number
   answered_at: string | number | null
+  backend: AssignmentRecord['backend']
+  examples_per_second: number | null
+  downloaded_at: string | number | null
+  bytes_up: string | number
 }
 
 const toTask = (r: TaskRow): TaskRecord => ({
@@ -182,6 +198,9 @@ const toRound = (r: RoundRow): RoundRecord => ({
   startedAt: Number(r.started_at),
   deadlineAt: num(r.deadline_at),
   closedAt: num(r.closed_at),
+  bytesUp: Number(r.bytes_up),
+  bytesDown: Number(r.bytes_down),
+  participation: r.participation ?? noParticipation(),
 })
 const toDevice = (r: DeviceRow): DeviceRecord => ({
   id: r.id,
@@ -200,6 +219,10 @@ const toAssignment = (r: AssignmentRow): AssignmentRecord => ({
   examples: r.examples,
   assignedAt: Number(r.assigned_at),
   answeredAt: num(r.answered_at),
+  backend: r.backend,
+  examplesPerSecond: r.examples_per_second,
+  downloadedAt: num(r.downloaded_at),
+  bytesUp: Number(r.bytes_up),
 })
 
 /**
@@ -259,7 +282,13 @@ export async function pgliteStore(dataDir: string): Promise<Store> {
     async resetRound(taskId, round, startedAt) {
       await db.transaction(async (tx) => {
         await tx.query('delete from assignments where task_id = $1 and round = $2', [taskId, round])
-        await update(tx, 'rounds', { ...FRESH_ROUND, status: 'open', startedAt }, { taskId, round })
+        const fresh = {
+          ...FRESH_ROUND,
+          participation: noParticipation(),
+          status: 'open',
+          startedAt,
+        }
+        await update(tx, 'rounds', fresh, { taskId, round })
       })
     },
 

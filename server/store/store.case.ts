@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TaskSpecSchema } from '../../shared/protocol/index.ts'
+import { noParticipation, TaskSpecSchema } from '../../shared/protocol/index.ts'
 import type { RoundRecord, Store, TaskRecord } from './types.ts'
 
 const HASH_A = 'a'.repeat(64)
@@ -34,6 +34,9 @@ export const aRound = (taskId: string, round: number): RoundRecord => ({
   startedAt: 10,
   deadlineAt: null,
   closedAt: null,
+  bytesUp: 0,
+  bytesDown: 0,
+  participation: noParticipation(),
 })
 
 /** The contract every Store implementation keeps; run it against each (see index.test.ts). */
@@ -118,14 +121,36 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         examples: 0,
         assignedAt: 5,
         answeredAt: null,
+        backend: 'wasm',
+        examplesPerSecond: 120.5,
+        downloadedAt: null,
+        bytesUp: 0,
       })
+      await store.updateAssignment({ taskId: 't1', round: 1, deviceId: 'd1' }, { downloadedAt: 5 })
       await store.updateAssignment(
         { taskId: 't1', round: 1, deviceId: 'd1' },
-        { state: 'reported', examples: 5, answeredAt: 6 },
+        { state: 'reported', examples: 5, answeredAt: 6, bytesUp: 1234 },
       )
-      expect((await store.listAssignments('t1', 1))[0]).toMatchObject({
+      expect((await store.listAssignments('t1', 1))[0]).toEqual({
+        taskId: 't1',
+        round: 1,
+        deviceId: 'd1',
         state: 'reported',
         examples: 5,
+        assignedAt: 5,
+        answeredAt: 6,
+        backend: 'wasm',
+        examplesPerSecond: 120.5,
+        downloadedAt: 5,
+        bytesUp: 1234,
+      })
+      const participation = noParticipation()
+      participation.byBackend.wasm = { devices: 1, examples: 5 }
+      await store.updateRound('t1', 1, { bytesUp: 1234, bytesDown: 99, participation })
+      expect((await store.listRounds('t1'))[0]).toMatchObject({
+        bytesUp: 1234,
+        bytesDown: 99,
+        participation,
       })
       expect(await store.listOpenRounds()).toHaveLength(1)
       expect(await store.markLate({ taskId: 't1', round: 1, deviceId: 'd1' }, 7)).toBe(false)
@@ -137,6 +162,9 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         reported: 0,
         startedAt: 50,
         deadlineAt: null,
+        bytesUp: 0,
+        bytesDown: 0,
+        participation: noParticipation(),
       })
       await store.close()
     })
@@ -161,6 +189,10 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         examples: 0,
         assignedAt: 2,
         answeredAt: null,
+        backend: null,
+        examplesPerSecond: null,
+        downloadedAt: null,
+        bytesUp: 0,
       })
       await store.closeRound({
         round: { taskId: 't1', round: 1, status: 'abandoned', closedAt: 3 },

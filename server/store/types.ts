@@ -1,6 +1,8 @@
 import type {
+  Backend,
   Capabilities,
   DatasetHeld,
+  Participation,
   RoundStatus,
   TaskSpec,
   TaskStatus,
@@ -36,6 +38,9 @@ export interface RoundRecord {
   startedAt: number
   deadlineAt: number | null
   closedAt: number | null
+  bytesUp: number
+  bytesDown: number
+  participation: Participation
 }
 
 /** A round's counters as it opens (or re-opens after a crash): nothing selected, nothing in. */
@@ -48,6 +53,8 @@ export const FRESH_ROUND = {
   examples: 0,
   deadlineAt: null,
   closedAt: null,
+  bytesUp: 0,
+  bytesDown: 0,
 } as const satisfies Partial<RoundRecord>
 
 export interface DeviceRecord {
@@ -71,6 +78,13 @@ export interface AssignmentRecord {
   examples: number
   assignedAt: number
   answeredAt: number | null
+  /** As the device said at the check-in that selected it. */
+  backend: Backend | null
+  examplesPerSecond: number | null
+  /** When it downloaded the round's model (null: not yet, or it had it). */
+  downloadedAt: number | null
+  /** Bytes of its update, once read. */
+  bytesUp: number
 }
 
 type Patch<T, K extends keyof T> = Partial<Omit<T, K>>
@@ -117,8 +131,9 @@ export interface Store {
   insertAssignment(assignment: AssignmentRecord): Promise<void>
   updateAssignment(
     key: Pick<AssignmentRecord, 'taskId' | 'round' | 'deviceId'>,
-    patch: Pick<AssignmentRecord, 'state'> &
-      Partial<Pick<AssignmentRecord, 'examples' | 'answeredAt'>>,
+    patch: Partial<
+      Pick<AssignmentRecord, 'state' | 'examples' | 'answeredAt' | 'downloadedAt' | 'bytesUp'>
+    >,
   ): Promise<void>
   listAssignments(taskId: string, round: number): Promise<AssignmentRecord[]>
   getAssignment(
