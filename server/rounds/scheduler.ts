@@ -733,7 +733,12 @@ export function createScheduler(options: SchedulerOptions) {
       const live = tasks.get(open.taskId)
       if (!live) continue
       await store.resetRound(open.taskId, open.round, now)
-      const record: RoundRecord = { ...open, ...FRESH_ROUND, startedAt: now }
+      const record: RoundRecord = {
+        ...open,
+        ...FRESH_ROUND,
+        participation: noParticipation(),
+        startedAt: now,
+      }
       live.record.round = Math.max(live.record.round, open.round)
       live.open = liveRound(live, record)
       log(`task ${open.taskId}: round ${open.round} was open at shutdown; re-opened`)
