@@ -4,12 +4,12 @@ import { get } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort, startChild, waitFor } from './harness.ts'
+import { ADMIN_TOKEN, freePort, startChild, waitFor } from './harness.ts'
 
 /** GET over HTTPS trusting only `ca`: the certificate must really be valid for localhost. */
-const httpsGet = (url: string, ca: string) =>
+const httpsGet = (url: string, ca: string, headers: Record<string, string> = {}) =>
   new Promise<{ status: number; body: string }>((resolve, reject) => {
-    get(url, { ca }, (response) => {
+    get(url, { ca, headers }, (response) => {
       let body = ''
       response.on('data', (d: Buffer) => (body += d.toString()))
       response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
@@ -37,6 +37,14 @@ describe('HTTPS for phones', () => {
     expect(text).toContain(`Open Pollen on a phone: https://localhost:${port}/`)
     expect(text).toMatch(/[▄▀█]{5,}/) // the QR code, in block characters
     expect(text).toContain('(self-signed, generated)')
+    // The dashboard shows the same URL, and its QR code, to the data scientist.
+    const joining = await httpsGet(`https://localhost:${port}/api/v1/join`, ca, {
+      Authorization: `Bearer ${ADMIN_TOKEN}`,
+    })
+    expect(JSON.parse(joining.body)).toEqual({
+      phoneUrl: `https://localhost:${port}/`,
+      urls: [`https://localhost:${port}/`],
+    })
   })
 
   it('refuses a half-given or unknown TLS configuration, saying which variable', async () => {

@@ -66,6 +66,9 @@ export async function createCoordinator(options: CoordinatorOptions) {
     m.set('process_resident_memory_bytes', {}, process.memoryUsage().rss)
   })
 
+  // Where phones open the app: known once the server listens (main.ts tells us).
+  let join: JoinInfo = { phoneUrl: null, urls: [] }
+
   const app = new Hono()
   app.use('*', crossOriginIsolation)
   app.onError(onError(log))
@@ -96,6 +99,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
       ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
     }),
   )
+  admin.get('/join', (c) => c.json(join))
   app.route('/api/v1', admin)
   app.route(
     '/',
@@ -110,9 +114,19 @@ export async function createCoordinator(options: CoordinatorOptions) {
     scheduler,
     events,
     metrics,
+    /** Records the URLs the server answers on; the first LAN one is the phones'. */
+    announce(info: JoinInfo): void {
+      join = info
+    },
     /** Stops timers and waits for pending writes; closing the store is the caller's. */
     close: () => scheduler.stop(),
   }
+}
+
+/** GET /api/v1/join: the URL phones on the network should open, and every URL served. */
+export interface JoinInfo {
+  phoneUrl: string | null
+  urls: string[]
 }
 
 export type Coordinator = Awaited<ReturnType<typeof createCoordinator>>

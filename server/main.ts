@@ -92,6 +92,7 @@ async function main() {
     )
     // Phones on the same network open the LAN address: print it as a QR code to scan.
     const phoneUrl = urls[1] ?? urls[0]!
+    coordinator.announce({ phoneUrl, urls })
     const qr = await QRCode.toString(phoneUrl, { type: 'terminal', small: true })
     console.log(`\nOpen Pollen on a phone: ${phoneUrl}\n${qr}`)
     if (!tls && lan.length > 0)

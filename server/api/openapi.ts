@@ -66,6 +66,14 @@ export function openApiDocument() {
       '/api/v1/tasks/{id}/rounds': {
         get: { summary: 'Rounds of a task', security: admin, responses: { 200: ok('{ rounds }') } },
       },
+      '/api/v1/join': {
+        get: {
+          summary:
+            'The URL phones on the network should open (for a QR code), and every URL served',
+          security: admin,
+          responses: { 200: ok('{ phoneUrl, urls }') },
+        },
+      },
       '/api/v1/tasks/{id}/rounds/{round}/devices': {
         get: {
           summary: 'The devices selected in a round and where each got to',
