@@ -4,7 +4,12 @@ import { loadContributor, loadWorkerTrainer, mountContributeStatus } from './con
 import { mountDataScreen } from './data/index.ts'
 import { byId } from './dom.ts'
 import { mountHistoryScreen } from './history/index.ts'
-import { registerServiceWorker, requestBackgroundSync, UPLOAD_SYNC_TAG } from './pwa/index.ts'
+import {
+  onUploadsSent,
+  registerServiceWorker,
+  requestBackgroundSync,
+  UPLOAD_SYNC_TAG,
+} from './pwa/index.ts'
 import { openPollenDB, type PollenDatabase } from './storage/index.ts'
 import type { TryScreen } from './try/index.ts'
 import {
@@ -78,6 +83,11 @@ async function mountScreens(db: PollenDatabase): Promise<void> {
     history: history.refresh,
   })
   contributor.start()
+  // The service worker sent what waited (Background Sync): show it, and carry on.
+  onUploadsSent(() => {
+    Promise.all([tasks.refresh(), history.refresh()]).catch(() => {})
+    contributor.wake()
+  })
 }
 
 function showNetwork(): void {

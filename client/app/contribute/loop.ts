@@ -439,6 +439,10 @@ export function createContributor(options: ContributorOptions) {
         running = null
       })
     },
+    /** Looks again now (updates were sent elsewhere, say by the service worker). */
+    wake(): void {
+      kick?.()
+    },
     /** Stops the loop and any work in progress; resolves when it has stopped. */
     async stop(): Promise<void> {
       stopper?.abort(new StoppedError('stopped'))

@@ -10,6 +10,8 @@ export const DEMO_DATA_PATH = '/data/mnist.bin'
 
 /** The Background Sync tag for queued weight updates (client/app/outbox). */
 export const UPLOAD_SYNC_TAG = 'pollen-uploads'
+/** The message the service worker posts to open pages after it sent queued updates. */
+export const UPLOADS_SENT_MESSAGE = 'pollen-uploads-sent'
 /** Matches a model blob URL (Workbox tests the whole URL of a same-origin request). */
 export const MODEL_URL_PATTERN = /\/api\/v1\/models\/[0-9a-f]{64}$/
 export const DEMO_DATA_URL_PATTERN = /\/data\/mnist\.bin$/

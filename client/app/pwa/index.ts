@@ -1,4 +1,5 @@
 import { Workbox } from 'workbox-window'
+import { UPLOADS_SENT_MESSAGE } from './caches.ts'
 
 export {
   DATA_CACHE,
@@ -8,6 +9,7 @@ export {
   MODEL_CACHE,
   MODEL_URL_PATTERN,
   UPLOAD_SYNC_TAG,
+  UPLOADS_SENT_MESSAGE,
 } from './caches.ts'
 
 /**
@@ -23,6 +25,13 @@ export async function requestBackgroundSync(tag: string): Promise<boolean> {
   if (!registration.sync) return false
   await registration.sync.register(tag)
   return true
+}
+
+/** Calls `listener` when the service worker sent queued updates (on a Background Sync). */
+export function onUploadsSent(listener: () => void): void {
+  navigator.serviceWorker?.addEventListener('message', (event: MessageEvent) => {
+    if ((event.data as { type?: string } | null)?.type === UPLOADS_SENT_MESSAGE) listener()
+  })
 }
 
 /** Where vite-plugin-pwa writes the service worker (see vite.config.ts). */

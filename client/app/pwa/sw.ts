@@ -20,6 +20,7 @@ import {
   MODEL_CACHE,
   MODEL_URL_PATTERN,
   UPLOAD_SYNC_TAG,
+  UPLOADS_SENT_MESSAGE,
 } from './caches.ts'
 
 /** What this file needs of ServiceWorkerGlobalScope (the DOM lib, not WebWorker's, is loaded). */
@@ -32,6 +33,11 @@ interface SyncEvent extends ExtendableEvent {
   readonly lastChance: boolean
 }
 interface ServiceWorkerScope {
+  clients: {
+    matchAll(options: {
+      includeUncontrolled: boolean
+    }): Promise<{ postMessage(m: unknown): void }[]>
+  }
   /** The precache list: the build replaces `self.__WB_MANIFEST`, written so, with it. */
   __WB_MANIFEST: (PrecacheEntry | string)[]
   location: Location
@@ -81,6 +87,11 @@ sw.addEventListener('sync', (event) => {
       const db = await openPollenDB()
       try {
         const report = await deliverPending(db, { server: sw.location.origin })
+        // Open pages show the history and the contribution state: tell them it changed.
+        if (report.answered + report.expired > 0) {
+          const pages = await sw.clients.matchAll({ includeUncontrolled: true })
+          for (const page of pages) page.postMessage({ type: UPLOADS_SENT_MESSAGE })
+        }
         // Rejecting asks the browser to try this sync again later (with its own backoff).
         if (report.waiting > 0 && !event.lastChance) {
           throw new Error(`${report.waiting} update(s) still wait for the network`)
