@@ -59,5 +59,12 @@ describe('npm run sim', () => {
     const rounds = await running.admin.rounds(task.id)
     expect(rounds.filter((r) => r.status === 'committed')).toHaveLength(3)
     for (const r of rounds) expect(r.selected).toBeLessThanOrEqual(6)
+    // Every simulated device trains on wasm; once it trained a round it reports its speed, so
+    // later rounds place their devices in speed tiers.
+    for (const r of rounds) expect(r.participation.byBackend.wasm.devices).toBe(r.reported)
+    const tiered = rounds
+      .filter((r) => r.round > 1)
+      .some((r) => r.participation.byTier.unknown.devices < r.reported)
+    expect(tiered).toBe(true)
   })
 })

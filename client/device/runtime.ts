@@ -29,7 +29,8 @@ export interface DeviceOptions {
   examples: Examples
   dataset?: string
   backend: Backend
-  examplesPerSecond?: number
+  /** Training speed reported at check-in: a number, or read at each check-in (as measured). */
+  examplesPerSecond?: number | (() => number | undefined)
   label?: string
   fetch?: typeof fetch
   /** Sleeps; injected so a simulation can stretch or shrink time. */
@@ -152,6 +153,10 @@ export function createDevice(options: DeviceOptions) {
 
   async function checkin(): Promise<CheckinAnswer> {
     const consents = options.consents ? await options.consents() : undefined
+    const speed =
+      typeof options.examplesPerSecond === 'function'
+        ? options.examplesPerSecond()
+        : options.examplesPerSecond
     return json<CheckinAnswer>(
       await request('/api/v1/devices/checkin', {
         method: 'POST',
@@ -160,7 +165,7 @@ export function createDevice(options: DeviceOptions) {
           protocolVersion: PROTOCOL_VERSION,
           capabilities: {
             backend,
-            ...(options.examplesPerSecond ? { examplesPerSecond: options.examplesPerSecond } : {}),
+            ...(speed ? { examplesPerSecond: speed } : {}),
           },
           datasets: [{ name: dataset, examples: examples.count, labels: labelHistogram(examples) }],
           ...(consents ? { consents } : {}),

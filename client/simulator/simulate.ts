@@ -46,12 +46,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
   }
 
   const runs = shards.map((examples, i) => {
+    // What this device delivered last round, slowness included: its speed at the next check-in.
+    let examplesPerSecond: number | undefined
     const device = createDevice({
       server: options.server,
       trainer: options.trainer,
       examples,
       backend: 'wasm',
       label: `sim-${i}`,
+      examplesPerSecond: () => examplesPerSecond,
       ...(options.signal ? { signal: options.signal } : {}),
       beforeUpload: async (assignment, trainedMs) => {
         if (random() < drop) {
@@ -62,6 +65,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
         return 'upload'
       },
       onEvent: (event) => {
+        if (event.type === 'trained' && event.ms > 0)
+          examplesPerSecond = Math.round((1000 * event.examples) / (event.ms * slowFactor[i]!))
         if (event.type === 'uploaded') {
           const type = event.answer.type
           if (type === 'accepted') summary.accepted++
