@@ -40,5 +40,21 @@ export function roundView(r: RoundRecord): RoundView {
     startedAt: new Date(r.startedAt).toISOString(),
     deadlineAt: iso(r.deadlineAt),
     closedAt: iso(r.closedAt),
+    // PLACEHOLDER on the dashboard branch only: main computes these from the assignments.
+    bytesUp: 0,
+    bytesDown: 0,
+    participation: {
+      byBackend: {
+        webgpu: { devices: 0, examples: 0 },
+        wasm: { devices: 0, examples: 0 },
+        cpu: { devices: 0, examples: 0 },
+      },
+      byTier: {
+        fast: { devices: 0, examples: 0 },
+        medium: { devices: 0, examples: 0 },
+        slow: { devices: 0, examples: 0 },
+        unknown: { devices: 0, examples: 0 },
+      },
+    },
   }
 }

@@ -116,6 +116,41 @@ export interface TaskView {
   error?: string
 }
 
+/** Speed tiers by the examples per second a device reports at check-in. */
+export const SPEED_TIERS = ['fast', 'medium', 'slow', 'unknown'] as const
+export type SpeedTier = (typeof SPEED_TIERS)[number]
+/** Examples per second at or above which a device is `fast`, else at or above `medium`, else `slow`. */
+export const SPEED_TIER_BOUNDS = { fast: 500, medium: 100 } as const
+
+/** Devices that reported in a round, and the examples they contributed. */
+export interface ParticipationShare {
+  devices: number
+  examples: number
+}
+
+/** Who took part in a round (devices that reported), by backend and by speed tier. */
+export interface Participation {
+  byBackend: Record<'webgpu' | 'wasm' | 'cpu', ParticipationShare>
+  byTier: Record<SpeedTier, ParticipationShare>
+}
+
+/** One selected device in one round (GET /api/v1/tasks/:id/rounds/:round/devices). */
+export interface RoundDeviceView {
+  deviceId: string
+  label: string | null
+  backend: 'webgpu' | 'wasm' | 'cpu' | null
+  tier: SpeedTier
+  /** `assigned` until it answers: then reported, rejected or late. */
+  state: 'assigned' | 'reported' | 'late' | 'rejected'
+  assignedAt: string
+  /** When it downloaded the round's model (null: not yet, or it had it already). */
+  downloadedAt: string | null
+  answeredAt: string | null
+  examples: number
+  /** Bytes of its update (0 before it uploads). */
+  bytesUp: number
+}
+
 export interface RoundView {
   round: number
   status: RoundStatus
@@ -133,4 +168,9 @@ export interface RoundView {
   startedAt: string
   deadlineAt: string | null
   closedAt: string | null
+  /** Bytes of weight updates received this round (reported, rejected and late). */
+  bytesUp: number
+  /** Bytes of the round's model sent to devices. */
+  bytesDown: number
+  participation: Participation
 }
