@@ -78,7 +78,7 @@ describe('connectEventStream', () => {
         fetch: (_url, init) => {
           requests.push(new Headers(init?.headers).get('Last-Event-ID'))
           expect(new Headers(init?.headers).get('Authorization')).toBe('Bearer t0ken')
-          return Promise.resolve().then(answers[requests.length - 1]!)
+          return Promise.resolve().then(answers[requests.length - 1])
         },
         backoff: (attempt) => attempt,
         setTimer: (run, ms) => {

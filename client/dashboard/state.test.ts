@@ -96,6 +96,22 @@ describe('applyEvent', () => {
     expect(state.rounds.size).toBe(0)
     expect(state.devices.size).toBe(0)
   })
+
+  it('forgets the devices of rounds long past when a round opens', () => {
+    const state = createState()
+    for (const r of [1, 2, 3, 4])
+      applyEvent(
+        state,
+        { type: 'device.state', deviceId: 'd', state: 'assigned', taskId: 't', round: r },
+        0,
+      )
+    applyEvent(
+      state,
+      { type: 'round.opened', taskId: 't', round: round({ round: 5, status: 'open' }) },
+      0,
+    )
+    expect([...state.devices.keys()]).toEqual(['t#2', 't#3', 't#4'])
+  })
 })
 
 describe('setRoundDevices', () => {

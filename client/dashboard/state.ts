@@ -66,6 +66,15 @@ function forgetTask(state: DashboardState, taskId: string): void {
     if (key.startsWith(`${taskId}#`)) state.devices.delete(key)
 }
 
+/** Rounds whose devices are kept per task: a dashboard left open for days stays small. */
+const KEEP_DEVICE_ROUNDS = 3
+
+function forgetDevicesBefore(state: DashboardState, taskId: string, round: number): void {
+  for (const key of state.devices.keys())
+    if (key.startsWith(`${taskId}#`) && Number(key.slice(taskId.length + 1)) < round)
+      state.devices.delete(key)
+}
+
 const blankTrack = (deviceId: string): DeviceTrack => ({
   deviceId,
   label: null,
@@ -82,7 +91,7 @@ const blankTrack = (deviceId: string): DeviceTrack => ({
 function devicesOf(state: DashboardState, taskId: string, round: number) {
   const key = roundKey(taskId, round)
   let devices = state.devices.get(key)
-  if (!devices) state.devices.set(key, (devices = new Map()))
+  if (!devices) state.devices.set(key, (devices = new Map<string, DeviceTrack>()))
   return devices
 }
 
@@ -110,6 +119,9 @@ export function applyEvent(state: DashboardState, event: ServerEvent, now: numbe
       forgetTask(state, event.taskId)
       return event.taskId
     case 'round.opened':
+      upsertRound(state, event.taskId, event.round)
+      forgetDevicesBefore(state, event.taskId, event.round.round - KEEP_DEVICE_ROUNDS)
+      return event.taskId
     case 'round.updated':
     case 'round.closed':
       upsertRound(state, event.taskId, event.round)

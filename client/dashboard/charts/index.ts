@@ -4,7 +4,7 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { RoundView } from '../../../shared/protocol/index.ts'
 import { h } from '../../app/dom.ts'
-import { bytes } from '../format.ts'
+import { bytes, clock } from '../format.ts'
 import {
   bytesByRound,
   durationByRound,
@@ -81,7 +81,7 @@ const SPECS: ChartSpec[] = [
     options: () => ({
       scales: { x: { time: true }, acc: { range: [0, 1] }, loss: {} },
       axes: [
-        {},
+        { values: (_, ticks) => ticks.map((t) => clock(t * 1000)), space: 70 },
         { scale: 'acc', values: (_, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) },
         { scale: 'loss', side: 1, grid: { show: false } },
       ],
@@ -172,7 +172,7 @@ export function createCharts(doc: Document, grid: HTMLElement): Charts {
     const data: Columns = spec.shape([])
     const plot = new uPlot(
       { ...spec.options(), width: Math.max(200, plotArea.clientWidth), height: HEIGHT },
-      data as uPlot.AlignedData,
+      data,
       plotArea,
     )
     plot.root.setAttribute('aria-hidden', 'true')
@@ -191,7 +191,7 @@ export function createCharts(doc: Document, grid: HTMLElement): Charts {
     update(rounds) {
       for (const { spec, plot, figure, words } of built) {
         const data = spec.shape(rounds)
-        plot.setData(data as uPlot.AlignedData)
+        plot.setData(data)
         figure.dataset.points = String(data[0].length)
         words.textContent = spec.describe(data)
       }
