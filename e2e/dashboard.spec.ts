@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import type { RoundView, TaskView } from '../shared/protocol/index.ts'
-import { screenshot } from './app.ts'
+import { openApp, screenshot, waitForServiceWorker } from './app.ts'
 import { uniqueName } from './coordinator.ts'
 import { freePort } from './environment.ts'
 
@@ -138,6 +138,20 @@ const markPage = (page: Page) =>
   page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true))
 const pageWasKept = (page: Page) =>
   page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere === true)
+
+test("the phone app's service worker leaves /dashboard to the coordinator", async ({ page }) => {
+  // A browser that once opened the phone app has its service worker, which answers navigations
+  // with the app's shell from the precache: not this one.
+  await openApp(page)
+  await waitForServiceWorker(page)
+  await page.goto('/dashboard')
+  await expect(page).toHaveTitle('Pollen dashboard')
+  await expect(page.getByLabel('Admin token')).toBeVisible()
+  // Phones do not download the dashboard: it is not in the precache list.
+  const worker = await (await page.request.get('/sw.js')).text()
+  expect(worker).toMatch(/"url":"index\.html"/)
+  expect(worker).not.toMatch(/"url":"[^"]*dashboard/)
+})
 
 test('a wrong token is refused, and the right one is kept for the tab', async ({ page }) => {
   const own = await ownCoordinator()
