@@ -10,8 +10,8 @@ import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import type { RoundView, TaskView } from '../shared/protocol/index.ts'
 import { openApp, screenshot, waitForServiceWorker } from './app.ts'
-import { uniqueName } from './coordinator.ts'
-import { freePort } from './environment.ts'
+import { createTask, deleteTask, uniqueName } from './coordinator.ts'
+import { e2eEnvironment, freePort } from './environment.ts'
 
 const TOKEN = `dashboard-e2e-${crypto.randomUUID()}`
 
@@ -320,6 +320,59 @@ test('a task created through the form appears in the API; pausing it stops new r
   } finally {
     await sim?.stop()
     await own.stop()
+  }
+})
+
+test('a task made from an uploaded TF.js model.json has that topology; a file that is none is refused', async ({
+  page,
+}) => {
+  // On the run's shared coordinator: no devices are needed to create a task.
+  const { url, adminToken } = await e2eEnvironment()
+  const admin = { Authorization: `Bearer ${adminToken}` }
+  const source = await createTask({
+    name: uniqueName('Topology source'),
+    model: { preset: 'mnist-2nn' },
+  })
+  const modelJson = await (
+    await fetch(`${url}/api/v1/tasks/${source.id}/model`, { headers: admin })
+  ).text()
+  await deleteTask(source.id)
+  const name = uniqueName('Uploaded topology')
+  let created: TaskView | undefined
+  try {
+    await page.goto('/dashboard')
+    await page.getByLabel('Admin token').fill(adminToken)
+    await page.getByRole('button', { name: 'Connect' }).click()
+    await expect(page.getByRole('status').filter({ hasText: 'Live' })).toBeVisible()
+    await page.getByText('New task').click()
+    await page.getByLabel('Name', { exact: true }).fill(name)
+    await page.getByLabel('Model', { exact: true }).selectOption('custom')
+    const file = page.getByLabel('TF.js model.json or topology')
+    // Not a model: refused by the page, naming the field.
+    await file.setInputFiles({
+      name: 'notes.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from('{"layers": []}'),
+    })
+    await page.getByRole('button', { name: 'Create task' }).click()
+    await expect(page.locator('#create-errors')).toContainText(
+      '(model.topology): no TF.js Layers topology',
+    )
+    await file.setInputFiles({
+      name: 'model.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(modelJson),
+    })
+    await page.getByRole('button', { name: 'Create task' }).click()
+    await expect(page.getByRole('heading', { level: 1, name })).toBeVisible()
+    const tasks = (await (await fetch(`${url}/api/v1/tasks`, { headers: admin })).json()) as {
+      tasks: TaskView[]
+    }
+    created = tasks.tasks.find((t) => t.name === name)
+    expect(created?.model).toMatchObject({ preset: 'custom', parameters: 199_210 })
+    await expect(page.locator('#task-facts')).toContainText('custom (199,210 weights)')
+  } finally {
+    if (created) await deleteTask(created.id)
   }
 })
 
