@@ -318,7 +318,7 @@ export function startBoard(
     const task = shownTask()
     const round = task && currentRound(state, task.id)
     if (!task || !round || round.status !== 'open') return
-    renderCountdown(el.roundParts.countdown, round, now())
+    renderCountdown(el.roundParts.countdown, round, now(), task.status === 'paused')
     renderTimeline(doc, el.timelineList, round, roundDevices(state, task.id, round.round), now())
   }, 1000)
 

@@ -85,6 +85,9 @@ describe('countdown', () => {
     expect(countdown(round({ status: 'open', deadlineAt: null, closedAt: null }), now)).toBe(
       'the deadline starts with the first device',
     )
+    expect(
+      countdown(round({ status: 'open', deadlineAt: null, closedAt: null }), now, { paused: true }),
+    ).toBe('paused: waits for resume')
     expect(countdown(round({ status: 'abandoned' }), now)).toBe('abandoned')
   })
   it('formats durations', () => {

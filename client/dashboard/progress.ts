@@ -38,9 +38,11 @@ export function roundProgress(round: RoundView, devices: readonly DeviceTrack[])
 }
 
 /** The deadline as a person reads it: "1:05 left", "past the deadline", or why there is none. */
-export function countdown(round: RoundView, now: number): string {
+export function countdown(round: RoundView, now: number, { paused = false } = {}): string {
   if (round.status !== 'open') return round.status === 'committed' ? 'committed' : 'abandoned'
-  if (round.deadlineAt === null) return 'the deadline starts with the first device'
+  // A paused task selects nobody, so a round nobody joined waits for the resume.
+  if (round.deadlineAt === null)
+    return paused ? 'paused: waits for resume' : 'the deadline starts with the first device'
   const ms = Date.parse(round.deadlineAt) - now
   if (ms <= 0) return 'past the deadline, closing'
   return `${duration(ms)} left`

@@ -38,16 +38,18 @@ export function renderRound(
   el.number.textContent = `${round.round}`
   el.number.dataset.round = String(round.round)
   el.number.dataset.status = round.status
-  renderCountdown(el.countdown, round, now)
+  renderCountdown(el.countdown, round, now, task.status === 'paused')
   const target = task.rounds.clientsPerRound
   el.summary.textContent =
-    round.status === 'open'
-      ? `Open: ${count(round.reported)} of ${count(target)} reports needed` +
-        ` (${count(task.rounds.minReports)} at least by the deadline).`
-      : `${round.status === 'committed' ? 'Committed' : 'Abandoned'} with ${count(round.reported)} report${round.reported === 1 ? '' : 's'}` +
-        (round.accuracy === null
-          ? '.'
-          : `: held-out accuracy ${(round.accuracy * 100).toFixed(1)}%.`)
+    round.status === 'open' && task.status === 'paused'
+      ? `Paused: no new devices are selected; ${count(round.reported)} of ${count(target)} reports so far.`
+      : round.status === 'open'
+        ? `Open: ${count(round.reported)} of ${count(target)} reports needed` +
+          ` (${count(task.rounds.minReports)} at least by the deadline).`
+        : `${round.status === 'committed' ? 'Committed' : 'Abandoned'} with ${count(round.reported)} report${round.reported === 1 ? '' : 's'}` +
+          (round.accuracy === null
+            ? '.'
+            : `: held-out accuracy ${(round.accuracy * 100).toFixed(1)}%.`)
   el.stages.replaceChildren(
     ...STAGES.map((stage) => {
       const dd = h(doc, 'dd', null, count(progress[stage]))
@@ -73,8 +75,13 @@ export function renderRound(
   )
 }
 
-export function renderCountdown(element: HTMLElement, round: RoundView, now: number): void {
-  element.textContent = countdown(round, now)
+export function renderCountdown(
+  element: HTMLElement,
+  round: RoundView,
+  now: number,
+  paused: boolean,
+): void {
+  element.textContent = countdown(round, now, { paused })
   element.dataset.urgent = String(
     round.status === 'open' &&
       round.deadlineAt !== null &&
