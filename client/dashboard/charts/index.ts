@@ -48,8 +48,6 @@ const lineSeries = (label: string, stroke: string, scale = 'y', value?: uPlot.Se
 })
 
 function latest(data: Columns, names: string[], format: (v: number | null | undefined) => string) {
-  const x = last(data[0])
-  if (x === undefined) return 'No rounds yet.'
   return names.map((name, i) => `${name} ${format(last(data[i + 1] ?? []))}`).join(', ')
 }
 
@@ -193,7 +191,7 @@ export function createCharts(doc: Document, grid: HTMLElement): Charts {
         const data = spec.shape(rounds)
         plot.setData(data)
         figure.dataset.points = String(data[0].length)
-        words.textContent = spec.describe(data)
+        words.textContent = data[0].length === 0 ? 'No rounds yet.' : spec.describe(data)
       }
     },
     destroy() {
