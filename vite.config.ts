@@ -1,4 +1,5 @@
 // The phone app: client/app -> dist/client (served by the coordinator at /). `npm run build:client`.
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig, type Plugin } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
@@ -6,9 +7,14 @@ import { ICON_SIZES, iconPath, iconPng, THEME_COLOR } from './scripts/icons.ts'
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url))
 
-/** The page's JavaScript (entry plus what it imports statically) may not exceed this. */
+/** The phone app's JavaScript (its entries plus what they import statically) may not exceed this. */
 const PAGE_BUDGET_BYTES = 48 * 1024
-/** Modules that must never reach the page bundle: TF.js loads in the training worker. */
+/**
+ * The dashboard is opened on a laptop over the LAN, not on a metered phone, and carries the
+ * charts (uPlot) and the QR code: a budget of its own, apart from the phone's.
+ */
+const DASHBOARD_BUDGET_BYTES = 160 * 1024
+/** Modules that must never reach a page bundle: TF.js loads in the training worker. */
 const PAGE_FORBIDDEN = /[\\/]@tensorflow[\\/]|[\\/]shared[\\/](tf|training|kernels)[\\/]/
 
 /** As the coordinator sends them: the page is cross-origin isolated (WASM threads need it). */
@@ -37,11 +43,72 @@ function icons(): Plugin {
   }
 }
 
+/** The dashboard's sources (client/dashboard) and where Vite sees its page: inside the root. */
+const DASHBOARD_DIR = path('./client/dashboard/')
+const DASHBOARD_PAGE = path('./client/app/dashboard/index.html')
+
 /**
- * Fails the build when the page's JavaScript grows past the budget or pulls in TF.js. Worker
- * bundles are built apart and are not counted.
+ * The dashboard lives in client/dashboard, beside the phone app rather than inside Vite's root
+ * (client/app), but Vite names an HTML entry's output after its path under the root. So the
+ * entry is client/app/dashboard/index.html (built to dist/client/dashboard/index.html), a page
+ * whose text comes from client/dashboard/index.html and whose `/dashboard/...` imports resolve
+ * there. `vite dev` serves it at /dashboard/ the same way.
  */
-function pageBudget({ maxBytes, forbidden }: { maxBytes: number; forbidden: RegExp }): Plugin {
+function dashboardPage(): Plugin[] {
+  const html = () => readFileSync(`${DASHBOARD_DIR}index.html`, 'utf8')
+  const page: Plugin = {
+    name: 'pollen-dashboard-page',
+    enforce: 'pre',
+    resolveId(id) {
+      if (id === DASHBOARD_PAGE) return id
+      if (id.startsWith('/dashboard/')) return `${DASHBOARD_DIR}${id.slice('/dashboard/'.length)}`
+      return undefined
+    },
+    load(id) {
+      return id === DASHBOARD_PAGE ? html() : undefined
+    },
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (!/^\/dashboard\/?(\?|$)/.test(req.url ?? '')) return next()
+        server
+          .transformIndexHtml('/dashboard/index.html', html())
+          .then((page) => {
+            res.setHeader('Content-Type', 'text/html')
+            res.end(page)
+          })
+          .catch(next)
+      })
+    },
+  }
+  // The PWA plugin links the phone app's manifest into every page; the dashboard is no phone
+  // app to install. After the PWA plugin: list this one after it.
+  const noManifest: Plugin = {
+    name: 'pollen-dashboard-no-manifest',
+    enforce: 'post',
+    apply: 'build',
+    generateBundle(_, bundle) {
+      const asset = bundle['dashboard/index.html']
+      if (asset?.type === 'asset' && typeof asset.source === 'string')
+        asset.source = asset.source.replace(/<link rel="manifest"[^>]*>/, '')
+    },
+  }
+  return [page, noManifest]
+}
+
+/** A page and what its JavaScript may weigh: the named entries and their static imports. */
+interface Budget {
+  page: string
+  entries: string[]
+  maxBytes: number
+  forbidden: RegExp
+}
+
+/**
+ * Fails the build when a page's JavaScript grows past its budget or pulls in TF.js. Each page
+ * counts only its own entries (a chunk shared by two pages counts for both); worker bundles
+ * are built apart and are not counted.
+ */
+function pageBudget(budgets: Budget[]): Plugin {
   return {
     name: 'pollen-page-budget',
     apply: 'build',
@@ -49,24 +116,29 @@ function pageBudget({ maxBytes, forbidden }: { maxBytes: number; forbidden: RegE
       const chunks = new Map(
         Object.values(bundle).flatMap((c) => (c.type === 'chunk' ? [[c.fileName, c]] : [])),
       )
-      const seen = new Set<string>()
-      const visit = (fileName: string) => {
-        if (seen.has(fileName)) return
-        seen.add(fileName)
-        chunks.get(fileName)?.imports.forEach(visit)
+      for (const { page, entries, maxBytes, forbidden } of budgets) {
+        const seen = new Set<string>()
+        const visit = (fileName: string) => {
+          if (seen.has(fileName)) return
+          seen.add(fileName)
+          chunks.get(fileName)?.imports.forEach(visit)
+        }
+        for (const c of chunks.values())
+          if (c.isEntry && entries.includes(c.name)) visit(c.fileName)
+        if (seen.size === 0) this.error(`no entry ${entries.join(', ')} for the ${page}`)
+        let bytes = 0
+        for (const fileName of seen) {
+          const chunk = chunks.get(fileName)!
+          bytes += Buffer.byteLength(chunk.code)
+          const bad = chunk.moduleIds.find((id) => forbidden.test(id))
+          if (bad)
+            this.error(`${bad} reached the ${page}'s bundle (${fileName}); load it in a worker`)
+        }
+        if (bytes > maxBytes) {
+          this.error(`the ${page}'s JavaScript is ${bytes} bytes, over its budget of ${maxBytes}`)
+        }
+        this.info(`${page} JavaScript: ${bytes} bytes (budget ${maxBytes})`)
       }
-      for (const c of chunks.values()) if (c.isEntry) visit(c.fileName)
-      let bytes = 0
-      for (const fileName of seen) {
-        const chunk = chunks.get(fileName)!
-        bytes += Buffer.byteLength(chunk.code)
-        const bad = chunk.moduleIds.find((id) => forbidden.test(id))
-        if (bad) this.error(`${bad} reached the page bundle (${fileName}); load it in a worker`)
-      }
-      if (bytes > maxBytes) {
-        this.error(`the page's JavaScript is ${bytes} bytes, over the budget of ${maxBytes}`)
-      }
-      this.info(`page JavaScript: ${bytes} bytes (budget ${maxBytes})`)
     },
   }
 }
@@ -89,6 +161,7 @@ export default defineConfig(({ command }) => ({
         // so the worker, its TF.js chunks and the wasm binaries are built and precached even
         // before a screen imports it; e2e/worker.spec.ts imports it directly.
         training: path('./client/app/training/index.ts'),
+        dashboard: DASHBOARD_PAGE,
       },
     },
   },
@@ -105,7 +178,21 @@ export default defineConfig(({ command }) => ({
   preview: { headers: isolation },
   plugins: [
     icons(),
-    pageBudget({ maxBytes: PAGE_BUDGET_BYTES, forbidden: PAGE_FORBIDDEN }),
+    pageBudget([
+      // The training entry is the phone page's side of the worker (Comlink): it counts too.
+      {
+        page: 'phone app',
+        entries: ['index', 'training'],
+        maxBytes: PAGE_BUDGET_BYTES,
+        forbidden: PAGE_FORBIDDEN,
+      },
+      {
+        page: 'dashboard',
+        entries: ['dashboard'],
+        maxBytes: DASHBOARD_BUDGET_BYTES,
+        forbidden: PAGE_FORBIDDEN,
+      },
+    ]),
     VitePWA({
       // Our own service worker (client/app/pwa/sw.ts): Workbox's routes plus a Background Sync
       // handler that sends queued weight updates. The precache list is injected at build time.
@@ -146,7 +233,10 @@ export default defineConfig(({ command }) => ({
         // The worker's TF.js chunks and the wasm binaries are larger than Workbox's 2 MiB default.
         maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
         rollupFormat: 'es',
+        // The dashboard is for the data scientist's laptop: no phone downloads it.
+        globIgnores: ['dashboard/**', 'assets/dashboard-*'],
       },
     }),
+    dashboardPage(),
   ],
 }))

@@ -11,6 +11,8 @@ describe('the phone app and public files', () => {
     const clientDir = await mkdtemp(join(tmpdir(), 'pollen-client-'))
     const publicDir = await mkdtemp(join(tmpdir(), 'pollen-public-'))
     await mkdir(join(clientDir, 'assets'))
+    await mkdir(join(clientDir, 'dashboard'))
+    await writeFile(join(clientDir, 'dashboard', 'index.html'), '<title>Pollen dashboard</title>')
     await mkdir(join(publicDir, 'data'))
     await writeFile(join(clientDir, 'index.html'), '<!doctype html><title>Pollen</title>')
     await writeFile(join(clientDir, 'assets', 'app-1a2b.js'), 'console.log(1)')
@@ -56,9 +58,23 @@ describe('the phone app and public files', () => {
     expect(await unknown.json()).toMatchObject({ error: { code: 'not_found' } })
   })
 
-  it('says how to build the app when it is missing', async () => {
+  it('serves the dashboard at /dashboard, with or without the slash, isolated like the app', async () => {
+    for (const path of ['/dashboard', '/dashboard/', '/dashboard/index.html']) {
+      const page = await fetch(`${running.url}${path}`)
+      expect(page.status, path).toBe(200)
+      expect(await page.text()).toContain('<title>Pollen dashboard</title>')
+      expect(page.headers.get('content-type')).toContain('text/html')
+      expect(page.headers.get('cache-control')).toBe('no-cache')
+      expect(page.headers.get('cross-origin-embedder-policy')).toBe('require-corp')
+    }
+  })
+
+  it('says how to build the app and the dashboard when they are missing', async () => {
     const response = await fetch(`${missing.url}/`)
     expect(response.status).toBe(503)
     expect(await response.text()).toContain('npm run build:client')
+    const dashboard = await fetch(`${missing.url}/dashboard`)
+    expect(dashboard.status).toBe(503)
+    expect(await dashboard.text()).toContain('dashboard is not built')
   })
 })

@@ -2,7 +2,7 @@ import { serveStatic } from '@hono/node-server/serve-static'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Hono, type MiddlewareHandler } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build:client` writes the phone app. */
@@ -21,8 +21,11 @@ export const crossOriginIsolation: MiddlewareHandler = async (c, next) => {
   c.header('Cross-Origin-Resource-Policy', 'same-origin')
 }
 
+/** Where the build puts the dashboard's page, under the client folder. */
+const DASHBOARD_PAGE = 'dashboard/index.html'
+
 /**
- * The phone app and public files. Hashed build assets are cached for good; the shell, the
+ * The phone app, the dashboard (`/dashboard`) and public files. Hashed build assets are cached for good; the shell, the
  * service worker and the manifest are revalidated so an update reaches phones.
  */
 export function staticRoutes({ clientDir = CLIENT_DIR, publicDir = PUBLIC_DIR } = {}) {
@@ -35,16 +38,21 @@ export function staticRoutes({ clientDir = CLIENT_DIR, publicDir = PUBLIC_DIR } 
       c.req.path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
     )
   })
+  // The dashboard's page, with or without the slash; its assets sit in /assets/ with the app's.
+  for (const route of ['/dashboard', '/dashboard/'])
+    app.get(route, serveStatic({ root: clientDir, path: DASHBOARD_PAGE }))
   app.get('*', serveStatic({ root: clientDir }))
   app.get('*', serveStatic({ root: publicDir }))
-  app.get('/', (c) =>
-    existsSync(join(clientDir, 'index.html'))
+  const notBuilt = (file: string, what: string) => (c: Context) =>
+    existsSync(join(clientDir, file))
       ? c.notFound()
       : c.html(
           '<!doctype html><meta charset="utf-8"><title>Pollen</title>' +
-            '<p>The phone app is not built. Run <code>npm run build:client</code> (npm start does it).</p>',
+            `<p>The ${what} is not built. Run <code>npm run build:client</code> (npm start does it).</p>`,
           503,
-        ),
-  )
+        )
+  app.get('/', notBuilt('index.html', 'phone app'))
+  for (const route of ['/dashboard', '/dashboard/'])
+    app.get(route, notBuilt(DASHBOARD_PAGE, 'dashboard'))
   return app
 }

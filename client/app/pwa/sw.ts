@@ -57,9 +57,11 @@ sw.addEventListener('message', (event) => {
   if ((event.data as { type?: string } | null)?.type === 'SKIP_WAITING') void sw.skipWaiting()
 })
 
+// Navigations to the coordinator's own pages go to the network: the API, the metrics and the
+// data scientist's dashboard are not the phone app's shell.
 registerRoute(
   new NavigationRoute(createHandlerBoundToURL('index.html'), {
-    denylist: [/^\/api\//, /^\/data\//, /^\/metrics/, /^\/healthz/],
+    denylist: [/^\/api\//, /^\/data\//, /^\/metrics/, /^\/healthz/, /^\/dashboard(\/|$)/],
   }),
 )
 registerRoute(

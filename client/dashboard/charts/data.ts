@@ -1,0 +1,120 @@
+// Rounds shaped into the columns uPlot draws: x values first, one array per series, null for a
+// gap (a round without a held-out evaluation, a round still open).
+import type {
+  Participation,
+  ParticipationShare,
+  RoundView,
+  SpeedTier,
+} from '../../../shared/protocol/index.ts'
+
+// Types only from shared/protocol: its values would pull zod into the page. The records keep
+// these lists complete: a new tier or backend there fails to compile here.
+const TIER_NAMES: Record<SpeedTier, string> = {
+  fast: 'fast',
+  medium: 'medium',
+  slow: 'slow',
+  unknown: 'unknown',
+}
+const BACKEND_NAMES: Record<keyof Participation['byBackend'], string> = {
+  webgpu: 'WebGPU',
+  wasm: 'WASM',
+  cpu: 'CPU',
+}
+export const SPEED_TIERS = Object.keys(TIER_NAMES) as SpeedTier[]
+export const BACKENDS = Object.keys(BACKEND_NAMES) as (keyof typeof BACKEND_NAMES)[]
+export type Backend = (typeof BACKENDS)[number]
+export const tierName = (tier: SpeedTier) => TIER_NAMES[tier]
+export const backendName = (backend: Backend) => BACKEND_NAMES[backend]
+
+export type Column = (number | null)[]
+/** uPlot's AlignedData: [x, ...series]. */
+export type Columns = [number[], ...Column[]]
+
+const closed = (rounds: readonly RoundView[]) => rounds.filter((r) => r.closedAt !== null)
+
+/** Held-out accuracy and loss by round number (committed rounds that were evaluated). */
+export function metricsByRound(rounds: readonly RoundView[]): Columns {
+  const done = closed(rounds)
+  return [done.map((r) => r.round), done.map((r) => r.accuracy), done.map((r) => r.loss)]
+}
+
+/** Held-out accuracy and loss against wall-clock time (seconds since the epoch, at close). */
+export function metricsByTime(rounds: readonly RoundView[]): Columns {
+  const done = closed(rounds)
+  return [
+    done.map((r) => Date.parse(r.closedAt!) / 1000),
+    done.map((r) => r.accuracy),
+    done.map((r) => r.loss),
+  ]
+}
+
+/** Seconds from a round's opening to its close, by round number. */
+export function durationByRound(rounds: readonly RoundView[]): Columns {
+  const done = closed(rounds)
+  return [
+    done.map((r) => r.round),
+    done.map((r) => (Date.parse(r.closedAt!) - Date.parse(r.startedAt)) / 1000),
+  ]
+}
+
+/** Bytes up (updates) and down (models) by round number, the open round's so far included. */
+export function bytesByRound(rounds: readonly RoundView[]): Columns {
+  return [rounds.map((r) => r.round), rounds.map((r) => r.bytesUp), rounds.map((r) => r.bytesDown)]
+}
+
+export interface ShareRow<K extends string> {
+  key: K
+  devices: number
+  examples: number
+  /** Fractions of all reports and of all examples; 0 when there were none. */
+  deviceShare: number
+  exampleShare: number
+}
+
+function shares<K extends string>(
+  keys: readonly K[],
+  pick: (r: RoundView) => Record<K, ParticipationShare>,
+  rounds: readonly RoundView[],
+): ShareRow<K>[] {
+  const sums = keys.map((key) => ({ key, devices: 0, examples: 0 }))
+  for (const r of rounds)
+    for (const sum of sums) {
+      const share = pick(r)[sum.key]
+      sum.devices += share.devices
+      sum.examples += share.examples
+    }
+  const devices = sums.reduce((n, s) => n + s.devices, 0)
+  const examples = sums.reduce((n, s) => n + s.examples, 0)
+  return sums.map((s) => ({
+    ...s,
+    deviceShare: devices === 0 ? 0 : s.devices / devices,
+    exampleShare: examples === 0 ? 0 : s.examples / examples,
+  }))
+}
+
+/**
+ * Who trained the model over all rounds so far: reports and examples by speed tier and by
+ * backend, with each one's share. The fairness question: do fast phones shape the model?
+ */
+export function participation(rounds: readonly RoundView[]): {
+  byTier: ShareRow<SpeedTier>[]
+  byBackend: ShareRow<Backend>[]
+} {
+  return {
+    byTier: shares(SPEED_TIERS, (r) => r.participation.byTier, rounds),
+    byBackend: shares(BACKENDS, (r) => r.participation.byBackend, rounds),
+  }
+}
+
+/** Per round, each speed tier's share of the examples (null for a round with none). */
+export function tierShareByRound(rounds: readonly RoundView[]): Columns {
+  const columns: Columns = [rounds.map((r) => r.round)]
+  for (const tier of SPEED_TIERS)
+    columns.push(
+      rounds.map((r) => {
+        const total = SPEED_TIERS.reduce((n, t) => n + r.participation.byTier[t].examples, 0)
+        return total === 0 ? null : r.participation.byTier[tier].examples / total
+      }),
+    )
+  return columns
+}

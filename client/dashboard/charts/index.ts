@@ -1,0 +1,205 @@
+// The task's charts, drawn by uPlot: built once per task shown, fed new columns on every update
+// (no re-creation, so a live round redraws in a millisecond), resized with their card.
+import uPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import type { RoundView } from '../../../shared/protocol/index.ts'
+import { h } from '../../app/dom.ts'
+import { bytes, clock } from '../format.ts'
+import {
+  bytesByRound,
+  durationByRound,
+  metricsByRound,
+  metricsByTime,
+  SPEED_TIERS,
+  tierName,
+  tierShareByRound,
+  type Columns,
+} from './data.ts'
+
+const COLORS = {
+  accuracy: '#1e6b3a',
+  loss: '#b3261e',
+  duration: '#8a6400',
+  up: '#1f3d2b',
+  down: '#5a7bd8',
+  tiers: ['#1e6b3a', '#8a6400', '#b3261e', '#8d8d80'],
+}
+
+interface ChartSpec {
+  id: string
+  title: string
+  shape: (rounds: readonly RoundView[]) => Columns
+  options: () => Omit<uPlot.Options, 'width' | 'height'>
+  /** The latest values in words: the canvas says nothing to a screen reader. */
+  describe: (data: Columns) => string
+}
+
+const roundAxis: uPlot.Axis = { label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }
+const fraction = (v: number | null | undefined) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`)
+const last = <T>(values: readonly T[]) => values[values.length - 1]
+const lineSeries = (label: string, stroke: string, scale = 'y', value?: uPlot.Series['value']) => ({
+  label,
+  stroke,
+  width: 2,
+  scale,
+  spanGaps: false,
+  points: { show: true, size: 5 },
+  ...(value ? { value } : {}),
+})
+
+function latest(data: Columns, names: string[], format: (v: number | null | undefined) => string) {
+  return names.map((name, i) => `${name} ${format(last(data[i + 1] ?? []))}`).join(', ')
+}
+
+const SPECS: ChartSpec[] = [
+  {
+    id: 'metrics-round',
+    title: 'Held-out accuracy and loss by round',
+    shape: metricsByRound,
+    options: () => ({
+      scales: { x: { time: false }, acc: { range: [0, 1] }, loss: {} },
+      axes: [
+        roundAxis,
+        { scale: 'acc', values: (_, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) },
+        { scale: 'loss', side: 1, grid: { show: false } },
+      ],
+      series: [
+        { label: 'round' },
+        lineSeries('accuracy', COLORS.accuracy, 'acc', (_, v) => fraction(v)),
+        lineSeries('loss', COLORS.loss, 'loss', (_, v) => (v == null ? '–' : v.toFixed(3))),
+      ],
+    }),
+    describe: (d) =>
+      `Round ${last(d[0]) ?? '–'}: ${latest(d, ['accuracy'], fraction)}, loss ${last(d[2] ?? [])?.toFixed(3) ?? '–'}.`,
+  },
+  {
+    id: 'metrics-time',
+    title: 'Held-out accuracy and loss over time',
+    shape: metricsByTime,
+    options: () => ({
+      scales: { x: { time: true }, acc: { range: [0, 1] }, loss: {} },
+      axes: [
+        { values: (_, ticks) => ticks.map((t) => clock(t * 1000)), space: 70 },
+        { scale: 'acc', values: (_, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) },
+        { scale: 'loss', side: 1, grid: { show: false } },
+      ],
+      series: [
+        { label: 'time' },
+        lineSeries('accuracy', COLORS.accuracy, 'acc', (_, v) => fraction(v)),
+        lineSeries('loss', COLORS.loss, 'loss', (_, v) => (v == null ? '–' : v.toFixed(3))),
+      ],
+    }),
+    describe: (d) => `Latest: ${latest(d, ['accuracy'], fraction)}.`,
+  },
+  {
+    id: 'duration',
+    title: 'Round duration (seconds, opened to closed)',
+    shape: durationByRound,
+    options: () => ({
+      scales: {
+        // Half a round of room either side, so the first and last bars are whole.
+        x: { time: false, range: (_, min, max) => [min - 0.5, max + 0.5] },
+        y: { range: (_, min, max) => [0, Math.max(1, max, min)] },
+      },
+      axes: [roundAxis, { values: (_, ticks) => ticks.map((t) => `${t} s`) }],
+      series: [
+        { label: 'round' },
+        {
+          label: 'duration',
+          stroke: COLORS.duration,
+          fill: `${COLORS.duration}55`,
+          paths: uPlot.paths.bars!({ size: [0.6, 40] }),
+          points: { show: false },
+          value: (_, v) => (v == null ? '–' : `${v.toFixed(1)} s`),
+        },
+      ],
+    }),
+    describe: (d) => `Last round took ${last(d[1] ?? [])?.toFixed(1) ?? '–'} seconds.`,
+  },
+  {
+    id: 'bytes',
+    title: 'Bytes up (updates) and down (models) per round',
+    shape: bytesByRound,
+    options: () => ({
+      scales: { x: { time: false }, y: { range: (_, min, max) => [0, Math.max(1, max, min)] } },
+      axes: [roundAxis, { values: (_, ticks) => ticks.map((t) => bytes(t)), size: 70 }],
+      series: [
+        { label: 'round' },
+        lineSeries('up', COLORS.up, 'y', (_, v) => (v == null ? '–' : bytes(v))),
+        lineSeries('down', COLORS.down, 'y', (_, v) => (v == null ? '–' : bytes(v))),
+      ],
+    }),
+    describe: (d) =>
+      `Latest round: ${latest(d, ['up', 'down'], (v) => (v == null ? '–' : bytes(v)))}.`,
+  },
+  {
+    id: 'tiers',
+    title: 'Share of the examples by device speed tier',
+    shape: tierShareByRound,
+    options: () => ({
+      scales: { x: { time: false }, y: { range: [0, 1] } },
+      axes: [roundAxis, { values: (_, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) }],
+      series: [
+        { label: 'round' },
+        ...SPEED_TIERS.map((tier, i) =>
+          lineSeries(tierName(tier), COLORS.tiers[i]!, 'y', (_, v) => fraction(v)),
+        ),
+      ],
+    }),
+    describe: (d) => `Latest round: ${latest(d, SPEED_TIERS.map(tierName), fraction)}.`,
+  },
+]
+
+const HEIGHT = 200
+
+export interface Charts {
+  update(rounds: readonly RoundView[]): void
+  destroy(): void
+}
+
+/** Builds the charts into `grid` (one figure each) for one task. */
+export function createCharts(doc: Document, grid: HTMLElement): Charts {
+  const built = SPECS.map((spec) => {
+    const plotArea = h(doc, 'div', 'plot')
+    const caption = h(doc, 'figcaption', null, spec.title)
+    const words = h(doc, 'p', 'sr')
+    const figure = h(doc, 'figure', 'chart', caption, plotArea, words)
+    figure.id = `chart-${spec.id}`
+    figure.setAttribute('aria-label', spec.title)
+    grid.append(figure)
+    const data: Columns = spec.shape([])
+    const plot = new uPlot(
+      { ...spec.options(), width: Math.max(200, plotArea.clientWidth), height: HEIGHT },
+      data,
+      plotArea,
+    )
+    plot.root.setAttribute('aria-hidden', 'true')
+    return { spec, plot, figure, words, plotArea }
+  })
+  // Follow the card's width (a phone in portrait, a wide desktop, a rotated tablet).
+  const resize = new ResizeObserver(() => {
+    for (const { plot, plotArea } of built) {
+      const width = Math.max(200, Math.floor(plotArea.clientWidth))
+      if (width !== plot.width) plot.setSize({ width, height: HEIGHT })
+    }
+  })
+  for (const { plotArea } of built) resize.observe(plotArea)
+
+  return {
+    update(rounds) {
+      for (const { spec, plot, figure, words } of built) {
+        const data = spec.shape(rounds)
+        plot.setData(data)
+        figure.dataset.points = String(data[0].length)
+        words.textContent = data[0].length === 0 ? 'No rounds yet.' : spec.describe(data)
+      }
+    },
+    destroy() {
+      resize.disconnect()
+      for (const { plot, figure } of built) {
+        plot.destroy()
+        figure.remove()
+      }
+    },
+  }
+}

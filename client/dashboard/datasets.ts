@@ -1,0 +1,51 @@
+// What the devices hold (GET /api/v1/datasets): counts and label histograms, never examples.
+import { h } from '../app/dom.ts'
+import type { DatasetView } from './api.ts'
+import { count } from './format.ts'
+
+export function renderDatasets(
+  doc: Document,
+  list: HTMLUListElement,
+  summary: HTMLElement,
+  datasets: DatasetView[],
+): void {
+  summary.textContent =
+    datasets.length === 0
+      ? 'No device has declared any data yet.'
+      : `${datasets.length} dataset${datasets.length === 1 ? '' : 's'} across the enrolled devices.`
+  list.replaceChildren(
+    ...datasets.map((d) => {
+      const most = Math.max(1, ...d.labels)
+      const bars = h(
+        doc,
+        'ol',
+        'histogram',
+        ...d.labels.map((n, label) => {
+          const bar = h(doc, 'span', 'hbar')
+          bar.style.setProperty('--h', String(n / most))
+          const item = h(doc, 'li', null, bar, h(doc, 'span', 'hlabel', String(label)))
+          item.title = `label ${label}: ${count(n)}`
+          return item
+        }),
+      )
+      bars.setAttribute('aria-hidden', 'true')
+      // The bars are for the eye; the same numbers in words for a screen reader.
+      const words = h(
+        doc,
+        'p',
+        'sr',
+        `Examples per label: ${d.labels.map((n, label) => `${label}: ${n}`).join(', ')}.`,
+      )
+      const item = h(
+        doc,
+        'li',
+        'dataset',
+        h(doc, 'strong', null, d.name),
+        ` ${count(d.examples)} examples on ${count(d.devices)} device${d.devices === 1 ? '' : 's'}`,
+        ...(d.labels.length > 0 ? [bars, words] : []),
+      )
+      item.dataset.name = d.name
+      return item
+    }),
+  )
+}

@@ -1,0 +1,33 @@
+// Test data: a round as the coordinator sends it, with what a test cares about overridden.
+import type { Participation, RoundView } from '../../shared/protocol/index.ts'
+
+const none = { devices: 0, examples: 0 }
+
+export const noParticipation = (): Participation => ({
+  byBackend: { webgpu: { ...none }, wasm: { ...none }, cpu: { ...none } },
+  byTier: { fast: { ...none }, medium: { ...none }, slow: { ...none }, unknown: { ...none } },
+})
+
+export function round(overrides: Partial<RoundView> = {}): RoundView {
+  return {
+    round: 1,
+    status: 'committed',
+    selected: 4,
+    reported: 3,
+    late: 0,
+    rejected: 0,
+    dropped: 1,
+    examples: 120,
+    accuracy: 0.5,
+    loss: 1.2,
+    baseModel: 'base',
+    model: 'next',
+    startedAt: '2026-11-25T00:00:00.000Z',
+    deadlineAt: '2026-11-25T00:02:00.000Z',
+    closedAt: '2026-11-25T00:01:30.000Z',
+    bytesUp: 0,
+    bytesDown: 0,
+    participation: noParticipation(),
+    ...overrides,
+  }
+}

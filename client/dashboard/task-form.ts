@@ -1,0 +1,97 @@
+// The "New task" form read into a TaskSpec (shared/protocol/task.ts). The server validates and
+// names the field it refuses; this only turns the form's strings into the body it expects.
+import type { TaskSpecInput } from '../../shared/protocol/index.ts'
+
+export interface FieldIssue {
+  field: string
+  message: string
+}
+
+export type FormRead<T> = { ok: true; value: T } | { ok: false; issues: FieldIssue[] }
+
+/** The numeric fields, by the dotted name the API gives them (and the inputs carry). */
+export const NUMBER_FIELDS = [
+  'train.learningRate',
+  'train.batchSize',
+  'train.localEpochs',
+  'rounds.total',
+  'rounds.clientsPerRound',
+  'rounds.minReports',
+  'rounds.deadlineSeconds',
+  'rounds.overSelect',
+] as const
+
+/**
+ * A TF.js Layers topology from a file's text: a whole `model.json` (its `modelTopology`) or the
+ * topology alone (`model.toJSON()` without weights).
+ */
+export function readTopology(text: string): FormRead<Record<string, unknown>> {
+  const issue = (message: string) => ({
+    ok: false as const,
+    issues: [{ field: 'model.topology', message }],
+  })
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return issue('the file is not JSON')
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+  if (!isObject(parsed)) return issue('the file holds no JSON object')
+  const topology = isObject(parsed.modelTopology) ? parsed.modelTopology : parsed
+  if (typeof topology.class_name !== 'string' || !isObject(topology.config))
+    return issue('no TF.js Layers topology here (a class_name and a config, as model.json has)')
+  return { ok: true, value: topology }
+}
+
+/** Dotted name → value, nested: `rounds.total` → { rounds: { total } }. */
+function put(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const [head, ...rest] = dotted.split('.')
+  if (head === undefined) return
+  if (rest.length === 0) {
+    target[head] = value
+    return
+  }
+  const inner = (target[head] ??= {}) as Record<string, unknown>
+  put(inner, rest.join('.'), value)
+}
+
+/**
+ * Reads the form's values (by input name). Empty numbers are left out so the server's defaults
+ * apply; a number the browser could not read is refused here, naming its field.
+ */
+export function readTaskForm(
+  get: (name: string) => string | null,
+  topology: Record<string, unknown> | null,
+): FormRead<TaskSpecInput> {
+  const issues: FieldIssue[] = []
+  const body: Record<string, unknown> = {}
+  const name = (get('name') ?? '').trim()
+  if (name === '') issues.push({ field: 'name', message: 'give the task a name' })
+  body.name = name
+  body.purpose = get('purpose') ?? ''
+  const dataset = (get('dataset') ?? '').trim()
+  if (dataset !== '') body.dataset = dataset
+  const preset = get('model.preset') ?? 'mnist-2nn'
+  if (preset === 'custom') {
+    if (topology === null)
+      issues.push({
+        field: 'model.topology',
+        message: 'choose a TF.js model.json or topology file',
+      })
+    body.model = { preset: 'custom', topology: topology ?? {} }
+  } else body.model = { preset }
+  const optimizer = get('train.optimizer')
+  if (optimizer) put(body, 'train.optimizer', optimizer)
+  for (const field of NUMBER_FIELDS) {
+    const text = (get(field) ?? '').trim()
+    if (text === '') continue
+    const value = Number(text)
+    if (!Number.isFinite(value)) issues.push({ field, message: 'must be a number' })
+    else put(body, field, value)
+  }
+  return issues.length > 0
+    ? { ok: false, issues }
+    : { ok: true, value: body as unknown as TaskSpecInput }
+}
