@@ -165,11 +165,13 @@ test('a wrong token is refused, and the right one is kept for the tab', async ({
     await page.getByRole('button', { name: 'Connect' }).click()
     await expect(page.getByRole('status').filter({ hasText: 'Live' })).toBeVisible()
     await expect(page.getByText('No tasks yet')).toBeVisible()
-    // A reload asks no token again (sessionStorage), and the phone URL is the coordinator's.
+    // A reload asks no token again (sessionStorage), and the phone URL is the one the coordinator
+    // printed (GET /api/v1/join; listening on loopback only, it has no LAN address).
     await page.reload()
     await expect(page.getByRole('status').filter({ hasText: 'Live' })).toBeVisible()
-    await expect(page.getByLabel('Phone URL')).toHaveValue(`${own.url}/`)
-    await expect(page.getByRole('img', { name: `QR code of ${own.url}/` })).toBeVisible()
+    const printed = `${own.url.replace('127.0.0.1', 'localhost')}/`
+    await expect(page.getByLabel('Phone URL')).toHaveValue(printed)
+    await expect(page.getByRole('img', { name: `QR code of ${printed}` })).toBeVisible()
   } finally {
     await own.stop()
   }

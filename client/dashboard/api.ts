@@ -95,6 +95,8 @@ export function createApi({
       }
     },
     datasets: async () => (await json<{ datasets: DatasetView[] }>('GET', '/datasets')).datasets,
+    /** The URL phones on the network should open, as the coordinator printed it at start. */
+    join: () => json<{ phoneUrl: string | null; urls: string[] }>('GET', '/join'),
     createTask: (spec: TaskSpecInput) => json<TaskView>('POST', '/tasks', spec),
     patchTask: (id: string, patch: TaskPatch) => json<TaskView>('PATCH', task(id), patch),
     /** The current global model in TF.js Layers format: model.json and its weights file. */

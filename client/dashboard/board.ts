@@ -482,7 +482,14 @@ export function startBoard(
     }
   }
 
-  setUpJoin(doc, location.origin)
+  setUpJoin(
+    doc,
+    location.origin,
+    api.join().then(
+      (join) => join.phoneUrl,
+      () => null,
+    ),
+  )
   draw()
 
   return () => {

@@ -10,6 +10,13 @@ describe('csvField', () => {
     expect(csvField('a,b')).toBe('"a,b"')
     expect(csvField('say "hi"')).toBe('"say ""hi"""')
     expect(csvField('two\nlines')).toBe('"two\nlines"')
+  })
+
+  it('defuses text a spreadsheet would run as a formula, not negative numbers', () => {
+    expect(csvField('=HYPERLINK("http://x","y")')).toBe('"\'=HYPERLINK(""http://x"",""y"")"')
+    expect(csvField('+1')).toBe("'+1")
+    expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)")
+    expect(csvField(-0.5)).toBe('-0.5')
     expect(csvField('cr\rhere')).toBe('"cr\rhere"')
     expect(csvField(' padded')).toBe('" padded"')
   })

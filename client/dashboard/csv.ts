@@ -3,10 +3,14 @@ import type { RoundView, TaskView } from '../../shared/protocol/index.ts'
 
 type Cell = string | number | null
 
-/** RFC 4180: a field with a comma, quote, line break or edge space is quoted, quotes doubled. */
+/**
+ * RFC 4180: a field with a comma, quote, line break or edge space is quoted, quotes doubled.
+ * Text that a spreadsheet would run as a formula (=, +, -, @, tab, CR first: a task name is
+ * anyone's text) gets a leading apostrophe, as OWASP advises; numbers are left alone.
+ */
 export function csvField(value: Cell): string {
   if (value === null) return ''
-  const text = String(value)
+  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value)
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 

@@ -1,10 +1,10 @@
-// The address phones open, and a QR code of it to scan. The coordinator has no endpoint that
-// says its LAN address, so the dashboard starts from its own origin and lets the scientist
-// type the address the coordinator printed.
+// The address phones open, and a QR code of it to scan: the LAN address the coordinator
+// printed (GET /api/v1/join) once it answers, else the dashboard's own origin; editable, since
+// only the scientist knows which address the phones can reach.
 import QRCode from 'qrcode'
 import { byId } from '../app/dom.ts'
 
-export function setUpJoin(doc: Document, origin: string): void {
+export function setUpJoin(doc: Document, origin: string, phoneUrl: Promise<string | null>): void {
   const input = byId(doc, 'join-url', HTMLInputElement)
   const image = byId(doc, 'join-qr', HTMLImageElement)
   const draw = async () => {
@@ -18,6 +18,15 @@ export function setUpJoin(doc: Document, origin: string): void {
     image.hidden = false
   }
   input.value = `${origin}/`
-  input.addEventListener('input', () => void draw())
+  let edited = false
+  input.addEventListener('input', () => {
+    edited = true
+    void draw()
+  })
   void draw()
+  void phoneUrl.then((url) => {
+    if (!url || edited) return
+    input.value = url
+    void draw()
+  })
 }
