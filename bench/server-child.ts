@@ -6,39 +6,16 @@
 // else sampled), and the kernel's high-water mark (getrusage maxrss), which before the first reset
 // is the peak of startup.
 import { serve } from '@hono/node-server'
-import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { useBackend } from '../shared/tf/index.ts'
 import { createCoordinator } from '../server/app.ts'
 import { fileBlobStore } from '../server/blobs/index.ts'
+import { highWaterMark } from './memory.ts'
 import { pgliteStore } from '../server/store/index.ts'
 
 const SAMPLE_MS = 5
-
-/**
- * Linux keeps the exact peak RSS (VmHWM) and lets a process reset it by writing 5 to
- * /proc/self/clear_refs. Elsewhere the peak is only what a 5 ms sampler saw.
- */
-const highWaterMark = {
-  reset(): boolean {
-    try {
-      writeFileSync('/proc/self/clear_refs', '5')
-      return true
-    } catch {
-      return false
-    }
-  },
-  read(): number | null {
-    try {
-      const kB = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
-      return kB === undefined ? null : Number(kB) * 1024
-    } catch {
-      return null
-    }
-  },
-}
 
 type Message = { type: 'stop' }
 
