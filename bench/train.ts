@@ -2,19 +2,29 @@
 // same models trained natively by PyTorch on the CPU with the same thread count.
 //
 //   npm run bench:train [-- --json FILE] [-- --examples N] [-- --models synet,mnist-cnn,mnist-2nn]
+//                       [-- --cpu] [-- --swiftshader]
 //
-// Runtimes measured here: Node on TF.js's wasm backend, and the native reference
-// (bench/torch_reference.py, Debian's python3-torch, run with 1 and 2 threads). Each model trains
-// on N random 28x28 inputs (4N for mnist-2nn, as the reference does) at batch 64 with SGD, after
-// one warm-up epoch; examples/s = N / the timed epoch. Peak memory is this process's peak RSS
-// while the model trained (Linux VmHWM). ratioToNative = examples/s over the reference's at the
-// same thread count.
-import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
-import { cpus } from 'node:os'
+// Runtimes: Node on TF.js's wasm backend; the phone app's training worker in Chromium (the real
+// coordinator serves the built app, cross-origin isolated) on wasm with 1 and 2 threads, on cpu
+// with --cpu, and on webgpu where Chromium finds an adapter (--swiftshader lends it SwiftShader's: slow,
+// correctness only); and the native reference (bench/torch_reference.py, Debian's python3-torch,
+// with 1 and 2 threads). Each model trains on N random 28x28 inputs (4N for mnist-2nn, as the
+// reference does; N/5 on Chromium's cpu backend, which is that slow) at batch 64 with SGD, after
+// one warm-up epoch; examples/s = inputs / the timed epoch. Peak memory is Node's peak RSS while
+// the model trained (Linux VmHWM); not measured in Chromium. ratioToNative = examples/s over the
+// reference's at the same thread count.
+import { spawn, spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { existsSync, readdirSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { chromium as playwright } from 'playwright-core'
+import type * as TrainingModule from '../client/app/training/index.ts'
+import { CHROMIUM_ARGS, chromiumPath, freePort } from '../e2e/environment.ts'
 import type { Digits } from '../shared/data/index.ts'
 import { buildModel, getWeights, type PresetName } from '../shared/models/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
@@ -26,6 +36,8 @@ const BATCH = 64
 const MB = 1024 * 1024
 const REFERENCE = fileURLToPath(new URL('torch_reference.py', import.meta.url))
 const PYTHON = '/usr/bin/python3'
+const launchChromium = playwright.launch.bind(playwright)
+type Training = typeof TrainingModule
 
 export interface TrainResult {
   model: PresetName
@@ -43,6 +55,8 @@ function options() {
       json: { type: 'string' },
       examples: { type: 'string', default: '640' },
       models: { type: 'string', default: MODELS.join(',') },
+      swiftshader: { type: 'boolean', default: false },
+      cpu: { type: 'boolean', default: false },
     },
   })
   const examples = Number(values.examples)
@@ -55,7 +69,7 @@ function options() {
     if (!found) throw new Error(`--models: unknown model '${m}' (one of ${MODELS.join(', ')})`)
     return found
   })
-  return { json: values.json, examples, models }
+  return { json: values.json, examples, models, swiftshader: values.swiftshader, cpu: values.cpu }
 }
 
 /** Random digits: a training step costs the same whatever the pixels say. */
@@ -134,17 +148,195 @@ function native(models: readonly PresetName[], threads: number, examples: number
     }))
 }
 
+/** The phone app's training worker in Chromium, per backend; runtimes it cannot start are left out. */
+async function chromium(
+  models: readonly PresetName[],
+  examples: number,
+  { swiftshader, cpu }: { swiftshader: boolean; cpu: boolean },
+): Promise<Omit<TrainResult, 'ratioToNative'>[]> {
+  const coordinator = await startCoordinator()
+  const browser = await launchChromium({
+    executablePath: chromiumPath(),
+    args: [
+      ...CHROMIUM_ARGS,
+      '--enable-unsafe-webgpu',
+      ...(swiftshader ? ['--use-webgpu-adapter=swiftshader'] : []),
+    ],
+  })
+  const results: Omit<TrainResult, 'ratioToNative'>[] = []
+  async function runtime(
+    prefer: 'wasm' | 'webgpu' | 'cpu',
+    threads: number,
+  ): Promise<Omit<TrainResult, 'ratioToNative'>[]> {
+    const measured: Omit<TrainResult, 'ratioToNative'>[] = []
+    const context = await browser.newContext()
+    try {
+      // tsx (esbuild, keepNames) wraps the functions below in __name(); the page has none.
+      await context.addInitScript('globalThis.__name = (f) => f')
+      const page = await context.newPage()
+      await page.goto(`${coordinator.url}/`)
+      const started = await page.evaluate(
+        async ({ src, prefer, threads }) => {
+          const { createWorkerTrainer } = (await import(src)) as Training
+          const trainer = createWorkerTrainer()
+          ;(globalThis as Record<string, unknown>).benchTrainer = trainer
+          return trainer.init({ prefer, threads })
+        },
+        { src: trainingEntry(), prefer, threads },
+      )
+      if (started.backend !== prefer) {
+        const why = started.skipped.find((s) => s.backend === prefer)?.reason ?? 'not chosen'
+        console.error(`chromium-${prefer}: not measured (${why})`)
+        return []
+      }
+      for (const model of models) {
+        const count = Math.max(
+          BATCH,
+          (model === 'mnist-2nn' ? examples * 4 : examples) / (prefer === 'cpu' ? 5 : 1),
+        )
+        const built = buildModel({ preset: model })
+        const weights = getWeights(built).map((t) => ({
+          ...t,
+          data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64'),
+        }))
+        built.dispose()
+        const run = await page.evaluate(
+          async ({ model, weights, count, batch }) => {
+            const trainer = (globalThis as Record<string, unknown>).benchTrainer as ReturnType<
+              Training['createWorkerTrainer']
+            >
+            let state = 7
+            const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0)
+            const examples = {
+              count,
+              pixels: Uint8Array.from({ length: count * 784 }, () => next() >>> 24),
+              labels: Uint8Array.from({ length: count }, () => next() % 10),
+            }
+            const job = {
+              spec: { preset: model },
+              plan: {
+                optimizer: 'sgd' as const,
+                learningRate: 0.01,
+                batchSize: batch,
+                localEpochs: 1,
+              },
+              weights: weights.map((t) => ({
+                name: t.name,
+                shape: t.shape,
+                dtype: 'float32' as const,
+                data: new Float32Array(
+                  Uint8Array.from(atob(t.data), (c) => c.charCodeAt(0)).buffer,
+                ),
+              })),
+              examples,
+            }
+            await trainer.train(job) // warm-up
+            const start = performance.now()
+            const result = await trainer.train(job)
+            return { seconds: (performance.now() - start) / 1000, steps: result.steps }
+          },
+          { model, weights, count, batch: BATCH },
+        )
+        measured.push({
+          model,
+          runtime: `chromium-${prefer}`,
+          threads: started.threads,
+          examplesPerSecond: round1(count / run.seconds),
+          msPerBatch: round1((run.seconds * 1000) / run.steps),
+          peakMemoryMB: null,
+        })
+        console.error(
+          `chromium-${prefer} (${started.threads} thread(s)) ${model}: ${measured.at(-1)!.examplesPerSecond} examples/s`,
+        )
+      }
+      return measured
+    } finally {
+      await context.close()
+    }
+  }
+
+  try {
+    const runtimes = [
+      { prefer: 'wasm', threads: 1 },
+      { prefer: 'wasm', threads: 2 },
+      { prefer: 'webgpu', threads: 1 },
+      // TF.js's plain-JS backend takes minutes a CNN epoch: only when asked.
+      ...(cpu ? [{ prefer: 'cpu', threads: 1 } as const] : []),
+    ] as const
+    for (const { prefer, threads } of runtimes) {
+      try {
+        results.push(...(await runtime(prefer, threads)))
+      } catch (error) {
+        // One runtime failing (WebGPU drivers do) leaves the others measured, and says why.
+        console.error(`chromium-${prefer}: failed, not measured (${String(error).split('\n')[0]})`)
+      }
+    }
+  } finally {
+    await browser.close()
+    await coordinator.stop()
+  }
+  return results
+}
+
+/** The built page side of the training worker: assets/training-<hash>.js. */
+function trainingEntry(): string {
+  const file = readdirSync(join('dist', 'client', 'assets')).find((f) =>
+    /^training-[\w-]+\.js$/.test(f),
+  )
+  if (!file) throw new Error('no assets/training-*.js in dist/client: run `npm run build:client`')
+  return `/assets/${file}`
+}
+
+/** A real coordinator (no demo task) serving the built app, in a child process. */
+async function startCoordinator(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort()
+  const dataDir = await mkdtemp(join(tmpdir(), 'pollen-bench-train-'))
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      POLLEN_DATA: dataDir,
+      POLLEN_ADMIN_TOKEN: `bench-${randomUUID()}`,
+      POLLEN_DEMO: '0',
+    },
+    stdio: 'ignore',
+  })
+  const url = `http://127.0.0.1:${port}`
+  const stop = async () => {
+    child.kill('SIGTERM')
+    await once(child, 'exit')
+    await rm(dataDir, { recursive: true, force: true })
+  }
+  for (const deadline = Date.now() + 60_000; ;) {
+    if (child.exitCode !== null) throw new Error(`the coordinator exited with ${child.exitCode}`)
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, stop }
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error('the coordinator did not answer /healthz within 60 s')
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 const round1 = (x: number) => Math.round(x * 10) / 10
 const round2 = (x: number) => Math.round(x * 100) / 100
 
 async function main() {
-  const { json, examples, models } = options()
+  const { json, examples, models, swiftshader, cpu } = options()
   await useBackend('wasm')
   const measured: Omit<TrainResult, 'ratioToNative'>[] = []
   for (const model of models) {
     measured.push(await nodeWasm(model, examples))
     console.error(`node-wasm ${model}: ${measured.at(-1)!.examplesPerSecond} examples/s`)
   }
+  measured.push(...(await chromium(models, examples, { swiftshader, cpu })))
   const threads = [...new Set([1, Math.min(2, cpus().length)])]
   for (const t of threads) {
     const reference = native(models, t, examples)
