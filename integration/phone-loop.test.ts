@@ -27,7 +27,12 @@ import {
 import { localTrainer, type TrainJob } from '../client/device/index.ts'
 import { loadMnist } from '../scripts/mnist-file.ts'
 import { type Digits, subset } from '../shared/data/index.ts'
-import type { CheckinRequest, DeviceTaskView, TaskView } from '../shared/protocol/index.ts'
+import type {
+  Assignment,
+  CheckinRequest,
+  DeviceTaskView,
+  TaskView,
+} from '../shared/protocol/index.ts'
 import { type Running, startCoordinator, waitFor } from './harness.ts'
 
 let running: Running
@@ -173,6 +178,56 @@ describe('the contribute loop, against a real coordinator', () => {
     expect(history[0]).toMatchObject({ taskId: t.id, outcome: 'stopped', backend: 'wasm' })
     expect(await p.db.count(STORES.checkpoints)).toBe(0)
     for (const c of p.checkins.slice(withdrawnAt)) expect(c.consents).not.toContain(t.id)
+  })
+
+  it('drops a checkpoint that cannot be resumed, and trains the round from its start', async () => {
+    const t = await task({})
+    const p = await phone()
+    await p.contributor.tasks() // enrols
+    await p.consents.join(view(t), NO_CONDITIONS)
+    const device = await loadEnrolment(p.db)
+    const answer = (await (
+      await fetch(`${running.url}/api/v1/devices/checkin`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${device!.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          protocolVersion: 1,
+          capabilities: { backend: 'wasm' },
+          datasets: [{ name: 'mnist', examples: 200, labels: [] }],
+          consents: [t.id],
+        }),
+      })
+    ).json()) as Assignment
+    // Damaged: its step count belongs to no plan on these examples.
+    await p.db.put(STORES.checkpoints, {
+      taskId: t.id,
+      taskName: t.name,
+      assignment: answer,
+      exampleCount: 200,
+      checkpoint: {
+        step: 3,
+        totalSteps: 9999,
+        seed: 1,
+        weights: [],
+        optimizer: [],
+        examples: 30,
+        lossSum: 1,
+        lossCount: 30,
+      },
+      backend: 'wasm',
+      startedAt: Date.now(),
+      savedAt: Date.now(),
+    })
+    p.contributor.start()
+    const [record] = await waitFor(async () => {
+      const h = (await listHistory(p.db)).filter((r) => r.outcome === 'accepted')
+      return h.length > 0 ? h : undefined
+    }, 60_000)
+    expect(record).toMatchObject({ taskId: t.id, round: 1, examples: 200 })
+    expect(p.states.some((s) => s.type === 'error' && /totalSteps is 9999/.test(s.message))).toBe(
+      true,
+    )
+    expect(await p.db.count(STORES.checkpoints)).toBe(0)
   })
 
   it('offline, the trained update waits in the outbox; back online, it is delivered', async () => {

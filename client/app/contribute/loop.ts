@@ -20,6 +20,7 @@ import { type ConditionSource, unmetConditions } from '../tasks/conditions.ts'
 import type { ConsentStore } from '../tasks/consent.ts'
 import {
   checkpointEvery,
+  deleteCheckpoint,
   findResumable,
   indexedDbModels,
   queueUpload,
@@ -372,6 +373,9 @@ export function createContributor(options: ContributorOptions) {
       }
       // Stopped by the owner or a condition: the history says so; look again at once.
       if (stop.aborted || controller.signal.aborted) return 0
+      // A checkpoint that cannot be resumed (damaged, or from another plan) would fail the same
+      // way every pass: drop it, and the next pass trains the round from its start.
+      if (saved) await deleteCheckpoint(db, saved.taskId)
       set({ type: 'error', message: error instanceof Error ? error.message : String(error) })
       throw error
     } finally {
