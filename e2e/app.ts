@@ -133,3 +133,35 @@ export function storedRecords<T>(page: Page, store: string): Promise<T[]> {
     store,
   )
 }
+
+/** A stored example as the tests compare it: its pixels as plain numbers. */
+export interface StoredExample {
+  label: number
+  source: string
+  pixels: number[]
+}
+
+/** The stored examples (the first `limit`, if given), read from IndexedDB directly. */
+export function storedExamples(page: Page, limit?: number): Promise<StoredExample[]> {
+  return page.evaluate(
+    (limit) =>
+      new Promise<StoredExample[]>((resolve, reject) => {
+        const open = indexedDB.open('pollen')
+        open.onerror = () => reject(open.error ?? new Error('open failed'))
+        open.onsuccess = () => {
+          const db = open.result
+          const request = db.transaction('examples').objectStore('examples').getAll(null, limit)
+          request.onerror = () => reject(request.error ?? new Error('getAll failed'))
+          request.onsuccess = () => {
+            db.close()
+            resolve(
+              (request.result as { label: number; source: string; pixels: Uint8Array }[]).map(
+                (r) => ({ label: r.label, source: r.source, pixels: Array.from(r.pixels) }),
+              ),
+            )
+          }
+        }
+      }),
+    limit,
+  )
+}

@@ -2,9 +2,9 @@
 // trains a round of mnist-2nn in the training worker, and its History lists the accepted round,
 // which the coordinator committed. On the network: only protocol endpoints and the app's own
 // files, no stored example's bytes in any body, and after withdrawing no check-in names the task.
-import { expect, type Page, type Request, test } from '@playwright/test'
+import { expect, type Request, test } from '@playwright/test'
 import type { CheckinRequest } from '../shared/protocol/index.ts'
-import { loadDemo, openApp, screenshot } from './app.ts'
+import { loadDemo, openApp, screenshot, storedExamples } from './app.ts'
 import { createTask, deleteTask, rounds, uniqueName } from './coordinator.ts'
 import { e2eEnvironment } from './environment.ts'
 
@@ -35,27 +35,6 @@ const STATIC = [
   /^\/icons\/[\w.-]+$/,
 ]
 
-/** Some stored examples' 784 pixel bytes, read from IndexedDB directly (not through the app). */
-function storedPixels(page: Page, count: number): Promise<number[][]> {
-  return page.evaluate(
-    (count) =>
-      new Promise<number[][]>((resolve, reject) => {
-        const open = indexedDB.open('pollen')
-        open.onerror = () => reject(open.error ?? new Error('open failed'))
-        open.onsuccess = () => {
-          const db = open.result
-          const request = db.transaction('examples').objectStore('examples').getAll(null, count)
-          request.onerror = () => reject(request.error ?? new Error('getAll failed'))
-          request.onsuccess = () => {
-            db.close()
-            resolve((request.result as { pixels: Uint8Array }[]).map((r) => Array.from(r.pixels)))
-          }
-        }
-      }),
-    count,
-  )
-}
-
 interface Seen {
   request: Request
   at: number
@@ -85,7 +64,7 @@ test('a phone joins a task, trains a round in its worker, sends no example, and 
 
     await openApp(page)
     await loadDemo(page, 'iid')
-    const examples = await storedPixels(page, 20)
+    const examples = (await storedExamples(page, 20)).map((e) => e.pixels)
     expect(examples).toHaveLength(20)
     expect(examples.every((p) => p.length === 784)).toBe(true)
 

@@ -4,7 +4,7 @@
 // its rounds, and no request of any phone leaves the protocol or carries a stored example.
 import { type Browser, devices, expect, type Page, type Request, test } from '@playwright/test'
 import type { DemoSetting, HistoryRecord } from '../client/app/storage/index.ts'
-import { joinTask, loadDemo, openApp, screenshot, storedRecords } from './app.ts'
+import { joinTask, loadDemo, openApp, screenshot, storedExamples, storedRecords } from './app.ts'
 import { createTask, deleteTask, rounds, uniqueName } from './coordinator.ts'
 import { e2eEnvironment } from './environment.ts'
 
@@ -44,22 +44,7 @@ async function phone(browser: Browser, others: Phone[]): Promise<Phone> {
     labels = demo!.labels
     if (!others.some((o) => o.labels.join() === labels.join())) break
   }
-  const raw = await page.evaluate(
-    () =>
-      new Promise<number[][]>((resolve, reject) => {
-        const open = indexedDB.open('pollen')
-        open.onerror = () => reject(open.error ?? new Error('open failed'))
-        open.onsuccess = () => {
-          const request = open.result
-            .transaction('examples')
-            .objectStore('examples')
-            .getAll(null, 10)
-          request.onsuccess = () =>
-            resolve((request.result as { pixels: Uint8Array }[]).map((r) => Array.from(r.pixels)))
-          request.onerror = () => reject(request.error ?? new Error('getAll failed'))
-        }
-      }),
-  )
+  const raw = (await storedExamples(page, 10)).map((e) => e.pixels)
   const requests: Phone['requests'] = []
   context.on('request', (request) => requests.push({ request, body: request.postDataBuffer() }))
   expect(raw).toHaveLength(10)

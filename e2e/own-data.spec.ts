@@ -8,7 +8,7 @@ import type { TaskView } from '../shared/protocol/index.ts'
 import { decodeContainer } from '../shared/tensors/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { predict } from '../shared/training/predict.ts'
-import { openApp, screenshot, shownCounts } from './app.ts'
+import { openApp, screenshot, shownCounts, storedExamples } from './app.ts'
 import { e2eEnvironment } from './environment.ts'
 
 const { url, adminToken } = await e2eEnvironment()
@@ -68,36 +68,6 @@ async function drawWithFinger(page: Page, target: Locator, stroke: Stroke): Prom
   for (const p of rest) await touch('touchMove', p)
   await touch('touchEnd')
   await cdp.detach()
-}
-
-interface StoredRecord {
-  label: number
-  source: string
-  pixels: number[]
-}
-
-/** Every stored example, read from IndexedDB directly (not through the app). */
-function storedRecords(page: Page): Promise<StoredRecord[]> {
-  return page.evaluate(
-    () =>
-      new Promise<StoredRecord[]>((resolve, reject) => {
-        const open = indexedDB.open('pollen')
-        open.onerror = () => reject(open.error ?? new Error('open failed'))
-        open.onsuccess = () => {
-          const db = open.result
-          const request = db.transaction('examples').objectStore('examples').getAll()
-          request.onerror = () => reject(request.error ?? new Error('getAll failed'))
-          request.onsuccess = () => {
-            db.close()
-            resolve(
-              (request.result as { label: number; source: string; pixels: Uint8Array }[]).map(
-                (r) => ({ label: r.label, source: r.source, pixels: Array.from(r.pixels) }),
-              ),
-            )
-          }
-        }
-      }),
-  )
 }
 
 /** Centre of mass of a 28x28 example. */
@@ -178,7 +148,7 @@ test('draw a digit with a finger and with a mouse, label it, save it', async ({ 
   expect(perLabel).toEqual([0, 1, 0, 0, 0, 0, 0, 1, 0, 0])
 
   // What is stored: 784 bytes each, white on black, centred by mass, a tall thin "1".
-  const records = await storedRecords(page)
+  const records = await storedExamples(page)
   expect(records.map((r) => [r.label, r.source])).toEqual([
     [7, 'drawn'],
     [1, 'drawn'],
@@ -232,7 +202,7 @@ test('import images: a real PNG is stored; a text file, a cut PNG and a huge fil
     '5-empty.png: the file is empty (0 bytes).',
   ])
   await expect(page.locator('#counts li[data-label="1"]')).toHaveAttribute('data-count', '1')
-  const stored = await storedRecords(page)
+  const stored = await storedExamples(page)
   expect(stored.map((r) => [r.label, r.source])).toEqual([[1, 'imported']])
   // Dark on white came in inverted: white on black, the bar upright and centred.
   const pixels = stored[0]!.pixels
@@ -247,7 +217,7 @@ test('import images: a real PNG is stored; a text file, a cut PNG and a huge fil
   await page.getByRole('button', { name: 'Import' }).click()
   await expect(message).toContainText('Stored none of the 4 files. Refused 4 files:')
   expect(await shownCounts(page)).toEqual(before)
-  expect(await storedRecords(page)).toHaveLength(1)
+  expect(await storedExamples(page)).toHaveLength(1)
 
   // One digit for all, whatever the names.
   await page.getByLabel('Digit', { exact: true }).selectOption({ label: 'All are 8' })

@@ -2,7 +2,7 @@
 // from the last checkpoint (the worker's own step counter says so), an update trained while
 // offline waits in IndexedDB and goes when the network returns, and one left behind in a closed
 // page goes through the service worker's Background Sync.
-import { expect, type Page, test } from '@playwright/test'
+import { type BrowserContext, expect, type Page, test } from '@playwright/test'
 import type { PendingUpload } from '../client/app/storage/index.ts'
 import type { CheckpointRecord, HistoryRecord } from '../client/app/storage/index.ts'
 import type { TaskView } from '../shared/protocol/index.ts'
@@ -91,6 +91,24 @@ test('a reload in the middle of training resumes from the checkpoint and still r
   }
 })
 
+/**
+ * Opens the app (its service worker in control), joins the task named `name`, and cuts the
+ * network while the phone trains: it finishes the round and queues the update.
+ */
+async function trainThenGoOffline(page: Page, context: BrowserContext, name: string) {
+  await openApp(page)
+  await waitForServiceWorker(page)
+  await loadDemo(page, 'iid')
+  await joinTask(page, name)
+  await expect.poll(() => step(page), { timeout: 120_000 }).toBeGreaterThanOrEqual(3)
+  await context.setOffline(true)
+  await expect(page.locator('#network')).toBeVisible()
+  await expect(page.locator('#contribute-status')).toContainText(
+    'Offline: an update waits to be sent',
+    { timeout: 120_000 },
+  )
+}
+
 async function progressTotal(page: Page): Promise<number> {
   return Number(await progress(page).getAttribute('data-total-steps'))
 }
@@ -103,19 +121,8 @@ test('offline, a trained update waits in IndexedDB and goes when the network ret
   const name = uniqueName('Offline upload')
   const task = await slowTask(name)
   try {
-    await openApp(page)
-    await waitForServiceWorker(page)
-    await loadDemo(page, 'iid')
-    await joinTask(page, name)
-
     // The network goes while the phone trains; training goes on, the upload cannot.
-    await expect.poll(() => step(page), { timeout: 120_000 }).toBeGreaterThanOrEqual(3)
-    await context.setOffline(true)
-    await expect(page.locator('#network')).toBeVisible()
-    await expect(page.locator('#contribute-status')).toContainText(
-      'Offline: an update waits to be sent',
-      { timeout: 120_000 },
-    )
+    await trainThenGoOffline(page, context, name)
     const queued = await storedRecords<PendingUpload>(page, 'uploads')
     expect(queued).toHaveLength(1)
     expect(queued[0]).toMatchObject({ taskId: task.id, round: 1 })
@@ -151,15 +158,7 @@ test('an update left queued by a closed page is sent by the service worker’s B
   const name = uniqueName('Background Sync')
   const task = await slowTask(name)
   try {
-    await openApp(page)
-    await waitForServiceWorker(page)
-    await loadDemo(page, 'iid')
-    await joinTask(page, name)
-    await expect.poll(() => step(page), { timeout: 120_000 }).toBeGreaterThanOrEqual(3)
-    await context.setOffline(true)
-    await expect(page.locator('#contribute-status')).toContainText('Offline: an update waits', {
-      timeout: 120_000,
-    })
+    await trainThenGoOffline(page, context, name)
     await page.close()
 
     // No page of the app is open now: a plain file of the same origin, to reach the service

@@ -1,12 +1,7 @@
 // Test data: a round as the coordinator sends it, with what a test cares about overridden.
-import type { Participation, RoundView } from '../../shared/protocol/index.ts'
+import { noParticipation, type RoundView } from '../../shared/protocol/index.ts'
 
-const none = { devices: 0, examples: 0 }
-
-export const noParticipation = (): Participation => ({
-  byBackend: { webgpu: { ...none }, wasm: { ...none }, cpu: { ...none } },
-  byTier: { fast: { ...none }, medium: { ...none }, slow: { ...none }, unknown: { ...none } },
-})
+export { noParticipation }
 
 export function round(overrides: Partial<RoundView> = {}): RoundView {
   return {
