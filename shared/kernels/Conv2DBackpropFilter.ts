@@ -4,39 +4,27 @@ import {
   Conv2DBackpropFilter,
   type Conv2DBackpropFilterAttrs,
   Fill,
-  getKernel,
   type KernelBackend,
   type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
   type NamedTensorInfoMap,
-  Reshape,
-  Slice,
   type TensorInfo,
-  Transpose,
 } from '@tensorflow/tfjs-core'
+import { firstAxisInsidePixels, swapFirstAndLastAxes } from './layout.ts'
+import { runWasmKernel, type WasmHeapBackend, type WithDilations } from './run.ts'
 
 type Shape4D = [number, number, number, number]
 
-/**
- * The attributes TF.js passes, plus `dilations`, which it never does: tfjs-core's conv2d gradient
- * refuses dilation rates above 1 on every backend. The kernel honours them all the same.
- */
-export type FilterGradientAttrs = Conv2DBackpropFilterAttrs & {
-  dilations?: [number, number] | number
-}
+/** What TF.js passes, plus dilations (see WithDilations). */
+export type FilterGradientAttrs = WithDilations<Conv2DBackpropFilterAttrs>
 
-/** Runs another wasm kernel on the same backend; the caller disposes what it returns. */
-function run(
+const run = (
   kernelName: string,
   backend: KernelBackend,
   inputs: NamedTensorInfoMap,
   attrs: NamedAttrMap,
-): TensorInfo {
-  const kernel = getKernel(kernelName, 'wasm')
-  if (!kernel) throw new Error(`${Conv2DBackpropFilter} (wasm) needs the ${kernelName} kernel`)
-  return kernel.kernelFunc({ inputs, backend, attrs }) as TensorInfo
-}
+): TensorInfo => runWasmKernel(Conv2DBackpropFilter, kernelName, backend, inputs, attrs)
 
 /**
  * dW[fy, fx, ci, co] = Σ over b, y, x of X[b, y·s + fy·d − pad, x·s + fx·d − pad, ci] · dY[b, y, x, co].
@@ -44,16 +32,17 @@ function run(
  * That sum is a forward convolution with the roles swapped: X transposed to [ci, H, W, B] (input
  * channels as the batch, the batch as channels) convolved with dY transposed to [oh, ow, B, co]
  * as the filter, with the stride as dilation and the dilation as stride, gives [ci, fh, fw, co].
- * So it runs on the backend's XNNPACK Conv2D. The padding is made explicit: the top and left as
- * the forward pass had them, the bottom and right just enough for fh x fw outputs (rows the
- * forward pass never reached are sliced off first).
+ * So it runs on the backend's XNNPACK Conv2D; the three layout changes are loops of ours (see
+ * layout.ts). The padding is made explicit: the top and left as the forward pass had them, the
+ * bottom and right just enough for fh x fw outputs (rows the forward pass never reached are left
+ * out of the transposed copy).
  */
 function conv2DBackpropFilter({
   inputs,
   backend: anyBackend,
   attrs,
 }: Parameters<KernelFunc>[0]): TensorInfo {
-  const backend = anyBackend as KernelBackend
+  const backend = anyBackend as WasmHeapBackend
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo }
   const a = attrs as unknown as FilterGradientAttrs
   if (a.dataFormat !== 'NHWC') {
@@ -98,47 +87,52 @@ function conv2DBackpropFilter({
   }
 
   const temporaries: TensorInfo[] = []
-  const keep = (t: TensorInfo) => (temporaries.push(t), t)
   try {
-    const xUsed =
-      usedHeight < inHeight || usedWidth < inWidth
-        ? keep(
-            run(
-              Slice,
-              backend,
-              { x },
-              {
-                begin: [0, 0, 0, 0],
-                size: [batch, usedHeight, usedWidth, inChannels],
-              },
-            ),
-          )
-        : x
-    const xT = keep(run(Transpose, backend, { x: xUsed }, { perm: [3, 1, 2, 0] }))
-    const dyT = keep(run(Transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] }))
+    const [fh, fw, ,] = info.filterShape
+    const xT = backend.makeOutput([inChannels, usedHeight, usedWidth, batch], 'float32')
+    temporaries.push(xT)
+    const dyT = backend.makeOutput([outHeight, outWidth, batch, outChannels], 'float32')
+    temporaries.push(dyT)
+    // Views only now: an allocation can grow the heap and detach earlier ones.
+    swapFirstAndLastAxes(
+      backend.typedArrayFromHeap(x),
+      backend.typedArrayFromHeap(xT),
+      x.shape as Shape4D,
+      usedHeight,
+      usedWidth,
+    )
+    firstAxisInsidePixels(
+      backend.typedArrayFromHeap(dy),
+      backend.typedArrayFromHeap(dyT),
+      dy.shape as Shape4D,
+    )
     const pad: backend_util.ExplicitPadding = [
       [0, 0],
       [padInfo.top, neededHeight - padInfo.top - usedHeight],
       [padInfo.left, neededWidth - padInfo.left - usedWidth],
       [0, 0],
     ]
-    const dwT = keep(
-      run(
-        Conv2D,
-        backend,
-        { x: xT, filter: dyT },
-        {
-          strides: [info.dilationHeight, info.dilationWidth],
-          dilations: [info.strideHeight, info.strideWidth],
-          pad,
-          dataFormat: 'NHWC',
-        },
-      ),
+    const dwT = run(
+      Conv2D,
+      backend,
+      { x: xT, filter: dyT },
+      {
+        strides: [info.dilationHeight, info.dilationWidth],
+        dilations: [info.strideHeight, info.strideWidth],
+        pad,
+        dataFormat: 'NHWC',
+      },
     )
-    // [ci, fh, fw, co] -> [fh, fw, ci, co]; with one input channel, the same bytes.
-    return inChannels === 1
-      ? run(Reshape, backend, { x: dwT }, { shape: info.filterShape })
-      : run(Transpose, backend, { x: dwT }, { perm: [1, 2, 0, 3] })
+    temporaries.push(dwT)
+    // [ci, fh, fw, co] -> [fh, fw, ci, co].
+    const dw = backend.makeOutput(info.filterShape, 'float32')
+    firstAxisInsidePixels(backend.typedArrayFromHeap(dwT), backend.typedArrayFromHeap(dw), [
+      inChannels,
+      fh,
+      fw,
+      outChannels,
+    ])
+    return dw
   } finally {
     // Also lets the Conv2D kernel drop the XNNPACK operator it built for the dyT filter: the wasm
     // heap stays flat over repeated calls.

@@ -1,165 +1,25 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadMnist } from '../../scripts/mnist-file.ts'
-import { type Digits, mulberry32, subset } from '../data/index.ts'
+import { type Digits, subset } from '../data/index.ts'
 import { buildModel, getWeights, type PresetName } from '../models/index.ts'
 import type { NamedTensor } from '../tensors/named-tensor.ts'
-import { type BackendName, tf, useBackend } from '../tf/index.ts'
+import { tf, useBackend } from '../tf/index.ts'
 import { evaluate, missingTrainingKernels, trainLocally } from '../training/index.ts'
+import { conv2DBackpropFilterConfig, registerWasmKernels } from './index.ts'
 import {
-  conv2DBackpropFilterConfig,
-  type FilterGradientAttrs,
-  registerWasmKernels,
-} from './index.ts'
-
-type Shape4D = [number, number, number, number]
-type Pad = 'valid' | 'same' | number | [[0, 0], [number, number], [number, number], [0, 0]]
-
-/** One filter-gradient problem: conv2d(x, filter) with these attributes, x and dy given. */
-interface Case {
-  name: string
-  xShape: Shape4D
-  filterShape: Shape4D
-  strides: [number, number]
-  pad: Pad
-  dilations: [number, number]
-  x: Float32Array
-  filter: Float32Array
-  /** Seeds dy once the output shape is known. */
-  dySeed: number
-}
-
-const BACKENDS: BackendName[] = ['cpu', 'wasm']
-const FILTERS: [number, number][] = [
-  [3, 3],
-  [5, 5],
-  [1, 1],
-  [2, 4],
-]
-const TOLERANCE = 1e-4
-
-function makeCase(
-  seed: number,
-  fixed: Partial<Pick<Case, 'xShape' | 'filterShape' | 'strides' | 'pad' | 'dilations'>> = {},
-): Case {
-  const random = mulberry32(seed)
-  const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1))
-  const [fh, fw] = FILTERS[int(0, FILTERS.length - 1)]!
-  const xShape = fixed.xShape ?? [int(1, 3), int(5, 12), int(5, 12), int(1, 4)]
-  const filterShape = fixed.filterShape ?? [fh, fw, xShape[3], int(1, 4)]
-  const square = random() < 0.5
-  const sh = int(1, 3)
-  const strides = fixed.strides ?? [sh, square ? sh : int(1, 3)]
-  const pad = fixed.pad ?? (random() < 0.5 ? 'valid' : 'same')
-  const dilations = fixed.dilations ?? [1, 1]
-  const values = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1)
-  const size = (s: number[]) => s.reduce((a, b) => a * b, 1)
-  const name =
-    `x [${xShape.join(',')}] filter [${filterShape.join(',')}] strides [${strides.join(',')}] ` +
-    `pad ${JSON.stringify(pad)}` +
-    (dilations.some((d) => d > 1) ? ` dilations [${dilations.join(',')}]` : '')
-  return {
-    name,
-    xShape,
-    filterShape,
-    strides,
-    pad,
-    dilations,
-    x: values(size(xShape)),
-    filter: values(size(filterShape)),
-    dySeed: int(1, 2 ** 30),
-  }
-}
-
-/** Random shapes, strides and paddings, then the corners random draws rarely reach. */
-const CASES: Case[] = [
-  ...Array.from({ length: 24 }, (_, i) => makeCase(100 + i)),
-  makeCase(1, { xShape: [3, 12, 12, 4], filterShape: [5, 5, 4, 4], strides: [3, 1], pad: 'same' }),
-  makeCase(2, { xShape: [2, 11, 7, 3], filterShape: [2, 4, 3, 2], strides: [3, 2], pad: 'valid' }),
-  makeCase(3, { xShape: [2, 9, 10, 2], filterShape: [3, 3, 2, 3], strides: [2, 2], pad: 2 }),
-  makeCase(4, {
-    xShape: [2, 8, 9, 2],
-    filterShape: [3, 3, 2, 2],
-    strides: [2, 1],
-    pad: [
-      [0, 0],
-      [1, 3],
-      [0, 2],
-      [0, 0],
-    ],
-  }),
-  // Every tap lands in the padding: the gradient is zero.
-  makeCase(5, {
-    xShape: [2, 3, 3, 2],
-    filterShape: [2, 2, 2, 3],
-    strides: [4, 4],
-    pad: [
-      [0, 0],
-      [2, 0],
-      [2, 0],
-      [0, 0],
-    ],
-  }),
-]
-
-/** TF.js refuses dilated conv2d gradients on every backend; the wasm kernel still honours them. */
-const DILATED_CASES: Case[] = Array.from({ length: 8 }, (_, i) =>
-  makeCase(200 + i, { strides: [1, 1], dilations: i % 3 === 0 ? [2, 1] : [2, 2] }),
-)
-
-const dyFor = (c: Case, shape: number[]): Float32Array => {
-  const random = mulberry32(c.dySeed)
-  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random() * 2 - 1)
-}
-
-const conv = (c: Case, x: tf.Tensor4D, filter: tf.Tensor4D) =>
-  tf.conv2d(x, filter, c.strides, c.pad, 'NHWC', c.dilations)
-
-/** d(Σ conv2d(x, filter) · dy)/d filter on the active backend, as TF.js's tf.grad computes it. */
-function filterGradient(c: Case): { dy: Float32Array; dyShape: number[]; grad: Float32Array } {
-  return tf.tidy(() => {
-    const x = tf.tensor4d(c.x, c.xShape)
-    const filter = tf.tensor4d(c.filter, c.filterShape)
-    const dyShape = conv(c, x, filter).shape
-    const dy = dyFor(c, dyShape)
-    const dyT = tf.tensor4d(dy, dyShape)
-    const grad = tf.grad((f) => tf.sum(tf.mul(conv(c, x, f as tf.Tensor4D), dyT)))(filter)
-    return { dy, dyShape, grad: grad.dataSync() as Float32Array }
-  })
-}
-
-/** The kernel called directly: the only way to give it dilations. */
-function kernelGradient(c: Case, dyShape: number[]): Float32Array {
-  return tf.tidy(() => {
-    const x = tf.tensor4d(c.x, c.xShape)
-    const dy = tf.tensor4d(dyFor(c, dyShape), dyShape as Shape4D)
-    const attrs: FilterGradientAttrs = {
-      strides: c.strides,
-      pad: c.pad,
-      dataFormat: 'NHWC',
-      filterShape: c.filterShape,
-      dilations: c.dilations,
-    }
-    const out = tf
-      .engine()
-      .runKernel(conv2DBackpropFilterConfig.kernelName, { x, dy }, { ...attrs })
-    return (out as tf.Tensor).dataSync() as Float32Array
-  })
-}
-
-/** Output size and leading padding of one spatial dimension, by TensorFlow's rules. */
-function outAndPad(c: Case, axis: 0 | 1): [number, number] {
-  const size = c.xShape[axis + 1]!
-  const stride = c.strides[axis]
-  const effective = (c.filterShape[axis] - 1) * c.dilations[axis] + 1
-  const pad = c.pad
-  if (pad === 'same') {
-    const out = Math.ceil(size / stride)
-    return [out, Math.floor(Math.max((out - 1) * stride + effective - size, 0) / 2)]
-  }
-  const [before, after] =
-    pad === 'valid' ? [0, 0] : typeof pad === 'number' ? [pad, pad] : pad[1 + axis]!
-  return [Math.floor((size + before + after - effective) / stride) + 1, before]
-}
+  BACKENDS,
+  CASES,
+  type Case,
+  conv,
+  convGradient,
+  DILATED_CASES,
+  dyFor,
+  kernelGradient,
+  liveData,
+  outAndPad,
+  relativeError,
+  TOLERANCE,
+} from './conv-cases.ts'
 
 /** dW[i, j, ci, co] = Σ x[b, y·s + i·d − pad, x·s + j·d − pad, ci] · dy[b, y, x, co], in float64. */
 function reference(c: Case, dy: Float32Array): Float64Array {
@@ -189,32 +49,18 @@ function reference(c: Case, dy: Float32Array): Float64Array {
   return dw
 }
 
-/** ‖a − b‖ / ‖b‖ (absolute when b is zero). */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let diff = 0
-  let norm = 0
-  for (let i = 0; i < b.length; i++) {
-    diff += (a[i]! - b[i]!) ** 2
-    norm += b[i]! ** 2
-  }
-  return Math.sqrt(diff) / (norm > 0 ? Math.sqrt(norm) : 1)
-}
-
-const liveData = () => [tf.memory().numTensors, tf.engine().backend.numDataIds()]
-
 describe.each(BACKENDS)('the conv2d filter gradient on %s', (backend) => {
   beforeAll(async () => {
     await useBackend(backend)
   })
 
   it.each(CASES.map((c) => [c.name, c] as const))('%s', (_, c) => {
-    const { dy, grad } = filterGradient(c)
+    const { dy, grad } = convGradient(c, 'filter')
     expect(relativeError(grad, reference(c, dy))).toBeLessThan(TOLERANCE)
   })
 
   it('is refused by TF.js for dilations above 1, on this backend too', () => {
-    expect(() => filterGradient(DILATED_CASES[0]!)).toThrow(/dilation rates greater than 1/)
+    expect(() => convGradient(DILATED_CASES[0]!, 'filter')).toThrow(/dilation rates greater than 1/)
   })
 })
 
@@ -233,11 +79,13 @@ describe("Pollen's wasm Conv2DBackpropFilter", () => {
   it('agrees with the cpu backend on every case', async () => {
     const onCpu = await (async () => {
       await useBackend('cpu')
-      return CASES.map((c) => filterGradient(c).grad)
+      return CASES.map((c) => convGradient(c, 'filter').grad)
     })()
     await useBackend('wasm')
     for (const [i, c] of CASES.entries()) {
-      expect(relativeError(filterGradient(c).grad, onCpu[i]!), c.name).toBeLessThan(TOLERANCE)
+      expect(relativeError(convGradient(c, 'filter').grad, onCpu[i]!), c.name).toBeLessThan(
+        TOLERANCE,
+      )
     }
   })
 
@@ -245,7 +93,7 @@ describe("Pollen's wasm Conv2DBackpropFilter", () => {
     const x = tf.tensor4d(c.x, c.xShape)
     const dyShape = tf.tidy(() => conv(c, x, tf.tensor4d(c.filter, c.filterShape)).shape)
     x.dispose()
-    const grad = kernelGradient(c, dyShape)
+    const grad = kernelGradient(c, 'filter', dyShape)
     expect(relativeError(grad, reference(c, dyFor(c, dyShape)))).toBeLessThan(TOLERANCE)
   })
 
@@ -266,9 +114,9 @@ describe("Pollen's wasm Conv2DBackpropFilter", () => {
     const cases = CASES.filter(
       (c, i) => i < 6 || c.xShape[3] === 1 || typeof c.pad === 'object' || c.pad === 2,
     )
-    for (const c of cases) filterGradient(c)
+    for (const c of cases) convGradient(c, 'filter')
     const before = liveData()
-    for (let round = 0; round < 3; round++) for (const c of cases) filterGradient(c)
+    for (let round = 0; round < 3; round++) for (const c of cases) convGradient(c, 'filter')
     expect(liveData()).toEqual(before)
   })
 })

@@ -1,5 +1,17 @@
-import { getKernel, type KernelConfig, registerKernel } from '@tensorflow/tfjs-core'
+import {
+  BatchMatMul,
+  Conv2DBackpropInput,
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  MaxPoolGrad,
+  registerKernel,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core'
+import { batchMatMulOverride } from './BatchMatMul.ts'
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.ts'
+import { conv2DBackpropInputOverride } from './Conv2DBackpropInput.ts'
+import { maxPoolGradOverride } from './MaxPoolGrad.ts'
 
 export { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.ts'
 export type { FilterGradientAttrs } from './Conv2DBackpropFilter.ts'
@@ -8,9 +20,22 @@ export type { FilterGradientAttrs } from './Conv2DBackpropFilter.ts'
 export const WASM_KERNELS: readonly KernelConfig[] = [conv2DBackpropFilterConfig]
 
 /**
- * Registers Pollen's wasm kernels, each unless one of that name is registered already (ours, or
- * a later TF.js's own). Safe to call any number of times, before or after the backend is ready.
- * Returns the names it registered this time.
+ * Kernels of TF.js's wasm backend that Pollen replaces with faster formulations; each wraps the
+ * original, which it keeps for the cases it does not take.
+ */
+export const WASM_OVERRIDES: Readonly<Record<string, (original: KernelConfig) => KernelConfig>> = {
+  [BatchMatMul]: batchMatMulOverride,
+  [Conv2DBackpropInput]: conv2DBackpropInputOverride,
+  [MaxPoolGrad]: maxPoolGradOverride,
+}
+
+const ours = new WeakSet<KernelFunc>(WASM_KERNELS.map((k) => k.kernelFunc))
+
+/**
+ * Registers Pollen's wasm kernels: each added kernel unless one of that name is registered already
+ * (ours, or a later TF.js's own), and each override over TF.js's kernel of that name once. Call it
+ * after the wasm backend package is imported (it registers the originals), before or after the
+ * backend is ready. Returns the names it registered this time.
  */
 export function registerWasmKernels(): string[] {
   const added: string[] = []
@@ -19,5 +44,20 @@ export function registerWasmKernels(): string[] {
     registerKernel(config)
     added.push(config.kernelName)
   }
+  for (const [name, override] of Object.entries(WASM_OVERRIDES)) {
+    const original = getKernel(name, 'wasm')
+    if (!original || ours.has(original.kernelFunc)) continue
+    const config = override(original)
+    ours.add(config.kernelFunc)
+    unregisterKernel(name, 'wasm')
+    registerKernel(config)
+    added.push(name)
+  }
   return added
+}
+
+/** Whether the active registration of `kernelName` on wasm is Pollen's. */
+export const isPollenWasmKernel = (kernelName: string): boolean => {
+  const kernel = getKernel(kernelName, 'wasm')
+  return kernel !== undefined && ours.has(kernel.kernelFunc)
 }
