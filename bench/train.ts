@@ -10,8 +10,10 @@
 // correctness only); and the native reference (bench/torch_reference.py, Debian's python3-torch,
 // with 1 and 2 threads). Each model trains on N random 28x28 inputs (4N for mnist-2nn, as the
 // reference does; N/5 on Chromium's cpu backend, which is that slow) at batch 64 with SGD, after
-// one warm-up epoch; examples/s = inputs / the timed epoch. Peak memory is Node's peak RSS while
-// the model trained (Linux VmHWM); not measured in Chromium. ratioToNative = examples/s over the
+// one warm-up epoch; examples/s = inputs / the timed epoch. Peak memory is the peak RSS (Linux VmHWM)
+// while the timed epoch ran: Node's own, or the largest Chromium renderer's (the page's, whose
+// worker trains). WebGPU runs only on a hardware adapter, unless --swiftshader asks for
+// SwiftShader's (then on a tenth of the inputs). ratioToNative = examples/s over the
 // reference's at the same thread count.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -22,14 +24,14 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { chromium as playwright } from 'playwright-core'
+import { type Page, chromium as playwright } from 'playwright-core'
 import type * as TrainingModule from '../client/app/training/index.ts'
 import { CHROMIUM_ARGS, chromiumPath, freePort } from '../e2e/environment.ts'
 import type { Digits } from '../shared/data/index.ts'
 import { buildModel, getWeights, type PresetName } from '../shared/models/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { trainLocally } from '../shared/training/index.ts'
-import { highWaterMark } from './memory.ts'
+import { highWaterMark, peakMemory } from './memory.ts'
 
 const MODELS: readonly PresetName[] = ['synet', 'mnist-cnn', 'mnist-2nn']
 const BATCH = 64
@@ -164,6 +166,14 @@ async function chromium(
     ],
   })
   const results: Omit<TrainResult, 'ratioToNative'>[] = []
+  const cdp = await browser.newBrowserCDPSession()
+  /** The renderer processes: the page's, which runs the training worker, among them. */
+  const renderers = async () =>
+    (await cdp.send('SystemInfo.getProcessInfo')).processInfo
+      .filter((p) => p.type === 'renderer')
+      .map((p) => p.id)
+  // Software backends train a fraction of the examples: the same per-example figure, sooner.
+  const slowdown = { wasm: 1, webgpu: swiftshader ? 10 : 1, cpu: 5 }
   async function runtime(
     prefer: 'wasm' | 'webgpu' | 'cpu',
     threads: number,
@@ -175,6 +185,15 @@ async function chromium(
       await context.addInitScript('globalThis.__name = (f) => f')
       const page = await context.newPage()
       await page.goto(`${coordinator.url}/`)
+      if (prefer === 'webgpu') {
+        const adapter = await webgpuAdapter(page)
+        if (adapter === null || (adapter.software && !swiftshader)) {
+          console.error(
+            `chromium-webgpu: not measured (${adapter === null ? 'no WebGPU adapter' : `only a software adapter, ${adapter.name}: pass --swiftshader to measure it, slowly`})`,
+          )
+          return []
+        }
+      }
       const started = await page.evaluate(
         async ({ src, prefer, threads }) => {
           const { createWorkerTrainer } = (await import(src)) as Training
@@ -192,7 +211,7 @@ async function chromium(
       for (const model of models) {
         const count = Math.max(
           BATCH,
-          (model === 'mnist-2nn' ? examples * 4 : examples) / (prefer === 'cpu' ? 5 : 1),
+          Math.round((model === 'mnist-2nn' ? examples * 4 : examples) / slowdown[prefer]),
         )
         const built = buildModel({ preset: model })
         const weights = getWeights(built).map((t) => ({
@@ -200,11 +219,11 @@ async function chromium(
           data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64'),
         }))
         built.dispose()
-        const run = await page.evaluate(
+        // Set up and warm up, then time a second epoch with the renderer's peak memory reset.
+        await page.evaluate(
           async ({ model, weights, count, batch }) => {
-            const trainer = (globalThis as Record<string, unknown>).benchTrainer as ReturnType<
-              Training['createWorkerTrainer']
-            >
+            const g = globalThis as Record<string, unknown>
+            const trainer = g.benchTrainer as ReturnType<Training['createWorkerTrainer']>
             let state = 7
             const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0)
             const examples = {
@@ -230,20 +249,28 @@ async function chromium(
               })),
               examples,
             }
-            await trainer.train(job) // warm-up
-            const start = performance.now()
-            const result = await trainer.train(job)
-            return { seconds: (performance.now() - start) / 1000, steps: result.steps }
+            g.benchJob = job
+            await trainer.train(job)
           },
           { model, weights, count, batch: BATCH },
         )
+        const peaks = (await renderers()).map((pid) => peakMemory(pid))
+        for (const peak of peaks) peak.reset()
+        const run = await page.evaluate(async () => {
+          const g = globalThis as Record<string, unknown>
+          const trainer = g.benchTrainer as ReturnType<Training['createWorkerTrainer']>
+          const start = performance.now()
+          const result = await trainer.train(g.benchJob as Parameters<typeof trainer.train>[0])
+          return { seconds: (performance.now() - start) / 1000, steps: result.steps }
+        })
+        const peak = Math.max(0, ...peaks.map((p) => p.read() ?? 0))
         measured.push({
           model,
           runtime: `chromium-${prefer}`,
           threads: started.threads,
           examplesPerSecond: round1(count / run.seconds),
           msPerBatch: round1((run.seconds * 1000) / run.steps),
-          peakMemoryMB: null,
+          peakMemoryMB: peak > 0 ? round1(peak / MB) : null,
         })
         console.error(
           `chromium-${prefer} (${started.threads} thread(s)) ${model}: ${measured.at(-1)!.examplesPerSecond} examples/s`,
@@ -276,6 +303,25 @@ async function chromium(
     await coordinator.stop()
   }
   return results
+}
+
+/** The page's WebGPU adapter, and whether it is a software one (SwiftShader), or null. */
+async function webgpuAdapter(page: Page): Promise<{ name: string; software: boolean } | null> {
+  return page.evaluate(async () => {
+    type Adapter = {
+      isFallbackAdapter?: boolean
+      info?: { vendor: string; architecture: string; description: string }
+    }
+    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu
+    const adapter = await gpu?.requestAdapter()
+    if (!adapter) return null
+    const info = adapter.info ?? { vendor: '', architecture: '', description: '' }
+    const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ')
+    return {
+      name: name || 'unnamed',
+      software: adapter.isFallbackAdapter === true || /swiftshader/i.test(name),
+    }
+  })
 }
 
 /** The built page side of the training worker: assets/training-<hash>.js. */
