@@ -1,20 +1,20 @@
 // On-device training speed: the preset models trained with Pollen's training core, beside the
 // same models trained natively by PyTorch on the CPU with the same thread count.
 //
-//   npm run bench:train [-- --json FILE] [-- --examples N] [-- --models synet,mnist-cnn,mnist-2nn]
-//                       [-- --cpu] [-- --swiftshader]
+//   npm run bench:train [-- --json FILE] [-- --examples N] [-- --repeats R]
+//                       [-- --models synet,mnist-cnn,mnist-2nn] [-- --cpu] [-- --swiftshader]
 //
 // Runtimes: Node on TF.js's wasm backend; the phone app's training worker in Chromium (the real
 // coordinator serves the built app, cross-origin isolated) on wasm with 1 and 2 threads, on cpu
-// with --cpu, and on webgpu where Chromium finds an adapter (--swiftshader lends it SwiftShader's: slow,
-// correctness only); and the native reference (bench/torch_reference.py, Debian's python3-torch,
-// with 1 and 2 threads). Each model trains on N random 28x28 inputs (4N for mnist-2nn, as the
-// reference does; N/5 on Chromium's cpu backend, which is that slow) at batch 64 with SGD, after
-// one warm-up epoch; examples/s = inputs / the timed epoch. Peak memory is the peak RSS (Linux VmHWM)
-// while the timed epoch ran: Node's own, or the largest Chromium renderer's (the page's, whose
-// worker trains). WebGPU runs only on a hardware adapter, unless --swiftshader asks for
-// SwiftShader's (then on a tenth of the inputs). ratioToNative = examples/s over the
-// reference's at the same thread count.
+// with --cpu, and on webgpu where Chromium finds a hardware adapter (--swiftshader measures
+// SwiftShader's too: slow, correctness only, on a tenth of the inputs); and the native reference
+// (bench/torch_reference.py, Debian's python3-torch, with 1 and 2 threads, run before and after
+// ours: the faster figure is the reference). Each model trains on N random 28x28 inputs (4N for
+// mnist-2nn, as the reference does; N/5 on Chromium's cpu backend, which is that slow) at batch 64
+// with SGD, after one warm-up epoch; examples/s = inputs / the median of R timed epochs (3 by
+// default; PyTorch's too). Peak memory is the peak RSS (Linux VmHWM) while the timed epochs ran:
+// Node's own, or the largest Chromium renderer's (the page's, whose worker trains).
+// ratioToNative = examples/s over the reference's at the same thread count.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
@@ -56,6 +56,7 @@ function options() {
     options: {
       json: { type: 'string' },
       examples: { type: 'string', default: '640' },
+      repeats: { type: 'string', default: '3' },
       models: { type: 'string', default: MODELS.join(',') },
       swiftshader: { type: 'boolean', default: false },
       cpu: { type: 'boolean', default: false },
@@ -71,7 +72,11 @@ function options() {
     if (!found) throw new Error(`--models: unknown model '${m}' (one of ${MODELS.join(', ')})`)
     return found
   })
-  return { json: values.json, examples, models, swiftshader: values.swiftshader, cpu: values.cpu }
+  const repeats = Number(values.repeats)
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new Error(`--repeats must be a whole number of at least 1, got ${values.repeats}`)
+  const { json, swiftshader, cpu } = values
+  return { json, examples, repeats, models, swiftshader, cpu }
 }
 
 /** Random digits: a training step costs the same whatever the pixels say. */
@@ -83,10 +88,14 @@ function randomDigits(count: number, seed: number): Digits {
   return { count, rows: 28, cols: 28, pixels, labels }
 }
 
-/** One model on TF.js wasm in this process: a warm-up epoch, then a timed one. */
+/** The median of a few timed epochs: this machine's speed wanders from one second to the next. */
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+
+/** One model on TF.js wasm in this process: a warm-up epoch, then `repeats` timed ones. */
 async function nodeWasm(
   model: PresetName,
   examples: number,
+  repeats: number,
 ): Promise<Omit<TrainResult, 'ratioToNative'>> {
   const count = model === 'mnist-2nn' ? examples * 4 : examples
   const digits = randomDigits(count, 7)
@@ -96,9 +105,15 @@ async function nodeWasm(
   try {
     await trainLocally({ model: built, weights, examples: digits, plan, seed: 1 }) // warm-up
     highWaterMark.reset()
-    const start = performance.now()
-    const result = await trainLocally({ model: built, weights, examples: digits, plan, seed: 2 })
-    const seconds = (performance.now() - start) / 1000
+    const epochs: number[] = []
+    let steps = 0
+    for (let r = 0; r < repeats; r++) {
+      const start = performance.now()
+      const result = await trainLocally({ model: built, weights, examples: digits, plan, seed: 2 })
+      epochs.push((performance.now() - start) / 1000)
+      steps = result.steps
+    }
+    const seconds = median(epochs)
     const peak = highWaterMark.read()
     const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm')
     return {
@@ -106,7 +121,7 @@ async function nodeWasm(
       runtime: 'node-wasm',
       threads: getThreadsCount(),
       examplesPerSecond: round1(count / seconds),
-      msPerBatch: round1((seconds * 1000) / result.steps),
+      msPerBatch: round1((seconds * 1000) / steps),
       peakMemoryMB: peak === null ? null : round1(peak / MB),
     }
   } finally {
@@ -115,7 +130,7 @@ async function nodeWasm(
 }
 
 /** PyTorch on the CPU, as bench/torch_reference.py measures it; null where it cannot run. */
-function native(models: readonly PresetName[], threads: number, examples: number) {
+function native(models: readonly PresetName[], threads: number, examples: number, repeats: number) {
   if (!existsSync(PYTHON)) return null
   const run = spawnSync(
     PYTHON,
@@ -127,6 +142,8 @@ function native(models: readonly PresetName[], threads: number, examples: number
       String(examples),
       '--models',
       models.join(','),
+      '--repeats',
+      String(repeats),
     ],
     { encoding: 'utf8', timeout: 30 * 60_000 },
   )
@@ -154,7 +171,7 @@ function native(models: readonly PresetName[], threads: number, examples: number
 async function chromium(
   models: readonly PresetName[],
   examples: number,
-  { swiftshader, cpu }: { swiftshader: boolean; cpu: boolean },
+  { swiftshader, cpu, repeats }: { swiftshader: boolean; cpu: boolean; repeats: number },
 ): Promise<Omit<TrainResult, 'ratioToNative'>[]> {
   const coordinator = await startCoordinator()
   const browser = await launchChromium({
@@ -256,13 +273,18 @@ async function chromium(
         )
         const peaks = (await renderers()).map((pid) => peakMemory(pid))
         for (const peak of peaks) peak.reset()
-        const run = await page.evaluate(async () => {
+        const runs = await page.evaluate(async (repeats) => {
           const g = globalThis as Record<string, unknown>
           const trainer = g.benchTrainer as ReturnType<Training['createWorkerTrainer']>
-          const start = performance.now()
-          const result = await trainer.train(g.benchJob as Parameters<typeof trainer.train>[0])
-          return { seconds: (performance.now() - start) / 1000, steps: result.steps }
-        })
+          const timed: { seconds: number; steps: number }[] = []
+          for (let r = 0; r < repeats; r++) {
+            const start = performance.now()
+            const result = await trainer.train(g.benchJob as Parameters<typeof trainer.train>[0])
+            timed.push({ seconds: (performance.now() - start) / 1000, steps: result.steps })
+          }
+          return timed
+        }, repeats)
+        const run = { seconds: median(runs.map((r) => r.seconds)), steps: runs[0]!.steps }
         const peak = Math.max(0, ...peaks.map((p) => p.read() ?? 0))
         measured.push({
           model,
@@ -375,18 +397,22 @@ const round1 = (x: number) => Math.round(x * 10) / 10
 const round2 = (x: number) => Math.round(x * 100) / 100
 
 async function main() {
-  const { json, examples, models, swiftshader, cpu } = options()
+  const { json, examples, repeats, models, swiftshader, cpu } = options()
   await useBackend('wasm')
+  const threads = [...new Set([1, Math.min(2, cpus().length)])]
+  const reference = () => threads.flatMap((t) => native(models, t, examples, repeats) ?? [])
+  // PyTorch runs before and after ours, and the faster of its two figures is the reference: the
+  // machine's speed drifts over minutes, and this way the drift cannot flatter our ratios.
+  const before = reference()
   const measured: Omit<TrainResult, 'ratioToNative'>[] = []
   for (const model of models) {
-    measured.push(await nodeWasm(model, examples))
+    measured.push(await nodeWasm(model, examples, repeats))
     console.error(`node-wasm ${model}: ${measured.at(-1)!.examplesPerSecond} examples/s`)
   }
-  measured.push(...(await chromium(models, examples, { swiftshader, cpu })))
-  const threads = [...new Set([1, Math.min(2, cpus().length)])]
-  for (const t of threads) {
-    const reference = native(models, t, examples)
-    if (reference) measured.push(...reference)
+  measured.push(...(await chromium(models, examples, { swiftshader, cpu, repeats })))
+  for (const late of reference()) {
+    const early = before.find((r) => r.model === late.model && r.threads === late.threads)
+    measured.push(early && early.examplesPerSecond > late.examplesPerSecond ? early : late)
   }
   const results: TrainResult[] = measured.map((r) => {
     const reference = measured.find(
