@@ -82,9 +82,9 @@ async function main() {
   // TF.js's own kernels, as its package registered them, then Pollen's over them.
   await import('@tensorflow/tfjs-backend-wasm')
   const names = Object.keys(WASM_OVERRIDES)
-  const tfjs = names.map((name) => tf.getKernel(name, 'wasm')!)
+  const tfjs = names.map((name) => tf.getKernel(name, 'wasm'))
   await useBackend('wasm')
-  const pollen = names.map((name) => tf.getKernel(name, 'wasm')!)
+  const pollen = names.map((name) => tf.getKernel(name, 'wasm'))
   const use = (set: tf.KernelConfig[]) => {
     for (const kernel of set) {
       tf.unregisterKernel(kernel.kernelName, 'wasm')
@@ -112,8 +112,8 @@ async function main() {
       ]
       return {
         model,
-        kernel: kernel!,
-        inputShapes: inputShapes!,
+        kernel: kernel,
+        inputShapes: inputShapes,
         tfjsMsPerStep: round1(before.byKernel.get(key) ?? 0),
         pollenMsPerStep: round1(after.byKernel.get(key) ?? 0),
       }
