@@ -6,6 +6,7 @@ import { CHROMIUM_ARGS, chromiumPath } from './e2e/environment.ts'
 const IN_THE_BROWSER = [
   'client/app/storage/**/*.test.ts',
   'client/app/tasks/**/*.test.ts',
+  'client/app/contribute/checkpoints.test.ts',
   'client/app/data/demo.test.ts',
   'client/app/data/import.test.ts',
 ]

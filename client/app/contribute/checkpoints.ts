@@ -16,8 +16,20 @@ export const RESUME_MARGIN_MS = 5_000
 /** A checkpoint every tenth of the round's steps, and not more often than every 5 steps. */
 export const checkpointEvery = (totalSteps: number) => Math.max(5, Math.ceil(totalSteps / 10))
 
-export function saveCheckpoint(db: PollenDatabase, record: CheckpointRecord): Promise<string> {
-  return db.put(STORES.checkpoints, record)
+/**
+ * Stores a checkpoint while its task is still consented to, in one transaction with that check:
+ * a checkpoint the worker sent just before a withdrawal must not land after the withdrawal
+ * deleted the task's checkpoint. Returns whether it was stored.
+ */
+export async function saveCheckpoint(
+  db: PollenDatabase,
+  record: CheckpointRecord,
+): Promise<boolean> {
+  const tx = db.transaction([STORES.consent, STORES.checkpoints], 'readwrite')
+  const consented = (await tx.objectStore(STORES.consent).get(record.taskId)) !== undefined
+  if (consented) await tx.objectStore(STORES.checkpoints).put(record)
+  await tx.done
+  return consented
 }
 
 export interface ResumeQuery {
