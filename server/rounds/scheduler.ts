@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { allFinite } from '../../shared/aggregation/index.ts'
 import {
+  type UpdateMetadata,
   UpdateMetadataSchema,
   describeIssues,
   type CheckinAnswer,
@@ -33,7 +34,8 @@ import {
   type Store,
   type TaskRecord,
 } from '../store/index.ts'
-import type { RoundAggregation, Strategy } from '../strategy/index.ts'
+import { fedAvg, type RoundAggregation, type Strategy } from '../strategy/index.ts'
+import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
 
 /** The upload body grew past the limit while being read. */
@@ -56,7 +58,10 @@ export interface SchedulerOptions {
   store: Store
   models: ModelRegistry
   evaluator: Evaluator
-  strategy: Strategy
+  /** How each task aggregates: one strategy per task (it may keep server optimizer state). */
+  strategyFor?: (spec: TaskSpec) => Strategy
+  /** One strategy for every task instead (tests that pin the aggregation). */
+  strategy?: Strategy
   clock: Clock
   events: EventBus
   metrics: Metrics
@@ -84,6 +89,7 @@ interface LiveRound {
 interface LiveTask {
   record: TaskRecord
   info: ModelInfo
+  strategy: Strategy
   open: LiveRound | undefined
   /** Writes for this task, in the order they were decided. */
   queue: Promise<void>
@@ -97,7 +103,9 @@ const selectedTarget = (s: RoundSettings) => Math.ceil(s.overSelect * s.clientsP
  * persisted in order through a per-task queue.
  */
 export function createScheduler(options: SchedulerOptions) {
-  const { store, models, evaluator, strategy, clock, events, metrics } = options
+  const { store, models, evaluator, clock, events, metrics } = options
+  const strategyFor = (spec: TaskSpec): Strategy =>
+    options.strategy ?? options.strategyFor?.(spec) ?? fedAvg()
   const retry = options.retry ?? { minSeconds: 1, maxSeconds: 10 }
   const random = options.random ?? Math.random
   const log = options.log ?? (() => {})
@@ -150,7 +158,10 @@ export function createScheduler(options: SchedulerOptions) {
       settings: { ...live.record.spec.rounds },
       train: { ...live.record.spec.train },
       info: live.info,
-      aggregation: strategy.beginRound({ round: record.round, spec: live.info.weightSpec }),
+      aggregation: live.strategy.beginRound({
+        round: record.round,
+        spec: live.info.weightSpec,
+      }),
       devices: new Map(),
       timer: undefined,
       closing: false,
@@ -201,6 +212,7 @@ export function createScheduler(options: SchedulerOptions) {
               ]
             : [],
         )
+        const { strategy } = live
         const next = strategy.aggregateTrain({
           round: r.round,
           global,
@@ -267,6 +279,13 @@ export function createScheduler(options: SchedulerOptions) {
 
   function assignment(live: LiveTask, round: LiveRound, device: DeviceRecord): CheckinAnswer {
     const task = live.record
+    const deadlineAt = round.record.deadlineAt ?? clock.now()
+    const configured = live.strategy.configureTrain({
+      round: round.record.round,
+      settings: round.train,
+      device,
+    })
+    const { proximalMu, ...plan } = configured
     return {
       type: 'assignment',
       taskId: task.id,
@@ -277,12 +296,15 @@ export function createScheduler(options: SchedulerOptions) {
         hash: round.record.baseModel,
         url: `/api/v1/models/${round.record.baseModel}`,
       },
-      plan: strategy.configureTrain({
-        round: round.record.round,
-        settings: round.train,
-        device,
+      plan: sizeWork({
+        // μ only where it is on: a plan without it trains as it always did.
+        plan: proximalMu ? { ...plan, proximalMu } : plan,
+        work: task.spec.work,
+        deadlineSeconds: round.settings.deadlineSeconds,
+        secondsLeft: (deadlineAt - clock.now()) / 1000,
+        examplesPerSecond: device.capabilities?.examplesPerSecond,
       }),
-      deadline: new Date(round.record.deadlineAt ?? clock.now()).toISOString(),
+      deadline: new Date(deadlineAt).toISOString(),
       uploadUrl: `/api/v1/tasks/${task.id}/rounds/${round.record.round}/updates`,
     }
   }
@@ -304,13 +326,13 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   function decide(device: DeviceRecord, consents: readonly string[] | undefined): CheckinAnswer {
-    const eligible = [...tasks.values()].filter(
+    const offered = [...tasks.values()].filter(
       (t) =>
         (t.record.status === 'running' || t.record.status === 'paused') &&
         holds(device, t.record.spec.dataset) &&
         (consents === undefined || consents.includes(t.record.id)),
     )
-    if (eligible.length === 0)
+    if (offered.length === 0)
       return {
         type: 'none',
         reason:
@@ -318,6 +340,21 @@ export function createScheduler(options: SchedulerOptions) {
             ? 'no running or paused task uses a dataset this device holds'
             : 'no running or paused task its owner agreed to uses a dataset it holds',
       }
+    const refusals = offered.map((t) => ({
+      live: t,
+      why: ineligibility(device.capabilities, t.record.spec.eligibility),
+    }))
+    const eligible = refusals.filter((r) => r.why === null).map((r) => r.live)
+    if (eligible.length === 0) {
+      // What the device is rules it out for good; what it is doing (charging, network) for now.
+      const reasons = refusals.map(
+        ({ live, why }) => `task ${live.record.spec.name} ${why!.reason}`,
+      )
+      const transient = refusals.some((r) => r.why!.kind === 'transient')
+      return transient
+        ? retryLater(offered, reasons.join('; '))
+        : { type: 'none', reason: reasons.join('; ') }
+    }
 
     // A device that was selected and has not answered gets its assignment again (a reload).
     for (const live of eligible) {
@@ -381,7 +418,7 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   /** Pace steering: come back about when the next round is likely to open, with jitter. */
-  function retryLater(eligible: LiveTask[]): CheckinAnswer {
+  function retryLater(eligible: LiveTask[], why?: string): CheckinAnswer {
     const now = clock.now()
     const waits = eligible
       .map((t) => (t.open ? expectedClose(t.open, now) : undefined))
@@ -389,9 +426,11 @@ export function createScheduler(options: SchedulerOptions) {
       .map((at) => (at - now) / 1000)
     const base = Math.min(retry.maxSeconds, ...waits) * (0.75 + 0.5 * random())
     const jittered = Math.min(retry.maxSeconds, Math.max(retry.minSeconds, base))
-    const reason = eligible.every((t) => t.record.status === 'paused')
-      ? 'the tasks this device can join are paused'
-      : 'the current rounds have all the devices they need'
+    const reason =
+      why ??
+      (eligible.every((t) => t.record.status === 'paused')
+        ? 'the tasks this device can join are paused'
+        : 'the current rounds have all the devices they need')
     return { type: 'retry', retryAfterSeconds: Math.round(jittered * 100) / 100, reason }
   }
 
@@ -477,7 +516,7 @@ export function createScheduler(options: SchedulerOptions) {
     round.record.reported += 1
     round.record.examples += checked.metadata.examples
     round.record.bytesUp += bytes.length
-    countParticipation(round.record, device, checked.metadata.examples)
+    countParticipation(round.record, device, checked.metadata.examples, checked.metadata.partial)
     metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
     void enqueue(live, () =>
       store.updateAssignment(key, {
@@ -503,9 +542,7 @@ export function createScheduler(options: SchedulerOptions) {
   function checkUpdate(
     bytes: Uint8Array,
     round: LiveRound,
-  ):
-    | { tensors: NamedTensor[]; metadata: { examples: number; steps: number; loss?: number } }
-    | { field: string; message: string } {
+  ): { tensors: NamedTensor[]; metadata: UpdateMetadata } | { field: string; message: string } {
     let container
     try {
       container = decodeContainer(bytes)
@@ -574,12 +611,17 @@ export function createScheduler(options: SchedulerOptions) {
     return { status, answer: { type: 'rejected', round: key.round, message, field } }
   }
 
-  /** A device that reported: its backend's and its speed tier's shares grow. */
-  function countParticipation(record: RoundRecord, device: DeviceRecord, examples: number) {
+  /** A device that reported: its backend's and its speed tier's shares grow, and partial work's. */
+  function countParticipation(
+    record: RoundRecord,
+    device: DeviceRecord,
+    examples: number,
+    partial = false,
+  ) {
     const { participation } = record
     const backend = participation.byBackend[device.capabilities?.backend ?? 'cpu']
     const tier = participation.byTier[speedTier(device.capabilities?.examplesPerSecond)]
-    for (const share of [backend, tier]) {
+    for (const share of [backend, tier, ...(partial ? [participation.partial] : [])]) {
       share.devices += 1
       share.examples += examples
     }
@@ -672,7 +714,13 @@ export function createScheduler(options: SchedulerOptions) {
       error: null,
     }
     await store.insertTask(record)
-    const live: LiveTask = { record, info, open: undefined, queue: Promise.resolve() }
+    const live: LiveTask = {
+      record,
+      info,
+      strategy: strategyFor(record.spec),
+      open: undefined,
+      queue: Promise.resolve(),
+    }
     tasks.set(record.id, live)
     events.publish({ type: 'task.created', task: view(live) })
     openNextRound(live)
@@ -726,7 +774,13 @@ export function createScheduler(options: SchedulerOptions) {
   async function start(): Promise<void> {
     for (const record of await store.listTasks()) {
       const info = models.info(record.spec.model)
-      tasks.set(record.id, { record, info, open: undefined, queue: Promise.resolve() })
+      tasks.set(record.id, {
+        record,
+        info,
+        strategy: strategyFor(record.spec),
+        open: undefined,
+        queue: Promise.resolve(),
+      })
     }
     const now = clock.now()
     for (const open of await store.listOpenRounds()) {

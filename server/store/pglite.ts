@@ -201,7 +201,8 @@ const toRound = (r: RoundRow): RoundRecord => ({
   closedAt: num(r.closed_at),
   bytesUp: Number(r.bytes_up),
   bytesDown: Number(r.bytes_down),
-  participation: r.participation ?? noParticipation(),
+  // Rounds stored before a share existed read it as empty.
+  participation: { ...noParticipation(), ...r.participation },
 })
 const toDevice = (r: DeviceRow): DeviceRecord => ({
   id: r.id,

@@ -211,6 +211,7 @@ export function noParticipation(): Participation {
   return {
     byBackend: { webgpu: none(), wasm: none(), cpu: none() },
     byTier: { fast: none(), medium: none(), slow: none(), unknown: none() },
+    partial: none(),
   }
 }
 
@@ -224,6 +225,8 @@ export interface ParticipationShare {
 export interface Participation {
   byBackend: Record<'webgpu' | 'wasm' | 'cpu', ParticipationShare>
   byTier: Record<SpeedTier, ParticipationShare>
+  /** Reports that stopped short of their plan as the deadline neared (partial work). */
+  partial: ParticipationShare
 }
 
 /** One selected device in one round (GET /api/v1/tasks/:id/rounds/:round/devices). */
