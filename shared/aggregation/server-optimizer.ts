@@ -1,6 +1,7 @@
 import type { AggregationSettings, ServerOptimizer } from '../protocol/index.ts'
-import type { NamedTensor } from '../tensors/index.ts'
+import { tensorSize, type NamedTensor } from '../tensors/index.ts'
 import { allFinite } from './finite.ts'
+import type { WeightSpecEntry } from './running-sum.ts'
 
 /**
  * Server optimizers after Reddi et al. 2021 ("Adaptive Federated Optimization", Algorithm 2),
@@ -89,30 +90,43 @@ function initialMoments(slots: readonly StateSlot[], size: number, tau: number):
 /** Copies of each weight's moments from `state`, after checking it is whole and sound. */
 function readMoments(
   optimizer: ServerOptimizer,
-  weights: readonly NamedTensor[],
+  spec: readonly WeightSpecEntry[],
   state: readonly NamedTensor[],
   tau: number,
 ): Moments[] {
   const slots = STATE_SLOTS[optimizer]
-  if (state.length === 0) return weights.map((w) => initialMoments(slots, w.data.length, tau))
-  if (state.length !== slots.length * weights.length)
+  if (state.length === 0) return spec.map((w) => initialMoments(slots, tensorSize(w.shape), tau))
+  if (state.length !== slots.length * spec.length)
     throw new RangeError(
-      `${optimizer} keeps ${slots.length * weights.length} state tensors, got ${state.length}`,
+      `${optimizer} keeps ${slots.length * spec.length} state tensors, got ${state.length}`,
     )
   if (!allFinite(state)) throw new RangeError('the optimizer state holds NaN or Infinity')
   const byName = new Map(state.map((t) => [t.name, t.data]))
-  const read = (slot: StateSlot, w: NamedTensor) => {
+  const read = (slot: StateSlot, w: WeightSpecEntry) => {
     if (!slots.includes(slot)) return NONE
     const name = stateName(slot, w.name)
     const data = byName.get(name)
+    const size = tensorSize(w.shape)
     if (!data) throw new RangeError(`the optimizer state lacks ${name}`)
-    if (data.length !== w.data.length)
-      throw new RangeError(`state ${name} has ${data.length} values, the weight ${w.data.length}`)
+    if (data.length !== size)
+      throw new RangeError(`state ${name} has ${data.length} values, the weight ${size}`)
     if (slot === 'v' && data.some((x) => x < 0))
       throw new RangeError(`state ${name} is negative somewhere: a second moment cannot be`)
     return Float32Array.from(data)
   }
-  return weights.map((w) => ({ m: read('m', w), v: read('v', w) }))
+  return spec.map((w) => ({ m: read('m', w), v: read('v', w) }))
+}
+
+/**
+ * Throws a RangeError unless `state` is [] or every moment `optimizer` keeps for the model
+ * `spec`, finite, with no negative v: what a restored state must pass before it is used.
+ */
+export function checkServerState(
+  optimizer: ServerOptimizer,
+  spec: readonly WeightSpecEntry[],
+  state: readonly NamedTensor[],
+): void {
+  if (state.length > 0) readMoments(optimizer, spec, state, 0)
 }
 
 function stepWith(optimizer: ServerOptimizer, kernel: Kernel): ServerStep {
