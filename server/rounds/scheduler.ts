@@ -34,7 +34,7 @@ import {
   type Store,
   type TaskRecord,
 } from '../store/index.ts'
-import { fedAvg, type RoundAggregation, type Strategy } from '../strategy/index.ts'
+import { type RoundAggregation, type Strategy, strategyFor } from '../strategy/index.ts'
 import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
 
@@ -58,9 +58,10 @@ export interface SchedulerOptions {
   store: Store
   models: ModelRegistry
   evaluator: Evaluator
-  /** How each task aggregates: one strategy per task (it may keep server optimizer state). */
-  strategyFor?: (spec: TaskSpec) => Strategy
-  /** One strategy for every task instead (tests that pin the aggregation). */
+  /**
+   * One strategy for every task (tests that pin the aggregation). By default each task gets its
+   * own, as its spec's `aggregation` asks, keeping its server optimizer's state.
+   */
   strategy?: Strategy
   clock: Clock
   events: EventBus
@@ -104,8 +105,7 @@ const selectedTarget = (s: RoundSettings) => Math.ceil(s.overSelect * s.clientsP
  */
 export function createScheduler(options: SchedulerOptions) {
   const { store, models, evaluator, clock, events, metrics } = options
-  const strategyFor = (spec: TaskSpec): Strategy =>
-    options.strategy ?? options.strategyFor?.(spec) ?? fedAvg()
+  const strategyOf = (spec: TaskSpec): Strategy => options.strategy ?? strategyFor(spec.aggregation)
   const retry = options.retry ?? { minSeconds: 1, maxSeconds: 10 }
   const random = options.random ?? Math.random
   const log = options.log ?? (() => {})
@@ -221,6 +221,9 @@ export function createScheduler(options: SchedulerOptions) {
         })
         if (next) {
           const hash = await models.store(next)
+          // The optimizer's moments are persisted beside the model they led to.
+          const state = strategy.state?.() ?? []
+          if (state.length > 0) task.optimizerState = await models.store(state)
           const evaluated = strategy.configureEvaluate({ round: r.round }).heldOut
             ? await evaluator
                 .evaluate(task.spec.model as ModelSpec, next, task.spec.dataset)
@@ -505,13 +508,22 @@ export function createScheduler(options: SchedulerOptions) {
       return reject(live, round, device, 422, checked.field, checked.message, bytes.length)
     }
 
-    round.aggregation.accept({
-      deviceId: device.id,
-      delta: checked.tensors,
-      examples: checked.metadata.examples,
-      steps: checked.metadata.steps,
-      ...(checked.metadata.loss !== undefined ? { loss: checked.metadata.loss } : {}),
-    })
+    try {
+      round.aggregation.accept({
+        deviceId: device.id,
+        delta: checked.tensors,
+        examples: checked.metadata.examples,
+        steps: checked.metadata.steps,
+        ...(checked.metadata.loss !== undefined ? { loss: checked.metadata.loss } : {}),
+      })
+    } catch (error) {
+      // The aggregation refuses what it cannot weigh (no steps under normalized weighting),
+      // leaving its sums as they were.
+      if (!(error instanceof RangeError)) throw error
+      round.record.bytesUp += bytes.length
+      const field = checked.metadata.steps === 0 ? 'metadata.steps' : 'tensors'
+      return reject(live, round, device, 422, field, error.message, bytes.length)
+    }
     round.devices.set(device.id, 'reported')
     round.record.reported += 1
     round.record.examples += checked.metadata.examples
@@ -712,12 +724,13 @@ export function createScheduler(options: SchedulerOptions) {
       createdAt: now,
       updatedAt: now,
       error: null,
+      optimizerState: null,
     }
     await store.insertTask(record)
     const live: LiveTask = {
       record,
       info,
-      strategy: strategyFor(record.spec),
+      strategy: strategyOf(record.spec),
       open: undefined,
       queue: Promise.resolve(),
     }
@@ -777,10 +790,21 @@ export function createScheduler(options: SchedulerOptions) {
       tasks.set(record.id, {
         record,
         info,
-        strategy: strategyFor(record.spec),
+        strategy: strategyOf(record.spec),
         open: undefined,
         queue: Promise.resolve(),
       })
+    }
+    for (const live of tasks.values()) {
+      const hash = live.record.optimizerState
+      if (!hash || !live.strategy.restore) continue
+      try {
+        live.strategy.restore(await models.weights(hash), live.info.weightSpec)
+      } catch (error) {
+        log(
+          `task ${live.record.id}: server optimizer state ${hash} not restored, starting afresh: ${String(error)}`,
+        )
+      }
     }
     const now = clock.now()
     for (const open of await store.listOpenRounds()) {

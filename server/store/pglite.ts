@@ -42,6 +42,7 @@ create table if not exists rounds (
   closed_at bigint,
   primary key (task_id, round)
 );
+alter table tasks add column if not exists optimizer_state text;
 alter table rounds add column if not exists bytes_up bigint not null default 0;
 alter table rounds add column if not exists bytes_down bigint not null default 0;
 alter table rounds add column if not exists participation jsonb;
@@ -121,6 +122,7 @@ interface TaskRow {
   model_hash: string
   round: number
   committed_rounds: number
+  optimizer_state: string | null
   created_at: string | number
   updated_at: string | number
   error: string | null
@@ -181,6 +183,7 @@ const toTask = (r: TaskRow): TaskRecord => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
   error: r.error,
+  optimizerState: r.optimizer_state,
 })
 const toRound = (r: RoundRow): RoundRecord => ({
   taskId: r.task_id,

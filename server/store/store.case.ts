@@ -15,6 +15,7 @@ export const aTask = (id: string, createdAt = 1): TaskRecord => ({
   createdAt,
   updatedAt: createdAt,
   error: null,
+  optimizerState: null,
 })
 
 export const aRound = (taskId: string, round: number): RoundRecord => ({
@@ -68,7 +69,7 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
           accuracy: 0.9,
           closedAt: 20,
         },
-        task: { modelHash: HASH_B, committedRounds: 1 },
+        task: { modelHash: HASH_B, committedRounds: 1, optimizerState: HASH_A },
       })
       expect((await store.listRounds('t1'))[0]).toMatchObject({
         status: 'committed',
@@ -80,6 +81,7 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         modelHash: HASH_B,
         committedRounds: 1,
         round: 1,
+        optimizerState: HASH_A,
       })
       expect(await store.listOpenRounds()).toEqual([])
       await store.close()

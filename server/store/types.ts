@@ -19,6 +19,8 @@ export interface TaskRecord {
   createdAt: number
   updatedAt: number
   error: string | null
+  /** Hash of the server optimizer's state after the last commit (a blob), if it keeps one. */
+  optimizerState: string | null
 }
 
 export interface RoundRecord {

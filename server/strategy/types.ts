@@ -54,4 +54,8 @@ export interface Strategy {
   /** Whether to evaluate the new model on the coordinator's held-out set. */
   configureEvaluate(input: { round: number }): { heldOut: boolean }
   aggregateEvaluate(input: { round: number; heldOut: HeldOutResult | null }): RoundMetrics
+  /** What the strategy carries from round to round (a server optimizer's moments), to persist. */
+  state?(): NamedTensor[]
+  /** Carries on from a state that state() gave for the model `spec`; throws if it does not fit. */
+  restore?(state: readonly NamedTensor[], spec: readonly WeightSpecEntry[]): void
 }
