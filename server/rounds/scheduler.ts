@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { allFinite } from '../../shared/aggregation/index.ts'
+import { allFinite, stalenessWeight } from '../../shared/aggregation/index.ts'
 import {
+  type Assignment,
   type UpdateMetadata,
   UpdateMetadataSchema,
   describeIssues,
@@ -87,16 +88,29 @@ interface LiveRound {
   closing: boolean
 }
 
+/** An async task's device at work: what it was given, and until when its slot is held. */
+interface AtWork {
+  answer: Assignment
+  until: number
+}
+
 interface LiveTask {
   record: TaskRecord
   info: ModelInfo
   strategy: Strategy
+  /** Async tasks: the devices training now, by id. */
+  atWork: Map<string, AtWork>
+  /** Async tasks: each recent round's base model, to check a stale update against. */
+  bases: Map<number, string>
   open: LiveRound | undefined
   /** Writes for this task, in the order they were decided. */
   queue: Promise<void>
 }
 
 const selectedTarget = (s: RoundSettings) => Math.ceil(s.overSelect * s.clientsPerRound - 1e-9)
+
+/** FedBuff: no rounds with deadlines, a new version every `async.bufferSize` updates. */
+const isAsync = (task: TaskRecord) => task.spec.mode === 'async'
 
 /**
  * The round scheduler: one synchronous round at a time per task. Decisions are taken on the
@@ -186,6 +200,9 @@ export function createScheduler(options: SchedulerOptions) {
       startedAt: clock.now(),
     }
     live.open = liveRound(live, record)
+    live.bases.set(record.round, record.baseModel)
+    for (const n of live.bases.keys())
+      if (n < record.round - task.spec.async.maxStaleness) live.bases.delete(n)
     void enqueue(live, () => store.openRound({ ...record }))
     events.publish({ type: 'round.opened', taskId: task.id, round: roundView(record) })
   }
@@ -197,10 +214,14 @@ export function createScheduler(options: SchedulerOptions) {
     if (round.timer) clock.clearTimeout(round.timer)
     const task = live.record
     const r = round.record
-    r.dropped = r.selected - r.reported - r.rejected
+    // An async round's reports come from devices other rounds assigned: it counts its drops as
+    // they happen (releaseExpired).
+    if (!isAsync(task)) r.dropped = r.selected - r.reported - r.rejected
     let committed = false
     try {
-      if (r.reported >= round.settings.minReports) {
+      // An async task's round closes on a full buffer only: any report commits.
+      const needed = isAsync(task) ? 1 : round.settings.minReports
+      if (r.reported >= needed) {
         const global = await models.weights(r.baseModel)
         const failures = [...round.devices].flatMap(([deviceId, state]) =>
           state === 'assigned' || state === 'rejected'
@@ -282,7 +303,10 @@ export function createScheduler(options: SchedulerOptions) {
 
   function assignment(live: LiveTask, round: LiveRound, device: DeviceRecord): CheckinAnswer {
     const task = live.record
-    const deadlineAt = round.record.deadlineAt ?? clock.now()
+    // An async task's device has the deadline's length from now, whatever the buffer is doing.
+    const deadlineAt = isAsync(task)
+      ? clock.now() + round.settings.deadlineSeconds * 1000
+      : (round.record.deadlineAt ?? clock.now())
     const configured = live.strategy.configureTrain({
       round: round.record.round,
       settings: round.train,
@@ -359,28 +383,33 @@ export function createScheduler(options: SchedulerOptions) {
         : { type: 'none', reason: reasons.join('; ') }
     }
 
+    const now = clock.now()
+    for (const live of eligible) if (isAsync(live.record)) releaseExpired(live, now)
     // A device that was selected and has not answered gets its assignment again (a reload).
     for (const live of eligible) {
       const round = live.open
+      const atWork = live.atWork.get(device.id)
+      if (atWork) return atWork.answer
       if (round && !round.closing && round.devices.get(device.id) === 'assigned')
         return assignment(live, round, device)
     }
+    // How full each task's work is: a sync round's selections, an async task's devices at work.
+    const load = ({ live, round }: { live: LiveTask; round: LiveRound }) =>
+      isAsync(live.record)
+        ? live.atWork.size / live.record.spec.async.concurrency
+        : round.record.selected / selectedTarget(round.settings)
     const candidates = eligible
       .filter((t) => t.record.status === 'running' && t.open && !t.open.closing)
       .map((t) => ({ live: t, round: t.open! }))
-      .filter(({ round }) => !round.devices.has(device.id))
-      .filter(({ round }) => round.record.selected < selectedTarget(round.settings))
-      .sort(
-        (a, b) =>
-          a.round.record.selected / selectedTarget(a.round.settings) -
-          b.round.record.selected / selectedTarget(b.round.settings),
-      )
+      .filter(({ live, round }) => isAsync(live.record) || !round.devices.has(device.id))
+      .filter((c) => load(c) < 1)
+      .sort((a, b) => load(a) - load(b))
     const chosen = candidates[0]
     if (!chosen) return retryLater(eligible)
     const { live, round } = chosen
     round.devices.set(device.id, 'assigned')
     round.record.selected += 1
-    if (round.record.deadlineAt === null) startDeadline(live, round)
+    if (round.record.deadlineAt === null && !isAsync(live.record)) startDeadline(live, round)
     const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
     const assignedAt = clock.now()
     void enqueue(live, () =>
@@ -404,7 +433,25 @@ export function createScheduler(options: SchedulerOptions) {
       ...withRound(key),
     })
     publishRound(live, round)
-    return assignment(live, round, device)
+    const answer = assignment(live, round, device)
+    if (isAsync(live.record) && answer.type === 'assignment')
+      live.atWork.set(device.id, { answer, until: Date.parse(answer.deadline) })
+    return answer
+  }
+
+  /**
+   * An async task's devices that have held their slot past their deadline give it up: counted as
+   * dropped in the round that assigned them if it is still open, and told they are late if they
+   * upload after all.
+   */
+  function releaseExpired(live: LiveTask, now: number) {
+    for (const [deviceId, atWork] of live.atWork) {
+      if (atWork.until > now) continue
+      live.atWork.delete(deviceId)
+      if (live.open && !live.open.closing) live.open.record.dropped += 1
+      const key = { taskId: live.record.id, round: atWork.answer.round, deviceId }
+      void enqueue(live, () => store.updateAssignment(key, { state: 'late', answeredAt: now }))
+    }
   }
 
   /**
@@ -467,6 +514,7 @@ export function createScheduler(options: SchedulerOptions) {
       answer: { type: 'unknown-round', message },
     })
     if (!live) return unknown(`no task ${taskId}`)
+    if (isAsync(live.record)) return asyncUpload(live, device, n, readBody, unknown)
     const key = { taskId, round: n, deviceId: device.id }
 
     const round = live.open
@@ -508,32 +556,50 @@ export function createScheduler(options: SchedulerOptions) {
       return reject(live, round, device, 422, checked.field, checked.message, bytes.length)
     }
 
+    return acceptReport(live, round, device, key, bytes, checked.metadata, checked.tensors, {
+      closeAt: round.settings.clientsPerRound,
+    })
+  }
+
+  /**
+   * Adds a checked update (its `delta` as the aggregation should weigh it) to the open round,
+   * counts it, and closes the round once `closeAt` reports are in. The aggregation may refuse
+   * what it cannot weigh (no steps under normalized weighting), leaving its sums as they were.
+   */
+  function acceptReport(
+    live: LiveTask,
+    round: LiveRound,
+    device: DeviceRecord,
+    key: { taskId: string; round: number; deviceId: string },
+    bytes: Uint8Array,
+    metadata: UpdateMetadata,
+    delta: NamedTensor[],
+    { closeAt }: { closeAt: number },
+  ): UploadResult {
     try {
       round.aggregation.accept({
         deviceId: device.id,
-        delta: checked.tensors,
-        examples: checked.metadata.examples,
-        steps: checked.metadata.steps,
-        ...(checked.metadata.loss !== undefined ? { loss: checked.metadata.loss } : {}),
+        delta,
+        examples: metadata.examples,
+        steps: metadata.steps,
+        ...(metadata.loss !== undefined ? { loss: metadata.loss } : {}),
       })
     } catch (error) {
-      // The aggregation refuses what it cannot weigh (no steps under normalized weighting),
-      // leaving its sums as they were.
       if (!(error instanceof RangeError)) throw error
       round.record.bytesUp += bytes.length
-      const field = checked.metadata.steps === 0 ? 'metadata.steps' : 'tensors'
-      return reject(live, round, device, 422, field, error.message, bytes.length)
+      const field = metadata.steps === 0 ? 'metadata.steps' : 'tensors'
+      return reject(live, round, device, 422, field, error.message, bytes.length, key.round)
     }
     round.devices.set(device.id, 'reported')
     round.record.reported += 1
-    round.record.examples += checked.metadata.examples
+    round.record.examples += metadata.examples
     round.record.bytesUp += bytes.length
-    countParticipation(round.record, device, checked.metadata.examples, checked.metadata.partial)
+    countParticipation(round.record, device, metadata.examples, metadata.partial)
     metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
     void enqueue(live, () =>
       store.updateAssignment(key, {
         state: 'reported',
-        examples: checked.metadata.examples,
+        examples: metadata.examples,
         answeredAt: clock.now(),
         bytesUp: bytes.length,
       }),
@@ -547,13 +613,109 @@ export function createScheduler(options: SchedulerOptions) {
     })
     publishRound(live, round)
     const reported = round.record.reported
-    if (reported >= round.settings.clientsPerRound) void closeRound(live, round, 'target')
-    return { status: 200, answer: { type: 'accepted', round: n, reported } }
+    if (reported >= closeAt) void closeRound(live, round, 'target')
+    return { status: 200, answer: { type: 'accepted', round: key.round, reported } }
+  }
+
+  /**
+   * FedBuff's upload: an update computed on the round the device was assigned in, `staleness`
+   * rounds behind the one open now, joins the open round's buffer weighted by
+   * 1/(1 + staleness)^a; past `maxStaleness` it is refused as stale. A full buffer commits.
+   */
+  async function asyncUpload(
+    live: LiveTask,
+    device: DeviceRecord,
+    n: number,
+    readBody: (limit: number) => Promise<Uint8Array>,
+    unknown: (message: string) => UploadResult,
+  ): Promise<UploadResult> {
+    const task = live.record
+    const key = { taskId: task.id, round: n, deviceId: device.id }
+    const atWork = live.atWork.get(device.id)
+    if (!atWork || atWork.answer.round !== n) {
+      const past = n >= 1 && n <= task.round ? await store.getAssignment(key) : undefined
+      if (!past)
+        return unknown(`device ${device.id} has no assignment in round ${n} of task ${task.id}`)
+      if (past.state !== 'assigned') return duplicate(n, past.state)
+      // Its slot was given up at its deadline, or the coordinator restarted since.
+      await enqueue(live, () => store.markLate(key, clock.now()))
+      return late(device, key)
+    }
+    const round = live.open
+    const { maxStaleness, stalenessExponent } = task.spec.async
+    const staleness = round ? round.record.round - n : Number.POSITIVE_INFINITY
+    const base = live.bases.get(n)
+    if (!round || round.closing || staleness > maxStaleness || base === undefined) {
+      live.atWork.delete(device.id)
+      void enqueue(live, () =>
+        store.updateAssignment(key, { state: 'late', answeredAt: clock.now() }),
+      )
+      events.publish({
+        type: 'device.state',
+        deviceId: device.id,
+        state: 'late',
+        ...withRound(key),
+      })
+      return {
+        status: 410,
+        answer: {
+          type: 'stale',
+          round: n,
+          staleness,
+          maxStaleness,
+          message: round
+            ? `round ${n} is ${staleness} rounds behind round ${round.record.round}, more than this task's maxStaleness ${maxStaleness}; the update was not aggregated`
+            : `task ${task.id} has no open round; the update was not aggregated`,
+        },
+      }
+    }
+
+    const limit = round.info.payloadBytes + UPLOAD_SLACK_BYTES
+    let bytes: Uint8Array
+    try {
+      bytes = await readBody(limit)
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error
+      live.atWork.delete(device.id)
+      return reject(
+        live,
+        round,
+        device,
+        413,
+        'body',
+        `the update is larger than ${limit} bytes`,
+        0,
+        n,
+      )
+    }
+    // The buffer may have filled, or the device answered on another connection, while we read.
+    if (live.atWork.get(device.id) !== atWork) return duplicate(n, 'reported')
+    live.atWork.delete(device.id)
+    if (round.closing || live.open !== round) {
+      void enqueue(live, () =>
+        store.updateAssignment(key, { state: 'late', answeredAt: clock.now() }),
+      )
+      return late(device, key)
+    }
+    const checked = checkUpdate(bytes, round, base)
+    if ('field' in checked) {
+      round.record.bytesUp += bytes.length
+      return reject(live, round, device, 422, checked.field, checked.message, bytes.length, n)
+    }
+    const weight = stalenessWeight(staleness, stalenessExponent)
+    const delta =
+      weight === 1
+        ? checked.tensors
+        : checked.tensors.map((t) => ({ ...t, data: t.data.map((v) => v * weight) }))
+    return acceptReport(live, round, device, key, bytes, checked.metadata, delta, {
+      closeAt: task.spec.async.bufferSize,
+    })
   }
 
   function checkUpdate(
     bytes: Uint8Array,
     round: LiveRound,
+    baseModel = round.record.baseModel,
   ): { tensors: NamedTensor[]; metadata: UpdateMetadata } | { field: string; message: string } {
     let container
     try {
@@ -571,10 +733,10 @@ export function createScheduler(options: SchedulerOptions) {
       const issue = describeIssues(metadata.error)[0]!
       return { field: `metadata.${issue.field}`, message: issue.message }
     }
-    if (metadata.data.baseModel !== round.record.baseModel)
+    if (metadata.data.baseModel !== baseModel)
       return {
         field: 'metadata.baseModel',
-        message: `the update was computed against ${metadata.data.baseModel}, not this round's model ${round.record.baseModel}`,
+        message: `the update was computed against ${metadata.data.baseModel}, not this round's model ${baseModel}`,
       }
     const expected = round.info.weightSpec
     if (container.tensors.length !== expected.length)
@@ -605,8 +767,10 @@ export function createScheduler(options: SchedulerOptions) {
     field: string,
     message: string,
     bytesUp = 0,
+    /** The round the device was assigned in: an async task's may be an earlier one. */
+    assignedIn = round.record.round,
   ): UploadResult {
-    const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
+    const key = { taskId: live.record.id, round: assignedIn, deviceId: device.id }
     round.devices.set(device.id, 'rejected')
     round.record.rejected += 1
     void enqueue(live, () =>
@@ -731,6 +895,8 @@ export function createScheduler(options: SchedulerOptions) {
       record,
       info,
       strategy: strategyOf(record.spec),
+      atWork: new Map(),
+      bases: new Map(),
       open: undefined,
       queue: Promise.resolve(),
     }
@@ -791,6 +957,8 @@ export function createScheduler(options: SchedulerOptions) {
         record,
         info,
         strategy: strategyOf(record.spec),
+        atWork: new Map(),
+        bases: new Map(),
         open: undefined,
         queue: Promise.resolve(),
       })

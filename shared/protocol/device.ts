@@ -153,6 +153,7 @@ export const UPLOAD_OUTCOMES = [
   'duplicate',
   'unknown-round',
   'rejected',
+  'stale',
 ] as const
 export type UploadOutcome = (typeof UPLOAD_OUTCOMES)[number]
 
@@ -162,3 +163,5 @@ export type UploadAnswer =
   | { type: 'duplicate'; round: number; message: string }
   | { type: 'unknown-round'; message: string }
   | { type: 'rejected'; round: number; message: string; field?: string }
+  /** Async tasks: the update's round is more than `maxStaleness` rounds behind the open one. */
+  | { type: 'stale'; round: number; staleness: number; maxStaleness: number; message: string }
