@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TaskSpecSchema, type CheckinRequest } from '../../shared/protocol/index.ts'
-import { encodeContainer, tensorSize } from '../../shared/tensors/index.ts'
 import type { VirtualClock } from '../clock/index.ts'
 import type { DeviceRecord } from '../store/index.ts'
 import { fedAvg } from '../strategy/index.ts'
@@ -51,16 +50,7 @@ describe('scheduler pace steering', () => {
 
     // One of two reports after 20 s: at that rate the round closes at 40 s, 20 s from now.
     clock.advance(20_000)
-    const spec = t.models.info({ preset: 'mnist-2nn' }).weightSpec
-    const body = encodeContainer({
-      tensors: spec.map(({ name, shape }) => ({
-        name,
-        shape,
-        dtype: 'float32',
-        data: new Float32Array(tensorSize(shape)),
-      })),
-      metadata: { examples: 4, steps: 1, baseModel: task.model.hash },
-    })
+    const body = t.zeroUpdate({ examples: 4, steps: 1, baseModel: task.model.hash })
     const accepted = await scheduler.upload({
       device: a,
       taskId: task.id,

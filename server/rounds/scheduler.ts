@@ -197,6 +197,7 @@ export function createScheduler(options: SchedulerOptions) {
       participation: noParticipation(),
       accuracy: null,
       loss: null,
+      accuracyByLabel: null,
       startedAt: clock.now(),
     }
     live.open = liveRound(live, record)
@@ -253,11 +254,11 @@ export function createScheduler(options: SchedulerOptions) {
                   return null
                 })
             : null
-          const { accuracy, loss } = strategy.aggregateEvaluate({
+          const { accuracy, loss, accuracyByLabel } = strategy.aggregateEvaluate({
             round: r.round,
             heldOut: evaluated,
           })
-          Object.assign(r, { status: 'committed', model: hash, accuracy, loss })
+          Object.assign(r, { status: 'committed', model: hash, accuracy, loss, accuracyByLabel })
           task.modelHash = hash
           task.committedRounds += 1
           if (task.committedRounds >= task.spec.rounds.total) task.status = 'completed'

@@ -2,6 +2,8 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { UpdateMetadata } from '../../shared/protocol/index.ts'
+import { encodeContainer, tensorSize } from '../../shared/tensors/index.ts'
 import { useBackend } from '../../shared/tf/index.ts'
 import { fileBlobStore } from '../blobs/index.ts'
 import { createVirtualClock } from '../clock/index.ts'
@@ -48,9 +50,19 @@ export async function testScheduler(overrides: Partial<SchedulerOptions> = {}) {
     }
     return enrolled
   }
+  /** What a device uploads for the mnist-2nn preset: an all-zero delta, with `metadata`. */
+  function zeroUpdate(metadata: UpdateMetadata): Uint8Array {
+    const tensors = models.info({ preset: 'mnist-2nn' }).weightSpec.map(({ name, shape }) => ({
+      name,
+      shape,
+      dtype: 'float32' as const,
+      data: new Float32Array(tensorSize(shape)),
+    }))
+    return encodeContainer({ tensors, metadata })
+  }
   async function close() {
     await scheduler.stop()
     await store.close()
   }
-  return { clock, store, models, scheduler, enrol, close }
+  return { clock, store, models, scheduler, enrol, zeroUpdate, close }
 }

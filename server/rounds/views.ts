@@ -35,6 +35,7 @@ export function roundView(r: RoundRecord): RoundView {
     examples: r.examples,
     accuracy: r.accuracy,
     loss: r.loss,
+    accuracyByLabel: r.accuracyByLabel && [...r.accuracyByLabel],
     baseModel: r.baseModel,
     model: r.model,
     startedAt: new Date(r.startedAt).toISOString(),

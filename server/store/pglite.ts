@@ -46,6 +46,7 @@ alter table tasks add column if not exists optimizer_state text;
 alter table rounds add column if not exists bytes_up bigint not null default 0;
 alter table rounds add column if not exists bytes_down bigint not null default 0;
 alter table rounds add column if not exists participation jsonb;
+alter table rounds add column if not exists accuracy_by_label jsonb;
 create index if not exists rounds_open on rounds (status) where status = 'open';
 create table if not exists devices (
   id text primary key,
@@ -75,13 +76,22 @@ alter table assignments add column if not exists bytes_up bigint not null defaul
 
 /** camelCase record field → snake_case column, for the fields a patch may name. */
 const column = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
-const JSON_COLUMNS = new Set(['spec', 'capabilities', 'datasets', 'participation'])
+const JSON_COLUMNS = new Set([
+  'spec',
+  'capabilities',
+  'datasets',
+  'participation',
+  'accuracyByLabel',
+])
+/** A field's value as a query parameter: JSON text for a jsonb column, SQL null for null. */
+const param = ([k, v]: [string, unknown]): unknown =>
+  JSON_COLUMNS.has(k) && v !== null ? JSON.stringify(v) : v
 
 function setClause(patch: Record<string, unknown>, firstParam: number) {
   const entries = Object.entries(patch).filter(([, v]) => v !== undefined)
   return {
     sql: entries.map(([k], i) => `${column(k)} = $${firstParam + i}`).join(', '),
-    values: entries.map(([k, v]): unknown => (JSON_COLUMNS.has(k) ? JSON.stringify(v) : v)),
+    values: entries.map(param),
     empty: entries.length === 0,
   }
 }
@@ -108,7 +118,7 @@ async function insert(db: Queryable, table: string, record: object) {
   const entries = Object.entries(record)
   await db.query(
     `insert into ${table} (${entries.map(([k]) => column(k)).join(', ')}) values (${entries.map((_, i) => `$${i + 1}`).join(', ')})`,
-    entries.map(([k, v]): unknown => (JSON_COLUMNS.has(k) ? JSON.stringify(v) : v)),
+    entries.map(param),
   )
 }
 
@@ -141,6 +151,8 @@ interface RoundRow {
   examples: string | number
   accuracy: number | null
   loss: number | null
+  /** Null when no evaluation ran, and in rows written before the column existed. */
+  accuracy_by_label: (number | null)[] | null
   started_at: string | number
   deadline_at: string | number | null
   closed_at: string | number | null
@@ -199,6 +211,7 @@ const toRound = (r: RoundRow): RoundRecord => ({
   examples: Number(r.examples),
   accuracy: r.accuracy,
   loss: r.loss,
+  accuracyByLabel: r.accuracy_by_label,
   startedAt: Number(r.started_at),
   deadlineAt: num(r.deadline_at),
   closedAt: num(r.closed_at),

@@ -37,6 +37,8 @@ export interface RoundRecord {
   examples: number
   accuracy: number | null
   loss: number | null
+  /** Held-out accuracy per label (index = label, null for a label with no held-out examples). */
+  accuracyByLabel: (number | null)[] | null
   startedAt: number
   deadlineAt: number | null
   closedAt: number | null

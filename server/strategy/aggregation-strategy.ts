@@ -86,6 +86,7 @@ export function strategyFor(options: Partial<AggregationSettings> = {}): Aggrega
     aggregateEvaluate: ({ heldOut }) => ({
       accuracy: heldOut?.accuracy ?? null,
       loss: heldOut?.loss ?? null,
+      accuracyByLabel: heldOut ? [...heldOut.perLabelAccuracy] : null,
     }),
     state: () => state.map(copy),
     restore(next, spec) {

@@ -211,4 +211,19 @@ describe('strategyFor', () => {
     expect(() => strategyFor({ momentum: 2 })).toThrow(/aggregation\.momentum/)
     expect(() => strategyFor({ tau: 0 })).toThrow(RangeError)
   })
+
+  it('turns the held-out evaluation into the round metrics, per label included', () => {
+    const strategy = strategyFor()
+    expect(strategy.configureEvaluate({ round: 1 })).toEqual({ heldOut: true })
+    const heldOut = { accuracy: 0.75, loss: 0.5, examples: 4, perLabelAccuracy: [1, null, 0.5] }
+    const metrics = strategy.aggregateEvaluate({ round: 1, heldOut })
+    expect(metrics).toEqual({ accuracy: 0.75, loss: 0.5, accuracyByLabel: [1, null, 0.5] })
+    heldOut.perLabelAccuracy[0] = 0
+    expect(metrics.accuracyByLabel).toEqual([1, null, 0.5])
+    expect(strategy.aggregateEvaluate({ round: 2, heldOut: null })).toEqual({
+      accuracy: null,
+      loss: null,
+      accuracyByLabel: null,
+    })
+  })
 })

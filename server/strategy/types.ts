@@ -29,6 +29,8 @@ export interface RoundAggregation {
 export interface RoundMetrics {
   accuracy: number | null
   loss: number | null
+  /** Held-out accuracy per label (index = label; null where the held-out set has none). */
+  accuracyByLabel: (number | null)[] | null
 }
 
 /**

@@ -258,6 +258,11 @@ export interface RoundView {
   examples: number
   accuracy: number | null
   loss: number | null
+  /**
+   * Held-out accuracy of the committed model per label (index = label): null for a label the
+   * held-out set has no examples of; null as a whole where no evaluation ran.
+   */
+  accuracyByLabel: (number | null)[] | null
   baseModel: string
   model: string | null
   startedAt: string
