@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { type Examples, mulberry32, permutation, randomSeed } from '../data/index.ts'
-import { getWeights, setWeights } from '../models/index.ts'
+import { getWeights, setWeights, weightName } from '../models/index.ts'
 import { plannedSteps } from '../protocol/device.ts'
 import type { NamedTensor } from '../tensors/named-tensor.ts'
 import { batchTensors, crossEntropy, forward, modelIo, withModel, yielder } from './common.ts'
@@ -26,6 +26,11 @@ export interface TrainPlan {
   localEpochs: number
   /** Stop after this many optimizer steps, even mid-epoch (deadline-aware local work). */
   maxSteps?: number
+  /**
+   * FedProx's μ (Li et al. 2020): the local objective gains μ/2 · ‖w − w_global‖² over the
+   * trainable weights, so a device that does many steps drifts less far. Absent or 0: plain.
+   */
+  proximalMu?: number
 }
 
 export interface TrainProgress {
@@ -112,7 +117,7 @@ export function makeOptimizer({ optimizer, learningRate }: TrainPlan): tf.Optimi
 }
 
 export function assertPlan(plan: TrainPlan): void {
-  const { learningRate, batchSize, localEpochs, maxSteps } = plan
+  const { learningRate, batchSize, localEpochs, maxSteps, proximalMu } = plan
   if (!OPTIMIZERS.includes(plan.optimizer)) makeOptimizer(plan) // throws naming the optimizer
   if (!(Number.isFinite(learningRate) && learningRate > 0)) {
     throw new RangeError(`plan.learningRate must be a positive number, got ${learningRate}`)
@@ -126,11 +131,15 @@ export function assertPlan(plan: TrainPlan): void {
   if (maxSteps !== undefined && !(Number.isInteger(maxSteps) && maxSteps >= 0)) {
     throw new RangeError(`plan.maxSteps must be a non-negative integer, got ${maxSteps}`)
   }
+  if (proximalMu !== undefined && !(Number.isFinite(proximalMu) && proximalMu >= 0)) {
+    throw new RangeError(`plan.proximalMu must be a non-negative number, got ${proximalMu}`)
+  }
 }
 
 /**
  * Local training, as every device runtime does it: set the global weights, run `plan` with
- * categorical cross-entropy (shuffling each epoch), and return the weight delta.
+ * categorical cross-entropy (shuffling each epoch), plus FedProx's proximal term when the plan
+ * has a μ, and return the weight delta.
  */
 export async function trainLocally(options: TrainOptions): Promise<TrainResult> {
   const { model, weights, examples, plan, signal, onProgress } = options
@@ -154,6 +163,9 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
     const every = options.checkpointEvery ?? 0
 
     const optimizer = makeOptimizer(plan)
+    // w_global, kept on the backend for the proximal term: always the round's weights, so a
+    // resumed run pulls towards the same point as the run it carries on.
+    const anchors = (plan.proximalMu ?? 0) > 0 ? proximalAnchors(model, weights) : null
     let step = resume?.step ?? 0
     let distinct = resume?.examples ?? 0
     let lossSum = resume?.lossSum ?? 0
@@ -176,11 +188,10 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
           const { x, y } = batchTensors(examples, indices, io)
           let cost: tf.Scalar | null
           try {
-            cost = optimizer.minimize(
-              () => tf.mean(crossEntropy(y, forward(model, x, true))),
-              true,
-              variables,
-            )
+            const f = () => tf.mean<tf.Scalar>(crossEntropy(y, forward(model, x, true)))
+            cost = anchors
+              ? proximalStep(optimizer, f, variables, anchors, plan.proximalMu!)
+              : optimizer.minimize(f, true, variables)
           } finally {
             tf.dispose([x, y])
           }
@@ -209,6 +220,7 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
       }
     } finally {
       disposeOptimizer(optimizer)
+      if (anchors) tf.dispose(anchors)
     }
 
     const global = new Map(weights.map((t) => [t.name, t.data]))
@@ -224,6 +236,47 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
       loss: lossCount > 0 ? lossSum / lossCount : NaN,
     }
   })
+}
+
+/** The global weights of the model's trainable variables, in `variables` order, as tensors. */
+function proximalAnchors(model: tfl.LayersModel, weights: readonly NamedTensor[]): tf.Tensor[] {
+  const byName = new Map(weights.map((t) => [t.name, t]))
+  return model.trainableWeights.map((w) => {
+    // setWeights already checked every weight is there, with its shape.
+    const t = byName.get(weightName(w))!
+    return tf.tensor(t.data, t.shape, 'float32')
+  })
+}
+
+/**
+ * One step on loss + μ/2 · ‖w − w_global‖²: the loss's gradients plus μ · (w − w_global), added
+ * to the gradients rather than to the loss so the cost returned (and reported) is the loss alone.
+ */
+function proximalStep(
+  optimizer: tf.Optimizer,
+  f: () => tf.Scalar,
+  variables: tf.Variable[],
+  anchors: tf.Tensor[],
+  mu: number,
+): tf.Scalar {
+  const { value, grads } = optimizer.computeGradients(f, variables)
+  let pulled: { name: string; tensor: tf.Tensor }[] = []
+  try {
+    pulled = tf.tidy(() =>
+      variables.map((v, i) => ({
+        name: v.name,
+        tensor: tf.add(grads[v.name]!, tf.mul(tf.sub(v, anchors[i]!), mu)),
+      })),
+    )
+    optimizer.applyGradients(pulled)
+  } catch (error) {
+    value.dispose()
+    throw error
+  } finally {
+    tf.dispose(grads)
+    tf.dispose(pulled.map((g) => g.tensor))
+  }
+  return value
 }
 
 /** A checkpoint must belong to this plan on these examples: same number of steps, not past it. */
