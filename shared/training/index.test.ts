@@ -9,6 +9,7 @@ import {
   missingTrainingKernels,
   OPTIMIZERS,
   type TrainCheckpoint,
+  type TrainOptions,
   type TrainPlan,
   trainLocally,
   type TrainProgress,
@@ -56,6 +57,49 @@ const maxDifference = (a: NamedTensor[], b: NamedTensor[]): number =>
   Math.max(
     ...a.map((t, i) => t.data.reduce((m, v, j) => Math.max(m, Math.abs(v - b[i]!.data[j]!)), 0)),
   )
+
+/** A virtual clock that reaches `stopAt` during step `n`: a deadline coming mid-run, at once. */
+function deadlineDuring(n: number) {
+  let clock = 0
+  return {
+    stopAt: 1,
+    now: () => clock,
+    onProgress: ({ step }: TrainProgress) => void (step === n && (clock = 1)),
+  }
+}
+
+/** The checkpoints a run made before a reload stopped it after the one at step `at`. */
+async function reloadedAt(
+  at: number,
+  run: Pick<TrainOptions, 'plan' | 'seed' | 'checkpointEvery'>,
+): Promise<TrainCheckpoint[]> {
+  const checkpoints: TrainCheckpoint[] = []
+  const controller = new AbortController()
+  await expect(
+    trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      ...run,
+      signal: controller.signal,
+      onCheckpoint: (c) => {
+        checkpoints.push(c)
+        if (c.step === at) controller.abort(new Error('the page reloaded'))
+      },
+    }),
+  ).rejects.toThrow('the page reloaded')
+  return checkpoints
+}
+
+/** The plan's first `n` steps, run whole. */
+const firstSteps = (n: number, seed: number) =>
+  trainLocally({
+    model: model(),
+    weights: initial,
+    examples: train,
+    plan: { ...plan, maxSteps: n },
+    seed,
+  })
 
 describe('trainLocally', () => {
   it('improves accuracy on held-out digits, and reports its work', async () => {
@@ -158,23 +202,7 @@ describe('trainLocally', () => {
         seed: 11,
       })
       const before = tf.memory().numTensors
-      const checkpoints: TrainCheckpoint[] = []
-      const controller = new AbortController()
-      await expect(
-        trainLocally({
-          model: model(),
-          weights: initial,
-          examples: train,
-          plan: resumable,
-          seed: 11,
-          signal: controller.signal,
-          checkpointEvery: 5,
-          onCheckpoint: (c) => {
-            checkpoints.push(c)
-            if (c.step === 20) controller.abort(new Error('the page reloaded'))
-          },
-        }),
-      ).rejects.toThrow('the page reloaded')
+      const checkpoints = await reloadedAt(20, { plan: resumable, seed: 11, checkpointEvery: 5 })
       expect(checkpoints.map((c) => c.step)).toEqual([5, 10, 15, 20])
       expect(tf.memory().numTensors).toBe(before)
       const steps: number[] = []
@@ -199,6 +227,59 @@ describe('trainLocally', () => {
       expect(tf.memory().numTensors).toBe(before)
     },
   )
+
+  it('stops at stopAt after the current step, returning the steps done as partial', async () => {
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      plan,
+      seed: 5,
+      ...deadlineDuring(3),
+    })
+    expect([r.steps, r.examples, r.partial]).toEqual([3, 30, true])
+    // The delta is that of the three steps, exactly as a plan of three steps gives it.
+    const three = await firstSteps(3, 5)
+    expect(three.partial).toBe(false)
+    expect(identical(r.delta, three.delta)).toBe(true)
+    expect(r.loss).toBe(three.loss)
+  })
+
+  it('does at least one step past stopAt, and is not partial when the plan ends in time', async () => {
+    const run = (p: TrainPlan, stopAt: number) =>
+      trainLocally({ model: model(), weights: initial, examples: train, plan: p, stopAt })
+    const late = await run(plan, Date.now() - 1000)
+    expect([late.steps, late.examples, late.partial]).toEqual([1, 10, true])
+    const inTime = await run({ ...plan, maxSteps: 4 }, Date.now() + 60_000)
+    expect([inTime.steps, inTime.partial]).toEqual([4, false])
+    // Its one step was the whole plan: stopping changed nothing.
+    const one = await run({ ...plan, maxSteps: 1 }, 0)
+    expect([one.steps, one.partial]).toEqual([1, false])
+    // Past the first epoch, examples stays the distinct examples used.
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: subset(train, range(0, 30)),
+      plan: { ...plan, batchSize: 8, localEpochs: 3 },
+      ...deadlineDuring(6),
+    })
+    expect([r.steps, r.examples, r.partial]).toEqual([6, 30, true])
+  })
+
+  it('resumes a partial-work run from a checkpoint, and stops it on time', async () => {
+    const checkpoints = await reloadedAt(4, { plan, seed: 2, checkpointEvery: 4 })
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      plan,
+      resumeFrom: checkpoints[0]!,
+      ...deadlineDuring(7),
+    })
+    expect([r.steps, r.examples, r.partial]).toEqual([7, 70, true])
+    // maxSteps changes totalSteps, not the batches: the same seven steps.
+    expect(identical(r.delta, (await firstSteps(7, 2)).delta)).toBe(true)
+  })
 
   it('refuses a checkpoint that does not belong to the plan', async () => {
     const checkpoint: TrainCheckpoint = {

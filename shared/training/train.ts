@@ -81,6 +81,13 @@ export interface TrainOptions {
   checkpointEvery?: number
   /** Awaited before training goes on, so a checkpoint is stored before the next is made. */
   onCheckpoint?: (checkpoint: TrainCheckpoint) => void | Promise<void>
+  /**
+   * Partial work: once `now()` reaches this time, stop after the current step and return what
+   * is done, with `partial: true`. At least one step is always done.
+   */
+  stopAt?: number
+  /** The clock `stopAt` is read on. Default Date.now (a worker and its page agree on it). */
+  now?: () => number
 }
 
 export interface TrainResult {
@@ -92,6 +99,8 @@ export interface TrainResult {
   steps: number
   /** Mean training loss over the last epoch that ran (per example; NaN when no step ran). */
   loss: number
+  /** Stopped at `stopAt` before the plan's steps were done. */
+  partial: boolean
 }
 
 /** Momentum for the 'momentum' optimizer. */
@@ -142,7 +151,8 @@ export function assertPlan(plan: TrainPlan): void {
  * has a μ, and return the weight delta.
  */
 export async function trainLocally(options: TrainOptions): Promise<TrainResult> {
-  const { model, weights, examples, plan, signal, onProgress } = options
+  const { model, weights, examples, plan, signal, onProgress, stopAt } = options
+  const now = options.now ?? Date.now
   assertPlan(plan)
   const io = modelIo(model, examples)
   if (examples.count === 0) throw new RangeError('trainLocally: no examples to train on')
@@ -167,13 +177,14 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
     // resumed run pulls towards the same point as the run it carries on.
     const anchors = (plan.proximalMu ?? 0) > 0 ? proximalAnchors(model, weights) : null
     let step = resume?.step ?? 0
+    let partial = false
     let distinct = resume?.examples ?? 0
     let lossSum = resume?.lossSum ?? 0
     let lossCount = resume?.lossCount ?? 0
     try {
       if (resume && resume.optimizer.length > 0) await restoreOptimizer(optimizer, resume.optimizer)
       const firstEpoch = Math.floor(step / batchesPerEpoch)
-      for (let epoch = 0; step < totalSteps; epoch++) {
+      for (let epoch = 0; step < totalSteps && !partial; epoch++) {
         // The shuffles are replayed from the seed, so a resumed run sees the batches it would have.
         const order = permutation(count, random)
         if (epoch < firstEpoch) continue
@@ -203,6 +214,10 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
           lossSum += loss * indices.length
           lossCount += indices.length
           onProgress?.({ step, totalSteps, loss })
+          if (step < totalSteps && stopAt !== undefined && now() >= stopAt) {
+            partial = true
+            break
+          }
           if (every > 0 && step % every === 0 && step < totalSteps && options.onCheckpoint) {
             await options.onCheckpoint({
               step,
@@ -234,6 +249,7 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
       examples: distinct,
       steps: step,
       loss: lossCount > 0 ? lossSum / lossCount : NaN,
+      partial,
     }
   })
 }
