@@ -5,7 +5,7 @@ import {
   type DeviceTaskView,
   plannedSteps,
 } from '../../../shared/protocol/index.ts'
-import { createDevice, encodeUpdate, ProtocolError } from '../../device/runtime.ts'
+import { createDevice, encodeUpdate, partialWorkStop, ProtocolError } from '../../device/runtime.ts'
 import type { Trainer, TrainOutcome, TrainProgress } from '../../device/trainer.ts'
 import { recordRound } from '../history/store.ts'
 import { deliverPending } from '../outbox/index.ts'
@@ -313,6 +313,8 @@ export function createContributor(options: ContributorOptions) {
       })
       const weights = await device.model(job)
       const totalSteps = plannedSteps(job.plan, examples.count)
+      // The same time for a resumed round: its assignment (and deadline) came with the checkpoint.
+      const stopAt = partialWorkStop(job)
       trained = await trainer.train({
         spec: job.model.spec,
         weights,
@@ -320,6 +322,7 @@ export function createContributor(options: ContributorOptions) {
         examples,
         signal: controller.signal,
         ...(saved ? { resumeFrom: saved.checkpoint } : {}),
+        ...(stopAt !== undefined ? { stopAt } : {}),
         checkpointEvery: checkpointEvery(totalSteps),
         onCheckpoint: async (checkpoint) => {
           await saveCheckpoint(db, {

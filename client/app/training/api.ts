@@ -45,6 +45,8 @@ export interface TrainRequest {
   resumeFrom?: TrainCheckpoint
   /** Send a checkpoint every this many steps (to the train call's `onCheckpoint`). */
   checkpointEvery?: number
+  /** Partial work: past this time (ms since the epoch), stop after the current step. */
+  stopAt?: number
 }
 
 export interface TrainResponse {
@@ -52,6 +54,8 @@ export interface TrainResponse {
   examples: number
   steps: number
   loss: number
+  /** Stopped at `stopAt` before the plan's steps were done. */
+  partial: boolean
   /** Wall time of the training loop in the worker, ms. */
   ms: number
 }

@@ -119,6 +119,7 @@ export function createWorkerTrainer({
             ...(seed ? { seed: seed() } : {}),
             ...(job.resumeFrom ? { resumeFrom: job.resumeFrom } : {}),
             ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
+            ...(job.stopAt !== undefined ? { stopAt: job.stopAt } : {}),
           },
           [...new Set(buffers)],
         )
@@ -136,6 +137,7 @@ export function createWorkerTrainer({
           examples: result.examples,
           steps: result.steps,
           loss: result.loss,
+          partial: result.partial,
           ms: result.ms,
         }
       } finally {

@@ -136,6 +136,7 @@ const api: TrainingWorkerApi = {
           signal: controller.signal,
           ...(request.seed !== undefined ? { seed: request.seed } : {}),
           ...(request.resumeFrom ? { resumeFrom: request.resumeFrom } : {}),
+          ...(request.stopAt !== undefined ? { stopAt: request.stopAt } : {}),
           ...(onCheckpoint && request.checkpointEvery
             ? {
                 checkpointEvery: request.checkpointEvery,
