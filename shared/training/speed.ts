@@ -38,10 +38,11 @@ export interface SpeedMeasurement {
 
 /**
  * Times a few training steps of `spec` on random inputs with the active backend (trainLocally,
- * as real work runs). One example twice, the first of which sets kernels up; then one step each
- * of 4 and of `batchSize` examples, each tried only if the last says it should take under
- * `maxStepMs` (TF.js's plain-JS cpu backend trains synet at about one example a second: it
- * answers from the single example). The ladder also pays what a new shape costs (memory,
+ * as real work runs). One example twice, the first of which sets kernels up; then one step of
+ * `batchSize` examples, or of 4 times as many as the last (and so on) while `batchSize` at once
+ * should take longer than `maxStepMs`: a step is tried only when the last says it should take
+ * under that (TF.js's plain-JS cpu backend trains synet at about one example a second: it
+ * answers from the single example). Those steps also pay what a new shape costs (memory,
  * shaders), so that the steps timed for `budgetMs` at the end cost what real work does. The
  * fastest step counts: other work on the device only ever slows one down, and the figure is
  * kept for weeks.
@@ -81,9 +82,11 @@ export async function measureSpeed({
     }
     const probe = await stepsOf(1, 2)
     let last = fastestStep(probe.ends[0]!, probe.ends.slice(1), 1)
-    // The ladder: 4 examples, then batchSize.
-    for (let size = Math.min(4, batchSize); last.batchSize < batchSize; size = batchSize) {
-      if ((last.stepMs * size) / last.batchSize > maxStepMs) return last
+    // Up to batchSize, by 4 examples when batchSize at once should take too long.
+    while (last.batchSize < batchSize) {
+      const fits = (size: number) => (last.stepMs * size) / last.batchSize <= maxStepMs
+      const size = fits(batchSize) ? batchSize : Math.min(4 * last.batchSize, batchSize)
+      if (!fits(size)) return last
       const { start, ends } = await stepsOf(size, 1)
       last = fastestStep(start, ends, size)
     }
