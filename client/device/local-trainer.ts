@@ -31,6 +31,7 @@ export function localTrainer({ seed }: { seed?: () => number } = {}): Trainer {
           ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
           ...(job.onCheckpoint ? { onCheckpoint: job.onCheckpoint } : {}),
           ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+          ...(job.stopAt !== undefined ? { stopAt: job.stopAt } : {}),
         })
       })
       queue = run.catch(() => undefined)
