@@ -20,7 +20,8 @@ export function localTrainer({ seed }: { seed?: () => number } = {}): Trainer {
           model = buildModel(job.spec)
           models.set(key, model)
         }
-        return trainLocally({
+        const began = performance.now()
+        const result = await trainLocally({
           model,
           weights: job.weights,
           examples: job.examples,
@@ -33,6 +34,7 @@ export function localTrainer({ seed }: { seed?: () => number } = {}): Trainer {
           ...(job.onProgress ? { onProgress: job.onProgress } : {}),
           ...(job.stopAt !== undefined ? { stopAt: job.stopAt } : {}),
         })
+        return { ...result, trainingMs: performance.now() - began }
       })
       queue = run.catch(() => undefined)
       return run

@@ -34,6 +34,8 @@ export interface TrainOutcome {
   loss: number
   /** Stopped at `stopAt` before the plan's steps were done. */
   partial?: boolean
+  /** Time spent training, without the wait for a trainer shared with other jobs. */
+  trainingMs?: number
 }
 
 /**

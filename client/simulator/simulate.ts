@@ -10,6 +10,8 @@ export interface SimulationOptions {
   trainer: Trainer
   /** Share of devices that are 5–10× slower (they wait that much longer before uploading). */
   slow?: number
+  /** Exactly this many slow devices instead (the first ones), for tests that count them. */
+  slowDevices?: number
   /** Probability that a device drops an assignment: it trains, never uploads, and comes back after the deadline. */
   drop?: number
   seed?: number
@@ -25,6 +27,8 @@ export interface SimulationSummary {
   dropped: number
   /** Accepted updates that stopped early because the deadline was near (partial work). */
   partial: number
+  /** The labels of the slow devices. */
+  slowLabels: string[]
 }
 
 /**
@@ -54,7 +58,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
     options.partition === 'iid'
       ? shardIid(options.examples, clients, seed)
       : shardNonIid(options.examples, clients, { labelsPerClient: 2, seed })
-  const slowFactor = shards.map(() => (random() < slow ? 5 + 5 * random() : 1))
+  const isSlow = (i: number) =>
+    options.slowDevices === undefined ? random() < slow : i < options.slowDevices
+  const slowFactor = shards.map((_, i) => (isSlow(i) ? 5 + 5 * random() : 1))
   const summary: SimulationSummary = {
     devices: clients,
     accepted: 0,
@@ -62,6 +68,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
     rejected: 0,
     dropped: 0,
     partial: 0,
+    slowLabels: slowFactor.flatMap((f, i) => (f > 1 ? [`sim-${i}`] : [])),
   }
 
   const runs = shards.map((examples, i) => {
