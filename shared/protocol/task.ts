@@ -184,6 +184,11 @@ export interface TaskView {
   dataset: string
   train: TrainSettings
   rounds: RoundSettings
+  aggregation: AggregationSettings
+  work: WorkSettings
+  eligibility: Eligibility
+  mode: TaskMode
+  async: AsyncSettings
   /** Number of the latest round opened (0 before the first). */
   round: number
   committedRounds: number
