@@ -38,7 +38,7 @@ async function ownCoordinator() {
     started.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()))
     started.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()))
     child = started
-    const deadline = Date.now() + 60_000
+    const deadline = Date.now() + 120_000
     for (;;) {
       if (started.exitCode !== null) throw new Error(`the coordinator exited:\n${output.join('')}`)
       const healthy = await fetch(`${url}/healthz`).then(
@@ -46,7 +46,7 @@ async function ownCoordinator() {
         () => false,
       )
       if (healthy) return
-      if (Date.now() > deadline) throw new Error(`no /healthz within 60 s:\n${output.join('')}`)
+      if (Date.now() > deadline) throw new Error(`no /healthz within 120 s:\n${output.join('')}`)
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
   }

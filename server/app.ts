@@ -14,13 +14,14 @@ import { createModelRegistry } from './models/index.ts'
 import { createScheduler } from './rounds/scheduler.ts'
 import type { Store } from './store/index.ts'
 import { crossOriginIsolation, staticRoutes } from './static/index.ts'
-import { fedAvg, type Strategy } from './strategy/index.ts'
+import type { Strategy } from './strategy/index.ts'
 
 export interface CoordinatorOptions {
   store: Store
   blobs: BlobStore
   adminToken: string
   clock?: Clock
+  /** One strategy for every task (tests); by default each task's spec chooses its own. */
   strategy?: Strategy
   /** Held-out examples per dataset name, for evaluating each committed model. */
   heldOut?: ReadonlyMap<string, Examples>
@@ -45,7 +46,8 @@ export async function createCoordinator(options: CoordinatorOptions) {
     store,
     models,
     evaluator,
-    strategy: options.strategy ?? fedAvg(),
+    // Without a strategy pinned here, each task gets its own, as its spec asks.
+    ...(options.strategy ? { strategy: options.strategy } : {}),
     clock,
     events,
     metrics,

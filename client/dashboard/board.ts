@@ -87,6 +87,9 @@ export function startBoard(
     fairness: byId(doc, 'fairness', HTMLElement),
     byTier: byId(doc, 'by-tier', HTMLTableElement),
     byBackend: byId(doc, 'by-backend', HTMLTableElement),
+    partialWork: byId(doc, 'partial-work', HTMLElement),
+    byRound: byId(doc, 'by-round', HTMLTableElement),
+    byLabel: byId(doc, 'by-label', HTMLTableElement),
     settings: byId(doc, 'settings', HTMLFormElement),
     settingsErrors: byId(doc, 'settings-errors', HTMLElement),
     create: byId(doc, 'create', HTMLDetailsElement),
@@ -186,7 +189,17 @@ export function startBoard(
       charts = { taskId: task.id, charts: createCharts(doc, el.chartGrid) }
     }
     charts.charts.update(rounds)
-    renderFairness(doc, { byTier: el.byTier, byBackend: el.byBackend }, rounds)
+    renderFairness(
+      doc,
+      {
+        byTier: el.byTier,
+        byBackend: el.byBackend,
+        partial: el.partialWork,
+        byRound: el.byRound,
+        byLabel: el.byLabel,
+      },
+      rounds,
+    )
   }
 
   function drawTask(task: TaskView) {

@@ -1,10 +1,45 @@
 // Who trained the model, summed over the rounds: reports and examples by speed tier and by
-// backend. If the slow tier's share of examples is far below its share of devices, the model
-// caters to people with faster phones (the Duet tutorial's straggler question).
+// backend, and how much was partial work. If the slow tier's share of examples is far below its
+// share of devices, the model caters to people with faster phones (the Duet tutorial's straggler
+// question). Then the latest rounds one by one: each one's examples by tier, backend and partial
+// work, and the held-out accuracy of each label, which shows whom the model serves worst.
 import type { RoundView } from '../../shared/protocol/index.ts'
 import { h } from '../app/dom.ts'
-import { backendName, participation, tierName, type ShareRow } from './charts/data.ts'
-import { count, percent } from './format.ts'
+import {
+  BACKENDS,
+  backendName,
+  labelAccuracy,
+  participation,
+  roundShares,
+  SPEED_TIERS,
+  tierName,
+  type ShareRow,
+} from './charts/data.ts'
+import { count, fraction, percent } from './format.ts'
+
+/** Rounds the per-round tables show. */
+const LATEST = 5
+
+export interface FairnessElements {
+  byTier: HTMLTableElement
+  byBackend: HTMLTableElement
+  partial: HTMLElement
+  byRound: HTMLTableElement
+  byLabel: HTMLTableElement
+}
+
+function th(doc: Document, text: string, scope: 'col' | 'row') {
+  const cell = h(doc, 'th', null, text)
+  cell.setAttribute('scope', scope)
+  return cell
+}
+
+/** Replaces the table's rows (its caption stays) with a header row and `rows`. */
+function fill(doc: Document, table: HTMLTableElement, titles: string[], rows: HTMLElement[]) {
+  const caption = table.caption
+  const head = h(doc, 'thead', null, h(doc, 'tr', null, ...titles.map((t) => th(doc, t, 'col'))))
+  table.replaceChildren(...(caption ? [caption] : []), head, h(doc, 'tbody', null, ...rows))
+}
 
 function renderTable<K extends string>(
   doc: Document,
@@ -12,34 +47,19 @@ function renderTable<K extends string>(
   rows: ShareRow<K>[],
   name: (key: K) => string,
 ): void {
-  const caption = table.caption
-  const head = h(
+  fill(
     doc,
-    'thead',
-    null,
-    h(
-      doc,
-      'tr',
-      null,
-      ...['', 'Reports', 'Examples', 'Share of examples'].map((t) => h(doc, 'th', null, t)),
-    ),
-  )
-  head.querySelectorAll('th').forEach((th) => th.setAttribute('scope', 'col'))
-  const body = h(
-    doc,
-    'tbody',
-    null,
-    ...rows.map((row) => {
+    table,
+    ['', 'Reports', 'Examples', 'Share of examples'],
+    rows.map((row) => {
       const bar = h(doc, 'span', 'share-bar')
       bar.style.setProperty('--share', String(row.exampleShare))
       bar.setAttribute('aria-hidden', 'true')
-      const th = h(doc, 'th', null, name(row.key))
-      th.setAttribute('scope', 'row')
       const tr = h(
         doc,
         'tr',
         null,
-        th,
+        th(doc, name(row.key), 'row'),
         h(doc, 'td', null, `${count(row.devices)} (${percent(row.deviceShare)})`),
         h(doc, 'td', null, count(row.examples)),
         h(doc, 'td', 'share', bar, percent(row.exampleShare)),
@@ -48,15 +68,85 @@ function renderTable<K extends string>(
       return tr
     }),
   )
-  table.replaceChildren(...(caption ? [caption] : []), head, body)
+}
+
+/** The partial work over all rounds in words, out of `reports` reports in all. */
+export function partialSummary(partial: ShareRow<'partial'>, reports: number): string {
+  if (reports === 0) return 'Partial work: no reports yet.'
+  if (partial.devices === 0)
+    return `Partial work: none of the ${count(reports)} report${reports === 1 ? '' : 's'} stopped short of its plan.`
+  return (
+    `Partial work: ${count(partial.devices)} of ${count(reports)} reports ` +
+    `(${percent(partial.deviceShare)}) stopped short of their plan as the deadline neared, ` +
+    `with ${percent(partial.exampleShare)} of the examples.`
+  )
+}
+
+const shareCell = (doc: Document, share: number | null) =>
+  h(doc, 'td', null, share === null ? '–' : percent(share))
+
+function renderRounds(doc: Document, table: HTMLTableElement, rounds: readonly RoundView[]) {
+  const titles = ['Round', 'Examples', ...SPEED_TIERS.map(tierName), ...BACKENDS.map(backendName)]
+  fill(
+    doc,
+    table,
+    [...titles, 'Partial'],
+    roundShares(rounds, LATEST).map((r) => {
+      const tr = h(
+        doc,
+        'tr',
+        null,
+        th(doc, r.status === 'open' ? `${r.round} (open)` : String(r.round), 'row'),
+        h(doc, 'td', null, count(r.examples)),
+        ...SPEED_TIERS.map((tier) => shareCell(doc, r.byTier[tier])),
+        ...BACKENDS.map((backend) => shareCell(doc, r.byBackend[backend])),
+        shareCell(doc, r.partial),
+      )
+      tr.dataset.round = String(r.round)
+      return tr
+    }),
+  )
+}
+
+function renderLabels(doc: Document, table: HTMLTableElement, rounds: readonly RoundView[]) {
+  const accuracy = labelAccuracy(rounds, LATEST)
+  const rows = accuracy.labels.map((cells, label) => {
+    const tr = h(
+      doc,
+      'tr',
+      null,
+      th(doc, String(label), 'row'),
+      ...cells.map((a, i) => {
+        const td = h(doc, 'td', null, fraction(a))
+        if (a === null) td.title = 'No held-out examples of this label'
+        if (accuracy.worst[i] === label) {
+          td.className = 'worst'
+          td.append(h(doc, 'span', 'sr', ' (least right this round)'))
+        }
+        return td
+      }),
+    )
+    tr.dataset.label = String(label)
+    return tr
+  })
+  if (rows.length === 0) {
+    rows.push(
+      h(doc, 'tr', null, h(doc, 'td', null, 'No round evaluated on held-out examples yet.')),
+    )
+  }
+  fill(doc, table, ['Label', ...accuracy.rounds.map((n) => `Round ${n}`)], rows)
 }
 
 export function renderFairness(
   doc: Document,
-  tables: { byTier: HTMLTableElement; byBackend: HTMLTableElement },
+  el: FairnessElements,
   rounds: readonly RoundView[],
 ): void {
-  const { byTier, byBackend } = participation(rounds)
-  renderTable(doc, tables.byTier, byTier, tierName)
-  renderTable(doc, tables.byBackend, byBackend, backendName)
+  const { byTier, byBackend, partial } = participation(rounds)
+  renderTable(doc, el.byTier, byTier, tierName)
+  renderTable(doc, el.byBackend, byBackend, backendName)
+  const reports = byTier.reduce((n, row) => n + row.devices, 0)
+  el.partial.textContent = partialSummary(partial, reports)
+  renderRounds(doc, el.byRound, rounds)
+  renderLabels(doc, el.byLabel, rounds)
 }

@@ -4,6 +4,10 @@ export const count = (n: number) => n.toLocaleString('en')
 
 export const percent = (fraction: number) => `${Math.round(fraction * 100)}%`
 
+/** A fraction as a percentage to a tenth ("91.3%"), a dash for none. */
+export const fraction = (v: number | null | undefined) =>
+  v == null ? '–' : `${(v * 100).toFixed(1)}%`
+
 /** Bytes in B, KiB, MiB or GiB, one decimal above bytes. */
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB']

@@ -20,7 +20,8 @@ export function localTrainer({ seed }: { seed?: () => number } = {}): Trainer {
           model = buildModel(job.spec)
           models.set(key, model)
         }
-        return trainLocally({
+        const began = performance.now()
+        const result = await trainLocally({
           model,
           weights: job.weights,
           examples: job.examples,
@@ -31,7 +32,9 @@ export function localTrainer({ seed }: { seed?: () => number } = {}): Trainer {
           ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
           ...(job.onCheckpoint ? { onCheckpoint: job.onCheckpoint } : {}),
           ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+          ...(job.stopAt !== undefined ? { stopAt: job.stopAt } : {}),
         })
+        return { ...result, trainingMs: performance.now() - began }
       })
       queue = run.catch(() => undefined)
       return run

@@ -61,6 +61,8 @@ export type DeviceEvent =
       steps: number
       loss: number
       ms: number
+      /** Stopped before the plan's steps because the deadline was near. */
+      partial: boolean
     }
   | { type: 'uploaded'; taskId: string; round: number; answer: UploadAnswer; bytes: number }
   | { type: 'dropped'; taskId: string; round: number }
@@ -218,14 +220,17 @@ export function createDevice(options: DeviceOptions) {
     emit({ type: 'assigned', taskId, round })
     const weights = await model(assignment)
     const started = Date.now()
+    const stopAt = partialWorkStop(assignment)
     const result = await trainer.train({
       spec: assignment.model.spec,
       weights,
       plan: assignment.plan,
       examples,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(stopAt !== undefined ? { stopAt } : {}),
     })
-    const ms = Date.now() - started
+    // A trainer shared by many simulated devices says how long this job itself took.
+    const ms = result.trainingMs ?? Date.now() - started
     emit({
       type: 'trained',
       taskId,
@@ -234,6 +239,7 @@ export function createDevice(options: DeviceOptions) {
       steps: result.steps,
       loss: result.loss,
       ms,
+      partial: result.partial === true,
     })
     if ((await options.beforeUpload?.(assignment, ms)) === 'drop') {
       emit({ type: 'dropped', taskId, round })
@@ -283,6 +289,16 @@ export function createDevice(options: DeviceOptions) {
 
 export type Device = ReturnType<typeof createDevice>
 
+/**
+ * When training for `assignment` stops to upload what it has (ms since the epoch): its deadline
+ * less the plan's `partialAtSecondsLeft`. Undefined when the plan asks for no partial work.
+ */
+export function partialWorkStop(assignment: Assignment): number | undefined {
+  const secondsLeft = assignment.plan.partialAtSecondsLeft
+  if (secondsLeft === undefined) return undefined
+  return Date.parse(assignment.deadline) - secondsLeft * 1000
+}
+
 /** The upload body for a trained assignment: the delta, with what the coordinator weighs it by. */
 export function encodeUpdate(assignment: Assignment, result: TrainOutcome): Uint8Array {
   return encodeContainer({
@@ -292,6 +308,7 @@ export function encodeUpdate(assignment: Assignment, result: TrainOutcome): Uint
       steps: result.steps,
       baseModel: assignment.model.hash,
       ...(Number.isFinite(result.loss) ? { loss: result.loss } : {}),
+      ...(result.partial ? { partial: true } : {}),
     },
   })
 }

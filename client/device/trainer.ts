@@ -20,6 +20,11 @@ export interface TrainJob {
   onCheckpoint?: (checkpoint: TrainCheckpoint) => Promise<void>
   /** After every step: steps done, of how many, and the batch's loss. */
   onProgress?: (progress: TrainProgress) => void
+  /**
+   * Partial work: past this time (ms since the epoch) stop after the current step and answer
+   * with the steps done, `partial: true`.
+   */
+  stopAt?: number
 }
 
 export interface TrainOutcome {
@@ -27,6 +32,10 @@ export interface TrainOutcome {
   examples: number
   steps: number
   loss: number
+  /** Stopped at `stopAt` before the plan's steps were done. */
+  partial?: boolean
+  /** Time spent training, without the wait for a trainer shared with other jobs. */
+  trainingMs?: number
 }
 
 /**

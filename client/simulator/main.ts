@@ -55,7 +55,8 @@ async function main() {
   })
   console.log(
     `${summary.devices} devices, ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
-      `${summary.accepted} accepted, ${summary.late} late, ${summary.rejected} rejected, ${summary.dropped} dropped`,
+      `${summary.accepted} accepted (${summary.partial} partial), ${summary.late} late, ` +
+      `${summary.rejected} rejected, ${summary.dropped} dropped`,
   )
 }
 

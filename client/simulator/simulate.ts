@@ -10,6 +10,8 @@ export interface SimulationOptions {
   trainer: Trainer
   /** Share of devices that are 5–10× slower (they wait that much longer before uploading). */
   slow?: number
+  /** Exactly this many slow devices instead (the first ones), for tests that count them. */
+  slowDevices?: number
   /** Probability that a device drops an assignment: it trains, never uploads, and comes back after the deadline. */
   drop?: number
   seed?: number
@@ -23,6 +25,26 @@ export interface SimulationSummary {
   late: number
   rejected: number
   dropped: number
+  /** Accepted updates that stopped early because the deadline was near (partial work). */
+  partial: number
+  /** The labels of the slow devices. */
+  slowLabels: string[]
+}
+
+/**
+ * A slow device trains at the trainer's speed and then waits `factor` − 1 times as long before
+ * it uploads. To see its deadline coming as a phone that slow would, it stops training when it
+ * would have reached the stop time: after 1/factor of the time left.
+ */
+export function slowedTrainer(trainer: Trainer, factor: number, now = Date.now): Trainer {
+  if (factor === 1) return trainer
+  return {
+    train(job) {
+      if (job.stopAt === undefined) return trainer.train(job)
+      const start = now()
+      return trainer.train({ ...job, stopAt: start + (job.stopAt - start) / factor })
+    },
+  }
 }
 
 /**
@@ -36,21 +58,26 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
     options.partition === 'iid'
       ? shardIid(options.examples, clients, seed)
       : shardNonIid(options.examples, clients, { labelsPerClient: 2, seed })
-  const slowFactor = shards.map(() => (random() < slow ? 5 + 5 * random() : 1))
+  const isSlow = (i: number) =>
+    options.slowDevices === undefined ? random() < slow : i < options.slowDevices
+  const slowFactor = shards.map((_, i) => (isSlow(i) ? 5 + 5 * random() : 1))
   const summary: SimulationSummary = {
     devices: clients,
     accepted: 0,
     late: 0,
     rejected: 0,
     dropped: 0,
+    partial: 0,
+    slowLabels: slowFactor.flatMap((f, i) => (f > 1 ? [`sim-${i}`] : [])),
   }
 
   const runs = shards.map((examples, i) => {
     // What this device delivered last round, slowness included: its speed at the next check-in.
     let examplesPerSecond: number | undefined
+    let partial = false
     const device = createDevice({
       server: options.server,
-      trainer: options.trainer,
+      trainer: slowedTrainer(options.trainer, slowFactor[i]!),
       examples,
       backend: 'wasm',
       label: `sim-${i}`,
@@ -65,11 +92,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
         return 'upload'
       },
       onEvent: (event) => {
-        if (event.type === 'trained' && event.ms > 0)
-          examplesPerSecond = Math.round((1000 * event.examples) / (event.ms * slowFactor[i]!))
+        if (event.type === 'trained') {
+          partial = event.partial
+          if (event.ms > 0)
+            examplesPerSecond = Math.round((1000 * event.examples) / (event.ms * slowFactor[i]!))
+        }
         if (event.type === 'uploaded') {
           const type = event.answer.type
           if (type === 'accepted') summary.accepted++
+          if (type === 'accepted' && partial) summary.partial++
           else if (type === 'late') summary.late++
           else if (type === 'rejected') summary.rejected++
         }

@@ -8,7 +8,11 @@ export interface HeldOutResult {
   accuracy: number
   loss: number
   examples: number
-  perLabelAccuracy: number[]
+  /**
+   * Accuracy per label (index = label, one entry per class of the model); null for a label with
+   * no held-out examples: not measured, which 0 would misreport and JSON cannot carry as NaN.
+   */
+  perLabelAccuracy: (number | null)[]
 }
 
 /** Evaluates a model on the coordinator's held-out examples for a dataset, if it has any. */
@@ -39,7 +43,7 @@ export function heldOutEvaluator({
           accuracy: result.accuracy,
           loss: result.loss,
           examples: result.examples,
-          perLabelAccuracy: result.perLabelAccuracy,
+          perLabelAccuracy: result.perLabelAccuracy.map((a) => (Number.isNaN(a) ? null : a)),
         }
       })
       queue = run.catch(() => undefined)

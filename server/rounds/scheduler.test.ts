@@ -1,18 +1,10 @@
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TaskSpecSchema, type CheckinRequest } from '../../shared/protocol/index.ts'
-import { encodeContainer, tensorSize } from '../../shared/tensors/index.ts'
-import { useBackend } from '../../shared/tf/index.ts'
-import { fileBlobStore } from '../blobs/index.ts'
-import { createVirtualClock } from '../clock/index.ts'
-import { createEventBus } from '../events/index.ts'
-import { createMetrics } from '../metrics/index.ts'
-import { createModelRegistry } from '../models/index.ts'
-import { pgliteStore, type DeviceRecord, type Store } from '../store/index.ts'
+import type { VirtualClock } from '../clock/index.ts'
+import type { DeviceRecord } from '../store/index.ts'
 import { fedAvg } from '../strategy/index.ts'
-import { createScheduler, type Scheduler } from './scheduler.ts'
+import type { Scheduler } from './scheduler.ts'
+import { testScheduler } from './testing.ts'
 
 const checkin: CheckinRequest = {
   protocolVersion: 1,
@@ -21,48 +13,17 @@ const checkin: CheckinRequest = {
 }
 
 describe('scheduler pace steering', () => {
-  const clock = createVirtualClock(1_000_000)
-  let store: Store
+  let t: Awaited<ReturnType<typeof testScheduler>>
   let scheduler: Scheduler
-  let models: ReturnType<typeof createModelRegistry>
-  const devices: DeviceRecord[] = []
+  let clock: VirtualClock
+  let devices: DeviceRecord[]
 
   beforeAll(async () => {
-    await useBackend('wasm')
-    store = await pgliteStore('memory://')
-    models = createModelRegistry({
-      blobs: fileBlobStore(await mkdtemp(join(tmpdir(), 'pollen-sched-'))),
-    })
-    scheduler = createScheduler({
-      store,
-      models,
-      evaluator: { evaluate: () => Promise.resolve(null) },
-      strategy: fedAvg(),
-      clock,
-      events: createEventBus(),
-      metrics: createMetrics(),
-      retry: { minSeconds: 1, maxSeconds: 1000 },
-      random: () => 0.5, // no jitter
-    })
-    await scheduler.start()
-    for (const id of ['a', 'b', 'c']) {
-      const device = {
-        id,
-        tokenHash: id,
-        label: null,
-        capabilities: null,
-        datasets: [],
-        enrolledAt: 0,
-        lastSeenAt: 0,
-      }
-      await store.insertDevice(device)
-      devices.push(device)
-    }
+    t = await testScheduler({ strategy: fedAvg() })
+    ;({ scheduler, clock } = t)
+    devices = await t.enrol('a', 'b', 'c')
   })
-  afterAll(async () => {
-    await scheduler.stop()
-    await store.close()
-  })
+  afterAll(() => t.close())
 
   it('tells refused devices to come back about when the round should close', async () => {
     const task = await scheduler.createTask(
@@ -89,16 +50,7 @@ describe('scheduler pace steering', () => {
 
     // One of two reports after 20 s: at that rate the round closes at 40 s, 20 s from now.
     clock.advance(20_000)
-    const spec = models.info({ preset: 'mnist-2nn' }).weightSpec
-    const body = encodeContainer({
-      tensors: spec.map(({ name, shape }) => ({
-        name,
-        shape,
-        dtype: 'float32',
-        data: new Float32Array(tensorSize(shape)),
-      })),
-      metadata: { examples: 4, steps: 1, baseModel: task.model.hash },
-    })
+    const body = t.zeroUpdate({ examples: 4, steps: 1, baseModel: task.model.hash })
     const accepted = await scheduler.upload({
       device: a,
       taskId: task.id,

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { allFinite } from '../../shared/aggregation/index.ts'
+import { allFinite, stalenessWeight } from '../../shared/aggregation/index.ts'
 import {
+  type Assignment,
+  type UpdateMetadata,
   UpdateMetadataSchema,
   describeIssues,
   type CheckinAnswer,
@@ -33,7 +35,8 @@ import {
   type Store,
   type TaskRecord,
 } from '../store/index.ts'
-import type { RoundAggregation, Strategy } from '../strategy/index.ts'
+import { type RoundAggregation, type Strategy, strategyFor } from '../strategy/index.ts'
+import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
 
 /** The upload body grew past the limit while being read. */
@@ -56,7 +59,11 @@ export interface SchedulerOptions {
   store: Store
   models: ModelRegistry
   evaluator: Evaluator
-  strategy: Strategy
+  /**
+   * One strategy for every task (tests that pin the aggregation). By default each task gets its
+   * own, as its spec's `aggregation` asks, keeping its server optimizer's state.
+   */
+  strategy?: Strategy
   clock: Clock
   events: EventBus
   metrics: Metrics
@@ -81,9 +88,20 @@ interface LiveRound {
   closing: boolean
 }
 
+/** An async task's device at work: what it was given, and until when its slot is held. */
+interface AtWork {
+  answer: Assignment
+  until: number
+}
+
 interface LiveTask {
   record: TaskRecord
   info: ModelInfo
+  strategy: Strategy
+  /** Async tasks: the devices training now, by id. */
+  atWork: Map<string, AtWork>
+  /** Async tasks: each recent round's base model, to check a stale update against. */
+  bases: Map<number, string>
   open: LiveRound | undefined
   /** Writes for this task, in the order they were decided. */
   queue: Promise<void>
@@ -91,13 +109,17 @@ interface LiveTask {
 
 const selectedTarget = (s: RoundSettings) => Math.ceil(s.overSelect * s.clientsPerRound - 1e-9)
 
+/** FedBuff: no rounds with deadlines, a new version every `async.bufferSize` updates. */
+const isAsync = (task: TaskRecord) => task.spec.mode === 'async'
+
 /**
  * The round scheduler: one synchronous round at a time per task. Decisions are taken on the
  * in-memory state at once (so concurrent requests never over-select or double-count) and
  * persisted in order through a per-task queue.
  */
 export function createScheduler(options: SchedulerOptions) {
-  const { store, models, evaluator, strategy, clock, events, metrics } = options
+  const { store, models, evaluator, clock, events, metrics } = options
+  const strategyOf = (spec: TaskSpec): Strategy => options.strategy ?? strategyFor(spec.aggregation)
   const retry = options.retry ?? { minSeconds: 1, maxSeconds: 10 }
   const random = options.random ?? Math.random
   const log = options.log ?? (() => {})
@@ -150,7 +172,10 @@ export function createScheduler(options: SchedulerOptions) {
       settings: { ...live.record.spec.rounds },
       train: { ...live.record.spec.train },
       info: live.info,
-      aggregation: strategy.beginRound({ round: record.round, spec: live.info.weightSpec }),
+      aggregation: live.strategy.beginRound({
+        round: record.round,
+        spec: live.info.weightSpec,
+      }),
       devices: new Map(),
       timer: undefined,
       closing: false,
@@ -172,9 +197,13 @@ export function createScheduler(options: SchedulerOptions) {
       participation: noParticipation(),
       accuracy: null,
       loss: null,
+      accuracyByLabel: null,
       startedAt: clock.now(),
     }
     live.open = liveRound(live, record)
+    live.bases.set(record.round, record.baseModel)
+    for (const n of live.bases.keys())
+      if (n < record.round - task.spec.async.maxStaleness) live.bases.delete(n)
     void enqueue(live, () => store.openRound({ ...record }))
     events.publish({ type: 'round.opened', taskId: task.id, round: roundView(record) })
   }
@@ -186,10 +215,14 @@ export function createScheduler(options: SchedulerOptions) {
     if (round.timer) clock.clearTimeout(round.timer)
     const task = live.record
     const r = round.record
-    r.dropped = r.selected - r.reported - r.rejected
+    // An async round's reports come from devices other rounds assigned: it counts its drops as
+    // they happen (releaseExpired).
+    if (!isAsync(task)) r.dropped = r.selected - r.reported - r.rejected
     let committed = false
     try {
-      if (r.reported >= round.settings.minReports) {
+      // An async task's round closes on a full buffer only: any report commits.
+      const needed = isAsync(task) ? 1 : round.settings.minReports
+      if (r.reported >= needed) {
         const global = await models.weights(r.baseModel)
         const failures = [...round.devices].flatMap(([deviceId, state]) =>
           state === 'assigned' || state === 'rejected'
@@ -201,6 +234,7 @@ export function createScheduler(options: SchedulerOptions) {
               ]
             : [],
         )
+        const { strategy } = live
         const next = strategy.aggregateTrain({
           round: r.round,
           global,
@@ -209,6 +243,9 @@ export function createScheduler(options: SchedulerOptions) {
         })
         if (next) {
           const hash = await models.store(next)
+          // The optimizer's moments are persisted beside the model they led to.
+          const state = strategy.state?.() ?? []
+          if (state.length > 0) task.optimizerState = await models.store(state)
           const evaluated = strategy.configureEvaluate({ round: r.round }).heldOut
             ? await evaluator
                 .evaluate(task.spec.model as ModelSpec, next, task.spec.dataset)
@@ -217,11 +254,11 @@ export function createScheduler(options: SchedulerOptions) {
                   return null
                 })
             : null
-          const { accuracy, loss } = strategy.aggregateEvaluate({
+          const { accuracy, loss, accuracyByLabel } = strategy.aggregateEvaluate({
             round: r.round,
             heldOut: evaluated,
           })
-          Object.assign(r, { status: 'committed', model: hash, accuracy, loss })
+          Object.assign(r, { status: 'committed', model: hash, accuracy, loss, accuracyByLabel })
           task.modelHash = hash
           task.committedRounds += 1
           if (task.committedRounds >= task.spec.rounds.total) task.status = 'completed'
@@ -267,6 +304,16 @@ export function createScheduler(options: SchedulerOptions) {
 
   function assignment(live: LiveTask, round: LiveRound, device: DeviceRecord): CheckinAnswer {
     const task = live.record
+    // An async task's device has the deadline's length from now, whatever the buffer is doing.
+    const deadlineAt = isAsync(task)
+      ? clock.now() + round.settings.deadlineSeconds * 1000
+      : (round.record.deadlineAt ?? clock.now())
+    const configured = live.strategy.configureTrain({
+      round: round.record.round,
+      settings: round.train,
+      device,
+    })
+    const { proximalMu, ...plan } = configured
     return {
       type: 'assignment',
       taskId: task.id,
@@ -277,12 +324,15 @@ export function createScheduler(options: SchedulerOptions) {
         hash: round.record.baseModel,
         url: `/api/v1/models/${round.record.baseModel}`,
       },
-      plan: strategy.configureTrain({
-        round: round.record.round,
-        settings: round.train,
-        device,
+      plan: sizeWork({
+        // μ only where it is on: a plan without it trains as it always did.
+        plan: proximalMu ? { ...plan, proximalMu } : plan,
+        work: task.spec.work,
+        deadlineSeconds: round.settings.deadlineSeconds,
+        secondsLeft: (deadlineAt - clock.now()) / 1000,
+        examplesPerSecond: device.capabilities?.examplesPerSecond,
       }),
-      deadline: new Date(round.record.deadlineAt ?? clock.now()).toISOString(),
+      deadline: new Date(deadlineAt).toISOString(),
       uploadUrl: `/api/v1/tasks/${task.id}/rounds/${round.record.round}/updates`,
     }
   }
@@ -304,13 +354,13 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   function decide(device: DeviceRecord, consents: readonly string[] | undefined): CheckinAnswer {
-    const eligible = [...tasks.values()].filter(
+    const offered = [...tasks.values()].filter(
       (t) =>
         (t.record.status === 'running' || t.record.status === 'paused') &&
         holds(device, t.record.spec.dataset) &&
         (consents === undefined || consents.includes(t.record.id)),
     )
-    if (eligible.length === 0)
+    if (offered.length === 0)
       return {
         type: 'none',
         reason:
@@ -318,29 +368,49 @@ export function createScheduler(options: SchedulerOptions) {
             ? 'no running or paused task uses a dataset this device holds'
             : 'no running or paused task its owner agreed to uses a dataset it holds',
       }
+    const refusals = offered.map((t) => ({
+      live: t,
+      why: ineligibility(device.capabilities, t.record.spec.eligibility),
+    }))
+    const eligible = refusals.filter((r) => r.why === null).map((r) => r.live)
+    if (eligible.length === 0) {
+      // What the device is rules it out for good; what it is doing (charging, network) for now.
+      const reasons = refusals.map(
+        ({ live, why }) => `task ${live.record.spec.name} ${why!.reason}`,
+      )
+      const transient = refusals.some((r) => r.why!.kind === 'transient')
+      return transient
+        ? retryLater(offered, reasons.join('; '))
+        : { type: 'none', reason: reasons.join('; ') }
+    }
 
+    const now = clock.now()
+    for (const live of eligible) if (isAsync(live.record)) releaseExpired(live, now)
     // A device that was selected and has not answered gets its assignment again (a reload).
     for (const live of eligible) {
       const round = live.open
+      const atWork = live.atWork.get(device.id)
+      if (atWork) return atWork.answer
       if (round && !round.closing && round.devices.get(device.id) === 'assigned')
         return assignment(live, round, device)
     }
+    // How full each task's work is: a sync round's selections, an async task's devices at work.
+    const load = ({ live, round }: { live: LiveTask; round: LiveRound }) =>
+      isAsync(live.record)
+        ? live.atWork.size / live.record.spec.async.concurrency
+        : round.record.selected / selectedTarget(round.settings)
     const candidates = eligible
       .filter((t) => t.record.status === 'running' && t.open && !t.open.closing)
       .map((t) => ({ live: t, round: t.open! }))
-      .filter(({ round }) => !round.devices.has(device.id))
-      .filter(({ round }) => round.record.selected < selectedTarget(round.settings))
-      .sort(
-        (a, b) =>
-          a.round.record.selected / selectedTarget(a.round.settings) -
-          b.round.record.selected / selectedTarget(b.round.settings),
-      )
+      .filter(({ live, round }) => isAsync(live.record) || !round.devices.has(device.id))
+      .filter((c) => load(c) < 1)
+      .sort((a, b) => load(a) - load(b))
     const chosen = candidates[0]
     if (!chosen) return retryLater(eligible)
     const { live, round } = chosen
     round.devices.set(device.id, 'assigned')
     round.record.selected += 1
-    if (round.record.deadlineAt === null) startDeadline(live, round)
+    if (round.record.deadlineAt === null && !isAsync(live.record)) startDeadline(live, round)
     const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
     const assignedAt = clock.now()
     void enqueue(live, () =>
@@ -364,7 +434,25 @@ export function createScheduler(options: SchedulerOptions) {
       ...withRound(key),
     })
     publishRound(live, round)
-    return assignment(live, round, device)
+    const answer = assignment(live, round, device)
+    if (isAsync(live.record) && answer.type === 'assignment')
+      live.atWork.set(device.id, { answer, until: Date.parse(answer.deadline) })
+    return answer
+  }
+
+  /**
+   * An async task's devices that have held their slot past their deadline give it up: counted as
+   * dropped in the round that assigned them if it is still open, and told they are late if they
+   * upload after all.
+   */
+  function releaseExpired(live: LiveTask, now: number) {
+    for (const [deviceId, atWork] of live.atWork) {
+      if (atWork.until > now) continue
+      live.atWork.delete(deviceId)
+      if (live.open && !live.open.closing) live.open.record.dropped += 1
+      const key = { taskId: live.record.id, round: atWork.answer.round, deviceId }
+      void enqueue(live, () => store.updateAssignment(key, { state: 'late', answeredAt: now }))
+    }
   }
 
   /**
@@ -381,7 +469,7 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   /** Pace steering: come back about when the next round is likely to open, with jitter. */
-  function retryLater(eligible: LiveTask[]): CheckinAnswer {
+  function retryLater(eligible: LiveTask[], why?: string): CheckinAnswer {
     const now = clock.now()
     const waits = eligible
       .map((t) => (t.open ? expectedClose(t.open, now) : undefined))
@@ -389,9 +477,11 @@ export function createScheduler(options: SchedulerOptions) {
       .map((at) => (at - now) / 1000)
     const base = Math.min(retry.maxSeconds, ...waits) * (0.75 + 0.5 * random())
     const jittered = Math.min(retry.maxSeconds, Math.max(retry.minSeconds, base))
-    const reason = eligible.every((t) => t.record.status === 'paused')
-      ? 'the tasks this device can join are paused'
-      : 'the current rounds have all the devices they need'
+    const reason =
+      why ??
+      (eligible.every((t) => t.record.status === 'paused')
+        ? 'the tasks this device can join are paused'
+        : 'the current rounds have all the devices they need')
     return { type: 'retry', retryAfterSeconds: Math.round(jittered * 100) / 100, reason }
   }
 
@@ -425,6 +515,7 @@ export function createScheduler(options: SchedulerOptions) {
       answer: { type: 'unknown-round', message },
     })
     if (!live) return unknown(`no task ${taskId}`)
+    if (isAsync(live.record)) return asyncUpload(live, device, n, readBody, unknown)
     const key = { taskId, round: n, deviceId: device.id }
 
     const round = live.open
@@ -466,23 +557,50 @@ export function createScheduler(options: SchedulerOptions) {
       return reject(live, round, device, 422, checked.field, checked.message, bytes.length)
     }
 
-    round.aggregation.accept({
-      deviceId: device.id,
-      delta: checked.tensors,
-      examples: checked.metadata.examples,
-      steps: checked.metadata.steps,
-      ...(checked.metadata.loss !== undefined ? { loss: checked.metadata.loss } : {}),
+    return acceptReport(live, round, device, key, bytes, checked.metadata, checked.tensors, {
+      closeAt: round.settings.clientsPerRound,
     })
+  }
+
+  /**
+   * Adds a checked update (its `delta` as the aggregation should weigh it) to the open round,
+   * counts it, and closes the round once `closeAt` reports are in. The aggregation may refuse
+   * what it cannot weigh (no steps under normalized weighting), leaving its sums as they were.
+   */
+  function acceptReport(
+    live: LiveTask,
+    round: LiveRound,
+    device: DeviceRecord,
+    key: { taskId: string; round: number; deviceId: string },
+    bytes: Uint8Array,
+    metadata: UpdateMetadata,
+    delta: NamedTensor[],
+    { closeAt }: { closeAt: number },
+  ): UploadResult {
+    try {
+      round.aggregation.accept({
+        deviceId: device.id,
+        delta,
+        examples: metadata.examples,
+        steps: metadata.steps,
+        ...(metadata.loss !== undefined ? { loss: metadata.loss } : {}),
+      })
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error
+      round.record.bytesUp += bytes.length
+      const field = metadata.steps === 0 ? 'metadata.steps' : 'tensors'
+      return reject(live, round, device, 422, field, error.message, bytes.length, key.round)
+    }
     round.devices.set(device.id, 'reported')
     round.record.reported += 1
-    round.record.examples += checked.metadata.examples
+    round.record.examples += metadata.examples
     round.record.bytesUp += bytes.length
-    countParticipation(round.record, device, checked.metadata.examples)
+    countParticipation(round.record, device, metadata.examples, metadata.partial)
     metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
     void enqueue(live, () =>
       store.updateAssignment(key, {
         state: 'reported',
-        examples: checked.metadata.examples,
+        examples: metadata.examples,
         answeredAt: clock.now(),
         bytesUp: bytes.length,
       }),
@@ -496,16 +614,110 @@ export function createScheduler(options: SchedulerOptions) {
     })
     publishRound(live, round)
     const reported = round.record.reported
-    if (reported >= round.settings.clientsPerRound) void closeRound(live, round, 'target')
-    return { status: 200, answer: { type: 'accepted', round: n, reported } }
+    if (reported >= closeAt) void closeRound(live, round, 'target')
+    return { status: 200, answer: { type: 'accepted', round: key.round, reported } }
+  }
+
+  /**
+   * FedBuff's upload: an update computed on the round the device was assigned in, `staleness`
+   * rounds behind the one open now, joins the open round's buffer weighted by
+   * 1/(1 + staleness)^a; past `maxStaleness` it is refused as stale. A full buffer commits.
+   */
+  async function asyncUpload(
+    live: LiveTask,
+    device: DeviceRecord,
+    n: number,
+    readBody: (limit: number) => Promise<Uint8Array>,
+    unknown: (message: string) => UploadResult,
+  ): Promise<UploadResult> {
+    const task = live.record
+    const key = { taskId: task.id, round: n, deviceId: device.id }
+    const atWork = live.atWork.get(device.id)
+    if (!atWork || atWork.answer.round !== n) {
+      const past = n >= 1 && n <= task.round ? await store.getAssignment(key) : undefined
+      if (!past)
+        return unknown(`device ${device.id} has no assignment in round ${n} of task ${task.id}`)
+      if (past.state !== 'assigned') return duplicate(n, past.state)
+      // Its slot was given up at its deadline, or the coordinator restarted since.
+      await enqueue(live, () => store.markLate(key, clock.now()))
+      return late(device, key)
+    }
+    const round = live.open
+    const { maxStaleness, stalenessExponent } = task.spec.async
+    const staleness = round ? round.record.round - n : Number.POSITIVE_INFINITY
+    const base = live.bases.get(n)
+    if (!round || round.closing || staleness > maxStaleness || base === undefined) {
+      live.atWork.delete(device.id)
+      void enqueue(live, () =>
+        store.updateAssignment(key, { state: 'late', answeredAt: clock.now() }),
+      )
+      events.publish({
+        type: 'device.state',
+        deviceId: device.id,
+        state: 'late',
+        ...withRound(key),
+      })
+      return {
+        status: 410,
+        answer: {
+          type: 'stale',
+          round: n,
+          staleness,
+          maxStaleness,
+          message: round
+            ? `round ${n} is ${staleness} rounds behind round ${round.record.round}, more than this task's maxStaleness ${maxStaleness}; the update was not aggregated`
+            : `task ${task.id} has no open round; the update was not aggregated`,
+        },
+      }
+    }
+
+    const limit = round.info.payloadBytes + UPLOAD_SLACK_BYTES
+    let bytes: Uint8Array
+    try {
+      bytes = await readBody(limit)
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error
+      live.atWork.delete(device.id)
+      return reject(
+        live,
+        round,
+        device,
+        413,
+        'body',
+        `the update is larger than ${limit} bytes`,
+        0,
+        n,
+      )
+    }
+    // The buffer may have filled, or the device answered on another connection, while we read.
+    if (live.atWork.get(device.id) !== atWork) return duplicate(n, 'reported')
+    live.atWork.delete(device.id)
+    if (round.closing || live.open !== round) {
+      void enqueue(live, () =>
+        store.updateAssignment(key, { state: 'late', answeredAt: clock.now() }),
+      )
+      return late(device, key)
+    }
+    const checked = checkUpdate(bytes, round, base)
+    if ('field' in checked) {
+      round.record.bytesUp += bytes.length
+      return reject(live, round, device, 422, checked.field, checked.message, bytes.length, n)
+    }
+    const weight = stalenessWeight(staleness, stalenessExponent)
+    const delta =
+      weight === 1
+        ? checked.tensors
+        : checked.tensors.map((t) => ({ ...t, data: t.data.map((v) => v * weight) }))
+    return acceptReport(live, round, device, key, bytes, checked.metadata, delta, {
+      closeAt: task.spec.async.bufferSize,
+    })
   }
 
   function checkUpdate(
     bytes: Uint8Array,
     round: LiveRound,
-  ):
-    | { tensors: NamedTensor[]; metadata: { examples: number; steps: number; loss?: number } }
-    | { field: string; message: string } {
+    baseModel = round.record.baseModel,
+  ): { tensors: NamedTensor[]; metadata: UpdateMetadata } | { field: string; message: string } {
     let container
     try {
       container = decodeContainer(bytes)
@@ -522,10 +734,10 @@ export function createScheduler(options: SchedulerOptions) {
       const issue = describeIssues(metadata.error)[0]!
       return { field: `metadata.${issue.field}`, message: issue.message }
     }
-    if (metadata.data.baseModel !== round.record.baseModel)
+    if (metadata.data.baseModel !== baseModel)
       return {
         field: 'metadata.baseModel',
-        message: `the update was computed against ${metadata.data.baseModel}, not this round's model ${round.record.baseModel}`,
+        message: `the update was computed against ${metadata.data.baseModel}, not this round's model ${baseModel}`,
       }
     const expected = round.info.weightSpec
     if (container.tensors.length !== expected.length)
@@ -556,8 +768,10 @@ export function createScheduler(options: SchedulerOptions) {
     field: string,
     message: string,
     bytesUp = 0,
+    /** The round the device was assigned in: an async task's may be an earlier one. */
+    assignedIn = round.record.round,
   ): UploadResult {
-    const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
+    const key = { taskId: live.record.id, round: assignedIn, deviceId: device.id }
     round.devices.set(device.id, 'rejected')
     round.record.rejected += 1
     void enqueue(live, () =>
@@ -574,12 +788,17 @@ export function createScheduler(options: SchedulerOptions) {
     return { status, answer: { type: 'rejected', round: key.round, message, field } }
   }
 
-  /** A device that reported: its backend's and its speed tier's shares grow. */
-  function countParticipation(record: RoundRecord, device: DeviceRecord, examples: number) {
+  /** A device that reported: its backend's and its speed tier's shares grow, and partial work's. */
+  function countParticipation(
+    record: RoundRecord,
+    device: DeviceRecord,
+    examples: number,
+    partial = false,
+  ) {
     const { participation } = record
     const backend = participation.byBackend[device.capabilities?.backend ?? 'cpu']
     const tier = participation.byTier[speedTier(device.capabilities?.examplesPerSecond)]
-    for (const share of [backend, tier]) {
+    for (const share of [backend, tier, ...(partial ? [participation.partial] : [])]) {
       share.devices += 1
       share.examples += examples
     }
@@ -670,9 +889,18 @@ export function createScheduler(options: SchedulerOptions) {
       createdAt: now,
       updatedAt: now,
       error: null,
+      optimizerState: null,
     }
     await store.insertTask(record)
-    const live: LiveTask = { record, info, open: undefined, queue: Promise.resolve() }
+    const live: LiveTask = {
+      record,
+      info,
+      strategy: strategyOf(record.spec),
+      atWork: new Map(),
+      bases: new Map(),
+      open: undefined,
+      queue: Promise.resolve(),
+    }
     tasks.set(record.id, live)
     events.publish({ type: 'task.created', task: view(live) })
     openNextRound(live)
@@ -726,7 +954,26 @@ export function createScheduler(options: SchedulerOptions) {
   async function start(): Promise<void> {
     for (const record of await store.listTasks()) {
       const info = models.info(record.spec.model)
-      tasks.set(record.id, { record, info, open: undefined, queue: Promise.resolve() })
+      tasks.set(record.id, {
+        record,
+        info,
+        strategy: strategyOf(record.spec),
+        atWork: new Map(),
+        bases: new Map(),
+        open: undefined,
+        queue: Promise.resolve(),
+      })
+    }
+    for (const live of tasks.values()) {
+      const hash = live.record.optimizerState
+      if (!hash || !live.strategy.restore) continue
+      try {
+        live.strategy.restore(await models.weights(hash), live.info.weightSpec)
+      } catch (error) {
+        log(
+          `task ${live.record.id}: server optimizer state ${hash} not restored, starting afresh: ${String(error)}`,
+        )
+      }
     }
     const now = clock.now()
     for (const open of await store.listOpenRounds()) {

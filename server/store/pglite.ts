@@ -1,5 +1,5 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite'
-import { noParticipation, type Participation } from '../../shared/protocol/index.ts'
+import { noParticipation, type Participation, TaskSpecSchema } from '../../shared/protocol/index.ts'
 import {
   FRESH_ROUND,
   type AssignmentRecord,
@@ -42,9 +42,11 @@ create table if not exists rounds (
   closed_at bigint,
   primary key (task_id, round)
 );
+alter table tasks add column if not exists optimizer_state text;
 alter table rounds add column if not exists bytes_up bigint not null default 0;
 alter table rounds add column if not exists bytes_down bigint not null default 0;
 alter table rounds add column if not exists participation jsonb;
+alter table rounds add column if not exists accuracy_by_label jsonb;
 create index if not exists rounds_open on rounds (status) where status = 'open';
 create table if not exists devices (
   id text primary key,
@@ -74,13 +76,22 @@ alter table assignments add column if not exists bytes_up bigint not null defaul
 
 /** camelCase record field → snake_case column, for the fields a patch may name. */
 const column = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
-const JSON_COLUMNS = new Set(['spec', 'capabilities', 'datasets', 'participation'])
+const JSON_COLUMNS = new Set([
+  'spec',
+  'capabilities',
+  'datasets',
+  'participation',
+  'accuracyByLabel',
+])
+/** A field's value as a query parameter: JSON text for a jsonb column, SQL null for null. */
+const param = ([k, v]: [string, unknown]): unknown =>
+  JSON_COLUMNS.has(k) && v !== null ? JSON.stringify(v) : v
 
 function setClause(patch: Record<string, unknown>, firstParam: number) {
   const entries = Object.entries(patch).filter(([, v]) => v !== undefined)
   return {
     sql: entries.map(([k], i) => `${column(k)} = $${firstParam + i}`).join(', '),
-    values: entries.map(([k, v]): unknown => (JSON_COLUMNS.has(k) ? JSON.stringify(v) : v)),
+    values: entries.map(param),
     empty: entries.length === 0,
   }
 }
@@ -107,7 +118,7 @@ async function insert(db: Queryable, table: string, record: object) {
   const entries = Object.entries(record)
   await db.query(
     `insert into ${table} (${entries.map(([k]) => column(k)).join(', ')}) values (${entries.map((_, i) => `$${i + 1}`).join(', ')})`,
-    entries.map(([k, v]): unknown => (JSON_COLUMNS.has(k) ? JSON.stringify(v) : v)),
+    entries.map(param),
   )
 }
 
@@ -121,6 +132,7 @@ interface TaskRow {
   model_hash: string
   round: number
   committed_rounds: number
+  optimizer_state: string | null
   created_at: string | number
   updated_at: string | number
   error: string | null
@@ -139,6 +151,8 @@ interface RoundRow {
   examples: string | number
   accuracy: number | null
   loss: number | null
+  /** Null when no evaluation ran, and in rows written before the column existed. */
+  accuracy_by_label: (number | null)[] | null
   started_at: string | number
   deadline_at: string | number | null
   closed_at: string | number | null
@@ -172,7 +186,8 @@ interface AssignmentRow {
 
 const toTask = (r: TaskRow): TaskRecord => ({
   id: r.id,
-  spec: r.spec,
+  // Parsed again so that a task stored before a setting existed reads with its default.
+  spec: TaskSpecSchema.parse(r.spec),
   status: r.status,
   modelHash: r.model_hash,
   round: r.round,
@@ -180,6 +195,7 @@ const toTask = (r: TaskRow): TaskRecord => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
   error: r.error,
+  optimizerState: r.optimizer_state,
 })
 const toRound = (r: RoundRow): RoundRecord => ({
   taskId: r.task_id,
@@ -195,12 +211,14 @@ const toRound = (r: RoundRow): RoundRecord => ({
   examples: Number(r.examples),
   accuracy: r.accuracy,
   loss: r.loss,
+  accuracyByLabel: r.accuracy_by_label,
   startedAt: Number(r.started_at),
   deadlineAt: num(r.deadline_at),
   closedAt: num(r.closed_at),
   bytesUp: Number(r.bytes_up),
   bytesDown: Number(r.bytes_down),
-  participation: r.participation ?? noParticipation(),
+  // Rounds stored before a share existed read it as empty.
+  participation: { ...noParticipation(), ...r.participation },
 })
 const toDevice = (r: DeviceRow): DeviceRecord => ({
   id: r.id,

@@ -15,6 +15,7 @@ export const aTask = (id: string, createdAt = 1): TaskRecord => ({
   createdAt,
   updatedAt: createdAt,
   error: null,
+  optimizerState: null,
 })
 
 export const aRound = (taskId: string, round: number): RoundRecord => ({
@@ -31,6 +32,7 @@ export const aRound = (taskId: string, round: number): RoundRecord => ({
   examples: 0,
   accuracy: null,
   loss: null,
+  accuracyByLabel: null,
   startedAt: 10,
   deadlineAt: null,
   closedAt: null,
@@ -66,22 +68,42 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
           status: 'committed',
           model: HASH_B,
           accuracy: 0.9,
+          accuracyByLabel: [1, 0.8125, null, 0.1 + 0.2],
           closedAt: 20,
         },
-        task: { modelHash: HASH_B, committedRounds: 1 },
+        task: { modelHash: HASH_B, committedRounds: 1, optimizerState: HASH_A },
       })
       expect((await store.listRounds('t1'))[0]).toMatchObject({
         status: 'committed',
         model: HASH_B,
         accuracy: 0.9,
+        accuracyByLabel: [1, 0.8125, null, 0.1 + 0.2],
         closedAt: 20,
       })
       expect(await store.getTask('t1')).toMatchObject({
         modelHash: HASH_B,
         committedRounds: 1,
         round: 1,
+        optimizerState: HASH_A,
       })
       expect(await store.listOpenRounds()).toEqual([])
+      await store.close()
+    })
+
+    it('reads a round that was not evaluated with no accuracy by label', async () => {
+      const store = await makeStore()
+      await store.insertTask(aTask('t1'))
+      await store.openRound(aRound('t1', 1))
+      expect((await store.listRounds('t1'))[0]?.accuracyByLabel).toBeNull()
+      await store.closeRound({
+        round: { taskId: 't1', round: 1, status: 'committed', accuracyByLabel: null, closedAt: 20 },
+        task: { committedRounds: 1 },
+      })
+      expect((await store.listRounds('t1'))[0]).toMatchObject({
+        status: 'committed',
+        accuracy: null,
+        accuracyByLabel: null,
+      })
       await store.close()
     })
 

@@ -19,6 +19,8 @@ export interface TaskRecord {
   createdAt: number
   updatedAt: number
   error: string | null
+  /** Hash of the server optimizer's state after the last commit (a blob), if it keeps one. */
+  optimizerState: string | null
 }
 
 export interface RoundRecord {
@@ -35,6 +37,8 @@ export interface RoundRecord {
   examples: number
   accuracy: number | null
   loss: number | null
+  /** Held-out accuracy per label (index = label, null for a label with no held-out examples). */
+  accuracyByLabel: (number | null)[] | null
   startedAt: number
   deadlineAt: number | null
   closedAt: number | null

@@ -1,16 +1,30 @@
 import { describe, expect, it } from 'vitest'
-import { fedAvg } from './index.ts'
+import { near, tensor, values } from '../../shared/aggregation/fixtures.ts'
+import { SERVER_OPTIMIZERS, WEIGHTINGS } from '../../shared/protocol/index.ts'
+import type { NamedTensor } from '../../shared/tensors/index.ts'
+import { fedAvg, strategyFor, type Strategy, type TrainReport } from './index.ts'
 
-const t = (values: number[]) => ({
-  name: 'w',
-  shape: [values.length],
-  dtype: 'float32' as const,
-  data: new Float32Array(values),
+const t = (values: number[]) => tensor('w', values)
+const spec = [{ name: 'w', shape: [2] }]
+
+type Report = Omit<TrainReport, 'delta'> & { delta: number[] }
+
+/** One round: the reports go in one at a time, the next global weights come out. */
+function round(strategy: Strategy, n: number, global: number[], reports: Report[]) {
+  const aggregation = strategy.beginRound({ round: n, spec })
+  for (const r of reports) aggregation.accept({ ...r, delta: [t(r.delta)] })
+  const next = strategy.aggregateTrain({ round: n, global: [t(global)], aggregation, failures: [] })
+  return next && values(next[0])
+}
+
+const report = (deviceId: string, delta: number[], examples = 1, steps = 1): Report => ({
+  deviceId,
+  delta,
+  examples,
+  steps,
 })
 
 describe('fedAvg strategy', () => {
-  const spec = [{ name: 'w', shape: [2] }]
-
   it('moves the global model by the example-weighted mean delta', () => {
     // global [1, 1]; deltas [2, 0] (n=1) and [-1, 3] (n=3): mean = [(2-3)/4, 9/4] = [-0.25, 2.25]
     const strategy = fedAvg()
@@ -30,16 +44,9 @@ describe('fedAvg strategy', () => {
 
   it('weights uniformly when asked', () => {
     const strategy = fedAvg({ weighting: 'uniform' })
-    const aggregation = strategy.beginRound({ round: 1, spec })
-    aggregation.accept({ deviceId: 'a', delta: [t([2, 0])], examples: 1, steps: 1 })
-    aggregation.accept({ deviceId: 'b', delta: [t([-1, 3])], examples: 3, steps: 1 })
-    const next = strategy.aggregateTrain({
-      round: 1,
-      global: [t([0, 0])],
-      aggregation,
-      failures: [],
-    })
-    expect(Array.from(next![0]!.data)).toEqual([0.5, 1.5])
+    expect(round(strategy, 1, [0, 0], [report('a', [2, 0], 1), report('b', [-1, 3], 3)])).toEqual([
+      0.5, 1.5,
+    ])
   })
 
   it('keeps the previous model when nothing arrived', () => {
@@ -53,5 +60,170 @@ describe('fedAvg strategy', () => {
         failures: [{ deviceId: 'a', reason: 'dropped' }],
       }),
     ).toBeNull()
+  })
+
+  it('is strategyFor with the FedAvg optimizer', () => {
+    expect(fedAvg().name).toBe('fedavg-examples')
+    expect(fedAvg({ serverLearningRate: 0.5 }).settings).toMatchObject({
+      optimizer: 'fedavg',
+      weighting: 'examples',
+      serverLearningRate: 0.5,
+    })
+  })
+})
+
+describe.each(SERVER_OPTIMIZERS.flatMap((o) => WEIGHTINGS.map((w) => [o, w] as const)))(
+  'strategyFor %s with %s weighting',
+  (optimizer, weighting) => {
+    it('is named after both', () => {
+      expect(strategyFor({ optimizer, weighting }).name).toBe(`${optimizer}-${weighting}`)
+    })
+
+    it('keeps the previous model, and its state, when nothing arrived', () => {
+      const strategy = strategyFor({ optimizer, weighting })
+      expect(round(strategy, 1, [1, 1], [])).toBeNull()
+      expect(strategy.state()).toEqual([])
+    })
+
+    it('moves along the mean delta and keeps the moments its optimizer needs', () => {
+      // Every server optimizer's first step from m₀ = 0 has the sign of Δ, coordinate by coordinate.
+      const strategy = strategyFor({ optimizer, weighting })
+      const next = round(strategy, 1, [0, 0], [report('a', [1, -2], 3, 2), report('b', [3, -1])])
+      expect(next!.map(Math.sign)).toEqual([1, -1])
+      const slots = {
+        fedavg: [],
+        fedavgm: ['m:w'],
+        fedadam: ['m:w', 'v:w'],
+        fedyogi: ['m:w', 'v:w'],
+      }
+      expect(strategy.state().map((s) => s.name)).toEqual(slots[optimizer])
+    })
+  },
+)
+
+describe('strategyFor', () => {
+  it('carries FedAvgM momentum across rounds', () => {
+    // η = 1, β = 0.5, m₀ = 0.
+    // Round 1: a [2, 0], b [0, 2], one example each: Δ = [1, 1]; m = [1, 1]; w = [0, 0] + m = [1, 1]
+    // Round 2: a [1, -1] (n=3), b [-3, 3] (n=1): Δ = [0, 0]; m = [0.5, 0.5]; w = [1.5, 1.5]
+    // Round 3: a [-1, 0.5]: m = [0.25 - 1, 0.25 + 0.5] = [-0.75, 0.75]; w = [0.75, 2.25]
+    const strategy = strategyFor({ optimizer: 'fedavgm', momentum: 0.5 })
+    expect(strategy.name).toBe('fedavgm-examples')
+    expect(round(strategy, 1, [0, 0], [report('a', [2, 0]), report('b', [0, 2])])).toEqual([1, 1])
+    expect(values(strategy.state()[0])).toEqual([1, 1])
+    expect(round(strategy, 2, [1, 1], [report('a', [1, -1], 3), report('b', [-3, 3])])).toEqual([
+      1.5, 1.5,
+    ])
+    expect(values(strategy.state()[0])).toEqual([0.5, 0.5])
+    expect(round(strategy, 3, [1.5, 1.5], [report('a', [-1, 0.5])])).toEqual([0.75, 2.25])
+    expect(values(strategy.state()[0])).toEqual([-0.75, 0.75])
+  })
+
+  it('applies FedNova weighting before the server optimizer', () => {
+    // A: 30 examples, 2 steps, [2, 0]; B: 10 examples, 5 steps, [0, 5].
+    // normalized Δ = 2.75·[0.75, 0.25] = [2.0625, 0.6875] (see shared/aggregation); η = 2:
+    // w = [0, 0] + 2Δ = [4.125, 1.375]; by examples Δ = [1.5, 1.25], w = [3, 2.5]
+    const reports = [report('a', [2, 0], 30, 2), report('b', [0, 5], 10, 5)]
+    const normalized = strategyFor({ weighting: 'normalized', serverLearningRate: 2 })
+    expect(round(normalized, 1, [0, 0], reports)).toEqual([4.125, 1.375])
+    expect(round(strategyFor({ serverLearningRate: 2 }), 1, [0, 0], reports)).toEqual([3, 2.5])
+  })
+
+  it('refuses a report with no steps under normalized weighting, naming the device', () => {
+    const strategy = strategyFor({ weighting: 'normalized' })
+    const aggregation = strategy.beginRound({ round: 1, spec })
+    aggregation.accept({ deviceId: 'a', delta: [t([2, 0])], examples: 30, steps: 2 })
+    expect(() =>
+      aggregation.accept({ deviceId: 'b', delta: [t([0, 0])], examples: 10, steps: 0 }),
+    ).toThrow(/the report from b is refused: steps 0 is not positive/)
+    expect(() =>
+      aggregation.accept({ deviceId: 'c', delta: [t([1, NaN])], examples: 10, steps: 1 }),
+    ).toThrow(/the report from c is refused: .*NaN/)
+    expect(() =>
+      aggregation.accept({ deviceId: 'd', delta: [tensor('w', [1])], examples: 1, steps: 1 }),
+    ).toThrow(/the report from d is refused: tensor w does not match the model/)
+    expect(aggregation.reports).toBe(1)
+    expect(aggregation.examples).toBe(30)
+  })
+
+  it('keeps its state when a step fails, and goes on from it', () => {
+    // FedAdam, η = 1, β₁ = 0.5, β₂ = 0.5, τ = 0.5: v₀ = [0.25, 0.25].
+    // Round 1, Δ = [0.5, 3.5]: m = [0.25, 1.75], v = [0.25, 6.25], w = [0.25/1, 1.75/3]
+    const strategy = strategyFor({ optimizer: 'fedadam', beta1: 0.5, beta2: 0.5, tau: 0.5 })
+    expect(round(strategy, 1, [0, 0], [report('a', [0.5, 3.5])])).toEqual(near([0.25, 1.75 / 3]))
+    const after1 = strategy.state()
+    // Round 2: the coordinator hands a global that is not this model's.
+    const aggregation = strategy.beginRound({ round: 2, spec })
+    aggregation.accept({ deviceId: 'a', delta: [t([1, 1])], examples: 1, steps: 1 })
+    expect(() =>
+      strategy.aggregateTrain({
+        round: 2,
+        global: [tensor('other', [0, 0])],
+        aggregation,
+        failures: [],
+      }),
+    ).toThrow(/the delta does not match weight other/)
+    expect(strategy.state()).toEqual(after1)
+    // Round 3 from round 1's state, Δ = [-3.5, 2.5]: m = [-1.625, 2.125], v = [6.25, 6.25],
+    // w = [0.25 - 1.625/3, 1.75/3 + 2.125/3] = [-0.2916667, 1.2916667]
+    expect(round(strategy, 3, [0.25, 1.75 / 3], [report('a', [-3.5, 2.5])])).toEqual(
+      near([0.25 - 1.625 / 3, 3.875 / 3]),
+    )
+    expect(strategy.state().map(values)).toEqual([
+      [-1.625, 2.125],
+      [6.25, 6.25],
+    ])
+  })
+
+  it('restores a state so a new instance steps as the old one would have', () => {
+    const settings = { optimizer: 'fedyogi', beta1: 0.5, beta2: 0.5, tau: 0.25 } as const
+    const reports = [[report('a', [-1, 1])], [report('a', [-3, 0.75])], [report('a', [-2, 0])]]
+    const first = strategyFor(settings)
+    let global = [1, 2]
+    for (const [i, r] of reports.slice(0, 2).entries()) global = round(first, i + 1, global, r)!
+    const saved: NamedTensor[] = first.state()
+    const second = strategyFor(settings)
+    second.restore(saved, spec)
+    saved[0]!.data[0] = 99 // restore took a copy
+    const restored = round(second, 3, global, reports[2]!)
+    expect(restored).toEqual(round(first, 3, global, reports[2]!))
+    expect(second.state()).toEqual(first.state())
+    // As shared/aggregation's FedYogi example: w₃ = [-1.1375, 3.4375].
+    expect(restored).toEqual(near([-1.1375, 3.4375]))
+  })
+
+  it('refuses a state that does not fit, and keeps its own', () => {
+    const strategy = strategyFor({ optimizer: 'fedadam' })
+    round(strategy, 1, [0, 0], [report('a', [1, 1])])
+    const own = strategy.state()
+    expect(() => strategy.restore([tensor('m:w', [0, 0])], spec)).toThrow(
+      /fedadam keeps 2 state tensors, got 1/,
+    )
+    expect(() => strategy.restore([tensor('m:w', [0, 0]), tensor('v:w', [0, 0, 0])], spec)).toThrow(
+      /state v:w has 3 values, the weight 2/,
+    )
+    expect(strategy.state()).toEqual(own)
+    strategy.restore([], spec)
+    expect(strategy.state()).toEqual([])
+  })
+
+  it('refuses settings out of range, naming the field', () => {
+    expect(() => strategyFor({ momentum: 2 })).toThrow(/aggregation\.momentum/)
+    expect(() => strategyFor({ tau: 0 })).toThrow(RangeError)
+  })
+
+  it('turns the held-out evaluation into the round metrics, per label included', () => {
+    const strategy = strategyFor()
+    expect(strategy.configureEvaluate({ round: 1 })).toEqual({ heldOut: true })
+    const heldOut = { accuracy: 0.75, loss: 0.5, examples: 4, perLabelAccuracy: [1, null, 0.5] }
+    const metrics = strategy.aggregateEvaluate({ round: 1, heldOut })
+    expect(metrics).toEqual({ accuracy: 0.75, loss: 0.5, accuracyByLabel: [1, null, 0.5] })
+    heldOut.perLabelAccuracy[0] = 0
+    expect(metrics.accuracyByLabel).toEqual([1, null, 0.5])
+    expect(strategy.aggregateEvaluate({ round: 2, heldOut: null })).toEqual({
+      accuracy: null,
+      loss: null,
+      accuracyByLabel: null,
+    })
   })
 })

@@ -1,2 +1,3 @@
 export type * from './types.ts'
+export { strategyFor, type AggregationStrategy } from './aggregation-strategy.ts'
 export { fedAvg, type FedAvgOptions } from './fed-avg.ts'

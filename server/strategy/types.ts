@@ -29,6 +29,8 @@ export interface RoundAggregation {
 export interface RoundMetrics {
   accuracy: number | null
   loss: number | null
+  /** Held-out accuracy per label (index = label; null where the held-out set has none). */
+  accuracyByLabel: (number | null)[] | null
 }
 
 /**
@@ -54,4 +56,8 @@ export interface Strategy {
   /** Whether to evaluate the new model on the coordinator's held-out set. */
   configureEvaluate(input: { round: number }): { heldOut: boolean }
   aggregateEvaluate(input: { round: number; heldOut: HeldOutResult | null }): RoundMetrics
+  /** What the strategy carries from round to round (a server optimizer's moments), to persist. */
+  state?(): NamedTensor[]
+  /** Carries on from a state that state() gave for the model `spec`; throws if it does not fit. */
+  restore?(state: readonly NamedTensor[], spec: readonly WeightSpecEntry[]): void
 }

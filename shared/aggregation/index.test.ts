@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { tensor as t } from './fixtures.ts'
 import { allFinite, applyDelta, createWeightedMean } from './index.ts'
-
-const t = (name: string, values: number[]) => ({
-  name,
-  shape: [values.length],
-  dtype: 'float32' as const,
-  data: new Float32Array(values),
-})
 
 describe('weighted mean of deltas (FedAvg)', () => {
   it('matches a hand-computed example-weighted average', () => {
@@ -39,6 +33,7 @@ describe('weighted mean of deltas (FedAvg)', () => {
     expect(() => mean.add([t('z', [1, 2])], 1)).toThrow(/does not match/)
     expect(() => mean.add([t('a', [1, 2])], 0)).toThrow(/not positive/)
     expect(() => mean.add([t('a', [1, 2])], NaN)).toThrow(/not positive/)
+    expect(() => mean.add([t('a', [1, NaN])], 1)).toThrow(/NaN or Infinity/)
     expect(mean.count).toBe(0)
   })
 

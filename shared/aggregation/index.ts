@@ -1,1 +1,7 @@
+export type { WeightSpecEntry } from './running-sum.ts'
 export * from './weighted-mean.ts'
+export * from './normalized-mean.ts'
+export * from './delta-mean.ts'
+export * from './staleness.ts'
+export * from './finite.ts'
+export * from './server-optimizer.ts'

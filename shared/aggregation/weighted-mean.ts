@@ -1,12 +1,8 @@
-import { tensorSize, type NamedTensor } from '../tensors/index.ts'
-
-export interface WeightSpecEntry {
-  name: string
-  shape: number[]
-}
+import type { NamedTensor } from '../tensors/index.ts'
+import { createRunningSum, type WeightSpecEntry } from './running-sum.ts'
 
 /**
- * A running weighted sum of deltas: memory O(model) however many updates arrive.
+ * A running weighted mean of deltas: memory O(model) however many updates arrive.
  * Sums in float64 so thousands of float32 updates lose no precision.
  */
 export interface WeightedMean {
@@ -18,47 +14,22 @@ export interface WeightedMean {
 }
 
 export function createWeightedMean(spec: readonly WeightSpecEntry[]): WeightedMean {
-  const sums = spec.map((s) => new Float64Array(tensorSize(s.shape)))
-  const index = new Map(spec.map((s, i) => [s.name, i]))
-  let count = 0
+  const sum = createRunningSum(spec)
   let totalWeight = 0
   return {
     add(tensors, weight) {
-      if (!(weight > 0) || !Number.isFinite(weight))
-        throw new RangeError(`weight ${weight} is not positive`)
-      if (tensors.length !== spec.length)
-        throw new RangeError(`expected ${spec.length} tensors, got ${tensors.length}`)
-      // Check every tensor before touching the sums, so a bad update leaves them as they were.
-      const targets = tensors.map((t) => {
-        const i = index.get(t.name)
-        const sum = i === undefined ? undefined : sums[i]
-        if (sum === undefined || sum.length !== t.data.length)
-          throw new RangeError(`tensor ${t.name} does not match the model`)
-        return sum
-      })
-      if (new Set(targets).size !== targets.length) throw new RangeError('a tensor appears twice')
-      tensors.forEach((t, j) => {
-        const sum = targets[j]!
-        const data = t.data
-        for (let k = 0; k < data.length; k++) sum[k]! += weight * data[k]!
-      })
-      count++
+      sum.add(tensors, weight)
       totalWeight += weight
     },
     get count() {
-      return count
+      return sum.count
     },
     get totalWeight() {
       return totalWeight
     },
     mean() {
-      if (count === 0 || totalWeight === 0) return null
-      return spec.map((s, i) => {
-        const sum = sums[i]!
-        const data = new Float32Array(sum.length)
-        for (let k = 0; k < sum.length; k++) data[k] = sum[k]! / totalWeight
-        return { name: s.name, shape: [...s.shape], dtype: 'float32' as const, data }
-      })
+      if (sum.count === 0 || totalWeight === 0) return null
+      return sum.scaled(1 / totalWeight)
     },
   }
 }
@@ -77,14 +48,4 @@ export function applyDelta(
     for (let k = 0; k < data.length; k++) data[k] = w.data[k]! + learningRate * d.data[k]!
     return { ...w, shape: [...w.shape], data }
   })
-}
-
-/** True when every value of every tensor is finite (no NaN, no ±Infinity). */
-export function allFinite(tensors: readonly NamedTensor[]): boolean {
-  // Indexed loops: ten times faster than for-of on typed arrays of a few million floats.
-  for (const t of tensors) {
-    const data = t.data
-    for (let k = 0; k < data.length; k++) if (!Number.isFinite(data[k]!)) return false
-  }
-  return true
 }

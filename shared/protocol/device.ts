@@ -60,6 +60,13 @@ export interface TrainPlanWire {
   localEpochs: number
   /** Upper bound on optimizer steps, when the strategy sizes work to the deadline. */
   maxSteps?: number
+  /** FedProx's μ: adds μ/2 · ‖w − w_global‖² to the local loss. Absent or 0: plain training. */
+  proximalMu?: number
+  /**
+   * Stop and upload what is done when the deadline is this many seconds away (partial work);
+   * absent: the device trains its whole plan and its upload may come too late.
+   */
+  partialAtSecondsLeft?: number
 }
 
 /**
@@ -135,6 +142,8 @@ export const UpdateMetadataSchema = z.strictObject({
   loss: z.number().finite().optional(),
   /** Hash of the model the delta was computed against. */
   baseModel: z.string().regex(SHA256_HEX, 'not a SHA-256 hash'),
+  /** The device stopped before its plan's steps because the deadline was near. */
+  partial: z.boolean().optional(),
 })
 export type UpdateMetadata = z.infer<typeof UpdateMetadataSchema>
 
@@ -144,6 +153,7 @@ export const UPLOAD_OUTCOMES = [
   'duplicate',
   'unknown-round',
   'rejected',
+  'stale',
 ] as const
 export type UploadOutcome = (typeof UPLOAD_OUTCOMES)[number]
 
@@ -153,3 +163,5 @@ export type UploadAnswer =
   | { type: 'duplicate'; round: number; message: string }
   | { type: 'unknown-round'; message: string }
   | { type: 'rejected'; round: number; message: string; field?: string }
+  /** Async tasks: the update's round is more than `maxStaleness` rounds behind the open one. */
+  | { type: 'stale'; round: number; staleness: number; maxStaleness: number; message: string }

@@ -30,6 +30,8 @@ export const TrainSettingsSchema = z.strictObject({
   learningRate: finitePositive.max(10).default(0.1),
   batchSize: z.number().int().min(1).max(4096).default(32),
   localEpochs: z.number().int().min(1).max(100).default(1),
+  /** FedProx's proximal term μ (Li et al. 2020): 0 is plain local training. */
+  proximalMu: z.number().finite().min(0).max(10).default(0),
 })
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>
 
@@ -62,6 +64,74 @@ export const RoundSettingsSchema = z
   })
 export type RoundSettings = z.output<typeof RoundSettingsSchema>
 
+/** How the server turns a round's (or a buffer's) updates into the next model. */
+export const SERVER_OPTIMIZERS = ['fedavg', 'fedavgm', 'fedadam', 'fedyogi'] as const
+export type ServerOptimizer = (typeof SERVER_OPTIMIZERS)[number]
+/**
+ * How updates are weighted: by examples (FedAvg), equally, or `normalized` (FedNova, Wang et al.
+ * 2020): each delta divided by its local steps before the example-weighted mean, then scaled by
+ * the mean's effective steps, so a device that did more steps does not pull harder.
+ */
+export const WEIGHTINGS = ['examples', 'uniform', 'normalized'] as const
+export type Weighting = (typeof WEIGHTINGS)[number]
+
+export const AggregationSettingsSchema = z.strictObject({
+  weighting: z.enum(WEIGHTINGS).default('examples'),
+  /** Reddi et al. 2021 ("Adaptive Federated Optimization"): FedAvg, FedAvgM, FedAdam, FedYogi. */
+  optimizer: z.enum(SERVER_OPTIMIZERS).default('fedavg'),
+  /** η, the server learning rate on the aggregated delta (a pseudo-gradient's negative). */
+  serverLearningRate: finitePositive.max(100).default(1),
+  /** FedAvgM's server momentum β. */
+  momentum: z.number().finite().min(0).max(0.999).default(0.9),
+  /** FedAdam's and FedYogi's β₁, β₂ and τ (their ε: the adaptivity floor). */
+  beta1: z.number().finite().min(0).max(0.999).default(0.9),
+  beta2: z.number().finite().min(0).max(0.9999).default(0.99),
+  tau: finitePositive.max(1).default(1e-3),
+})
+export type AggregationSettings = z.infer<typeof AggregationSettingsSchema>
+
+/**
+ * Work sized to the deadline: a device that reported its speed gets a step budget it can finish
+ * in (1 − margin) of the time left, and a device that sees the deadline coming uploads the steps
+ * it has done (partial work) instead of missing the round.
+ */
+export const WorkSettingsSchema = z.strictObject({
+  deadlineAware: z.boolean().default(false),
+  /** Share of the deadline kept in reserve for download, upload and a slower-than-measured run. */
+  margin: z.number().finite().min(0).max(0.9).default(0.25),
+  partialUploads: z.boolean().default(true),
+})
+export type WorkSettings = z.infer<typeof WorkSettingsSchema>
+
+/** Backends from least to most capable: `minBackend: 'wasm'` admits wasm and webgpu. */
+export const BACKEND_ORDER = ['cpu', 'wasm', 'webgpu'] as const
+
+/** Which devices may take part; a device that does not say what a rule asks about is refused. */
+export const EligibilitySchema = z.strictObject({
+  minBackend: z.enum(BACKEND_ORDER).optional(),
+  minMemoryMB: z.number().finite().nonnegative().optional(),
+  requireCharging: z.boolean().default(false),
+  requireUnmetered: z.boolean().default(false),
+})
+export type Eligibility = z.infer<typeof EligibilitySchema>
+
+/**
+ * FedBuff (Nguyen et al. 2022): devices train on whatever version is current; the server applies
+ * every `bufferSize` updates, each weighted by 1/(1 + τ)^stalenessExponent where τ is how many
+ * versions behind it was; updates more than `maxStaleness` behind are refused.
+ */
+export const AsyncSettingsSchema = z.strictObject({
+  bufferSize: z.number().int().min(1).max(10_000).default(10),
+  maxStaleness: z.number().int().min(0).max(1000).default(10),
+  stalenessExponent: z.number().finite().min(0).max(10).default(0.5),
+  /** Devices training at once: how many check-ins get work while the buffer fills. */
+  concurrency: z.number().int().min(1).max(10_000).default(20),
+})
+export type AsyncSettings = z.infer<typeof AsyncSettingsSchema>
+
+export const TASK_MODES = ['sync', 'async'] as const
+export type TaskMode = (typeof TASK_MODES)[number]
+
 export const TaskSpecSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   purpose: z.string().max(4000).default(''),
@@ -74,6 +144,12 @@ export const TaskSpecSchema = z.strictObject({
     .default('mnist'),
   train: TrainSettingsSchema.default(TrainSettingsSchema.parse({})),
   rounds: RoundSettingsSchema.default(RoundSettingsSchema.parse({})),
+  aggregation: AggregationSettingsSchema.default(AggregationSettingsSchema.parse({})),
+  work: WorkSettingsSchema.default(WorkSettingsSchema.parse({})),
+  eligibility: EligibilitySchema.default(EligibilitySchema.parse({})),
+  /** `sync`: rounds with deadlines; `async`: FedBuff, a new version every `async.bufferSize` updates. */
+  mode: z.enum(TASK_MODES).default('sync'),
+  async: AsyncSettingsSchema.default(AsyncSettingsSchema.parse({})),
 })
 export type TaskSpecInput = z.input<typeof TaskSpecSchema>
 export type TaskSpec = z.output<typeof TaskSpecSchema>
@@ -108,6 +184,11 @@ export interface TaskView {
   dataset: string
   train: TrainSettings
   rounds: RoundSettings
+  aggregation: AggregationSettings
+  work: WorkSettings
+  eligibility: Eligibility
+  mode: TaskMode
+  async: AsyncSettings
   /** Number of the latest round opened (0 before the first). */
   round: number
   committedRounds: number
@@ -135,6 +216,7 @@ export function noParticipation(): Participation {
   return {
     byBackend: { webgpu: none(), wasm: none(), cpu: none() },
     byTier: { fast: none(), medium: none(), slow: none(), unknown: none() },
+    partial: none(),
   }
 }
 
@@ -148,6 +230,8 @@ export interface ParticipationShare {
 export interface Participation {
   byBackend: Record<'webgpu' | 'wasm' | 'cpu', ParticipationShare>
   byTier: Record<SpeedTier, ParticipationShare>
+  /** Reports that stopped short of their plan as the deadline neared (partial work). */
+  partial: ParticipationShare
 }
 
 /** One selected device in one round (GET /api/v1/tasks/:id/rounds/:round/devices). */
@@ -179,6 +263,11 @@ export interface RoundView {
   examples: number
   accuracy: number | null
   loss: number | null
+  /**
+   * Held-out accuracy of the committed model per label (index = label): null for a label the
+   * held-out set has no examples of; null as a whole where no evaluation ran.
+   */
+  accuracyByLabel: (number | null)[] | null
   baseModel: string
   model: string | null
   startedAt: string

@@ -9,6 +9,7 @@ import {
   missingTrainingKernels,
   OPTIMIZERS,
   type TrainCheckpoint,
+  type TrainOptions,
   type TrainPlan,
   trainLocally,
   type TrainProgress,
@@ -56,6 +57,49 @@ const maxDifference = (a: NamedTensor[], b: NamedTensor[]): number =>
   Math.max(
     ...a.map((t, i) => t.data.reduce((m, v, j) => Math.max(m, Math.abs(v - b[i]!.data[j]!)), 0)),
   )
+
+/** A virtual clock that reaches `stopAt` during step `n`: a deadline coming mid-run, at once. */
+function deadlineDuring(n: number) {
+  let clock = 0
+  return {
+    stopAt: 1,
+    now: () => clock,
+    onProgress: ({ step }: TrainProgress) => void (step === n && (clock = 1)),
+  }
+}
+
+/** The checkpoints a run made before a reload stopped it after the one at step `at`. */
+async function reloadedAt(
+  at: number,
+  run: Pick<TrainOptions, 'plan' | 'seed' | 'checkpointEvery'>,
+): Promise<TrainCheckpoint[]> {
+  const checkpoints: TrainCheckpoint[] = []
+  const controller = new AbortController()
+  await expect(
+    trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      ...run,
+      signal: controller.signal,
+      onCheckpoint: (c) => {
+        checkpoints.push(c)
+        if (c.step === at) controller.abort(new Error('the page reloaded'))
+      },
+    }),
+  ).rejects.toThrow('the page reloaded')
+  return checkpoints
+}
+
+/** The plan's first `n` steps, run whole. */
+const firstSteps = (n: number, seed: number) =>
+  trainLocally({
+    model: model(),
+    weights: initial,
+    examples: train,
+    plan: { ...plan, maxSteps: n },
+    seed,
+  })
 
 describe('trainLocally', () => {
   it('improves accuracy on held-out digits, and reports its work', async () => {
@@ -134,11 +178,21 @@ describe('trainLocally', () => {
   })
 
   // A reload mid-round resumes from the last checkpoint: the result must be the run that never
-  // stopped, bit for bit, whatever state the optimizer carries.
-  it.each(OPTIMIZERS)(
-    'resumes from a checkpoint to the uninterrupted result with %s',
-    async (o) => {
-      const resumable: TrainPlan = { ...plan, optimizer: o, learningRate: 0.01, batchSize: 64 }
+  // stopped, bit for bit, whatever state the optimizer carries, FedProx's pull included.
+  it.each([
+    ...OPTIMIZERS.map((o) => [o, 0] as const),
+    ['momentum', 0.3] as const,
+    ['adam', 0.3] as const,
+  ])(
+    'resumes from a checkpoint to the uninterrupted result with %s, μ = %s',
+    async (o, proximalMu) => {
+      const resumable: TrainPlan = {
+        ...plan,
+        optimizer: o,
+        learningRate: 0.01,
+        batchSize: 64,
+        proximalMu,
+      }
       // 16 steps an epoch, 2 epochs: checkpoints every 5 steps land mid-epoch and across epochs.
       const whole = await trainLocally({
         model: model(),
@@ -148,23 +202,7 @@ describe('trainLocally', () => {
         seed: 11,
       })
       const before = tf.memory().numTensors
-      const checkpoints: TrainCheckpoint[] = []
-      const controller = new AbortController()
-      await expect(
-        trainLocally({
-          model: model(),
-          weights: initial,
-          examples: train,
-          plan: resumable,
-          seed: 11,
-          signal: controller.signal,
-          checkpointEvery: 5,
-          onCheckpoint: (c) => {
-            checkpoints.push(c)
-            if (c.step === 20) controller.abort(new Error('the page reloaded'))
-          },
-        }),
-      ).rejects.toThrow('the page reloaded')
+      const checkpoints = await reloadedAt(20, { plan: resumable, seed: 11, checkpointEvery: 5 })
       expect(checkpoints.map((c) => c.step)).toEqual([5, 10, 15, 20])
       expect(tf.memory().numTensors).toBe(before)
       const steps: number[] = []
@@ -189,6 +227,59 @@ describe('trainLocally', () => {
       expect(tf.memory().numTensors).toBe(before)
     },
   )
+
+  it('stops at stopAt after the current step, returning the steps done as partial', async () => {
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      plan,
+      seed: 5,
+      ...deadlineDuring(3),
+    })
+    expect([r.steps, r.examples, r.partial]).toEqual([3, 30, true])
+    // The delta is that of the three steps, exactly as a plan of three steps gives it.
+    const three = await firstSteps(3, 5)
+    expect(three.partial).toBe(false)
+    expect(identical(r.delta, three.delta)).toBe(true)
+    expect(r.loss).toBe(three.loss)
+  })
+
+  it('does at least one step past stopAt, and is not partial when the plan ends in time', async () => {
+    const run = (p: TrainPlan, stopAt: number) =>
+      trainLocally({ model: model(), weights: initial, examples: train, plan: p, stopAt })
+    const late = await run(plan, Date.now() - 1000)
+    expect([late.steps, late.examples, late.partial]).toEqual([1, 10, true])
+    const inTime = await run({ ...plan, maxSteps: 4 }, Date.now() + 60_000)
+    expect([inTime.steps, inTime.partial]).toEqual([4, false])
+    // Its one step was the whole plan: stopping changed nothing.
+    const one = await run({ ...plan, maxSteps: 1 }, 0)
+    expect([one.steps, one.partial]).toEqual([1, false])
+    // Past the first epoch, examples stays the distinct examples used.
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: subset(train, range(0, 30)),
+      plan: { ...plan, batchSize: 8, localEpochs: 3 },
+      ...deadlineDuring(6),
+    })
+    expect([r.steps, r.examples, r.partial]).toEqual([6, 30, true])
+  })
+
+  it('resumes a partial-work run from a checkpoint, and stops it on time', async () => {
+    const checkpoints = await reloadedAt(4, { plan, seed: 2, checkpointEvery: 4 })
+    const r = await trainLocally({
+      model: model(),
+      weights: initial,
+      examples: train,
+      plan,
+      resumeFrom: checkpoints[0]!,
+      ...deadlineDuring(7),
+    })
+    expect([r.steps, r.examples, r.partial]).toEqual([7, 70, true])
+    // maxSteps changes totalSteps, not the batches: the same seven steps.
+    expect(identical(r.delta, (await firstSteps(7, 2)).delta)).toBe(true)
+  })
 
   it('refuses a checkpoint that does not belong to the plan', async () => {
     const checkpoint: TrainCheckpoint = {
@@ -278,6 +369,7 @@ describe('trainLocally', () => {
       [call({ batchSize: 2.5 }), /plan.batchSize/],
       [call({ localEpochs: 0 }), /plan.localEpochs/],
       [call({ maxSteps: -1 }), /plan.maxSteps/],
+      [call({ proximalMu: -0.1 }), /plan.proximalMu must be a non-negative number/],
       [call({}, subset(train, [])), /no examples/],
       [call({}, { ...train, count: 999 }), /1000 labels for 999 examples/],
       [
@@ -326,6 +418,78 @@ describe('trainLocally', () => {
     )
     expect(tf.memory().numTensors).toBe(before)
     depthwise.dispose()
+  })
+})
+
+describe('trainLocally with FedProx (proximalMu)', () => {
+  const norm = (delta: NamedTensor[]) =>
+    Math.sqrt(delta.reduce((s, t) => s + t.data.reduce((a, v) => a + v * v, 0), 0))
+  const run = (
+    p: Partial<TrainPlan>,
+    m = model(),
+    w = initial,
+    examples = train,
+    losses: number[] = [],
+  ) =>
+    trainLocally({
+      model: m,
+      weights: w,
+      examples,
+      plan: { ...plan, ...p },
+      seed: 4,
+      onProgress: ({ loss }) => losses.push(loss),
+    })
+
+  it('with μ = 0 is plain training, bit for bit', async () => {
+    const [plain, zero] = [await run({ maxSteps: 20 }), await run({ maxSteps: 20, proximalMu: 0 })]
+    expect(identical(zero.delta, plain.delta)).toBe(true)
+    expect(zero.loss).toBe(plain.loss)
+  })
+
+  it('with a large μ moves less far from the global weights, on the same seed', async () => {
+    const plain = await run({ maxSteps: 60 })
+    const pulled = await run({ maxSteps: 60, proximalMu: 1 })
+    expect(norm(pulled.delta)).toBeLessThan(0.8 * norm(plain.delta))
+    expect(pulled.loss).toBeLessThan(Math.log(10)) // it still learns
+  })
+
+  it('adds μ · (w − w_global) to each gradient: two SGD steps on a tiny dense model', async () => {
+    // Step 1 starts at w_global, where the term is 0. Step 2 starts at w1 = w_global + d1, and
+    // plain SGD goes to w1 − η∇L(w1); FedProx goes η·μ·d1 further back: d2(μ) = d2(0) − η·μ·d1.
+    const tiny = buildModel({
+      preset: 'custom',
+      topology: toLayersTopology(
+        tfl.sequential({
+          name: 'tiny',
+          layers: [
+            tfl.layers.dense({
+              name: 'out',
+              inputShape: [784],
+              units: 10,
+              activation: 'softmax',
+            }),
+          ],
+        }),
+      ),
+    })
+    const global = getWeights(tiny)
+    const few = subset(train, range(0, 20))
+    const full: Partial<TrainPlan> = { learningRate: 0.5, batchSize: 20, localEpochs: 2 }
+    const mu = 0.5
+    const d1 = (await run({ ...full, maxSteps: 1, proximalMu: mu }, tiny, global, few)).delta
+    const [losses, lossesMu]: number[][] = [[], []]
+    const d2 = (await run(full, tiny, global, few, losses)).delta
+    const d2mu = (await run({ ...full, proximalMu: mu }, tiny, global, few, lossesMu)).delta
+    const expected = d2.map((t, i) => ({
+      ...t,
+      data: t.data.map((v, j) => v - 0.5 * mu * d1[i]!.data[j]!),
+    }))
+    expect(maxDifference(d2mu, expected)).toBeLessThan(1e-6)
+    expect(maxDifference(d2mu, d2)).toBeGreaterThan(1e-3) // the term did something
+    // Both runs are at w1 for step 2: the loss reported is the examples' alone, without the
+    // term's μ/2 · ‖d1‖², so what the dashboard plots means the same with and without FedProx.
+    expect(lossesMu).toEqual(losses)
+    tiny.dispose()
   })
 })
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { type Examples, mulberry32, permutation, randomSeed } from '../data/index.ts'
-import { getWeights, setWeights } from '../models/index.ts'
+import { getWeights, setWeights, weightName } from '../models/index.ts'
 import { plannedSteps } from '../protocol/device.ts'
 import type { NamedTensor } from '../tensors/named-tensor.ts'
 import { batchTensors, crossEntropy, forward, modelIo, withModel, yielder } from './common.ts'
@@ -26,6 +26,11 @@ export interface TrainPlan {
   localEpochs: number
   /** Stop after this many optimizer steps, even mid-epoch (deadline-aware local work). */
   maxSteps?: number
+  /**
+   * FedProx's μ (Li et al. 2020): the local objective gains μ/2 · ‖w − w_global‖² over the
+   * trainable weights, so a device that does many steps drifts less far. Absent or 0: plain.
+   */
+  proximalMu?: number
 }
 
 export interface TrainProgress {
@@ -76,6 +81,13 @@ export interface TrainOptions {
   checkpointEvery?: number
   /** Awaited before training goes on, so a checkpoint is stored before the next is made. */
   onCheckpoint?: (checkpoint: TrainCheckpoint) => void | Promise<void>
+  /**
+   * Partial work: once `now()` reaches this time, stop after the current step and return what
+   * is done, with `partial: true`. At least one step is always done.
+   */
+  stopAt?: number
+  /** The clock `stopAt` is read on. Default Date.now (a worker and its page agree on it). */
+  now?: () => number
 }
 
 export interface TrainResult {
@@ -87,6 +99,8 @@ export interface TrainResult {
   steps: number
   /** Mean training loss over the last epoch that ran (per example; NaN when no step ran). */
   loss: number
+  /** Stopped at `stopAt` before the plan's steps were done. */
+  partial: boolean
 }
 
 /** Momentum for the 'momentum' optimizer. */
@@ -112,7 +126,7 @@ export function makeOptimizer({ optimizer, learningRate }: TrainPlan): tf.Optimi
 }
 
 export function assertPlan(plan: TrainPlan): void {
-  const { learningRate, batchSize, localEpochs, maxSteps } = plan
+  const { learningRate, batchSize, localEpochs, maxSteps, proximalMu } = plan
   if (!OPTIMIZERS.includes(plan.optimizer)) makeOptimizer(plan) // throws naming the optimizer
   if (!(Number.isFinite(learningRate) && learningRate > 0)) {
     throw new RangeError(`plan.learningRate must be a positive number, got ${learningRate}`)
@@ -126,14 +140,19 @@ export function assertPlan(plan: TrainPlan): void {
   if (maxSteps !== undefined && !(Number.isInteger(maxSteps) && maxSteps >= 0)) {
     throw new RangeError(`plan.maxSteps must be a non-negative integer, got ${maxSteps}`)
   }
+  if (proximalMu !== undefined && !(Number.isFinite(proximalMu) && proximalMu >= 0)) {
+    throw new RangeError(`plan.proximalMu must be a non-negative number, got ${proximalMu}`)
+  }
 }
 
 /**
  * Local training, as every device runtime does it: set the global weights, run `plan` with
- * categorical cross-entropy (shuffling each epoch), and return the weight delta.
+ * categorical cross-entropy (shuffling each epoch), plus FedProx's proximal term when the plan
+ * has a μ, and return the weight delta.
  */
 export async function trainLocally(options: TrainOptions): Promise<TrainResult> {
-  const { model, weights, examples, plan, signal, onProgress } = options
+  const { model, weights, examples, plan, signal, onProgress, stopAt } = options
+  const now = options.now ?? Date.now
   assertPlan(plan)
   const io = modelIo(model, examples)
   if (examples.count === 0) throw new RangeError('trainLocally: no examples to train on')
@@ -154,14 +173,18 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
     const every = options.checkpointEvery ?? 0
 
     const optimizer = makeOptimizer(plan)
+    // w_global, kept on the backend for the proximal term: always the round's weights, so a
+    // resumed run pulls towards the same point as the run it carries on.
+    const anchors = (plan.proximalMu ?? 0) > 0 ? proximalAnchors(model, weights) : null
     let step = resume?.step ?? 0
+    let partial = false
     let distinct = resume?.examples ?? 0
     let lossSum = resume?.lossSum ?? 0
     let lossCount = resume?.lossCount ?? 0
     try {
       if (resume && resume.optimizer.length > 0) await restoreOptimizer(optimizer, resume.optimizer)
       const firstEpoch = Math.floor(step / batchesPerEpoch)
-      for (let epoch = 0; step < totalSteps; epoch++) {
+      for (let epoch = 0; step < totalSteps && !partial; epoch++) {
         // The shuffles are replayed from the seed, so a resumed run sees the batches it would have.
         const order = permutation(count, random)
         if (epoch < firstEpoch) continue
@@ -176,11 +199,10 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
           const { x, y } = batchTensors(examples, indices, io)
           let cost: tf.Scalar | null
           try {
-            cost = optimizer.minimize(
-              () => tf.mean(crossEntropy(y, forward(model, x, true))),
-              true,
-              variables,
-            )
+            const f = () => tf.mean<tf.Scalar>(crossEntropy(y, forward(model, x, true)))
+            cost = anchors
+              ? proximalStep(optimizer, f, variables, anchors, plan.proximalMu!)
+              : optimizer.minimize(f, true, variables)
           } finally {
             tf.dispose([x, y])
           }
@@ -192,6 +214,10 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
           lossSum += loss * indices.length
           lossCount += indices.length
           onProgress?.({ step, totalSteps, loss })
+          if (step < totalSteps && stopAt !== undefined && now() >= stopAt) {
+            partial = true
+            break
+          }
           if (every > 0 && step % every === 0 && step < totalSteps && options.onCheckpoint) {
             await options.onCheckpoint({
               step,
@@ -209,6 +235,7 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
       }
     } finally {
       disposeOptimizer(optimizer)
+      if (anchors) tf.dispose(anchors)
     }
 
     const global = new Map(weights.map((t) => [t.name, t.data]))
@@ -222,8 +249,50 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
       examples: distinct,
       steps: step,
       loss: lossCount > 0 ? lossSum / lossCount : NaN,
+      partial,
     }
   })
+}
+
+/** The global weights of the model's trainable variables, in `variables` order, as tensors. */
+function proximalAnchors(model: tfl.LayersModel, weights: readonly NamedTensor[]): tf.Tensor[] {
+  const byName = new Map(weights.map((t) => [t.name, t]))
+  return model.trainableWeights.map((w) => {
+    // setWeights already checked every weight is there, with its shape.
+    const t = byName.get(weightName(w))!
+    return tf.tensor(t.data, t.shape, 'float32')
+  })
+}
+
+/**
+ * One step on loss + μ/2 · ‖w − w_global‖²: the loss's gradients plus μ · (w − w_global), added
+ * to the gradients rather than to the loss so the cost returned (and reported) is the loss alone.
+ */
+function proximalStep(
+  optimizer: tf.Optimizer,
+  f: () => tf.Scalar,
+  variables: tf.Variable[],
+  anchors: tf.Tensor[],
+  mu: number,
+): tf.Scalar {
+  const { value, grads } = optimizer.computeGradients(f, variables)
+  let pulled: { name: string; tensor: tf.Tensor }[] = []
+  try {
+    pulled = tf.tidy(() =>
+      variables.map((v, i) => ({
+        name: v.name,
+        tensor: tf.add(grads[v.name]!, tf.mul(tf.sub(v, anchors[i]!), mu)),
+      })),
+    )
+    optimizer.applyGradients(pulled)
+  } catch (error) {
+    value.dispose()
+    throw error
+  } finally {
+    tf.dispose(grads)
+    tf.dispose(pulled.map((g) => g.tensor))
+  }
+  return value
 }
 
 /** A checkpoint must belong to this plan on these examples: same number of steps, not past it. */

@@ -3,17 +3,20 @@ import {
   type Assignment,
   type Backend,
   type DeviceTaskView,
+  type ModelSpecWire,
   plannedSteps,
 } from '../../../shared/protocol/index.ts'
-import { createDevice, encodeUpdate, ProtocolError } from '../../device/runtime.ts'
+import { createDevice, encodeUpdate, partialWorkStop, ProtocolError } from '../../device/runtime.ts'
 import type { Trainer, TrainOutcome, TrainProgress } from '../../device/trainer.ts'
 import { recordRound } from '../history/store.ts'
 import { deliverPending } from '../outbox/index.ts'
 import {
   type ConsentRecord,
   type HistoryRecord,
+  loadSpeed,
   type PollenDatabase,
   readExamples,
+  saveSpeed,
   STORES,
 } from '../storage/index.ts'
 import { type ConditionSource, unmetConditions } from '../tasks/conditions.ts'
@@ -28,13 +31,16 @@ import {
   uploadKey,
 } from './checkpoints.ts'
 import { clearEnrolment, type Enrolment, loadEnrolment, saveEnrolment } from './enrolment.ts'
+import { measuredSpeed, SPEED_MODEL, speedProbe } from './speed.ts'
 
 export type { TrainProgress }
 
 /** What the phone's trainer is: the runtime's `Trainer`, set up once. */
 export interface AppTrainer extends Trainer {
-  /** Picks the TF.js backend (WebGPU, WASM, CPU) and says which. */
-  init?(): Promise<{ backend: Backend }>
+  /** Picks the TF.js backend (WebGPU, WASM, CPU) and says which (for wasm: SIMD, threads). */
+  init?(): Promise<{ backend: Backend; simd?: boolean; threads?: number }>
+  /** Times a few training steps of `spec` on that backend. */
+  measureSpeed?(spec: ModelSpecWire): Promise<{ examplesPerSecond: number }>
 }
 
 /** How soon to try again while updates wait for the network (an `online` event comes sooner). */
@@ -105,6 +111,8 @@ export function createContributor(options: ContributorOptions) {
   let kick: (() => void) | null = null
   let trainer: AppTrainer | null = null
   let backend: Backend | null = null
+  /** Examples per second on `backend`, reported at check-in (undefined: not known). */
+  let speed: number | undefined
   let state: ContributionState = { type: 'idle', reason: 'Not started.' }
 
   const set = (next: ContributionState) => {
@@ -251,7 +259,16 @@ export function createContributor(options: ContributorOptions) {
     if (!trainer) {
       set({ type: 'starting' })
       const made = await options.trainer()
-      backend = (await made.init?.())?.backend ?? 'cpu'
+      const started = (await made.init?.()) ?? { backend: 'cpu' as const }
+      backend = started.backend
+      // Once per worker, so once per backend it starts on: stored, it costs nothing after.
+      speed = await measuredSpeed({
+        probe: speedProbe(started, typeof navigator === 'undefined' ? '' : navigator.userAgent),
+        load: (b) => loadSpeed(db, b),
+        save: (record) => saveSpeed(db, record),
+        ...(made.measureSpeed ? { measure: () => made.measureSpeed!(SPEED_MODEL) } : {}),
+        now: now(),
+      })
       trainer = made
     }
     const workBackend = saved?.backend ?? backend ?? 'cpu'
@@ -272,6 +289,7 @@ export function createContributor(options: ContributorOptions) {
       enrolment: await enrolment(),
       signal: controller.signal,
       models: indexedDbModels(db, now),
+      ...(speed !== undefined ? { examplesPerSecond: speed } : {}),
       // Read at the check-in itself: a withdrawal a moment before is already honoured.
       consents: async () =>
         (await readyConsents()).filter((c) => forDataset.has(c.taskId)).map((c) => c.taskId),
@@ -313,6 +331,8 @@ export function createContributor(options: ContributorOptions) {
       })
       const weights = await device.model(job)
       const totalSteps = plannedSteps(job.plan, examples.count)
+      // The same time for a resumed round: its assignment (and deadline) came with the checkpoint.
+      const stopAt = partialWorkStop(job)
       trained = await trainer.train({
         spec: job.model.spec,
         weights,
@@ -320,6 +340,7 @@ export function createContributor(options: ContributorOptions) {
         examples,
         signal: controller.signal,
         ...(saved ? { resumeFrom: saved.checkpoint } : {}),
+        ...(stopAt !== undefined ? { stopAt } : {}),
         checkpointEvery: checkpointEvery(totalSteps),
         onCheckpoint: async (checkpoint) => {
           await saveCheckpoint(db, {

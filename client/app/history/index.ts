@@ -14,6 +14,7 @@ export const OUTCOME_TEXT: Record<HistoryOutcome, string> = {
   duplicate: 'Already sent',
   'unknown-round': 'Round gone',
   rejected: 'Rejected',
+  stale: 'Too stale',
   failed: 'Failed',
   stopped: 'Stopped',
   expired: 'Expired offline',

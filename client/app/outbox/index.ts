@@ -20,6 +20,7 @@ const OUTCOMES: Record<UploadOutcome, true> = {
   duplicate: true,
   'unknown-round': true,
   rejected: true,
+  stale: true,
 }
 
 /** How long one sender holds an upload before another may try it. */

@@ -15,8 +15,10 @@ export type {
   PollenDB,
   SettingKey,
   SettingRecord,
+  SpeedRecord,
   TrainingConditions,
 } from './schema.ts'
+export { loadSpeed, saveSpeed } from './speed.ts'
 export {
   addExamples,
   deleteAllExamples,

@@ -6,10 +6,10 @@ import type { TrainCheckpoint } from '../../../shared/training/index.ts'
 /**
  * Everything the phone keeps, in one IndexedDB database typed by one schema: examples, consent
  * (tasks/), contribution history (history/), settings (the demo shard, the enrolment), the
- * models and checkpoints of on-device training, and updates waiting for the network (outbox/).
+ * models and checkpoints of on-device training, updates waiting for the network (outbox/), and
+ * the training speed measured on each backend.
  */
 export const DB_NAME = 'pollen'
-export const DB_VERSION = 2
 
 /** Store names, defined once. */
 export const STORES = {
@@ -20,6 +20,7 @@ export const STORES = {
   settings: 'settings',
   consent: 'consent',
   uploads: 'uploads',
+  speed: 'speed',
 } as const
 
 /** Index names, defined once. */
@@ -166,6 +167,20 @@ export interface DeviceSetting {
   enrolledAt: number
 }
 
+/**
+ * The training speed this phone measured on one backend, reported at check-in. Measured again
+ * when what it was measured with changes (see client/app/contribute/speed.ts).
+ */
+export interface SpeedRecord {
+  backend: Backend
+  /** What else sets the speed on that backend: wasm's SIMD and threads, the browser's version. */
+  variant: string
+  /** The model timed, as JSON of its spec. */
+  model: string
+  examplesPerSecond: number
+  measuredAt: number
+}
+
 export type SettingRecord = DemoSetting | DeviceSetting
 export type SettingKey = SettingRecord['key']
 
@@ -185,42 +200,61 @@ export interface PollenDB extends DBSchema {
   settings: { key: SettingKey; value: SettingRecord }
   consent: { key: string; value: ConsentRecord }
   uploads: { key: string; value: PendingUpload }
+  speed: { key: Backend; value: SpeedRecord }
 }
 
 export type PollenDatabase = IDBPDatabase<PollenDB>
 
+/**
+ * The schema's versions, in order: upgrade n takes a database from version n to n + 1, and a
+ * database at version v gets the upgrades from v on. Append; never edit one that shipped.
+ */
+const UPGRADES: readonly ((db: IDBPDatabase<PollenDB>) => void)[] = [
+  (db) => {
+    const examples = db.createObjectStore(STORES.examples, {
+      keyPath: 'id',
+      autoIncrement: true,
+    })
+    examples.createIndex(INDEXES.byDataset, 'dataset')
+    examples.createIndex(INDEXES.byDatasetLabel, ['dataset', 'label'])
+    examples.createIndex(INDEXES.byDatasetSource, ['dataset', 'source'])
+    db.createObjectStore(STORES.models, { keyPath: 'hash' })
+    db.createObjectStore(STORES.checkpoints, { keyPath: 'taskId' })
+    const history = db.createObjectStore(STORES.history, {
+      keyPath: 'id',
+      autoIncrement: true,
+    })
+    history.createIndex(INDEXES.byTask, 'taskId')
+    db.createObjectStore(STORES.settings, { keyPath: 'key' })
+    db.createObjectStore(STORES.consent, { keyPath: 'taskId' })
+  },
+  (db) => {
+    // Version 1 never wrote a checkpoint; its record shape changed, so start the store anew.
+    db.deleteObjectStore(STORES.checkpoints)
+    db.createObjectStore(STORES.checkpoints, { keyPath: 'taskId' })
+    db.createObjectStore(STORES.uploads, { keyPath: 'key' })
+  },
+  (db) => {
+    db.createObjectStore(STORES.speed, { keyPath: 'backend' })
+  },
+]
+
+export const DB_VERSION = UPGRADES.length
+
 export interface OpenOptions {
   name?: string
+  /** Open an older version of the schema (tests of the upgrades). */
+  version?: number
 }
 
 /** Opens (creating or upgrading) the phone's database. */
-export function openPollenDB({ name = DB_NAME }: OpenOptions = {}): Promise<PollenDatabase> {
-  return openDB<PollenDB>(name, DB_VERSION, {
-    upgrade(db, oldVersion) {
-      if (oldVersion < 1) {
-        const examples = db.createObjectStore(STORES.examples, {
-          keyPath: 'id',
-          autoIncrement: true,
-        })
-        examples.createIndex(INDEXES.byDataset, 'dataset')
-        examples.createIndex(INDEXES.byDatasetLabel, ['dataset', 'label'])
-        examples.createIndex(INDEXES.byDatasetSource, ['dataset', 'source'])
-        db.createObjectStore(STORES.models, { keyPath: 'hash' })
-        db.createObjectStore(STORES.checkpoints, { keyPath: 'taskId' })
-        const history = db.createObjectStore(STORES.history, {
-          keyPath: 'id',
-          autoIncrement: true,
-        })
-        history.createIndex(INDEXES.byTask, 'taskId')
-        db.createObjectStore(STORES.settings, { keyPath: 'key' })
-        db.createObjectStore(STORES.consent, { keyPath: 'taskId' })
-      }
-      if (oldVersion < 2) {
-        // Version 1 never wrote a checkpoint; its record shape changed, so start the store anew.
-        db.deleteObjectStore(STORES.checkpoints)
-        db.createObjectStore(STORES.checkpoints, { keyPath: 'taskId' })
-        db.createObjectStore(STORES.uploads, { keyPath: 'key' })
-      }
+export function openPollenDB({
+  name = DB_NAME,
+  version = DB_VERSION,
+}: OpenOptions = {}): Promise<PollenDatabase> {
+  return openDB<PollenDB>(name, version, {
+    upgrade(db, oldVersion, newVersion) {
+      for (let v = oldVersion; v < (newVersion ?? version); v++) UPGRADES[v]!(db)
     },
   })
 }

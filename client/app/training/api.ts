@@ -3,9 +3,9 @@
 import type { Examples } from '../../../shared/data/index.ts'
 import type { ModelSpecWire, TrainPlanWire } from '../../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../../shared/tensors/index.ts'
-import type { TrainCheckpoint } from '../../../shared/training/index.ts'
+import type { SpeedMeasurement, TrainCheckpoint } from '../../../shared/training/index.ts'
 
-export type { TrainCheckpoint }
+export type { SpeedMeasurement, TrainCheckpoint }
 
 /** TF.js backends the worker can train on; it tries them in this order: webgpu, wasm, cpu. */
 export type WorkerBackend = 'webgpu' | 'wasm' | 'cpu'
@@ -45,6 +45,8 @@ export interface TrainRequest {
   resumeFrom?: TrainCheckpoint
   /** Send a checkpoint every this many steps (to the train call's `onCheckpoint`). */
   checkpointEvery?: number
+  /** Partial work: past this time (ms since the epoch), stop after the current step. */
+  stopAt?: number
 }
 
 export interface TrainResponse {
@@ -52,6 +54,8 @@ export interface TrainResponse {
   examples: number
   steps: number
   loss: number
+  /** Stopped at `stopAt` before the plan's steps were done. */
+  partial: boolean
   /** Wall time of the training loop in the worker, ms. */
   ms: number
 }
@@ -76,6 +80,11 @@ export interface TrainingWorkerApi {
    * model". Runs on a model object of its own, so it never disturbs a training job.
    */
   predict(spec: ModelSpecWire, weights: NamedTensor[], pixels: Uint8Array): Promise<Float32Array>
+  /**
+   * This backend's training speed: a few steps of `spec` on random inputs, queued behind any
+   * training job so that the two do not share the time.
+   */
+  measureSpeed(spec: ModelSpecWire): Promise<SpeedMeasurement>
   /** Stops job `id` before its next batch; its `train` call then rejects. */
   cancel(id: string): void
   /** `tf.memory().numTensors`: flat across jobs, or something leaks. */

@@ -4,9 +4,21 @@ import * as Comlink from 'comlink'
 import type { Trainer, TrainJob, TrainOutcome } from '../../device/trainer.ts'
 import type { ModelSpecWire } from '../../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../../shared/tensors/index.ts'
-import type { InitOptions, InitResult, TrainingWorkerApi, WorkerProgress } from './api.ts'
+import type {
+  InitOptions,
+  InitResult,
+  SpeedMeasurement,
+  TrainingWorkerApi,
+  WorkerProgress,
+} from './api.ts'
 
-export type { InitOptions, InitResult, WorkerBackend, WorkerProgress } from './api.ts'
+export type {
+  InitOptions,
+  InitResult,
+  SpeedMeasurement,
+  WorkerBackend,
+  WorkerProgress,
+} from './api.ts'
 
 /** Why there is no worker to train in: the browser cannot start one, or it failed to load. */
 export class WorkerUnavailableError extends Error {
@@ -37,6 +49,8 @@ export interface WorkerTrainer extends Trainer {
   memory(): Promise<number>
   /** Class probabilities of one 28x28 example under `weights`, computed in the worker. */
   predict(spec: ModelSpecWire, weights: NamedTensor[], pixels: Uint8Array): Promise<Float32Array>
+  /** The worker backend's training speed on `spec` (a short benchmark in the worker). */
+  measureSpeed(spec: ModelSpecWire): Promise<SpeedMeasurement>
   /** Stops the worker; calls after it reject. */
   terminate(): void
 }
@@ -84,6 +98,7 @@ export function createWorkerTrainer({
     init: (options = {}) => call(() => remote.init(options)),
     memory: () => call(() => remote.memory()),
     predict: (spec, weights, pixels) => call(() => remote.predict(spec, weights, pixels)),
+    measureSpeed: (spec) => call(() => remote.measureSpeed(spec)),
     terminate() {
       failure ??= new WorkerUnavailableError('the training worker was terminated')
       remote[Comlink.releaseProxy]()
@@ -119,6 +134,7 @@ export function createWorkerTrainer({
             ...(seed ? { seed: seed() } : {}),
             ...(job.resumeFrom ? { resumeFrom: job.resumeFrom } : {}),
             ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
+            ...(job.stopAt !== undefined ? { stopAt: job.stopAt } : {}),
           },
           [...new Set(buffers)],
         )
@@ -136,6 +152,7 @@ export function createWorkerTrainer({
           examples: result.examples,
           steps: result.steps,
           loss: result.loss,
+          partial: result.partial,
           ms: result.ms,
         }
       } finally {
@@ -148,7 +165,14 @@ export function createWorkerTrainer({
 function unavailable(why: string): WorkerTrainer {
   const error = new WorkerUnavailableError(why)
   const reject = () => Promise.reject(error)
-  return { init: reject, memory: reject, train: reject, predict: reject, terminate() {} }
+  return {
+    init: reject,
+    memory: reject,
+    train: reject,
+    predict: reject,
+    measureSpeed: reject,
+    terminate() {},
+  }
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))

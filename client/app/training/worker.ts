@@ -8,7 +8,7 @@ import type * as tfl from '@tensorflow/tfjs-layers'
 import * as Comlink from 'comlink'
 import { buildModel } from '../../../shared/models/index.ts'
 import { tf, useBackend } from '../../../shared/tf/index.ts'
-import { trainLocally } from '../../../shared/training/index.ts'
+import { measureSpeed as timeTraining, trainLocally } from '../../../shared/training/index.ts'
 import { predict } from '../../../shared/training/predict.ts'
 import type {
   TrainCheckpoint,
@@ -136,6 +136,7 @@ const api: TrainingWorkerApi = {
           signal: controller.signal,
           ...(request.seed !== undefined ? { seed: request.seed } : {}),
           ...(request.resumeFrom ? { resumeFrom: request.resumeFrom } : {}),
+          ...(request.stopAt !== undefined ? { stopAt: request.stopAt } : {}),
           ...(onCheckpoint && request.checkpointEvery
             ? {
                 checkpointEvery: request.checkpointEvery,
@@ -185,6 +186,16 @@ const api: TrainingWorkerApi = {
     }
     const probs = await predict(built, weights, pixels)
     return Comlink.transfer(probs, [probs.buffer as ArrayBuffer])
+  },
+
+  measureSpeed(spec) {
+    const run = queue.then(async () => {
+      if (!ready) await api.init()
+      await ready
+      return timeTraining({ spec })
+    })
+    queue = run.catch(() => undefined)
+    return run
   },
 
   cancel(id) {

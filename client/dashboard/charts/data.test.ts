@@ -3,18 +3,28 @@ import { noParticipation, round } from '../fixtures.ts'
 import {
   bytesByRound,
   durationByRound,
+  labelAccuracy,
   metricsByRound,
   metricsByTime,
   participation,
+  roundShares,
   tierShareByRound,
 } from './data.ts'
 
-const withShares = (round_: number, fast: number, slow: number, wasm: number, cpu: number) => {
+const withShares = (
+  round_: number,
+  fast: number,
+  slow: number,
+  wasm: number,
+  cpu: number,
+  partial = 0,
+) => {
   const p = noParticipation()
   p.byTier.fast = { devices: fast > 0 ? 1 : 0, examples: fast }
   p.byTier.slow = { devices: slow > 0 ? 1 : 0, examples: slow }
   p.byBackend.wasm = { devices: wasm > 0 ? 1 : 0, examples: wasm }
   p.byBackend.cpu = { devices: cpu > 0 ? 1 : 0, examples: cpu }
+  p.partial = { devices: partial > 0 ? 1 : 0, examples: partial }
   return round({ round: round_, participation: p })
 }
 
@@ -83,6 +93,70 @@ describe('chart data', () => {
       ['cpu', 0.6],
     ])
     expect(participation([]).byTier.every((r) => r.exampleShare === 0)).toBe(true)
+  })
+
+  it('counts partial work as a share of all reports and examples', () => {
+    const { partial } = participation([
+      withShares(1, 30, 10, 40, 0, 10),
+      withShares(2, 60, 0, 0, 60),
+    ])
+    expect(partial).toEqual({
+      key: 'partial',
+      devices: 1,
+      examples: 10,
+      deviceShare: 1 / 3,
+      exampleShare: 0.1,
+    })
+    expect(participation([]).partial).toMatchObject({ deviceShare: 0, exampleShare: 0 })
+  })
+
+  it('shares out each of the latest rounds, newest first, null for a round without examples', () => {
+    const shares = roundShares(
+      [withShares(1, 1, 1, 1, 1), withShares(2, 30, 10, 40, 0, 10), round({ round: 3 })],
+      2,
+    )
+    expect(shares.map((r) => r.round)).toEqual([3, 2])
+    expect(shares[0]).toMatchObject({
+      examples: 0,
+      byTier: { fast: null, slow: null },
+      byBackend: { wasm: null },
+      partial: null,
+    })
+    expect(shares[1]).toEqual({
+      round: 2,
+      status: 'committed',
+      examples: 40,
+      byTier: { fast: 0.75, medium: 0, slow: 0.25, unknown: 0 },
+      byBackend: { webgpu: 0, wasm: 1, cpu: 0 },
+      partial: 0.25,
+    })
+  })
+
+  it('lays out accuracy by label for the latest evaluated rounds, and the worst label of each', () => {
+    const table = labelAccuracy(
+      [
+        round({ round: 1, accuracyByLabel: [0.1, 0.2, 0.3] }),
+        round({ round: 2, accuracyByLabel: [0.9, 0.4, null] }),
+        round({ round: 3, accuracy: null, accuracyByLabel: null }),
+        round({ round: 4, accuracyByLabel: [null, 0.5, 0.5] }),
+        round({ round: 5, accuracyByLabel: [null, null, null] }),
+      ],
+      3,
+    )
+    expect(table).toEqual({
+      rounds: [2, 4, 5],
+      labels: [
+        [0.9, null, null],
+        [0.4, 0.5, null],
+        [null, 0.5, null],
+      ],
+      worst: [1, 1, null],
+    })
+    expect(labelAccuracy([round({ accuracyByLabel: null })])).toEqual({
+      rounds: [],
+      labels: [],
+      worst: [],
+    })
   })
 
   it('gives each tier its share of a round, null for a round nobody reported in', () => {

@@ -1,5 +1,6 @@
-// Rounds shaped into the columns uPlot draws: x values first, one array per series, null for a
-// gap (a round without a held-out evaluation, a round still open).
+// Rounds shaped into the columns uPlot draws (x values first, one array per series, null for a
+// gap: a round without a held-out evaluation, a round still open) and into the rows of the
+// fairness tables.
 import type {
   Participation,
   ParticipationShare,
@@ -71,6 +72,8 @@ export interface ShareRow<K extends string> {
   exampleShare: number
 }
 
+const ratio = (part: number, whole: number) => (whole === 0 ? 0 : part / whole)
+
 function shares<K extends string>(
   keys: readonly K[],
   pick: (r: RoundView) => Record<K, ParticipationShare>,
@@ -87,22 +90,95 @@ function shares<K extends string>(
   const examples = sums.reduce((n, s) => n + s.examples, 0)
   return sums.map((s) => ({
     ...s,
-    deviceShare: devices === 0 ? 0 : s.devices / devices,
-    exampleShare: examples === 0 ? 0 : s.examples / examples,
+    deviceShare: ratio(s.devices, devices),
+    exampleShare: ratio(s.examples, examples),
   }))
 }
 
 /**
  * Who trained the model over all rounds so far: reports and examples by speed tier and by
- * backend, with each one's share. The fairness question: do fast phones shape the model?
+ * backend, with each one's share, and the reports that were partial work (stopped short of
+ * their plan as the deadline neared), as shares of all reports and examples. The fairness
+ * question: do fast phones shape the model?
  */
 export function participation(rounds: readonly RoundView[]): {
   byTier: ShareRow<SpeedTier>[]
   byBackend: ShareRow<Backend>[]
+  partial: ShareRow<'partial'>
 } {
+  const byTier = shares(SPEED_TIERS, (r) => r.participation.byTier, rounds)
+  // Every report counts in one tier: the tiers' sums are all the reports and examples.
+  const all = (key: 'devices' | 'examples') => byTier.reduce((n, row) => n + row[key], 0)
+  const [partial] = shares(['partial'], (r) => r.participation, rounds) as [ShareRow<'partial'>]
   return {
-    byTier: shares(SPEED_TIERS, (r) => r.participation.byTier, rounds),
+    byTier,
     byBackend: shares(BACKENDS, (r) => r.participation.byBackend, rounds),
+    partial: {
+      ...partial,
+      deviceShare: ratio(partial.devices, all('devices')),
+      exampleShare: ratio(partial.examples, all('examples')),
+    },
+  }
+}
+
+/** One round's examples shared out: fractions of the examples reported in it, null if none. */
+export interface RoundShares {
+  round: number
+  status: RoundView['status']
+  examples: number
+  byTier: Record<SpeedTier, number | null>
+  byBackend: Record<Backend, number | null>
+  /** Examples from reports that stopped short of their plan (partial work). */
+  partial: number | null
+}
+
+/** The last `count` rounds, newest first, each with its examples by tier, backend and partial work. */
+export function roundShares(rounds: readonly RoundView[], count = 5): RoundShares[] {
+  return rounds
+    .slice(-count)
+    .reverse()
+    .map(({ round, status, participation: p }) => {
+      const examples = SPEED_TIERS.reduce((n, t) => n + p.byTier[t].examples, 0)
+      const of = (share: ParticipationShare) => (examples === 0 ? null : share.examples / examples)
+      const each = <K extends string>(keys: readonly K[], by: Record<K, ParticipationShare>) =>
+        Object.fromEntries(keys.map((k) => [k, of(by[k])])) as Record<K, number | null>
+      return {
+        round,
+        status,
+        examples,
+        byTier: each(SPEED_TIERS, p.byTier),
+        byBackend: each(BACKENDS, p.byBackend),
+        partial: of(p.partial),
+      }
+    })
+}
+
+export interface LabelAccuracy {
+  /** The evaluated rounds shown, oldest first. */
+  rounds: number[]
+  /** One row per label (index = label): its held-out accuracy in each round shown. */
+  labels: (number | null)[][]
+  /** Per round shown, the label it got least right (null if no label was measured). */
+  worst: (number | null)[]
+}
+
+/** Held-out accuracy per label in the last `count` evaluated rounds. */
+export function labelAccuracy(rounds: readonly RoundView[], count = 5): LabelAccuracy {
+  const shown = rounds.flatMap((r) =>
+    r.accuracyByLabel ? [{ round: r.round, byLabel: r.accuracyByLabel }] : [],
+  )
+  const last = shown.slice(-count)
+  const width = Math.max(0, ...last.map((r) => r.byLabel.length))
+  return {
+    rounds: last.map((r) => r.round),
+    labels: Array.from({ length: width }, (_, label) => last.map((r) => r.byLabel[label] ?? null)),
+    worst: last.map(({ byLabel }) =>
+      byLabel.reduce<number | null>(
+        (worst, a, label) =>
+          a !== null && (worst === null || a < byLabel[worst]!) ? label : worst,
+        null,
+      ),
+    ),
   }
 }
 

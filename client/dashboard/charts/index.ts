@@ -4,7 +4,7 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { RoundView } from '../../../shared/protocol/index.ts'
 import { h } from '../../app/dom.ts'
-import { bytes, clock } from '../format.ts'
+import { bytes, clock, fraction } from '../format.ts'
 import {
   bytesByRound,
   durationByRound,
@@ -35,7 +35,6 @@ interface ChartSpec {
 }
 
 const roundAxis: uPlot.Axis = { label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }
-const fraction = (v: number | null | undefined) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`)
 const last = <T>(values: readonly T[]) => values[values.length - 1]
 const lineSeries = (label: string, stroke: string, scale = 'y', value?: uPlot.Series['value']) => ({
   label,

@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  DB_VERSION,
+  loadSpeed,
+  openPollenDB,
+  type PollenDatabase,
+  saveSpeed,
+  type SpeedRecord,
+  STORES,
+} from './index.ts'
+
+let opened: PollenDatabase[] = []
+let n = 0
+const open = async (name: string, version?: number) => {
+  const db = await openPollenDB({ name, ...(version ? { version } : {}) })
+  opened.push(db)
+  return db
+}
+afterEach(() => {
+  for (const db of opened) db.close()
+  opened = []
+})
+
+const record = (backend: SpeedRecord['backend'], examplesPerSecond: number): SpeedRecord => ({
+  backend,
+  variant: `${backend} simd`,
+  model: '{"preset":"synet"}',
+  examplesPerSecond,
+  measuredAt: 1,
+})
+
+describe('the speed store', () => {
+  it('keeps one measurement per backend, the latest', async () => {
+    const db = await open(`pollen-speed-${n++}`)
+    expect(await loadSpeed(db, 'wasm')).toBeUndefined()
+    await saveSpeed(db, record('wasm', 230))
+    await saveSpeed(db, record('webgpu', 900))
+    await saveSpeed(db, record('wasm', 210))
+    expect(await loadSpeed(db, 'wasm')).toEqual(record('wasm', 210))
+    expect(await loadSpeed(db, 'webgpu')).toEqual(record('webgpu', 900))
+    expect(await loadSpeed(db, 'cpu')).toBeUndefined()
+  })
+
+  it('is added to a version 2 database, which keeps what it held', async () => {
+    expect(DB_VERSION).toBe(3)
+    const name = `pollen-speed-upgrade-${n++}`
+    const old = await open(name, 2)
+    expect([...old.objectStoreNames]).not.toContain(STORES.speed)
+    await old.put(STORES.settings, { key: 'device', deviceId: 'd1', token: 't', enrolledAt: 5 })
+    old.close()
+    const db = await open(name)
+    expect(db.version).toBe(3)
+    expect([...db.objectStoreNames].sort()).toEqual(Object.values(STORES).sort())
+    expect(await db.get(STORES.settings, 'device')).toMatchObject({ deviceId: 'd1' })
+    await saveSpeed(db, record('wasm', 230))
+    expect((await loadSpeed(db, 'wasm'))?.examplesPerSecond).toBe(230)
+  })
+})

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type Assignment,
+  type CheckinRequest,
+  TaskSpecSchema,
+  type TaskView,
+} from '../../shared/protocol/index.ts'
+import { encodeContainer, tensorSize } from '../../shared/tensors/index.ts'
+import type { DeviceRecord } from '../store/index.ts'
+import { testScheduler } from './testing.ts'
+
+const request: CheckinRequest = {
+  protocolVersion: 1,
+  capabilities: { backend: 'wasm', examplesPerSecond: 100 },
+  datasets: [{ name: 'mnist', examples: 100, labels: [100] }],
+}
+
+describe('an async (FedBuff) task', () => {
+  let t: Awaited<ReturnType<typeof testScheduler>>
+  let task: TaskView
+  let devices: Record<string, DeviceRecord>
+
+  beforeAll(async () => {
+    t = await testScheduler()
+    task = await t.scheduler.createTask(
+      TaskSpecSchema.parse({
+        name: 'fedbuff',
+        model: { preset: 'mnist-2nn' },
+        mode: 'async',
+        async: { bufferSize: 2, maxStaleness: 1, stalenessExponent: 0.5, concurrency: 4 },
+        rounds: { total: 5, deadlineSeconds: 600 },
+      }),
+    )
+    devices = Object.fromEntries(
+      (await t.enrol('a', 'b', 'c', 'd', 'e')).map((d) => [d.id, d] as const),
+    )
+  })
+  afterAll(() => t.close())
+
+  /** An update whose every value is `value`, computed on `base`. */
+  function update(base: string, value: number) {
+    const spec = t.models.info({ preset: 'mnist-2nn' }).weightSpec
+    return encodeContainer({
+      tensors: spec.map(({ name, shape }) => ({
+        name,
+        shape,
+        dtype: 'float32',
+        data: new Float32Array(tensorSize(shape)).fill(value),
+      })),
+      metadata: { examples: 10, steps: 1, baseModel: base },
+    })
+  }
+  const send = async (id: string, a: Assignment, value: number) =>
+    t.scheduler.upload({
+      device: devices[id]!,
+      taskId: task.id,
+      round: a.round,
+      readBody: () => Promise.resolve(update(a.model.hash, value)),
+    })
+  const checkin = async (id: string) => t.scheduler.checkin(devices[id]!, request)
+  const rounds = () => t.scheduler.listRounds(task.id)
+
+  it('hands out work up to its concurrency, commits every bufferSize updates, weighs stale ones down, and refuses the too stale', async () => {
+    const given: Record<string, Assignment> = {}
+    for (const id of ['a', 'b', 'c', 'd']) {
+      const answer = await checkin(id)
+      expect(answer).toMatchObject({ type: 'assignment', round: 1 })
+      given[id] = answer as Assignment
+    }
+    // Four devices at work: the fifth waits.
+    expect(await checkin('e')).toMatchObject({ type: 'retry' })
+    // A device at work asking again gets the same work.
+    expect(await checkin('a')).toEqual(given.a)
+
+    expect(await send('a', given.a!, 1)).toMatchObject({ status: 200, answer: { reported: 1 } })
+    expect(await send('b', given.b!, 1)).toMatchObject({ status: 200, answer: { reported: 2 } })
+    // The buffer was full: round 1 committed, round 2 open on the new model.
+    const [first, second] = await waitForRounds(2)
+    expect(first).toMatchObject({ status: 'committed', reported: 2 })
+    expect(second).toMatchObject({ status: 'open', baseModel: first!.model })
+    const model1 = await t.models.weights(first!.model!)
+
+    const e = (await checkin('e')) as Assignment
+    expect(e).toMatchObject({ type: 'assignment', round: 2, model: { hash: first!.model } })
+    // c trained on round 1's model: one round stale, weight 1/√2; e's update is all zeros.
+    expect(await send('c', given.c!, 1)).toMatchObject({ status: 200, answer: { round: 1 } })
+    expect(await send('e', e, 0)).toMatchObject({ status: 200, answer: { reported: 2 } })
+    const [, committed] = await waitForRounds(3)
+    const model2 = await t.models.weights(committed!.model!)
+    // Equal examples: the mean is (1/√2 · 1 + 0) / 2.
+    expect(model2[0]!.data[0]! - model1[0]!.data[0]!).toBeCloseTo(Math.SQRT1_2 / 2, 5)
+
+    // d trained on round 1's model, now two rounds behind round 3: refused, and told why.
+    const stale = await send('d', given.d!, 1)
+    expect(stale).toEqual({
+      status: 410,
+      answer: {
+        type: 'stale',
+        round: 1,
+        staleness: 2,
+        maxStaleness: 1,
+        message:
+          "round 1 is 2 rounds behind round 3, more than this task's maxStaleness 1; the update was not aggregated",
+      },
+    })
+    // Sending it again is a duplicate, not a second chance.
+    expect((await send('d', given.d!, 1)).answer.type).toBe('duplicate')
+  })
+
+  async function waitForRounds(count: number) {
+    for (let i = 0; i < 100; i++) {
+      const listed = await rounds()
+      if (listed.length >= count && listed[count - 2]?.status === 'committed') return listed
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    throw new Error(`round ${count - 1} did not commit`)
+  }
+})
