@@ -107,12 +107,11 @@ describe('an async (FedBuff) task', () => {
     expect((await send('d', given.d!, 1)).answer.type).toBe('duplicate')
   })
 
+  /** The rounds once the commit the last upload caused is done, and round `count` is open. */
   async function waitForRounds(count: number) {
-    for (let i = 0; i < 100; i++) {
-      const listed = await rounds()
-      if (listed.length >= count && listed[count - 2]?.status === 'committed') return listed
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    throw new Error(`round ${count - 1} did not commit`)
+    await t.scheduler.settled()
+    const listed = await rounds()
+    expect(listed).toHaveLength(count)
+    return listed
   }
 })

@@ -124,6 +124,12 @@ export function createScheduler(options: SchedulerOptions) {
   const random = options.random ?? Math.random
   const log = options.log ?? (() => {})
   const tasks = new Map<string, LiveTask>()
+  /** Rounds closing now (commit, evaluation): settled() waits for them. */
+  const closing = new Set<Promise<void>>()
+  const close = (live: LiveTask, round: LiveRound, why: 'target' | 'deadline') => {
+    const done = closeRound(live, round, why).finally(() => closing.delete(done))
+    closing.add(done)
+  }
 
   const view = (live: LiveTask) => taskView(live.record, live.info)
 
@@ -294,7 +300,7 @@ export function createScheduler(options: SchedulerOptions) {
   function startDeadline(live: LiveTask, round: LiveRound) {
     const ms = round.settings.deadlineSeconds * 1000
     round.record.deadlineAt = clock.now() + ms
-    round.timer = clock.setTimeout(() => void closeRound(live, round, 'deadline'), ms)
+    round.timer = clock.setTimeout(() => close(live, round, 'deadline'), ms)
   }
 
   // ---- devices ------------------------------------------------------------------------------
@@ -614,7 +620,7 @@ export function createScheduler(options: SchedulerOptions) {
     })
     publishRound(live, round)
     const reported = round.record.reported
-    if (reported >= closeAt) void closeRound(live, round, 'target')
+    if (reported >= closeAt) close(live, round, 'target')
     return { status: 200, answer: { type: 'accepted', round: key.round, reported } }
   }
 
@@ -999,9 +1005,19 @@ export function createScheduler(options: SchedulerOptions) {
     await Promise.all([...tasks.values()].map((t) => t.queue))
   }
 
+  /**
+   * Resolves once no round is closing and every write decided so far is stored: a simulation on
+   * virtual time waits here, so that a commit happens at the virtual moment that caused it.
+   */
+  async function settled(): Promise<void> {
+    while (closing.size > 0) await Promise.all([...closing])
+    await Promise.all([...tasks.values()].map((t) => t.queue))
+  }
+
   return {
     start,
     stop,
+    settled,
     createTask,
     patchTask,
     deleteTask,
