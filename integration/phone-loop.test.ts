@@ -144,6 +144,8 @@ describe('the contribute loop, against a real coordinator', () => {
     expect(record).toMatchObject({ taskId: t.id, round: 1, outcome: 'accepted', examples: 200 })
     expect(record!.bytesSent).toBeGreaterThan(796_000)
     expect(p.checkins[0]?.consents).toEqual([t.id])
+    // What the browser says of the phone goes with it, for the tasks' eligibility rules.
+    expect(p.checkins[0]?.capabilities).toMatchObject({ backend: 'wasm', network: 'unknown' })
     expect(await loadEnrolment(p.db)).toEqual(enrolment)
     const [round] = await running.admin.rounds(t.id)
     expect(round).toMatchObject({ reported: 1, examples: 200 })

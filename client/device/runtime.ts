@@ -3,6 +3,7 @@ import {
   PROTOCOL_VERSION,
   type Assignment,
   type Backend,
+  type Capabilities,
   type CheckinAnswer,
   type DeviceTaskView,
   type EnrolAnswer,
@@ -31,6 +32,11 @@ export interface DeviceOptions {
   backend: Backend
   /** Training speed reported at check-in: a number, or read at each check-in (as measured). */
   examplesPerSecond?: number | (() => number | undefined)
+  /**
+   * What the device is doing now (charging, network) and its memory, read at each check-in for
+   * the tasks' eligibility rules; a rule a device does not answer rules it out.
+   */
+  state?: () => Pick<Capabilities, 'charging' | 'network' | 'memoryMB'>
   label?: string
   fetch?: typeof fetch
   /** Sleeps; injected so a simulation can stretch or shrink time. */
@@ -168,6 +174,7 @@ export function createDevice(options: DeviceOptions) {
           capabilities: {
             backend,
             ...(speed ? { examplesPerSecond: speed } : {}),
+            ...options.state?.(),
           },
           datasets: [{ name: dataset, examples: examples.count, labels: labelHistogram(examples) }],
           ...(consents ? { consents } : {}),

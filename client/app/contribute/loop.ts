@@ -19,7 +19,7 @@ import {
   saveSpeed,
   STORES,
 } from '../storage/index.ts'
-import { type ConditionSource, unmetConditions } from '../tasks/conditions.ts'
+import { type ConditionSource, deviceState, unmetConditions } from '../tasks/conditions.ts'
 import type { ConsentStore } from '../tasks/consent.ts'
 import {
   checkpointEvery,
@@ -290,6 +290,7 @@ export function createContributor(options: ContributorOptions) {
       signal: controller.signal,
       models: indexedDbModels(db, now),
       ...(speed !== undefined ? { examplesPerSecond: speed } : {}),
+      state: () => deviceState(conditions.read()),
       // Read at the check-in itself: a withdrawal a moment before is already honoured.
       consents: async () =>
         (await readyConsents()).filter((c) => forDataset.has(c.taskId)).map((c) => c.taskId),

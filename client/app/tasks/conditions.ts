@@ -1,3 +1,4 @@
+import type { Capabilities } from '../../../shared/protocol/index.ts'
 import type { TrainingConditions } from '../storage/index.ts'
 
 /** What the browser tells about the phone right now; `null`: it does not say. */
@@ -123,5 +124,23 @@ export async function watchConditions({
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+  }
+}
+
+/**
+ * What the phone tells the coordinator at check-in for tasks' eligibility rules: whether it
+ * charges and what network it is on (when the browser says), and its memory (`deviceMemory`,
+ * in GB, rounded by the browser: Chromium only).
+ */
+export function deviceState(
+  signals: ConditionSignals,
+  deviceMemoryGB = (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory,
+): Pick<Capabilities, 'charging' | 'network' | 'memoryMB'> {
+  return {
+    ...(signals.charging !== null ? { charging: signals.charging } : {}),
+    network: signals.unmetered === null ? 'unknown' : signals.unmetered ? 'unmetered' : 'metered',
+    ...(deviceMemoryGB !== undefined && deviceMemoryGB > 0
+      ? { memoryMB: deviceMemoryGB * 1024 }
+      : {}),
   }
 }

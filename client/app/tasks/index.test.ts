@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { DeviceTaskView } from '../../../shared/protocol/index.ts'
 import { openPollenDB, type PollenDatabase } from '../storage/index.ts'
 import { createConsentStore, NO_CONDITIONS, unmetConditions, watchConditions } from './index.ts'
-import { networkUnmetered } from './conditions.ts'
+import { deviceState, networkUnmetered } from './conditions.ts'
 
 const task = (id: string, purpose = 'read digits'): DeviceTaskView => ({
   id,
@@ -90,6 +90,26 @@ describe('conditions', () => {
     expect(networkUnmetered(connection('cellular'))).toBe(false)
     expect(networkUnmetered(connection('wifi', true))).toBe(false)
     expect(networkUnmetered(connection('unknown'))).toBeNull()
+  })
+
+  it("tells the coordinator what the phone is doing, saying nothing the browser doesn't say", () => {
+    expect(deviceState({ charging: true, unmetered: true, visible: true }, 4)).toEqual({
+      charging: true,
+      network: 'unmetered',
+      memoryMB: 4096,
+    })
+    expect(deviceState({ charging: false, unmetered: false, visible: true }, 0)).toEqual({
+      charging: false,
+      network: 'metered',
+    })
+    // By default, what this browser says (Chromium: deviceMemory, in GB).
+    const memory = (navigator as { deviceMemory?: number }).deviceMemory
+    expect(deviceState({ charging: null, unmetered: null, visible: true }).memoryMB).toBe(
+      memory ? memory * 1024 : undefined,
+    )
+    expect(deviceState({ charging: null, unmetered: null, visible: false }, 0)).toEqual({
+      network: 'unknown',
+    })
   })
 
   it('watch battery, network and visibility, and call back on changes', async () => {
