@@ -671,7 +671,7 @@ export function createScheduler(options: SchedulerOptions) {
           staleness,
           maxStaleness,
           message: round
-            ? `round ${n} is ${staleness} rounds behind round ${round.record.round}, more than this task's maxStaleness ${maxStaleness}; the update was not aggregated`
+            ? `round ${n} is ${staleness} round${staleness === 1 ? '' : 's'} behind round ${round.record.round}, more than this task's maxStaleness ${maxStaleness}; the update was not aggregated`
             : `task ${task.id} has no open round; the update was not aggregated`,
         },
       }
