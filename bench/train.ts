@@ -15,8 +15,7 @@
 // default; PyTorch's too). Peak memory is the peak RSS (Linux VmHWM) while the timed epochs ran:
 // Node's own, or the largest Chromium renderer's (the page's, whose worker trains).
 // ratioToNative = examples/s over the reference's at the same thread count.
-import { spawn, spawnSync } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -27,6 +26,7 @@ import { parseArgs } from 'node:util'
 import { type Page, chromium as playwright } from 'playwright-core'
 import type * as TrainingModule from '../client/app/training/index.ts'
 import { CHROMIUM_ARGS, chromiumPath, freePort } from '../e2e/environment.ts'
+import { startChild } from '../integration/harness.ts'
 import type { Digits } from '../shared/data/index.ts'
 import { buildModel, getWeights, type PresetName } from '../shared/models/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
@@ -359,17 +359,8 @@ function trainingEntry(): string {
 async function startCoordinator(): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort()
   const dataDir = await mkdtemp(join(tmpdir(), 'pollen-bench-train-'))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      POLLEN_DATA: dataDir,
-      POLLEN_ADMIN_TOKEN: `bench-${randomUUID()}`,
-      POLLEN_DEMO: '0',
-    },
-    stdio: 'ignore',
-  })
+  const output: string[] = []
+  const child = startChild(port, dataDir, output)
   const url = `http://127.0.0.1:${port}`
   const stop = async () => {
     child.kill('SIGTERM')
@@ -377,7 +368,8 @@ async function startCoordinator(): Promise<{ url: string; stop: () => Promise<vo
     await rm(dataDir, { recursive: true, force: true })
   }
   for (const deadline = Date.now() + 60_000; ;) {
-    if (child.exitCode !== null) throw new Error(`the coordinator exited with ${child.exitCode}`)
+    if (child.exitCode !== null)
+      throw new Error(`the coordinator exited with ${child.exitCode}:\n${output.join('')}`)
     if (
       await fetch(`${url}/healthz`).then(
         (r) => r.ok,
@@ -387,7 +379,7 @@ async function startCoordinator(): Promise<{ url: string; stop: () => Promise<vo
       return { url, stop }
     if (Date.now() > deadline) {
       await stop()
-      throw new Error('the coordinator did not answer /healthz within 60 s')
+      throw new Error(`the coordinator did not answer /healthz within 60 s:\n${output.join('')}`)
     }
     await new Promise((resolve) => setTimeout(resolve, 200))
   }

@@ -457,7 +457,7 @@ export function createScheduler(options: SchedulerOptions) {
       live.atWork.delete(deviceId)
       if (live.open && !live.open.closing) live.open.record.dropped += 1
       const key = { taskId: live.record.id, round: atWork.answer.round, deviceId }
-      void enqueue(live, () => store.updateAssignment(key, { state: 'late', answeredAt: now }))
+      storeLate(live, key, now)
     }
   }
 
@@ -654,9 +654,7 @@ export function createScheduler(options: SchedulerOptions) {
     const base = live.bases.get(n)
     if (!round || round.closing || staleness > maxStaleness || base === undefined) {
       live.atWork.delete(device.id)
-      void enqueue(live, () =>
-        store.updateAssignment(key, { state: 'late', answeredAt: clock.now() }),
-      )
+      storeLate(live, key)
       events.publish({
         type: 'device.state',
         deviceId: device.id,
@@ -699,9 +697,7 @@ export function createScheduler(options: SchedulerOptions) {
     if (live.atWork.get(device.id) !== atWork) return duplicate(n, 'reported')
     live.atWork.delete(device.id)
     if (round.closing || live.open !== round) {
-      void enqueue(live, () =>
-        store.updateAssignment(key, { state: 'late', answeredAt: clock.now() }),
-      )
+      storeLate(live, key)
       return late(device, key)
     }
     const checked = checkUpdate(bytes, round, base)
@@ -844,11 +840,18 @@ export function createScheduler(options: SchedulerOptions) {
   ): UploadResult {
     round.devices.set(device.id, 'late')
     round.record.late += 1
-    void enqueue(live, () =>
-      store.updateAssignment(key, { state: 'late', answeredAt: clock.now() }),
-    )
+    storeLate(live, key)
     void persistRound(live, round)
     return late(device, key)
+  }
+
+  /** Stores that a device's assignment ended late (at `at`), in the task's write order. */
+  function storeLate(
+    live: LiveTask,
+    key: { taskId: string; round: number; deviceId: string },
+    at = clock.now(),
+  ): void {
+    void enqueue(live, () => store.updateAssignment(key, { state: 'late', answeredAt: at }))
   }
 
   function late(device: DeviceRecord, key: { taskId: string; round: number }): UploadResult {
@@ -876,6 +879,21 @@ export function createScheduler(options: SchedulerOptions) {
 
   // ---- tasks --------------------------------------------------------------------------------
 
+  /** A task the scheduler now runs, with its own strategy and nothing open yet. */
+  function addLiveTask(record: TaskRecord, info: ModelInfo): LiveTask {
+    const live: LiveTask = {
+      record,
+      info,
+      strategy: strategyOf(record.spec),
+      atWork: new Map(),
+      bases: new Map(),
+      open: undefined,
+      queue: Promise.resolve(),
+    }
+    tasks.set(record.id, live)
+    return live
+  }
+
   function liveTask(id: string): LiveTask {
     const live = tasks.get(id)
     if (!live) throw new PollenError(404, 'not_found', `no task ${id}`, 'id')
@@ -898,16 +916,7 @@ export function createScheduler(options: SchedulerOptions) {
       optimizerState: null,
     }
     await store.insertTask(record)
-    const live: LiveTask = {
-      record,
-      info,
-      strategy: strategyOf(record.spec),
-      atWork: new Map(),
-      bases: new Map(),
-      open: undefined,
-      queue: Promise.resolve(),
-    }
-    tasks.set(record.id, live)
+    const live = addLiveTask(record, info)
     events.publish({ type: 'task.created', task: view(live) })
     openNextRound(live)
     return view(live)
@@ -958,18 +967,8 @@ export function createScheduler(options: SchedulerOptions) {
 
   /** Loads tasks; re-opens rounds a crash left open; opens rounds for running tasks. */
   async function start(): Promise<void> {
-    for (const record of await store.listTasks()) {
-      const info = models.info(record.spec.model)
-      tasks.set(record.id, {
-        record,
-        info,
-        strategy: strategyOf(record.spec),
-        atWork: new Map(),
-        bases: new Map(),
-        open: undefined,
-        queue: Promise.resolve(),
-      })
-    }
+    for (const record of await store.listTasks())
+      addLiveTask(record, models.info(record.spec.model))
     for (const live of tasks.values()) {
       const hash = live.record.optimizerState
       if (!hash || !live.strategy.restore) continue
