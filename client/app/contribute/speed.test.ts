@@ -100,4 +100,13 @@ describe('measuredSpeed', () => {
     expect(nonsense.store.size).toBe(0)
     expect(await harness().speed(wasm, 0, { measure: undefined })).toBeUndefined()
   })
+
+  it('measures again over a damaged record, whose speed the coordinator would refuse', async () => {
+    for (const bad of [Number.NaN, -5, 0, Infinity]) {
+      const h = harness([{ ...wasm, examplesPerSecond: bad, measuredAt: 900 }])
+      expect(await h.speed()).toBe(230)
+      expect(h.runs()).toBe(1)
+      expect(h.store.get('wasm')?.examplesPerSecond).toBe(230)
+    }
+  })
 })

@@ -52,8 +52,11 @@ export interface MeasuredSpeedOptions {
 export async function measuredSpeed(options: MeasuredSpeedOptions): Promise<number | undefined> {
   const { probe, now } = options
   const stored = await options.load(probe.backend)
+  const usable = (speed: number) => Number.isFinite(speed) && speed > 0
   if (stored && stored.variant === probe.variant && stored.model === probe.model) {
-    if (now - stored.measuredAt < SPEED_MAX_AGE_MS) return stored.examplesPerSecond
+    // A damaged record is measured over: the coordinator refuses a check-in with a bad speed.
+    const fresh = now - stored.measuredAt < SPEED_MAX_AGE_MS
+    if (fresh && usable(stored.examplesPerSecond)) return stored.examplesPerSecond
   }
   if (!options.measure) return undefined
   let examplesPerSecond: number
@@ -62,7 +65,7 @@ export async function measuredSpeed(options: MeasuredSpeedOptions): Promise<numb
   } catch {
     return undefined
   }
-  if (!(Number.isFinite(examplesPerSecond) && examplesPerSecond > 0)) return undefined
+  if (!usable(examplesPerSecond)) return undefined
   await options.save({ ...probe, examplesPerSecond, measuredAt: now })
   return examplesPerSecond
 }
