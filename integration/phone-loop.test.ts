@@ -121,7 +121,7 @@ const view = (t: TaskView): DeviceTaskView => ({
   model: { preset: t.model.preset, parameters: t.model.parameters },
   updateBytes: 0,
   rounds: { total: t.rounds.total, committed: 0, deadlineSeconds: t.rounds.deadlineSeconds },
-  privacy: null,
+  privacy: { differentialPrivacy: null, secureAggregation: false },
 })
 
 describe('the contribute loop, against a real coordinator', () => {

@@ -1066,7 +1066,17 @@ export function createScheduler(options: SchedulerOptions) {
             committed: record.committedRounds,
             deadlineSeconds: record.spec.rounds.deadlineSeconds,
           },
-          privacy: null,
+          privacy: {
+            differentialPrivacy: record.spec.privacy && {
+              mode: record.spec.privacy.mode,
+              clipNorm: record.spec.privacy.clipNorm,
+              noiseMultiplier: record.spec.privacy.noiseMultiplier,
+              delta: record.spec.privacy.delta,
+              epsilonBudget: record.spec.privacy.epsilonBudget,
+              epsilonSpent: 0,
+            },
+            secureAggregation: record.spec.secureAggregation !== null,
+          },
         })),
     listTasks: (): TaskView[] => [...tasks.values()].map(view),
     async listRounds(id: string): Promise<RoundView[]> {

@@ -90,6 +90,16 @@ export interface Assignment {
   /** ISO time after which the upload is late. */
   deadline: string
   uploadUrl: string
+  /**
+   * Differential privacy: clip the delta to L2 norm `clipNorm`, then add Gaussian noise of
+   * standard deviation `noiseStd` to each entry (0 in central mode: the server adds it to the sum).
+   */
+  privacy?: { clipNorm: number; noiseStd: number }
+  /**
+   * Secure aggregation: advertise keys at `url` at once, follow its stages while training, and
+   * upload the masked update to `uploadUrl` in the collect stage (docs/PROTOCOL.md).
+   */
+  secureAggregation?: { url: string }
 }
 
 export interface RetryLater {
@@ -118,8 +128,23 @@ export interface DeviceTaskView {
   /** Bytes of one weight update this phone would send per round (never examples). */
   updateBytes: number
   rounds: { total: number; committed: number; deadlineSeconds: number }
-  /** Differential privacy and secure aggregation settings; none yet. */
-  privacy: null
+  /** Differential privacy and secure aggregation, as the owner should weigh them. */
+  privacy: DevicePrivacyView
+}
+
+export interface DevicePrivacyView {
+  /** null: updates are not clipped or noised. */
+  differentialPrivacy: {
+    mode: 'central' | 'distributed'
+    clipNorm: number
+    noiseMultiplier: number
+    delta: number
+    epsilonBudget: number
+    /** ε the task has spent so far (at `delta`). */
+    epsilonSpent: number
+  } | null
+  /** The server learns only the sum of the round's updates. */
+  secureAggregation: boolean
 }
 
 /**

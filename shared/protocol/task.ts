@@ -129,10 +129,46 @@ export const AsyncSettingsSchema = z.strictObject({
 })
 export type AsyncSettings = z.infer<typeof AsyncSettingsSchema>
 
+/**
+ * DP-FedAvg (McMahan et al. 2018): devices clip their update to L2 norm `clipNorm`; Gaussian
+ * noise of standard deviation `noiseMultiplier × clipNorm` goes on the sum, added by the server
+ * (`central`) or in shares by the devices (`distributed`, so that with secure aggregation no party
+ * sees an update without noise). An RDP accountant says what ε each round spends at `delta`; the
+ * task stops before a round would take it past `epsilonBudget`.
+ */
+export const PRIVACY_MODES = ['central', 'distributed'] as const
+export type PrivacyMode = (typeof PRIVACY_MODES)[number]
+
+export const PrivacySettingsSchema = z.strictObject({
+  clipNorm: finitePositive.max(1e6),
+  noiseMultiplier: z.number().finite().min(0).max(1000),
+  delta: z.number().finite().positive().max(0.1).default(1e-5),
+  epsilonBudget: finitePositive.max(1e6),
+  mode: z.enum(PRIVACY_MODES).default('central'),
+  /**
+   * The eligible population the sampling rate q = devices per round / population is taken over.
+   * Absent: the devices enrolled that hold the task's dataset, counted as each round opens.
+   */
+  population: z.number().int().min(1).max(1e9).optional(),
+})
+export type PrivacySettings = z.infer<typeof PrivacySettingsSchema>
+
+/**
+ * Secure aggregation (SecAgg+, Bell et al. 2020): the server learns only the sum of the updates.
+ * `true` takes the defaults; `threshold` is the share of each device's neighbours needed to
+ * unmask (more than half), `range` bounds each entry of an update before it is quantized (default:
+ * `privacy.clipNorm`, else 1).
+ */
+export const SecureAggregationSettingsSchema = z.strictObject({
+  threshold: z.number().finite().gt(0.5).max(1).default(0.6),
+  range: finitePositive.max(1e6).optional(),
+})
+export type SecureAggregationSettings = z.infer<typeof SecureAggregationSettingsSchema>
+
 export const TASK_MODES = ['sync', 'async'] as const
 export type TaskMode = (typeof TASK_MODES)[number]
 
-export const TaskSpecSchema = z.strictObject({
+const TaskSpecFields = z.strictObject({
   name: z.string().trim().min(1).max(200),
   purpose: z.string().max(4000).default(''),
   model: ModelSpecSchema,
@@ -150,7 +186,53 @@ export const TaskSpecSchema = z.strictObject({
   /** `sync`: rounds with deadlines; `async`: FedBuff, a new version every `async.bufferSize` updates. */
   mode: z.enum(TASK_MODES).default('sync'),
   async: AsyncSettingsSchema.default(AsyncSettingsSchema.parse({})),
+  privacy: PrivacySettingsSchema.nullable().default(null),
+  /** `true` for the defaults, an object to tune them, `false` (default) for plain uploads. */
+  secureAggregation: z
+    .union([z.boolean(), z.null(), SecureAggregationSettingsSchema])
+    .default(false)
+    .transform((s) =>
+      s === false || s === null ? null : SecureAggregationSettingsSchema.parse(s === true ? {} : s),
+    ),
 })
+
+/** Privacy or secure aggregation: the server may see only a sum, so updates count equally. */
+const isPrivate = (spec: { privacy?: unknown; secureAggregation?: unknown }) =>
+  (spec.privacy !== undefined && spec.privacy !== null) ||
+  (spec.secureAggregation !== undefined &&
+    spec.secureAggregation !== null &&
+    spec.secureAggregation !== false)
+
+// The preprocess step hides the input type; the casts give it back.
+export const TaskSpecSchema = z
+  .preprocess((input) => {
+    // A private task averages uniformly unless it says otherwise (and then it is refused below).
+    if (typeof input !== 'object' || input === null || !isPrivate(input)) return input
+    const spec = input as { aggregation?: unknown }
+    const aggregation = spec.aggregation ?? {}
+    if (typeof aggregation !== 'object' || aggregation === null) return input
+    if ('weighting' in aggregation) return input
+    return { ...spec, aggregation: { ...aggregation, weighting: 'uniform' } }
+  }, TaskSpecFields)
+  .superRefine((spec, ctx) => {
+    if (!isPrivate(spec)) return
+    if (spec.aggregation.weighting !== 'uniform')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['aggregation', 'weighting'],
+        message:
+          'must be "uniform" with privacy or secure aggregation: a clipped update\'s weight cannot depend on its examples, and the server sees only the sum',
+      })
+    if (spec.mode === 'async')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mode'],
+        message: 'privacy and secure aggregation need rounds: use mode "sync"',
+      })
+  }) as z.ZodType<unknown, unknown> as z.ZodType<
+  z.output<typeof TaskSpecFields>,
+  z.input<typeof TaskSpecFields>
+>
 export type TaskSpecInput = z.input<typeof TaskSpecSchema>
 export type TaskSpec = z.output<typeof TaskSpecSchema>
 

@@ -60,7 +60,7 @@ describe('saving a checkpoint', () => {
       model: { preset: 'mnist-2nn', parameters: 199_210 },
       updateBytes: 796_840,
       rounds: { total: 3, committed: 0, deadlineSeconds: 120 },
-      privacy: null,
+      privacy: { differentialPrivacy: null, secureAggregation: false },
     })
     expect(await saveCheckpoint(db, record)).toBe(true)
     await consents.pause('t1')

@@ -13,7 +13,7 @@ const task = (id: string, purpose = 'read digits'): DeviceTaskView => ({
   model: { preset: 'mnist-2nn', parameters: 199_210 },
   updateBytes: 796_840,
   rounds: { total: 3, committed: 0, deadlineSeconds: 120 },
-  privacy: null,
+  privacy: { differentialPrivacy: null, secureAggregation: false },
 })
 
 let opened: PollenDatabase[] = []
