@@ -16,6 +16,7 @@ export function round(overrides: Partial<RoundView> = {}): RoundView {
     accuracy: 0.5,
     loss: 1.2,
     accuracyByLabel: null,
+    epsilon: null,
     baseModel: 'base',
     model: 'next',
     startedAt: '2026-11-25T00:00:00.000Z',

@@ -204,6 +204,7 @@ export function createScheduler(options: SchedulerOptions) {
       accuracy: null,
       loss: null,
       accuracyByLabel: null,
+      epsilon: null,
       startedAt: clock.now(),
     }
     live.open = liveRound(live, record)
@@ -914,6 +915,7 @@ export function createScheduler(options: SchedulerOptions) {
       updatedAt: now,
       error: null,
       optimizerState: null,
+      privacySpent: null,
     }
     await store.insertTask(record)
     const live = addLiveTask(record, info)

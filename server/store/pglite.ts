@@ -47,6 +47,8 @@ alter table rounds add column if not exists bytes_up bigint not null default 0;
 alter table rounds add column if not exists bytes_down bigint not null default 0;
 alter table rounds add column if not exists participation jsonb;
 alter table rounds add column if not exists accuracy_by_label jsonb;
+alter table tasks add column if not exists privacy_spent jsonb;
+alter table rounds add column if not exists epsilon double precision;
 create index if not exists rounds_open on rounds (status) where status = 'open';
 create table if not exists devices (
   id text primary key,
@@ -82,6 +84,7 @@ const JSON_COLUMNS = new Set([
   'datasets',
   'participation',
   'accuracyByLabel',
+  'privacySpent',
 ])
 /** A field's value as a query parameter: JSON text for a jsonb column, SQL null for null. */
 const param = ([k, v]: [string, unknown]): unknown =>
@@ -133,6 +136,7 @@ interface TaskRow {
   round: number
   committed_rounds: number
   optimizer_state: string | null
+  privacy_spent: TaskRecord['privacySpent']
   created_at: string | number
   updated_at: string | number
   error: string | null
@@ -153,6 +157,7 @@ interface RoundRow {
   loss: number | null
   /** Null when no evaluation ran, and in rows written before the column existed. */
   accuracy_by_label: (number | null)[] | null
+  epsilon: number | null
   started_at: string | number
   deadline_at: string | number | null
   closed_at: string | number | null
@@ -196,6 +201,7 @@ const toTask = (r: TaskRow): TaskRecord => ({
   updatedAt: Number(r.updated_at),
   error: r.error,
   optimizerState: r.optimizer_state,
+  privacySpent: r.privacy_spent,
 })
 const toRound = (r: RoundRow): RoundRecord => ({
   taskId: r.task_id,
@@ -212,6 +218,7 @@ const toRound = (r: RoundRow): RoundRecord => ({
   accuracy: r.accuracy,
   loss: r.loss,
   accuracyByLabel: r.accuracy_by_label,
+  epsilon: r.epsilon,
   startedAt: Number(r.started_at),
   deadlineAt: num(r.deadline_at),
   closedAt: num(r.closed_at),

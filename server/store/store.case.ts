@@ -16,6 +16,7 @@ export const aTask = (id: string, createdAt = 1): TaskRecord => ({
   updatedAt: createdAt,
   error: null,
   optimizerState: null,
+  privacySpent: null,
 })
 
 export const aRound = (taskId: string, round: number): RoundRecord => ({
@@ -33,6 +34,7 @@ export const aRound = (taskId: string, round: number): RoundRecord => ({
   accuracy: null,
   loss: null,
   accuracyByLabel: null,
+  epsilon: null,
   startedAt: 10,
   deadlineAt: null,
   closedAt: null,
@@ -69,15 +71,22 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
           model: HASH_B,
           accuracy: 0.9,
           accuracyByLabel: [1, 0.8125, null, 0.1 + 0.2],
+          epsilon: 0.75,
           closedAt: 20,
         },
-        task: { modelHash: HASH_B, committedRounds: 1, optimizerState: HASH_A },
+        task: {
+          modelHash: HASH_B,
+          committedRounds: 1,
+          optimizerState: HASH_A,
+          privacySpent: { rdp: [0.5, 0.25], epsilon: 0.75 },
+        },
       })
       expect((await store.listRounds('t1'))[0]).toMatchObject({
         status: 'committed',
         model: HASH_B,
         accuracy: 0.9,
         accuracyByLabel: [1, 0.8125, null, 0.1 + 0.2],
+        epsilon: 0.75,
         closedAt: 20,
       })
       expect(await store.getTask('t1')).toMatchObject({
@@ -85,6 +94,7 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         committedRounds: 1,
         round: 1,
         optimizerState: HASH_A,
+        privacySpent: { rdp: [0.5, 0.25], epsilon: 0.75 },
       })
       expect(await store.listOpenRounds()).toEqual([])
       await store.close()

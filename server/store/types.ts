@@ -21,6 +21,16 @@ export interface TaskRecord {
   error: string | null
   /** Hash of the server optimizer's state after the last commit (a blob), if it keeps one. */
   optimizerState: string | null
+  /**
+   * A private task's spending: the accountant's RDP at each order, summed over its committed
+   * rounds, and the ε that is at the task's δ. Null for a task without differential privacy.
+   */
+  privacySpent: PrivacySpent | null
+}
+
+export interface PrivacySpent {
+  rdp: number[]
+  epsilon: number
 }
 
 export interface RoundRecord {
@@ -39,6 +49,8 @@ export interface RoundRecord {
   loss: number | null
   /** Held-out accuracy per label (index = label, null for a label with no held-out examples). */
   accuracyByLabel: (number | null)[] | null
+  /** A private task's ε spent after this round (at its δ); null without differential privacy. */
+  epsilon: number | null
   startedAt: number
   deadlineAt: number | null
   closedAt: number | null

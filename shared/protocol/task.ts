@@ -271,6 +271,10 @@ export interface TaskView {
   eligibility: Eligibility
   mode: TaskMode
   async: AsyncSettings
+  privacy: PrivacySettings | null
+  secureAggregation: SecureAggregationSettings | null
+  /** A task with differential privacy: ε spent over its committed rounds, at `privacy.delta`. */
+  epsilonSpent: number | null
   /** Number of the latest round opened (0 before the first). */
   round: number
   committedRounds: number
@@ -350,6 +354,8 @@ export interface RoundView {
    * held-out set has no examples of; null as a whole where no evaluation ran.
    */
   accuracyByLabel: (number | null)[] | null
+  /** With differential privacy: the task's ε spent once this round committed (at its δ). */
+  epsilon: number | null
   baseModel: string
   model: string | null
   startedAt: string
