@@ -1,1 +1,2 @@
 export * from './accountant.ts'
+export * from './clip.ts'
