@@ -1,0 +1,3 @@
+export * from './accountant.ts'
+export * from './clip.ts'
+export * from './noise.ts'
