@@ -1,4 +1,5 @@
 import { labelHistogram, type Examples } from '../../shared/data/index.ts'
+import { addGaussianNoise, clipToNorm } from '../../shared/privacy/index.ts'
 import {
   PROTOCOL_VERSION,
   type Assignment,
@@ -306,10 +307,21 @@ export function partialWorkStop(assignment: Assignment): number | undefined {
   return Date.parse(assignment.deadline) - secondsLeft * 1000
 }
 
+/**
+ * The delta as a private task asks for it: clipped to its L2 norm bound, then noised with this
+ * device's share of the noise (distributed mode). Unchanged for a task without privacy.
+ */
+export function privatized(assignment: Assignment, delta: NamedTensor[]): NamedTensor[] {
+  const { privacy } = assignment
+  if (!privacy) return delta
+  const { tensors } = clipToNorm(delta, privacy.clipNorm)
+  return privacy.noiseStd > 0 ? addGaussianNoise(tensors, privacy.noiseStd) : tensors
+}
+
 /** The upload body for a trained assignment: the delta, with what the coordinator weighs it by. */
 export function encodeUpdate(assignment: Assignment, result: TrainOutcome): Uint8Array {
   return encodeContainer({
-    tensors: result.delta,
+    tensors: privatized(assignment, result.delta),
     metadata: {
       examples: result.examples,
       steps: result.steps,

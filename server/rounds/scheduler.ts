@@ -10,6 +10,7 @@ import {
   type DeviceTaskView,
   noParticipation,
   type RoundDeviceView,
+  type PrivacySettings,
   type RoundSettings,
   type RoundView,
   type TaskPatch,
@@ -36,6 +37,8 @@ import {
   type TaskRecord,
 } from '../store/index.ts'
 import { type RoundAggregation, type Strategy, strategyFor } from '../strategy/index.ts'
+import { createPrivateSum, type PrivateSum } from '../privacy/private-sum.ts'
+import { samplingRate, spendRound } from '../privacy/budget.ts'
 import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
 
@@ -83,6 +86,8 @@ interface LiveRound {
   train: TrainSettings
   info: ModelInfo
   aggregation: RoundAggregation
+  /** Tasks with privacy or secure aggregation: updates go to a clipped sum, not the strategy. */
+  privateSum: PrivateSum | undefined
   devices: Map<string, AssignmentState>
   timer: TimerHandle | undefined
   closing: boolean
@@ -97,6 +102,8 @@ interface AtWork {
 interface LiveTask {
   record: TaskRecord
   info: ModelInfo
+  /** A private task's eligible population, for its sampling rate (counted as rounds close). */
+  population: number
   strategy: Strategy
   /** Async tasks: the devices training now, by id. */
   atWork: Map<string, AtWork>
@@ -111,6 +118,21 @@ const selectedTarget = (s: RoundSettings) => Math.ceil(s.overSelect * s.clientsP
 
 /** FedBuff: no rounds with deadlines, a new version every `async.bufferSize` updates. */
 const isAsync = (task: TaskRecord) => task.spec.mode === 'async'
+
+/**
+ * What a device of a private task does to its update: clip, and in distributed mode add its
+ * share of the noise. Each of the round's at least `minReports` updates carries noise of
+ * variance σ²C²/minReports, so their sum carries at least the σ²C² the accountant counts on.
+ */
+function devicePrivacy(privacy: PrivacySettings, minReports: number) {
+  const { clipNorm, noiseMultiplier, mode } = privacy
+  const noiseStd = mode === 'distributed' ? (noiseMultiplier * clipNorm) / Math.sqrt(minReports) : 0
+  return { clipNorm, noiseStd }
+}
+
+/** Privacy or secure aggregation: the server works on a clipped sum, never one update alone. */
+const isPrivate = (task: TaskRecord) =>
+  task.spec.privacy !== null || task.spec.secureAggregation !== null
 
 /**
  * The round scheduler: one synchronous round at a time per task. Decisions are taken on the
@@ -182,6 +204,11 @@ export function createScheduler(options: SchedulerOptions) {
         round: record.round,
         spec: live.info.weightSpec,
       }),
+      privateSum: isPrivate(live.record)
+        ? createPrivateSum(live.info.weightSpec, {
+            clipNorm: live.record.spec.privacy?.clipNorm ?? Number.POSITIVE_INFINITY,
+          })
+        : undefined,
       devices: new Map(),
       timer: undefined,
       closing: false,
@@ -242,6 +269,18 @@ export function createScheduler(options: SchedulerOptions) {
             : [],
         )
         const { strategy } = live
+        if (round.privateSum) {
+          // The strategy sees one update: the (noised) mean of the clipped ones.
+          const { privacy } = task.spec
+          const noiseStd =
+            privacy?.mode === 'central' ? privacy.noiseMultiplier * privacy.clipNorm : 0
+          round.aggregation.accept({
+            deviceId: 'private-sum',
+            delta: round.privateSum.mean(noiseStd),
+            examples: r.examples,
+            steps: 1,
+          })
+        }
         const next = strategy.aggregateTrain({
           round: r.round,
           global,
@@ -270,6 +309,7 @@ export function createScheduler(options: SchedulerOptions) {
           task.committedRounds += 1
           if (task.committedRounds >= task.spec.rounds.total) task.status = 'completed'
           committed = true
+          await spendPrivacy(live, round)
         }
       }
       if (!committed) r.status = 'abandoned'
@@ -296,6 +336,48 @@ export function createScheduler(options: SchedulerOptions) {
     events.publish({ type: 'round.closed', taskId, round: roundView(r) })
     events.publish({ type: 'task.updated', task: view(live) })
     openNextRound(live)
+  }
+
+  /** The devices that could be sampled for a private task: its setting, else those holding its data. */
+  async function populationOf(task: TaskRecord): Promise<number> {
+    if (!task.spec.privacy) return 0
+    if (task.spec.privacy.population !== undefined) return task.spec.privacy.population
+    const devices = await store.listDevices()
+    return devices.filter((d) => holds(d, task.spec.dataset)).length
+  }
+
+  /** The sampling rate of a private task's rounds: devices selected over its population. */
+  const sampling = (live: LiveTask) =>
+    samplingRate(selectedTarget(live.record.spec.rounds), live.population)
+
+  /**
+   * A committed round of a private task spends privacy: the accountant adds the round, and the
+   * task stops here if one more round would take it past its budget.
+   */
+  async function spendPrivacy(live: LiveTask, round: LiveRound) {
+    const task = live.record
+    const { privacy } = task.spec
+    if (!privacy) return
+    live.population = await populationOf(task)
+    task.privacySpent = spendRound(task.privacySpent, privacy, sampling(live))
+    round.record.epsilon = task.privacySpent.epsilon
+    if (task.status !== 'running' && task.status !== 'paused') return
+    const next = spendRound(task.privacySpent, privacy, sampling(live)).epsilon
+    if (next > privacy.epsilonBudget) {
+      task.status = 'completed'
+      task.stoppedReason = `the next round would spend ε to ${next.toFixed(3)}, past the budget ${privacy.epsilonBudget} (δ = ${privacy.delta}); ε spent: ${task.privacySpent.epsilon.toFixed(3)}`
+      log(`task ${task.id} stopped: ${task.stoppedReason}`)
+    }
+  }
+
+  /** Why a private task may not even start: one round would pass its budget. */
+  function firstRoundRefusal(task: TaskRecord, population: number): string | undefined {
+    const { privacy } = task.spec
+    if (!privacy) return undefined
+    const q = samplingRate(selectedTarget(task.spec.rounds), population)
+    const one = spendRound(null, privacy, q).epsilon
+    if (one <= privacy.epsilonBudget) return undefined
+    return `one round spends ε = ${one.toFixed(3)} at sampling rate q = ${q.toFixed(4)} (δ = ${privacy.delta}), more than the budget ${privacy.epsilonBudget}: raise noiseMultiplier or the budget, or give the population`
   }
 
   function startDeadline(live: LiveTask, round: LiveRound) {
@@ -341,6 +423,9 @@ export function createScheduler(options: SchedulerOptions) {
       }),
       deadline: new Date(deadlineAt).toISOString(),
       uploadUrl: `/api/v1/tasks/${task.id}/rounds/${round.record.round}/updates`,
+      ...(task.spec.privacy
+        ? { privacy: devicePrivacy(task.spec.privacy, round.settings.minReports) }
+        : {}),
     }
   }
 
@@ -585,13 +670,15 @@ export function createScheduler(options: SchedulerOptions) {
     { closeAt }: { closeAt: number },
   ): UploadResult {
     try {
-      round.aggregation.accept({
-        deviceId: device.id,
-        delta,
-        examples: metadata.examples,
-        steps: metadata.steps,
-        ...(metadata.loss !== undefined ? { loss: metadata.loss } : {}),
-      })
+      if (round.privateSum) round.privateSum.addUpdate(delta)
+      else
+        round.aggregation.accept({
+          deviceId: device.id,
+          delta,
+          examples: metadata.examples,
+          steps: metadata.steps,
+          ...(metadata.loss !== undefined ? { loss: metadata.loss } : {}),
+        })
     } catch (error) {
       if (!(error instanceof RangeError)) throw error
       round.record.bytesUp += bytes.length
@@ -885,6 +972,7 @@ export function createScheduler(options: SchedulerOptions) {
     const live: LiveTask = {
       record,
       info,
+      population: 0,
       strategy: strategyOf(record.spec),
       atWork: new Map(),
       bases: new Map(),
@@ -916,9 +1004,14 @@ export function createScheduler(options: SchedulerOptions) {
       error: null,
       optimizerState: null,
       privacySpent: null,
+      stoppedReason: null,
     }
+    const population = await populationOf(record)
+    const first = firstRoundRefusal(record, population)
+    if (first) throw new PollenError(422, 'invalid_request', first, 'privacy.epsilonBudget')
     await store.insertTask(record)
     const live = addLiveTask(record, info)
+    live.population = population
     events.publish({ type: 'task.created', task: view(live) })
     openNextRound(live)
     return view(live)
@@ -997,6 +1090,7 @@ export function createScheduler(options: SchedulerOptions) {
       live.open = liveRound(live, record)
       log(`task ${open.taskId}: round ${open.round} was open at shutdown; re-opened`)
     }
+    for (const live of tasks.values()) live.population = await populationOf(live.record)
     for (const live of tasks.values()) openNextRound(live)
   }
 
@@ -1075,7 +1169,7 @@ export function createScheduler(options: SchedulerOptions) {
               noiseMultiplier: record.spec.privacy.noiseMultiplier,
               delta: record.spec.privacy.delta,
               epsilonBudget: record.spec.privacy.epsilonBudget,
-              epsilonSpent: 0,
+              epsilonSpent: record.privacySpent?.epsilon ?? 0,
             },
             secureAggregation: record.spec.secureAggregation !== null,
           },

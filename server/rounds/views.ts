@@ -28,6 +28,7 @@ export function taskView(task: TaskRecord, info: Pick<ModelInfo, 'parameters'>):
     createdAt: new Date(task.createdAt).toISOString(),
     updatedAt: new Date(task.updatedAt).toISOString(),
     ...(task.error ? { error: task.error } : {}),
+    ...(task.stoppedReason ? { stoppedReason: task.stoppedReason } : {}),
   }
 }
 

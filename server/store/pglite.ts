@@ -48,6 +48,7 @@ alter table rounds add column if not exists bytes_down bigint not null default 0
 alter table rounds add column if not exists participation jsonb;
 alter table rounds add column if not exists accuracy_by_label jsonb;
 alter table tasks add column if not exists privacy_spent jsonb;
+alter table tasks add column if not exists stopped_reason text;
 alter table rounds add column if not exists epsilon double precision;
 create index if not exists rounds_open on rounds (status) where status = 'open';
 create table if not exists devices (
@@ -137,6 +138,7 @@ interface TaskRow {
   committed_rounds: number
   optimizer_state: string | null
   privacy_spent: TaskRecord['privacySpent']
+  stopped_reason: string | null
   created_at: string | number
   updated_at: string | number
   error: string | null
@@ -202,6 +204,7 @@ const toTask = (r: TaskRow): TaskRecord => ({
   error: r.error,
   optimizerState: r.optimizer_state,
   privacySpent: r.privacy_spent,
+  stoppedReason: r.stopped_reason,
 })
 const toRound = (r: RoundRow): RoundRecord => ({
   taskId: r.task_id,

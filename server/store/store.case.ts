@@ -17,6 +17,7 @@ export const aTask = (id: string, createdAt = 1): TaskRecord => ({
   error: null,
   optimizerState: null,
   privacySpent: null,
+  stoppedReason: null,
 })
 
 export const aRound = (taskId: string, round: number): RoundRecord => ({
@@ -79,6 +80,7 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
           committedRounds: 1,
           optimizerState: HASH_A,
           privacySpent: { rdp: [0.5, 0.25], epsilon: 0.75 },
+          stoppedReason: 'the privacy budget',
         },
       })
       expect((await store.listRounds('t1'))[0]).toMatchObject({
@@ -95,6 +97,7 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         round: 1,
         optimizerState: HASH_A,
         privacySpent: { rdp: [0.5, 0.25], epsilon: 0.75 },
+        stoppedReason: 'the privacy budget',
       })
       expect(await store.listOpenRounds()).toEqual([])
       await store.close()

@@ -26,6 +26,8 @@ export interface TaskRecord {
    * rounds, and the ε that is at the task's δ. Null for a task without differential privacy.
    */
   privacySpent: PrivacySpent | null
+  /** Why a task completed before its rounds were done (its privacy budget), else null. */
+  stoppedReason: string | null
 }
 
 export interface PrivacySpent {

@@ -1,4 +1,4 @@
-export type { WeightSpecEntry } from './running-sum.ts'
+export { createRunningSum, type RunningSum, type WeightSpecEntry } from './running-sum.ts'
 export * from './weighted-mean.ts'
 export * from './normalized-mean.ts'
 export * from './delta-mean.ts'

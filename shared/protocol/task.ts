@@ -275,6 +275,8 @@ export interface TaskView {
   secureAggregation: SecureAggregationSettings | null
   /** A task with differential privacy: ε spent over its committed rounds, at `privacy.delta`. */
   epsilonSpent: number | null
+  /** Why the task completed before its rounds were done: the next round would pass its ε budget. */
+  stoppedReason?: string
   /** Number of the latest round opened (0 before the first). */
   round: number
   committedRounds: number
