@@ -6,6 +6,7 @@ import { CHROMIUM_ARGS, chromiumPath } from './e2e/environment.ts'
 const IN_THE_BROWSER = [
   'client/app/storage/**/*.test.ts',
   'client/app/tasks/**/*.test.ts',
+  'client/app/privacy/**/*.test.ts',
   'client/app/contribute/checkpoints.test.ts',
   'client/app/data/demo.test.ts',
   'client/app/data/import.test.ts',
@@ -31,6 +32,9 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The privacy ledger's tests drive the contribute loop, whose runtime brings zod: bundled
+        // up front, so Vite does not discover it mid-run and reload the page under a test.
+        optimizeDeps: { include: ['zod'] },
         test: {
           name: 'chromium',
           include: IN_THE_BROWSER,

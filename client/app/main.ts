@@ -4,6 +4,7 @@ import { loadContributor, loadWorkerTrainer, mountContributeStatus } from './con
 import { mountDataScreen } from './data/index.ts'
 import { byId } from './dom.ts'
 import { mountHistoryScreen } from './history/index.ts'
+import type { PrivacyScreen } from './privacy/index.ts'
 import {
   onUploadsSent,
   registerServiceWorker,
@@ -19,7 +20,7 @@ import {
   watchConditions,
 } from './tasks/index.ts'
 
-const SCREENS = ['data', 'tasks', 'try', 'history'] as const
+const SCREENS = ['data', 'tasks', 'try', 'history', 'privacy'] as const
 type Screen = (typeof SCREENS)[number]
 
 /** Shows one screen (from the URL's hash) and marks its tab; `refresh` redraws it. */
@@ -58,8 +59,9 @@ async function mountScreens(db: PollenDatabase): Promise<void> {
     },
     onRound: (record) => {
       status.round(record)
-      // The rounds done changed, and the history grew.
-      Promise.all([tasks.refresh(), history.refresh()]).catch(() => {})
+      // The rounds done changed, the history grew, and the ledger counted one more (its ε comes
+      // with the task list the tasks screen fetches).
+      Promise.all([tasks.refresh().then(privacy.refresh), history.refresh()]).catch(() => {})
     },
   })
   const tasks: TasksScreen = mountTasksScreen({
@@ -75,17 +77,34 @@ async function mountScreens(db: PollenDatabase): Promise<void> {
     )
     await (await tryScreen).refresh()
   }
+  // The same: the ledger's screen is drawn once it is shown, then kept up to date.
+  let privacyScreen: Promise<PrivacyScreen> | null = null
+  const privacy = {
+    refresh: async () => {
+      if (privacyScreen) await (await privacyScreen).refresh()
+    },
+    /** The ledger as stored at once, then again with the coordinator's latest ε if it answers. */
+    show: async () => {
+      privacyScreen ??= import('./privacy/index.ts').then(({ mountPrivacyScreen }) =>
+        mountPrivacyScreen({ db }),
+      )
+      const screen = await privacyScreen
+      await screen.refresh()
+      if (await contributor.tasks().catch(() => null)) await screen.refresh()
+    },
+  }
   await Promise.all([data.refresh(), data.ready()])
   navigate({
     data: () => data.refresh(),
     tasks: tasks.refresh,
     try: showTry,
     history: history.refresh,
+    privacy: privacy.show,
   })
   contributor.start()
   // The service worker sent what waited (Background Sync): show it, and carry on.
   onUploadsSent(() => {
-    Promise.all([tasks.refresh(), history.refresh()]).catch(() => {})
+    Promise.all([tasks.refresh().then(privacy.refresh), history.refresh()]).catch(() => {})
     contributor.wake()
   })
 }

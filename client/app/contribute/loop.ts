@@ -10,6 +10,7 @@ import { createDevice, encodeUpdate, partialWorkStop, ProtocolError } from '../.
 import type { Trainer, TrainOutcome, TrainProgress } from '../../device/trainer.ts'
 import { recordRound } from '../history/store.ts'
 import { deliverPending } from '../outbox/index.ts'
+import { refreshPrivacy } from '../privacy/ledger.ts'
 import {
   type ConsentRecord,
   type HistoryRecord,
@@ -172,7 +173,11 @@ export function createContributor(options: ContributorOptions) {
 
   const base = () => ({ server, trainer: trainer ?? NO_TRAINER, fetch: http })
 
-  /** The tasks the coordinator offers, for the owner to weigh (enrols first if needed). */
+  /**
+   * The tasks the coordinator offers, for the owner to weigh (enrols first if needed). The privacy
+   * ledger takes their latest terms (ε spent); a ledger that cannot be written does not keep the
+   * list from the screen.
+   */
   async function tasks(): Promise<DeviceTaskView[]> {
     const device = createDevice({
       ...base(),
@@ -181,7 +186,11 @@ export function createContributor(options: ContributorOptions) {
       enrolment: await enrolment(),
     })
     try {
-      return await device.tasks()
+      const offered = await device.tasks()
+      await refreshPrivacy(db, offered, now()).catch((error: unknown) =>
+        console.warn('Pollen: the privacy ledger was not updated:', error),
+      )
+      return offered
     } catch (error) {
       if (error instanceof ProtocolError && error.status === 401) {
         await clearEnrolment(db)

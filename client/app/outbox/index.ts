@@ -10,6 +10,7 @@ import {
   type PollenDatabase,
   STORES,
 } from '../storage/index.ts'
+import { afterContribution } from '../privacy/contribution.ts'
 
 export { UPLOAD_SYNC_TAG } from '../pwa/caches.ts'
 
@@ -162,7 +163,10 @@ async function release(db: PollenDatabase, upload: PendingUpload, why: string): 
   await db.put(STORES.uploads, { ...upload, claimedUntil: 0, lastError: why })
 }
 
-/** Removes the upload and writes its round into the history, in one transaction. */
+/**
+ * Removes the upload and writes its round into the history, in one transaction; an accepted
+ * update is counted in the privacy ledger in the same one.
+ */
 async function finish(
   db: PollenDatabase,
   upload: PendingUpload,
@@ -182,10 +186,16 @@ async function finish(
     finishedAt: at,
     ...result,
   }
-  const tx = db.transaction([STORES.uploads, STORES.history], 'readwrite')
+  const tx = db.transaction([STORES.uploads, STORES.history, STORES.ledger], 'readwrite')
+  const ledger = tx.objectStore(STORES.ledger)
   const [, id] = await Promise.all([
     tx.objectStore(STORES.uploads).delete(upload.key),
     tx.objectStore(STORES.history).add(record),
+    result.outcome === 'accepted'
+      ? ledger
+          .get(upload.taskId)
+          .then((entry) => ledger.put(afterContribution(entry, upload.taskId, at, upload.taskName)))
+      : undefined,
     tx.done,
   ])
   record.id = id

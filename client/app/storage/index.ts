@@ -8,6 +8,8 @@ export type {
   ExampleSource,
   HistoryOutcome,
   HistoryRecord,
+  LedgerPrivacy,
+  LedgerRecord,
   ModelRecord,
   OpenOptions,
   PendingUpload,

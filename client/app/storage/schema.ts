@@ -1,13 +1,24 @@
 import type { ModelSpecWire } from '../../../shared/protocol/device.ts'
-import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
-import type { Assignment, Backend, UploadOutcome } from '../../../shared/protocol/index.ts'
+import {
+  type DBSchema,
+  type IDBPDatabase,
+  type IDBPTransaction,
+  openDB,
+  type StoreNames,
+} from 'idb'
+import type {
+  Assignment,
+  Backend,
+  DevicePrivacyView,
+  UploadOutcome,
+} from '../../../shared/protocol/index.ts'
 import type { TrainCheckpoint } from '../../../shared/training/index.ts'
 
 /**
  * Everything the phone keeps, in one IndexedDB database typed by one schema: examples, consent
  * (tasks/), contribution history (history/), settings (the demo shard, the enrolment), the
- * models and checkpoints of on-device training, updates waiting for the network (outbox/), and
- * the training speed measured on each backend.
+ * models and checkpoints of on-device training, updates waiting for the network (outbox/), the
+ * training speed measured on each backend, and the privacy ledger (privacy/).
  */
 export const DB_NAME = 'pollen'
 
@@ -21,6 +32,7 @@ export const STORES = {
   consent: 'consent',
   uploads: 'uploads',
   speed: 'speed',
+  ledger: 'ledger',
 } as const
 
 /** Index names, defined once. */
@@ -181,6 +193,37 @@ export interface SpeedRecord {
   measuredAt: number
 }
 
+/** A task's differential privacy as the ledger keeps it: what was spent, of what, at which δ. */
+export interface LedgerPrivacy {
+  /** ε the task has spent so far, at `delta`, as the coordinator last reported it. */
+  epsilonSpent: number
+  /** ε the task stops at. */
+  epsilonBudget: number
+  delta: number
+  mode: NonNullable<DevicePrivacyView['differentialPrivacy']>['mode']
+}
+
+/**
+ * The privacy ledger: one record per task this phone joined, kept after a withdrawal (what was
+ * spent stays spent), with the rounds it contributed and the task's privacy terms.
+ */
+export interface LedgerRecord {
+  taskId: string
+  taskName: string
+  /** When this phone first joined the task (ms since the epoch). */
+  joinedAt: number
+  /** Updates this phone contributed that the coordinator accepted. */
+  rounds: number
+  /** When the coordinator last accepted one of them; null: none yet. */
+  lastContributionAt: number | null
+  /** null: the task's updates are not clipped or noised, so no ε bounds what they reveal. */
+  differentialPrivacy: LedgerPrivacy | null
+  /** The coordinator sees only sums of many phones' updates. */
+  secureAggregation: boolean
+  /** When the record last changed or took the coordinator's word. */
+  updatedAt: number
+}
+
 export type SettingRecord = DemoSetting | DeviceSetting
 export type SettingKey = SettingRecord['key']
 
@@ -201,15 +244,18 @@ export interface PollenDB extends DBSchema {
   consent: { key: string; value: ConsentRecord }
   uploads: { key: string; value: PendingUpload }
   speed: { key: Backend; value: SpeedRecord }
+  ledger: { key: string; value: LedgerRecord }
 }
 
 export type PollenDatabase = IDBPDatabase<PollenDB>
+
+type UpgradeTransaction = IDBPTransaction<PollenDB, StoreNames<PollenDB>[], 'versionchange'>
 
 /**
  * The schema's versions, in order: upgrade n takes a database from version n to n + 1, and a
  * database at version v gets the upgrades from v on. Append; never edit one that shipped.
  */
-const UPGRADES: readonly ((db: IDBPDatabase<PollenDB>) => void)[] = [
+const UPGRADES: readonly ((db: IDBPDatabase<PollenDB>, tx: UpgradeTransaction) => void)[] = [
   (db) => {
     const examples = db.createObjectStore(STORES.examples, {
       keyPath: 'id',
@@ -237,7 +283,52 @@ const UPGRADES: readonly ((db: IDBPDatabase<PollenDB>) => void)[] = [
   (db) => {
     db.createObjectStore(STORES.speed, { keyPath: 'backend' })
   },
+  (db, tx) => {
+    db.createObjectStore(STORES.ledger, { keyPath: 'taskId' })
+    // A request that fails aborts the upgrade, and the open with it: nothing is half-done.
+    void seedLedger(tx, Date.now()).catch(() => {})
+  },
 ]
+
+/**
+ * The tasks this phone joined or contributed to before the ledger existed, from the consent
+ * store and the history: their accepted rounds counted, their privacy terms unknown until the
+ * next task list, so taken as the weakest (no differential privacy, no secure aggregation).
+ */
+async function seedLedger(tx: UpgradeTransaction, at: number): Promise<void> {
+  const [consents, history] = await Promise.all([
+    tx.objectStore(STORES.consent).getAll(),
+    tx.objectStore(STORES.history).getAll(),
+  ])
+  const seeds = new Map<string, LedgerRecord>()
+  const seed = (taskId: string, taskName: string, joinedAt: number): LedgerRecord => {
+    let record = seeds.get(taskId)
+    if (!record) {
+      record = {
+        taskId,
+        taskName,
+        joinedAt,
+        rounds: 0,
+        lastContributionAt: null,
+        differentialPrivacy: null,
+        secureAggregation: false,
+        updatedAt: at,
+      }
+      seeds.set(taskId, record)
+    }
+    record.joinedAt = Math.min(record.joinedAt, joinedAt)
+    return record
+  }
+  for (const c of consents) seed(c.taskId, c.taskName, c.decidedAt)
+  for (const r of history) {
+    if (r.outcome !== 'accepted') continue
+    const record = seed(r.taskId, r.taskName, r.startedAt)
+    record.rounds += 1
+    record.lastContributionAt = Math.max(record.lastContributionAt ?? r.finishedAt, r.finishedAt)
+  }
+  const ledger = tx.objectStore(STORES.ledger)
+  await Promise.all([...seeds.values()].map((record) => ledger.put(record)))
+}
 
 export const DB_VERSION = UPGRADES.length
 
@@ -253,8 +344,8 @@ export function openPollenDB({
   version = DB_VERSION,
 }: OpenOptions = {}): Promise<PollenDatabase> {
   return openDB<PollenDB>(name, version, {
-    upgrade(db, oldVersion, newVersion) {
-      for (let v = oldVersion; v < (newVersion ?? version); v++) UPGRADES[v]!(db)
+    upgrade(db, oldVersion, newVersion, tx) {
+      for (let v = oldVersion; v < (newVersion ?? version); v++) UPGRADES[v]!(db, tx)
     },
   })
 }

@@ -42,14 +42,14 @@ describe('the speed store', () => {
   })
 
   it('is added to a version 2 database, which keeps what it held', async () => {
-    expect(DB_VERSION).toBe(3)
+    expect(DB_VERSION).toBe(4)
     const name = `pollen-speed-upgrade-${n++}`
     const old = await open(name, 2)
     expect([...old.objectStoreNames]).not.toContain(STORES.speed)
     await old.put(STORES.settings, { key: 'device', deviceId: 'd1', token: 't', enrolledAt: 5 })
     old.close()
     const db = await open(name)
-    expect(db.version).toBe(3)
+    expect(db.version).toBe(DB_VERSION)
     expect([...db.objectStoreNames].sort()).toEqual(Object.values(STORES).sort())
     expect(await db.get(STORES.settings, 'device')).toMatchObject({ deviceId: 'd1' })
     await saveSpeed(db, record('wasm', 230))

@@ -44,9 +44,18 @@ export function createConsentStore({ db, now = Date.now }: ConsentStoreOptions) 
     async granted(): Promise<ConsentRecord[]> {
       return (await db.getAll(STORES.consent)).filter((c) => c.state === 'granted')
     },
-    /** Agrees to `task` as described: its purpose text is kept with the decision. */
+    /**
+     * Agrees to `task` as described: its purpose text is kept with the decision, and the privacy
+     * ledger records the task joined, with its privacy terms (one transaction: both or neither).
+     */
     async join(task: DeviceTaskView, conditions?: TrainingConditions): Promise<ConsentRecord> {
-      const before = await db.get(STORES.consent, task.id)
+      // Loaded at the first join, not with the page (its first bundle has a budget).
+      const { afterJoin } = await import('../privacy/ledger.ts')
+      const tx = db.transaction([STORES.consent, STORES.ledger], 'readwrite')
+      const consent = tx.objectStore(STORES.consent)
+      const ledger = tx.objectStore(STORES.ledger)
+      const [before, entry] = await Promise.all([consent.get(task.id), ledger.get(task.id)])
+      const at = now()
       const record: ConsentRecord = {
         taskId: task.id,
         taskName: task.name,
@@ -54,9 +63,9 @@ export function createConsentStore({ db, now = Date.now }: ConsentStoreOptions) 
         purpose: task.purpose,
         state: 'granted',
         conditions: conditions ?? before?.conditions ?? NO_CONDITIONS,
-        decidedAt: now(),
+        decidedAt: at,
       }
-      await db.put(STORES.consent, record)
+      await Promise.all([consent.put(record), ledger.put(afterJoin(entry, task, at)), tx.done])
       changed()
       return record
     },
@@ -67,7 +76,8 @@ export function createConsentStore({ db, now = Date.now }: ConsentStoreOptions) 
       update(taskId, (r) => ({ ...r, conditions })),
     /**
      * Removes the consent, and with it the task's checkpoint and any update not yet sent: the
-     * next check-in no longer names the task, and nothing more of this phone's goes to it.
+     * next check-in no longer names the task, and nothing more of this phone's goes to it. The
+     * privacy ledger keeps the task: what its rounds spent stays spent.
      */
     async withdraw(taskId: string): Promise<void> {
       const tx = db.transaction([STORES.consent, STORES.checkpoints, STORES.uploads], 'readwrite')

@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { DeviceTaskView } from '../../../shared/protocol/index.ts'
+import type { DevicePrivacyView, DeviceTaskView } from '../../../shared/protocol/index.ts'
+import { readLedger } from '../privacy/ledger.ts'
 import { openPollenDB, type PollenDatabase } from '../storage/index.ts'
-import { createConsentStore, NO_CONDITIONS, unmetConditions, watchConditions } from './index.ts'
+import {
+  type ConditionSource,
+  createConsentStore,
+  mountTasksScreen,
+  NO_CONDITIONS,
+  unmetConditions,
+  watchConditions,
+} from './index.ts'
 import { deviceState, networkUnmetered } from './conditions.ts'
 
 const task = (id: string, purpose = 'read digits'): DeviceTaskView => ({
@@ -26,6 +34,7 @@ async function fresh(): Promise<PollenDatabase> {
 afterEach(() => {
   for (const db of opened) db.close()
   opened = []
+  document.body.replaceChildren()
 })
 
 describe('the consent store', () => {
@@ -137,5 +146,140 @@ describe('conditions', () => {
 
     const bare = await watchConditions({ navigator: {} as never, document: document as never })
     expect(bare.read()).toEqual({ charging: null, unmetered: null, visible: false })
+  })
+})
+
+const DP = {
+  clipNorm: 1,
+  noiseMultiplier: 1.1,
+  delta: 1e-5,
+  epsilonBudget: 8,
+  epsilonSpent: 2,
+} as const
+const central: DevicePrivacyView = {
+  differentialPrivacy: { ...DP, mode: 'central' },
+  secureAggregation: false,
+}
+const distributed: DevicePrivacyView = {
+  differentialPrivacy: { ...DP, mode: 'distributed' },
+  secureAggregation: true,
+}
+const sumsOnly: DevicePrivacyView = { differentialPrivacy: null, secureAggregation: true }
+const none: DevicePrivacyView = { differentialPrivacy: null, secureAggregation: false }
+const nonsense = {
+  differentialPrivacy: { ...DP, mode: 'central', epsilonSpent: -1 },
+  secureAggregation: false,
+} as DevicePrivacyView
+
+const HOSTILE = '<img src=x onerror="window.hacked=1"><script>window.hacked=2</script>'
+const offer = (id: string, privacy: DevicePrivacyView, name = `task ${id}`): DeviceTaskView => ({
+  ...task(id),
+  name,
+  privacy,
+})
+
+const always: ConditionSource = {
+  read: () => ({ charging: null, unmetered: null, visible: true }),
+  subscribe: () => () => {},
+}
+
+/** The tasks screen over the shell's markup for it, showing `offered`. */
+async function tasksScreen(offered: DeviceTaskView[]) {
+  const db = await fresh()
+  const list = document.createElement('ul')
+  list.id = 'task-list'
+  const message = document.createElement('p')
+  message.id = 'tasks-message'
+  document.body.append(message, list)
+  const consents = createConsentStore({ db, now: () => 9 })
+  const screen = mountTasksScreen({
+    consents,
+    conditions: always,
+    offered: () => Promise.resolve(offered),
+  })
+  await screen.refresh()
+  const card = (id: string) => list.querySelector<HTMLLIElement>(`li[data-task-id="${id}"]`)!
+  /** The card's privacy terms, one sentence a line. */
+  const privacy = (id: string) =>
+    [...card(id).querySelectorAll('dd.privacy')].map((dd) => dd.textContent)
+  return { db, list, card, privacy }
+}
+
+describe('the tasks screen', () => {
+  it("shows each task's privacy terms in words an owner can weigh", async () => {
+    const { privacy } = await tasksScreen([
+      offer('central', central),
+      offer('distributed', distributed),
+      offer('sums', sumsOnly),
+      offer('none', none),
+      offer('nonsense', nonsense),
+    ])
+    expect(privacy('central')).toEqual([
+      'Differential privacy: each update is clipped (its size capped at 1) on this phone, and ' +
+        "the coordinator adds random noise 1.1 times that cap to the sum of the round's updates.",
+      'Privacy loss budget: ε = 8 at δ = 0.00001; so far the task has spent ε = 2. The smaller ' +
+        "ε, the less the model can reveal about any one phone's examples; the task stops before " +
+        'it would spend more.',
+      "No secure aggregation: the coordinator sees this phone's clipped update by itself, " +
+        'before it adds the noise.',
+    ])
+    expect(privacy('distributed')).toEqual([
+      'Differential privacy: each update is clipped (its size capped at 1), and this phone ' +
+        'adds its share of the random noise (in all, noise 1.1 times that cap) before sending it.',
+      expect.stringContaining('ε = 8 at δ = 0.00001; so far the task has spent ε = 2.'),
+      "Secure aggregation: the coordinator can only see the sum of many phones' updates, " +
+        "never this phone's alone.",
+    ])
+    expect(privacy('sums')).toEqual([
+      "Secure aggregation: the coordinator can only see the sum of many phones' updates, " +
+        "never this phone's alone.",
+      'No differential privacy: the sum and the model are not noised, and no ε bounds what ' +
+        "they reveal about this phone's examples.",
+    ])
+    expect(privacy('none')).toEqual([
+      'None: no differential privacy and no secure aggregation. The coordinator sees this ' +
+        "phone's weight update by itself, not only mixed with others.",
+    ])
+    expect(privacy('nonsense')).toEqual([
+      "The coordinator described this task's differential privacy with values that do not make " +
+        "sense, so Pollen cannot say what it protects. Take it as none: the coordinator may see this phone's update.",
+    ])
+  })
+
+  it('keeps hostile strings from the coordinator as text', async () => {
+    const hostileDp = {
+      differentialPrivacy: { ...DP, mode: HOSTILE },
+      secureAggregation: HOSTILE,
+    } as unknown as DevicePrivacyView
+    const { list, card, privacy } = await tasksScreen([offer('h', hostileDp, HOSTILE)])
+    expect(card('h').querySelector('h2')?.textContent).toBe(HOSTILE)
+    expect(list.querySelector('img, script')).toBeNull()
+    expect((window as { hacked?: number }).hacked).toBeUndefined()
+    // An unknown mode is not taken at its word; a secure aggregation that is not `true` is none.
+    expect(privacy('h')).toEqual([expect.stringContaining('values that do not make sense')])
+  })
+
+  it('records the task in the privacy ledger when the owner joins it', async () => {
+    const { db, card } = await tasksScreen([offer('a', distributed, HOSTILE)])
+    const join = [...card('a').querySelectorAll('button')].find((b) => b.textContent === 'Join')
+    join!.click()
+    await expect.poll(async () => (await readLedger(db)).length).toBe(1)
+    expect(await readLedger(db)).toEqual([
+      {
+        taskId: 'a',
+        taskName: HOSTILE,
+        joinedAt: 9,
+        rounds: 0,
+        lastContributionAt: null,
+        differentialPrivacy: {
+          epsilonSpent: 2,
+          epsilonBudget: 8,
+          delta: 1e-5,
+          mode: 'distributed',
+        },
+        secureAggregation: true,
+        updatedAt: 9,
+      },
+    ])
   })
 })

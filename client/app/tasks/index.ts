@@ -9,6 +9,8 @@ export type { ConditionSignals, ConditionSource } from './conditions.ts'
 export { createConsentStore } from './consent.ts'
 export type { ConsentStore } from './consent.ts'
 
+type PrivacyTerms = typeof import('../privacy/terms.ts').privacyTerms
+
 export interface TasksScreenOptions {
   consents: ConsentStore
   conditions: ConditionSource
@@ -26,10 +28,6 @@ export function formatBytes(bytes: number): string {
 
 const seconds = (s: number) =>
   s < 120 ? `${Math.round(s)} seconds` : `${Math.round(s / 60).toLocaleString('en')} minutes`
-
-export const PRIVACY_NONE =
-  'None yet: no differential privacy and no secure aggregation. The coordinator sees this ' +
-  "phone's weight update by itself, not only mixed with others."
 
 /**
  * The tasks screen, where the owner decides (as a data owner approves a request in PySyft Duet):
@@ -110,7 +108,11 @@ export function mountTasksScreen({
     return button
   }
 
-  function card(task: DeviceTaskView | null, consent: ConsentRecord | undefined): HTMLLIElement {
+  function card(
+    task: DeviceTaskView | null,
+    consent: ConsentRecord | undefined,
+    privacyTerms: PrivacyTerms,
+  ): HTMLLIElement {
     const name = task?.name ?? consent?.taskName ?? ''
     const id = task?.id ?? consent?.taskId ?? ''
     const stateText = !consent ? 'Not joined' : consent.state === 'granted' ? 'Joined' : 'Paused'
@@ -169,7 +171,8 @@ export function mountTasksScreen({
             `${task.rounds.committed} of ${task.rounds.total} done; ${seconds(task.rounds.deadlineSeconds)} to answer each`,
           ),
           ...fact('Your data it trains on', `Your “${task.dataset}” examples, on this phone`),
-          ...fact('Privacy', PRIVACY_NONE),
+          h(document, 'dt', null, 'Privacy'),
+          ...privacyTerms(task.privacy).map((terms) => h(document, 'dd', 'privacy', terms)),
         ),
       )
       if (task.status === 'paused')
@@ -224,6 +227,8 @@ export function mountTasksScreen({
   }
 
   async function render(): Promise<void> {
+    // The privacy terms' words load with the first render, apart from the page's first bundle.
+    const { privacyTerms } = await import('../privacy/terms.ts')
     const mine = new Map((await consents.list()).map((c) => [c.taskId, c]))
     // A purpose changed after the owner agreed: that agreement does not cover it.
     for (const task of tasks) {
@@ -234,8 +239,10 @@ export function mountTasksScreen({
     }
     const offeredIds = new Set(tasks.map((t) => t.id))
     const items = [
-      ...tasks.map((t) => card(t, mine.get(t.id))),
-      ...[...mine.values()].filter((c) => !offeredIds.has(c.taskId)).map((c) => card(null, c)),
+      ...tasks.map((t) => card(t, mine.get(t.id), privacyTerms)),
+      ...[...mine.values()]
+        .filter((c) => !offeredIds.has(c.taskId))
+        .map((c) => card(null, c, privacyTerms)),
     ]
     list.replaceChildren(...items)
     if (items.length === 0) say('No tasks are offered right now. Look again later.')
