@@ -139,9 +139,16 @@ describe('server stage transitions', () => {
     seen.push(c.round.stage)
     await collect(c, [A, B, C], vectors)
     seen.push(c.round.stage)
-    reveal(c, [A, B, C])
+    reveal(c, [A, B])
+    expect(c.round.ready).toBe(false)
+    reveal(c, [C])
     expect(c.round.ready).toBe(true)
-    await c.round.finish()
+    const finishing = c.round.finish()
+    // One unmasking at a time, and nothing more comes in while it runs.
+    expect(await outcome(() => c.round.finish())).toBe('409 stage stage')
+    expect(c.round.view(A)).toMatchObject({ stage: 'unmask', waiting: true })
+    const { count, survivors } = await finishing
+    expect({ count, survivors }).toEqual({ count: 3, survivors: [A, B, C] })
     seen.push(c.round.stage)
     expect(seen).toEqual(['advertise', 'share', 'collect', 'unmask', 'done'])
     expect(c.round.view(A)).toEqual({ stage: 'done', waiting: false })

@@ -208,7 +208,10 @@ export function createSecAggRound(options: SecAggRoundOptions): SecAggRound {
     else if (!isConnected(u3, graphOf())) abandon('the survivors’ graph is split')
     // From here on U3 is fixed: a masked input arriving after its sender's mask key has been
     // revealed would be bare, so collect is refused outside this stage.
-    else stage = 'unmask'
+    else {
+      stage = 'unmask'
+      inbox = new Map() // every bundle has been fetched or never will be
+    }
     return stage
   }
 
