@@ -139,7 +139,7 @@ describe('admin REST API', () => {
       model: { preset: 'mnist-2nn', parameters: 199_210 },
       updateBytes: 199_210 * 4,
       rounds: { total: 3, committed: 0, deadlineSeconds: 90 },
-      privacy: null,
+      privacy: { differentialPrivacy: null, secureAggregation: false },
     })
     expect((await fetch(`${running.url}/api/v1/devices/tasks`)).status).toBe(401)
 

@@ -8,6 +8,7 @@ import {
   type CheckinAnswer,
   type DeviceTaskView,
   type EnrolAnswer,
+  type UpdateMetadata,
   type UploadAnswer,
 } from '../../shared/protocol/index.ts'
 import {
@@ -16,6 +17,7 @@ import {
   type NamedTensor,
   sha256Hex,
 } from '../../shared/tensors/index.ts'
+import { startSecureSession, type SecureSession } from './secure.ts'
 import type { Trainer, TrainOutcome } from './trainer.ts'
 
 /** Where a device keeps downloaded models by hash across restarts (a phone: IndexedDB). */
@@ -73,6 +75,14 @@ export type DeviceEvent =
     }
   | { type: 'uploaded'; taskId: string; round: number; answer: UploadAnswer; bytes: number }
   | { type: 'dropped'; taskId: string; round: number }
+  /** How a secure round ended for this device (done: its sum was unmasked). */
+  | {
+      type: 'secure'
+      taskId: string
+      round: number
+      outcome: 'done' | 'abandoned' | 'dropped'
+      reason?: string
+    }
   | { type: 'retry'; seconds: number; reason: string }
   | { type: 'done'; reason: string }
 
@@ -222,10 +232,23 @@ export function createDevice(options: DeviceOptions) {
     )
   }
 
+  /** A secure round's session: keys and shares go while the device trains. */
+  function secureSession(assignment: Assignment): SecureSession {
+    if (!deviceId) throw new Error('a device must enrol before it joins a secure round')
+    return startSecureSession({
+      assignment,
+      deviceId,
+      request: (path, init) => request(path, init),
+      pause,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+  }
+
   /** One assignment: download, train, upload. */
   async function work(assignment: Assignment): Promise<UploadAnswer | undefined> {
     const { taskId, round } = assignment
     emit({ type: 'assigned', taskId, round })
+    const secure = assignment.secureAggregation ? secureSession(assignment) : undefined
     const weights = await model(assignment)
     const started = Date.now()
     const stopAt = partialWorkStop(assignment)
@@ -250,8 +273,25 @@ export function createDevice(options: DeviceOptions) {
       partial: result.partial === true,
     })
     if ((await options.beforeUpload?.(assignment, ms)) === 'drop') {
+      secure?.stop()
       emit({ type: 'dropped', taskId, round })
       return undefined
+    }
+    if (secure) {
+      const ended = await secure.submit(
+        privatized(assignment, result.delta),
+        updateMetadata(assignment, result),
+      )
+      emit({
+        type: 'secure',
+        taskId,
+        round,
+        outcome: ended.outcome,
+        ...(ended.reason ? { reason: ended.reason } : {}),
+      })
+      if (ended.answer)
+        emit({ type: 'uploaded', taskId, round, answer: ended.answer, bytes: ended.bytes })
+      return ended.answer ?? undefined
     }
     const body = encodeUpdate(assignment, result)
     const answer = await upload(assignment, body)
@@ -286,6 +326,7 @@ export function createDevice(options: DeviceOptions) {
     work,
     run,
     upload,
+    secureSession,
     get id() {
       return deviceId
     },
@@ -318,16 +359,21 @@ export function privatized(assignment: Assignment, delta: NamedTensor[]): NamedT
   return privacy.noiseStd > 0 ? addGaussianNoise(tensors, privacy.noiseStd) : tensors
 }
 
+/** What the coordinator weighs an update by, as its header carries it. */
+export function updateMetadata(assignment: Assignment, result: TrainOutcome): UpdateMetadata {
+  return {
+    examples: result.examples,
+    steps: result.steps,
+    baseModel: assignment.model.hash,
+    ...(Number.isFinite(result.loss) ? { loss: result.loss } : {}),
+    ...(result.partial ? { partial: true } : {}),
+  }
+}
+
 /** The upload body for a trained assignment: the delta, with what the coordinator weighs it by. */
 export function encodeUpdate(assignment: Assignment, result: TrainOutcome): Uint8Array {
   return encodeContainer({
     tensors: privatized(assignment, result.delta),
-    metadata: {
-      examples: result.examples,
-      steps: result.steps,
-      baseModel: assignment.model.hash,
-      ...(Number.isFinite(result.loss) ? { loss: result.loss } : {}),
-      ...(result.partial ? { partial: true } : {}),
-    },
+    metadata: updateMetadata(assignment, result),
   })
 }

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import {
   CheckinRequestSchema,
@@ -9,6 +9,11 @@ import {
   type EnrolAnswer,
   type ModelSpecWire,
 } from '../../shared/protocol/index.ts'
+import {
+  KeysMessageSchema,
+  RevealMessageSchema,
+  SharesMessageSchema,
+} from '../../shared/secagg/index.ts'
 import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import type { Clock } from '../clock/index.ts'
 import { PollenError } from '../errors.ts'
@@ -22,6 +27,7 @@ import { readLimited } from './body.ts'
 import { parseJson } from './errors.ts'
 
 const JSON_LIMIT = 64 * 1024
+const SECURE_LIMIT = 256 * 1024
 
 export interface DeviceDeps {
   scheduler: Scheduler
@@ -43,21 +49,35 @@ function checkVersion(version: number) {
     )
 }
 
-/** The device protocol: enrol, check in, download models, upload updates (docs/PROTOCOL.md). */
-export function deviceRoutes(deps: DeviceDeps) {
-  const { scheduler, store, blobs, clock, events, metrics } = deps
-  const app = new Hono<DeviceEnv>()
-  const jsonLimit = bodyLimit({
-    maxSize: JSON_LIMIT,
+/** The round number in a path, a positive integer. */
+function roundOf(c: Context): number {
+  const round = Number(c.req.param('round'))
+  if (!Number.isSafeInteger(round) || round < 1)
+    throw new PollenError(400, 'invalid_request', 'round must be a positive integer', 'round')
+  return round
+}
+
+/** Refuses a body past `maxSize` bytes with a 413 that says what is limited. */
+const limit = (maxSize: number, what: string) =>
+  bodyLimit({
+    maxSize,
     onError: () => {
       throw new PollenError(
         413,
         'payload_too_large',
-        `bodies here are at most ${JSON_LIMIT} bytes`,
+        `${what} are at most ${maxSize} bytes`,
         '(body)',
       )
     },
   })
+
+/** The device protocol: enrol, check in, download models, upload updates (docs/PROTOCOL.md). */
+export function deviceRoutes(deps: DeviceDeps) {
+  const { scheduler, store, blobs, clock, events, metrics } = deps
+  const app = new Hono<DeviceEnv>()
+  const jsonLimit = limit(JSON_LIMIT, 'bodies here')
+  // A round's shares: one sealed bundle per neighbour, up to 255 of them.
+  const secureLimit = limit(SECURE_LIMIT, 'secure aggregation messages')
 
   app.post('/devices', jsonLimit, async (c) => {
     const request = await parseJson(c, EnrolRequestSchema)
@@ -131,10 +151,30 @@ export function deviceRoutes(deps: DeviceDeps) {
     return c.body(bytes as Uint8Array<ArrayBuffer>)
   })
 
+  // Secure aggregation (SecAgg+): the stages of a round, each device's part (docs/PROTOCOL.md).
+  const secagg = '/tasks/:id/rounds/:round/secagg'
+  app.get(secagg, requireDevice(store), (c) => {
+    c.header('Cache-Control', 'no-store')
+    return c.json(scheduler.secureView(c.get('device'), c.req.param('id'), roundOf(c)))
+  })
+  app.post(`${secagg}/keys`, secureLimit, requireDevice(store), async (c) => {
+    const keys = await parseJson(c, KeysMessageSchema)
+    scheduler.secureKeys(c.get('device'), c.req.param('id'), roundOf(c), keys)
+    return c.json({ type: 'accepted' })
+  })
+  app.post(`${secagg}/shares`, secureLimit, requireDevice(store), async (c) => {
+    const shares = await parseJson(c, SharesMessageSchema)
+    scheduler.secureShares(c.get('device'), c.req.param('id'), roundOf(c), shares)
+    return c.json({ type: 'accepted' })
+  })
+  app.post(`${secagg}/reveal`, secureLimit, requireDevice(store), async (c) => {
+    const reveal = await parseJson(c, RevealMessageSchema)
+    scheduler.secureReveal(c.get('device'), c.req.param('id'), roundOf(c), reveal)
+    return c.json({ type: 'accepted' })
+  })
+
   app.post('/tasks/:id/rounds/:round/updates', requireDevice(store), async (c) => {
-    const round = Number(c.req.param('round'))
-    if (!Number.isSafeInteger(round) || round < 1)
-      throw new PollenError(400, 'invalid_request', 'round must be a positive integer', 'round')
+    const round = roundOf(c)
     const { status, answer } = await scheduler.upload({
       device: c.get('device'),
       taskId: c.req.param('id'),

@@ -21,6 +21,14 @@ import {
   speedTier,
 } from '../../shared/protocol/index.ts'
 import type { ModelSpec } from '../../shared/models/index.ts'
+import {
+  decodeMaskedUpdate,
+  type KeysMessage,
+  type RevealMessage,
+  SecAggError,
+  type SecAggView,
+  type SharesMessage,
+} from '../../shared/secagg/index.ts'
 import { ContainerError, decodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
 import type { Clock, TimerHandle } from '../clock/index.ts'
 import { PollenError } from '../errors.ts'
@@ -39,6 +47,7 @@ import {
 import { type RoundAggregation, type Strategy, strategyFor } from '../strategy/index.ts'
 import { createPrivateSum, type PrivateSum } from '../privacy/private-sum.ts'
 import { samplingRate, spendRound } from '../privacy/budget.ts'
+import { createSecureRound, type SecureRound } from './secure.ts'
 import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
 
@@ -88,6 +97,8 @@ interface LiveRound {
   aggregation: RoundAggregation
   /** Tasks with privacy or secure aggregation: updates go to a clipped sum, not the strategy. */
   privateSum: PrivateSum | undefined
+  /** Tasks with secure aggregation: the round's SecAgg+ stages. */
+  secure: SecureRound | undefined
   devices: Map<string, AssignmentState>
   timer: TimerHandle | undefined
   closing: boolean
@@ -104,6 +115,8 @@ interface LiveTask {
   info: ModelInfo
   /** A private task's eligible population, for its sampling rate (counted as rounds close). */
   population: number
+  /** Secure rounds by number, kept a little after they close so devices can read the outcome. */
+  secureRounds: Map<number, SecureRound>
   strategy: Strategy
   /** Async tasks: the devices training now, by id. */
   atWork: Map<string, AtWork>
@@ -148,7 +161,8 @@ export function createScheduler(options: SchedulerOptions) {
   const tasks = new Map<string, LiveTask>()
   /** Rounds closing now (commit, evaluation): settled() waits for them. */
   const closing = new Set<Promise<void>>()
-  const close = (live: LiveTask, round: LiveRound, why: 'target' | 'deadline') => {
+  type CloseReason = 'target' | 'deadline' | 'secure aggregation'
+  const close = (live: LiveTask, round: LiveRound, why: CloseReason) => {
     const done = closeRound(live, round, why).finally(() => closing.delete(done))
     closing.add(done)
   }
@@ -195,7 +209,7 @@ export function createScheduler(options: SchedulerOptions) {
   // ---- rounds -------------------------------------------------------------------------------
 
   function liveRound(live: LiveTask, record: RoundRecord): LiveRound {
-    return {
+    const round: LiveRound = {
       record,
       settings: { ...live.record.spec.rounds },
       train: { ...live.record.spec.train },
@@ -209,10 +223,34 @@ export function createScheduler(options: SchedulerOptions) {
             clipNorm: live.record.spec.privacy?.clipNorm ?? Number.POSITIVE_INFINITY,
           })
         : undefined,
+      secure: undefined,
       devices: new Map(),
       timer: undefined,
       closing: false,
     }
+    const { spec } = live.record
+    if (spec.secureAggregation && !isAsync(live.record)) {
+      const noise = spec.privacy ? devicePrivacy(spec.privacy, round.settings.minReports) : null
+      round.secure = createSecureRound({
+        length: live.info.parameters,
+        // An entry of an update clipped to C is at most C; noise of std s rarely passes 4s.
+        range: spec.secureAggregation.range ?? (noise ? noise.clipNorm + 4 * noise.noiseStd : 1),
+        thresholdShare: spec.secureAggregation.threshold,
+        minSurvivors: round.settings.minReports,
+        deadlineSeconds: round.settings.deadlineSeconds,
+        clock,
+        onAbandoned: (reason) => {
+          log(
+            `task ${live.record.id} round ${record.round}: secure aggregation abandoned: ${reason}`,
+          )
+          close(live, round, 'secure aggregation')
+        },
+      })
+      live.secureRounds.set(record.round, round.secure)
+      for (const n of live.secureRounds.keys())
+        if (n < record.round - 2) live.secureRounds.delete(n)
+    }
+    return round
   }
 
   function openNextRound(live: LiveTask) {
@@ -243,7 +281,7 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   /** Closes the open round: commits a new model if enough reports came, else abandons it. */
-  async function closeRound(live: LiveTask, round: LiveRound, why: 'target' | 'deadline') {
+  async function closeRound(live: LiveTask, round: LiveRound, why: CloseReason) {
     if (round.closing) return
     round.closing = true
     if (round.timer) clock.clearTimeout(round.timer)
@@ -256,7 +294,11 @@ export function createScheduler(options: SchedulerOptions) {
     try {
       // An async task's round closes on a full buffer only: any report commits.
       const needed = isAsync(task) ? 1 : round.settings.minReports
-      if (r.reported >= needed) {
+      // Secure aggregation: the survivors reveal their shares and the server learns their sum.
+      const unmasked = round.secure && r.reported >= needed ? await round.secure.unmask() : null
+      if (unmasked) round.privateSum?.addSum(unmasked.sum, unmasked.count)
+      if (round.secure && !unmasked) round.secure.dispose()
+      if (r.reported >= needed && (!round.secure || unmasked)) {
         const global = await models.weights(r.baseModel)
         const failures = [...round.devices].flatMap(([deviceId, state]) =>
           state === 'assigned' || state === 'rejected'
@@ -426,6 +468,13 @@ export function createScheduler(options: SchedulerOptions) {
       ...(task.spec.privacy
         ? { privacy: devicePrivacy(task.spec.privacy, round.settings.minReports) }
         : {}),
+      ...(round.secure
+        ? {
+            secureAggregation: {
+              url: `/api/v1/tasks/${task.id}/rounds/${round.record.round}/secagg`,
+            },
+          }
+        : {}),
     }
   }
 
@@ -495,6 +544,8 @@ export function createScheduler(options: SchedulerOptions) {
       .filter((t) => t.record.status === 'running' && t.open && !t.open.closing)
       .map((t) => ({ live: t, round: t.open! }))
       .filter(({ live, round }) => isAsync(live.record) || !round.devices.has(device.id))
+      // A secure round takes devices only until its participants are fixed.
+      .filter(({ round }) => !round.secure || round.secure.selecting)
       .filter((c) => load(c) < 1)
       .sort((a, b) => load(a) - load(b))
     const chosen = candidates[0]
@@ -503,6 +554,7 @@ export function createScheduler(options: SchedulerOptions) {
     round.devices.set(device.id, 'assigned')
     round.record.selected += 1
     if (round.record.deadlineAt === null && !isAsync(live.record)) startDeadline(live, round)
+    round.secure?.selectionStarted()
     const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
     const assignedAt = clock.now()
     void enqueue(live, () =>
@@ -643,6 +695,7 @@ export function createScheduler(options: SchedulerOptions) {
       return duplicate(n, round.devices.get(device.id)!)
     if (round.closing || live.open !== round) return markLateLive(live, round, device, key)
 
+    if (round.secure) return maskedUpload(live, round, device, key, bytes)
     const checked = checkUpdate(bytes, round)
     if ('field' in checked) {
       round.record.bytesUp += bytes.length
@@ -652,6 +705,43 @@ export function createScheduler(options: SchedulerOptions) {
     return acceptReport(live, round, device, key, bytes, checked.metadata, checked.tensors, {
       closeAt: round.settings.clientsPerRound,
     })
+  }
+
+  /** A secure round's upload: a masked vector, which only counts towards the survivors' sum. */
+  function maskedUpload(
+    live: LiveTask,
+    round: LiveRound,
+    device: DeviceRecord,
+    key: { taskId: string; round: number; deviceId: string },
+    bytes: Uint8Array,
+  ): UploadResult {
+    const refuse = (status: 409 | 422, field: string, message: string) => {
+      round.record.bytesUp += bytes.length
+      return reject(live, round, device, status, field, message, bytes.length)
+    }
+    try {
+      const { metadata: raw, masked } = decodeMaskedUpdate(bytes, {
+        expectedLength: round.info.parameters,
+      })
+      const metadata = UpdateMetadataSchema.safeParse(raw)
+      if (!metadata.success) {
+        const issue = describeIssues(metadata.error)[0]!
+        return refuse(422, `metadata.${issue.field}`, issue.message)
+      }
+      if (metadata.data.baseModel !== round.record.baseModel)
+        return refuse(
+          422,
+          'metadata.baseModel',
+          `the update was computed against ${metadata.data.baseModel}, not this round's model ${round.record.baseModel}`,
+        )
+      round.secure!.masked(device.id, masked)
+      return acceptReport(live, round, device, key, bytes, metadata.data, null, {
+        closeAt: round.settings.clientsPerRound,
+      })
+    } catch (error) {
+      if (!(error instanceof SecAggError)) throw error
+      return refuse(error.status, error.field, error.message)
+    }
   }
 
   /**
@@ -666,11 +756,14 @@ export function createScheduler(options: SchedulerOptions) {
     key: { taskId: string; round: number; deviceId: string },
     bytes: Uint8Array,
     metadata: UpdateMetadata,
-    delta: NamedTensor[],
+    /** Null: a masked vector, already in the secure round's sum. */
+    delta: NamedTensor[] | null,
     { closeAt }: { closeAt: number },
   ): UploadResult {
     try {
-      if (round.privateSum) round.privateSum.addUpdate(delta)
+      if (delta === null) {
+        // Counted below; secure aggregation holds it.
+      } else if (round.privateSum) round.privateSum.addUpdate(delta)
       else
         round.aggregation.accept({
           deviceId: device.id,
@@ -854,7 +947,7 @@ export function createScheduler(options: SchedulerOptions) {
     live: LiveTask,
     round: LiveRound,
     device: DeviceRecord,
-    status: 413 | 422,
+    status: 409 | 413 | 422,
     field: string,
     message: string,
     bytesUp = 0,
@@ -965,6 +1058,41 @@ export function createScheduler(options: SchedulerOptions) {
     }
   }
 
+  // ---- secure aggregation -------------------------------------------------------------------
+
+  /** The secure round `n` of a task, with SecAgg+'s refusals as API errors. */
+  function secureCall<T>(taskId: string, n: number, call: (secure: SecureRound) => T): T {
+    const secure = tasks.get(taskId)?.secureRounds.get(n)
+    if (!secure)
+      throw new PollenError(
+        404,
+        'not_found',
+        `task ${taskId} has no round ${n} with secure aggregation (or it closed a while ago)`,
+        'round',
+      )
+    try {
+      return call(secure)
+    } catch (error) {
+      if (!(error instanceof SecAggError)) throw error
+      throw new PollenError(error.status, error.code, error.message, error.field)
+    }
+  }
+
+  /** Keys from a device selected in the open round (only it may take part). */
+  function secureKeys(device: DeviceRecord, taskId: string, n: number, keys: KeysMessage) {
+    const round = tasks.get(taskId)?.open
+    if (round?.record.round === n && round.devices.get(device.id) !== 'assigned')
+      throw new PollenError(
+        409,
+        'not_selected',
+        `device ${device.id} was not selected in round ${n}, or has answered already`,
+        'round',
+      )
+    secureCall(taskId, n, (secure) =>
+      secure.keys(device.id, keys, round ? selectedTarget(round.settings) : 0),
+    )
+  }
+
   // ---- tasks --------------------------------------------------------------------------------
 
   /** A task the scheduler now runs, with its own strategy and nothing open yet. */
@@ -973,6 +1101,7 @@ export function createScheduler(options: SchedulerOptions) {
       record,
       info,
       population: 0,
+      secureRounds: new Map(),
       strategy: strategyOf(record.spec),
       atWork: new Map(),
       bases: new Map(),
@@ -1053,6 +1182,7 @@ export function createScheduler(options: SchedulerOptions) {
     const live = liveTask(id)
     tasks.delete(id)
     if (live.open?.timer) clock.clearTimeout(live.open.timer)
+    for (const secure of live.secureRounds.values()) secure.dispose()
     await live.queue
     await store.deleteTask(id)
     events.publish({ type: 'task.deleted', taskId: id })
@@ -1096,7 +1226,10 @@ export function createScheduler(options: SchedulerOptions) {
 
   /** Stops timers and waits for pending writes; the store stays open. */
   async function stop(): Promise<void> {
-    for (const live of tasks.values()) if (live.open?.timer) clock.clearTimeout(live.open.timer)
+    for (const live of tasks.values()) {
+      if (live.open?.timer) clock.clearTimeout(live.open.timer)
+      for (const secure of live.secureRounds.values()) secure.dispose()
+    }
     await Promise.all([...tasks.values()].map((t) => t.queue))
   }
 
@@ -1120,6 +1253,14 @@ export function createScheduler(options: SchedulerOptions) {
     upload,
     downloaded,
     getTask: (id: string): TaskView => view(liveTask(id)),
+    /** What SecAgg+ asks of this device now in round `n` (GET …/secagg). */
+    secureView: (device: DeviceRecord, taskId: string, n: number): SecAggView =>
+      secureCall(taskId, n, (secure) => secure.view(device.id)),
+    secureKeys,
+    secureShares: (device: DeviceRecord, taskId: string, n: number, message: SharesMessage) =>
+      secureCall(taskId, n, (secure) => secure.shares(device.id, message)),
+    secureReveal: (device: DeviceRecord, taskId: string, n: number, message: RevealMessage) =>
+      secureCall(taskId, n, (secure) => secure.reveal(device.id, message)),
     /** Every device selected in a round, with where it got to (the dashboard's timeline). */
     async roundDevices(id: string, n: number): Promise<RoundDeviceView[]> {
       const live = liveTask(id)
