@@ -6,9 +6,18 @@ import {
   type ModelSpecWire,
   plannedSteps,
 } from '../../../shared/protocol/index.ts'
-import { createDevice, encodeUpdate, partialWorkStop, ProtocolError } from '../../device/runtime.ts'
+import {
+  createDevice,
+  encodeUpdate,
+  partialWorkStop,
+  privatized,
+  ProtocolError,
+  updateMetadata,
+} from '../../device/runtime.ts'
+import type { SecureSession } from '../../device/secure.ts'
 import type { Trainer, TrainOutcome, TrainProgress } from '../../device/trainer.ts'
 import { recordRound } from '../history/store.ts'
+import { recordContribution } from '../privacy/ledger.ts'
 import { deliverPending } from '../outbox/index.ts'
 import { refreshPrivacy } from '../privacy/ledger.ts'
 import {
@@ -242,11 +251,16 @@ export function createContributor(options: ContributorOptions) {
       return found
     }
     // A round this phone was training when the page closed, if its deadline still holds.
-    const saved = await findResumable(db, {
+    let saved = await findResumable(db, {
       ready: new Set(ready.map((c) => c.taskId)),
       exampleCount: async (dataset) => (await examplesOf(dataset)).count,
       now: now(),
     })
+    // A secure round cannot resume: its keys and shares lived in the page that closed.
+    if (saved?.assignment.secureAggregation) {
+      await deleteCheckpoint(db, saved.taskId)
+      saved = undefined
+    }
     // Else one dataset at a time: the first agreed task's whose examples are stored.
     let dataset = saved?.assignment.dataset ?? ''
     if (!saved) {
@@ -305,6 +319,7 @@ export function createContributor(options: ContributorOptions) {
         (await readyConsents()).filter((c) => forDataset.has(c.taskId)).map((c) => c.taskId),
     })
     let trained: TrainOutcome | null = null
+    let secure: SecureSession | undefined
     try {
       if (!assignment) {
         set({ type: 'checking-in', backend: workBackend })
@@ -328,6 +343,8 @@ export function createContributor(options: ContributorOptions) {
       }
       const job = assignment
       work.taskId = job.taskId
+      // Keys and shares go while the worker trains.
+      secure = job.secureAggregation ? device.secureSession(job) : undefined
       const resumedFrom = saved?.checkpoint.step ?? null
       set({
         type: 'training',
@@ -376,6 +393,37 @@ export function createContributor(options: ContributorOptions) {
         taskName,
         round: job.round,
       })
+      if (secure) {
+        // Only the masked update leaves the phone; it cannot wait in the outbox, because the
+        // round unmasks the sum with this phone's help, online, before its deadline.
+        const ended = await secure.submit(
+          privatized(job, trained.delta),
+          updateMetadata(job, trained),
+        )
+        secure = undefined
+        await deleteCheckpoint(db, job.taskId)
+        const record: HistoryRecord = {
+          taskId: job.taskId,
+          taskName,
+          round: job.round,
+          outcome: ended.answer?.type ?? 'failed',
+          detail:
+            ended.outcome === 'done'
+              ? 'Securely aggregated: the coordinator learnt only the sum of the round’s updates.'
+              : `Secure aggregation ${ended.outcome}${ended.reason ? `: ${ended.reason}` : ''}.`,
+          examples: trained.examples,
+          steps: trained.steps,
+          bytesSent: ended.bytes,
+          backend: workBackend,
+          startedAt,
+          finishedAt: now(),
+        }
+        assignment = null
+        record.id = await recordRound(db, record)
+        if (ended.answer?.type === 'accepted') await recordContribution(db, job.taskId, now())
+        options.onRound?.(record)
+        return 0
+      }
       const body = encodeUpdate(job, trained)
       // Stored before it is sent: a lost network or a closed page does not lose the round.
       await queueUpload(db, {
@@ -410,6 +458,7 @@ export function createContributor(options: ContributorOptions) {
       set({ type: 'error', message: error instanceof Error ? error.message : String(error) })
       throw error
     } finally {
+      secure?.stop()
       stop.removeEventListener('abort', abort)
       current = null
       if (assignment) {
