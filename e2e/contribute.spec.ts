@@ -86,7 +86,7 @@ test('a phone joins a task, trains a round in its worker, sends no example, and 
     await expect(card).toContainText('A weight update of 797 kB per round, never your examples.')
     await expect(card).toContainText('mnist-2nn, 199,210 parameters')
     await expect(card).toContainText('0 of 50 done')
-    await expect(card).toContainText('None yet: no differential privacy')
+    await expect(card).toContainText('None: no differential privacy')
     await expect(card.getByText('Not joined')).toBeVisible()
     await screenshot(page, '20-tasks')
 

@@ -17,6 +17,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   }
   const { port, url, adminToken } = await e2eEnvironment()
   const dataDir = await mkdtemp(join(tmpdir(), 'pollen-e2e-'))
+  // Tests that check what the coordinator stored read its data dir (workers inherit this).
+  process.env.POLLEN_E2E_DATA = dataDir
   await mkdir(join(repo, 'test-results'), { recursive: true })
   const logPath = join(repo, 'test-results', 'coordinator.log')
   const log = createWriteStream(logPath)
