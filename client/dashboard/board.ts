@@ -202,6 +202,19 @@ export function startBoard(
     )
   }
 
+  /** Differential privacy and secure aggregation, as the task's facts line says them. */
+  function privacyFacts(task: TaskView): string[] {
+    const facts: string[] = []
+    const dp = task.privacy
+    if (dp)
+      facts.push(
+        `DP (${dp.mode}, clip ${dp.clipNorm}, σ ${dp.noiseMultiplier}): ε ${(task.epsilonSpent ?? 0).toPrecision(4)} of ${dp.epsilonBudget} spent at δ ${dp.delta}`,
+      )
+    if (task.secureAggregation) facts.push('secure aggregation')
+    if (task.stoppedReason) facts.push(`stopped: ${task.stoppedReason}`)
+    return facts
+  }
+
   function drawTask(task: TaskView) {
     el.taskTitle.textContent = task.name
     el.taskStatus.textContent = statusLabel(task)
@@ -213,6 +226,7 @@ export function startBoard(
       `${task.train.optimizer}, learning rate ${task.train.learningRate}, batch ${task.train.batchSize}, ${task.train.localEpochs} epoch${task.train.localEpochs === 1 ? '' : 's'}`,
       `${task.rounds.clientsPerRound} devices per round (${task.rounds.overSelect}× selected), deadline ${task.rounds.deadlineSeconds} s`,
       progressLabel(task),
+      ...privacyFacts(task),
     ].join(' · ')
     el.taskError.hidden = !task.error
     el.taskError.textContent = task.error ? `Failed: ${task.error}` : ''

@@ -30,6 +30,7 @@ describe('roundsCsv', () => {
         status: 'committed',
         accuracy: 0.81,
         loss: 0.6,
+        epsilon: 1.25,
         bytesUp: 10,
         bytesDown: 20,
       }),
@@ -40,10 +41,10 @@ describe('roundsCsv', () => {
     expect(lines[3]).toBe('')
     expect(lines[0]).toBe(
       'task,taskId,round,status,selected,reported,late,rejected,dropped,examples,accuracy,loss,' +
-        'bytesUp,bytesDown,startedAt,deadlineAt,closedAt,durationSeconds,baseModel,model',
+        'epsilon,bytesUp,bytesDown,startedAt,deadlineAt,closedAt,durationSeconds,baseModel,model',
     )
     expect(lines[1]).toBe(
-      '"Digits, ""v2""",t1,1,committed,4,3,0,0,1,120,0.81,0.6,10,20,' +
+      '"Digits, ""v2""",t1,1,committed,4,3,0,0,1,120,0.81,0.6,1.25,10,20,' +
         '2026-11-25T00:00:00.000Z,2026-11-25T00:02:00.000Z,2026-11-25T00:01:30.000Z,90,base,next',
     )
     expect(lines[2]).toContain(',2,open,')

@@ -48,8 +48,9 @@ export function renderRound(
           ` (${count(task.rounds.minReports)} at least by the deadline).`
         : `${round.status === 'committed' ? 'Committed' : 'Abandoned'} with ${count(round.reported)} report${round.reported === 1 ? '' : 's'}` +
           (round.accuracy === null
-            ? '.'
-            : `: held-out accuracy ${(round.accuracy * 100).toFixed(1)}%.`)
+            ? ''
+            : `: held-out accuracy ${(round.accuracy * 100).toFixed(1)}%`) +
+          (round.epsilon === null ? '.' : `; ε spent ${round.epsilon.toPrecision(4)}.`)
   el.stages.replaceChildren(
     ...STAGES.map((stage) => {
       const dd = h(doc, 'dd', null, count(progress[stage]))
