@@ -1182,7 +1182,7 @@ export function createScheduler(options: SchedulerOptions) {
     const live = liveTask(id)
     tasks.delete(id)
     if (live.open?.timer) clock.clearTimeout(live.open.timer)
-    for (const secure of live.secureRounds.values()) secure.dispose()
+    for (const secure of live.secureRounds.values()) secure.dispose('the task was deleted')
     await live.queue
     await store.deleteTask(id)
     events.publish({ type: 'task.deleted', taskId: id })
@@ -1228,7 +1228,7 @@ export function createScheduler(options: SchedulerOptions) {
   async function stop(): Promise<void> {
     for (const live of tasks.values()) {
       if (live.open?.timer) clock.clearTimeout(live.open.timer)
-      for (const secure of live.secureRounds.values()) secure.dispose()
+      for (const secure of live.secureRounds.values()) secure.dispose('the coordinator stopped')
     }
     await Promise.all([...tasks.values()].map((t) => t.queue))
   }

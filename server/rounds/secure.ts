@@ -136,11 +136,15 @@ export function createSecureRound(options: SecureRoundOptions) {
     get reason() {
       return agg.reason
     },
-    /** Stops its timers (a task deleted, the coordinator stopping). */
-    dispose() {
+    /**
+     * Stops its timers (the round closed without a sum, a task deleted, the coordinator
+     * stopping); devices still following the round hear that it was abandoned.
+     */
+    dispose(reason = 'the round closed without enough masked inputs to unmask') {
       if (timer) clock.clearTimeout(timer)
       timer = undefined
       revealed?.()
+      if (agg.stage !== 'done' && agg.stage !== 'abandoned') agg.abandon(reason)
     },
   }
 }

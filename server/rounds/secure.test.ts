@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type Assignment,
+  type CheckinRequest,
+  type RoundView,
+  TaskSpecSchema,
+} from '../../shared/protocol/index.ts'
+import {
+  createSecAggClient,
+  encodeMaskedUpdate,
+  type SecAggClient,
+  type SecAggView,
+} from '../../shared/secagg/index.ts'
+import { createEventBus } from '../events/index.ts'
+import { PollenError } from '../errors.ts'
+import type { DeviceRecord } from '../store/index.ts'
+import { testScheduler } from './testing.ts'
+
+const request: CheckinRequest = {
+  protocolVersion: 1,
+  capabilities: { backend: 'wasm' },
+  datasets: [{ name: 'mnist', examples: 8, labels: [8] }],
+}
+
+/** A secure round's stages on virtual time: each window closes its stage for the slow. */
+describe('a secure round in the scheduler', () => {
+  const events = createEventBus()
+  let t: Awaited<ReturnType<typeof testScheduler>>
+  beforeAll(async () => {
+    t = await testScheduler({ events })
+  })
+  afterAll(() => t.close())
+
+  it('closes advertise and share at their windows, and unmasks the sum of those that kept up', async () => {
+    const task = await t.scheduler.createTask(
+      TaskSpecSchema.parse({
+        name: 'secure windows',
+        model: { preset: 'mnist-2nn' },
+        secureAggregation: true,
+        // Five selected at most, three reports close the round; a 100 s deadline.
+        rounds: {
+          total: 1,
+          clientsPerRound: 3,
+          minReports: 3,
+          overSelect: 1.67,
+          deadlineSeconds: 100,
+        },
+      }),
+    )
+    const closed = new Promise<RoundView>((resolve) => {
+      const stop = events.subscribe(({ event }) => {
+        if (event.type === 'round.closed' && event.taskId === task.id) {
+          stop()
+          resolve(event.round)
+        }
+      })
+    })
+    const devices = await t.enrol('s0', 's1', 's2', 's3')
+    const clients: SecAggClient[] = []
+    const given: Assignment[] = []
+    for (const device of devices) {
+      const a = (await t.scheduler.checkin(device, request)) as Assignment
+      expect(a.secureAggregation?.url).toBe(`/api/v1/tasks/${task.id}/rounds/1/secagg`)
+      given.push(a)
+      const client = await createSecAggClient(device.id)
+      clients.push(client)
+      t.scheduler.secureKeys(device, task.id, 1, client.keys())
+    }
+    const view = (d: DeviceRecord): SecAggView => t.scheduler.secureView(d, task.id, 1)
+    // Four of five advertised: selection waits for the fifth until 15% of the deadline.
+    expect(view(devices[0]!)).toMatchObject({ stage: 'advertise', waiting: true })
+    t.clock.advance(15_000)
+    const shareView = view(devices[0]!)
+    expect(shareView).toMatchObject({ stage: 'share', config: { participants: 4 } })
+    // No device is selected once the participants are fixed.
+    const [late] = await t.enrol('late')
+    expect((await t.scheduler.checkin(late!, request)).type).toBe('retry')
+
+    // Three share; the fourth is too slow, and the share window leaves it out.
+    for (const i of [0, 1, 2]) {
+      const v = view(devices[i]!)
+      if (v.stage !== 'share' || v.waiting) throw new Error(`not sharing: ${JSON.stringify(v)}`)
+      t.scheduler.secureShares(devices[i]!, task.id, 1, await clients[i]!.share(v))
+    }
+    expect(view(devices[0]!)).toMatchObject({ stage: 'share', waiting: true })
+    t.clock.advance(15_000)
+    expect(() => view(devices[3]!)).toThrow(PollenError)
+
+    // The three upload masked updates of 0.01, 0.02, 0.03 everywhere.
+    const length = t.models.info({ preset: 'mnist-2nn' }).parameters
+    for (const i of [0, 1, 2]) {
+      const v = view(devices[i]!)
+      if (v.stage !== 'collect' || v.waiting)
+        throw new Error(`not collecting: ${JSON.stringify(v)}`)
+      const masked = await clients[i]!.mask(v, new Float32Array(length).fill(0.01 * (i + 1)))
+      const body = encodeMaskedUpdate({
+        metadata: { examples: 8, steps: 1, baseModel: given[i]!.model.hash },
+        masked,
+      })
+      const answer = await t.scheduler.upload({
+        device: devices[i]!,
+        taskId: task.id,
+        round: 1,
+        readBody: () => Promise.resolve(body),
+      })
+      expect(answer.answer).toMatchObject({ type: 'accepted', reported: i + 1 })
+    }
+    // The round closed on its target and waits for the survivors' reveals.
+    for (const i of [0, 1, 2]) {
+      const v = view(devices[i]!)
+      if (v.stage !== 'unmask' || v.waiting) throw new Error(`not unmasking: ${JSON.stringify(v)}`)
+      t.scheduler.secureReveal(devices[i]!, task.id, 1, clients[i]!.reveal(v))
+    }
+    const round = await closed
+    expect(round).toMatchObject({ status: 'committed', reported: 3 })
+    expect(view(devices[0]!)).toMatchObject({ stage: 'done' })
+    const before = (await t.models.weights(round.baseModel)).flatMap((w) => [...w.data.slice(0, 5)])
+    const after = (await t.models.weights(round.model!)).flatMap((w) => [...w.data.slice(0, 5)])
+    for (const [k, v] of after.entries()) expect(v - before[k]!).toBeCloseTo(0.02, 5)
+  })
+
+  it('abandons the secure round with the sync round when too few report, and says so', async () => {
+    const task = await t.scheduler.createTask(
+      TaskSpecSchema.parse({
+        name: 'secure, nobody uploads',
+        model: { preset: 'mnist-2nn' },
+        secureAggregation: true,
+        rounds: {
+          total: 1,
+          clientsPerRound: 3,
+          minReports: 3,
+          overSelect: 1,
+          deadlineSeconds: 100,
+        },
+      }),
+    )
+    const devices = await t.enrol('n0', 'n1', 'n2')
+    for (const device of devices) {
+      await t.scheduler.checkin(device, request)
+      t.scheduler.secureKeys(device, task.id, 1, (await createSecAggClient(device.id)).keys())
+    }
+    expect(t.scheduler.secureView(devices[0]!, task.id, 1).stage).toBe('share')
+    t.clock.advance(100_000)
+    await t.scheduler.settled()
+    expect(t.scheduler.secureView(devices[0]!, task.id, 1)).toMatchObject({ stage: 'abandoned' })
+    expect((await t.scheduler.listRounds(task.id))[0]).toMatchObject({ status: 'abandoned' })
+  })
+})
