@@ -17,6 +17,11 @@ export function spendRound(
   q: number,
 ): PrivacySpent {
   const step = rdpSampledGaussian(q, privacy.noiseMultiplier, DEFAULT_ORDERS)
-  const rdp = step.map((r, i) => r + (spent?.rdp[i] ?? 0))
+  // JSON stores an infinite order as null: it stays infinite, or ε would come out too small.
+  const before = (i: number) => {
+    const r = spent?.rdp[i] as number | null | undefined
+    return r === null ? Number.POSITIVE_INFINITY : (r ?? 0)
+  }
+  const rdp = step.map((r, i) => r + before(i))
   return { rdp, epsilon: epsilonFromRdp(rdp, DEFAULT_ORDERS, privacy.delta).epsilon }
 }

@@ -107,7 +107,7 @@ describe('a task with differential privacy', () => {
     await t.scheduler.deleteTask(task.id)
   })
 
-  it('distributed: the devices add the noise, so the server averages the clipped updates only', async () => {
+  it('distributed: each device gets its share of the noise, and the secure sum a wide enough range', async () => {
     const privacy = {
       clipNorm: 1,
       noiseMultiplier: 1.5,
@@ -115,18 +115,50 @@ describe('a task with differential privacy', () => {
       population: 100,
       mode: 'distributed' as const,
     }
-    const task = await t.scheduler.createTask(spec(privacy))
-    const big = filled(0.05)
-    const norm = Math.sqrt(flat(big).reduce((s, v) => s + v * v, 0))
-    const small = filled(0.0001) // within the clip norm: unchanged
-    const { closed, given } = await round(task.id, [big, small])
+    // Without secure aggregation the coordinator would see each update with only its share.
+    const alone = TaskSpecSchema.safeParse({
+      name: 'x',
+      model: { preset: 'mnist-2nn' },
+      privacy,
+    })
+    expect(alone.error?.issues[0]).toMatchObject({ path: ['privacy', 'mode'] })
+    const task = await t.scheduler.createTask(
+      TaskSpecSchema.parse({
+        name: 'distributed',
+        model: { preset: 'mnist-2nn' },
+        rounds: { total: 1, clientsPerRound: 3, minReports: 2, overSelect: 1 },
+        privacy,
+        secureAggregation: true,
+      }),
+    )
+    const [device] = await t.enrol(`dp-${++devices}`)
+    const a = (await t.scheduler.checkin(device!, request)) as Assignment
     // Each of the at least 2 reports carries variance σ²C²/2: the sum at least σ²C².
-    expect(given[0]!.privacy).toEqual({ clipNorm: 1, noiseStd: 1.5 / Math.sqrt(2) })
-    const before = await weights(closed.baseModel)
-    const after = await weights(closed.model!)
-    const expected = (0.05 / norm + 0.0001) / 2
-    for (const i of [0, 1000, after.length - 1])
-      expect(after[i]! - before[i]!).toBeCloseTo(expected, 6)
+    const noiseStd = 1.5 / Math.sqrt(2)
+    expect(a.privacy).toEqual({ clipNorm: 1, noiseStd })
+    expect(a.secureAggregation).toBeDefined()
+    await t.scheduler.deleteTask(task.id)
+  })
+
+  it('checks the budget as each round would open: a PATCH that raises q stops the task', async () => {
+    // Two devices of a hundred a round spend ε ≈ 1.2 over two rounds; fifty would reach 3.9.
+    const privacy = { clipNorm: 1, noiseMultiplier: 1, population: 100, epsilonBudget: 2 }
+    const task = await t.scheduler.createTask(spec(privacy, 10))
+    await round(task.id, [filled(0), filled(0)])
+    // Applies from the next round opened: round 2, open already, keeps two devices.
+    await t.scheduler.patchTask(task.id, { rounds: { clientsPerRound: 50, minReports: 2 } })
+    const second = await round(task.id, [filled(0), filled(0)])
+    expect(second.closed).toMatchObject({ status: 'committed', round: 2 })
+    const two = computeEpsilon({ q: 0.02, sigma: 1, steps: 2, delta: 1e-5 }).epsilon
+    expect(second.closed.epsilon).toBeCloseTo(two, 10)
+    // Round 3 would run at q = 0.5: it does not open, and the task says why.
+    const view = t.scheduler.getTask(task.id)
+    expect(view).toMatchObject({ status: 'completed', committedRounds: 2, round: 2 })
+    expect(view.stoppedReason).toMatch(/past the budget 2 /)
+    expect((await t.scheduler.listRounds(task.id)).map((r) => r.status)).toEqual([
+      'committed',
+      'committed',
+    ])
     await t.scheduler.deleteTask(task.id)
   })
 

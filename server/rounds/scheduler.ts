@@ -12,6 +12,7 @@ import {
   type RoundDeviceView,
   type PrivacySettings,
   type RoundSettings,
+  selectedPerRound,
   type RoundView,
   type TaskPatch,
   type TaskSpec,
@@ -99,6 +100,8 @@ interface LiveRound {
   privateSum: PrivateSum | undefined
   /** Tasks with secure aggregation: the round's SecAgg+ stages. */
   secure: SecureRound | undefined
+  /** A private task's sampling rate for this round, fixed as it opens (what the accountant charges). */
+  sampling: number
   devices: Map<string, AssignmentState>
   timer: TimerHandle | undefined
   closing: boolean
@@ -127,7 +130,7 @@ interface LiveTask {
   queue: Promise<void>
 }
 
-const selectedTarget = (s: RoundSettings) => Math.ceil(s.overSelect * s.clientsPerRound - 1e-9)
+const selectedTarget = selectedPerRound
 
 /** FedBuff: no rounds with deadlines, a new version every `async.bufferSize` updates. */
 const isAsync = (task: TaskRecord) => task.spec.mode === 'async'
@@ -224,6 +227,7 @@ export function createScheduler(options: SchedulerOptions) {
           })
         : undefined,
       secure: undefined,
+      sampling: sampling(live, live.record.spec.rounds),
       devices: new Map(),
       timer: undefined,
       closing: false,
@@ -233,8 +237,9 @@ export function createScheduler(options: SchedulerOptions) {
       const noise = spec.privacy ? devicePrivacy(spec.privacy, round.settings.minReports) : null
       round.secure = createSecureRound({
         length: live.info.parameters,
-        // An entry of an update clipped to C is at most C; noise of std s rarely passes 4s.
-        range: spec.secureAggregation.range ?? (noise ? noise.clipNorm + 4 * noise.noiseStd : 1),
+        // An entry of an update clipped to C is at most C; noise of std s passes 6s about once
+        // in 500 million entries (clamping it would bend the Gaussian the accountant counts on).
+        range: spec.secureAggregation.range ?? (noise ? noise.clipNorm + 6 * noise.noiseStd : 1),
         thresholdShare: spec.secureAggregation.threshold,
         minSurvivors: round.settings.minReports,
         deadlineSeconds: round.settings.deadlineSeconds,
@@ -257,6 +262,7 @@ export function createScheduler(options: SchedulerOptions) {
     const task = live.record
     if (task.status !== 'running' || live.open) return
     if (task.committedRounds >= task.spec.rounds.total) return
+    if (stopAtBudget(live)) return
     task.round += 1
     const record: RoundRecord = {
       taskId: task.id,
@@ -322,6 +328,11 @@ export function createScheduler(options: SchedulerOptions) {
             examples: r.examples,
             steps: 1,
           })
+          // The sum is out (to the coordinator, then in the model): the round spends its ε now.
+          if (privacy) {
+            task.privacySpent = spendRound(task.privacySpent, privacy, round.sampling)
+            r.epsilon = task.privacySpent.epsilon
+          }
         }
         const next = strategy.aggregateTrain({
           round: r.round,
@@ -351,7 +362,6 @@ export function createScheduler(options: SchedulerOptions) {
           task.committedRounds += 1
           if (task.committedRounds >= task.spec.rounds.total) task.status = 'completed'
           committed = true
-          await spendPrivacy(live, round)
         }
       }
       if (!committed) r.status = 'abandoned'
@@ -375,6 +385,8 @@ export function createScheduler(options: SchedulerOptions) {
     )
     if (live.open === round) live.open = undefined
     if (!tasks.has(task.id)) return
+    // The next round's sampling rate counts the devices there are now.
+    if (task.spec.privacy) live.population = await populationOf(task).catch(() => live.population)
     events.publish({ type: 'round.closed', taskId, round: roundView(r) })
     events.publish({ type: 'task.updated', task: view(live) })
     openNextRound(live)
@@ -389,27 +401,27 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   /** The sampling rate of a private task's rounds: devices selected over its population. */
-  const sampling = (live: LiveTask) =>
-    samplingRate(selectedTarget(live.record.spec.rounds), live.population)
+  const sampling = (live: LiveTask, settings: RoundSettings = live.record.spec.rounds) =>
+    samplingRate(selectedTarget(settings), live.population)
 
   /**
-   * A committed round of a private task spends privacy: the accountant adds the round, and the
-   * task stops here if one more round would take it past its budget.
+   * A private task whose next round would take ε past its budget completes instead, saying why.
+   * Checked as each round would open, so a PATCH or a smaller population counts too.
    */
-  async function spendPrivacy(live: LiveTask, round: LiveRound) {
+  function stopAtBudget(live: LiveTask): boolean {
     const task = live.record
     const { privacy } = task.spec
-    if (!privacy) return
-    live.population = await populationOf(task)
-    task.privacySpent = spendRound(task.privacySpent, privacy, sampling(live))
-    round.record.epsilon = task.privacySpent.epsilon
-    if (task.status !== 'running' && task.status !== 'paused') return
+    if (!privacy) return false
     const next = spendRound(task.privacySpent, privacy, sampling(live)).epsilon
-    if (next > privacy.epsilonBudget) {
-      task.status = 'completed'
-      task.stoppedReason = `the next round would spend ε to ${next.toFixed(3)}, past the budget ${privacy.epsilonBudget} (δ = ${privacy.delta}); ε spent: ${task.privacySpent.epsilon.toFixed(3)}`
-      log(`task ${task.id} stopped: ${task.stoppedReason}`)
-    }
+    if (next <= privacy.epsilonBudget) return false
+    task.status = 'completed'
+    task.stoppedReason = `the next round would spend ε to ${next.toFixed(3)}, past the budget ${privacy.epsilonBudget} (δ = ${privacy.delta}); ε spent: ${(task.privacySpent?.epsilon ?? 0).toFixed(3)}`
+    task.updatedAt = clock.now()
+    const { status, stoppedReason, updatedAt } = task
+    void enqueue(live, () => store.updateTask(task.id, { status, stoppedReason, updatedAt }))
+    log(`task ${task.id} stopped: ${task.stoppedReason}`)
+    events.publish({ type: 'task.updated', task: view(live) })
+    return true
   }
 
   /** Why a private task may not even start: one round would pass its budget. */
@@ -532,8 +544,10 @@ export function createScheduler(options: SchedulerOptions) {
       const round = live.open
       const atWork = live.atWork.get(device.id)
       if (atWork) return atWork.answer
+      // A secure round's device that lost its keys (a reload) cannot rejoin once it advertised.
       if (round && !round.closing && round.devices.get(device.id) === 'assigned')
-        return assignment(live, round, device)
+        if (!round.secure || round.secure.mayRejoin(device.id))
+          return assignment(live, round, device)
     }
     // How full each task's work is: a sync round's selections, an async task's devices at work.
     const load = ({ live, round }: { live: LiveTask; round: LiveRound }) =>
@@ -735,8 +749,9 @@ export function createScheduler(options: SchedulerOptions) {
           `the update was computed against ${metadata.data.baseModel}, not this round's model ${round.record.baseModel}`,
         )
       round.secure!.masked(device.id, masked)
+      // Once every device that shared has uploaded, no more can come: close now.
       return acceptReport(live, round, device, key, bytes, metadata.data, null, {
-        closeAt: round.settings.clientsPerRound,
+        closeAt: round.secure!.stage === 'collect' ? round.settings.clientsPerRound : 0,
       })
     } catch (error) {
       if (!(error instanceof SecAggError)) throw error
@@ -1194,6 +1209,7 @@ export function createScheduler(options: SchedulerOptions) {
   async function start(): Promise<void> {
     for (const record of await store.listTasks())
       addLiveTask(record, models.info(record.spec.model))
+    for (const live of tasks.values()) live.population = await populationOf(live.record)
     for (const live of tasks.values()) {
       const hash = live.record.optimizerState
       if (!hash || !live.strategy.restore) continue
@@ -1220,7 +1236,6 @@ export function createScheduler(options: SchedulerOptions) {
       live.open = liveRound(live, record)
       log(`task ${open.taskId}: round ${open.round} was open at shutdown; re-opened`)
     }
-    for (const live of tasks.values()) live.population = await populationOf(live.record)
     for (const live of tasks.values()) openNextRound(live)
   }
 
@@ -1235,7 +1250,9 @@ export function createScheduler(options: SchedulerOptions) {
 
   /**
    * Resolves once no round is closing and every write decided so far is stored: a simulation on
-   * virtual time waits here, so that a commit happens at the virtual moment that caused it.
+   * virtual time waits here, so that a commit happens at the virtual moment that caused it. (A
+   * secure round closing waits for its reveals, up to a window on the clock: on virtual time,
+   * reveal or advance the clock first.)
    */
   async function settled(): Promise<void> {
     while (closing.size > 0) await Promise.all([...closing])
@@ -1254,8 +1271,18 @@ export function createScheduler(options: SchedulerOptions) {
     downloaded,
     getTask: (id: string): TaskView => view(liveTask(id)),
     /** What SecAgg+ asks of this device now in round `n` (GET …/secagg). */
-    secureView: (device: DeviceRecord, taskId: string, n: number): SecAggView =>
-      secureCall(taskId, n, (secure) => secure.view(device.id)),
+    secureView(device: DeviceRecord, taskId: string, n: number): SecAggView {
+      // The open round knows its devices; after a restart it is a new round under the old number.
+      const open = tasks.get(taskId)?.open
+      if (open?.secure && open.record.round === n && !open.devices.has(device.id))
+        throw new PollenError(
+          409,
+          'not_selected',
+          `device ${device.id} is not part of round ${n} (not selected, or the round was re-opened after a coordinator restart)`,
+          'round',
+        )
+      return secureCall(taskId, n, (secure) => secure.view(device.id))
+    },
     secureKeys,
     secureShares: (device: DeviceRecord, taskId: string, n: number, message: SharesMessage) =>
       secureCall(taskId, n, (secure) => secure.shares(device.id, message)),

@@ -67,6 +67,11 @@ describe('a secure round in the scheduler', () => {
       t.scheduler.secureKeys(device, task.id, 1, client.keys())
     }
     const view = (d: DeviceRecord): SecAggView => t.scheduler.secureView(d, task.id, 1)
+    // A device that advertised and checks in again (a reload lost its keys) is not given the
+    // round again; one never selected cannot follow it.
+    expect((await t.scheduler.checkin(devices[0]!, request)).type).toBe('retry')
+    const [stranger] = await t.enrol('stranger')
+    expect(() => view(stranger!)).toThrow(/not part of round 1/)
     // Four of five advertised: selection waits for the fifth until 15% of the deadline.
     expect(view(devices[0]!)).toMatchObject({ stage: 'advertise', waiting: true })
     t.clock.advance(15_000)

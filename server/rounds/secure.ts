@@ -102,8 +102,15 @@ export function createSecureRound(options: SecureRoundOptions) {
         clock.clearTimeout(timer)
         timer = undefined
       }
+      // The last share may close the stage, and too few may have shared to go on.
+      abandoned()
     },
-    masked: (id: string, masked: Uint32Array) => agg.collect(id, masked),
+    masked(id: string, masked: Uint32Array) {
+      agg.collect(id, masked)
+      abandoned()
+    },
+    /** A selected device may be given its assignment again only before it advertised keys. */
+    mayRejoin: (id: string) => agg.stage === 'advertise' && !agg.stats.advertised.includes(id),
     reveal(id: string, message: RevealMessage) {
       agg.reveal(id, message)
       if (agg.ready) revealed?.()

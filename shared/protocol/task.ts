@@ -157,7 +157,7 @@ export type PrivacySettings = z.infer<typeof PrivacySettingsSchema>
  * Secure aggregation (SecAgg+, Bell et al. 2020): the server learns only the sum of the updates.
  * `true` takes the defaults; `threshold` is the share of each device's neighbours needed to
  * unmask (more than half), `range` bounds each entry of an update before it is quantized (default:
- * `privacy.clipNorm`, else 1).
+ * `privacy.clipNorm` plus six standard deviations of a device's noise, else 1).
  */
 export const SecureAggregationSettingsSchema = z.strictObject({
   threshold: z.number().finite().gt(0.5).max(1).default(0.6),
@@ -196,6 +196,12 @@ const TaskSpecFields = z.strictObject({
     ),
 })
 
+/** SecAgg+ fixes a round's participants only from this many, so a sum never reveals a pair. */
+export const SECURE_MIN_PARTICIPANTS = 3
+/** Devices a round selects: ⌈overSelect × clientsPerRound⌉. */
+export const selectedPerRound = (r: { overSelect: number; clientsPerRound: number }) =>
+  Math.ceil(r.overSelect * r.clientsPerRound - 1e-9)
+
 /** Privacy or secure aggregation: the server may see only a sum, so updates count equally. */
 const isPrivate = (spec: { privacy?: unknown; secureAggregation?: unknown }) =>
   (spec.privacy !== undefined && spec.privacy !== null) ||
@@ -228,6 +234,21 @@ export const TaskSpecSchema = z
         code: 'custom',
         path: ['mode'],
         message: 'privacy and secure aggregation need rounds: use mode "sync"',
+      })
+    // Each device's share of the noise is clipped away if the server clips its update alone, and
+    // the server would see that update with only its share: the noise must meet in a secure sum.
+    if (spec.privacy?.mode === 'distributed' && !spec.secureAggregation)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['privacy', 'mode'],
+        message:
+          '"distributed" needs secureAggregation: without it the coordinator sees each update with only its own share of the noise',
+      })
+    if (spec.secureAggregation && selectedPerRound(spec.rounds) < SECURE_MIN_PARTICIPANTS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rounds', 'clientsPerRound'],
+        message: `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉), so that no sum is of fewer`,
       })
   }) as z.ZodType<unknown, unknown> as z.ZodType<
   z.output<typeof TaskSpecFields>,
