@@ -133,10 +133,11 @@ export function createDevice(options: DeviceOptions) {
   async function request(path: string, init: RequestInit, attempts = 7): Promise<Response> {
     for (let attempt = 1; ; attempt++) {
       try {
+        const signals = [init.signal, options.signal].filter((s): s is AbortSignal => !!s)
         const response = await http(url(path), {
           ...init,
           headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...init.headers },
-          ...(options.signal ? { signal: options.signal } : {}),
+          ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
         })
         if (response.status < 500 || attempt >= attempts) return response
       } catch (error) {
@@ -249,54 +250,70 @@ export function createDevice(options: DeviceOptions) {
     const { taskId, round } = assignment
     emit({ type: 'assigned', taskId, round })
     const secure = assignment.secureAggregation ? secureSession(assignment) : undefined
-    const weights = await model(assignment)
-    const started = Date.now()
-    const stopAt = partialWorkStop(assignment)
-    const result = await trainer.train({
-      spec: assignment.model.spec,
-      weights,
-      plan: assignment.plan,
-      examples,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(stopAt !== undefined ? { stopAt } : {}),
-    })
-    // A trainer shared by many simulated devices says how long this job itself took.
-    const ms = result.trainingMs ?? Date.now() - started
-    emit({
-      type: 'trained',
-      taskId,
-      round,
-      examples: result.examples,
-      steps: result.steps,
-      loss: result.loss,
-      ms,
-      partial: result.partial === true,
-    })
-    if ((await options.beforeUpload?.(assignment, ms)) === 'drop') {
-      secure?.stop()
-      emit({ type: 'dropped', taskId, round })
-      return undefined
-    }
-    if (secure) {
-      const ended = await secure.submit(
-        privatized(assignment, result.delta),
-        updateMetadata(assignment, result),
-      )
+    try {
+      const weights = await model(assignment)
+      const started = Date.now()
+      const stopAt = partialWorkStop(assignment)
+      const signals = [options.signal, secure?.signal].filter((s): s is AbortSignal => !!s)
+      const result = await trainer
+        .train({
+          spec: assignment.model.spec,
+          weights,
+          plan: assignment.plan,
+          examples,
+          ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
+          ...(stopAt !== undefined ? { stopAt } : {}),
+        })
+        .catch((error: unknown) => {
+          // The secure round went on without this device: no need to finish training.
+          if (secure?.signal.aborted && !options.signal?.aborted) return undefined
+          throw error
+        })
+      if (!result) {
+        const reason = (secure!.signal.reason as Error).message
+        emit({ type: 'secure', taskId, round, outcome: 'dropped', reason })
+        return undefined
+      }
+      // A trainer shared by many simulated devices says how long this job itself took.
+      const ms = result.trainingMs ?? Date.now() - started
       emit({
-        type: 'secure',
+        type: 'trained',
         taskId,
         round,
-        outcome: ended.outcome,
-        ...(ended.reason ? { reason: ended.reason } : {}),
+        examples: result.examples,
+        steps: result.steps,
+        loss: result.loss,
+        ms,
+        partial: result.partial === true,
       })
-      if (ended.answer)
-        emit({ type: 'uploaded', taskId, round, answer: ended.answer, bytes: ended.bytes })
-      return ended.answer ?? undefined
+      if ((await options.beforeUpload?.(assignment, ms)) === 'drop') {
+        emit({ type: 'dropped', taskId, round })
+        return undefined
+      }
+      if (secure) {
+        const ended = await secure.submit(
+          privatized(assignment, result.delta),
+          updateMetadata(assignment, result),
+        )
+        emit({
+          type: 'secure',
+          taskId,
+          round,
+          outcome: ended.outcome,
+          ...(ended.reason ? { reason: ended.reason } : {}),
+        })
+        if (ended.answer)
+          emit({ type: 'uploaded', taskId, round, answer: ended.answer, bytes: ended.bytes })
+        return ended.answer ?? undefined
+      }
+      const body = encodeUpdate(assignment, result)
+      const answer = await upload(assignment, body)
+      emit({ type: 'uploaded', taskId, round, answer, bytes: body.length })
+      return answer
+    } finally {
+      // Whatever happened, this device is done with the round's secure session.
+      secure?.stop()
     }
-    const body = encodeUpdate(assignment, result)
-    const answer = await upload(assignment, body)
-    emit({ type: 'uploaded', taskId, round, answer, bytes: body.length })
-    return answer
   }
 
   /** Works until the coordinator has nothing this device can join (or the signal aborts). */

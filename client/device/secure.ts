@@ -30,6 +30,8 @@ export interface SecureSessionOptions {
 
 /** A device's secure-aggregation session for one round (SecAgg+ in shared/secagg). */
 export interface SecureSession {
+  /** Aborts when the round goes on without this device (left behind, or abandoned) early. */
+  readonly signal: AbortSignal
   /** Masks and uploads the (clipped, noised) delta, then reveals what unmasking needs. */
   submit(delta: NamedTensor[], metadata: UpdateMetadata): Promise<SecureOutcome>
   /** This device leaves the round (its keys stay unrevealed; the others unmask without it). */
@@ -57,11 +59,14 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
   const stopper = new AbortController()
   const signal = options.signal ? AbortSignal.any([options.signal, stopper.signal]) : stopper.signal
   let bytes = 0
+  let advertised = false
 
   async function call<T>(path: string, init: RequestInit): Promise<T> {
     const response = await request(path, { ...init, signal })
     const body = (await response.json()) as T & { error?: { code: string; message: string } }
     if (response.ok) return body
+    // A retried post the coordinator already had (the answer to the first was lost).
+    if (response.status === 409 && body.error?.code === 'duplicate') return body
     const message = body.error?.message ?? response.statusText
     // The round moved on without this device, or never knew it: it is out of this round.
     if (response.status === 409 || response.status === 404) throw new Ended('dropped', message)
@@ -85,6 +90,9 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
     for (;;) {
       const v = await view()
       if (v.stage === 'abandoned') throw new Ended('abandoned', v.reason)
+      // Asked for keys it already gave: the coordinator does not hold them (it restarted).
+      if (v.stage === 'advertise' && !v.waiting && advertised)
+        throw new Ended('dropped', 'the coordinator no longer holds this device’s keys')
       if (!v.waiting && (stages as readonly string[]).includes(v.stage))
         return v as Extract<SecAggView, { stage: S; waiting: false }>
       if (v.stage === 'done') throw new Ended('abandoned', 'the round finished without this device')
@@ -96,15 +104,20 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
   const ready: Promise<{ client: SecAggClient; collect: CollectView }> = (async () => {
     const client = await createSecAggClient(options.deviceId)
     await post('keys', client.keys())
+    advertised = true
     const next = await until(['share', 'collect'])
     if (next.stage === 'collect') return { client, collect: next }
     await post('shares', await client.share(next))
     return { client, collect: await until(['collect']) }
   })()
-  // Nobody may be awaiting it yet; its failure is reported by submit.
-  ready.catch(() => {})
+  // Training need not go on for a round that went on without this device.
+  const ended = new AbortController()
+  ready.catch((error: unknown) => {
+    if (error instanceof Ended) ended.abort(error)
+  })
 
   return {
+    signal: ended.signal,
     async submit(delta, metadata) {
       let answer: UploadAnswer | null = null
       try {
@@ -129,7 +142,9 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
           signal,
         })
         answer = (await response.json()) as UploadAnswer
-        if (answer.type !== 'accepted') return { answer, outcome: 'dropped', bytes }
+        // 'duplicate': a retried upload the coordinator already had; the unmask view says more.
+        if (answer.type !== 'accepted' && answer.type !== 'duplicate')
+          return { answer, outcome: 'dropped', bytes }
         const unmask = await until(['unmask'])
         // Refused once the server holds enough reveals and is unmasking: not needed, not dropped.
         await post('reveal', client.reveal(unmask)).catch((error: unknown) => {

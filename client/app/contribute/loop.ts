@@ -320,6 +320,8 @@ export function createContributor(options: ContributorOptions) {
     })
     let trained: TrainOutcome | null = null
     let secure: SecureSession | undefined
+    /** Why a secure round went on without this phone, if it did. */
+    let leftBehind: string | undefined
     try {
       if (!assignment) {
         set({ type: 'checking-in', backend: workBackend })
@@ -345,6 +347,15 @@ export function createContributor(options: ContributorOptions) {
       work.taskId = job.taskId
       // Keys and shares go while the worker trains.
       secure = job.secureAggregation ? device.secureSession(job) : undefined
+      // A secure round that goes on without this phone needs no more of its training.
+      secure?.signal.addEventListener(
+        'abort',
+        () => {
+          leftBehind = (secure?.signal.reason as Error | undefined)?.message ?? 'left behind'
+          controller.abort(secure?.signal.reason)
+        },
+        { once: true },
+      )
       const resumedFrom = saved?.checkpoint.step ?? null
       set({
         type: 'training',
@@ -477,9 +488,11 @@ export function createContributor(options: ContributorOptions) {
             backend: workBackend,
             startedAt,
             finishedAt: now(),
-            detail: stopped
-              ? 'Stopped: you withdrew or paused the task, or a condition stopped holding.'
-              : 'Training or sending the update failed; Pollen tries again.',
+            detail: leftBehind
+              ? `The secure round went on without this phone: ${leftBehind}.`
+              : stopped
+                ? 'Stopped: you withdrew or paused the task, or a condition stopped holding.'
+                : 'Training or sending the update failed; Pollen tries again.',
           }
           record.id = await recordRound(db, record)
           options.onRound?.(record)

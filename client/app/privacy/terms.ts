@@ -23,7 +23,7 @@ export function epsilonText(dp: {
 
 export const SECURE_AGGREGATION_TEXT =
   "Secure aggregation: the coordinator can only see the sum of many phones' updates, never " +
-  "this phone's alone."
+  "this phone's alone (only how many examples and steps it used)."
 
 export const NO_PRIVACY_TEXT =
   "None: no differential privacy and no secure aggregation. The coordinator sees this phone's " +

@@ -228,11 +228,11 @@ describe('the tasks screen', () => {
         'adds its share of the random noise (in all, noise 1.1 times that cap) before sending it.',
       expect.stringContaining('ε = 8 at δ = 0.00001; so far the task has spent ε = 2.'),
       "Secure aggregation: the coordinator can only see the sum of many phones' updates, " +
-        "never this phone's alone.",
+        "never this phone's alone (only how many examples and steps it used).",
     ])
     expect(privacy('sums')).toEqual([
       "Secure aggregation: the coordinator can only see the sum of many phones' updates, " +
-        "never this phone's alone.",
+        "never this phone's alone (only how many examples and steps it used).",
       'No differential privacy: the sum and the model are not noised, and no ε bounds what ' +
         "they reveal about this phone's examples.",
     ])
