@@ -12,6 +12,7 @@ import {
   type RoundDeviceView,
   type PrivacySettings,
   type RoundSettings,
+  SECURE_MIN_PARTICIPANTS,
   selectedPerRound,
   type RoundView,
   type TaskPatch,
@@ -1171,6 +1172,13 @@ export function createScheduler(options: SchedulerOptions) {
         'invalid_request',
         `rounds.minReports (${rounds.minReports}) must be at most rounds.clientsPerRound (${rounds.clientsPerRound})`,
         'rounds.minReports',
+      )
+    if (task.spec.secureAggregation && selectedTarget(rounds) < SECURE_MIN_PARTICIPANTS)
+      throw new PollenError(
+        400,
+        'invalid_request',
+        `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉ is ${selectedTarget(rounds)})`,
+        'rounds.clientsPerRound',
       )
     const atLeast = task.committedRounds + (live.open ? 1 : 0)
     if (rounds.total < atLeast)

@@ -118,6 +118,12 @@ describe('a secure round in the scheduler', () => {
     }
     const round = await closed
     expect(round).toMatchObject({ status: 'committed', reported: 3 })
+    // Fewer than three devices a round could reveal a pair's updates to each other: refused.
+    await expect(
+      t.scheduler.patchTask(task.id, {
+        rounds: { clientsPerRound: 2, minReports: 2, overSelect: 1 },
+      }),
+    ).rejects.toMatchObject({ status: 400, field: 'rounds.clientsPerRound' })
     expect(view(devices[0]!)).toMatchObject({ stage: 'done' })
     const before = (await t.models.weights(round.baseModel)).flatMap((w) => [...w.data.slice(0, 5)])
     const after = (await t.models.weights(round.model!)).flatMap((w) => [...w.data.slice(0, 5)])
