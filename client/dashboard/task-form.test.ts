@@ -54,6 +54,73 @@ describe('readTaskForm', () => {
   })
 })
 
+describe('readTaskForm with privacy', () => {
+  const base = { name: 'Private digits', 'model.preset': 'mnist-2nn' }
+  const dp = {
+    'privacy.clipNorm': '1.5',
+    'privacy.noiseMultiplier': ' 1.1 ',
+    'privacy.delta': '',
+    'privacy.epsilonBudget': '8',
+    'privacy.mode': 'distributed',
+    'privacy.population': '1000',
+  }
+
+  it('sends no privacy while its checkbox is off, whatever its fields hold', () => {
+    // FormData leaves an unchecked checkbox out; the hidden fields are still in it.
+    const read = readTaskForm(form({ ...base, ...dp, 'secureAggregation.threshold': '0.7' }), null)
+    expect(read.ok).toBe(true)
+    expect(read.ok && 'privacy' in read.value).toBe(false)
+    expect(read.ok && 'secureAggregation' in read.value).toBe(false)
+  })
+
+  it('sends the numbers while it is on, an empty δ left to the default', () => {
+    const read = readTaskForm(form({ ...base, ...dp, privacy: 'on' }), null)
+    expect(read.ok && read.value.privacy).toEqual({
+      clipNorm: 1.5,
+      noiseMultiplier: 1.1,
+      epsilonBudget: 8,
+      mode: 'distributed',
+      population: 1000,
+    })
+  })
+
+  it('leaves an empty population out, and asks for what has no default', () => {
+    const read = readTaskForm(
+      form({ ...base, privacy: 'on', 'privacy.mode': 'central', 'privacy.noiseMultiplier': '0' }),
+      null,
+    )
+    expect(read).toEqual({
+      ok: false,
+      issues: [
+        { field: 'privacy.clipNorm', message: 'needed for differential privacy' },
+        { field: 'privacy.epsilonBudget', message: 'needed for differential privacy' },
+      ],
+    })
+    const full = readTaskForm(
+      form({ ...base, ...dp, 'privacy.population': '', privacy: 'on' }),
+      null,
+    )
+    expect(full.ok && full.value.privacy).not.toHaveProperty('population')
+  })
+
+  it('sends secure aggregation as true, or with the threshold given', () => {
+    const secure = (threshold: string) =>
+      readTaskForm(
+        form({ ...base, secureAggregation: 'on', 'secureAggregation.threshold': threshold }),
+        null,
+      )
+    const plain = secure(' ')
+    expect(plain.ok && plain.value.secureAggregation).toBe(true)
+    const tuned = secure('0.75')
+    expect(tuned.ok && tuned.value.secureAggregation).toEqual({ threshold: 0.75 })
+    expect(tuned.ok && 'privacy' in tuned.value).toBe(false)
+    expect(secure('most')).toEqual({
+      ok: false,
+      issues: [{ field: 'secureAggregation.threshold', message: 'must be a number' }],
+    })
+  })
+})
+
 describe('readTopology', () => {
   const topology = { class_name: 'Sequential', config: { name: 'm', layers: [] } }
   it('takes a whole model.json or the topology alone', () => {

@@ -21,6 +21,21 @@ export const NUMBER_FIELDS = [
   'rounds.overSelect',
 ] as const
 
+/** Differential privacy's numbers, read only while its checkbox (`privacy`) is on. */
+export const PRIVACY_NUMBER_FIELDS = [
+  'privacy.clipNorm',
+  'privacy.noiseMultiplier',
+  'privacy.delta',
+  'privacy.epsilonBudget',
+  'privacy.population',
+] as const
+/** The ones the coordinator has no default for. */
+const PRIVACY_REQUIRED: readonly string[] = [
+  'privacy.clipNorm',
+  'privacy.noiseMultiplier',
+  'privacy.epsilonBudget',
+]
+
 /**
  * A TF.js Layers topology from a file's text: a whole `model.json` (its `modelTopology`) or the
  * topology alone (`model.toJSON()` without weights).
@@ -84,12 +99,32 @@ export function readTaskForm(
   } else body.model = { preset }
   const optimizer = get('train.optimizer')
   if (optimizer) put(body, 'train.optimizer', optimizer)
-  for (const field of NUMBER_FIELDS) {
+  /** Puts the field's number in the body; empty is left out (or refused where `required`). */
+  const readNumber = (field: string, required = '') => {
     const text = (get(field) ?? '').trim()
-    if (text === '') continue
+    if (text === '') {
+      if (required) issues.push({ field, message: required })
+      return
+    }
     const value = Number(text)
     if (!Number.isFinite(value)) issues.push({ field, message: 'must be a number' })
     else put(body, field, value)
+  }
+  for (const field of NUMBER_FIELDS) readNumber(field)
+  // A checkbox is in the form's data only when it is on.
+  if (get('privacy') !== null) {
+    body.privacy = {}
+    for (const field of PRIVACY_NUMBER_FIELDS)
+      readNumber(field, PRIVACY_REQUIRED.includes(field) ? 'needed for differential privacy' : '')
+    const mode = get('privacy.mode')
+    if (mode) put(body, 'privacy.mode', mode)
+  }
+  if (get('secureAggregation') !== null) {
+    body.secureAggregation = true
+    if ((get('secureAggregation.threshold') ?? '').trim() !== '') {
+      body.secureAggregation = {}
+      readNumber('secureAggregation.threshold')
+    }
   }
   return issues.length > 0
     ? { ok: false, issues }
