@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { readTaskForm, readTopology } from './task-form.ts'
+import { computeEpsilon } from '../../shared/privacy/index.ts'
+import {
+  PrivacySettingsSchema,
+  RoundSettingsSchema,
+  selectedPerRound as coordinatorSelects,
+} from '../../shared/protocol/index.ts'
+import {
+  estimateSpend,
+  formatEpsilon,
+  readTaskForm,
+  readTopology,
+  selectedPerRound,
+  SPEND_DEFAULTS,
+  spendText,
+} from './task-form.ts'
 
 const form = (values: Record<string, string>) => (name: string) => values[name] ?? null
 
@@ -118,6 +132,104 @@ describe('readTaskForm with privacy', () => {
       ok: false,
       issues: [{ field: 'secureAggregation.threshold', message: 'must be a number' }],
     })
+  })
+})
+
+describe('estimateSpend', () => {
+  const spend = (values: Record<string, string>) => {
+    const read = estimateSpend(form(values))
+    if (!read.ok) throw new Error(read.message)
+    return read.value
+  }
+
+  it("takes the coordinator's defaults for the fields left empty", () => {
+    expect(SPEND_DEFAULTS).toEqual({
+      total: RoundSettingsSchema.parse({}).total,
+      clientsPerRound: RoundSettingsSchema.parse({}).clientsPerRound,
+      overSelect: RoundSettingsSchema.parse({}).overSelect,
+      delta: PrivacySettingsSchema.parse({ clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 1 })
+        .delta,
+    })
+  })
+
+  it("selects a round's devices as the coordinator does", () => {
+    const settings = [
+      { overSelect: 1.3, clientsPerRound: 10 },
+      { overSelect: 1, clientsPerRound: 3 },
+      { overSelect: 1.5, clientsPerRound: 2 },
+      { overSelect: 1.1, clientsPerRound: 10 },
+    ]
+    for (const rounds of settings)
+      expect(selectedPerRound(rounds), JSON.stringify(rounds)).toBe(coordinatorSelects(rounds))
+  })
+
+  it('counts one round and every round at q = ⌈overSelect × clientsPerRound⌉ / population', () => {
+    const value = spend({
+      'privacy.noiseMultiplier': '1.1',
+      'privacy.population': '1000',
+      'privacy.epsilonBudget': '8',
+      'rounds.total': '50',
+    })
+    // The defaults: ⌈1.3 × 10⌉ = 13 devices a round, δ = 1e-5.
+    const q = 13 / 1000
+    expect(value).toEqual({
+      selected: 13,
+      population: 1000,
+      q,
+      delta: 1e-5,
+      rounds: 50,
+      perRound: computeEpsilon({ q, sigma: 1.1, steps: 1, delta: 1e-5 }).epsilon,
+      total: computeEpsilon({ q, sigma: 1.1, steps: 50, delta: 1e-5 }).epsilon,
+      budget: 8,
+    })
+    expect(value.perRound).toBeLessThan(value.total)
+    expect(value.total).toBeLessThan(8)
+    expect(spendText(value)).toBe(
+      `One round: ε ${formatEpsilon(value.perRound)} at δ 0.00001 (q = 13/1000). ` +
+        `All 50 rounds: ε ${formatEpsilon(value.total)}. Within the budget of 8.`,
+    )
+  })
+
+  it('counts q = 1 without a population, and says when the budget stops the task', () => {
+    const value = spend({
+      'privacy.noiseMultiplier': '2',
+      'privacy.delta': '1e-6',
+      'privacy.epsilonBudget': '3',
+      'rounds.clientsPerRound': '4',
+      'rounds.overSelect': '1',
+    })
+    expect(value).toMatchObject({ selected: 4, population: null, q: 1, delta: 1e-6, rounds: 20 })
+    expect(value.perRound).toBe(computeEpsilon({ q: 1, sigma: 2, steps: 1, delta: 1e-6 }).epsilon)
+    expect(value.total).toBe(computeEpsilon({ q: 1, sigma: 2, steps: 20, delta: 1e-6 }).epsilon)
+    const text = spendText(value)
+    expect(text).toContain('q = 1: without a population, the most a round can spend')
+    expect(text).toContain(`All 20 rounds: ε ${formatEpsilon(value.total)}.`)
+    expect(text).toContain('passes the budget of 3: the task stops before the round')
+    expect(spendText({ ...value, budget: value.perRound / 2 })).toContain(
+      'One round alone passes the budget',
+    )
+  })
+
+  it('caps q at 1 where the population is smaller than a round', () => {
+    const value = spend({ 'privacy.noiseMultiplier': '1', 'privacy.population': '5' })
+    expect(value.q).toBe(1)
+    expect(spendText(value)).toContain('(q = 1: 13 devices a round from 5)')
+  })
+
+  it('says what it needs, or what the accountant refused', () => {
+    expect(estimateSpend(form({}))).toEqual({
+      ok: false,
+      message: 'Give σ to see what ε a round would spend.',
+    })
+    const refused = estimateSpend(form({ 'privacy.noiseMultiplier': '1', 'privacy.delta': '2' }))
+    expect(refused.ok ? null : refused.message).toMatch(/^No ε to show: delta 2 /)
+  })
+
+  it('writes ε to three figures, and ∞ without noise', () => {
+    expect(formatEpsilon(1.178202928)).toBe('1.18')
+    expect(formatEpsilon(30.126)).toBe('30.1')
+    expect(formatEpsilon(Infinity)).toBe('∞')
+    expect(spend({ 'privacy.noiseMultiplier': '0' }).perRound).toBe(Infinity)
   })
 })
 
