@@ -22,7 +22,7 @@ import {
   setRounds,
   setTasks,
 } from './state.ts'
-import { readTaskForm, readTopology } from './task-form.ts'
+import { estimateSpend, readTaskForm, readTopology, spendText } from './task-form.ts'
 import { progressLabel, renderTaskList, statusLabel } from './tasks.ts'
 import { renderTimeline } from './timeline.ts'
 
@@ -98,6 +98,11 @@ export function startBoard(
     createModel: byId(doc, 'create-model', HTMLSelectElement),
     createTopologyField: byId(doc, 'create-topology-field', HTMLElement),
     createTopology: byId(doc, 'create-topology', HTMLInputElement),
+    createDp: byId(doc, 'create-dp', HTMLInputElement),
+    createDpFields: byId(doc, 'create-dp-fields', HTMLElement),
+    createDpSpend: byId(doc, 'create-dp-spend', HTMLOutputElement),
+    createSecure: byId(doc, 'create-secure', HTMLInputElement),
+    createSecureFields: byId(doc, 'create-secure-fields', HTMLElement),
   }
 
   const state = createState()
@@ -465,6 +470,20 @@ export function startBoard(
     on,
   )
 
+  /** Shows the settings each privacy checkbox asks for, and what ε the task would spend. */
+  function syncPrivacy() {
+    el.createDpFields.hidden = !el.createDp.checked
+    el.createSecureFields.hidden = !el.createSecure.checked
+    if (!el.createDp.checked) {
+      el.createDpSpend.textContent = ''
+      return
+    }
+    const spend = estimateSpend(formValues(el.createForm))
+    el.createDpSpend.textContent = spend.ok ? spendText(spend.value) : spend.message
+  }
+  // Every field's input bubbles here: the checkboxes, σ and δ, and the round settings q counts.
+  el.createForm.addEventListener('input', syncPrivacy, on)
+
   el.createForm.addEventListener(
     'submit',
     (event) => {
@@ -476,7 +495,6 @@ export function startBoard(
 
   async function createTask() {
     const form = el.createForm
-    const data = new FormData(form)
     let topology: Record<string, unknown> | null = null
     const file = el.createTopology.files?.[0]
     if (el.createModel.value === 'custom' && file) {
@@ -484,10 +502,7 @@ export function startBoard(
       if (!read.ok) return showIssues(form, el.createErrors, read.issues)
       topology = read.value
     }
-    const read = readTaskForm((name) => {
-      const value = data.get(name)
-      return typeof value === 'string' ? value : null
-    }, topology)
+    const read = readTaskForm(formValues(form), topology)
     if (!read.ok) return showIssues(form, el.createErrors, read.issues)
     clearIssues(form, el.createErrors)
     const button = form.querySelector<HTMLButtonElement>('button[type="submit"]')!
@@ -497,6 +512,7 @@ export function startBoard(
       state.tasks.set(task.id, task)
       form.reset()
       el.createTopologyField.hidden = true
+      syncPrivacy()
       el.create.open = false
       select(task.id, { focus: true })
       say(`Created. Round 1 is open for devices.`)
@@ -526,6 +542,15 @@ export function startBoard(
     clearInterval(ticker)
     charts?.charts.destroy()
     charts = null
+  }
+}
+
+/** A form's values by input name, as it stands now: null for a field absent or unchecked. */
+function formValues(form: HTMLFormElement): (name: string) => string | null {
+  const data = new FormData(form)
+  return (name) => {
+    const value = data.get(name)
+    return typeof value === 'string' ? value : null
   }
 }
 
