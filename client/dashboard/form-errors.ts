@@ -3,6 +3,42 @@
 import { h } from '../app/dom.ts'
 import type { FieldIssue } from './task-form.ts'
 
+/** The control an issue is shown beside: the one whose `name` is the issue's field. */
+export interface IssueControl {
+  id: string
+  /** Its label's text (null: it has none). */
+  label: string | null
+  /** A checkbox's message goes after its label, not between the box and the label. */
+  checkbox: boolean
+}
+
+export interface PlacedIssue {
+  issue: FieldIssue
+  /** Null where no control with an id has the field's name: the summary alone tells it. */
+  control: IssueControl | null
+  /** The id of the message beside the control. */
+  noteId: string | null
+  /** The summary's line. */
+  line: string
+}
+
+/** Where each issue is shown, by `controlNamed(issue.field)`; the page's text goes in as text. */
+export function placeIssues(
+  issues: FieldIssue[],
+  controlNamed: (name: string) => IssueControl | null,
+): PlacedIssue[] {
+  return issues.map((issue) => {
+    const control = controlNamed(issue.field)
+    if (!control) return { issue, control, noteId: null, line: `${issue.field}: ${issue.message}` }
+    return {
+      issue,
+      control,
+      noteId: `${control.id}-error`,
+      line: `${control.label ?? issue.field} (${issue.field}): ${issue.message}`,
+    }
+  })
+}
+
 export function clearIssues(form: HTMLFormElement, box: HTMLElement): void {
   box.replaceChildren()
   for (const el of form.querySelectorAll('[aria-invalid="true"]')) {
@@ -19,23 +55,32 @@ export function clearIssues(form: HTMLFormElement, box: HTMLElement): void {
 export function showIssues(form: HTMLFormElement, box: HTMLElement, issues: FieldIssue[]): void {
   clearIssues(form, box)
   const doc = form.ownerDocument
-  const lines = issues.map((issue) => {
-    const input = form.querySelector<HTMLElement>(`[name="${CSS.escape(issue.field)}"]`)
-    if (!input?.id) return `${issue.field}: ${issue.message}`
-    const label = form.querySelector(`label[for="${CSS.escape(input.id)}"]`)?.textContent?.trim()
+  const labelOf = (id: string) => form.querySelector(`label[for="${CSS.escape(id)}"]`)
+  const placed = placeIssues(issues, (name) => {
+    const input = form.querySelector<HTMLElement>(`[name="${CSS.escape(name)}"]`)
+    if (!input?.id) return null
+    return {
+      id: input.id,
+      label: labelOf(input.id)?.textContent?.trim() ?? null,
+      checkbox: input instanceof HTMLInputElement && input.type === 'checkbox',
+    }
+  })
+  for (const { issue, control, noteId } of placed) {
+    if (!control || !noteId) continue
+    const input = doc.getElementById(control.id)!
     const note = h(doc, 'span', 'field-error', issue.message)
-    note.id = `${input.id}-error`
-    input.after(note)
+    note.id = noteId
+    const anchor = (control.checkbox && labelOf(control.id)) || input
+    anchor.after(note)
     input.setAttribute('aria-invalid', 'true')
     input.setAttribute(
       'aria-describedby',
       [input.getAttribute('aria-describedby'), note.id].filter(Boolean).join(' '),
     )
-    return `${label ?? issue.field} (${issue.field}): ${issue.message}`
-  })
+  }
   box.append(
     h(doc, 'p', null, issues.length === 1 ? 'Please fix this:' : 'Please fix these:'),
-    h(doc, 'ul', null, ...lines.map((line) => h(doc, 'li', null, line))),
+    h(doc, 'ul', null, ...placed.map(({ line }) => h(doc, 'li', null, line))),
   )
   // Take the keyboard to the first field to fix.
   form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus()

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { placeIssues, type IssueControl } from './form-errors.ts'
+import { NUMBER_FIELDS, PRIVACY_NUMBER_FIELDS } from './task-form.ts'
+
+// The create form's controls as the page ships them: the server names fields, and showIssues
+// finds each by `name`, its label by `for`. (No DOM in these tests: the markup is read as text.)
+const html = readFileSync(new URL('./index.html', import.meta.url), 'utf8')
+const start = html.indexOf('<form id="create-form"')
+const createForm = html.slice(start, html.indexOf('</form>', start))
+const attributes = (tag: string) =>
+  Object.fromEntries([...tag.matchAll(/([\w-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]))
+const controls = [...createForm.matchAll(/<(?:input|select|textarea)\b[^>]*>/g)].map((m) =>
+  attributes(m[0]),
+)
+const labels = new Map(
+  [...createForm.matchAll(/<label\b[^>]*\bfor="([^"]+)"[^>]*>([\s\S]*?)<\/label\s*>/g)].map((m) => [
+    m[1]!,
+    m[2]!.replace(/\s+/g, ' ').trim(),
+  ]),
+)
+const controlNamed = (name: string): IssueControl | null => {
+  const control = controls.find((c) => c.name === name)
+  if (!control?.id) return null
+  return {
+    id: control.id,
+    label: labels.get(control.id) ?? null,
+    checkbox: control.type === 'checkbox',
+  }
+}
+
+describe('placeIssues on the create form', () => {
+  it("shows the coordinator's refusal of privacy.mode beside the noise mode", () => {
+    const message = '"distributed" needs secureAggregation'
+    const [placed] = placeIssues([{ field: 'privacy.mode', message }], controlNamed)
+    expect(placed).toEqual({
+      issue: { field: 'privacy.mode', message },
+      control: { id: 'create-dp-mode', label: 'Noise added by', checkbox: false },
+      noteId: 'create-dp-mode-error',
+      line: `Noise added by (privacy.mode): ${message}`,
+    })
+  })
+
+  it('has one labelled control for every field the coordinator may name', () => {
+    const fields = [
+      'name',
+      'purpose',
+      'dataset',
+      'model.preset',
+      'model.topology',
+      'train.optimizer',
+      ...NUMBER_FIELDS,
+      'privacy',
+      ...PRIVACY_NUMBER_FIELDS,
+      'privacy.mode',
+      'secureAggregation',
+      'secureAggregation.threshold',
+    ]
+    for (const field of fields) {
+      expect(
+        controls.filter((c) => c.name === field),
+        field,
+      ).toHaveLength(1)
+      expect(controlNamed(field)?.label, field).toBeTruthy()
+    }
+    expect(controlNamed('privacy')?.checkbox).toBe(true)
+    expect(controlNamed('secureAggregation')?.label).toBe(
+      'Secure aggregation (the coordinator sees only sums)',
+    )
+  })
+
+  it('keeps a field with no control for the summary alone', () => {
+    expect(
+      placeIssues([{ field: 'aggregation.weighting', message: 'must be "uniform"' }], controlNamed),
+    ).toEqual([
+      {
+        issue: { field: 'aggregation.weighting', message: 'must be "uniform"' },
+        control: null,
+        noteId: null,
+        line: 'aggregation.weighting: must be "uniform"',
+      },
+    ])
+  })
+})
