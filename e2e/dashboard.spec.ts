@@ -378,6 +378,64 @@ test('a task made from an uploaded TF.js model.json has that topology; a file th
   }
 })
 
+test('a private task made through the form: ε shown as it is typed, a refused mode beside its field', async ({
+  page,
+}) => {
+  // Its own coordinator: no devices of other tests may fall into a secure round.
+  const own = await ownCoordinator()
+  const name = uniqueName('Private digits')
+  try {
+    await openDashboard(page, own)
+    await page.getByText('New task').click()
+    await page.getByLabel('Name', { exact: true }).fill(name)
+    const clip = page.getByLabel('Clip norm C')
+    await expect(clip).toBeHidden()
+    await page.getByLabel('Differential privacy').check()
+    await clip.fill('1')
+    await page.getByLabel('Noise multiplier σ').fill('1.1')
+    await page.getByLabel('ε budget').fill('8')
+    await page.getByLabel('Population (optional)').fill('1000')
+    // The defaults select ⌈1.3 × 10⌉ = 13 devices a round, out of 1000.
+    const spend = page.locator('#create-dp-spend')
+    await expect(spend).toContainText('One round: ε')
+    await expect(spend).toContainText('q = 13/1000')
+    await expect(spend).toContainText('Within the budget of 8.')
+    await page.getByLabel('Noise added by').selectOption('distributed')
+
+    // Distributed noise without secure aggregation: refused, beside the field that says it.
+    await page.getByRole('button', { name: 'Create task' }).click()
+    const mode = page.getByLabel('Noise added by')
+    await expect(page.locator('#create-errors')).toContainText('Noise added by (privacy.mode)')
+    await expect(mode).toHaveAttribute('aria-invalid', 'true')
+    await expect(mode).toBeFocused()
+    await expect(page.locator('#create-dp-mode-error')).toContainText('needs secureAggregation')
+    await expect(mode).toHaveAccessibleDescription(/needs secureAggregation/)
+    expect(await own.tasks()).toEqual([])
+
+    await page.getByLabel('Secure aggregation (the coordinator sees only sums)').check()
+    await page.getByLabel('Threshold (optional)').fill('0.7')
+    await page.getByRole('button', { name: 'Create task' }).click()
+    await expect(page.getByRole('heading', { level: 1, name })).toBeVisible()
+    const [task] = await own.tasks()
+    expect(task).toMatchObject({
+      name,
+      privacy: { clipNorm: 1, noiseMultiplier: 1.1, delta: 1e-5, epsilonBudget: 8 },
+      secureAggregation: { threshold: 0.7 },
+      aggregation: { weighting: 'uniform' },
+    })
+    expect(task!.privacy).toMatchObject({ mode: 'distributed', population: 1000 })
+    const facts = page.locator('#task-facts')
+    await expect(facts).toContainText('DP (distributed, clip 1, σ 1.1)')
+    await expect(facts).toContainText('secure aggregation')
+    // The form starts over closed: its privacy settings hidden again.
+    await page.getByText('New task').click()
+    await expect(clip).toBeHidden()
+    await expect(page.getByLabel('Differential privacy')).not.toBeChecked()
+  } finally {
+    await own.stop()
+  }
+})
+
 test('a cut event stream reconnects after the coordinator restarts, and catches up', async ({
   page,
 }) => {
