@@ -367,6 +367,22 @@ describe('admin REST API', () => {
         openapi.paths['/api/v1/tasks']!.post!.requestBody!.content['application/json']!.schema
           .properties!,
       ),
-    ).toEqual(expect.arrayContaining(['name', 'purpose', 'model', 'dataset', 'train', 'rounds']))
+    ).toEqual(
+      expect.arrayContaining([
+        'name',
+        'purpose',
+        'model',
+        'dataset',
+        'train',
+        'rounds',
+        'privacy',
+        'secureAggregation',
+      ]),
+    )
+    const keys = openapi.paths['/api/v1/tasks/{id}/rounds/{round}/secagg/keys']!.post!
+    expect(Object.keys(keys.requestBody!.content['application/json']!.schema.properties!)).toEqual([
+      'encryptionKey',
+      'maskKey',
+    ])
   })
 })

@@ -6,6 +6,11 @@ import {
   TaskPatchSchema,
   TaskSpecSchema,
 } from '../../shared/protocol/index.ts'
+import {
+  KeysMessageSchema,
+  RevealMessageSchema,
+  SharesMessageSchema,
+} from '../../shared/secagg/index.ts'
 
 const json = (schema: z.ZodType) => ({
   content: {
@@ -14,6 +19,14 @@ const json = (schema: z.ZodType) => ({
 })
 const ok = (description: string) => ({ description })
 const admin = [{ admin: [] }]
+const secureAnswers = {
+  200: ok('accepted'),
+  400: ok('invalid_request: the field at fault'),
+  404: ok('no such secure round'),
+  409: ok('wrong stage, not selected, left behind, or a repeat'),
+  413: ok('payload_too_large'),
+  422: ok('a key, share or ciphertext that is wrong'),
+}
 const device = [{ device: [] }]
 
 /** The OpenAPI description of the REST API, request bodies generated from the zod schemas. */
@@ -143,7 +156,8 @@ export function openApiDocument() {
       },
       '/api/v1/tasks/{id}/rounds/{round}/updates': {
         post: {
-          summary: 'Upload a weight delta (tensor container, application/octet-stream)',
+          summary:
+            'Upload a weight delta (tensor container, application/octet-stream); in a secure round, the masked frame (PSA1)',
           security: device,
           responses: {
             200: ok('accepted'),
@@ -153,6 +167,41 @@ export function openApiDocument() {
             413: ok('rejected: too large'),
             422: ok('rejected'),
           },
+        },
+      },
+      '/api/v1/tasks/{id}/rounds/{round}/secagg': {
+        get: {
+          summary: "Secure aggregation: what this device must do now in the round's SecAgg+ stages",
+          security: device,
+          responses: {
+            200: ok('SecAggView'),
+            404: ok('no such secure round'),
+            409: ok('not part of it'),
+          },
+        },
+      },
+      '/api/v1/tasks/{id}/rounds/{round}/secagg/keys': {
+        post: {
+          summary: 'Secure aggregation: advertise two P-256 public keys',
+          security: device,
+          requestBody: json(KeysMessageSchema),
+          responses: secureAnswers,
+        },
+      },
+      '/api/v1/tasks/{id}/rounds/{round}/secagg/shares': {
+        post: {
+          summary: 'Secure aggregation: one sealed bundle of shares per neighbour',
+          security: device,
+          requestBody: json(SharesMessageSchema),
+          responses: secureAnswers,
+        },
+      },
+      '/api/v1/tasks/{id}/rounds/{round}/secagg/reveal': {
+        post: {
+          summary: 'Secure aggregation: the shares unmasking needs',
+          security: device,
+          requestBody: json(RevealMessageSchema),
+          responses: secureAnswers,
         },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: ok('ok') } } },
