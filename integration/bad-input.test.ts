@@ -107,6 +107,54 @@ describe('bad input gets a clear error and loses nothing', () => {
       )
       expect(topology).toMatchObject({ status: 400, code: 'invalid_model' })
       expect(fields(topology)).toEqual(['model.topology'])
+
+      // Privacy settings: each wrong one named, and the combinations that would not protect.
+      const privacy = await errorOf(
+        await post(
+          '/api/v1/tasks',
+          '{"name":"x","model":{"preset":"mnist-2nn"},"privacy":{"clipNorm":-1,"noiseMultiplier":"1",' +
+            '"delta":0.5,"epsilonBudget":1e999,"mode":"local","salt":1},"secureAggregation":{"threshold":0.4}}',
+        ),
+      )
+      expect(fields(privacy)).toEqual(
+        expect.arrayContaining([
+          'privacy.clipNorm',
+          'privacy.noiseMultiplier',
+          'privacy.delta',
+          'privacy.epsilonBudget',
+          'privacy.mode',
+          'privacy.salt',
+          'secureAggregation.threshold',
+        ]),
+      )
+      const combinations = await errorOf(
+        await post(
+          '/api/v1/tasks',
+          JSON.stringify({
+            name: 'x',
+            model: { preset: 'mnist-2nn' },
+            privacy: { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10, mode: 'distributed' },
+            aggregation: { weighting: 'examples' },
+            rounds: { clientsPerRound: 2, overSelect: 1 },
+            mode: 'async',
+          }),
+        ),
+      )
+      expect(fields(combinations)).toEqual(
+        expect.arrayContaining(['privacy.mode', 'aggregation.weighting', 'mode']),
+      )
+      const tooFew = await errorOf(
+        await post(
+          '/api/v1/tasks',
+          JSON.stringify({
+            name: 'x',
+            model: { preset: 'mnist-2nn' },
+            secureAggregation: true,
+            rounds: { clientsPerRound: 2, minReports: 2, overSelect: 1 },
+          }),
+        ),
+      )
+      expect(fields(tooFew)).toEqual(['rounds.clientsPerRound'])
       expect((await running.admin.call('/api/v1/tasks').then((r) => r.json())) as unknown).toEqual({
         tasks: [],
       })

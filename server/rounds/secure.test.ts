@@ -31,22 +31,20 @@ describe('a secure round in the scheduler', () => {
   })
   afterAll(() => t.close())
 
-  it('closes advertise and share at their windows, and unmasks the sum of those that kept up', async () => {
-    const task = await t.scheduler.createTask(
+  /** A secure task of one round: three reports close it, ⌈3 × overSelect⌉ devices selected. */
+  const secureTask = (name: string, overSelect = 1) =>
+    t.scheduler.createTask(
       TaskSpecSchema.parse({
-        name: 'secure windows',
+        name,
         model: { preset: 'mnist-2nn' },
         secureAggregation: true,
-        // Five selected at most, three reports close the round; a 100 s deadline.
-        rounds: {
-          total: 1,
-          clientsPerRound: 3,
-          minReports: 3,
-          overSelect: 1.67,
-          deadlineSeconds: 100,
-        },
+        rounds: { total: 1, clientsPerRound: 3, minReports: 3, overSelect, deadlineSeconds: 100 },
       }),
     )
+
+  it('closes advertise and share at their windows, and unmasks the sum of those that kept up', async () => {
+    // Five selected at most, three reports close the round; a 100 s deadline.
+    const task = await secureTask('secure windows', 1.67)
     const closed = new Promise<RoundView>((resolve) => {
       const stop = events.subscribe(({ event }) => {
         if (event.type === 'round.closed' && event.taskId === task.id) {
@@ -131,20 +129,7 @@ describe('a secure round in the scheduler', () => {
   })
 
   it('abandons the secure round with the sync round when too few report, and says so', async () => {
-    const task = await t.scheduler.createTask(
-      TaskSpecSchema.parse({
-        name: 'secure, nobody uploads',
-        model: { preset: 'mnist-2nn' },
-        secureAggregation: true,
-        rounds: {
-          total: 1,
-          clientsPerRound: 3,
-          minReports: 3,
-          overSelect: 1,
-          deadlineSeconds: 100,
-        },
-      }),
-    )
+    const task = await secureTask('secure, nobody uploads')
     const devices = await t.enrol('n0', 'n1', 'n2')
     for (const device of devices) {
       await t.scheduler.checkin(device, request)
@@ -155,5 +140,51 @@ describe('a secure round in the scheduler', () => {
     await t.scheduler.settled()
     expect(t.scheduler.secureView(devices[0]!, task.id, 1)).toMatchObject({ stage: 'abandoned' })
     expect((await t.scheduler.listRounds(task.id))[0]).toMatchObject({ status: 'abandoned' })
+    await t.scheduler.deleteTask(task.id)
+  })
+
+  it('rejects a masked upload that is not a whole frame of the model, naming the part', async () => {
+    const task = await secureTask('secure, bad frames')
+    const devices = await t.enrol('b0', 'b1', 'b2')
+    const clients: SecAggClient[] = []
+    const given: Assignment[] = []
+    for (const device of devices) {
+      given.push((await t.scheduler.checkin(device, request)) as Assignment)
+      const client = await createSecAggClient(device.id)
+      clients.push(client)
+      t.scheduler.secureKeys(device, task.id, 1, client.keys())
+    }
+    for (const [i, device] of devices.entries()) {
+      const v = t.scheduler.secureView(device, task.id, 1)
+      if (v.stage !== 'share' || v.waiting) throw new Error(`not sharing: ${JSON.stringify(v)}`)
+      t.scheduler.secureShares(device, task.id, 1, await clients[i]!.share(v))
+    }
+    const metadata = { examples: 8, steps: 1, baseModel: given[0]!.model.hash }
+    const bodies = [
+      // A plain update container where a masked frame belongs.
+      t.zeroUpdate(metadata),
+      // A frame of the wrong length.
+      encodeMaskedUpdate({ metadata, masked: new Uint32Array(10) }),
+      // A frame cut short.
+      encodeMaskedUpdate({
+        metadata,
+        masked: new Uint32Array(t.models.info({ preset: 'mnist-2nn' }).parameters),
+      }).subarray(0, 1000),
+    ]
+    const fields = []
+    for (const [i, body] of bodies.entries()) {
+      const { status, answer } = await t.scheduler.upload({
+        device: devices[i]!,
+        taskId: task.id,
+        round: 1,
+        readBody: () => Promise.resolve(body),
+      })
+      expect(status).toBe(422)
+      fields.push(answer.type === 'rejected' ? answer.field : answer.type)
+    }
+    expect(fields).toEqual(['magic', 'length', 'masked'])
+    const [round] = await t.scheduler.listRounds(task.id)
+    expect(round).toMatchObject({ status: 'open', reported: 0, rejected: 3 })
+    await t.scheduler.deleteTask(task.id)
   })
 })
