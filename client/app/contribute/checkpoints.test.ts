@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Assignment } from '../../../shared/protocol/index.ts'
-import { openPollenDB, type PollenDatabase, STORES } from '../storage/index.ts'
+import { STORES } from '../storage/index.ts'
 import { createConsentStore } from '../tasks/index.ts'
 import { saveCheckpoint } from './checkpoints.ts'
+import { testDatabases } from '../storage/testing.ts'
 
 const assignment: Assignment = {
   type: 'assignment',
@@ -35,17 +36,7 @@ const record = {
   savedAt: 1,
 }
 
-let opened: PollenDatabase[] = []
-let n = 0
-async function fresh(): Promise<PollenDatabase> {
-  const db = await openPollenDB({ name: `pollen-checkpoints-test-${n++}` })
-  opened.push(db)
-  return db
-}
-afterEach(() => {
-  for (const db of opened) db.close()
-  opened = []
-})
+const { open: fresh } = testDatabases('pollen-checkpoints-test')
 
 describe('saving a checkpoint', () => {
   it('stores it while the task is consented to, paused too, and not once it is withdrawn', async () => {

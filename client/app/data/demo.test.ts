@@ -1,17 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   type Digits,
   encodeMnist,
   labelHistogram,
   PIXELS_PER_EXAMPLE,
 } from '../../../shared/data/index.ts'
-import {
-  labelCounts,
-  openPollenDB,
-  type PollenDatabase,
-  readExamples,
-  STORES,
-} from '../storage/index.ts'
+import { labelCounts, readExamples, STORES } from '../storage/index.ts'
 import {
   DEMO_DATASET,
   DemoDataError,
@@ -20,6 +14,7 @@ import {
   loadDemoData,
   pickDemoShard,
 } from './demo.ts'
+import { testDatabases } from '../storage/testing.ts'
 
 /** A small MNIST file: `perLabel` digits of each label; pixel bytes encode the index. */
 function digits(perLabel: number): Digits {
@@ -37,17 +32,7 @@ const serve =
   () =>
     Promise.resolve(new Response(typeof body === 'string' ? body : new Uint8Array(body), init))
 
-let opened: PollenDatabase[] = []
-let n = 0
-async function fresh(): Promise<PollenDatabase> {
-  const db = await openPollenDB({ name: `pollen-demo-test-${n++}` })
-  opened.push(db)
-  return db
-}
-afterEach(() => {
-  for (const db of opened) db.close()
-  opened = []
-})
+const { open: fresh } = testDatabases('pollen-demo-test')
 
 async function expectCode(
   promise: Promise<unknown>,
@@ -166,8 +151,7 @@ describe('loadDemoData', () => {
     db.close()
     // A closed connection makes the write transaction throw, as a failing disk would.
     await expectCode(loadDemoData(db, { kind: 'iid', fetch: serve(file) }), 'storage')
-    const again = await openPollenDB({ name: db.name })
-    opened.push(again)
+    const again = await fresh(db.name)
     expect(await again.count(STORES.examples)).toBe(20)
   })
 })

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { type LedgerRecord, openPollenDB, type PollenDatabase, STORES } from '../storage/index.ts'
+import { type LedgerRecord, STORES } from '../storage/index.ts'
 import { ledgerTotals, mountPrivacyScreen, totalText } from './index.ts'
+import { testDatabases } from '../storage/testing.ts'
 
 const HOSTILE = '<img src=x onerror="window.hacked=1"><b>bold</b>'
 
@@ -23,18 +24,14 @@ const dp = (epsilonSpent: number, epsilonBudget: number, delta = 1e-5) => ({
   mode: 'central' as const,
 })
 
-let opened: PollenDatabase[] = []
-let n = 0
+const { open } = testDatabases('pollen-privacy-view')
 afterEach(() => {
-  for (const db of opened) db.close()
-  opened = []
   document.body.replaceChildren()
 })
 
 /** The screen's own markup, as index.html has it. */
 async function screen(records: LedgerRecord[]) {
-  const db = await openPollenDB({ name: `pollen-privacy-view-${n++}` })
-  opened.push(db)
+  const db = await open()
   for (const r of records) await db.put(STORES.ledger, r)
   const summary = document.createElement('div')
   summary.id = 'privacy-summary'

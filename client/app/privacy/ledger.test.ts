@@ -1,17 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { DevicePrivacyView, DeviceTaskView } from '../../../shared/protocol/index.ts'
 import { createContributor } from '../contribute/loop.ts'
 import { deliverPending } from '../outbox/index.ts'
-import {
-  DB_VERSION,
-  type LedgerRecord,
-  openPollenDB,
-  type PendingUpload,
-  type PollenDatabase,
-  STORES,
-} from '../storage/index.ts'
+import { DB_VERSION, type LedgerRecord, type PendingUpload, STORES } from '../storage/index.ts'
 import { createConsentStore, NO_CONDITIONS } from '../tasks/index.ts'
 import { readLedger, recordContribution, recordJoin, refreshPrivacy } from './ledger.ts'
+import { testDatabases } from '../storage/testing.ts'
 
 const DP = {
   mode: 'central',
@@ -44,17 +38,7 @@ const stating = (id: string, dp: unknown, secureAggregation: unknown = false) =>
 
 const urlOf = (input: RequestInfo | URL) => (input instanceof Request ? input.url : String(input))
 
-let opened: PollenDatabase[] = []
-let n = 0
-const open = async (name = `pollen-ledger-${n++}`, version?: number) => {
-  const db = await openPollenDB({ name, ...(version ? { version } : {}) })
-  opened.push(db)
-  return db
-}
-afterEach(() => {
-  for (const db of opened) db.close()
-  opened = []
-})
+const { open, name: dbName } = testDatabases('pollen-ledger')
 
 describe('the privacy ledger', () => {
   it('keeps a task joined with its terms; joining again keeps its first join and its rounds', async () => {
@@ -288,7 +272,7 @@ describe('the ledger is written', () => {
 describe('version 4', () => {
   it('adds the ledger to a version 3 database, keeping every store and record, and seeds it', async () => {
     expect(DB_VERSION).toBe(4)
-    const name = `pollen-ledger-upgrade-${n++}`
+    const name = dbName('upgrade')
     const old = await open(name, 3)
     expect([...old.objectStoreNames]).not.toContain(STORES.ledger)
     await old.put(STORES.settings, { key: 'device', deviceId: 'd1', token: 't', enrolledAt: 5 })

@@ -1,14 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type Examples, PIXELS_PER_EXAMPLE } from '../../../shared/data/index.ts'
-import {
-  addExamples,
-  INDEXES,
-  labelCounts,
-  openPollenDB,
-  type PollenDatabase,
-  replaceExamples,
-  STORES,
-} from './index.ts'
+import { addExamples, INDEXES, labelCounts, replaceExamples, STORES } from './index.ts'
+import { testDatabases } from './testing.ts'
 
 const examples = (labels: number[]): Examples => ({
   count: labels.length,
@@ -16,17 +9,7 @@ const examples = (labels: number[]): Examples => ({
   labels: Uint8Array.from(labels),
 })
 
-let opened: PollenDatabase[] = []
-let n = 0
-async function fresh(): Promise<PollenDatabase> {
-  const db = await openPollenDB({ name: `pollen-add-test-${n++}` })
-  opened.push(db)
-  return db
-}
-afterEach(() => {
-  for (const db of opened) db.close()
-  opened = []
-})
+const { open: fresh } = testDatabases('pollen-add-test')
 
 describe('addExamples', () => {
   it('adds beside what is stored, keeping the demo digits and earlier drawings', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type Examples, labelHistogram, PIXELS_PER_EXAMPLE } from '../../../shared/data/index.ts'
 import type { Assignment } from '../../../shared/protocol/index.ts'
 import {
@@ -6,11 +6,11 @@ import {
   type DemoSetting,
   labelCounts,
   openPollenDB,
-  type PollenDatabase,
   readExamples,
   replaceExamples,
   STORES,
 } from './index.ts'
+import { testDatabases } from './testing.ts'
 
 /** `count` examples with labels `i % 10` and every pixel of example i equal to i & 255. */
 function examples(count: number, labelOf = (i: number) => i % 10): Examples {
@@ -31,17 +31,7 @@ const demo = (count: number): DemoSetting => ({
   loadedAt: 1,
 })
 
-let opened: PollenDatabase[] = []
-let n = 0
-async function fresh(): Promise<PollenDatabase> {
-  const db = await openPollenDB({ name: `pollen-test-${n++}` })
-  opened.push(db)
-  return db
-}
-afterEach(() => {
-  for (const db of opened) db.close()
-  opened = []
-})
+const { open: fresh, name: dbName } = testDatabases('pollen-test')
 
 describe('openPollenDB', () => {
   it('creates every store of the schema, with the examples indexes', async () => {
@@ -237,13 +227,12 @@ describe('deleteAllExamples', () => {
   })
 
   it('survives reopening: deleted is deleted', async () => {
-    const name = `pollen-test-reopen-${n++}`
+    const name = dbName('reopen')
     const db = await openPollenDB({ name })
     await replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: examples(5) })
     await deleteAllExamples(db)
     db.close()
-    const again = await openPollenDB({ name })
-    opened.push(again)
+    const again = await fresh(name)
     expect(await again.count(STORES.examples)).toBe(0)
   })
 })

@@ -1,25 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import {
-  DB_VERSION,
-  loadSpeed,
-  openPollenDB,
-  type PollenDatabase,
-  saveSpeed,
-  type SpeedRecord,
-  STORES,
-} from './index.ts'
+import { describe, expect, it } from 'vitest'
+import { DB_VERSION, loadSpeed, saveSpeed, type SpeedRecord, STORES } from './index.ts'
+import { testDatabases } from './testing.ts'
 
-let opened: PollenDatabase[] = []
-let n = 0
-const open = async (name: string, version?: number) => {
-  const db = await openPollenDB({ name, ...(version ? { version } : {}) })
-  opened.push(db)
-  return db
-}
-afterEach(() => {
-  for (const db of opened) db.close()
-  opened = []
-})
+const { open, name: dbName } = testDatabases('pollen-speed')
 
 const record = (backend: SpeedRecord['backend'], examplesPerSecond: number): SpeedRecord => ({
   backend,
@@ -31,7 +14,7 @@ const record = (backend: SpeedRecord['backend'], examplesPerSecond: number): Spe
 
 describe('the speed store', () => {
   it('keeps one measurement per backend, the latest', async () => {
-    const db = await open(`pollen-speed-${n++}`)
+    const db = await open()
     expect(await loadSpeed(db, 'wasm')).toBeUndefined()
     await saveSpeed(db, record('wasm', 230))
     await saveSpeed(db, record('webgpu', 900))
@@ -43,7 +26,7 @@ describe('the speed store', () => {
 
   it('is added to a version 2 database, which keeps what it held', async () => {
     expect(DB_VERSION).toBe(4)
-    const name = `pollen-speed-upgrade-${n++}`
+    const name = dbName('upgrade')
     const old = await open(name, 2)
     expect([...old.objectStoreNames]).not.toContain(STORES.speed)
     await old.put(STORES.settings, { key: 'device', deviceId: 'd1', token: 't', enrolledAt: 5 })

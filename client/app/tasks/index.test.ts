@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DevicePrivacyView, DeviceTaskView } from '../../../shared/protocol/index.ts'
 import { readLedger } from '../privacy/ledger.ts'
-import { openPollenDB, type PollenDatabase } from '../storage/index.ts'
 import {
   type ConditionSource,
   createConsentStore,
@@ -11,6 +10,7 @@ import {
   watchConditions,
 } from './index.ts'
 import { deviceState, networkUnmetered } from './conditions.ts'
+import { testDatabases } from '../storage/testing.ts'
 
 const task = (id: string, purpose = 'read digits'): DeviceTaskView => ({
   id,
@@ -24,16 +24,8 @@ const task = (id: string, purpose = 'read digits'): DeviceTaskView => ({
   privacy: { differentialPrivacy: null, secureAggregation: false },
 })
 
-let opened: PollenDatabase[] = []
-let n = 0
-async function fresh(): Promise<PollenDatabase> {
-  const db = await openPollenDB({ name: `pollen-tasks-test-${n++}` })
-  opened.push(db)
-  return db
-}
+const { open: fresh } = testDatabases('pollen-tasks-test')
 afterEach(() => {
-  for (const db of opened) db.close()
-  opened = []
   document.body.replaceChildren()
 })
 
