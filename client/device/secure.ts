@@ -6,7 +6,7 @@ import {
   type SecAggClient,
   type SecAggView,
 } from '../../shared/secagg/index.ts'
-import type { NamedTensor } from '../../shared/tensors/index.ts'
+import { flattenTensors, type NamedTensor } from '../../shared/tensors/index.ts'
 
 /** How a secure round ended for this device. */
 export interface SecureOutcome {
@@ -122,13 +122,7 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
       let answer: UploadAnswer | null = null
       try {
         const { client, collect } = await ready
-        const values = new Float32Array(collect.config.length)
-        let offset = 0
-        for (const t of delta) {
-          values.set(t.data, offset)
-          offset += t.data.length
-        }
-        const masked = await client.mask(collect, values)
+        const masked = await client.mask(collect, flattenTensors(delta))
         const { examples, steps, baseModel, partial } = metadata
         const body = encodeMaskedUpdate({
           metadata: { examples, steps, baseModel, ...(partial ? { partial } : {}) },

@@ -1,6 +1,6 @@
 import { createRunningSum, type WeightSpecEntry } from '../../shared/aggregation/index.ts'
 import { addGaussianNoise, clipToNorm } from '../../shared/privacy/index.ts'
-import { tensorSize, type NamedTensor } from '../../shared/tensors/index.ts'
+import { type NamedTensor, unflattenTensors } from '../../shared/tensors/index.ts'
 
 /**
  * A private round's sum (DP-FedAvg, McMahan et al. 2018): every update counts once, clipped to
@@ -31,17 +31,7 @@ export function createPrivateSum(
       count += 1
     },
     addSum(flat, n) {
-      const length = spec.reduce((total, s) => total + tensorSize(s.shape), 0)
-      if (flat.length !== length)
-        throw new RangeError(`a sum of ${flat.length} entries, not ${length}`)
-      let offset = 0
-      const tensors = spec.map((s) => {
-        const size = tensorSize(s.shape)
-        const data = Float32Array.from(flat.subarray(offset, offset + size))
-        offset += size
-        return { name: s.name, shape: [...s.shape], dtype: 'float32' as const, data }
-      })
-      sum.add(tensors, 1)
+      sum.add(unflattenTensors(flat, spec), 1)
       count += n
     },
     get count() {

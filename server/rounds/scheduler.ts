@@ -11,6 +11,7 @@ import {
   noParticipation,
   type RoundDeviceView,
   type PrivacySettings,
+  isPrivate,
   type RoundSettings,
   SECURE_MIN_PARTICIPANTS,
   selectedPerRound,
@@ -131,8 +132,6 @@ interface LiveTask {
   queue: Promise<void>
 }
 
-const selectedTarget = selectedPerRound
-
 /** FedBuff: no rounds with deadlines, a new version every `async.bufferSize` updates. */
 const isAsync = (task: TaskRecord) => task.spec.mode === 'async'
 
@@ -146,10 +145,6 @@ function devicePrivacy(privacy: PrivacySettings, minReports: number) {
   const noiseStd = mode === 'distributed' ? (noiseMultiplier * clipNorm) / Math.sqrt(minReports) : 0
   return { clipNorm, noiseStd }
 }
-
-/** Privacy or secure aggregation: the server works on a clipped sum, never one update alone. */
-const isPrivate = (task: TaskRecord) =>
-  task.spec.privacy !== null || task.spec.secureAggregation !== null
 
 /**
  * The round scheduler: one synchronous round at a time per task. Decisions are taken on the
@@ -222,7 +217,7 @@ export function createScheduler(options: SchedulerOptions) {
         round: record.round,
         spec: live.info.weightSpec,
       }),
-      privateSum: isPrivate(live.record)
+      privateSum: isPrivate(live.record.spec)
         ? createPrivateSum(live.info.weightSpec, {
             clipNorm: live.record.spec.privacy?.clipNorm ?? Number.POSITIVE_INFINITY,
           })
@@ -403,7 +398,7 @@ export function createScheduler(options: SchedulerOptions) {
 
   /** The sampling rate of a private task's rounds: devices selected over its population. */
   const sampling = (live: LiveTask, settings: RoundSettings = live.record.spec.rounds) =>
-    samplingRate(selectedTarget(settings), live.population)
+    samplingRate(selectedPerRound(settings), live.population)
 
   /**
    * A private task whose next round would take ε past its budget completes instead, saying why.
@@ -429,7 +424,7 @@ export function createScheduler(options: SchedulerOptions) {
   function firstRoundRefusal(task: TaskRecord, population: number): string | undefined {
     const { privacy } = task.spec
     if (!privacy) return undefined
-    const q = samplingRate(selectedTarget(task.spec.rounds), population)
+    const q = samplingRate(selectedPerRound(task.spec.rounds), population)
     const one = spendRound(null, privacy, q).epsilon
     if (one <= privacy.epsilonBudget) return undefined
     return `one round spends ε = ${one.toFixed(3)} at sampling rate q = ${q.toFixed(4)} (δ = ${privacy.delta}), more than the budget ${privacy.epsilonBudget}: raise noiseMultiplier or the budget, or give the population`
@@ -554,7 +549,7 @@ export function createScheduler(options: SchedulerOptions) {
     const load = ({ live, round }: { live: LiveTask; round: LiveRound }) =>
       isAsync(live.record)
         ? live.atWork.size / live.record.spec.async.concurrency
-        : round.record.selected / selectedTarget(round.settings)
+        : round.record.selected / selectedPerRound(round.settings)
     const candidates = eligible
       .filter((t) => t.record.status === 'running' && t.open && !t.open.closing)
       .map((t) => ({ live: t, round: t.open! }))
@@ -1105,7 +1100,7 @@ export function createScheduler(options: SchedulerOptions) {
         'round',
       )
     secureCall(taskId, n, (secure) =>
-      secure.keys(device.id, keys, round ? selectedTarget(round.settings) : 0),
+      secure.keys(device.id, keys, round ? selectedPerRound(round.settings) : 0),
     )
   }
 
@@ -1173,11 +1168,11 @@ export function createScheduler(options: SchedulerOptions) {
         `rounds.minReports (${rounds.minReports}) must be at most rounds.clientsPerRound (${rounds.clientsPerRound})`,
         'rounds.minReports',
       )
-    if (task.spec.secureAggregation && selectedTarget(rounds) < SECURE_MIN_PARTICIPANTS)
+    if (task.spec.secureAggregation && selectedPerRound(rounds) < SECURE_MIN_PARTICIPANTS)
       throw new PollenError(
         400,
         'invalid_request',
-        `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉ is ${selectedTarget(rounds)})`,
+        `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉ is ${selectedPerRound(rounds)})`,
         'rounds.clientsPerRound',
       )
     const atLeast = task.committedRounds + (live.open ? 1 : 0)

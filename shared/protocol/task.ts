@@ -202,8 +202,11 @@ export const SECURE_MIN_PARTICIPANTS = 3
 export const selectedPerRound = (r: { overSelect: number; clientsPerRound: number }) =>
   Math.ceil(r.overSelect * r.clientsPerRound - 1e-9)
 
-/** Privacy or secure aggregation: the server may see only a sum, so updates count equally. */
-const isPrivate = (spec: { privacy?: unknown; secureAggregation?: unknown }) =>
+/**
+ * Privacy or secure aggregation (in a spec as sent or as parsed): the server works on a clipped
+ * sum, never one update alone, so updates count equally.
+ */
+export const isPrivate = (spec: { privacy?: unknown; secureAggregation?: unknown }) =>
   (spec.privacy !== undefined && spec.privacy !== null) ||
   (spec.secureAggregation !== undefined &&
     spec.secureAggregation !== null &&

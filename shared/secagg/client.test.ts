@@ -15,18 +15,9 @@ import {
   reveal,
   share,
   viewAs,
+  outcome,
 } from './fixtures.ts'
 import { fromBase64url, toBase64url } from './wire.ts'
-
-async function outcome(call: () => unknown): Promise<string> {
-  try {
-    await call()
-    return 'ok'
-  } catch (e) {
-    const { status, code, field } = e as { status?: number; code?: string; field?: string }
-    return status ? `${status} ${code} ${field}` : String(e)
-  }
-}
 
 const CONFIG = { participants: 3, threshold: 2, degree: 2, length: 16, range: 1, scale: 1000 }
 const FAKE = {

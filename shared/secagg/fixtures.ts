@@ -128,3 +128,14 @@ export async function drive(
   reveal(c, revealers)
   return result
 }
+
+/** What a call threw: 'ok', or "status code field". */
+export async function outcome(call: () => unknown): Promise<string> {
+  try {
+    await call()
+    return 'ok'
+  } catch (e) {
+    const { status, code, field } = e as { status?: number; code?: string; field?: string }
+    return status ? `${status} ${code} ${field}` : String(e)
+  }
+}

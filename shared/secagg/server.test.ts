@@ -10,6 +10,7 @@ import {
   reveal,
   share,
   viewAs,
+  outcome,
 } from './fixtures.ts'
 import {
   type KeysMessage,
@@ -24,17 +25,6 @@ import { fromBase64url, toBase64url } from './wire.ts'
 
 const [A, B, C] = ['a', 'b', 'c']
 const vectors = randomVectors([A, B, C], 16, 1)
-
-/** What a call threw: 'ok', or "status code field". */
-async function outcome(call: () => unknown): Promise<string> {
-  try {
-    await call()
-    return 'ok'
-  } catch (e) {
-    const { status, code, field } = e as { status?: number; code?: string; field?: string }
-    return status ? `${status} ${code} ${field}` : String(e)
-  }
-}
 
 /**
  * Three participants with the round in `stage`, a and b done with it and c not yet, so c's call

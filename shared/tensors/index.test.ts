@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { ContainerError, decodeContainer, encodeContainer, sha256Hex } from './index.ts'
+import {
+  ContainerError,
+  decodeContainer,
+  encodeContainer,
+  flattenTensors,
+  type NamedTensor,
+  sha256Hex,
+  unflattenTensors,
+} from './index.ts'
 
 const tensors = [
   {
@@ -121,5 +129,18 @@ describe('tensor container', () => {
     expect(await sha256Hex(new TextEncoder().encode('abc'))).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     )
+  })
+})
+
+describe('flattenTensors and unflattenTensors', () => {
+  it('lay tensors end to end and cut them back, in order', () => {
+    const tensors: NamedTensor[] = [
+      { name: 'w', shape: [2, 2], dtype: 'float32', data: Float32Array.of(1, 2, 3, 4) },
+      { name: 'b', shape: [2], dtype: 'float32', data: Float32Array.of(5, 6) },
+    ]
+    const flat = flattenTensors(tensors)
+    expect([...flat]).toEqual([1, 2, 3, 4, 5, 6])
+    expect(unflattenTensors(Float64Array.from(flat), tensors)).toEqual(tensors)
+    expect(() => unflattenTensors(flat.subarray(1), tensors)).toThrow(/5 entries, not 6/)
   })
 })
