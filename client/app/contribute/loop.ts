@@ -17,7 +17,6 @@ import {
 import type { SecureSession } from '../../device/secure.ts'
 import type { Trainer, TrainOutcome, TrainProgress } from '../../device/trainer.ts'
 import { recordRound } from '../history/store.ts'
-import { recordContribution } from '../privacy/ledger.ts'
 import { deliverPending } from '../outbox/index.ts'
 import { refreshPrivacy } from '../privacy/ledger.ts'
 import {
@@ -431,7 +430,6 @@ export function createContributor(options: ContributorOptions) {
         }
         assignment = null
         record.id = await recordRound(db, record)
-        if (ended.answer?.type === 'accepted') await recordContribution(db, job.taskId, now())
         options.onRound?.(record)
         return 0
       }

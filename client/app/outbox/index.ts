@@ -10,7 +10,7 @@ import {
   type PollenDatabase,
   STORES,
 } from '../storage/index.ts'
-import { afterContribution } from '../privacy/contribution.ts'
+import { recordRound } from '../history/store.ts'
 
 export { UPLOAD_SYNC_TAG } from '../pwa/caches.ts'
 
@@ -163,10 +163,7 @@ async function release(db: PollenDatabase, upload: PendingUpload, why: string): 
   await db.put(STORES.uploads, { ...upload, claimedUntil: 0, lastError: why })
 }
 
-/**
- * Removes the upload and writes its round into the history, in one transaction; an accepted
- * update is counted in the privacy ledger in the same one.
- */
+/** Removes the upload and writes its round into the history (and the ledger), in one transaction. */
 async function finish(
   db: PollenDatabase,
   upload: PendingUpload,
@@ -186,18 +183,6 @@ async function finish(
     finishedAt: at,
     ...result,
   }
-  const tx = db.transaction([STORES.uploads, STORES.history, STORES.ledger], 'readwrite')
-  const ledger = tx.objectStore(STORES.ledger)
-  const [, id] = await Promise.all([
-    tx.objectStore(STORES.uploads).delete(upload.key),
-    tx.objectStore(STORES.history).add(record),
-    result.outcome === 'accepted'
-      ? ledger
-          .get(upload.taskId)
-          .then((entry) => ledger.put(afterContribution(entry, upload.taskId, at, upload.taskName)))
-      : undefined,
-    tx.done,
-  ])
-  record.id = id
+  record.id = await recordRound(db, record, { removeUpload: upload.key })
   options.onRecord?.(record)
 }
