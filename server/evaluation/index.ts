@@ -13,6 +13,8 @@ export interface HeldOutResult {
    * no held-out examples: not measured, which 0 would misreport and JSON cannot carry as NaN.
    */
   perLabelAccuracy: (number | null)[]
+  /** Held-out examples by true label (row) and predicted class (column). */
+  confusion: number[][]
 }
 
 /** Evaluates a model on the coordinator's held-out examples for a dataset, if it has any. */
@@ -44,6 +46,7 @@ export function heldOutEvaluator({
           loss: result.loss,
           examples: result.examples,
           perLabelAccuracy: result.perLabelAccuracy.map((a) => (Number.isNaN(a) ? null : a)),
+          confusion: result.confusion,
         }
       })
       queue = run.catch(() => undefined)

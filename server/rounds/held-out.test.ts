@@ -65,21 +65,39 @@ describe('held-out accuracy per label in the rounds', () => {
         rounds: { total: 2, clientsPerRound: 1, minReports: 1, overSelect: 1 },
       }),
     )
-    answers.push({ accuracy: 0.5, loss: 1.25, examples: 8, perLabelAccuracy: [1, 0.25, null] })
+    const confusion = [
+      [4, 0, 0],
+      [3, 1, 0],
+      [0, 0, 0],
+    ]
+    answers.push({
+      accuracy: 0.5,
+      loss: 1.25,
+      examples: 8,
+      perLabelAccuracy: [1, 0.25, null],
+      confusion,
+    })
     const first = await roundWithOneReport(task.id, 'p1')
     expect(first).toMatchObject({
       status: 'committed',
       accuracy: 0.5,
       loss: 1.25,
       accuracyByLabel: [1, 0.25, null],
+      confusion,
     })
     // The second round's evaluation finds nothing to measure: null, not the first round's.
     const second = await roundWithOneReport(task.id, 'p2')
-    expect(second).toMatchObject({ status: 'committed', accuracy: null, accuracyByLabel: null })
+    expect(second).toMatchObject({
+      status: 'committed',
+      accuracy: null,
+      accuracyByLabel: null,
+      confusion: null,
+    })
     expect(evaluated).toEqual(['mnist', 'mnist'])
 
     const stored = await t.scheduler.listRounds(task.id)
     expect(stored.map((r) => r.accuracyByLabel)).toEqual([[1, 0.25, null], null])
+    expect(stored.map((r) => r.confusion)).toEqual([confusion, null])
     await t.scheduler.deleteTask(task.id)
   })
 })

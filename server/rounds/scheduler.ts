@@ -105,6 +105,8 @@ interface LiveRound {
   /** A private task's sampling rate for this round, fixed as it opens (what the accountant charges). */
   sampling: number
   devices: Map<string, AssignmentState>
+  /** The accepted reports' training loss, weighted by their examples, and those examples. */
+  trainingLoss: { sum: number; examples: number }
   timer: TimerHandle | undefined
   closing: boolean
 }
@@ -186,12 +188,16 @@ export function createScheduler(options: SchedulerOptions) {
       late,
       rejected,
       examples,
+      firstAssignedAt,
       deadlineAt,
       bytesUp,
       bytesDown,
       participation,
     } = round.record
-    const patch = { selected, reported, late, rejected, examples, deadlineAt, bytesUp, bytesDown }
+    const patch = {
+      ...{ selected, reported, late, rejected, examples, firstAssignedAt, deadlineAt },
+      ...{ bytesUp, bytesDown },
+    }
     // A copy: the record goes on changing while the write waits in the queue.
     const shares = structuredClone(participation)
     return enqueue(live, () => store.updateRound(taskId, n, { ...patch, participation: shares }))
@@ -225,6 +231,7 @@ export function createScheduler(options: SchedulerOptions) {
       secure: undefined,
       sampling: sampling(live, live.record.spec.rounds),
       devices: new Map(),
+      trainingLoss: { sum: 0, examples: 0 },
       timer: undefined,
       closing: false,
     }
@@ -271,6 +278,8 @@ export function createScheduler(options: SchedulerOptions) {
       accuracy: null,
       loss: null,
       accuracyByLabel: null,
+      confusion: null,
+      trainingLoss: null,
       epsilon: null,
       startedAt: clock.now(),
     }
@@ -349,11 +358,8 @@ export function createScheduler(options: SchedulerOptions) {
                   return null
                 })
             : null
-          const { accuracy, loss, accuracyByLabel } = strategy.aggregateEvaluate({
-            round: r.round,
-            heldOut: evaluated,
-          })
-          Object.assign(r, { status: 'committed', model: hash, accuracy, loss, accuracyByLabel })
+          const metrics = strategy.aggregateEvaluate({ round: r.round, heldOut: evaluated })
+          Object.assign(r, { status: 'committed', model: hash, ...metrics })
           task.modelHash = hash
           task.committedRounds += 1
           if (task.committedRounds >= task.spec.rounds.total) task.status = 'completed'
@@ -367,6 +373,8 @@ export function createScheduler(options: SchedulerOptions) {
       task.error = `round ${r.round} could not be committed: ${String(error)}`
       log(task.error)
     }
+    const { sum, examples } = round.trainingLoss
+    r.trainingLoss = examples > 0 ? sum / examples : null
     r.closedAt = clock.now()
     task.updatedAt = r.closedAt
     const { taskId, round: n, ...roundPatch } = r
@@ -567,6 +575,7 @@ export function createScheduler(options: SchedulerOptions) {
     round.secure?.selectionStarted()
     const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
     const assignedAt = clock.now()
+    round.record.firstAssignedAt ??= assignedAt
     void enqueue(live, () =>
       store.insertAssignment({
         ...key,
@@ -793,6 +802,10 @@ export function createScheduler(options: SchedulerOptions) {
     round.record.reported += 1
     round.record.examples += metadata.examples
     round.record.bytesUp += bytes.length
+    if (metadata.loss !== undefined) {
+      round.trainingLoss.sum += metadata.loss * metadata.examples
+      round.trainingLoss.examples += metadata.examples
+    }
     countParticipation(round.record, device, metadata.examples, metadata.partial)
     metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
     void enqueue(live, () =>

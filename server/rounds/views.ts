@@ -32,6 +32,21 @@ export function taskView(task: TaskRecord, info: Pick<ModelInfo, 'parameters'>):
   }
 }
 
+const seconds = (from: number, to: number) => (to - from) / 1000
+
+/** Waiting for devices apart from their work: the first assignment divides the two. */
+function phases({ startedAt, firstAssignedAt: first, closedAt: closed }: RoundRecord) {
+  return {
+    waitingSeconds:
+      first !== null
+        ? seconds(startedAt, first)
+        : closed !== null
+          ? seconds(startedAt, closed)
+          : null,
+    trainingSeconds: first !== null && closed !== null ? seconds(first, closed) : null,
+  }
+}
+
 export function roundView(r: RoundRecord): RoundView {
   return {
     round: r.round,
@@ -45,10 +60,14 @@ export function roundView(r: RoundRecord): RoundView {
     accuracy: r.accuracy,
     loss: r.loss,
     accuracyByLabel: r.accuracyByLabel && [...r.accuracyByLabel],
+    confusion: r.confusion && r.confusion.map((row) => [...row]),
+    trainingLoss: r.trainingLoss,
     epsilon: r.epsilon,
     baseModel: r.baseModel,
     model: r.model,
     startedAt: new Date(r.startedAt).toISOString(),
+    firstAssignedAt: iso(r.firstAssignedAt),
+    ...phases(r),
     deadlineAt: iso(r.deadlineAt),
     closedAt: iso(r.closedAt),
     bytesUp: r.bytesUp,

@@ -36,4 +36,30 @@ describe('pglite on disk', () => {
     })
     await second.close()
   })
+
+  it('dates the first assignment of rounds stored before first_assigned_at existed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pollen-store-'))
+    const first = await pgliteStore(dir)
+    await first.insertTask(aTask('old'))
+    await first.openRound({ ...aRound('old', 1), startedAt: 1_000 })
+    await first.openRound({ ...aRound('old', 2), startedAt: 2_000 })
+    await first.insertDevice({
+      ...{ id: 'd1', tokenHash: 'h1', label: null, capabilities: null, datasets: [] },
+      ...{ enrolledAt: 1, lastSeenAt: 1 },
+    })
+    for (const [deviceId, assignedAt] of [['d1', 151_000]] as const)
+      await first.insertAssignment({
+        ...{ taskId: 'old', round: 1, deviceId, state: 'reported', examples: 5, assignedAt },
+        ...{ answeredAt: null, backend: null, examplesPerSecond: null, downloadedAt: null },
+        bytesUp: 0,
+      })
+    await first.close()
+    // The database as an older coordinator left it: no such column.
+    const raw = await PGlite.create(dir)
+    await raw.exec('alter table rounds drop column first_assigned_at')
+    await raw.close()
+    const second = await pgliteStore(dir)
+    expect((await second.listRounds('old')).map((r) => r.firstAssignedAt)).toEqual([151_000, null])
+    await second.close()
+  })
 })

@@ -50,6 +50,9 @@ alter table rounds add column if not exists accuracy_by_label jsonb;
 alter table tasks add column if not exists privacy_spent jsonb;
 alter table tasks add column if not exists stopped_reason text;
 alter table rounds add column if not exists epsilon double precision;
+alter table rounds add column if not exists confusion jsonb;
+alter table rounds add column if not exists training_loss double precision;
+alter table rounds add column if not exists first_assigned_at bigint;
 create index if not exists rounds_open on rounds (status) where status = 'open';
 create table if not exists devices (
   id text primary key,
@@ -75,6 +78,10 @@ alter table assignments add column if not exists backend text;
 alter table assignments add column if not exists examples_per_second double precision;
 alter table assignments add column if not exists downloaded_at bigint;
 alter table assignments add column if not exists bytes_up bigint not null default 0;
+-- Rounds stored before first_assigned_at existed: their first assignment says when it was.
+update rounds r set first_assigned_at = a.first
+  from (select task_id, round, min(assigned_at) as first from assignments group by task_id, round) a
+  where r.first_assigned_at is null and a.task_id = r.task_id and a.round = r.round;
 `
 
 /** camelCase record field → snake_case column, for the fields a patch may name. */
@@ -85,6 +92,7 @@ const JSON_COLUMNS = new Set([
   'datasets',
   'participation',
   'accuracyByLabel',
+  'confusion',
   'privacySpent',
 ])
 /** A field's value as a query parameter: JSON text for a jsonb column, SQL null for null. */
@@ -160,6 +168,10 @@ interface RoundRow {
   /** Null when no evaluation ran, and in rows written before the column existed. */
   accuracy_by_label: (number | null)[] | null
   epsilon: number | null
+  /** The next three are null in rows written before their columns existed. */
+  confusion: number[][] | null
+  training_loss: number | null
+  first_assigned_at: string | number | null
   started_at: string | number
   deadline_at: string | number | null
   closed_at: string | number | null
@@ -222,7 +234,10 @@ const toRound = (r: RoundRow): RoundRecord => ({
   loss: r.loss,
   accuracyByLabel: r.accuracy_by_label,
   epsilon: r.epsilon,
+  confusion: r.confusion,
+  trainingLoss: r.training_loss,
   startedAt: Number(r.started_at),
+  firstAssignedAt: num(r.first_assigned_at),
   deadlineAt: num(r.deadline_at),
   closedAt: num(r.closed_at),
   bytesUp: Number(r.bytes_up),

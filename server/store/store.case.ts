@@ -35,8 +35,11 @@ export const aRound = (taskId: string, round: number): RoundRecord => ({
   accuracy: null,
   loss: null,
   accuracyByLabel: null,
+  confusion: null,
+  trainingLoss: null,
   epsilon: null,
   startedAt: 10,
+  firstAssignedAt: null,
   deadlineAt: null,
   closedAt: null,
   bytesUp: 0,
@@ -72,6 +75,11 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
           model: HASH_B,
           accuracy: 0.9,
           accuracyByLabel: [1, 0.8125, null, 0.1 + 0.2],
+          confusion: [
+            [3, 1],
+            [0, 4],
+          ],
+          trainingLoss: 0.1 + 0.2,
           epsilon: 0.75,
           closedAt: 20,
         },
@@ -88,6 +96,11 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         model: HASH_B,
         accuracy: 0.9,
         accuracyByLabel: [1, 0.8125, null, 0.1 + 0.2],
+        confusion: [
+          [3, 1],
+          [0, 4],
+        ],
+        trainingLoss: 0.1 + 0.2,
         epsilon: 0.75,
         closedAt: 20,
       })
@@ -116,6 +129,26 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         status: 'committed',
         accuracy: null,
         accuracyByLabel: null,
+        confusion: null,
+        trainingLoss: null,
+      })
+      await store.close()
+    })
+
+    it('keeps when a round had its first device, and forgets it when the round restarts', async () => {
+      const store = await makeStore()
+      await store.insertTask(aTask('t1'))
+      await store.openRound(aRound('t1', 1))
+      expect((await store.listRounds('t1'))[0]?.firstAssignedAt).toBeNull()
+      await store.updateRound('t1', 1, { selected: 1, firstAssignedAt: 150_010 })
+      expect((await store.listRounds('t1'))[0]).toMatchObject({
+        startedAt: 10,
+        firstAssignedAt: 150_010,
+      })
+      await store.resetRound('t1', 1, 200_000)
+      expect((await store.listRounds('t1'))[0]).toMatchObject({
+        startedAt: 200_000,
+        firstAssignedAt: null,
       })
       await store.close()
     })

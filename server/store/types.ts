@@ -51,9 +51,21 @@ export interface RoundRecord {
   loss: number | null
   /** Held-out accuracy per label (index = label, null for a label with no held-out examples). */
   accuracyByLabel: (number | null)[] | null
+  /** Held-out examples by true label (row) and predicted class (column); null if not evaluated. */
+  confusion: number[][] | null
+  /**
+   * The example-weighted mean of the training loss the accepted reports carried (null: none
+   * said): what the devices saw on their own data, beside the held-out loss.
+   */
+  trainingLoss: number | null
   /** A private task's ε spent after this round (at its δ); null without differential privacy. */
   epsilon: number | null
   startedAt: number
+  /**
+   * When the round's first device was assigned (null: none yet). Before it the round waits
+   * for devices; after it, they train (a synchronous round's deadline starts here).
+   */
+  firstAssignedAt: number | null
   deadlineAt: number | null
   closedAt: number | null
   bytesUp: number
@@ -69,6 +81,7 @@ export const FRESH_ROUND = {
   rejected: 0,
   dropped: 0,
   examples: 0,
+  firstAssignedAt: null,
   deadlineAt: null,
   closedAt: null,
   bytesUp: 0,

@@ -87,6 +87,7 @@ export function strategyFor(options: Partial<AggregationSettings> = {}): Aggrega
       accuracy: heldOut?.accuracy ?? null,
       loss: heldOut?.loss ?? null,
       accuracyByLabel: heldOut ? [...heldOut.perLabelAccuracy] : null,
+      confusion: heldOut ? heldOut.confusion.map((row) => [...row]) : null,
     }),
     state: () => state.map(copy),
     restore(next, spec) {

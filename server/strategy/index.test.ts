@@ -215,15 +215,34 @@ describe('strategyFor', () => {
   it('turns the held-out evaluation into the round metrics, per label included', () => {
     const strategy = strategyFor()
     expect(strategy.configureEvaluate({ round: 1 })).toEqual({ heldOut: true })
-    const heldOut = { accuracy: 0.75, loss: 0.5, examples: 4, perLabelAccuracy: [1, null, 0.5] }
+    const heldOut = {
+      accuracy: 0.75,
+      loss: 0.5,
+      examples: 4,
+      perLabelAccuracy: [1, null, 0.5],
+      confusion: [
+        [1, 0, 0],
+        [0, 0, 0],
+        [0, 1, 1],
+      ],
+    }
     const metrics = strategy.aggregateEvaluate({ round: 1, heldOut })
-    expect(metrics).toEqual({ accuracy: 0.75, loss: 0.5, accuracyByLabel: [1, null, 0.5] })
+    expect(metrics).toEqual({
+      accuracy: 0.75,
+      loss: 0.5,
+      accuracyByLabel: [1, null, 0.5],
+      confusion: heldOut.confusion,
+    })
+    // Copies: the evaluator's arrays may be reused.
     heldOut.perLabelAccuracy[0] = 0
+    heldOut.confusion[0]![0] = 9
     expect(metrics.accuracyByLabel).toEqual([1, null, 0.5])
+    expect(metrics.confusion?.[0]).toEqual([1, 0, 0])
     expect(strategy.aggregateEvaluate({ round: 2, heldOut: null })).toEqual({
       accuracy: null,
       loss: null,
       accuracyByLabel: null,
+      confusion: null,
     })
   })
 })

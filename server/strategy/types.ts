@@ -31,6 +31,8 @@ export interface RoundMetrics {
   loss: number | null
   /** Held-out accuracy per label (index = label; null where the held-out set has none). */
   accuracyByLabel: (number | null)[] | null
+  /** Held-out examples by true label (row) and predicted class (column). */
+  confusion: number[][] | null
 }
 
 /**

@@ -380,11 +380,30 @@ export interface RoundView {
    * held-out set has no examples of; null as a whole where no evaluation ran.
    */
   accuracyByLabel: (number | null)[] | null
+  /**
+   * Held-out examples of the committed model by true label (row) and predicted class (column),
+   * one row and column per class; null where no evaluation ran.
+   */
+  confusion: number[][] | null
+  /**
+   * Example-weighted mean of the training loss the round's accepted reports carried (the
+   * devices' own data, after local training); null where no report said.
+   */
+  trainingLoss: number | null
   /** With differential privacy: the task's ε spent once this round committed (at its δ). */
   epsilon: number | null
   baseModel: string
   model: string | null
   startedAt: string
+  /** When its first device was assigned; null while none has been. */
+  firstAssignedAt: string | null
+  /**
+   * Seconds the round waited for devices: from its opening to its first assignment, or to its
+   * close if none came; null while it still waits.
+   */
+  waitingSeconds: number | null
+  /** Seconds from its first assignment to its close (devices at work); null until both. */
+  trainingSeconds: number | null
   deadlineAt: string | null
   closedAt: string | null
   /** Bytes of weight updates received and read this round (reported and rejected). */

@@ -22,6 +22,11 @@ export interface Evaluation {
   loss: number
   /** Accuracy per label (index = label); NaN for a label with no examples. */
   perLabelAccuracy: number[]
+  /**
+   * Counts of examples by true label (row) and predicted class (column), one row and one
+   * column per class of the model: where the errors go, which per-label accuracy cannot say.
+   */
+  confusion: number[][]
   /** Examples evaluated, for weighting evaluations from several devices. */
   examples: number
 }
@@ -42,8 +47,9 @@ export async function evaluate({
   return await withModel(model, async () => {
     if (weights) setWeights(model, weights)
     const { count, labels } = examples
-    const correct = new Array<number>(io.classes).fill(0)
-    const total = new Array<number>(io.classes).fill(0)
+    const confusion = Array.from({ length: io.classes }, () =>
+      new Array<number>(io.classes).fill(0),
+    )
     let lossSum = 0
     for (let start = 0; start < count; start += batchSize) {
       signal?.throwIfAborted()
@@ -60,17 +66,18 @@ export async function evaluate({
       tf.dispose([predicted, losses])
       lossSum += l[0]!
       for (let k = 0; k < indices.length; k++) {
-        const label = labels[start + k]!
-        total[label]!++
-        if (p[k] === label) correct[label]!++
+        confusion[labels[start + k]!]![p[k]!]!++
       }
       await nextMacrotask()
     }
+    const correct = confusion.map((row, label) => row[label]!)
+    const total = confusion.map((row) => row.reduce((a, b) => a + b, 0))
     const right = correct.reduce((a, b) => a + b, 0)
     return {
       accuracy: right / count,
       loss: lossSum / count,
       perLabelAccuracy: correct.map((c, label) => (total[label]! > 0 ? c / total[label]! : NaN)),
+      confusion,
       examples: count,
     }
   })

@@ -511,6 +511,21 @@ describe('evaluate', () => {
     expect(whole.loss).toBeCloseTo(e.loss, 5)
   })
 
+  it('counts where each label went in a confusion matrix that agrees with the accuracies', async () => {
+    const e = await evaluate({ model: model(), weights: initial, examples: test, batchSize: 64 })
+    expect(e.confusion).toHaveLength(10)
+    expect(e.confusion.every((row) => row.length === 10)).toBe(true)
+    const counts = new Array<number>(10).fill(0)
+    for (const l of test.labels) counts[l]!++
+    // Row l holds every held-out example of label l; its diagonal is the ones predicted right.
+    expect(e.confusion.map((row) => row.reduce((a, b) => a + b, 0))).toEqual(counts)
+    e.confusion.forEach((row, l) => {
+      if (counts[l]! > 0) expect(row[l]! / counts[l]!).toBeCloseTo(e.perLabelAccuracy[l]!, 10)
+    })
+    const right = e.confusion.reduce((n, row, l) => n + row[l]!, 0)
+    expect(right / 500).toBeCloseTo(e.accuracy, 10)
+  })
+
   it('gives NaN for labels without examples', async () => {
     const ones = subset(
       test,

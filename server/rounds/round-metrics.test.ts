@@ -1,0 +1,91 @@
+// What a closed round says beyond its model: how long it waited for devices apart from how long
+// they worked, and the training loss its devices reported, weighted by their examples.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type Assignment,
+  type CheckinRequest,
+  type RoundView,
+  TaskSpecSchema,
+} from '../../shared/protocol/index.ts'
+import { createEventBus } from '../events/index.ts'
+import { testScheduler } from './testing.ts'
+
+const request: CheckinRequest = {
+  protocolVersion: 1,
+  capabilities: { backend: 'wasm' },
+  datasets: [{ name: 'mnist', examples: 4, labels: [4] }],
+}
+
+describe('a round closes with its phases and its devices’ training loss', () => {
+  const events = createEventBus()
+  let t: Awaited<ReturnType<typeof testScheduler>>
+
+  beforeAll(async () => {
+    t = await testScheduler({ events })
+  })
+  afterAll(() => t.close())
+
+  const nextClose = (taskId: string) =>
+    new Promise<RoundView>((resolve) => {
+      const stop = events.subscribe(({ event }) => {
+        if (event.type !== 'round.closed' || event.taskId !== taskId) return
+        stop()
+        resolve(event.round)
+      })
+    })
+
+  it('splits waiting for devices from their work, and weighs the reported loss by examples', async () => {
+    const task = await t.scheduler.createTask(
+      TaskSpecSchema.parse({
+        name: 'phases',
+        purpose: 'round phases and training loss',
+        model: { preset: 'mnist-2nn' },
+        rounds: { total: 2, clientsPerRound: 3, minReports: 1, overSelect: 1 },
+      }),
+    )
+    // Nobody comes for 150 s; then three devices are selected and report 4 s later.
+    t.clock.advance(150_000)
+    const devices = await t.enrol('a', 'b', 'c')
+    const assignments: Assignment[] = []
+    for (const device of devices)
+      assignments.push((await t.scheduler.checkin(device, request)) as Assignment)
+    t.clock.advance(4_000)
+    const closed = nextClose(task.id)
+    const reports = [
+      { examples: 10, loss: 1 },
+      { examples: 30, loss: 2 },
+      // A device that did not say its loss counts for nothing in the mean.
+      { examples: 60 },
+    ]
+    for (const [i, device] of devices.entries()) {
+      const { round, model } = assignments[i]!
+      const body = t.zeroUpdate({ steps: 1, baseModel: model.hash, ...reports[i]! })
+      const answer = await t.scheduler.upload({
+        device,
+        taskId: task.id,
+        round,
+        readBody: () => Promise.resolve(body),
+      })
+      expect(answer.answer.type).toBe('accepted')
+    }
+    const round = await closed
+    expect(round).toMatchObject({ status: 'committed', waitingSeconds: 150, trainingSeconds: 4 })
+    expect(round.firstAssignedAt).toBe(new Date(1_000_000 + 150_000).toISOString())
+    expect(round.trainingLoss).toBeCloseTo((10 * 1 + 30 * 2) / 40, 12)
+    // The same from the store, once the round is written.
+    const [stored] = await t.scheduler.listRounds(task.id)
+    expect(stored).toMatchObject({ waitingSeconds: 150, trainingSeconds: 4 })
+    expect(stored!.trainingLoss).toBeCloseTo(1.75, 12)
+
+    // The next round: open, nobody yet, so it is still waiting and nothing is measured.
+    const [, open] = await t.scheduler.listRounds(task.id)
+    expect(open).toMatchObject({
+      status: 'open',
+      firstAssignedAt: null,
+      waitingSeconds: null,
+      trainingSeconds: null,
+      trainingLoss: null,
+    })
+    await t.scheduler.deleteTask(task.id)
+  })
+})
