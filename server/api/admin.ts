@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
 import { TaskPatchSchema, TaskSpecSchema } from '../../shared/protocol/index.ts'
@@ -58,47 +58,41 @@ export function adminRoutes({ scheduler, store, models, events, keepAliveMs = 15
   app.get('/tasks/:id/rounds', async (c) =>
     c.json({ rounds: await scheduler.listRounds(c.req.param('id')) }),
   )
-  app.get('/tasks/:id/rounds/:round/devices', async (c) => {
-    const round = c.req.param('round')
-    if (!/^\d{1,9}$/.test(round))
-      throw new PollenError(400, 'invalid_request', 'must be a round number', 'round')
-    return c.json({ devices: await scheduler.roundDevices(c.req.param('id'), Number(round)) })
-  })
+  app.get('/tasks/:id/rounds/:round/devices', async (c) =>
+    c.json({
+      devices: await scheduler.roundDevices(c.req.param('id'), roundNumber(c.req.param('round'))),
+    }),
+  )
 
   // TF.js Layers format: model.json here; its weights manifest points at model/<hash>.bin beside it.
   app.get('/tasks/:id/model', (c) => {
-    const { spec, hash, info } = scheduler.currentModel(c.req.param('id'))
     c.header('Cache-Control', 'no-store')
-    return c.json({
-      format: 'layers-model',
-      generatedBy: 'Pollen',
-      convertedBy: null,
-      modelTopology: models.topology(spec),
-      weightsManifest: [
-        {
-          paths: [`model/${hash}.bin`],
-          weights: info.weightSpec.map(({ name, shape }) => ({ name, shape, dtype: 'float32' })),
-        },
-      ],
-      userDefinedMetadata: { pollen: { modelHash: hash } },
-    })
+    return c.json(layersModelJson(models, scheduler.currentModel(c.req.param('id'))))
   })
   app.get('/tasks/:id/model/:file', async (c) => {
     scheduler.getTask(c.req.param('id'))
-    const hash = c.req.param('file').replace(/\.bin$/, '')
-    const bytes = SHA256_HEX.test(hash)
-      ? await models.weights(hash).catch(() => undefined)
-      : undefined
-    if (!bytes) throw new PollenError(404, 'not_found', `no weights ${hash.slice(0, 80)}`)
-    const payload = new Uint8Array(bytes.reduce((n, t) => n + t.data.byteLength, 0))
-    let offset = 0
-    for (const t of bytes) {
-      payload.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), offset)
-      offset += t.data.byteLength
-    }
-    c.header('Content-Type', 'application/octet-stream')
-    c.header('Cache-Control', 'private, max-age=31536000, immutable')
-    return c.body(payload)
+    return weightsFile(c, models, c.req.param('file'))
+  })
+  // An earlier round's model, the same way: …/rounds/<n>/model and …/rounds/<n>/model/<hash>.bin.
+  app.get('/tasks/:id/rounds/:round/model', async (c) => {
+    const model = await scheduler.roundModel(c.req.param('id'), roundNumber(c.req.param('round')))
+    // A committed round's model never changes, but the task (and so the round) may be deleted.
+    c.header('Cache-Control', 'private, no-cache')
+    return c.json(layersModelJson(models, model))
+  })
+  app.get('/tasks/:id/rounds/:round/model/:file', async (c) => {
+    const { hash } = await scheduler.roundModel(
+      c.req.param('id'),
+      roundNumber(c.req.param('round')),
+    )
+    if (c.req.param('file') !== `${hash}.bin`)
+      throw new PollenError(
+        404,
+        'not_found',
+        `round ${c.req.param('round')}'s weights are ${hash}.bin`,
+        'file',
+      )
+    return weightsFile(c, models, c.req.param('file'))
   })
 
   app.get('/datasets', async (c) => {
@@ -148,4 +142,54 @@ export function adminRoutes({ scheduler, store, models, events, keepAliveMs = 15
   )
 
   return app
+}
+
+/** A round number from a path: digits only, else a 400 naming the field. */
+function roundNumber(text: string): number {
+  if (!/^\d{1,9}$/.test(text))
+    throw new PollenError(
+      400,
+      'invalid_request',
+      `must be a round number (1, 2, …), not ${JSON.stringify(text.slice(0, 40))}`,
+      'round',
+    )
+  return Number(text)
+}
+
+/** A model as TF.js Layers' model.json: its weights manifest names model/<hash>.bin beside it. */
+function layersModelJson(
+  models: ModelRegistry,
+  { spec, hash, info }: ReturnType<Scheduler['currentModel']>,
+) {
+  return {
+    format: 'layers-model',
+    generatedBy: 'Pollen',
+    convertedBy: null,
+    modelTopology: models.topology(spec),
+    weightsManifest: [
+      {
+        paths: [`model/${hash}.bin`],
+        weights: info.weightSpec.map(({ name, shape }) => ({ name, shape, dtype: 'float32' })),
+      },
+    ],
+    userDefinedMetadata: { pollen: { modelHash: hash } },
+  }
+}
+
+/** A model's weights, concatenated float32 in the manifest's order; immutable by its hash. */
+async function weightsFile(c: Context, models: ModelRegistry, file: string) {
+  const hash = file.replace(/\.bin$/, '')
+  const bytes = SHA256_HEX.test(hash)
+    ? await models.weights(hash).catch(() => undefined)
+    : undefined
+  if (!bytes) throw new PollenError(404, 'not_found', `no weights ${hash.slice(0, 80)}`)
+  const payload = new Uint8Array(bytes.reduce((n, t) => n + t.data.byteLength, 0))
+  let offset = 0
+  for (const t of bytes) {
+    payload.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), offset)
+    offset += t.data.byteLength
+  }
+  c.header('Content-Type', 'application/octet-stream')
+  c.header('Cache-Control', 'private, max-age=31536000, immutable')
+  return c.body(payload)
 }

@@ -111,6 +111,25 @@ export function openApiDocument() {
           responses: { 200: ok('float32 weights') },
         },
       },
+      '/api/v1/tasks/{id}/rounds/{round}/model': {
+        get: {
+          summary: "A committed round's model, TF.js Layers model.json",
+          security: admin,
+          responses: {
+            200: ok('model.json'),
+            400: ok('round is not a number'),
+            404: ok('no such task or round'),
+            409: ok('the round is open or abandoned: it committed no model'),
+          },
+        },
+      },
+      '/api/v1/tasks/{id}/rounds/{round}/model/{hash}.bin': {
+        get: {
+          summary: "Weights file named by a round's model.json",
+          security: admin,
+          responses: { 200: ok('float32 weights'), 404: ok("not that round's weights") },
+        },
+      },
       '/api/v1/datasets': {
         get: {
           summary: 'Datasets devices hold: counts and label histograms only',

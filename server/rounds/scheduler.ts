@@ -1369,6 +1369,26 @@ export function createScheduler(options: SchedulerOptions) {
         ? rounds.map((r) => (r.round === open.record.round ? roundView(open.record) : r))
         : rounds
     },
+    /** The model a committed round of a task made: 404 for no such round, 409 for one that made none. */
+    async roundModel(
+      id: string,
+      n: number,
+    ): Promise<{ spec: ModelSpec; hash: string; info: ModelInfo }> {
+      const live = liveTask(id)
+      await live.queue
+      const round = (await store.listRounds(id)).find((r) => r.round === n)
+      if (!round) throw new PollenError(404, 'not_found', `task ${id} has no round ${n}`, 'round')
+      if (round.status !== 'committed' || round.model === null)
+        throw new PollenError(
+          409,
+          'conflict',
+          round.status === 'open'
+            ? `round ${n} is still open: its model is not committed yet`
+            : `round ${n} was abandoned: it committed no model`,
+          'round',
+        )
+      return { spec: live.record.spec.model, hash: round.model, info: live.info }
+    },
     /** The current global model of a task. */
     currentModel(id: string): { spec: ModelSpec; hash: string; info: ModelInfo } {
       const live = liveTask(id)
