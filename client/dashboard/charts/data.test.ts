@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { noParticipation, round } from '../fixtures.ts'
 import {
+  accuracyByRound,
+  accuracyByTime,
   bytesByRound,
-  durationByRound,
+  fromZero,
   labelAccuracy,
-  metricsByRound,
-  metricsByTime,
+  lossByRound,
   participation,
   roundShares,
   tierShareByRound,
+  trainingByRound,
+  waitingByRound,
 } from './data.ts'
 
 const withShares = (
@@ -34,7 +37,11 @@ describe('chart data', () => {
       round: 1,
       accuracy: 0.5,
       loss: 1.5,
-      closedAt: '2026-11-25T00:00:30.000Z',
+      trainingLoss: 1.25,
+      closedAt: '2026-11-25T00:02:34.000Z',
+      // It waited 150 s for devices, which then trained for 4 s.
+      waitingSeconds: 150,
+      trainingSeconds: 4,
       bytesUp: 3,
       bytesDown: 9,
     }),
@@ -43,35 +50,68 @@ describe('chart data', () => {
       status: 'abandoned',
       accuracy: null,
       loss: null,
+      trainingLoss: null,
       model: null,
-      startedAt: '2026-11-25T00:00:30.000Z',
-      closedAt: '2026-11-25T00:01:00.000Z',
+      startedAt: '2026-11-25T00:02:34.000Z',
+      closedAt: '2026-11-25T00:03:04.000Z',
+      waitingSeconds: 30,
+      trainingSeconds: null,
     }),
-    round({ round: 3, status: 'open', accuracy: null, loss: null, closedAt: null, bytesDown: 4 }),
+    round({
+      round: 3,
+      status: 'open',
+      accuracy: null,
+      loss: null,
+      closedAt: null,
+      waitingSeconds: 1,
+      trainingSeconds: null,
+      bytesUp: 1,
+      bytesDown: 4,
+    }),
   ]
 
   it('puts closed rounds on the x axis, gaps where no evaluation ran', () => {
-    expect(metricsByRound(rounds)).toEqual([
+    expect(accuracyByRound(rounds)).toEqual([
       [1, 2],
       [0.5, null],
-      [1.5, null],
     ])
-    expect(metricsByTime(rounds)[0]).toEqual([
-      Date.parse('2026-11-25T00:00:30.000Z') / 1000,
-      Date.parse('2026-11-25T00:01:00.000Z') / 1000,
-    ])
-    expect(durationByRound(rounds)).toEqual([
+    expect(lossByRound(rounds)).toEqual([
       [1, 2],
-      [30, 30],
+      [1.5, null],
+      [1.25, null],
+    ])
+    expect(accuracyByTime(rounds)).toEqual([
+      [
+        Date.parse('2026-11-25T00:02:34.000Z') / 1000,
+        Date.parse('2026-11-25T00:03:04.000Z') / 1000,
+      ],
+      [0.5, null],
     ])
   })
 
-  it('counts the open round in the bytes so far', () => {
-    expect(bytesByRound(rounds)).toEqual([
-      [1, 2, 3],
-      [3, 0, 0],
-      [9, 0, 4],
+  it('shows waiting for devices apart from training time', () => {
+    expect(waitingByRound(rounds)).toEqual([
+      [1, 2],
+      [150, 30],
     ])
+    expect(trainingByRound(rounds)).toEqual([
+      [1, 2],
+      [4, null],
+    ])
+  })
+
+  it('leaves the open round out of the bytes, which would drop to its so-far figures', () => {
+    expect(bytesByRound(rounds)).toEqual([
+      [1, 2],
+      [3, 0],
+      [9, 0],
+    ])
+  })
+
+  it('starts quantities at 0, with room above the largest', () => {
+    expect(fromZero(0.216)).toEqual([0, 0.216 * 1.1])
+    expect(fromZero(null)).toEqual([0, 1])
+    expect(fromZero(0)).toEqual([0, 1])
   })
 
   it('sums participation over rounds into shares by tier and backend', () => {
@@ -160,7 +200,8 @@ describe('chart data', () => {
   })
 
   it('gives each tier its share of a round, null for a round nobody reported in', () => {
-    expect(tierShareByRound([withShares(1, 30, 10, 40, 0), round({ round: 2 })])).toEqual([
+    const open = round({ round: 3, status: 'open', closedAt: null })
+    expect(tierShareByRound([withShares(1, 30, 10, 40, 0), round({ round: 2 }), open])).toEqual([
       [1, 2],
       [0.75, null],
       [0, null],

@@ -31,36 +31,44 @@ export type Column = (number | null)[]
 /** uPlot's AlignedData: [x, ...series]. */
 export type Columns = [number[], ...Column[]]
 
+// Per-round charts show closed rounds only: an open round's figures are partial, and a line
+// that drops to its so-far value at the end reads as a collapse.
 const closed = (rounds: readonly RoundView[]) => rounds.filter((r) => r.closedAt !== null)
 
-/** Held-out accuracy and loss by round number (committed rounds that were evaluated). */
-export function metricsByRound(rounds: readonly RoundView[]): Columns {
+/** Held-out accuracy by round number (a gap where no evaluation ran). */
+export function accuracyByRound(rounds: readonly RoundView[]): Columns {
   const done = closed(rounds)
-  return [done.map((r) => r.round), done.map((r) => r.accuracy), done.map((r) => r.loss)]
+  return [done.map((r) => r.round), done.map((r) => r.accuracy)]
 }
 
-/** Held-out accuracy and loss against wall-clock time (seconds since the epoch, at close). */
-export function metricsByTime(rounds: readonly RoundView[]): Columns {
+/** Held-out loss and the devices' training loss by round number. */
+export function lossByRound(rounds: readonly RoundView[]): Columns {
   const done = closed(rounds)
-  return [
-    done.map((r) => Date.parse(r.closedAt!) / 1000),
-    done.map((r) => r.accuracy),
-    done.map((r) => r.loss),
-  ]
+  return [done.map((r) => r.round), done.map((r) => r.loss), done.map((r) => r.trainingLoss)]
 }
 
-/** Seconds from a round's opening to its close, by round number. */
-export function durationByRound(rounds: readonly RoundView[]): Columns {
+/** Held-out accuracy against wall-clock time (seconds since the epoch, at close). */
+export function accuracyByTime(rounds: readonly RoundView[]): Columns {
   const done = closed(rounds)
-  return [
-    done.map((r) => r.round),
-    done.map((r) => (Date.parse(r.closedAt!) - Date.parse(r.startedAt)) / 1000),
-  ]
+  return [done.map((r) => Date.parse(r.closedAt!) / 1000), done.map((r) => r.accuracy)]
 }
 
-/** Bytes up (updates) and down (models) by round number, the open round's so far included. */
+/** Seconds each round waited for its first device, by round number. */
+export function waitingByRound(rounds: readonly RoundView[]): Columns {
+  const done = closed(rounds)
+  return [done.map((r) => r.round), done.map((r) => r.waitingSeconds)]
+}
+
+/** Seconds from each round's first device to its close (devices at work), by round number. */
+export function trainingByRound(rounds: readonly RoundView[]): Columns {
+  const done = closed(rounds)
+  return [done.map((r) => r.round), done.map((r) => r.trainingSeconds)]
+}
+
+/** Bytes up (updates) and down (models) by round number. */
 export function bytesByRound(rounds: readonly RoundView[]): Columns {
-  return [rounds.map((r) => r.round), rounds.map((r) => r.bytesUp), rounds.map((r) => r.bytesDown)]
+  const done = closed(rounds)
+  return [done.map((r) => r.round), done.map((r) => r.bytesUp), done.map((r) => r.bytesDown)]
 }
 
 export interface ShareRow<K extends string> {
@@ -182,15 +190,25 @@ export function labelAccuracy(rounds: readonly RoundView[], count = 5): LabelAcc
   }
 }
 
-/** Per round, each speed tier's share of the examples (null for a round with none). */
+/** Per closed round, each speed tier's share of the examples (null for a round with none). */
 export function tierShareByRound(rounds: readonly RoundView[]): Columns {
-  const columns: Columns = [rounds.map((r) => r.round)]
+  const done = closed(rounds)
+  const columns: Columns = [done.map((r) => r.round)]
   for (const tier of SPEED_TIERS)
     columns.push(
-      rounds.map((r) => {
+      done.map((r) => {
         const total = SPEED_TIERS.reduce((n, t) => n + r.participation.byTier[t].examples, 0)
         return total === 0 ? null : r.participation.byTier[tier].examples / total
       }),
     )
   return columns
+}
+
+/**
+ * An axis from 0 to a little above the largest value (1 when there is none): a quantity's
+ * size reads true, where zooming to the data's own range makes 0.215 against 0.216 look like a
+ * collapse.
+ */
+export function fromZero(max: number | null | undefined): [number, number] {
+  return [0, max != null && max > 0 ? max * 1.1 : 1]
 }

@@ -6,20 +6,25 @@ import type { RoundView } from '../../../shared/protocol/index.ts'
 import { h } from '../../app/dom.ts'
 import { bytes, clock, fraction } from '../format.ts'
 import {
+  accuracyByRound,
+  accuracyByTime,
   bytesByRound,
-  durationByRound,
-  metricsByRound,
-  metricsByTime,
+  fromZero,
+  lossByRound,
   SPEED_TIERS,
   tierName,
   tierShareByRound,
+  trainingByRound,
+  waitingByRound,
   type Columns,
 } from './data.ts'
 
 const COLORS = {
   accuracy: '#1e6b3a',
   loss: '#b3261e',
+  training: '#5a7bd8',
   duration: '#8a6400',
+  waiting: '#8d8d80',
   up: '#1f3d2b',
   down: '#5a7bd8',
   tiers: ['#1e6b3a', '#8a6400', '#b3261e', '#8d8d80'],
@@ -34,7 +39,20 @@ interface ChartSpec {
   describe: (data: Columns) => string
 }
 
-const roundAxis: uPlot.Axis = { label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }
+/** Every axis says what it measures and in what unit. */
+const axis = (label: string, more: uPlot.Axis = {}): uPlot.Axis => ({
+  label,
+  labelSize: 20,
+  labelFont: '600 12px system-ui, sans-serif',
+  ...more,
+})
+const roundAxis = axis('round', { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] })
+const percentAxis = (label: string) =>
+  axis(label, { values: (_, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`), size: 50 })
+const secondsAxis = (label: string) =>
+  axis(label, { values: (_, ticks) => ticks.map((t) => `${t}`), size: 50 })
+/** From 0 to above the largest value: a quantity's size, not its wiggle. */
+const zeroUp: uPlot.Scale['range'] = (_, _min, max) => fromZero(max)
 const last = <T>(values: readonly T[]) => values[values.length - 1]
 const lineSeries = (label: string, stroke: string, scale = 'y', value?: uPlot.Series['value']) => ({
   label,
@@ -45,83 +63,104 @@ const lineSeries = (label: string, stroke: string, scale = 'y', value?: uPlot.Se
   points: { show: true, size: 5 },
   ...(value ? { value } : {}),
 })
+const barSeries = (label: string, color: string): uPlot.Series => ({
+  label,
+  stroke: color,
+  fill: `${color}55`,
+  paths: uPlot.paths.bars!({ size: [0.6, 40] }),
+  points: { show: false },
+  value: (_, v) => (v == null ? '–' : `${v.toFixed(1)} s`),
+})
+const lossValue = (_: uPlot, v: number | null) => (v == null ? '–' : v.toFixed(3))
+// Half a round of room either side, so the first and last bars are whole.
+const barRounds: uPlot.Scale = { time: false, range: (_, min, max) => [min - 0.5, max + 0.5] }
 
 function latest(data: Columns, names: string[], format: (v: number | null | undefined) => string) {
   return names.map((name, i) => `${name} ${format(last(data[i + 1] ?? []))}`).join(', ')
 }
+const seconds = (v: number | null | undefined) => (v == null ? '–' : `${v.toFixed(1)} s`)
+const loss = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(3))
 
 const SPECS: ChartSpec[] = [
   {
     id: 'metrics-round',
-    title: 'Held-out accuracy and loss by round',
-    shape: metricsByRound,
+    title: 'Held-out accuracy by round',
+    shape: accuracyByRound,
     options: () => ({
-      scales: { x: { time: false }, acc: { range: [0, 1] }, loss: {} },
-      axes: [
-        roundAxis,
-        { scale: 'acc', values: (_, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) },
-        { scale: 'loss', side: 1, grid: { show: false } },
-      ],
+      scales: { x: { time: false }, y: { range: [0, 1] } },
+      axes: [roundAxis, percentAxis('held-out accuracy (%)')],
       series: [
         { label: 'round' },
-        lineSeries('accuracy', COLORS.accuracy, 'acc', (_, v) => fraction(v)),
-        lineSeries('loss', COLORS.loss, 'loss', (_, v) => (v == null ? '–' : v.toFixed(3))),
+        lineSeries('accuracy', COLORS.accuracy, 'y', (_, v) => fraction(v)),
+      ],
+    }),
+    describe: (d) => `Round ${last(d[0]) ?? '–'}: ${latest(d, ['accuracy'], fraction)}.`,
+  },
+  {
+    id: 'loss-round',
+    title: 'Loss by round: held-out, and on the devices while training',
+    shape: lossByRound,
+    options: () => ({
+      scales: { x: { time: false }, y: { range: zeroUp } },
+      axes: [roundAxis, axis('loss (cross-entropy, nats)', { size: 50 })],
+      series: [
+        { label: 'round' },
+        lineSeries('held-out', COLORS.loss, 'y', lossValue),
+        lineSeries('training', COLORS.training, 'y', lossValue),
       ],
     }),
     describe: (d) =>
-      `Round ${last(d[0]) ?? '–'}: ${latest(d, ['accuracy'], fraction)}, loss ${last(d[2] ?? [])?.toFixed(3) ?? '–'}.`,
+      `Round ${last(d[0]) ?? '–'}: ${latest(d, ['held-out loss', 'training loss'], loss)}.`,
   },
   {
     id: 'metrics-time',
-    title: 'Held-out accuracy and loss over time',
-    shape: metricsByTime,
+    title: 'Held-out accuracy over time',
+    shape: accuracyByTime,
     options: () => ({
-      scales: { x: { time: true }, acc: { range: [0, 1] }, loss: {} },
+      scales: { x: { time: true }, y: { range: [0, 1] } },
       axes: [
-        { values: (_, ticks) => ticks.map((t) => clock(t * 1000)), space: 70 },
-        { scale: 'acc', values: (_, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) },
-        { scale: 'loss', side: 1, grid: { show: false } },
+        axis('time of day', { values: (_, ticks) => ticks.map((t) => clock(t * 1000)), space: 70 }),
+        percentAxis('held-out accuracy (%)'),
       ],
       series: [
         { label: 'time' },
-        lineSeries('accuracy', COLORS.accuracy, 'acc', (_, v) => fraction(v)),
-        lineSeries('loss', COLORS.loss, 'loss', (_, v) => (v == null ? '–' : v.toFixed(3))),
+        lineSeries('accuracy', COLORS.accuracy, 'y', (_, v) => fraction(v)),
       ],
     }),
     describe: (d) => `Latest: ${latest(d, ['accuracy'], fraction)}.`,
   },
   {
-    id: 'duration',
-    title: 'Round duration (seconds, opened to closed)',
-    shape: durationByRound,
+    id: 'waiting',
+    title: 'Waiting for devices: round opened to first device selected',
+    shape: waitingByRound,
     options: () => ({
-      scales: {
-        // Half a round of room either side, so the first and last bars are whole.
-        x: { time: false, range: (_, min, max) => [min - 0.5, max + 0.5] },
-        y: { range: (_, min, max) => [0, Math.max(1, max, min)] },
-      },
-      axes: [roundAxis, { values: (_, ticks) => ticks.map((t) => `${t} s`) }],
-      series: [
-        { label: 'round' },
-        {
-          label: 'duration',
-          stroke: COLORS.duration,
-          fill: `${COLORS.duration}55`,
-          paths: uPlot.paths.bars!({ size: [0.6, 40] }),
-          points: { show: false },
-          value: (_, v) => (v == null ? '–' : `${v.toFixed(1)} s`),
-        },
-      ],
+      scales: { x: barRounds, y: { range: zeroUp } },
+      axes: [roundAxis, secondsAxis('waiting (s)')],
+      series: [{ label: 'round' }, barSeries('waiting', COLORS.waiting)],
     }),
-    describe: (d) => `Last round took ${last(d[1] ?? [])?.toFixed(1) ?? '–'} seconds.`,
+    describe: (d) => `Last round waited ${seconds(last(d[1] ?? []))} for its first device.`,
+  },
+  {
+    id: 'duration',
+    title: 'Training time: first device selected to round closed',
+    shape: trainingByRound,
+    options: () => ({
+      scales: { x: barRounds, y: { range: zeroUp } },
+      axes: [roundAxis, secondsAxis('training (s)')],
+      series: [{ label: 'round' }, barSeries('training', COLORS.duration)],
+    }),
+    describe: (d) => `Last round's devices worked ${seconds(last(d[1] ?? []))}.`,
   },
   {
     id: 'bytes',
-    title: 'Bytes up (updates) and down (models) per round',
+    title: 'Bytes up (updates) and down (models) per closed round',
     shape: bytesByRound,
     options: () => ({
-      scales: { x: { time: false }, y: { range: (_, min, max) => [0, Math.max(1, max, min)] } },
-      axes: [roundAxis, { values: (_, ticks) => ticks.map((t) => bytes(t)), size: 70 }],
+      scales: { x: { time: false }, y: { range: zeroUp } },
+      axes: [
+        roundAxis,
+        axis('bytes', { values: (_, ticks) => ticks.map((t) => bytes(t)), size: 70 }),
+      ],
       series: [
         { label: 'round' },
         lineSeries('up', COLORS.up, 'y', (_, v) => (v == null ? '–' : bytes(v))),
@@ -137,7 +176,7 @@ const SPECS: ChartSpec[] = [
     shape: tierShareByRound,
     options: () => ({
       scales: { x: { time: false }, y: { range: [0, 1] } },
-      axes: [roundAxis, { values: (_, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) }],
+      axes: [roundAxis, percentAxis('share of examples (%)')],
       series: [
         { label: 'round' },
         ...SPEED_TIERS.map((tier, i) =>
