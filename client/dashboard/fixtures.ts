@@ -18,6 +18,7 @@ export function round(overrides: Partial<RoundView> = {}): RoundView {
     accuracyByLabel: null,
     confusion: null,
     trainingLoss: null,
+    staleness: null,
     epsilon: null,
     baseModel: 'base',
     model: 'next',

@@ -25,6 +25,7 @@ describe('an async (FedBuff) task', () => {
     task = await t.scheduler.createTask(
       TaskSpecSchema.parse({
         name: 'fedbuff',
+        purpose: 'buffered asynchronous aggregation',
         model: { preset: 'mnist-2nn' },
         mode: 'async',
         async: { bufferSize: 2, maxStaleness: 1, stalenessExponent: 0.5, concurrency: 4 },
@@ -89,6 +90,9 @@ describe('an async (FedBuff) task', () => {
     const model2 = await t.models.weights(committed!.model!)
     // Equal examples: the mean is (1/√2 · 1 + 0) / 2.
     expect(model2[0]!.data[0]! - model1[0]!.data[0]!).toBeCloseTo(Math.SQRT1_2 / 2, 5)
+    // What each version applied, by staleness: round 1 two fresh ones, round 2 one of each.
+    const applied = await rounds()
+    expect(applied.map((r) => r.staleness)).toEqual([[2], [1, 1], null])
 
     // d trained on round 1's model, now two rounds behind round 3: refused, and told why.
     const stale = await send('d', given.d!, 1)

@@ -778,7 +778,8 @@ export function createScheduler(options: SchedulerOptions) {
     metadata: UpdateMetadata,
     /** Null: a masked vector, already in the secure round's sum. */
     delta: NamedTensor[] | null,
-    { closeAt }: { closeAt: number },
+    /** `staleness`: an async update's rounds behind, counted in the round once accepted. */
+    { closeAt, staleness }: { closeAt: number; staleness?: number },
   ): UploadResult {
     try {
       if (delta === null) {
@@ -805,6 +806,11 @@ export function createScheduler(options: SchedulerOptions) {
     if (metadata.loss !== undefined) {
       round.trainingLoss.sum += metadata.loss * metadata.examples
       round.trainingLoss.examples += metadata.examples
+    }
+    if (staleness !== undefined) {
+      const counts = (round.record.staleness ??= [])
+      while (counts.length <= staleness) counts.push(0)
+      counts[staleness]! += 1
     }
     countParticipation(round.record, device, metadata.examples, metadata.partial)
     metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
@@ -917,6 +923,7 @@ export function createScheduler(options: SchedulerOptions) {
         : checked.tensors.map((t) => ({ ...t, data: t.data.map((v) => v * weight) }))
     return acceptReport(live, round, device, key, bytes, checked.metadata, delta, {
       closeAt: task.spec.async.bufferSize,
+      staleness,
     })
   }
 

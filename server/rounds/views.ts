@@ -62,6 +62,7 @@ export function roundView(r: RoundRecord): RoundView {
     accuracyByLabel: r.accuracyByLabel && [...r.accuracyByLabel],
     confusion: r.confusion && r.confusion.map((row) => [...row]),
     trainingLoss: r.trainingLoss,
+    staleness: r.staleness && [...r.staleness],
     epsilon: r.epsilon,
     baseModel: r.baseModel,
     model: r.model,

@@ -53,6 +53,7 @@ alter table rounds add column if not exists epsilon double precision;
 alter table rounds add column if not exists confusion jsonb;
 alter table rounds add column if not exists training_loss double precision;
 alter table rounds add column if not exists first_assigned_at bigint;
+alter table rounds add column if not exists staleness jsonb;
 create index if not exists rounds_open on rounds (status) where status = 'open';
 create table if not exists devices (
   id text primary key,
@@ -93,6 +94,7 @@ const JSON_COLUMNS = new Set([
   'participation',
   'accuracyByLabel',
   'confusion',
+  'staleness',
   'privacySpent',
 ])
 /** A field's value as a query parameter: JSON text for a jsonb column, SQL null for null. */
@@ -168,8 +170,9 @@ interface RoundRow {
   /** Null when no evaluation ran, and in rows written before the column existed. */
   accuracy_by_label: (number | null)[] | null
   epsilon: number | null
-  /** The next three are null in rows written before their columns existed. */
+  /** The next four are null in rows written before their columns existed. */
   confusion: number[][] | null
+  staleness: number[] | null
   training_loss: number | null
   first_assigned_at: string | number | null
   started_at: string | number
@@ -236,6 +239,7 @@ const toRound = (r: RoundRow): RoundRecord => ({
   epsilon: r.epsilon,
   confusion: r.confusion,
   trainingLoss: r.training_loss,
+  staleness: r.staleness,
   startedAt: Number(r.started_at),
   firstAssignedAt: num(r.first_assigned_at),
   deadlineAt: num(r.deadline_at),

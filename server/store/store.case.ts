@@ -37,6 +37,7 @@ export const aRound = (taskId: string, round: number): RoundRecord => ({
   accuracyByLabel: null,
   confusion: null,
   trainingLoss: null,
+  staleness: null,
   epsilon: null,
   startedAt: 10,
   firstAssignedAt: null,
@@ -80,6 +81,7 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
             [0, 4],
           ],
           trainingLoss: 0.1 + 0.2,
+          staleness: [2, 0, 1],
           epsilon: 0.75,
           closedAt: 20,
         },
@@ -101,6 +103,7 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
           [0, 4],
         ],
         trainingLoss: 0.1 + 0.2,
+        staleness: [2, 0, 1],
         epsilon: 0.75,
         closedAt: 20,
       })

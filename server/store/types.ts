@@ -58,6 +58,11 @@ export interface RoundRecord {
    * said): what the devices saw on their own data, beside the held-out loss.
    */
   trainingLoss: number | null
+  /**
+   * An async task's round: the updates it applied counted by staleness (index = rounds behind
+   * the one they joined); null for a synchronous round, or one that applied none.
+   */
+  staleness: number[] | null
   /** A private task's ε spent after this round (at its δ); null without differential privacy. */
   epsilon: number | null
   startedAt: number
@@ -82,6 +87,7 @@ export const FRESH_ROUND = {
   dropped: 0,
   examples: 0,
   firstAssignedAt: null,
+  staleness: null,
   deadlineAt: null,
   closedAt: null,
   bytesUp: 0,

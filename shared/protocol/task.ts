@@ -390,6 +390,11 @@ export interface RoundView {
    * devices' own data, after local training); null where no report said.
    */
   trainingLoss: number | null
+  /**
+   * An async (FedBuff) round: the updates it applied counted by staleness (index = how many
+   * rounds behind they were computed); null for a synchronous round or one that applied none.
+   */
+  staleness: number[] | null
   /** With differential privacy: the task's ε spent once this round committed (at its δ). */
   epsilon: number | null
   baseModel: string
