@@ -33,12 +33,37 @@ describe('placeIssues on the create form', () => {
   it("shows the coordinator's refusal of privacy.mode beside the noise mode", () => {
     const message = '"distributed" needs secureAggregation'
     const [placed] = placeIssues([{ field: 'privacy.mode', message }], controlNamed)
-    expect(placed).toEqual({
+    expect(placed).toMatchObject({
       issue: { field: 'privacy.mode', message },
       control: { id: 'create-dp-mode', label: 'Noise added by', checkbox: false },
       noteId: 'create-dp-mode-error',
-      line: `Noise added by (privacy.mode): ${message}`,
     })
+  })
+
+  it("names fields by the form's labels, in plain words, never by their API names", () => {
+    const formLabels = new Map(
+      controls.flatMap((c) => {
+        const label = c.id ? labels.get(c.id) : undefined
+        return c.name && label ? [[c.name, label] as const] : []
+      }),
+    )
+    const placed = placeIssues(
+      [
+        { field: 'rounds.minReports', message: 'must be at most clientsPerRound (3)' },
+        { field: 'train.learningRate', message: 'Too small: expected number to be >0' },
+        { field: 'rounds.total', message: 'Invalid input: expected int, received number' },
+        { field: 'privacy.mode', message: '"distributed" needs secureAggregation' },
+      ],
+      controlNamed,
+      formLabels,
+    )
+    expect(placed.map((p) => p.line)).toEqual([
+      'Fewest reports to commit: must be at most devices per round (3)',
+      'Learning rate: must be more than 0',
+      'Rounds to commit: must be a whole number',
+      'Noise added by: "distributed" needs secure aggregation (the coordinator sees only sums)',
+    ])
+    expect(placed.map((p) => p.message)[1]).toBe('must be more than 0')
   })
 
   it('has one labelled control for every field the coordinator may name', () => {
@@ -77,6 +102,7 @@ describe('placeIssues on the create form', () => {
         issue: { field: 'aggregation.weighting', message: 'must be "uniform"' },
         control: null,
         noteId: null,
+        message: 'must be "uniform"',
         line: 'aggregation.weighting: must be "uniform"',
       },
     ])

@@ -1,6 +1,7 @@
 // A refused form, explained: each field the server (or the form) named is marked invalid, gets
 // its message beside it, and the summary above the button lists them by their labels.
 import { h } from '../app/dom.ts'
+import { plainMessage } from './plain-words.ts'
 import type { FieldIssue } from './task-form.ts'
 
 /** The control an issue is shown beside: the one whose `name` is the issue's field. */
@@ -18,25 +19,45 @@ export interface PlacedIssue {
   control: IssueControl | null
   /** The id of the message beside the control. */
   noteId: string | null
-  /** The summary's line. */
+  /** What is wrong, in plain words and the form's names for the fields it mentions. */
+  message: string
+  /** The summary's line: the field's label (or, without one, its name) and the message. */
   line: string
 }
 
-/** Where each issue is shown, by `controlNamed(issue.field)`; the page's text goes in as text. */
+/**
+ * Where each issue is shown, by `controlNamed(issue.field)`, and what it says: the form's labels
+ * (`labels`: field name → label) stand for the API's names. The page's text goes in as text.
+ */
 export function placeIssues(
   issues: FieldIssue[],
   controlNamed: (name: string) => IssueControl | null,
+  labels: ReadonlyMap<string, string> = new Map(),
 ): PlacedIssue[] {
   return issues.map((issue) => {
     const control = controlNamed(issue.field)
-    if (!control) return { issue, control, noteId: null, line: `${issue.field}: ${issue.message}` }
+    const message = plainMessage(issue.message, labels)
+    if (!control)
+      return { issue, control, noteId: null, message, line: `${issue.field}: ${message}` }
     return {
       issue,
       control,
       noteId: `${control.id}-error`,
-      line: `${control.label ?? issue.field} (${issue.field}): ${issue.message}`,
+      message,
+      line: `${control.label ?? issue.field}: ${message}`,
     }
   })
+}
+
+/** The form's field names and their labels' text. */
+function formLabels(form: HTMLFormElement): Map<string, string> {
+  const labels = new Map<string, string>()
+  for (const control of form.querySelectorAll<HTMLElement>('[name][id]')) {
+    const label = form.querySelector(`label[for="${CSS.escape(control.id)}"]`)?.textContent?.trim()
+    const name = control.getAttribute('name')
+    if (label && name) labels.set(name, label.replace(/\s+/g, ' '))
+  }
+  return labels
 }
 
 export function clearIssues(form: HTMLFormElement, box: HTMLElement): void {
@@ -56,19 +77,23 @@ export function showIssues(form: HTMLFormElement, box: HTMLElement, issues: Fiel
   clearIssues(form, box)
   const doc = form.ownerDocument
   const labelOf = (id: string) => form.querySelector(`label[for="${CSS.escape(id)}"]`)
-  const placed = placeIssues(issues, (name) => {
-    const input = form.querySelector<HTMLElement>(`[name="${CSS.escape(name)}"]`)
-    if (!input?.id) return null
-    return {
-      id: input.id,
-      label: labelOf(input.id)?.textContent?.trim() ?? null,
-      checkbox: input instanceof HTMLInputElement && input.type === 'checkbox',
-    }
-  })
-  for (const { issue, control, noteId } of placed) {
+  const placed = placeIssues(
+    issues,
+    (name) => {
+      const input = form.querySelector<HTMLElement>(`[name="${CSS.escape(name)}"]`)
+      if (!input?.id) return null
+      return {
+        id: input.id,
+        label: labelOf(input.id)?.textContent?.trim() ?? null,
+        checkbox: input instanceof HTMLInputElement && input.type === 'checkbox',
+      }
+    },
+    formLabels(form),
+  )
+  for (const { control, noteId, message } of placed) {
     if (!control || !noteId) continue
     const input = doc.getElementById(control.id)!
-    const note = h(doc, 'span', 'field-error', issue.message)
+    const note = h(doc, 'span', 'field-error', message)
     note.id = noteId
     const anchor = (control.checkbox && labelOf(control.id)) || input
     anchor.after(note)
