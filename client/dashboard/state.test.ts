@@ -45,6 +45,24 @@ describe('applyEvent', () => {
     expect(state.rounds.has('t')).toBe(false)
   })
 
+  it("moves a task's round on when its next round opens, so the list and the panel agree", () => {
+    const state = createState()
+    // As the coordinator announces a new task: before its first round opened.
+    setTasks(state, [{ ...task('t'), round: 0 }])
+    applyEvent(
+      state,
+      { type: 'round.opened', taskId: 't', round: round({ round: 1, status: 'open' }) },
+      0,
+    )
+    expect(state.tasks.get('t')?.round).toBe(1)
+    expect(currentRound(state, 't')?.round).toBe(1)
+    // An older round's event never moves it back.
+    applyEvent(state, { type: 'round.opened', taskId: 't', round: round({ round: 1 }) }, 0)
+    setTasks(state, [{ ...task('t'), round: 3 }])
+    applyEvent(state, { type: 'round.opened', taskId: 't', round: round({ round: 2 }) }, 0)
+    expect(state.tasks.get('t')?.round).toBe(3)
+  })
+
   it('follows a device through a round: assigned, downloaded, then its answer', () => {
     const state = createState()
     const at = (state_: 'assigned' | 'reported' | 'late', taskId: string, now: number) =>

@@ -118,10 +118,16 @@ export function applyEvent(state: DashboardState, event: ServerEvent, now: numbe
     case 'task.deleted':
       forgetTask(state, event.taskId)
       return event.taskId
-    case 'round.opened':
+    case 'round.opened': {
       upsertRound(state, event.taskId, event.round)
+      // The coordinator announces a new task before its first round opens: the task's own
+      // round number would lag the round shown until the next task.updated.
+      const task = state.tasks.get(event.taskId)
+      if (task && task.round < event.round.round)
+        state.tasks.set(task.id, { ...task, round: event.round.round })
       forgetDevicesBefore(state, event.taskId, event.round.round - KEEP_DEVICE_ROUNDS)
       return event.taskId
+    }
     case 'round.updated':
     case 'round.closed':
       upsertRound(state, event.taskId, event.round)
