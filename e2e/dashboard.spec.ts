@@ -269,8 +269,11 @@ test('a task created through the form appears in the API; pausing it stops new r
     await page.getByLabel('Fewest reports to commit').fill('5')
     await page.getByRole('button', { name: 'Create task' }).click()
     const errors = page.locator('#create-errors')
-    await expect(errors).toContainText('Fewest reports to commit (rounds.minReports)')
-    await expect(errors).toContainText('must be at most clientsPerRound (2)')
+    // In the form's words: its labels, not the API's names.
+    await expect(errors).toContainText(
+      'Fewest reports to commit: must be at most devices per round (2)',
+    )
+    await expect(errors).not.toContainText('clientsPerRound')
     await expect(page.getByLabel('Fewest reports to commit')).toHaveAttribute(
       'aria-invalid',
       'true',
@@ -314,7 +317,7 @@ test('a task created through the form appears in the API; pausing it stops new r
     // Steering the next rounds: a new deadline and number of devices, then resume.
     await page.getByLabel('Deadline (seconds)').last().fill('45')
     await page.getByRole('button', { name: 'Apply to next rounds' }).click()
-    await expect(page.locator('#task-message')).toContainText('deadline 45 s')
+    await expect(page.locator('#settings-message')).toContainText('deadline 45 s')
     expect((await own.tasks())[0]!.rounds.deadlineSeconds).toBe(45)
     await page.getByRole('button', { name: 'Resume' }).click()
     await expect(page.locator('#task-status')).toHaveText('Running')
@@ -333,6 +336,7 @@ test('a task made from an uploaded TF.js model.json has that topology; a file th
   const admin = { Authorization: `Bearer ${adminToken}` }
   const source = await createTask({
     name: uniqueName('Topology source'),
+    purpose: 'A topology to upload.',
     model: { preset: 'mnist-2nn' },
   })
   const modelJson = await (
@@ -348,6 +352,7 @@ test('a task made from an uploaded TF.js model.json has that topology; a file th
     await expect(page.getByRole('status').filter({ hasText: 'Live' })).toBeVisible()
     await page.getByText('New task').click()
     await page.getByLabel('Name', { exact: true }).fill(name)
+    await page.getByLabel('Purpose').fill('A model uploaded as TF.js files.')
     await page.getByLabel('Model', { exact: true }).selectOption('custom')
     const file = page.getByLabel('TF.js model.json or topology')
     // Not a model: refused by the page, naming the field.
@@ -388,6 +393,7 @@ test('a private task made through the form: ε shown as it is typed, a refused m
     await openDashboard(page, own)
     await page.getByText('New task').click()
     await page.getByLabel('Name', { exact: true }).fill(name)
+    await page.getByLabel('Purpose').fill('Digits, with differential privacy.')
     const clip = page.getByLabel('Clip norm C')
     await expect(clip).toBeHidden()
     await page.getByLabel('Differential privacy').check()
@@ -444,6 +450,7 @@ test('a cut event stream reconnects after the coordinator restarts, and catches 
   try {
     const before = await own.admin<TaskView>('POST', '/tasks', {
       name: uniqueName('Before the restart'),
+      purpose: 'Seen before the coordinator restarts.',
       model: { preset: 'mnist-2nn' },
       rounds: { total: 5, clientsPerRound: 2, deadlineSeconds: 60 },
     })
@@ -459,6 +466,7 @@ test('a cut event stream reconnects after the coordinator restarts, and catches 
     await own.start()
     const after = await own.admin<TaskView>('POST', '/tasks', {
       name: uniqueName('After the restart'),
+      purpose: 'Created while the page was cut off.',
       model: { preset: 'mnist-cnn' },
       rounds: { total: 5, clientsPerRound: 2, deadlineSeconds: 60 },
     })
@@ -482,6 +490,177 @@ test('a cut event stream reconnects after the coordinator restarts, and catches 
     await list.getByRole('button', { name: new RegExp(after.name) }).click()
     await expect(page.getByRole('heading', { level: 1, name: after.name })).toBeFocused()
     await expect(page.locator('#round-number')).toHaveAttribute('data-round', '1')
+  } finally {
+    await own.stop()
+  }
+})
+
+/** Both widths, as `dashboard-<name>-390.png` and `-1440.png`; the page is left at 390 px. */
+async function screens(page: Page, name: string) {
+  await page.setViewportSize({ width: 1440, height: 1000 })
+  await screenshot(page, `dashboard-${name}-1440`)
+  await page.setViewportSize({ width: 390, height: 844 })
+  await screenshot(page, `dashboard-${name}-390`)
+}
+
+/** The page's width beyond the viewport: 0 when nothing scrolls sideways. */
+const sidewaysScroll = (page: Page) =>
+  page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+
+test("a trained task at 390 px: no sideways scroll, each round's model, the confusion matrix, clone, steer and delete", async ({
+  page,
+}) => {
+  test.setTimeout(300_000)
+  const own = await ownCoordinator()
+  const name = uniqueName('Finished digits')
+  const task = await own.admin<TaskView>('POST', '/tasks', {
+    name,
+    purpose: 'Digits trained for three rounds, then looked at.',
+    model: { preset: 'mnist-2nn' },
+    rounds: { total: 3, clientsPerRound: 2, minReports: 2, deadlineSeconds: 60, overSelect: 1 },
+  })
+  const sim = simulator(own.url, 2)
+  try {
+    await expect
+      .poll(async () => (await own.tasks())[0]?.status, { timeout: 180_000 })
+      .toBe('completed')
+    await sim.stop()
+    await page.setViewportSize({ width: 390, height: 844 })
+    await openDashboard(page, own)
+    await expect(page.getByRole('heading', { level: 1, name })).toBeVisible()
+
+    // The name shows on a phone, and nothing scrolls sideways, the wide tables included.
+    await expect(page.locator('header .brand')).toBeVisible()
+    await expect(page.locator('header .sub')).toBeVisible()
+    await expect(page.locator('#by-round tbody tr')).toHaveCount(3)
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    expect(await sidewaysScroll(page)).toBe(0)
+
+    // The list and the panel say the same round.
+    await expect(page.locator('#task-list .task-progress')).toHaveText('round 3 · 3 of 3 committed')
+    await expect(page.locator('#round-number')).toHaveText('3')
+    // Charts of closed rounds only, waiting for devices apart from training.
+    for (const id of ['metrics-round', 'loss-round', 'waiting', 'duration', 'bytes'])
+      await expect.poll(() => chartPoints(page, id)).toBe(3)
+    await expect(page.locator('#chart-loss-round')).toContainText(
+      /held-out loss \d+\.\d{3}, training loss \d+\.\d{3}/,
+    )
+
+    // Each committed round's model, newest first; round 1's saves as TF.js files.
+    const models = page.locator('#round-models tbody tr')
+    await expect(models).toHaveCount(3)
+    await expect(models.first()).toHaveAttribute('data-round', '3')
+    const rounds = await own.rounds(task.id)
+    const downloads: { name: string; path: string }[] = []
+    page.on(
+      'download',
+      (d) => void d.path().then((path) => downloads.push({ name: d.suggestedFilename(), path })),
+    )
+    await page.getByRole('button', { name: "Download round 1's model" }).click()
+    await expect.poll(() => downloads.length).toBe(2)
+    const json = downloads.find((d) => d.name.endsWith('.json'))!
+    expect(json.name).toMatch(/-round-1\.json$/)
+    const saved = JSON.parse(await readFile(json.path, 'utf8')) as {
+      userDefinedMetadata: { pollen: { modelHash: string } }
+    }
+    expect(saved.userDefinedMetadata.pollen.modelHash).toBe(rounds[0]!.model)
+    await expect(page.locator('#task-message')).toContainText('round-1.json')
+
+    // The confusion matrix of the latest round: one row per class, each the label's examples.
+    const matrix = page.locator('#confusion-table tbody tr')
+    await expect(matrix).toHaveCount(10)
+    await expect(page.locator('#confusion-note')).toContainText('Round 3')
+    const confusion = rounds[2]!.confusion!
+    await expect(matrix.nth(7).locator('td').last()).toHaveText(
+      String(confusion[7]!.reduce((a, b) => a + b, 0)),
+    )
+    await page.getByLabel('Round shown').selectOption('1')
+    await expect(page.locator('#confusion-note')).toContainText('Round 1')
+    expect(await sidewaysScroll(page)).toBe(0)
+    await page.locator('#models').scrollIntoViewIfNeeded()
+    await screens(page, 'trained')
+
+    // Clone: the form filled from the task, edited, created.
+    await page.getByRole('button', { name: 'Clone…' }).click()
+    await expect(page.getByLabel('Name', { exact: true })).toHaveValue(`${name} (copy)`)
+    await expect(page.getByLabel('Devices per round', { exact: true }).first()).toHaveValue('2')
+    await expect(page.locator('#create-clone-note')).toContainText(`Cloned from “${name}”`)
+    await page.getByLabel('Rounds to commit').fill('50')
+    await screens(page, 'clone')
+    await page.getByRole('button', { name: 'Create task' }).click()
+    const copyName = `${name} (copy)`
+    await expect(page.getByRole('heading', { level: 1, name: copyName })).toBeVisible()
+    const copy = (await own.tasks()).find((t) => t.name === copyName)!
+    expect(copy).toMatchObject({
+      purpose: task.purpose,
+      rounds: { ...task.rounds, total: 50 },
+      train: task.train,
+    })
+
+    // Steering it: a refusal in the form's words, then a visible, announced confirmation.
+    await page.getByLabel('Devices per round', { exact: true }).last().fill('0')
+    await page.getByRole('button', { name: 'Apply to next rounds' }).click()
+    const settingsErrors = page.locator('#settings-errors')
+    await expect(settingsErrors).toContainText('Devices per round: must be')
+    await expect(settingsErrors).not.toContainText(/clientsPerRound|Too small|expected/)
+    await page.getByLabel('Devices per round', { exact: true }).last().fill('3')
+    await page.getByRole('button', { name: 'Apply to next rounds' }).click()
+    const applied = page.locator('#settings-message')
+    await expect(applied).toHaveAttribute('aria-live', 'polite')
+    await expect(applied).toContainText('Applied. From round 2')
+    await expect(applied).toContainText('3 devices per round')
+    await expect(applied).toBeInViewport()
+    expect((await own.tasks()).find((t) => t.id === copy.id)!.rounds.clientsPerRound).toBe(3)
+    await screens(page, 'settings-applied')
+
+    // Delete, after a confirm: dismissed keeps it, accepted removes it.
+    page.once('dialog', (dialog) => void dialog.dismiss())
+    await page.getByRole('button', { name: 'Delete…' }).click()
+    await expect(page.locator('#task-message')).toHaveText('Not deleted.')
+    expect((await own.tasks()).map((t) => t.id)).toContain(copy.id)
+    page.once('dialog', (dialog) => {
+      expect(dialog.message()).toContain(copyName)
+      void dialog.accept()
+    })
+    await page.getByRole('button', { name: 'Delete…' }).click()
+    await expect(page.locator('#task-message')).toHaveText(`Deleted “${copyName}”.`)
+    await expect(page.locator('#task-list')).not.toContainText(copyName)
+    expect((await own.tasks()).map((t) => t.id)).toEqual([task.id])
+  } finally {
+    await sim.stop()
+    await own.stop()
+  }
+})
+
+test('an async (FedBuff) task is shown in versions, buffer size, staleness and concurrency', async ({
+  page,
+}) => {
+  const own = await ownCoordinator()
+  const name = uniqueName('Buffered digits')
+  try {
+    await own.admin<TaskView>('POST', '/tasks', {
+      name,
+      purpose: 'Digits, trained asynchronously.',
+      model: { preset: 'mnist-2nn' },
+      mode: 'async',
+      async: { bufferSize: 4, maxStaleness: 3, stalenessExponent: 0.5, concurrency: 12 },
+      rounds: { total: 20, deadlineSeconds: 90 },
+    })
+    await page.setViewportSize({ width: 390, height: 844 })
+    await openDashboard(page, own)
+    await expect(page.getByRole('heading', { level: 1, name })).toBeVisible()
+    const facts = page.locator('#task-facts')
+    await expect(facts).toContainText('async (FedBuff): a new version every 4 updates (buffer K)')
+    await expect(facts).toContainText('at most 3 versions stale, 12 devices at work at once')
+    await expect(facts).not.toContainText('devices per round')
+    await expect(page.locator('#round-title')).toHaveText(/Version\s+1/)
+    await expect(page.locator('#round-summary')).toHaveText(
+      '0 of 4 updates in the buffer; the version is applied when it is full.',
+    )
+    await expect(page.locator('#countdown')).toHaveText('0 of 4 buffered')
+    await expect(page.locator('#task-list .task-progress')).toHaveText('version 0 of 20')
+    expect(await sidewaysScroll(page)).toBe(0)
+    await screens(page, 'async')
   } finally {
     await own.stop()
   }

@@ -99,18 +99,28 @@ export function createApi({
     join: () => json<{ phoneUrl: string | null; urls: string[] }>('GET', '/join'),
     createTask: (spec: TaskSpecInput) => json<TaskView>('POST', '/tasks', spec),
     patchTask: (id: string, patch: TaskPatch) => json<TaskView>('PATCH', task(id), patch),
-    /** The current global model in TF.js Layers format: model.json and its weights file. */
-    model: async (id: string) => {
-      const modelJson = await json<ModelJson>('GET', `${task(id)}/model`)
+    deleteTask: async (id: string) => {
+      await call('DELETE', task(id))
+    },
+    /** A model.json alone (its topology, without fetching the weights). */
+    modelJson: (id: string) => json<ModelJson>('GET', `${task(id)}/model`),
+    /**
+     * A model in TF.js Layers format, model.json and its weights file: the current global model,
+     * or the one `round` committed.
+     */
+    model: async (id: string, round: number | null = null) => {
+      const base = round === null ? task(id) : `${task(id)}/rounds/${round}`
+      const modelJson = await json<ModelJson>('GET', `${base}/model`)
       const path = modelJson.weightsManifest[0]?.paths[0]
       if (!path) throw new Error('the model has no weights file')
-      const weights = await (await call('GET', `${task(id)}/${path}`)).arrayBuffer()
+      const weights = await (await call('GET', `${base}/${path}`)).arrayBuffer()
       return { modelJson, weights }
     },
   }
 }
 
 export interface ModelJson {
+  modelTopology?: Record<string, unknown>
   weightsManifest: { paths: string[]; weights: unknown[] }[]
   userDefinedMetadata?: { pollen?: { modelHash?: string } }
   [key: string]: unknown

@@ -4,13 +4,13 @@ import type { ServerEvent, TaskView } from '../../shared/protocol/index.ts'
 import { byId } from '../app/dom.ts'
 import { ApiError, errorText, type Api, type DatasetView } from './api.ts'
 import { createCharts, type Charts } from './charts/index.ts'
-import { roundsCsv } from './csv.ts'
+import { renderConfusion } from './confusion.ts'
+import { setUpCreateForm } from './create-form.ts'
 import { renderDatasets } from './datasets.ts'
 import { renderFairness } from './fairness.ts'
-import { saveFile, slug } from './files.ts'
 import { clearIssues, showIssues } from './form-errors.ts'
-import { count } from './format.ts'
 import { setUpJoin } from './join.ts'
+import { renderRoundModels } from './round-models.ts'
 import { renderCountdown, renderRound } from './round-view.ts'
 import { connectEventStream, type StreamStatus } from './sse.ts'
 import {
@@ -22,8 +22,10 @@ import {
   setRounds,
   setTasks,
 } from './state.ts'
-import { estimateSpend, readTaskForm, readTopology, spendText } from './task-form.ts'
-import { progressLabel, renderTaskList, statusLabel } from './tasks.ts'
+import { setUpTaskActions } from './task-actions.ts'
+import { taskFacts } from './task-facts.ts'
+import { readTaskForm } from './task-form.ts'
+import { renderTaskList, statusLabel } from './tasks.ts'
 import { renderTimeline } from './timeline.ts'
 
 export interface BoardOptions {
@@ -69,10 +71,9 @@ export function startBoard(
     taskError: byId(doc, 'task-error', HTMLElement),
     taskMessage: byId(doc, 'task-message', HTMLElement),
     pause: byId(doc, 'pause', HTMLButtonElement),
-    download: byId(doc, 'download', HTMLButtonElement),
-    export: byId(doc, 'export', HTMLButtonElement),
     round: byId(doc, 'round', HTMLElement),
     roundParts: {
+      title: byId(doc, 'round-word', HTMLElement),
       number: byId(doc, 'round-number', HTMLElement),
       countdown: byId(doc, 'countdown', HTMLElement),
       summary: byId(doc, 'round-summary', HTMLElement),
@@ -90,19 +91,17 @@ export function startBoard(
     partialWork: byId(doc, 'partial-work', HTMLElement),
     byRound: byId(doc, 'by-round', HTMLTableElement),
     byLabel: byId(doc, 'by-label', HTMLTableElement),
+    models: byId(doc, 'models', HTMLElement),
+    roundModels: byId(doc, 'round-models', HTMLTableElement),
+    confusion: byId(doc, 'confusion', HTMLElement),
+    confusionParts: {
+      table: byId(doc, 'confusion-table', HTMLTableElement),
+      choose: byId(doc, 'confusion-round', HTMLSelectElement),
+      note: byId(doc, 'confusion-note', HTMLElement),
+    },
     settings: byId(doc, 'settings', HTMLFormElement),
     settingsErrors: byId(doc, 'settings-errors', HTMLElement),
-    create: byId(doc, 'create', HTMLDetailsElement),
-    createForm: byId(doc, 'create-form', HTMLFormElement),
-    createErrors: byId(doc, 'create-errors', HTMLElement),
-    createModel: byId(doc, 'create-model', HTMLSelectElement),
-    createTopologyField: byId(doc, 'create-topology-field', HTMLElement),
-    createTopology: byId(doc, 'create-topology', HTMLInputElement),
-    createDp: byId(doc, 'create-dp', HTMLInputElement),
-    createDpFields: byId(doc, 'create-dp-fields', HTMLElement),
-    createDpSpend: byId(doc, 'create-dp-spend', HTMLOutputElement),
-    createSecure: byId(doc, 'create-secure', HTMLInputElement),
-    createSecureFields: byId(doc, 'create-secure-fields', HTMLElement),
+    settingsMessage: byId(doc, 'settings-message', HTMLElement),
   }
 
   const state = createState()
@@ -113,6 +112,8 @@ export function startBoard(
   let charts: { taskId: string; charts: Charts } | null = null
   /** The task whose values the settings form shows; refilled only when another is shown. */
   let settingsFor: string | null = null
+  /** The round whose confusion matrix is shown (null: the latest). */
+  let confusionRound: number | null = null
   let stopped = false
   // The page's elements outlive a board (a refused token starts a new one): its listeners go with it.
   const listening = new AbortController()
@@ -133,6 +134,8 @@ export function startBoard(
     selected = id
     history.replaceState(null, '', id ? `#task=${encodeURIComponent(id)}` : location.pathname)
     el.taskMessage.textContent = ''
+    el.settingsMessage.textContent = ''
+    confusionRound = null
     clearIssues(el.settings, el.settingsErrors)
     draw()
     if (id) void refreshDevices()
@@ -163,8 +166,8 @@ export function startBoard(
       ...datasets.map((d) => Object.assign(doc.createElement('option'), { value: d.name })),
     )
 
-    for (const section of [el.task, el.round, el.timeline, el.charts, el.fairness, el.settings])
-      section.hidden = !task
+    const sections = [el.task, el.round, el.timeline, el.charts, el.models, el.confusion]
+    for (const section of [...sections, el.fairness, el.settings]) section.hidden = !task
     el.noTask.hidden = !!task
     if (!task) {
       charts?.charts.destroy()
@@ -205,19 +208,8 @@ export function startBoard(
       },
       rounds,
     )
-  }
-
-  /** Differential privacy and secure aggregation, as the task's facts line says them. */
-  function privacyFacts(task: TaskView): string[] {
-    const facts: string[] = []
-    const dp = task.privacy
-    if (dp)
-      facts.push(
-        `DP (${dp.mode}, clip ${dp.clipNorm}, σ ${dp.noiseMultiplier}): ε ${(task.epsilonSpent ?? 0).toPrecision(4)} of ${dp.epsilonBudget} spent at δ ${dp.delta}`,
-      )
-    if (task.secureAggregation) facts.push('secure aggregation')
-    if (task.stoppedReason) facts.push(`stopped: ${task.stoppedReason}`)
-    return facts
+    renderRoundModels(doc, el.roundModels, rounds)
+    renderConfusion(doc, el.confusionParts, rounds, confusionRound)
   }
 
   function drawTask(task: TaskView) {
@@ -225,14 +217,7 @@ export function startBoard(
     el.taskStatus.textContent = statusLabel(task)
     el.taskStatus.dataset.status = task.status
     el.taskPurpose.textContent = task.purpose || 'No purpose given.'
-    el.taskFacts.textContent = [
-      `${task.model.preset} (${count(task.model.parameters)} weights)`,
-      `dataset ${task.dataset}`,
-      `${task.train.optimizer}, learning rate ${task.train.learningRate}, batch ${task.train.batchSize}, ${task.train.localEpochs} epoch${task.train.localEpochs === 1 ? '' : 's'}`,
-      `${task.rounds.clientsPerRound} devices per round (${task.rounds.overSelect}× selected), deadline ${task.rounds.deadlineSeconds} s`,
-      progressLabel(task),
-      ...privacyFacts(task),
-    ].join(' · ')
+    el.taskFacts.textContent = taskFacts(task).join(' · ')
     el.taskError.hidden = !task.error
     el.taskError.textContent = task.error ? `Failed: ${task.error}` : ''
     const steerable = task.status === 'running' || task.status === 'paused'
@@ -350,7 +335,7 @@ export function startBoard(
     const task = shownTask()
     const round = task && currentRound(state, task.id)
     if (!task || !round || round.status !== 'open') return
-    renderCountdown(el.roundParts.countdown, round, now(), task.status === 'paused')
+    renderCountdown(el.roundParts.countdown, round, now(), task)
     renderTimeline(doc, el.timelineList, round, roundDevices(state, task.id, round.round), now())
   }, 1000)
 
@@ -358,75 +343,43 @@ export function startBoard(
 
   const say = (text: string) => (el.taskMessage.textContent = text)
 
-  el.pause.addEventListener(
-    'click',
-    () => {
-      const task = shownTask()
-      if (!task) return
-      const status = task.status === 'paused' ? 'running' : 'paused'
-      el.pause.disabled = true
-      api
-        .patchTask(task.id, { status })
-        .then((updated) => {
-          state.tasks.set(updated.id, updated)
-          say(
-            status === 'paused'
-              ? 'Paused: no new devices are selected; the open round still closes.'
-              : 'Resumed: devices are selected again.',
-          )
-        })
-        .catch((error: unknown) =>
-          say(`Could not ${status === 'paused' ? 'pause' : 'resume'}: ${errorText(error)}`),
-        )
-        .finally(() => draw())
+  const createForm = setUpCreateForm(doc, {
+    api,
+    signal: listening.signal,
+    onCreated: (task) => {
+      state.tasks.set(task.id, task)
+      select(task.id, { focus: true })
+      say(
+        `Created “${task.name}”. ${task.mode === 'async' ? 'Version' : 'Round'} 1 is open for devices.`,
+      )
     },
-    on,
-  )
+  })
 
-  el.download.addEventListener(
-    'click',
-    () => {
-      const task = shownTask()
-      if (!task) return
-      say('Downloading the model…')
-      api
-        .model(task.id)
-        .then(({ modelJson, weights }) => {
-          // Saved side by side, model.json names its weights file by the name it is saved under,
-          // so tf.loadLayersModel finds it.
-          const name = `${slug(task.name)}-round-${task.committedRounds}`
-          const manifest = modelJson.weightsManifest.map((group) => ({
-            ...group,
-            paths: [`${name}.weights.bin`],
-          }))
-          saveFile(
-            doc,
-            `${name}.json`,
-            new Blob([JSON.stringify({ ...modelJson, weightsManifest: manifest })], {
-              type: 'application/json',
-            }),
-          )
-          saveFile(
-            doc,
-            `${name}.weights.bin`,
-            new Blob([weights], { type: 'application/octet-stream' }),
-          )
-          say(`Saved ${name}.json and ${name}.weights.bin (TF.js Layers format).`)
-        })
-        .catch((error: unknown) => say(`Could not download the model: ${errorText(error)}`))
+  setUpTaskActions(doc, {
+    api,
+    state,
+    shownTask,
+    say,
+    draw,
+    onClone: (task) => void createForm.cloneFrom(task),
+    onDeleted: (task) => {
+      state.tasks.delete(task.id)
+      state.rounds.delete(task.id)
+      select(null)
+      say(`Deleted “${task.name}”.`)
     },
-    on,
-  )
+    signal: listening.signal,
+  })
 
-  el.export.addEventListener(
-    'click',
+  el.confusionParts.choose.addEventListener(
+    'change',
     () => {
-      const task = shownTask()
-      if (!task) return
-      const rounds = state.rounds.get(task.id) ?? []
-      const name = `${slug(task.name)}-rounds.csv`
-      saveFile(doc, name, new Blob([roundsCsv(task, rounds)], { type: 'text/csv' }))
-      say(`Saved ${name}: ${rounds.length} round${rounds.length === 1 ? '' : 's'}.`)
+      const rounds = state.rounds.get(shownTask()?.id ?? '') ?? []
+      const latest = rounds.findLast((r) => r.confusion !== null)?.round
+      const chosen = Number(el.confusionParts.choose.value)
+      // Choosing the latest follows the latest as new rounds commit.
+      confusionRound = chosen === latest ? null : chosen
+      render()
     },
     on,
   )
@@ -437,6 +390,7 @@ export function startBoard(
       event.preventDefault()
       const task = shownTask()
       if (!task) return
+      el.settingsMessage.textContent = ''
       const read = readTaskForm(
         (name) => (name === 'name' ? task.name : (field(el.settings, name, true)?.value ?? null)),
         null,
@@ -444,86 +398,27 @@ export function startBoard(
       if (!read.ok) return showIssues(el.settings, el.settingsErrors, read.issues)
       clearIssues(el.settings, el.settingsErrors)
       const rounds = read.value.rounds ?? {}
+      const button = el.settings.querySelector<HTMLButtonElement>('button[type="submit"]')!
+      button.disabled = true
       api
         .patchTask(task.id, { rounds })
         .then((updated) => {
           state.tasks.set(updated.id, updated)
-          say(
-            `From the next round: deadline ${updated.rounds.deadlineSeconds} s, ${updated.rounds.clientsPerRound} devices per round.`,
-          )
+          // Beside the button, and announced: the change shows nowhere else until a round opens.
+          el.settingsMessage.textContent =
+            `Applied. From round ${updated.round + 1}: deadline ${updated.rounds.deadlineSeconds} s, ` +
+            `${updated.rounds.clientsPerRound} devices per round; round ${updated.round} keeps its own.`
           draw()
         })
         .catch((error: unknown) => {
           if (error instanceof ApiError && error.issues.length > 0)
             showIssues(el.settings, el.settingsErrors, error.issues)
-          else el.settingsErrors.textContent = errorText(error)
+          else el.settingsErrors.textContent = `Not applied: ${errorText(error)}`
         })
+        .finally(() => (button.disabled = false))
     },
     on,
   )
-
-  el.createModel.addEventListener(
-    'change',
-    () => {
-      el.createTopologyField.hidden = el.createModel.value !== 'custom'
-    },
-    on,
-  )
-
-  /** Shows the settings each privacy checkbox asks for, and what ε the task would spend. */
-  function syncPrivacy() {
-    el.createDpFields.hidden = !el.createDp.checked
-    el.createSecureFields.hidden = !el.createSecure.checked
-    if (!el.createDp.checked) {
-      el.createDpSpend.textContent = ''
-      return
-    }
-    const spend = estimateSpend(formValues(el.createForm))
-    el.createDpSpend.textContent = spend.ok ? spendText(spend.value) : spend.message
-  }
-  // Every field's input bubbles here: the checkboxes, σ and δ, and the round settings q counts.
-  el.createForm.addEventListener('input', syncPrivacy, on)
-
-  el.createForm.addEventListener(
-    'submit',
-    (event) => {
-      event.preventDefault()
-      void createTask()
-    },
-    on,
-  )
-
-  async function createTask() {
-    const form = el.createForm
-    let topology: Record<string, unknown> | null = null
-    const file = el.createTopology.files?.[0]
-    if (el.createModel.value === 'custom' && file) {
-      const read = readTopology(await file.text())
-      if (!read.ok) return showIssues(form, el.createErrors, read.issues)
-      topology = read.value
-    }
-    const read = readTaskForm(formValues(form), topology)
-    if (!read.ok) return showIssues(form, el.createErrors, read.issues)
-    clearIssues(form, el.createErrors)
-    const button = form.querySelector<HTMLButtonElement>('button[type="submit"]')!
-    button.disabled = true
-    try {
-      const task = await api.createTask(read.value)
-      state.tasks.set(task.id, task)
-      form.reset()
-      el.createTopologyField.hidden = true
-      syncPrivacy()
-      el.create.open = false
-      select(task.id, { focus: true })
-      say(`Created. Round 1 is open for devices.`)
-    } catch (error) {
-      if (error instanceof ApiError && error.issues.length > 0)
-        showIssues(form, el.createErrors, error.issues)
-      else el.createErrors.textContent = `Could not create the task: ${errorText(error)}`
-    } finally {
-      button.disabled = false
-    }
-  }
 
   setUpJoin(
     doc,
@@ -542,15 +437,6 @@ export function startBoard(
     clearInterval(ticker)
     charts?.charts.destroy()
     charts = null
-  }
-}
-
-/** A form's values by input name, as it stands now: null for a field absent or unchecked. */
-function formValues(form: HTMLFormElement): (name: string) => string | null {
-  const data = new FormData(form)
-  return (name) => {
-    const value = data.get(name)
-    return typeof value === 'string' ? value : null
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type ShareRow,
 } from './charts/data.ts'
 import { count, fraction, percent } from './format.ts'
+import { fill, th } from './tables.ts'
 
 /** Rounds the per-round tables show. */
 const LATEST = 5
@@ -26,19 +27,6 @@ export interface FairnessElements {
   partial: HTMLElement
   byRound: HTMLTableElement
   byLabel: HTMLTableElement
-}
-
-function th(doc: Document, text: string, scope: 'col' | 'row') {
-  const cell = h(doc, 'th', null, text)
-  cell.setAttribute('scope', scope)
-  return cell
-}
-
-/** Replaces the table's rows (its caption stays) with a header row and `rows`. */
-function fill(doc: Document, table: HTMLTableElement, titles: string[], rows: HTMLElement[]) {
-  const caption = table.caption
-  const head = h(doc, 'thead', null, h(doc, 'tr', null, ...titles.map((t) => th(doc, t, 'col'))))
-  table.replaceChildren(...(caption ? [caption] : []), head, h(doc, 'tbody', null, ...rows))
 }
 
 function renderTable<K extends string>(

@@ -1,9 +1,11 @@
 // The current round: its number, the deadline countdown, and how many devices are at each stage.
+// An async task's "round" is the version its buffer is filling: told as such.
 import type { RoundView, TaskView } from '../../shared/protocol/index.ts'
 import { h } from '../app/dom.ts'
 import { count } from './format.ts'
 import { countdown, roundProgress, STAGES, type Stage } from './progress.ts'
 import type { DeviceTrack } from './state.ts'
+import { stalenessText } from './task-facts.ts'
 
 const STAGE_LABELS: Record<Stage, string> = {
   selected: 'Selected',
@@ -19,11 +21,49 @@ const STAGE_LABELS: Record<Stage, string> = {
 const BAR_STAGES: Stage[] = ['reported', 'training', 'downloading', 'rejected', 'dropped']
 
 export interface RoundElements {
+  /** The heading's word before the number: "Round" or "Version". */
+  title: HTMLElement
   number: HTMLElement
   countdown: HTMLElement
   summary: HTMLElement
   bar: HTMLElement
   stages: HTMLDListElement
+}
+
+const accuracyText = (round: RoundView) =>
+  round.accuracy === null ? '' : `: held-out accuracy ${(round.accuracy * 100).toFixed(1)}%`
+
+/** A synchronous round: reports against its target and minimum, or how it closed. */
+export function roundSummary(task: TaskView, round: RoundView): string {
+  const target = task.rounds.clientsPerRound
+  if (round.status === 'open' && task.status === 'paused')
+    return `Paused: no new devices are selected; ${count(round.reported)} of ${count(target)} reports so far.`
+  if (round.status === 'open')
+    return (
+      `Open: ${count(round.reported)} of ${count(target)} reports needed` +
+      ` (${count(task.rounds.minReports)} at least by the deadline).`
+    )
+  return (
+    `${round.status === 'committed' ? 'Committed' : 'Abandoned'} with ${count(round.reported)} report${round.reported === 1 ? '' : 's'}` +
+    accuracyText(round) +
+    (round.epsilon === null ? '.' : `; ε spent ${round.epsilon.toPrecision(4)}.`)
+  )
+}
+
+/** An async version: its buffer filling towards K, or what it applied and how stale that was. */
+export function asyncSummary(task: TaskView, round: RoundView): string {
+  const k = task.async.bufferSize
+  if (round.status === 'open')
+    return (
+      `${task.status === 'paused' ? 'Paused: no new work handed out; ' : ''}` +
+      `${count(round.reported)} of ${count(k)} updates in the buffer; the version is applied when it is full.`
+    )
+  const staleness = stalenessText(round)
+  return (
+    `${round.status === 'committed' ? 'Applied' : 'Abandoned'} with ${count(round.reported)} update${round.reported === 1 ? '' : 's'}` +
+    accuracyText(round) +
+    (staleness ? `; staleness: ${staleness}.` : '.')
+  )
 }
 
 export function renderRound(
@@ -35,22 +75,13 @@ export function renderRound(
   now: number,
 ): void {
   const progress = roundProgress(round, devices)
+  el.title.textContent = task.mode === 'async' ? 'Version' : 'Round'
   el.number.textContent = `${round.round}`
   el.number.dataset.round = String(round.round)
   el.number.dataset.status = round.status
-  renderCountdown(el.countdown, round, now, task.status === 'paused')
-  const target = task.rounds.clientsPerRound
+  renderCountdown(el.countdown, round, now, task)
   el.summary.textContent =
-    round.status === 'open' && task.status === 'paused'
-      ? `Paused: no new devices are selected; ${count(round.reported)} of ${count(target)} reports so far.`
-      : round.status === 'open'
-        ? `Open: ${count(round.reported)} of ${count(target)} reports needed` +
-          ` (${count(task.rounds.minReports)} at least by the deadline).`
-        : `${round.status === 'committed' ? 'Committed' : 'Abandoned'} with ${count(round.reported)} report${round.reported === 1 ? '' : 's'}` +
-          (round.accuracy === null
-            ? ''
-            : `: held-out accuracy ${(round.accuracy * 100).toFixed(1)}%`) +
-          (round.epsilon === null ? '.' : `; ε spent ${round.epsilon.toPrecision(4)}.`)
+    task.mode === 'async' ? asyncSummary(task, round) : roundSummary(task, round)
   el.stages.replaceChildren(
     ...STAGES.map((stage) => {
       const dd = h(doc, 'dd', null, count(progress[stage]))
@@ -80,11 +111,20 @@ export function renderCountdown(
   element: HTMLElement,
   round: RoundView,
   now: number,
-  paused: boolean,
+  task: TaskView,
 ): void {
-  element.textContent = countdown(round, now, { paused })
+  // An async version has no deadline: each device has its own time, and the buffer decides.
+  element.textContent =
+    task.mode === 'async'
+      ? round.status === 'open'
+        ? `${count(round.reported)} of ${count(task.async.bufferSize)} buffered`
+        : round.status === 'committed'
+          ? 'applied'
+          : 'abandoned'
+      : countdown(round, now, { paused: task.status === 'paused' })
   element.dataset.urgent = String(
-    round.status === 'open' &&
+    task.mode !== 'async' &&
+      round.status === 'open' &&
       round.deadlineAt !== null &&
       Date.parse(round.deadlineAt) - now < 10_000,
   )

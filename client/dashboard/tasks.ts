@@ -2,6 +2,7 @@
 // task id and updated in place, so a live update never takes the keyboard focus away.
 import type { TaskView } from '../../shared/protocol/index.ts'
 import { h } from '../app/dom.ts'
+import { progressLabel } from './task-facts.ts'
 
 /** A task's status as words, and the class that colours it. */
 export function statusLabel(task: TaskView): string {
@@ -10,8 +11,6 @@ export function statusLabel(task: TaskView): string {
   ]
 }
 
-export const progressLabel = (task: TaskView) =>
-  `round ${task.round} · ${task.committedRounds} of ${task.rounds.total} committed`
 
 export function renderTaskList(
   doc: Document,

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import { TaskSpecSchema, type TaskSpecInput, type TaskView } from '../../shared/protocol/index.ts'
+import { round } from './fixtures.ts'
+import { asyncSummary, roundSummary } from './round-view.ts'
+import { progressLabel, roundFacts, stalenessText, taskFacts } from './task-facts.ts'
+
+const taskOf = (input: Partial<TaskSpecInput>, more: Partial<TaskView> = {}): TaskView =>
+  ({
+    ...TaskSpecSchema.parse({ name: 't', purpose: 'p', model: { preset: 'mnist-2nn' }, ...input }),
+    id: 't',
+    status: 'running',
+    model: { preset: 'mnist-2nn', hash: 'h', parameters: 199_210 },
+    epsilonSpent: null,
+    round: 1,
+    committedRounds: 0,
+    ...more,
+  }) as TaskView
+
+describe('task facts', () => {
+  it('tells a synchronous task in rounds with deadlines', () => {
+    const task = taskOf({ rounds: { total: 40, clientsPerRound: 10, deadlineSeconds: 120 } })
+    expect(roundFacts(task)).toBe('10 devices per round (1.3× selected), deadline 120 s')
+    expect(progressLabel(task)).toBe('round 1 · 0 of 40 committed')
+    // Before its first round opened, not "round 0".
+    expect(progressLabel({ ...task, round: 0 })).toBe('no round yet · 0 of 40 committed')
+    expect(roundSummary(task, round({ status: 'open', reported: 0 }))).toBe(
+      'Open: 0 of 10 reports needed (5 at least by the deadline).',
+    )
+  })
+
+  it('tells an async task in versions, buffer size, staleness and concurrency, never rounds', () => {
+    const task = taskOf(
+      {
+        mode: 'async',
+        async: { bufferSize: 4, maxStaleness: 3, stalenessExponent: 0.5, concurrency: 12 },
+        rounds: { total: 20, deadlineSeconds: 90 },
+      },
+      { committedRounds: 5, round: 6 },
+    )
+    const facts = taskFacts(task).join(' · ')
+    expect(facts).toContain(
+      'async (FedBuff): a new version every 4 updates (buffer K), updates at most 3 versions stale, 12 devices at work at once, 90 s for each device',
+    )
+    expect(facts).toContain('version 5 of 20')
+    expect(facts).not.toMatch(/devices per round|deadline|round \d/)
+    expect(asyncSummary(task, round({ status: 'open', reported: 1 }))).toBe(
+      '1 of 4 updates in the buffer; the version is applied when it is full.',
+    )
+    const applied = round({ status: 'committed', reported: 4, accuracy: 0.9, staleness: [1, 2, 1] })
+    expect(asyncSummary(task, applied)).toBe(
+      'Applied with 4 updates: held-out accuracy 90.0%; staleness: 1 fresh, 2 at staleness 1, 1 at staleness 2 (mean staleness 1.00).',
+    )
+    expect(stalenessText(round({ staleness: null }))).toBeNull()
+  })
+})

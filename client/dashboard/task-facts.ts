@@ -1,0 +1,63 @@
+// A task's settings and progress in words. A synchronous task runs rounds with deadlines; an
+// async (FedBuff) one applies every K updates as a new version, whatever round a device started
+// on, so it is told in versions, buffer size, staleness and concurrency instead.
+import type { RoundView, TaskView } from '../../shared/protocol/index.ts'
+import { count } from './format.ts'
+
+const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`
+
+/** "round 3 · 2 of 20 committed", or for an async task "version 2 of 20". */
+export function progressLabel(task: TaskView): string {
+  if (task.mode === 'async') return `version ${task.committedRounds} of ${task.rounds.total}`
+  if (task.round === 0) return `no round yet · 0 of ${task.rounds.total} committed`
+  return `round ${task.round} · ${task.committedRounds} of ${task.rounds.total} committed`
+}
+
+/** How the task trains: the round settings of a synchronous task, FedBuff's of an async one. */
+export function roundFacts(task: TaskView): string {
+  if (task.mode === 'async') {
+    const a = task.async
+    return (
+      `async (FedBuff): a new version every ${plural(a.bufferSize, 'update')} (buffer K), ` +
+      `updates at most ${plural(a.maxStaleness, 'version')} stale, ${count(a.concurrency)} devices at work at once, ` +
+      `${task.rounds.deadlineSeconds} s for each device`
+    )
+  }
+  const r = task.rounds
+  return `${r.clientsPerRound} devices per round (${r.overSelect}× selected), deadline ${r.deadlineSeconds} s`
+}
+
+/** Differential privacy and secure aggregation, as the task's facts line says them. */
+export function privacyFacts(task: TaskView): string[] {
+  const facts: string[] = []
+  const dp = task.privacy
+  if (dp)
+    facts.push(
+      `DP (${dp.mode}, clip ${dp.clipNorm}, σ ${dp.noiseMultiplier}): ε ${(task.epsilonSpent ?? 0).toPrecision(4)} of ${dp.epsilonBudget} spent at δ ${dp.delta}`,
+    )
+  if (task.secureAggregation) facts.push('secure aggregation')
+  if (task.stoppedReason) facts.push(`stopped: ${task.stoppedReason}`)
+  return facts
+}
+
+export function taskFacts(task: TaskView): string[] {
+  return [
+    `${task.model.preset} (${count(task.model.parameters)} weights)`,
+    `dataset ${task.dataset}`,
+    `${task.train.optimizer}, learning rate ${task.train.learningRate}, batch ${task.train.batchSize}, ${plural(task.train.localEpochs, 'epoch')}`,
+    roundFacts(task),
+    progressLabel(task),
+    ...privacyFacts(task),
+  ]
+}
+
+/** Staleness of the updates a version applied: "2 fresh, 1 at staleness 1 (mean 0.33)". */
+export function stalenessText(round: RoundView): string | null {
+  if (!round.staleness || round.staleness.every((n) => n === 0)) return null // not known
+  const parts = round.staleness.flatMap((n, behind) =>
+    n === 0 ? [] : [behind === 0 ? `${count(n)} fresh` : `${count(n)} at staleness ${behind}`],
+  )
+  const total = round.staleness.reduce((a, b) => a + b, 0)
+  const mean = round.staleness.reduce((s, n, behind) => s + n * behind, 0) / total
+  return `${parts.join(', ')} (mean staleness ${mean.toFixed(2)})`
+}
