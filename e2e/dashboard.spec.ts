@@ -501,11 +501,23 @@ async function screens(page: Page, name: string) {
   await screenshot(page, `dashboard-${name}-1440`)
   await page.setViewportSize({ width: 390, height: 844 })
   await screenshot(page, `dashboard-${name}-390`)
+  // What a phone shows first, at a size that can be read without zooming out.
+  await screenshot(page, `dashboard-${name}-390-screen`, { fullPage: false })
 }
 
-/** The page's width beyond the viewport: 0 when nothing scrolls sideways. */
+/**
+ * The page's width beyond the viewport (0 when nothing scrolls sideways), or beyond a card:
+ * content spilling past its card's edge is as broken, even where the page does not scroll.
+ */
 const sidewaysScroll = (page: Page) =>
-  page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+  page.evaluate(() =>
+    Math.max(
+      document.documentElement.scrollWidth - window.innerWidth,
+      ...[...document.querySelectorAll<HTMLElement>('.card:not([hidden])')].map(
+        (card) => card.scrollWidth - card.clientWidth,
+      ),
+    ),
+  )
 
 test("a trained task at 390 px: no sideways scroll, each round's model, the confusion matrix, clone, steer and delete", async ({
   page,

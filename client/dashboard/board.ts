@@ -229,6 +229,8 @@ export function startBoard(
       field(el.settings, 'rounds.deadlineSeconds').value = String(task.rounds.deadlineSeconds)
       field(el.settings, 'rounds.clientsPerRound').value = String(task.rounds.clientsPerRound)
     }
+    // An async task has no rounds of devices to size: its buffer and concurrency say that.
+    field(el.settings, 'rounds.clientsPerRound').closest('div')!.hidden = task.mode === 'async'
   }
 
   // Data ---------------------------------------------------------------------------------------
@@ -406,8 +408,10 @@ export function startBoard(
           state.tasks.set(updated.id, updated)
           // Beside the button, and announced: the change shows nowhere else until a round opens.
           el.settingsMessage.textContent =
-            `Applied. From round ${updated.round + 1}: deadline ${updated.rounds.deadlineSeconds} s, ` +
-            `${updated.rounds.clientsPerRound} devices per round; round ${updated.round} keeps its own.`
+            updated.mode === 'async'
+              ? `Applied. From version ${updated.round + 1}, each device has ${updated.rounds.deadlineSeconds} s.`
+              : `Applied. From round ${updated.round + 1}: deadline ${updated.rounds.deadlineSeconds} s, ` +
+                `${updated.rounds.clientsPerRound} devices per round; round ${updated.round} keeps its own.`
           draw()
         })
         .catch((error: unknown) => {

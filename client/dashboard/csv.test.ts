@@ -30,24 +30,34 @@ describe('roundsCsv', () => {
         status: 'committed',
         accuracy: 0.81,
         loss: 0.6,
+        trainingLoss: 0.75,
         epsilon: 1.25,
         bytesUp: 10,
         bytesDown: 20,
       }),
-      round({ round: 2, status: 'open', closedAt: null, model: null, accuracy: null, loss: null }),
+      round({
+        round: 2,
+        status: 'open',
+        closedAt: null,
+        model: null,
+        accuracy: null,
+        loss: null,
+        trainingSeconds: null,
+      }),
     ])
     const lines = csv.split('\r\n')
     expect(lines).toHaveLength(4)
     expect(lines[3]).toBe('')
     expect(lines[0]).toBe(
       'task,taskId,round,status,selected,reported,late,rejected,dropped,examples,accuracy,loss,' +
-        'epsilon,bytesUp,bytesDown,startedAt,deadlineAt,closedAt,durationSeconds,baseModel,model',
+        'trainingLoss,epsilon,bytesUp,bytesDown,startedAt,deadlineAt,closedAt,durationSeconds,' +
+        'waitingSeconds,trainingSeconds,baseModel,model',
     )
     expect(lines[1]).toBe(
-      '"Digits, ""v2""",t1,1,committed,4,3,0,0,1,120,0.81,0.6,1.25,10,20,' +
-        '2026-11-25T00:00:00.000Z,2026-11-25T00:02:00.000Z,2026-11-25T00:01:30.000Z,90,base,next',
+      '"Digits, ""v2""",t1,1,committed,4,3,0,0,1,120,0.81,0.6,0.75,1.25,10,20,' +
+        '2026-11-25T00:00:00.000Z,2026-11-25T00:02:00.000Z,2026-11-25T00:01:30.000Z,90,0,90,base,next',
     )
     expect(lines[2]).toContain(',2,open,')
-    expect(lines[2]).toMatch(/,2026-11-25T00:02:00\.000Z,,,base,$/)
+    expect(lines[2]).toMatch(/,2026-11-25T00:02:00\.000Z,,,0,,base,$/)
   })
 })

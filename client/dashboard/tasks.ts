@@ -11,7 +11,6 @@ export function statusLabel(task: TaskView): string {
   ]
 }
 
-
 export function renderTaskList(
   doc: Document,
   list: HTMLUListElement,

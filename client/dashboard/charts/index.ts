@@ -102,7 +102,7 @@ const SPECS: ChartSpec[] = [
     shape: lossByRound,
     options: () => ({
       scales: { x: { time: false }, y: { range: zeroUp } },
-      axes: [roundAxis, axis('loss (cross-entropy, nats)', { size: 50 })],
+      axes: [roundAxis, axis('loss (nats)', { size: 50 })],
       series: [
         { label: 'round' },
         lineSeries('held-out', COLORS.loss, 'y', lossValue),
@@ -159,7 +159,7 @@ const SPECS: ChartSpec[] = [
       scales: { x: { time: false }, y: { range: zeroUp } },
       axes: [
         roundAxis,
-        axis('bytes', { values: (_, ticks) => ticks.map((t) => bytes(t)), size: 70 }),
+        axis('bytes', { values: (_, ticks) => ticks.map((t) => bytes(t)), size: 80 }),
       ],
       series: [
         { label: 'round' },
