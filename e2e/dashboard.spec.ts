@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test, type Locator, type Page } from '@playwright/test'
 import type { RoundView, TaskView } from '../shared/protocol/index.ts'
 import { openApp, screenshot, waitForServiceWorker } from './app.ts'
 import { createTask, deleteTask, uniqueName } from './coordinator.ts'
@@ -495,11 +495,16 @@ test('a cut event stream reconnects after the coordinator restarts, and catches 
   }
 })
 
-/** Both widths, as `dashboard-<name>-390.png` and `-1440.png`; the page is left at 390 px. */
-async function screens(page: Page, name: string) {
+/**
+ * Both widths, as `dashboard-<name>-390.png` and `-1440.png` (whole pages), with `subject`
+ * scrolled into view; the page is left at 390 px.
+ */
+async function screens(page: Page, name: string, subject?: Locator) {
   await page.setViewportSize({ width: 1440, height: 1000 })
+  await subject?.scrollIntoViewIfNeeded()
   await screenshot(page, `dashboard-${name}-1440`)
   await page.setViewportSize({ width: 390, height: 844 })
+  await subject?.scrollIntoViewIfNeeded()
   await screenshot(page, `dashboard-${name}-390`)
   // What a phone shows first, at a size that can be read without zooming out.
   await screenshot(page, `dashboard-${name}-390-screen`, { fullPage: false })
@@ -589,8 +594,7 @@ test("a trained task at 390 px: no sideways scroll, each round's model, the conf
     await page.getByLabel('Round shown').selectOption('1')
     await expect(page.locator('#confusion-note')).toContainText('Round 1')
     expect(await sidewaysScroll(page)).toBe(0)
-    await page.locator('#models').scrollIntoViewIfNeeded()
-    await screens(page, 'trained')
+    await screens(page, 'trained', page.locator('#models'))
 
     // Clone: the form filled from the task, edited, created.
     await page.getByRole('button', { name: 'Clone…' }).click()
@@ -598,7 +602,7 @@ test("a trained task at 390 px: no sideways scroll, each round's model, the conf
     await expect(page.getByLabel('Devices per round', { exact: true }).first()).toHaveValue('2')
     await expect(page.locator('#create-clone-note')).toContainText(`Cloned from “${name}”`)
     await page.getByLabel('Rounds to commit').fill('50')
-    await screens(page, 'clone')
+    await screens(page, 'clone', page.locator('#create'))
     await page.getByRole('button', { name: 'Create task' }).click()
     const copyName = `${name} (copy)`
     await expect(page.getByRole('heading', { level: 1, name: copyName })).toBeVisible()
@@ -623,7 +627,7 @@ test("a trained task at 390 px: no sideways scroll, each round's model, the conf
     await expect(applied).toContainText('3 devices per round')
     await expect(applied).toBeInViewport()
     expect((await own.tasks()).find((t) => t.id === copy.id)!.rounds.clientsPerRound).toBe(3)
-    await screens(page, 'settings-applied')
+    await screens(page, 'settings-applied', page.locator('#settings'))
 
     // Delete, after a confirm: dismissed keeps it, accepted removes it.
     page.once('dialog', (dialog) => void dialog.dismiss())

@@ -16,7 +16,7 @@ function taskOf(input: TaskSpecInput): TaskView {
     committedRounds: 2,
     createdAt: '2026-12-01T00:00:00.000Z',
     updatedAt: '2026-12-01T00:00:00.000Z',
-  } as TaskView
+  }
 }
 
 /** The form after the draft was put into it, read back as the board reads it. */
