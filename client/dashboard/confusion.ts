@@ -47,7 +47,7 @@ export function renderConfusion(
   const table = confusionTable(rounds, chosen)
   el.choose.hidden = !table
   el.note.textContent = table
-    ? `Round ${table.round}: rows are the true label, columns what the model predicted; the diagonal is right.`
+    ? `Round ${table.round}: each row is a true label, each column the class the model predicted; the diagonal is right.`
     : 'No round evaluated on held-out examples yet.'
   if (!table) {
     fill(doc, el.table, [], [])
@@ -66,7 +66,7 @@ export function renderConfusion(
   fill(
     doc,
     el.table,
-    ['True \\ predicted', ...Array.from({ length: classes }, (_, c) => String(c)), 'Examples'],
+    ['True', ...Array.from({ length: classes }, (_, c) => String(c)), 'Examples'],
     table.rows.map((row, label) => {
       const total = table.totals[label]!
       const tr = h(

@@ -26,15 +26,16 @@ export function renderRoundModels(
       'tr',
       null,
       th(doc, String(r.round), 'row'),
+      // The button before the figures: on a phone it stays in view as the table scrolls.
+      h(doc, 'td', null, button),
       h(doc, 'td', null, fraction(r.accuracy)),
       h(doc, 'td', null, r.loss === null ? '–' : r.loss.toFixed(3)),
       h(doc, 'td', null, h(doc, 'code', null, r.model!.slice(0, 12))),
-      h(doc, 'td', null, button),
     )
     tr.dataset.round = String(r.round)
     return tr
   })
   if (rows.length === 0)
     rows.push(h(doc, 'tr', null, h(doc, 'td', null, 'No round committed yet.')))
-  fill(doc, table, ['Round', 'Held-out accuracy', 'Held-out loss', 'Model', ''], rows)
+  fill(doc, table, ['Round', 'TF.js files', 'Held-out accuracy', 'Held-out loss', 'Model'], rows)
 }
