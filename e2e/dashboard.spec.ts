@@ -562,6 +562,20 @@ test("a trained task at 390 px: no sideways scroll, each round's model, the conf
     await expect(page.locator('#chart-loss-round')).toContainText(
       /held-out loss \d+\.\d{3}, training loss \d+\.\d{3}/,
     )
+    // Every axis labelled with its unit; quantities from 0, accuracy and shares 0 to 100%.
+    const axes = await page
+      .locator('#chart-grid figure')
+      .evaluateAll((figures) => figures.map((f) => (f as HTMLElement).dataset.axes ?? ''))
+    expect(axes).toHaveLength(7)
+    for (const labels of axes) expect(labels.split(' | ').every((l) => l.length > 0)).toBe(true)
+    await expect(page.locator('#chart-loss-round')).toHaveAttribute(
+      'data-axes',
+      'round | loss (nats)',
+    )
+    for (const id of ['loss-round', 'waiting', 'duration', 'bytes'])
+      await expect(page.locator(`#chart-${id}`)).toHaveAttribute('data-y-range', /^0 [\d.e+-]+$/)
+    for (const id of ['metrics-round', 'metrics-time', 'tiers'])
+      await expect(page.locator(`#chart-${id}`)).toHaveAttribute('data-y-range', '0 1')
 
     // Each committed round's model, newest first; round 1's saves as TF.js files.
     const models = page.locator('#round-models tbody tr')

@@ -26,6 +26,10 @@ describe('heldOutEvaluator', () => {
     expect(perLabel.flatMap((a, label) => (a === null ? [] : [label]))).toEqual([1, 3])
     // The rounds API sends what was measured: NaN would turn into null only on the wire.
     expect(JSON.parse(JSON.stringify(perLabel))).toEqual(perLabel)
+    // The confusion matrix counts every held-out example in its true label's row.
+    expect(result!.confusion.map((row) => row.reduce((a, b) => a + b, 0))).toEqual([
+      0, 2, 0, 1, 0, 0, 0, 0, 0, 0,
+    ])
     expect(await evaluator.evaluate(spec, [], 'cifar')).toBeNull()
   })
 })

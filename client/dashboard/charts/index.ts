@@ -204,6 +204,8 @@ export function createCharts(doc: Document, grid: HTMLElement): Charts {
     const figure = h(doc, 'figure', 'chart', caption, plotArea, words)
     figure.id = `chart-${spec.id}`
     figure.setAttribute('aria-label', spec.title)
+    // What the canvas's axes say, for tests and tools that cannot read pixels.
+    figure.dataset.axes = (spec.options().axes ?? []).map((a) => a.label ?? '').join(' | ')
     grid.append(figure)
     const data: Columns = spec.shape([])
     const plot = new uPlot(
@@ -229,6 +231,8 @@ export function createCharts(doc: Document, grid: HTMLElement): Charts {
         const data = spec.shape(rounds)
         plot.setData(data)
         figure.dataset.points = String(data[0].length)
+        const { min, max } = plot.scales.y ?? {}
+        figure.dataset.yRange = `${min ?? ''} ${max ?? ''}`
         words.textContent = data[0].length === 0 ? 'No rounds yet.' : spec.describe(data)
       }
     },
