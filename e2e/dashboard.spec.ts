@@ -363,7 +363,7 @@ test('a task made from an uploaded TF.js model.json has that topology; a file th
     })
     await page.getByRole('button', { name: 'Create task' }).click()
     await expect(page.locator('#create-errors')).toContainText(
-      '(model.topology): no TF.js Layers topology',
+      'TF.js model.json or topology: no TF.js Layers topology',
     )
     await file.setInputFiles({
       name: 'model.json',
@@ -411,11 +411,18 @@ test('a private task made through the form: ε shown as it is typed, a refused m
     // Distributed noise without secure aggregation: refused, beside the field that says it.
     await page.getByRole('button', { name: 'Create task' }).click()
     const mode = page.getByLabel('Noise added by')
-    await expect(page.locator('#create-errors')).toContainText('Noise added by (privacy.mode)')
+    await expect(page.locator('#create-errors')).toContainText(
+      'Noise added by: "distributed" needs',
+    )
     await expect(mode).toHaveAttribute('aria-invalid', 'true')
     await expect(mode).toBeFocused()
-    await expect(page.locator('#create-dp-mode-error')).toContainText('needs secureAggregation')
-    await expect(mode).toHaveAccessibleDescription(/needs secureAggregation/)
+    await expect(page.locator('#create-dp-mode-error')).toContainText(
+      'needs secure aggregation (the coordinator sees only sums)',
+    )
+    await expect(page.locator('#create-errors')).not.toContainText('privacy.mode')
+    await expect(mode).toHaveAccessibleDescription(
+      /needs secure aggregation \(the coordinator sees only sums\): without it/,
+    )
     expect(await own.tasks()).toEqual([])
 
     await page.getByLabel('Secure aggregation (the coordinator sees only sums)').check()
