@@ -143,7 +143,7 @@ async function runScenario(
   const scheduler = createScheduler({
     store,
     models,
-    evaluator: heldOutEvaluator({ models, heldOut: new Map([['mnist', test]]) }),
+    evaluator: heldOutEvaluator({ heldOut: new Map([['mnist', test]]) }),
     clock,
     events,
     metrics: createMetrics(),

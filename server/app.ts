@@ -41,7 +41,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
   const metrics = createMetrics()
   const models = createModelRegistry({ blobs })
   const evaluator =
-    options.evaluator ?? heldOutEvaluator({ models, heldOut: options.heldOut ?? new Map() })
+    options.evaluator ?? heldOutEvaluator({ heldOut: options.heldOut ?? new Map() })
   const scheduler = createScheduler({
     store,
     models,

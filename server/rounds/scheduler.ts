@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomInt, randomUUID } from 'node:crypto'
 import { allFinite, stalenessWeight } from '../../shared/aggregation/index.ts'
 import {
   type Assignment,
@@ -12,6 +12,7 @@ import {
   type RoundDeviceView,
   type PrivacySettings,
   isPrivate,
+  MAX_TASK_SEED,
   type RoundSettings,
   SECURE_MIN_PARTICIPANTS,
   selectedPerRound,
@@ -1130,11 +1131,13 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   async function createTask(spec: TaskSpec): Promise<TaskView> {
-    const { spec: model, hash, info } = await models.create(spec.model)
+    // A task starts from its own draw, never from weights another task trained.
+    const seed = spec.seed ?? randomInt(MAX_TASK_SEED + 1)
+    const { spec: model, hash, info } = await models.create(spec.model, seed)
     const now = clock.now()
     const record: TaskRecord = {
       id: randomUUID(),
-      spec: { ...spec, model },
+      spec: { ...spec, seed, model },
       status: 'running',
       modelHash: hash,
       round: 0,

@@ -12,6 +12,7 @@ export function taskView(task: TaskRecord, info: Pick<ModelInfo, 'parameters'>):
     purpose: spec.purpose,
     status: task.status,
     model: { preset: spec.model.preset, hash: task.modelHash, parameters: info.parameters },
+    seed: spec.seed ?? null,
     dataset: spec.dataset,
     train: spec.train,
     rounds: spec.rounds,

@@ -168,10 +168,18 @@ export type SecureAggregationSettings = z.infer<typeof SecureAggregationSettings
 export const TASK_MODES = ['sync', 'async'] as const
 export type TaskMode = (typeof TASK_MODES)[number]
 
+/** The largest seed a task may name: seeds are unsigned 32-bit integers. */
+export const MAX_TASK_SEED = 2 ** 32 - 1
+
 const TaskSpecFields = z.strictObject({
   name: z.string().trim().min(1).max(200),
   purpose: z.string().max(4000).default(''),
   model: ModelSpecSchema,
+  /**
+   * Seeds the model's initialisation, for a run that can be repeated; absent, the coordinator
+   * draws one and stores it with the task. Ignored for a custom model's own `initialWeights`.
+   */
+  seed: z.number().int().min(0).max(MAX_TASK_SEED).optional(),
   dataset: z
     .string()
     .min(1)
@@ -287,6 +295,8 @@ export interface TaskView {
   purpose: string
   status: TaskStatus
   model: { preset: string; hash: string; parameters: number }
+  /** What the initial model was drawn from (null: a task created before tasks had seeds). */
+  seed: number | null
   dataset: string
   train: TrainSettings
   rounds: RoundSettings
