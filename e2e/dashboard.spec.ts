@@ -210,7 +210,9 @@ test('while the simulator trains, the round counter and charts advance without a
     expect(committed.length).toBeGreaterThanOrEqual(points)
     await expect(page.locator('#chart-metrics-round')).toContainText(/accuracy \d+\.\d%/)
     await expect(page.getByRole('list', { name: 'Devices in the round' })).toBeVisible()
-    await expect(page.locator('#datasets [data-name="mnist"]')).toContainText('on 4 devices')
+    await expect(page.locator('#datasets [data-name="mnist"]')).toContainText(
+      'on 4 active devices (4 enrolled)',
+    )
 
     // The rounds as CSV: a header and one line per round the page knew.
     const [csv] = await Promise.all([

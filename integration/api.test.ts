@@ -107,7 +107,9 @@ describe('admin REST API', () => {
     const { datasets } = (await (await running.admin.call('/api/v1/datasets')).json()) as {
       datasets: object[]
     }
-    expect(datasets).toEqual([{ name: 'mnist', devices: 1, examples: 3, labels: [1, 2] }])
+    expect(datasets).toEqual([
+      { name: 'mnist', devices: { active: 1, enrolled: 1 }, examples: 3, labels: [1, 2] },
+    ])
     await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
   })
 

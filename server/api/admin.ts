@@ -4,6 +4,8 @@ import { streamSSE } from 'hono/streaming'
 import { TaskPatchSchema, TaskSpecSchema } from '../../shared/protocol/index.ts'
 import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import { PollenError } from '../errors.ts'
+import type { Clock } from '../clock/index.ts'
+import { summarizeDatasets } from '../devices/index.ts'
 import type { EventBus, StampedEvent } from '../events/index.ts'
 import { ModelError, type ModelRegistry } from '../models/index.ts'
 import type { Scheduler } from '../rounds/scheduler.ts'
@@ -18,12 +20,20 @@ export interface AdminDeps {
   store: Store
   models: ModelRegistry
   events: EventBus
+  clock: Clock
   /** Milliseconds between SSE keep-alive comments. */
   keepAliveMs?: number
 }
 
 /** The data scientist's REST API: tasks, rounds, models, datasets and the event stream. */
-export function adminRoutes({ scheduler, store, models, events, keepAliveMs = 15_000 }: AdminDeps) {
+export function adminRoutes({
+  scheduler,
+  store,
+  models,
+  events,
+  clock,
+  keepAliveMs = 15_000,
+}: AdminDeps) {
   const app = new Hono()
   const tooLarge = () => {
     throw new PollenError(
@@ -101,29 +111,9 @@ export function adminRoutes({ scheduler, store, models, events, keepAliveMs = 15
     return c.body(payload)
   })
 
-  app.get('/datasets', async (c) => {
-    const byName = new Map<
-      string,
-      { name: string; devices: number; examples: number; labels: number[] }
-    >()
-    for (const device of await store.listDevices())
-      for (const held of device.datasets) {
-        const entry = byName.get(held.name) ?? {
-          name: held.name,
-          devices: 0,
-          examples: 0,
-          labels: [],
-        }
-        entry.devices += 1
-        entry.examples += held.examples
-        held.labels.forEach((n, label) => (entry.labels[label] = (entry.labels[label] ?? 0) + n))
-        byName.set(held.name, entry)
-      }
-    const datasets = [...byName.values()]
-      .map((d) => ({ ...d, labels: Array.from(d.labels, (n) => n ?? 0) }))
-      .sort((a, b) => a.name.localeCompare(b.name))
-    return c.json({ datasets })
-  })
+  app.get('/datasets', async (c) =>
+    c.json({ datasets: summarizeDatasets(await store.listDevices(), clock.now()) }),
+  )
 
   app.get('/events', (c) =>
     streamSSE(c, async (stream) => {

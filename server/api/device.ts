@@ -16,12 +16,13 @@ import {
 } from '../../shared/secagg/index.ts'
 import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import type { Clock } from '../clock/index.ts'
+import { SEEN_WRITE_INTERVAL_MS } from '../devices/index.ts'
 import { PollenError } from '../errors.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Metrics } from '../metrics/index.ts'
 import type { Scheduler } from '../rounds/scheduler.ts'
 import type { BlobStore } from '../blobs/index.ts'
-import type { Store } from '../store/index.ts'
+import type { DeviceRecord, Store } from '../store/index.ts'
 import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
 import { readLimited } from './body.ts'
 import { parseJson } from './errors.ts'
@@ -75,6 +76,16 @@ const limit = (maxSize: number, what: string) =>
 export function deviceRoutes(deps: DeviceDeps) {
   const { scheduler, store, blobs, clock, events, metrics } = deps
   const app = new Hono<DeviceEnv>()
+  // Any request a device authenticates counts as seeing it (what "active" counts).
+  app.use('*', async (c, next) => {
+    await next()
+    const device = c.get('device') as DeviceRecord | undefined
+    const now = clock.now()
+    if (device && now - device.lastSeenAt >= SEEN_WRITE_INTERVAL_MS) {
+      device.lastSeenAt = now
+      await store.updateDevice(device.id, { lastSeenAt: now })
+    }
+  })
   const jsonLimit = limit(JSON_LIMIT, 'bodies here')
   // A round's shares: one sealed bundle per neighbour, up to 255 of them.
   const secureLimit = limit(SECURE_LIMIT, 'secure aggregation messages')

@@ -54,6 +54,7 @@ import { samplingRate, spendRound } from '../privacy/budget.ts'
 import { createSecureRound, type SecureRound } from './secure.ts'
 import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
+import { isActive } from '../devices/index.ts'
 
 /** The upload body grew past the limit while being read. */
 export class BodyTooLarge extends Error {}
@@ -167,7 +168,7 @@ export function createScheduler(options: SchedulerOptions) {
     closing.add(done)
   }
 
-  const view = (live: LiveTask) => taskView(live.record, live.info)
+  const view = (live: LiveTask) => taskView(live.record, live.info, live.population)
 
   function enqueue(live: LiveTask, write: () => Promise<unknown>): Promise<void> {
     const next = live.queue.then(write).then(
@@ -389,12 +390,17 @@ export function createScheduler(options: SchedulerOptions) {
     openNextRound(live)
   }
 
-  /** The devices that could be sampled for a private task: its setting, else those holding its data. */
+  /**
+   * The devices that could be sampled for a private task: its setting, else the active devices
+   * holding its data. Not the enrolled ones: devices long gone would shrink q, and so ε, below
+   * what the rounds really spend.
+   */
   async function populationOf(task: TaskRecord): Promise<number> {
     if (!task.spec.privacy) return 0
     if (task.spec.privacy.population !== undefined) return task.spec.privacy.population
     const devices = await store.listDevices()
-    return devices.filter((d) => holds(d, task.spec.dataset)).length
+    const now = clock.now()
+    return devices.filter((d) => isActive(d, now) && holds(d, task.spec.dataset)).length
   }
 
   /** The sampling rate of a private task's rounds: devices selected over its population. */

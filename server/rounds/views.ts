@@ -4,7 +4,12 @@ import type { RoundRecord, TaskRecord } from '../store/index.ts'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
-export function taskView(task: TaskRecord, info: Pick<ModelInfo, 'parameters'>): TaskView {
+/** `population`: the devices a private task's sampling rate counts (see `samplingPopulation`). */
+export function taskView(
+  task: TaskRecord,
+  info: Pick<ModelInfo, 'parameters'>,
+  population: number,
+): TaskView {
   const { spec } = task
   return {
     id: task.id,
@@ -24,6 +29,12 @@ export function taskView(task: TaskRecord, info: Pick<ModelInfo, 'parameters'>):
     privacy: spec.privacy,
     secureAggregation: spec.secureAggregation,
     epsilonSpent: task.privacySpent?.epsilon ?? (spec.privacy ? 0 : null),
+    samplingPopulation: spec.privacy
+      ? {
+          devices: population,
+          counted: spec.privacy.population !== undefined ? 'privacy.population' : 'active',
+        }
+      : null,
     round: task.round,
     committedRounds: task.committedRounds,
     createdAt: new Date(task.createdAt).toISOString(),

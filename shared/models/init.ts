@@ -47,7 +47,7 @@ export function seedInitializers(topology: unknown, seed: number): unknown {
     const config = (initializer as { config?: unknown }).config
     // Only initialisers that take a seed say so (`seed: null`); Zeros, Ones, Constant do not.
     if (typeof config !== 'object' || config === null || !('seed' in config)) return initializer
-    if ((config).seed !== null) return initializer
+    if (config.seed !== null) return initializer
     return { ...initializer, config: { ...config, seed: mix(seed, path) } }
   }
   return walk(topology, '')

@@ -147,7 +147,8 @@ export const PrivacySettingsSchema = z.strictObject({
   mode: z.enum(PRIVACY_MODES).default('central'),
   /**
    * The eligible population the sampling rate q = devices per round / population is taken over.
-   * Absent: the devices enrolled that hold the task's dataset, counted as each round opens.
+   * Absent: the active devices (seen in the last 10 minutes) that hold the task's dataset,
+   * counted as each round commits.
    */
   population: z.number().int().min(1).max(1e9).optional(),
 })
@@ -309,6 +310,12 @@ export interface TaskView {
   secureAggregation: SecureAggregationSettings | null
   /** A task with differential privacy: ε spent over its committed rounds, at `privacy.delta`. */
   epsilonSpent: number | null
+  /**
+   * A private task: the population its sampling rate q = selected / devices is taken over, and
+   * where that number comes from: the spec's `privacy.population`, or the active devices that
+   * hold its dataset (seen in the last 10 minutes), counted as each round commits.
+   */
+  samplingPopulation: { devices: number; counted: 'privacy.population' | 'active' } | null
   /** Why the task completed before its rounds were done: the next round would pass its ε budget. */
   stoppedReason?: string
   /** Number of the latest round opened (0 before the first). */
