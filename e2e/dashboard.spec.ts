@@ -335,6 +335,7 @@ test('a task made from an uploaded TF.js model.json has that topology; a file th
   const admin = { Authorization: `Bearer ${adminToken}` }
   const source = await createTask({
     name: uniqueName('Topology source'),
+    purpose: 'Train a digit reader; only weight updates leave the phone.',
     model: { preset: 'mnist-2nn' },
   })
   const modelJson = await (

@@ -236,7 +236,11 @@ test("try the model: a task's current model reads a drawn digit on the phone, of
   const response = await fetch(`${url}/api/v1/tasks`, {
     method: 'POST',
     headers: { ...admin, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name, model: { preset: 'mnist-2nn' } }),
+    body: JSON.stringify({
+      name,
+      purpose: 'Read digits drawn on phones.',
+      model: { preset: 'mnist-2nn' },
+    }),
   })
   expect(response.status).toBe(201)
   const task = (await response.json()) as TaskView

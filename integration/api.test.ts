@@ -55,7 +55,11 @@ describe('admin REST API', () => {
   })
 
   it('pauses, changes settings for the next rounds, and resumes', async () => {
-    const task = await running.admin.createTask({ name: 'steer', model: { preset: 'mnist-2nn' } })
+    const task = await running.admin.createTask({
+      name: 'steer',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
+      model: { preset: 'mnist-2nn' },
+    })
     const patch = (body: object) =>
       running.admin.call(`/api/v1/tasks/${task.id}`, {
         method: 'PATCH',
@@ -167,6 +171,7 @@ describe('admin REST API', () => {
   it("gives phones a task's current model to try: spec, hash and its immutable weights", async () => {
     const task = await running.admin.createTask({
       name: 'try me',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       rounds: { total: 2, clientsPerRound: 1 },
     })
@@ -211,7 +216,11 @@ describe('admin REST API', () => {
   })
 
   it('exports the global model in TF.js Layers format, loadable by tf.loadLayersModel', async () => {
-    const task = await running.admin.createTask({ name: 'export', model: { preset: 'mnist-2nn' } })
+    const task = await running.admin.createTask({
+      name: 'export',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
+      model: { preset: 'mnist-2nn' },
+    })
     const url = `${running.url}/api/v1/tasks/${task.id}/model`
     const loaded = await tfl.loadLayersModel(url, {
       requestInit: { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } },
@@ -237,6 +246,7 @@ describe('admin REST API', () => {
     const initialWeights = Buffer.from(container).toString('base64')
     const task = await running.admin.createTask({
       name: 'custom',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'custom', topology, initialWeights },
     })
     expect(task.model).toMatchObject({
@@ -268,7 +278,11 @@ describe('admin REST API', () => {
   })
 
   it('serves models immutably by hash, with an ETag', async () => {
-    const task = await running.admin.createTask({ name: 'etag', model: { preset: 'mnist-2nn' } })
+    const task = await running.admin.createTask({
+      name: 'etag',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
+      model: { preset: 'mnist-2nn' },
+    })
     const url = `${running.url}/api/v1/models/${task.model.hash}`
     const first = await fetch(url, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })
     expect(first.status).toBe(200)
@@ -319,7 +333,11 @@ describe('admin REST API', () => {
       }
     })()
     await waitFor(() => (seen.some((e) => e.event === 'ready') ? true : undefined))
-    const task = await running.admin.createTask({ name: 'events', model: { preset: 'mnist-2nn' } })
+    const task = await running.admin.createTask({
+      name: 'events',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
+      model: { preset: 'mnist-2nn' },
+    })
     await waitFor(() => (seen.some((e) => e.event === 'round.opened') ? true : undefined))
     expect(seen.find((e) => e.event === 'task.created')?.data).toMatchObject({
       type: 'task.created',

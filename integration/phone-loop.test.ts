@@ -106,6 +106,7 @@ async function phone(network: { up: boolean } = { up: true }) {
 async function task(train: object, rounds: object = {}): Promise<TaskView> {
   return running.admin.createTask({
     name: `phone loop ${n}`,
+    purpose: 'Train a digit reader; only weight updates leave the phone.',
     model: { preset: 'mnist-2nn' },
     train: { learningRate: 0.05, batchSize: 10, ...train },
     rounds: { total: 1, clientsPerRound: 1, minReports: 1, deadlineSeconds: 60, ...rounds },

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import {
   CheckinRequestSchema,
   EnrolRequestSchema,
@@ -24,7 +23,7 @@ import type { Scheduler } from '../rounds/scheduler.ts'
 import type { BlobStore } from '../blobs/index.ts'
 import type { DeviceRecord, Store } from '../store/index.ts'
 import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
-import { readLimited } from './body.ts'
+import { limitBody, readLimited } from './body.ts'
 import { parseJson } from './errors.ts'
 
 const JSON_LIMIT = 64 * 1024
@@ -58,20 +57,6 @@ function roundOf(c: Context): number {
   return round
 }
 
-/** Refuses a body past `maxSize` bytes with a 413 that says what is limited. */
-const limit = (maxSize: number, what: string) =>
-  bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new PollenError(
-        413,
-        'payload_too_large',
-        `${what} are at most ${maxSize} bytes`,
-        '(body)',
-      )
-    },
-  })
-
 /** The device protocol: enrol, check in, download models, upload updates (docs/PROTOCOL.md). */
 export function deviceRoutes(deps: DeviceDeps) {
   const { scheduler, store, blobs, clock, events, metrics } = deps
@@ -86,9 +71,9 @@ export function deviceRoutes(deps: DeviceDeps) {
       await store.updateDevice(device.id, { lastSeenAt: now })
     }
   })
-  const jsonLimit = limit(JSON_LIMIT, 'bodies here')
+  const jsonLimit = limitBody(JSON_LIMIT, 'bodies here')
   // A round's shares: one sealed bundle per neighbour, up to 255 of them.
-  const secureLimit = limit(SECURE_LIMIT, 'secure aggregation messages')
+  const secureLimit = limitBody(SECURE_LIMIT, 'secure aggregation messages')
 
   app.post('/devices', jsonLimit, async (c) => {
     const request = await parseJson(c, EnrolRequestSchema)

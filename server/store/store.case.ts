@@ -7,7 +7,11 @@ const HASH_B = 'b'.repeat(64)
 
 export const aTask = (id: string, createdAt = 1): TaskRecord => ({
   id,
-  spec: TaskSpecSchema.parse({ name: `task ${id}`, model: { preset: 'mnist-2nn' } }),
+  spec: TaskSpecSchema.parse({
+    name: `task ${id}`,
+    purpose: 'Train a digit reader; only weight updates leave the phone.',
+    model: { preset: 'mnist-2nn' },
+  }),
   status: 'running',
   modelHash: HASH_A,
   round: 0,

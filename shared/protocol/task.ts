@@ -174,7 +174,15 @@ export const MAX_TASK_SEED = 2 ** 32 - 1
 
 const TaskSpecFields = z.strictObject({
   name: z.string().trim().min(1).max(200),
-  purpose: z.string().max(4000).default(''),
+  /**
+   * Why the data scientist wants devices to train this: phones show it to their owners before
+   * they join, so a task without one is refused rather than offered with nothing to weigh.
+   */
+  purpose: z
+    .string({ error: 'say why devices should train this task: phones show it before joining' })
+    .trim()
+    .min(1, 'must say why devices should train this task: phones show it before joining')
+    .max(4000),
   model: ModelSpecSchema,
   /**
    * Seeds the model's initialisation, for a run that can be repeated; absent, the coordinator
