@@ -25,7 +25,11 @@ import { BATCH, inputsFor, type Runtime, runtimes } from './train-runtimes.ts'
 
 const MODELS: readonly PresetName[] = ['synet', 'mnist-cnn', 'mnist-2nn']
 const MB = 1024 * 1024
-/** About 25 s a repeat for all runtimes and models on a quiet 2-core machine: 9 stay near 5 min. */
+/**
+ * A repeat of every model on node-wasm and chromium-wasm 1 and 2 threads, with its PyTorch epochs,
+ * should take about 25 s on 2 quiet cores (estimated from their examples/s): 9 keep a run near
+ * 5 minutes.
+ */
 const REPEATS = 9
 const EXAMPLES = 640
 
