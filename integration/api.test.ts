@@ -18,17 +18,18 @@ describe('admin REST API', () => {
   })
   afterAll(() => running.close())
 
-  it('creates a task with defaults for all but name and model, lists, gets and deletes it', async () => {
+  it('creates a task with defaults for all but name, purpose and model, lists, gets and deletes it', async () => {
     const response = await running.admin.call('/api/v1/tasks', {
       method: 'POST',
-      body: JSON.stringify({ name: 'defaults', model: { preset: 'synet' } }),
+      body: JSON.stringify({ name: 'defaults', purpose: 'Defaults.', model: { preset: 'synet' } }),
     })
     expect(response.status).toBe(201)
     const task = (await response.json()) as TaskView
     expect(task).toMatchObject({
       name: 'defaults',
-      purpose: '',
+      purpose: 'Defaults.',
       status: 'running',
+      seed: expect.any(Number) as number,
       dataset: 'mnist',
       round: 1,
       committedRounds: 0,
@@ -260,6 +261,7 @@ describe('admin REST API', () => {
       method: 'POST',
       body: JSON.stringify({
         name: 'custom, bad weights',
+        purpose: 'Refused.',
         model: {
           preset: 'custom',
           topology,

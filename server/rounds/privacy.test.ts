@@ -119,6 +119,7 @@ describe('a task with differential privacy', () => {
     // Without secure aggregation the coordinator would see each update with only its share.
     const alone = TaskSpecSchema.safeParse({
       name: 'x',
+      purpose: 'p',
       model: { preset: 'mnist-2nn' },
       privacy,
     })

@@ -64,6 +64,15 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
       await store.close()
     })
 
+    it('reads back a task stored before a purpose was required, and before seeds', async () => {
+      const store = await makeStore()
+      const { seed: _, ...old } = { ...aTask('old').spec, purpose: '' }
+      await store.insertTask({ ...aTask('old'), spec: old })
+      expect((await store.getTask('old'))?.spec).toMatchObject({ purpose: '', name: 'task old' })
+      expect((await store.getTask('old'))?.spec.seed).toBeUndefined()
+      await store.close()
+    })
+
     it('closes a round and moves the task on in one step', async () => {
       const store = await makeStore()
       await store.insertTask(aTask('t1'))

@@ -229,51 +229,60 @@ export const isPrivate = (spec: { privacy?: unknown; secureAggregation?: unknown
     spec.secureAggregation !== null &&
     spec.secureAggregation !== false)
 
+/** The task schema over `fields`: defaults, then the rules that span fields. */
+const taskSpecSchema = (fields: z.ZodType<z.output<typeof TaskSpecFields>>) =>
+  z
+    .preprocess((input) => {
+      // A private task averages uniformly unless it says otherwise (and then it is refused below).
+      if (typeof input !== 'object' || input === null || !isPrivate(input)) return input
+      const spec = input as { aggregation?: unknown }
+      const aggregation = spec.aggregation ?? {}
+      if (typeof aggregation !== 'object' || aggregation === null) return input
+      if ('weighting' in aggregation) return input
+      return { ...spec, aggregation: { ...aggregation, weighting: 'uniform' } }
+    }, fields)
+    .superRefine((spec, ctx) => {
+      if (!isPrivate(spec)) return
+      if (spec.aggregation.weighting !== 'uniform')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['aggregation', 'weighting'],
+          message:
+            'must be "uniform" with privacy or secure aggregation: a clipped update\'s weight cannot depend on its examples, and the server sees only the sum',
+        })
+      if (spec.mode === 'async')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mode'],
+          message: 'privacy and secure aggregation need rounds: use mode "sync"',
+        })
+      // Each device's share of the noise is clipped away if the server clips its update alone, and
+      // the server would see that update with only its share: the noise must meet in a secure sum.
+      if (spec.privacy?.mode === 'distributed' && !spec.secureAggregation)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['privacy', 'mode'],
+          message:
+            '"distributed" needs secureAggregation: without it the coordinator sees each update with only its own share of the noise',
+        })
+      if (spec.secureAggregation && selectedPerRound(spec.rounds) < SECURE_MIN_PARTICIPANTS)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rounds', 'clientsPerRound'],
+          message: `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉), so that no sum is of fewer`,
+        })
+    }) as z.ZodType<unknown, unknown> as z.ZodType<
+    z.output<typeof TaskSpecFields>,
+    z.input<typeof TaskSpecFields>
+  >
+
 // The preprocess step hides the input type; the casts give it back.
-export const TaskSpecSchema = z
-  .preprocess((input) => {
-    // A private task averages uniformly unless it says otherwise (and then it is refused below).
-    if (typeof input !== 'object' || input === null || !isPrivate(input)) return input
-    const spec = input as { aggregation?: unknown }
-    const aggregation = spec.aggregation ?? {}
-    if (typeof aggregation !== 'object' || aggregation === null) return input
-    if ('weighting' in aggregation) return input
-    return { ...spec, aggregation: { ...aggregation, weighting: 'uniform' } }
-  }, TaskSpecFields)
-  .superRefine((spec, ctx) => {
-    if (!isPrivate(spec)) return
-    if (spec.aggregation.weighting !== 'uniform')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['aggregation', 'weighting'],
-        message:
-          'must be "uniform" with privacy or secure aggregation: a clipped update\'s weight cannot depend on its examples, and the server sees only the sum',
-      })
-    if (spec.mode === 'async')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mode'],
-        message: 'privacy and secure aggregation need rounds: use mode "sync"',
-      })
-    // Each device's share of the noise is clipped away if the server clips its update alone, and
-    // the server would see that update with only its share: the noise must meet in a secure sum.
-    if (spec.privacy?.mode === 'distributed' && !spec.secureAggregation)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['privacy', 'mode'],
-        message:
-          '"distributed" needs secureAggregation: without it the coordinator sees each update with only its own share of the noise',
-      })
-    if (spec.secureAggregation && selectedPerRound(spec.rounds) < SECURE_MIN_PARTICIPANTS)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['rounds', 'clientsPerRound'],
-        message: `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉), so that no sum is of fewer`,
-      })
-  }) as z.ZodType<unknown, unknown> as z.ZodType<
-  z.output<typeof TaskSpecFields>,
-  z.input<typeof TaskSpecFields>
->
+export const TaskSpecSchema = taskSpecSchema(TaskSpecFields)
+
+/** A stored task's spec: tasks created before a purpose was required may have none. */
+export const StoredTaskSpecSchema = taskSpecSchema(
+  TaskSpecFields.extend({ purpose: z.string().max(4000).default('') }),
+)
 export type TaskSpecInput = z.input<typeof TaskSpecSchema>
 export type TaskSpec = z.output<typeof TaskSpecSchema>
 
