@@ -122,11 +122,6 @@ export interface NothingToDo {
 
 export type CheckinAnswer = Assignment | RetryLater | NothingToDo
 
-/** Statuses of a task that has ended: it trains no more, and its last model is its final one. */
-export const ENDED_STATUSES = ['completed', 'failed'] as const satisfies readonly TaskStatus[]
-export const isEnded = (status: TaskStatus): status is (typeof ENDED_STATUSES)[number] =>
-  (ENDED_STATUSES as readonly TaskStatus[]).includes(status)
-
 /**
  * What a phone is told of a task (GET /api/v1/devices/tasks): before its owner agrees to it, what
  * they weigh; once it ended, how it ended and how good its final model is. A task the data
