@@ -22,6 +22,7 @@ import { refreshPrivacy } from '../privacy/ledger.ts'
 import {
   type ConsentRecord,
   type HistoryRecord,
+  INDEXES,
   loadSpeed,
   type PollenDatabase,
   readExamples,
@@ -29,6 +30,7 @@ import {
   STORES,
 } from '../storage/index.ts'
 import { type ConditionSource, deviceState, unmetConditions } from '../tasks/conditions.ts'
+import { idleReason } from '../tasks/idle.ts'
 import type { ConsentStore } from '../tasks/consent.ts'
 import {
   checkpointEvery,
@@ -209,6 +211,20 @@ export function createContributor(options: ContributorOptions) {
   }
 
   /**
+   * Idle, saying why in plain words from the owner's decisions, the coordinator's list (asked
+   * only when some task was joined) and the examples held; `fallback` when those do not explain it.
+   */
+  async function idle(fallback: string): Promise<ContributionState> {
+    const joined = await consents.list()
+    const listed = joined.length === 0 ? null : await tasks().catch(() => null)
+    const examples = new Map<string, number>()
+    for (const { dataset } of joined)
+      examples.set(dataset, await db.countFromIndex(STORES.examples, INDEXES.byDataset, dataset))
+    const reason = idleReason({ consents: joined, tasks: listed, examples })
+    return { type: 'idle', reason: reason ?? fallback }
+  }
+
+  /**
    * Sends the updates waiting in the outbox. Returns how many still wait (offline, or the
    * coordinator did not answer); the history and the screen learn of each one that ended.
    */
@@ -233,7 +249,7 @@ export function createContributor(options: ContributorOptions) {
     if ((await flush()) > 0) return OFFLINE_RETRY_MS
     const granted = await consents.granted()
     if (granted.length === 0) {
-      set({ type: 'idle', reason: 'Join a task on this screen to contribute.' })
+      set(await idle('Nothing to train: join a task below to contribute.'))
       return Infinity
     }
     const signals = conditions.read()
@@ -271,10 +287,11 @@ export function createContributor(options: ContributorOptions) {
       }
     }
     if (!dataset) {
-      set({
-        type: 'idle',
-        reason: 'No examples stored for the tasks you joined: load or add some on the Data screen.',
-      })
+      set(
+        await idle(
+          'Nothing to train: no examples are stored for the tasks that may train now. Add some on Data.',
+        ),
+      )
       return Infinity
     }
     const examples = await examplesOf(dataset)
@@ -326,7 +343,7 @@ export function createContributor(options: ContributorOptions) {
         set({ type: 'checking-in', backend: workBackend })
         const answer = await device.checkin()
         if (answer.type === 'none') {
-          set({ type: 'idle', reason: `Nothing to do now: ${answer.reason}.` })
+          set(await idle(`Nothing to train now: the coordinator says ${answer.reason}.`))
           return idleSeconds * 1000
         }
         if (answer.type === 'retry') {
