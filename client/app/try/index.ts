@@ -107,7 +107,7 @@ export function mountTryScreen({
       views = new Map(listed.map((t) => [t.id, t]))
       offered = listed.map((t) => ({
         id: t.id,
-        name: isEnded(t.status) ? `${t.name} (ended: final model)` : t.name,
+        name: isEnded(t.status) ? `${t.name} (final model)` : t.name,
       }))
       if (offered.length === 0)
         note =
@@ -154,7 +154,8 @@ export function mountTryScreen({
       say('There is no model to try: no task is offered, and none was kept on this phone.', 'error')
       return
     }
-    const taskName = select.selectedOptions[0]?.textContent ?? taskId
+    // The task's own name (the option's may say it ended), as the model is kept under it.
+    const taskName = views.get(taskId)?.name ?? select.selectedOptions[0]?.textContent ?? taskId
     busy = true
     run.disabled = true
     form.setAttribute('aria-busy', 'true')
