@@ -5,7 +5,9 @@ import {
   type DeviceTaskView,
   type ModelSpecWire,
   plannedSteps,
+  type TaskStatus,
 } from '../../../shared/protocol/index.ts'
+import { isEnded } from '../../../shared/protocol/ended.ts'
 import {
   createDevice,
   encodeUpdate,
@@ -183,6 +185,15 @@ export function createContributor(options: ContributorOptions) {
 
   const base = () => ({ server, trainer: trainer ?? NO_TRAINER, fetch: http })
 
+  /** The statuses of the tasks the coordinator last listed; null until it was asked. */
+  let listed: Map<string, TaskStatus> | null = null
+  /** A task that list says ended, or no longer has (removed). */
+  const over = (taskId: string): boolean => {
+    if (!listed) return false
+    const status = listed.get(taskId)
+    return status === undefined || isEnded(status)
+  }
+
   /**
    * The tasks the coordinator offers, for the owner to weigh (enrols first if needed). The privacy
    * ledger takes their latest terms (ε spent); a ledger that cannot be written does not keep the
@@ -197,6 +208,7 @@ export function createContributor(options: ContributorOptions) {
     })
     try {
       const offered = await device.tasks()
+      listed = new Map(offered.map((t) => [t.id, t.status]))
       await refreshPrivacy(db, offered, now()).catch((error: unknown) =>
         console.warn('Pollen: the privacy ledger was not updated:', error),
       )
@@ -247,7 +259,8 @@ export function createContributor(options: ContributorOptions) {
   async function step(stop: AbortSignal): Promise<number> {
     // Work already done goes first: updates that wait for the network.
     if ((await flush()) > 0) return OFFLINE_RETRY_MS
-    const granted = await consents.granted()
+    // A task that ended keeps its consent (its card stays), but is no work to look for.
+    const granted = (await consents.granted()).filter((c) => !over(c.taskId))
     if (granted.length === 0) {
       set(await idle('Nothing to train: join a task below to contribute.'))
       return Infinity
