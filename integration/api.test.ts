@@ -142,10 +142,14 @@ describe('admin REST API', () => {
       name: 'consent <b>bold</b>',
       purpose: 'Read digits; nothing else.',
       status: 'running',
+      endedAt: null,
       dataset: 'mnist',
       model: { preset: 'mnist-2nn', parameters: 199_210 },
       updateBytes: 199_210 * 4,
+      mode: 'sync',
       rounds: { total: 3, committed: 0, deadlineSeconds: 90 },
+      async: null,
+      accuracy: null,
       privacy: { differentialPrivacy: null, secureAggregation: false },
     })
     expect((await fetch(`${running.url}/api/v1/devices/tasks`)).status).toBe(401)

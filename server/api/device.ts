@@ -102,17 +102,18 @@ export function deviceRoutes(deps: DeviceDeps) {
     return c.json(await scheduler.checkin(device, request))
   })
 
-  // What a phone shows its owner before they agree to a task.
-  app.get('/devices/tasks', requireDevice(store), (c) => {
+  // What a phone shows its owner before they agree to a task, and how the tasks that ended did.
+  app.get('/devices/tasks', requireDevice(store), async (c) => {
     c.header('Cache-Control', 'no-store')
-    return c.json({ tasks: scheduler.deviceTasks() })
+    return c.json({ tasks: await scheduler.deviceTasks() })
   })
 
-  // The model a task offered to phones has now, for "try the model": a pointer to the immutable
-  // blob (a phone that holds the hash already downloads nothing more). Changes every round.
-  app.get('/devices/tasks/:id/model', requireDevice(store), (c) => {
+  // The model a task listed to phones has now, for "try the model": a pointer to the immutable
+  // blob (a phone that holds the hash already downloads nothing more). Changes every round; an
+  // ended task's is its final model.
+  app.get('/devices/tasks/:id/model', requireDevice(store), async (c) => {
     const id = c.req.param('id')
-    const offered = scheduler.deviceTasks().find((t) => t.id === id)
+    const offered = (await scheduler.deviceTasks()).find((t) => t.id === id)
     if (!offered)
       throw new PollenError(404, 'not_found', `no task ${id} is offered to devices`, 'id')
     const { spec, hash } = scheduler.currentModel(id)

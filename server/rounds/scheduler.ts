@@ -54,6 +54,7 @@ import { samplingRate, spendRound } from '../privacy/budget.ts'
 import { createSecureRound, type SecureRound } from './secure.ts'
 import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
+import { deviceTaskView, latestAccuracy } from './device-view.ts'
 import { isActive } from '../devices/index.ts'
 
 /** The upload body grew past the limit while being read. */
@@ -1271,6 +1272,8 @@ export function createScheduler(options: SchedulerOptions) {
     await Promise.all([...tasks.values()].map((t) => t.queue))
   }
 
+  const accuracyOf = latestAccuracy(store)
+
   return {
     start,
     stop,
@@ -1325,35 +1328,18 @@ export function createScheduler(options: SchedulerOptions) {
         bytesUp: a.bytesUp,
       }))
     },
-    /** The tasks a phone may offer its owner: running or paused, described for consent. */
-    deviceTasks: (): DeviceTaskView[] =>
-      [...tasks.values()]
-        .filter((t) => t.record.status === 'running' || t.record.status === 'paused')
-        .map(({ record, info }) => ({
-          id: record.id,
-          name: record.spec.name,
-          purpose: record.spec.purpose,
-          status: record.status as 'running' | 'paused',
-          dataset: record.spec.dataset,
-          model: { preset: record.spec.model.preset, parameters: info.parameters },
-          updateBytes: info.payloadBytes,
-          rounds: {
-            total: record.spec.rounds.total,
-            committed: record.committedRounds,
-            deadlineSeconds: record.spec.rounds.deadlineSeconds,
-          },
-          privacy: {
-            differentialPrivacy: record.spec.privacy && {
-              mode: record.spec.privacy.mode,
-              clipNorm: record.spec.privacy.clipNorm,
-              noiseMultiplier: record.spec.privacy.noiseMultiplier,
-              delta: record.spec.privacy.delta,
-              epsilonBudget: record.spec.privacy.epsilonBudget,
-              epsilonSpent: record.privacySpent?.epsilon ?? 0,
-            },
-            secureAggregation: record.spec.secureAggregation !== null,
-          },
-        })),
+    /**
+     * The tasks phones are told of: on offer (running, paused) and ended (completed, failed), so
+     * that the phones that took part can still try the final model. Waits for each task's writes,
+     * so its latest committed round is stored.
+     */
+    deviceTasks: (): Promise<DeviceTaskView[]> =>
+      Promise.all(
+        [...tasks.values()].map(async (live) => {
+          await live.queue
+          return deviceTaskView(live.record, live.info, await accuracyOf(live.record))
+        }),
+      ),
     listTasks: (): TaskView[] => [...tasks.values()].map(view),
     async listRounds(id: string): Promise<RoundView[]> {
       const live = liveTask(id)
