@@ -26,7 +26,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'node',
-          include: ['{server,client,shared,scripts,integration}/**/*.test.ts'],
+          include: ['{server,client,shared,scripts,integration,bench}/**/*.test.ts'],
           exclude: IN_THE_BROWSER,
         },
       },

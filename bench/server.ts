@@ -247,6 +247,7 @@ async function measure(
     const { base } = child
     const spec: TaskSpecInput = {
       name: `bench: ${updates} synet updates per round`,
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'synet' },
       dataset: 'mnist',
       rounds: {

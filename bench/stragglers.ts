@@ -50,6 +50,7 @@ const FAST_SPEED = 30
 
 const BASE: TaskSpecInput = {
   name: 'stragglers',
+  purpose: 'Train a digit reader; only weight updates leave the phone.',
   model: { preset: 'mnist-2nn' },
   train: { optimizer: 'sgd', learningRate: 0.1, batchSize: 16, localEpochs: 2 },
   rounds: {
@@ -143,7 +144,7 @@ async function runScenario(
   const scheduler = createScheduler({
     store,
     models,
-    evaluator: heldOutEvaluator({ models, heldOut: new Map([['mnist', test]]) }),
+    evaluator: heldOutEvaluator({ heldOut: new Map([['mnist', test]]) }),
     clock,
     events,
     metrics: createMetrics(),

@@ -97,13 +97,45 @@ export function taskCard(page: Page, name: string): Locator {
   return page.getByRole('listitem').filter({ has: page.getByRole('heading', { name }) })
 }
 
-/** Opens the Tasks screen and joins the task named `name`. */
+/** Opens the Tasks screen and joins the task named `name`, confirming its terms. */
 export async function joinTask(page: Page, name: string): Promise<Locator> {
   await page.getByRole('link', { name: 'Tasks' }).click()
   const card = taskCard(page, name)
   await card.getByRole('button', { name: 'Join' }).click()
+  await confirmJoin(page, name)
   await expect(card.getByText('Joined', { exact: true })).toBeVisible()
   return card
+}
+
+/** The dialog that asks to confirm joining the task named `name`. */
+export const joinDialog = (page: Page, name: string): Locator =>
+  page.getByRole('dialog', { name: `Join “${name}”?` })
+
+/** Confirms the terms in the join dialog of the task named `name`. */
+export async function confirmJoin(page: Page, name: string): Promise<void> {
+  const dialog = joinDialog(page, name)
+  await dialog.getByRole('button', { name: 'Join and train' }).click()
+  await expect(dialog).toBeHidden()
+}
+
+/**
+ * The current screen at a phone's width (390 px) and a laptop's (1440 px), as
+ * test-results/screens/<name>-390.png and <name>-1440.png, then back to the phone's viewport.
+ */
+export async function screenshots(
+  page: Page,
+  name: string,
+  { fullPage = true } = {},
+): Promise<void> {
+  const before = page.viewportSize()
+  for (const [width, height] of [
+    [390, 844],
+    [1440, 900],
+  ] as const) {
+    await page.setViewportSize({ width, height })
+    await screenshot(page, `${name}-${width}`, { fullPage })
+  }
+  if (before) await page.setViewportSize(before)
 }
 
 /**

@@ -4,7 +4,7 @@
 // files, no stored example's bytes in any body, and after withdrawing no check-in names the task.
 import { expect, type Request, test } from '@playwright/test'
 import type { CheckinRequest } from '../shared/protocol/index.ts'
-import { loadDemo, openApp, screenshot, storedExamples } from './app.ts'
+import { confirmJoin, loadDemo, openApp, screenshot, storedExamples } from './app.ts'
 import { createTask, deleteTask, rounds, uniqueName } from './coordinator.ts'
 import { e2eEnvironment } from './environment.ts'
 
@@ -91,6 +91,7 @@ test('a phone joins a task, trains a round in its worker, sends no example, and 
     await screenshot(page, '20-tasks')
 
     await card.getByRole('button', { name: 'Join' }).click()
+    await confirmJoin(page, NAME)
     await expect(card.getByText('Joined', { exact: true })).toBeVisible()
     // Conditions: Chromium here says whether the page is visible and (through the Battery
     // Status API) whether it charges; desktop Chromium gives no network type, and the screen says so.
@@ -135,6 +136,7 @@ test('a phone joins a task, trains a round in its worker, sends no example, and 
       .getByRole('listitem')
       .filter({ has: page.getByRole('heading', { name: SECOND }) })
     await cardB.getByRole('button', { name: 'Join' }).click()
+    await confirmJoin(page, SECOND)
     await expect
       .poll(
         () => checkins(seen, withdrawnAt).filter((c) => c.consents?.includes(taskB.id)).length,

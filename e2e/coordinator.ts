@@ -1,12 +1,12 @@
 // The e2e tests' side door to the coordinator: its admin REST API, over real HTTP from Node.
 import { expect } from '@playwright/test'
-import type { RoundView, TaskView } from '../shared/protocol/index.ts'
+import type { RoundView, TaskSpecInput, TaskView } from '../shared/protocol/index.ts'
 import { e2eEnvironment } from './environment.ts'
 
 const { url, adminToken } = await e2eEnvironment()
 const admin = { Authorization: `Bearer ${adminToken}` }
 
-export async function createTask(body: object): Promise<TaskView> {
+export async function createTask(body: TaskSpecInput): Promise<TaskView> {
   const response = await fetch(`${url}/api/v1/tasks`, {
     method: 'POST',
     headers: { ...admin, 'Content-Type': 'application/json' },

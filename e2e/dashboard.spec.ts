@@ -210,7 +210,9 @@ test('while the simulator trains, the round counter and charts advance without a
     expect(committed.length).toBeGreaterThanOrEqual(points)
     await expect(page.locator('#chart-metrics-round')).toContainText(/accuracy \d+\.\d%/)
     await expect(page.getByRole('list', { name: 'Devices in the round' })).toBeVisible()
-    await expect(page.locator('#datasets [data-name="mnist"]')).toContainText('on 4 devices')
+    await expect(page.locator('#datasets [data-name="mnist"]')).toContainText(
+      'on 4 active devices (4 enrolled)',
+    )
 
     // The rounds as CSV: a header and one line per round the page knew.
     const [csv] = await Promise.all([
@@ -336,7 +338,7 @@ test('a task made from an uploaded TF.js model.json has that topology; a file th
   const admin = { Authorization: `Bearer ${adminToken}` }
   const source = await createTask({
     name: uniqueName('Topology source'),
-    purpose: 'A topology to upload.',
+    purpose: 'Train a digit reader; only weight updates leave the phone.',
     model: { preset: 'mnist-2nn' },
   })
   const modelJson = await (

@@ -2,73 +2,18 @@
 // labelled image files, bad ones refused by name with the reason and nothing lost; and "Try":
 // a task's current model reads a drawn digit in the training worker, also offline once kept.
 import { crc32, deflateSync } from 'node:zlib'
-import { expect, type Locator, type Page, test } from '@playwright/test'
+import { expect, type Page, test } from '@playwright/test'
 import { buildModel } from '../shared/models/index.ts'
 import type { TaskView } from '../shared/protocol/index.ts'
 import { decodeContainer } from '../shared/tensors/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { predict } from '../shared/training/predict.ts'
 import { openApp, screenshot, shownCounts, storedExamples } from './app.ts'
+import { drawWithFinger, drawWithMouse, ONE, SEVEN } from './draw.ts'
 import { e2eEnvironment } from './environment.ts'
 
 const { url, adminToken } = await e2eEnvironment()
 const admin = { Authorization: `Bearer ${adminToken}` }
-
-/** A stroke through points given as fractions of the element's box. */
-type Stroke = [number, number][]
-/** A "7": the top bar, then down to the left. */
-const SEVEN: Stroke = [
-  [0.25, 0.2],
-  [0.75, 0.2],
-  [0.6, 0.5],
-  [0.45, 0.85],
-]
-/** A "1": one stroke down. */
-const ONE: Stroke = [
-  [0.5, 0.15],
-  [0.52, 0.85],
-]
-
-async function points(target: Locator, stroke: Stroke, steps = 8): Promise<[number, number][]> {
-  const box = (await target.boundingBox())!
-  const out: [number, number][] = []
-  for (let i = 0; i + 1 < stroke.length; i++) {
-    const [x0, y0] = stroke[i]!
-    const [x1, y1] = stroke[i + 1]!
-    for (let s = 0; s <= steps; s++) {
-      const t = s / steps
-      out.push([
-        box.x + box.width * (x0 + (x1 - x0) * t),
-        box.y + box.height * (y0 + (y1 - y0) * t),
-      ])
-    }
-  }
-  return out
-}
-
-/** Draws with the mouse (pointerType "mouse"). */
-async function drawWithMouse(page: Page, target: Locator, stroke: Stroke): Promise<void> {
-  const [first, ...rest] = await points(target, stroke)
-  await page.mouse.move(...first!)
-  await page.mouse.down()
-  for (const p of rest) await page.mouse.move(...p)
-  await page.mouse.up()
-}
-
-/** Draws with a finger: real touch events through the DevTools protocol (pointerType "touch"). */
-async function drawWithFinger(page: Page, target: Locator, stroke: Stroke): Promise<void> {
-  const cdp = await page.context().newCDPSession(page)
-  const [first, ...rest] = await points(target, stroke)
-  const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', p?: [number, number]) =>
-    cdp.send('Input.dispatchTouchEvent', {
-      type,
-      touchPoints: p ? [{ x: p[0], y: p[1], radiusX: 4, radiusY: 4, force: 1 }] : [],
-    })
-  await touch('touchStart', first)
-  for (const p of rest) await touch('touchMove', p)
-  await touch('touchEnd')
-  await cdp.detach()
-}
 
 /** Centre of mass of a 28x28 example. */
 function centreOfMass(pixels: number[]): [number, number] {
@@ -236,7 +181,11 @@ test("try the model: a task's current model reads a drawn digit on the phone, of
   const response = await fetch(`${url}/api/v1/tasks`, {
     method: 'POST',
     headers: { ...admin, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name, model: { preset: 'mnist-2nn' } }),
+    body: JSON.stringify({
+      name,
+      purpose: 'Read digits drawn on phones.',
+      model: { preset: 'mnist-2nn' },
+    }),
   })
   expect(response.status).toBe(201)
   const task = (await response.json()) as TaskView

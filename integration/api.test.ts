@@ -18,17 +18,18 @@ describe('admin REST API', () => {
   })
   afterAll(() => running.close())
 
-  it('creates a task with defaults for all but name and model, lists, gets and deletes it', async () => {
+  it('creates a task with defaults for all but name, purpose and model, lists, gets and deletes it', async () => {
     const response = await running.admin.call('/api/v1/tasks', {
       method: 'POST',
-      body: JSON.stringify({ name: 'defaults', model: { preset: 'synet' } }),
+      body: JSON.stringify({ name: 'defaults', purpose: 'Defaults.', model: { preset: 'synet' } }),
     })
     expect(response.status).toBe(201)
     const task = (await response.json()) as TaskView
     expect(task).toMatchObject({
       name: 'defaults',
-      purpose: '',
+      purpose: 'Defaults.',
       status: 'running',
+      seed: expect.any(Number) as number,
       dataset: 'mnist',
       round: 1,
       committedRounds: 0,
@@ -55,7 +56,11 @@ describe('admin REST API', () => {
   })
 
   it('pauses, changes settings for the next rounds, and resumes', async () => {
-    const task = await running.admin.createTask({ name: 'steer', model: { preset: 'mnist-2nn' } })
+    const task = await running.admin.createTask({
+      name: 'steer',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
+      model: { preset: 'mnist-2nn' },
+    })
     const patch = (body: object) =>
       running.admin.call(`/api/v1/tasks/${task.id}`, {
         method: 'PATCH',
@@ -107,7 +112,9 @@ describe('admin REST API', () => {
     const { datasets } = (await (await running.admin.call('/api/v1/datasets')).json()) as {
       datasets: object[]
     }
-    expect(datasets).toEqual([{ name: 'mnist', devices: 1, examples: 3, labels: [1, 2] }])
+    expect(datasets).toEqual([
+      { name: 'mnist', devices: { active: 1, enrolled: 1 }, examples: 3, labels: [1, 2] },
+    ])
     await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
   })
 
@@ -135,10 +142,14 @@ describe('admin REST API', () => {
       name: 'consent <b>bold</b>',
       purpose: 'Read digits; nothing else.',
       status: 'running',
+      endedAt: null,
       dataset: 'mnist',
       model: { preset: 'mnist-2nn', parameters: 199_210 },
       updateBytes: 199_210 * 4,
+      mode: 'sync',
       rounds: { total: 3, committed: 0, deadlineSeconds: 90 },
+      async: null,
+      accuracy: null,
       privacy: { differentialPrivacy: null, secureAggregation: false },
     })
     expect((await fetch(`${running.url}/api/v1/devices/tasks`)).status).toBe(401)
@@ -165,6 +176,7 @@ describe('admin REST API', () => {
   it("gives phones a task's current model to try: spec, hash and its immutable weights", async () => {
     const task = await running.admin.createTask({
       name: 'try me',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       rounds: { total: 2, clientsPerRound: 1 },
     })
@@ -209,7 +221,11 @@ describe('admin REST API', () => {
   })
 
   it('exports the global model in TF.js Layers format, loadable by tf.loadLayersModel', async () => {
-    const task = await running.admin.createTask({ name: 'export', model: { preset: 'mnist-2nn' } })
+    const task = await running.admin.createTask({
+      name: 'export',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
+      model: { preset: 'mnist-2nn' },
+    })
     const url = `${running.url}/api/v1/tasks/${task.id}/model`
     const loaded = await tfl.loadLayersModel(url, {
       requestInit: { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } },
@@ -235,6 +251,7 @@ describe('admin REST API', () => {
     const initialWeights = Buffer.from(container).toString('base64')
     const task = await running.admin.createTask({
       name: 'custom',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'custom', topology, initialWeights },
     })
     expect(task.model).toMatchObject({
@@ -248,6 +265,7 @@ describe('admin REST API', () => {
       method: 'POST',
       body: JSON.stringify({
         name: 'custom, bad weights',
+        purpose: 'Refused.',
         model: {
           preset: 'custom',
           topology,
@@ -266,7 +284,11 @@ describe('admin REST API', () => {
   })
 
   it('serves models immutably by hash, with an ETag', async () => {
-    const task = await running.admin.createTask({ name: 'etag', model: { preset: 'mnist-2nn' } })
+    const task = await running.admin.createTask({
+      name: 'etag',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
+      model: { preset: 'mnist-2nn' },
+    })
     const url = `${running.url}/api/v1/models/${task.model.hash}`
     const first = await fetch(url, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })
     expect(first.status).toBe(200)
@@ -317,7 +339,11 @@ describe('admin REST API', () => {
       }
     })()
     await waitFor(() => (seen.some((e) => e.event === 'ready') ? true : undefined))
-    const task = await running.admin.createTask({ name: 'events', model: { preset: 'mnist-2nn' } })
+    const task = await running.admin.createTask({
+      name: 'events',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
+      model: { preset: 'mnist-2nn' },
+    })
     await waitFor(() => (seen.some((e) => e.event === 'round.opened') ? true : undefined))
     expect(seen.find((e) => e.event === 'task.created')?.data).toMatchObject({
       type: 'task.created',

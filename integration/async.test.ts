@@ -55,6 +55,7 @@ describe('an async (FedBuff) task over HTTP', () => {
   it('commits a version every bufferSize uploads and answers an over-stale one 410 stale', async () => {
     const task = await running.admin.createTask({
       name: 'fedbuff over http',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       mode: 'async',
       async: { bufferSize: 2, maxStaleness: 0, concurrency: 3 },

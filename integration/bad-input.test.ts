@@ -9,6 +9,7 @@ import {
   type NamedTensor,
 } from '../shared/tensors/index.ts'
 import { createVirtualClock } from '../server/clock/index.ts'
+import { TASK_BODY_LIMIT } from '../server/api/admin.ts'
 import { startCoordinator, waitFor, type Running } from './harness.ts'
 
 const clock = createVirtualClock(Date.now())
@@ -61,7 +62,7 @@ describe('bad input gets a clear error and loses nothing', () => {
       const unknown = await errorOf(
         await post(
           '/api/v1/tasks',
-          JSON.stringify({ name: 'x', model: { preset: 'synet' }, colour: 'red' }),
+          JSON.stringify({ name: 'x', purpose: 'p', model: { preset: 'synet' }, colour: 'red' }),
         ),
       )
       expect(unknown).toMatchObject({ status: 400, code: 'invalid_request' })
@@ -89,6 +90,7 @@ describe('bad input gets a clear error and loses nothing', () => {
           '/api/v1/tasks',
           JSON.stringify({
             name: 'x',
+            purpose: 'p',
             model: { preset: 'mnist-2nn' },
             rounds: { clientsPerRound: 2, minReports: 3 },
           }),
@@ -101,18 +103,42 @@ describe('bad input gets a clear error and loses nothing', () => {
           '/api/v1/tasks',
           JSON.stringify({
             name: 'x',
+            purpose: 'p',
             model: { preset: 'custom', topology: { class_name: 'Nope' } },
           }),
         ),
       )
       expect(topology).toMatchObject({ status: 400, code: 'invalid_model' })
+
+      // A task phones would be asked to join with no reason to weigh; a seed out of range.
+      for (const purpose of [undefined, '', '   \n ']) {
+        const refused = await errorOf(
+          await post(
+            '/api/v1/tasks',
+            JSON.stringify({ name: 'x', purpose, model: { preset: 'mnist-2nn' } }),
+          ),
+        )
+        expect(refused).toMatchObject({ status: 400, code: 'invalid_request' })
+        expect(fields(refused)).toEqual(['purpose'])
+      }
+      // Raw JSON text: 1e999 parses as Infinity.
+      for (const seed of ['-1', String(2 ** 32), '1.5', '"7"', '1e999']) {
+        const refused = await errorOf(
+          await post(
+            '/api/v1/tasks',
+            `{"name":"x","purpose":"p","model":{"preset":"mnist-2nn"},"seed":${seed}}`,
+          ),
+        )
+        expect(refused, seed).toMatchObject({ status: 400, code: 'invalid_request' })
+        expect(fields(refused)).toEqual(['seed'])
+      }
       expect(fields(topology)).toEqual(['model.topology'])
 
       // Privacy settings: each wrong one named, and the combinations that would not protect.
       const privacy = await errorOf(
         await post(
           '/api/v1/tasks',
-          '{"name":"x","model":{"preset":"mnist-2nn"},"privacy":{"clipNorm":-1,"noiseMultiplier":"1",' +
+          '{"name":"x","purpose":"p","model":{"preset":"mnist-2nn"},"privacy":{"clipNorm":-1,"noiseMultiplier":"1",' +
             '"delta":0.5,"epsilonBudget":1e999,"mode":"local","salt":1},"secureAggregation":{"threshold":0.4}}',
         ),
       )
@@ -132,6 +158,7 @@ describe('bad input gets a clear error and loses nothing', () => {
           '/api/v1/tasks',
           JSON.stringify({
             name: 'x',
+            purpose: 'p',
             model: { preset: 'mnist-2nn' },
             privacy: { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10, mode: 'distributed' },
             aggregation: { weighting: 'examples' },
@@ -148,6 +175,7 @@ describe('bad input gets a clear error and loses nothing', () => {
           '/api/v1/tasks',
           JSON.stringify({
             name: 'x',
+            purpose: 'p',
             model: { preset: 'mnist-2nn' },
             secureAggregation: true,
             rounds: { clientsPerRound: 2, minReports: 2, overSelect: 1 },
@@ -189,6 +217,35 @@ describe('bad input gets a clear error and loses nothing', () => {
       expect(await errorOf(huge)).toMatchObject({ status: 413, code: 'payload_too_large' })
     })
 
+    it('refuses a task body past its limit while reading it, and says the limit', async () => {
+      const before = (await (await call('/api/v1/tasks')).json()) as { tasks: unknown[] }
+      // Declared too large: refused before a byte of it is read.
+      const declared = await errorOf(await post('/api/v1/tasks', 'x'.repeat(TASK_BODY_LIMIT + 1)))
+      expect(declared).toMatchObject({ status: 413, code: 'payload_too_large' })
+      expect(declared.message).toBe('task bodies are at most 32 MiB (33554432 bytes)')
+
+      // Sent in chunks with no length: refused once reading passes the limit, not at the end.
+      const chunk = new TextEncoder().encode(`{"name":"x","purpose":"${'p'.repeat(1 << 20)}`)
+      let sent = 0
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent >= 4 * TASK_BODY_LIMIT) return controller.close()
+          sent += chunk.length
+          controller.enqueue(chunk)
+        },
+      })
+      const streamed = await call('/api/v1/tasks', {
+        method: 'POST',
+        body,
+        headers: { 'Content-Type': 'application/json' },
+        duplex: 'half',
+      } as RequestInit)
+      expect(await errorOf(streamed)).toMatchObject({ status: 413, code: 'payload_too_large' })
+      expect(sent).toBeLessThan(2 * TASK_BODY_LIMIT)
+
+      expect((await (await call('/api/v1/tasks')).json()) as object).toEqual(before)
+    })
+
     it('stores hostile strings verbatim and serves them back as data', async () => {
       const name = `<script>alert(1)</script>'); drop table tasks;-- \u202e ☃`
       const created = await running.admin.createTask({
@@ -214,6 +271,7 @@ describe('bad input gets a clear error and loses nothing', () => {
     beforeAll(async () => {
       const task = await running.admin.createTask({
         name: 'uploads',
+        purpose: 'Train a digit reader; only weight updates leave the phone.',
         model: { preset: 'mnist-2nn' },
         rounds: {
           total: 3,

@@ -32,6 +32,7 @@ describe('crash recovery', () => {
     const admin = adminClient(url)
     const task = await admin.createTask({
       name: 'crash: six rounds',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       train: { optimizer: 'sgd', learningRate: 0.1, batchSize: 32, localEpochs: 1 },
       rounds: { total: 6, clientsPerRound: 3, minReports: 3, overSelect: 1, deadlineSeconds: 30 },

@@ -60,6 +60,7 @@ describe('round deadlines on virtual time', () => {
   it('commits at the deadline with the 3 of 4 devices that reported', async () => {
     const task = await running.admin.createTask({
       name: 'deadline: commit with 3',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       train,
       rounds: { ...rounds, minReports: 3 },
@@ -86,6 +87,7 @@ describe('round deadlines on virtual time', () => {
   it('abandons the round when fewer than minReports arrive, keeping the model', async () => {
     const task = await running.admin.createTask({
       name: 'deadline: abandon below 4',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       train,
       rounds: { ...rounds, minReports: 4 },

@@ -14,6 +14,7 @@ describe('federated rounds over HTTP', () => {
   it('10 IID devices train mnist-2nn for 5 rounds to ≥ 0.85 held-out accuracy', async () => {
     const task = await running.admin.createTask({
       name: 'acceptance: mnist-2nn IID',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       train: { optimizer: 'sgd', learningRate: 0.1, batchSize: 32, localEpochs: 1 },
       rounds: {

@@ -106,6 +106,7 @@ async function phone(network: { up: boolean } = { up: true }) {
 async function task(train: object, rounds: object = {}): Promise<TaskView> {
   return running.admin.createTask({
     name: `phone loop ${n}`,
+    purpose: 'Train a digit reader; only weight updates leave the phone.',
     model: { preset: 'mnist-2nn' },
     train: { learningRate: 0.05, batchSize: 10, ...train },
     rounds: { total: 1, clientsPerRound: 1, minReports: 1, deadlineSeconds: 60, ...rounds },
@@ -117,6 +118,10 @@ const view = (t: TaskView): DeviceTaskView => ({
   name: t.name,
   purpose: t.purpose,
   status: 'running',
+  endedAt: null,
+  mode: 'sync',
+  async: null,
+  accuracy: null,
   dataset: t.dataset,
   model: { preset: t.model.preset, parameters: t.model.parameters },
   updateBytes: 0,
@@ -153,6 +158,51 @@ describe('the contribute loop, against a real coordinator', () => {
     expect(await p.db.count(STORES.checkpoints)).toBe(0)
     expect(await p.db.count(STORES.uploads)).toBe(0)
     expect(await p.db.count(STORES.models)).toBe(1)
+  })
+
+  it('a task joined that ended does not keep the phone from one that runs on another dataset', async () => {
+    const spec = (name: string, dataset: string) => ({
+      name,
+      purpose: 'Read handwritten digits.',
+      dataset,
+      model: { preset: 'mnist-2nn' as const },
+      train: { learningRate: 0.05, batchSize: 10 },
+      rounds: { total: 1, clientsPerRound: 1, minReports: 1, deadlineSeconds: 60 },
+    })
+    const live = await running.admin.createTask(spec(`still running ${n}`, 'mnist'))
+    // The ended task sorts before the live one in the consent store (by id), so its dataset is
+    // the one the loop looks at first.
+    let ended = await running.admin.createTask(spec(`ends first ${n}`, 'other'))
+    while (ended.id > live.id) {
+      await running.admin.call(`/api/v1/tasks/${ended.id}`, { method: 'DELETE' })
+      ended = await running.admin.createTask(spec(`ends first ${n}`, 'other'))
+    }
+    const p = await phone()
+    await replaceExamples(p.db, { dataset: 'other', source: 'demo', examples: digits })
+    p.contributor.start()
+    await p.consents.join(view(ended), NO_CONDITIONS)
+    await waitFor(async () =>
+      (await running.admin.task(ended.id)).status === 'completed' ? true : undefined,
+    )
+    // The phone learns it ended, and says so.
+    await waitFor(
+      () =>
+        p.states.at(-1)?.type === 'idle' &&
+        (p.states.at(-1) as { reason: string }).reason.startsWith(
+          'Nothing to train: no task you joined is running',
+        )
+          ? true
+          : undefined,
+      30_000,
+      'the phone saying no task it joined is running',
+    )
+    await p.consents.join(view(live), NO_CONDITIONS)
+    const record = await waitFor(
+      async () => (await listHistory(p.db)).find((r) => r.taskId === live.id),
+      30_000,
+      'a round of the live task',
+    )
+    expect(record).toMatchObject({ outcome: 'accepted', round: 1 })
   })
 
   it('withdrawing stops training at once, drops its checkpoint, and no check-in names the task', async () => {

@@ -22,6 +22,7 @@ describe('round detail', () => {
   it('counts bytes and participation, and lists each device’s timeline', async () => {
     const task = await running.admin.createTask({
       name: 'round detail',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       rounds: { total: 1, clientsPerRound: 3, minReports: 3, overSelect: 1, deadlineSeconds: 60 },
     })

@@ -79,6 +79,7 @@ describe('secure aggregation over HTTP', () => {
   it('commits the mean of the survivors’ updates, unmasked without the ones that dropped', async () => {
     const task = await running.admin.createTask({
       name: 'secure',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       secureAggregation: true,
       // Six selected, the round closes on five reports (one drops after sharing).
@@ -110,6 +111,7 @@ describe('secure aggregation over HTTP', () => {
   it('abandons a round whose dropped devices cannot be unmasked, and keeps the model', async () => {
     const task = await running.admin.createTask({
       name: 'secure, too few',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       secureAggregation: { threshold: 0.75 },
       rounds: { total: 1, clientsPerRound: 5, minReports: 2, overSelect: 1, deadlineSeconds: 12 },
@@ -123,6 +125,7 @@ describe('secure aggregation over HTTP', () => {
   it('answers bad secure-aggregation messages with the field at fault', async () => {
     const task = await running.admin.createTask({
       name: 'secure, bad input',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       secureAggregation: true,
       rounds: { total: 1, clientsPerRound: 3, minReports: 2, overSelect: 1, deadlineSeconds: 60 },

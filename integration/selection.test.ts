@@ -23,6 +23,7 @@ describe('selection', () => {
   it('over-selects 1.3× under concurrent check-ins, closes at clientsPerRound reports, and tells the rest they were late', async () => {
     const task = await running.admin.createTask({
       name: 'over-selection',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       rounds: { total: 1, clientsPerRound: 10, minReports: 10, deadlineSeconds: 600 },
     })

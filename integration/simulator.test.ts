@@ -33,6 +33,7 @@ describe('npm run sim', () => {
   it('runs non-IID devices, some slow and some dropping, until the task completes', async () => {
     const task = await running.admin.createTask({
       name: 'simulated',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'mnist-2nn' },
       train: { optimizer: 'sgd', learningRate: 0.1, batchSize: 32, localEpochs: 1 },
       rounds: { total: 3, clientsPerRound: 4, minReports: 2, overSelect: 1.5, deadlineSeconds: 4 },

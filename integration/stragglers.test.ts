@@ -12,6 +12,7 @@ import { startCoordinator, waitFor, type Running } from './harness.ts'
 async function oneRound(running: Running, work: TaskSpecInput['work']) {
   const task = await running.admin.createTask({
     name: 'stragglers',
+    purpose: 'Train a digit reader; only weight updates leave the phone.',
     model: { preset: 'mnist-2nn' },
     train: { optimizer: 'sgd', learningRate: 0.05, batchSize: 32, localEpochs: 30 },
     rounds: { total: 1, clientsPerRound: 20, minReports: 10, overSelect: 1, deadlineSeconds: 12 },

@@ -15,7 +15,11 @@ describe('loadTryModel', () => {
   let db: PollenDatabase
   beforeAll(async () => {
     running = await startCoordinator()
-    task = await running.admin.createTask({ name: 'try', model: { preset: 'mnist-2nn' } })
+    task = await running.admin.createTask({
+      name: 'try',
+      purpose: 'Train a digit reader; only weight updates leave the phone.',
+      model: { preset: 'mnist-2nn' },
+    })
     const enrol = await fetch(`${running.url}/api/v1/devices`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './clock/index.ts'
 import { heldOutEvaluator, type Evaluator } from './evaluation/index.ts'
 import { createEventBus } from './events/index.ts'
 import { createMetrics } from './metrics/index.ts'
+import { countDevices } from './devices/index.ts'
 import { createModelRegistry } from './models/index.ts'
 import { createScheduler } from './rounds/scheduler.ts'
 import type { Store } from './store/index.ts'
@@ -40,8 +41,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
   const events = createEventBus()
   const metrics = createMetrics()
   const models = createModelRegistry({ blobs })
-  const evaluator =
-    options.evaluator ?? heldOutEvaluator({ models, heldOut: options.heldOut ?? new Map() })
+  const evaluator = options.evaluator ?? heldOutEvaluator({ heldOut: options.heldOut ?? new Map() })
   const scheduler = createScheduler({
     store,
     models,
@@ -66,6 +66,11 @@ export async function createCoordinator(options: CoordinatorOptions) {
     for (const t of tasks) byStatus.set(t.status, (byStatus.get(t.status) ?? 0) + 1)
     for (const [status, n] of byStatus) m.set('pollen_tasks', { status }, n)
     m.set('process_resident_memory_bytes', {}, process.memoryUsage().rss)
+  })
+  metrics.collectWith(async (m) => {
+    const devices = countDevices(await store.listDevices(), clock.now())
+    m.set('pollen_devices', { state: 'enrolled' }, devices.enrolled)
+    m.set('pollen_devices', { state: 'active' }, devices.active)
   })
 
   // Where phones open the app: known once the server listens (main.ts tells us).
@@ -98,6 +103,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
       store,
       models,
       events,
+      clock,
       ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
     }),
   )

@@ -2,6 +2,7 @@
 // server's code and the fields it named.
 import type {
   ApiErrorBody,
+  DatasetSummary,
   RoundDeviceView,
   RoundView,
   TaskPatch,
@@ -9,12 +10,7 @@ import type {
   TaskView,
 } from '../../shared/protocol/index.ts'
 
-export interface DatasetView {
-  name: string
-  devices: number
-  examples: number
-  labels: number[]
-}
+export type DatasetView = DatasetSummary
 
 /** A refused request: the HTTP status, the server's code and message, the fields it named. */
 export class ApiError extends Error {

@@ -12,6 +12,8 @@ function taskOf(input: TaskSpecInput): TaskView {
     status: 'running',
     model: { preset: spec.model.preset, hash: 'a'.repeat(64), parameters: 199_210 },
     epsilonSpent: spec.privacy ? 0 : null,
+    samplingPopulation: null,
+    seed: 1234,
     round: 3,
     committedRounds: 2,
     createdAt: '2026-12-01T00:00:00.000Z',
@@ -53,10 +55,12 @@ describe('clone', () => {
     const draft = cloneDraft(taskOf(source))
     expect(draft.values.name).toBe('digits (copy)')
     expect(draft.checks).toEqual({ privacy: true, secureAggregation: true })
+    // The same spec but for the name; and no seed: a clone is a new run, from its own start.
     expect(submit(draft)).toEqual({
       ...TaskSpecSchema.parse(source),
       name: 'digits (copy)',
     })
+    expect(submit(draft).seed).toBeUndefined()
   })
 
   it('leaves privacy and secure aggregation off where the task had neither; keeps its mode', () => {

@@ -138,9 +138,10 @@ export function setUpCreateForm(
       `work sizing and eligibility are kept as they were` +
       (task.model.preset === 'custom'
         ? topology
-          ? '; so is its uploaded model (or choose another file).'
-          : '; choose its model file again.'
-        : '.')
+          ? '; so is its uploaded model (or choose another file)'
+          : '; choose its model file again'
+        : '') +
+      '. It starts from a new seed of its own.'
     el.create.open = true
     el.create.scrollIntoView({ block: 'start' })
     byId(doc, 'create-name', HTMLInputElement).focus()

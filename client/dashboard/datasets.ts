@@ -3,6 +3,9 @@ import { h } from '../app/dom.ts'
 import type { DatasetView } from './api.ts'
 import { count } from './format.ts'
 
+/** The coordinator's activity window (server/devices: ACTIVE_WINDOW_MS), for the words. */
+const ACTIVE_MINUTES = 10
+
 export function renderDatasets(
   doc: Document,
   list: HTMLUListElement,
@@ -12,7 +15,7 @@ export function renderDatasets(
   summary.textContent =
     datasets.length === 0
       ? 'No device has declared any data yet.'
-      : `${datasets.length} dataset${datasets.length === 1 ? '' : 's'} across the enrolled devices.`
+      : `${datasets.length} dataset${datasets.length === 1 ? '' : 's'} declared by devices. Counts are of the active devices (seen in the last ${ACTIVE_MINUTES} minutes); gone ones are only counted as enrolled.`
   list.replaceChildren(
     ...datasets.map((d) => {
       const most = Math.max(1, ...d.labels)
@@ -41,7 +44,7 @@ export function renderDatasets(
         'li',
         'dataset',
         h(doc, 'strong', null, d.name),
-        ` ${count(d.examples)} examples on ${count(d.devices)} device${d.devices === 1 ? '' : 's'}`,
+        ` ${count(d.examples)} examples on ${count(d.devices.active)} active device${d.devices.active === 1 ? '' : 's'} (${count(d.devices.enrolled)} enrolled)`,
         ...(d.labels.length > 0 ? [bars, words] : []),
       )
       item.dataset.name = d.name

@@ -35,7 +35,7 @@ describe('task facts', () => {
         async: { bufferSize: 4, maxStaleness: 3, stalenessExponent: 0.5, concurrency: 12 },
         rounds: { total: 20, deadlineSeconds: 90 },
       },
-      { committedRounds: 5, round: 6 },
+      { committedRounds: 5, round: 6, seed: 7 },
     )
     const facts = taskFacts(task).join(' · ')
     expect(facts).toContain(
@@ -43,6 +43,7 @@ describe('task facts', () => {
     )
     expect(facts).toContain('version 5 of 20')
     expect(facts).not.toMatch(/devices per round|deadline|round \d/)
+    expect(facts).toContain('seed 7')
     expect(asyncSummary(task, round({ status: 'open', reported: 1 }))).toBe(
       '1 of 4 updates in the buffer; the version is applied when it is full.',
     )

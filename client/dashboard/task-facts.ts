@@ -46,6 +46,7 @@ export function taskFacts(task: TaskView): string[] {
     `dataset ${task.dataset}`,
     `${task.train.optimizer}, learning rate ${task.train.learningRate}, batch ${task.train.batchSize}, ${plural(task.train.localEpochs, 'epoch')}`,
     roundFacts(task),
+    ...(task.seed === null ? [] : [`seed ${task.seed}`]),
     progressLabel(task),
     ...privacyFacts(task),
   ]

@@ -1,5 +1,30 @@
+import { bodyLimit } from 'hono/body-limit'
 import { PollenError } from '../errors.ts'
 import { BodyTooLarge } from '../rounds/scheduler.ts'
+
+/** `bytes` in words: 32 MiB, 64 KiB, 100 bytes. */
+export function sizeInWords(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / 1024 / 1024} MiB`
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`
+  return `${bytes} bytes`
+}
+
+/**
+ * Refuses a body past `maxSize` bytes with a 413 that says the limit: at once when its
+ * Content-Length says so, else as soon as reading passes it (nothing past it is read).
+ */
+export const limitBody = (maxSize: number, what: string) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new PollenError(
+        413,
+        'payload_too_large',
+        `${what} are at most ${sizeInWords(maxSize)} (${maxSize} bytes)`,
+        '(body)',
+      )
+    },
+  })
 
 /**
  * Reads a request body up to `limit` bytes. Refuses at once when Content-Length says it is too

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import {
   CheckinRequestSchema,
   EnrolRequestSchema,
@@ -16,14 +15,15 @@ import {
 } from '../../shared/secagg/index.ts'
 import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import type { Clock } from '../clock/index.ts'
+import { SEEN_WRITE_INTERVAL_MS } from '../devices/index.ts'
 import { PollenError } from '../errors.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Metrics } from '../metrics/index.ts'
 import type { Scheduler } from '../rounds/scheduler.ts'
 import type { BlobStore } from '../blobs/index.ts'
-import type { Store } from '../store/index.ts'
+import type { DeviceRecord, Store } from '../store/index.ts'
 import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
-import { readLimited } from './body.ts'
+import { limitBody, readLimited } from './body.ts'
 import { parseJson } from './errors.ts'
 
 const JSON_LIMIT = 64 * 1024
@@ -57,27 +57,23 @@ function roundOf(c: Context): number {
   return round
 }
 
-/** Refuses a body past `maxSize` bytes with a 413 that says what is limited. */
-const limit = (maxSize: number, what: string) =>
-  bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new PollenError(
-        413,
-        'payload_too_large',
-        `${what} are at most ${maxSize} bytes`,
-        '(body)',
-      )
-    },
-  })
-
 /** The device protocol: enrol, check in, download models, upload updates (docs/PROTOCOL.md). */
 export function deviceRoutes(deps: DeviceDeps) {
   const { scheduler, store, blobs, clock, events, metrics } = deps
   const app = new Hono<DeviceEnv>()
-  const jsonLimit = limit(JSON_LIMIT, 'bodies here')
+  // Any request a device authenticates counts as seeing it (what "active" counts).
+  app.use('*', async (c, next) => {
+    await next()
+    const device = c.get('device') as DeviceRecord | undefined
+    const now = clock.now()
+    if (device && now - device.lastSeenAt >= SEEN_WRITE_INTERVAL_MS) {
+      device.lastSeenAt = now
+      await store.updateDevice(device.id, { lastSeenAt: now })
+    }
+  })
+  const jsonLimit = limitBody(JSON_LIMIT, 'bodies here')
   // A round's shares: one sealed bundle per neighbour, up to 255 of them.
-  const secureLimit = limit(SECURE_LIMIT, 'secure aggregation messages')
+  const secureLimit = limitBody(SECURE_LIMIT, 'secure aggregation messages')
 
   app.post('/devices', jsonLimit, async (c) => {
     const request = await parseJson(c, EnrolRequestSchema)
@@ -106,17 +102,18 @@ export function deviceRoutes(deps: DeviceDeps) {
     return c.json(await scheduler.checkin(device, request))
   })
 
-  // What a phone shows its owner before they agree to a task.
-  app.get('/devices/tasks', requireDevice(store), (c) => {
+  // What a phone shows its owner before they agree to a task, and how the tasks that ended did.
+  app.get('/devices/tasks', requireDevice(store), async (c) => {
     c.header('Cache-Control', 'no-store')
-    return c.json({ tasks: scheduler.deviceTasks() })
+    return c.json({ tasks: await scheduler.deviceTasks() })
   })
 
-  // The model a task offered to phones has now, for "try the model": a pointer to the immutable
-  // blob (a phone that holds the hash already downloads nothing more). Changes every round.
-  app.get('/devices/tasks/:id/model', requireDevice(store), (c) => {
+  // The model a task listed to phones has now, for "try the model": a pointer to the immutable
+  // blob (a phone that holds the hash already downloads nothing more). Changes every round; an
+  // ended task's is its final model.
+  app.get('/devices/tasks/:id/model', requireDevice(store), async (c) => {
     const id = c.req.param('id')
-    const offered = scheduler.deviceTasks().find((t) => t.id === id)
+    const offered = (await scheduler.deviceTasks()).find((t) => t.id === id)
     if (!offered)
       throw new PollenError(404, 'not_found', `no task ${id} is offered to devices`, 'id')
     const { spec, hash } = scheduler.currentModel(id)

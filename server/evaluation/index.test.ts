@@ -14,10 +14,10 @@ describe('heldOutEvaluator', () => {
     const models = createModelRegistry({
       blobs: fileBlobStore(await mkdtemp(join(tmpdir(), 'pollen-eval-'))),
     })
-    const { hash } = await models.create({ preset: 'mnist-2nn' })
+    const { hash } = await models.create({ preset: 'mnist-2nn' }, 1)
     const labels = Uint8Array.from([1, 1, 3])
     const heldOut = new Map([['mnist', { count: 3, pixels: new Uint8Array(3 * 784), labels }]])
-    const evaluator = heldOutEvaluator({ models, heldOut })
+    const evaluator = heldOutEvaluator({ heldOut })
     const spec = { preset: 'mnist-2nn' } as const
     const result = await evaluator.evaluate(spec, await models.weights(hash), 'mnist')
     expect(result?.examples).toBe(3)

@@ -1,8 +1,8 @@
 import type { Examples } from '../../shared/data/index.ts'
-import type { ModelSpec } from '../../shared/models/index.ts'
+import type * as tfl from '@tensorflow/tfjs-layers'
+import { buildModel, type ModelSpec } from '../../shared/models/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
 import { evaluate } from '../../shared/training/index.ts'
-import type { ModelRegistry } from '../models/index.ts'
 
 export interface HeldOutResult {
   accuracy: number
@@ -27,20 +27,29 @@ export interface Evaluator {
 }
 
 export function heldOutEvaluator({
-  models,
   heldOut,
 }: {
-  models: ModelRegistry
   heldOut: ReadonlyMap<string, Examples>
 }): Evaluator {
-  // One evaluation at a time: models are shared per spec, and weights are set into them.
+  // The evaluator's own models, one per spec, which nothing else can reach: `evaluate` sets the
+  // weights it is given into one before each use. One evaluation at a time, for that reason.
+  const models = new Map<string, tfl.LayersModel>()
+  const modelFor = (spec: ModelSpec) => {
+    const key = JSON.stringify(spec)
+    let built = models.get(key)
+    if (!built) {
+      built = buildModel(spec)
+      models.set(key, built)
+    }
+    return built
+  }
   let queue: Promise<unknown> = Promise.resolve()
   return {
     evaluate(spec, weights, dataset) {
       const examples = heldOut.get(dataset)
       if (!examples || examples.count === 0) return Promise.resolve(null)
       const run = queue.then(async () => {
-        const result = await evaluate({ model: models.model(spec), weights, examples })
+        const result = await evaluate({ model: modelFor(spec), weights, examples })
         return {
           accuracy: result.accuracy,
           loss: result.loss,

@@ -23,7 +23,11 @@ export const METRIC_HELP = {
   pollen_uploads_total: ['counter', 'Update uploads, by outcome'],
   pollen_upload_bytes_total: ['counter', 'Bytes of accepted updates'],
   pollen_rounds_total: ['counter', 'Rounds closed, by status'],
-  pollen_devices_enrolled_total: ['counter', 'Devices enrolled'],
+  pollen_devices_enrolled_total: ['counter', 'Devices enrolled since this process started'],
+  pollen_devices: [
+    'gauge',
+    'Devices in the store: enrolled, and active (seen in the last 10 minutes)',
+  ],
   pollen_tasks: ['gauge', 'Tasks, by status'],
   pollen_round_selected: ['gauge', 'Devices selected in the open round, by task'],
   pollen_round_reported: ['gauge', 'Updates accepted in the open round, by task'],

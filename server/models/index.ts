@@ -1,8 +1,8 @@
 import type * as tfl from '@tensorflow/tfjs-layers'
 import {
   buildModel,
+  buildSeededModel,
   getWeights,
-  parameterCount,
   setWeights,
   toLayersTopology,
   weightSpec,
@@ -22,15 +22,20 @@ export interface ModelInfo {
 }
 
 /**
- * Models the coordinator knows: one built TF.js model per spec (for the weight layout,
- * evaluation and export), and global weights loaded from blobs by hash.
+ * Models the coordinator knows: each spec's layout and topology, and global weights loaded from
+ * blobs by hash. It hands out no built model: a model whose weights anyone could set is how one
+ * task's trained weights once became another's starting point.
  */
 export interface ModelRegistry {
-  /** Builds and checks a task's model; stores its initial weights; returns their hash. */
-  create(input: ModelSpecInput): Promise<{ spec: ModelSpecInput; hash: string; info: ModelInfo }>
+  /**
+   * Builds and checks a task's model, initialised afresh from `seed` (or from the custom
+   * model's own initial weights); stores those weights; returns their hash.
+   */
+  create(
+    input: ModelSpecInput,
+    seed: number,
+  ): Promise<{ spec: ModelSpecInput; hash: string; info: ModelInfo }>
   info(spec: ModelSpec): ModelInfo
-  /** The built model for a spec, shared: callers set weights before use and never dispose it. */
-  model(spec: ModelSpec): tfl.LayersModel
   weights(hash: string): Promise<NamedTensor[]>
   store(weights: readonly NamedTensor[]): Promise<string>
   topology(spec: ModelSpec): object
@@ -46,56 +51,58 @@ export class ModelError extends Error {
 }
 
 export function createModelRegistry({ blobs }: { blobs: BlobStore }): ModelRegistry {
-  const models = new Map<string, tfl.LayersModel>()
+  // Built once per spec for its shapes and topology only: its weights are never read or set.
+  const layouts = new Map<string, tfl.LayersModel>()
   const recentWeights = new Map<string, NamedTensor[]>()
-  const keyOf = (spec: ModelSpec) => JSON.stringify(spec)
 
-  const model = (spec: ModelSpec) => {
-    const key = keyOf(spec)
-    let built = models.get(key)
+  const layout = (spec: ModelSpec) => {
+    const key = JSON.stringify(spec)
+    let built = layouts.get(key)
     if (!built) {
       built = buildModel(spec)
-      models.set(key, built)
+      layouts.set(key, built)
     }
     return built
   }
 
   const registry: ModelRegistry = {
-    async create(input) {
+    async create(input, seed) {
       // Initial weights go to the blob store, not into the stored spec.
       const spec: ModelSpecInput =
         input.preset === 'custom'
           ? { preset: 'custom', topology: input.topology }
           : { preset: input.preset }
-      let built: tfl.LayersModel
+      let fresh: tfl.LayersModel
       try {
-        built = model(spec)
+        fresh = buildSeededModel(spec, seed)
       } catch (error) {
         throw new ModelError(
           input.preset === 'custom' ? 'model.topology' : 'model.preset',
           (error as Error).message,
         )
       }
-      let weights = getWeights(built)
-      if (input.preset === 'custom' && input.initialWeights !== undefined) {
-        try {
-          const bytes = Uint8Array.from(atob(input.initialWeights), (c) => c.charCodeAt(0))
-          weights = decodeContainer(bytes).tensors
-          setWeights(built, weights)
-          weights = getWeights(built)
-        } catch (error) {
-          throw new ModelError('model.initialWeights', (error as Error).message)
+      let weights: NamedTensor[]
+      try {
+        if (input.preset === 'custom' && input.initialWeights !== undefined) {
+          try {
+            const bytes = Uint8Array.from(atob(input.initialWeights), (c) => c.charCodeAt(0))
+            // Set into this task's own fresh model: checks every name and shape.
+            setWeights(fresh, decodeContainer(bytes).tensors)
+          } catch (error) {
+            throw new ModelError('model.initialWeights', (error as Error).message)
+          }
         }
+        weights = getWeights(fresh)
+      } finally {
+        fresh.dispose()
       }
       return { spec, hash: await registry.store(weights), info: registry.info(spec) }
     },
     info(spec) {
-      const built = model(spec)
-      const layout = weightSpec(built)
-      const parameters = spec.preset === 'custom' ? built.countParams() : parameterCount(spec)
-      return { spec, weightSpec: layout, parameters, payloadBytes: parameters * 4 }
+      const built = layout(spec)
+      const parameters = built.countParams()
+      return { spec, weightSpec: weightSpec(built), parameters, payloadBytes: parameters * 4 }
     },
-    model,
     async weights(hash) {
       const cached = recentWeights.get(hash)
       if (cached) return cached
@@ -110,7 +117,7 @@ export function createModelRegistry({ blobs }: { blobs: BlobStore }): ModelRegis
       remember(hash, [...weights])
       return hash
     },
-    topology: (spec) => toLayersTopology(model(spec)),
+    topology: (spec) => toLayersTopology(layout(spec)),
   }
 
   function remember(hash: string, tensors: NamedTensor[]) {

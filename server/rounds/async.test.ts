@@ -25,7 +25,7 @@ describe('an async (FedBuff) task', () => {
     task = await t.scheduler.createTask(
       TaskSpecSchema.parse({
         name: 'fedbuff',
-        purpose: 'buffered asynchronous aggregation',
+        purpose: 'Train a digit reader; only weight updates leave the phone.',
         model: { preset: 'mnist-2nn' },
         mode: 'async',
         async: { bufferSize: 2, maxStaleness: 1, stalenessExponent: 0.5, concurrency: 4 },

@@ -61,6 +61,7 @@ describe('held-out accuracy per label in the rounds', () => {
     const task = await t.scheduler.createTask(
       TaskSpecSchema.parse({
         name: 'per label',
+        purpose: 'Train a digit reader; only weight updates leave the phone.',
         model: { preset: 'mnist-2nn' },
         rounds: { total: 2, clientsPerRound: 1, minReports: 1, overSelect: 1 },
       }),

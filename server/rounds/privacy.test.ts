@@ -21,6 +21,7 @@ const request: CheckinRequest = {
 const spec = (privacy: TaskSpecInput['privacy'], rounds = 3) =>
   TaskSpecSchema.parse({
     name: 'private',
+    purpose: 'Train a digit reader; only weight updates leave the phone.',
     model: { preset: 'mnist-2nn' },
     rounds: { total: rounds, clientsPerRound: 2, minReports: 2, overSelect: 1 },
     privacy,
@@ -118,6 +119,7 @@ describe('a task with differential privacy', () => {
     // Without secure aggregation the coordinator would see each update with only its share.
     const alone = TaskSpecSchema.safeParse({
       name: 'x',
+      purpose: 'p',
       model: { preset: 'mnist-2nn' },
       privacy,
     })
@@ -125,6 +127,7 @@ describe('a task with differential privacy', () => {
     const task = await t.scheduler.createTask(
       TaskSpecSchema.parse({
         name: 'distributed',
+        purpose: 'Train a digit reader; only weight updates leave the phone.',
         model: { preset: 'mnist-2nn' },
         rounds: { total: 1, clientsPerRound: 3, minReports: 2, overSelect: 1 },
         privacy,

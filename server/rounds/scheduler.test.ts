@@ -29,6 +29,7 @@ describe('scheduler pace steering', () => {
     const task = await scheduler.createTask(
       TaskSpecSchema.parse({
         name: 'pace',
+        purpose: 'Train a digit reader; only weight updates leave the phone.',
         model: { preset: 'mnist-2nn' },
         rounds: {
           total: 2,

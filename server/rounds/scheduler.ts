@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomInt, randomUUID } from 'node:crypto'
 import { allFinite, stalenessWeight } from '../../shared/aggregation/index.ts'
 import {
   type Assignment,
@@ -12,6 +12,7 @@ import {
   type RoundDeviceView,
   type PrivacySettings,
   isPrivate,
+  MAX_TASK_SEED,
   type RoundSettings,
   SECURE_MIN_PARTICIPANTS,
   selectedPerRound,
@@ -53,6 +54,8 @@ import { samplingRate, spendRound } from '../privacy/budget.ts'
 import { createSecureRound, type SecureRound } from './secure.ts'
 import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
+import { deviceTaskView, latestAccuracy } from './device-view.ts'
+import { isActive } from '../devices/index.ts'
 
 /** The upload body grew past the limit while being read. */
 export class BodyTooLarge extends Error {}
@@ -168,7 +171,7 @@ export function createScheduler(options: SchedulerOptions) {
     closing.add(done)
   }
 
-  const view = (live: LiveTask) => taskView(live.record, live.info)
+  const view = (live: LiveTask) => taskView(live.record, live.info, live.population)
 
   function enqueue(live: LiveTask, write: () => Promise<unknown>): Promise<void> {
     const next = live.queue.then(write).then(
@@ -396,12 +399,17 @@ export function createScheduler(options: SchedulerOptions) {
     openNextRound(live)
   }
 
-  /** The devices that could be sampled for a private task: its setting, else those holding its data. */
+  /**
+   * The devices that could be sampled for a private task: its setting, else the active devices
+   * holding its data. Not the enrolled ones: devices long gone would shrink q, and so ε, below
+   * what the rounds really spend.
+   */
   async function populationOf(task: TaskRecord): Promise<number> {
     if (!task.spec.privacy) return 0
     if (task.spec.privacy.population !== undefined) return task.spec.privacy.population
     const devices = await store.listDevices()
-    return devices.filter((d) => holds(d, task.spec.dataset)).length
+    const now = clock.now()
+    return devices.filter((d) => isActive(d, now) && holds(d, task.spec.dataset)).length
   }
 
   /** The sampling rate of a private task's rounds: devices selected over its population. */
@@ -1150,11 +1158,13 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   async function createTask(spec: TaskSpec): Promise<TaskView> {
-    const { spec: model, hash, info } = await models.create(spec.model)
+    // A task starts from its own draw, never from weights another task trained.
+    const seed = spec.seed ?? randomInt(MAX_TASK_SEED + 1)
+    const { spec: model, hash, info } = await models.create(spec.model, seed)
     const now = clock.now()
     const record: TaskRecord = {
       id: randomUUID(),
-      spec: { ...spec, model },
+      spec: { ...spec, seed, model },
       status: 'running',
       modelHash: hash,
       round: 0,
@@ -1282,6 +1292,8 @@ export function createScheduler(options: SchedulerOptions) {
     await Promise.all([...tasks.values()].map((t) => t.queue))
   }
 
+  const accuracyOf = latestAccuracy(store)
+
   return {
     start,
     stop,
@@ -1336,35 +1348,18 @@ export function createScheduler(options: SchedulerOptions) {
         bytesUp: a.bytesUp,
       }))
     },
-    /** The tasks a phone may offer its owner: running or paused, described for consent. */
-    deviceTasks: (): DeviceTaskView[] =>
-      [...tasks.values()]
-        .filter((t) => t.record.status === 'running' || t.record.status === 'paused')
-        .map(({ record, info }) => ({
-          id: record.id,
-          name: record.spec.name,
-          purpose: record.spec.purpose,
-          status: record.status as 'running' | 'paused',
-          dataset: record.spec.dataset,
-          model: { preset: record.spec.model.preset, parameters: info.parameters },
-          updateBytes: info.payloadBytes,
-          rounds: {
-            total: record.spec.rounds.total,
-            committed: record.committedRounds,
-            deadlineSeconds: record.spec.rounds.deadlineSeconds,
-          },
-          privacy: {
-            differentialPrivacy: record.spec.privacy && {
-              mode: record.spec.privacy.mode,
-              clipNorm: record.spec.privacy.clipNorm,
-              noiseMultiplier: record.spec.privacy.noiseMultiplier,
-              delta: record.spec.privacy.delta,
-              epsilonBudget: record.spec.privacy.epsilonBudget,
-              epsilonSpent: record.privacySpent?.epsilon ?? 0,
-            },
-            secureAggregation: record.spec.secureAggregation !== null,
-          },
-        })),
+    /**
+     * The tasks phones are told of: on offer (running, paused) and ended (completed, failed), so
+     * that the phones that took part can still try the final model. Waits for each task's writes,
+     * so its latest committed round is stored.
+     */
+    deviceTasks: (): Promise<DeviceTaskView[]> =>
+      Promise.all(
+        [...tasks.values()].map(async (live) => {
+          await live.queue
+          return deviceTaskView(live.record, live.info, await accuracyOf(live.record))
+        }),
+      ),
     listTasks: (): TaskView[] => [...tasks.values()].map(view),
     async listRounds(id: string): Promise<RoundView[]> {
       const live = liveTask(id)

@@ -36,6 +36,7 @@ describe('a secure round in the scheduler', () => {
     t.scheduler.createTask(
       TaskSpecSchema.parse({
         name,
+        purpose: 'Train a digit reader; only weight updates leave the phone.',
         model: { preset: 'mnist-2nn' },
         secureAggregation: true,
         rounds: { total: 1, clientsPerRound: 3, minReports: 3, overSelect, deadlineSeconds: 100 },

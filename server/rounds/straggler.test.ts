@@ -16,6 +16,7 @@ const request = (capabilities: CheckinRequest['capabilities']): CheckinRequest =
 const spec = (extra: Partial<TaskSpecInput>) =>
   TaskSpecSchema.parse({
     name: 'stragglers',
+    purpose: 'Train a digit reader; only weight updates leave the phone.',
     model: { preset: 'mnist-2nn' },
     train: { batchSize: 32, localEpochs: 5 },
     rounds: { total: 3, clientsPerRound: 4, minReports: 1, overSelect: 1, deadlineSeconds: 60 },

@@ -4,7 +4,12 @@ import type { RoundRecord, TaskRecord } from '../store/index.ts'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
-export function taskView(task: TaskRecord, info: Pick<ModelInfo, 'parameters'>): TaskView {
+/** `population`: the devices a private task's sampling rate counts (see `samplingPopulation`). */
+export function taskView(
+  task: TaskRecord,
+  info: Pick<ModelInfo, 'parameters'>,
+  population: number,
+): TaskView {
   const { spec } = task
   return {
     id: task.id,
@@ -12,6 +17,7 @@ export function taskView(task: TaskRecord, info: Pick<ModelInfo, 'parameters'>):
     purpose: spec.purpose,
     status: task.status,
     model: { preset: spec.model.preset, hash: task.modelHash, parameters: info.parameters },
+    seed: spec.seed ?? null,
     dataset: spec.dataset,
     train: spec.train,
     rounds: spec.rounds,
@@ -23,6 +29,12 @@ export function taskView(task: TaskRecord, info: Pick<ModelInfo, 'parameters'>):
     privacy: spec.privacy,
     secureAggregation: spec.secureAggregation,
     epsilonSpent: task.privacySpent?.epsilon ?? (spec.privacy ? 0 : null),
+    samplingPopulation: spec.privacy
+      ? {
+          devices: population,
+          counted: spec.privacy.population !== undefined ? 'privacy.population' : 'active',
+        }
+      : null,
     round: task.round,
     committedRounds: task.committedRounds,
     createdAt: new Date(task.createdAt).toISOString(),

@@ -1,5 +1,9 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite'
-import { noParticipation, type Participation, TaskSpecSchema } from '../../shared/protocol/index.ts'
+import {
+  noParticipation,
+  type Participation,
+  StoredTaskSpecSchema,
+} from '../../shared/protocol/index.ts'
 import {
   FRESH_ROUND,
   type AssignmentRecord,
@@ -209,7 +213,7 @@ interface AssignmentRow {
 const toTask = (r: TaskRow): TaskRecord => ({
   id: r.id,
   // Parsed again so that a task stored before a setting existed reads with its default.
-  spec: TaskSpecSchema.parse(r.spec),
+  spec: StoredTaskSpecSchema.parse(r.spec),
   status: r.status,
   modelHash: r.model_hash,
   round: r.round,

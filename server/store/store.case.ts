@@ -7,7 +7,11 @@ const HASH_B = 'b'.repeat(64)
 
 export const aTask = (id: string, createdAt = 1): TaskRecord => ({
   id,
-  spec: TaskSpecSchema.parse({ name: `task ${id}`, model: { preset: 'mnist-2nn' } }),
+  spec: TaskSpecSchema.parse({
+    name: `task ${id}`,
+    purpose: 'Train a digit reader; only weight updates leave the phone.',
+    model: { preset: 'mnist-2nn' },
+  }),
   status: 'running',
   modelHash: HASH_A,
   round: 0,
@@ -61,6 +65,15 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
       expect(t1?.spec.rounds.minReports).toBe(5)
       expect((await store.listTasks()).map((t) => t.id)).toEqual(['t1', 't2'])
       expect(await store.getTask('nope')).toBeUndefined()
+      await store.close()
+    })
+
+    it('reads back a task stored before a purpose was required, and before seeds', async () => {
+      const store = await makeStore()
+      const { seed: _, ...old } = { ...aTask('old').spec, purpose: '' }
+      await store.insertTask({ ...aTask('old'), spec: old })
+      expect((await store.getTask('old'))?.spec).toMatchObject({ purpose: '', name: 'task old' })
+      expect((await store.getTask('old'))?.spec.seed).toBeUndefined()
       await store.close()
     })
 

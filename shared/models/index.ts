@@ -7,6 +7,7 @@ export {
   weightSpec,
 } from './models.ts'
 export type { ModelSpec, WeightSpec } from './models.ts'
+export { buildSeededModel, initialWeights, seedInitializers } from './init.ts'
 export { PRESETS } from './presets.ts'
 export type { PresetName } from './presets.ts'
 export { modelFromTopology, toLayersTopology } from './topology.ts'

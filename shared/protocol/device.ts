@@ -1,6 +1,12 @@
 import { z } from 'zod'
 import { SHA256_HEX } from '../tensors/hash.ts'
-import { ModelSpecSchema, OPTIMIZERS } from './task.ts'
+import {
+  type AsyncSettings,
+  ModelSpecSchema,
+  OPTIMIZERS,
+  type TaskMode,
+  type TaskStatus,
+} from './task.ts'
 
 export const BACKENDS = ['webgpu', 'wasm', 'cpu'] as const
 export type Backend = (typeof BACKENDS)[number]
@@ -116,18 +122,34 @@ export interface NothingToDo {
 
 export type CheckinAnswer = Assignment | RetryLater | NothingToDo
 
-/** What a phone shows its owner before they agree to a task (GET /api/v1/devices/tasks). */
+/**
+ * What a phone is told of a task (GET /api/v1/devices/tasks): before its owner agrees to it, what
+ * they weigh; once it ended, how it ended and how good its final model is. A task the data
+ * scientist deleted is no longer listed.
+ */
 export interface DeviceTaskView {
   id: string
   name: string
   /** Why the data scientist wants this: the reason the owner weighs. */
   purpose: string
-  status: 'running' | 'paused'
+  /** `running` or `paused`: on offer; `completed` or `failed`: ended, its final model kept. */
+  status: TaskStatus
+  /** ISO time the task ended (its last change once completed or failed); null until then. */
+  endedAt: string | null
+  /** Why it completed before its rounds were done (its privacy budget spent), when it did. */
+  stoppedReason?: string
   dataset: string
   model: { preset: string; parameters: number }
   /** Bytes of one weight update this phone would send per round (never examples). */
   updateBytes: number
+  /** `sync`: rounds with deadlines; `async` (FedBuff): a new model version every few updates. */
+  mode: TaskMode
+  /** Sync: rounds committed of total. Async: model versions committed of total. */
   rounds: { total: number; committed: number; deadlineSeconds: number }
+  /** Async tasks' buffer, staleness bound and concurrency; null for a sync task. */
+  async: Pick<AsyncSettings, 'bufferSize' | 'maxStaleness' | 'concurrency'> | null
+  /** Held-out accuracy (0 to 1) of the latest committed model; null: none committed or measured. */
+  accuracy: number | null
   /** Differential privacy and secure aggregation, as the owner should weigh them. */
   privacy: DevicePrivacyView
 }

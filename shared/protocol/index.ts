@@ -1,4 +1,6 @@
 export * from './task.ts'
 export * from './device.ts'
+export * from './ended.ts'
 export * from './events.ts'
 export * from './errors.ts'
+export * from './datasets.ts'

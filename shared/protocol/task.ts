@@ -147,7 +147,8 @@ export const PrivacySettingsSchema = z.strictObject({
   mode: z.enum(PRIVACY_MODES).default('central'),
   /**
    * The eligible population the sampling rate q = devices per round / population is taken over.
-   * Absent: the devices enrolled that hold the task's dataset, counted as each round opens.
+   * Absent: the active devices (seen in the last 10 minutes) that hold the task's dataset,
+   * counted as each round commits.
    */
   population: z.number().int().min(1).max(1e9).optional(),
 })
@@ -168,10 +169,26 @@ export type SecureAggregationSettings = z.infer<typeof SecureAggregationSettings
 export const TASK_MODES = ['sync', 'async'] as const
 export type TaskMode = (typeof TASK_MODES)[number]
 
+/** The largest seed a task may name: seeds are unsigned 32-bit integers. */
+export const MAX_TASK_SEED = 2 ** 32 - 1
+
 const TaskSpecFields = z.strictObject({
   name: z.string().trim().min(1).max(200),
-  purpose: z.string().max(4000).default(''),
+  /**
+   * Why the data scientist wants devices to train this: phones show it to their owners before
+   * they join, so a task without one is refused rather than offered with nothing to weigh.
+   */
+  purpose: z
+    .string({ error: 'say why devices should train this task: phones show it before joining' })
+    .trim()
+    .min(1, 'must say why devices should train this task: phones show it before joining')
+    .max(4000),
   model: ModelSpecSchema,
+  /**
+   * Seeds the model's initialisation, for a run that can be repeated; absent, the coordinator
+   * draws one and stores it with the task. Ignored for a custom model's own `initialWeights`.
+   */
+  seed: z.number().int().min(0).max(MAX_TASK_SEED).optional(),
   dataset: z
     .string()
     .min(1)
@@ -212,51 +229,60 @@ export const isPrivate = (spec: { privacy?: unknown; secureAggregation?: unknown
     spec.secureAggregation !== null &&
     spec.secureAggregation !== false)
 
+/** The task schema over `fields`: defaults, then the rules that span fields. */
+const taskSpecSchema = (fields: z.ZodType<z.output<typeof TaskSpecFields>>) =>
+  z
+    .preprocess((input) => {
+      // A private task averages uniformly unless it says otherwise (and then it is refused below).
+      if (typeof input !== 'object' || input === null || !isPrivate(input)) return input
+      const spec = input as { aggregation?: unknown }
+      const aggregation = spec.aggregation ?? {}
+      if (typeof aggregation !== 'object' || aggregation === null) return input
+      if ('weighting' in aggregation) return input
+      return { ...spec, aggregation: { ...aggregation, weighting: 'uniform' } }
+    }, fields)
+    .superRefine((spec, ctx) => {
+      if (!isPrivate(spec)) return
+      if (spec.aggregation.weighting !== 'uniform')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['aggregation', 'weighting'],
+          message:
+            'must be "uniform" with privacy or secure aggregation: a clipped update\'s weight cannot depend on its examples, and the server sees only the sum',
+        })
+      if (spec.mode === 'async')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mode'],
+          message: 'privacy and secure aggregation need rounds: use mode "sync"',
+        })
+      // Each device's share of the noise is clipped away if the server clips its update alone, and
+      // the server would see that update with only its share: the noise must meet in a secure sum.
+      if (spec.privacy?.mode === 'distributed' && !spec.secureAggregation)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['privacy', 'mode'],
+          message:
+            '"distributed" needs secureAggregation: without it the coordinator sees each update with only its own share of the noise',
+        })
+      if (spec.secureAggregation && selectedPerRound(spec.rounds) < SECURE_MIN_PARTICIPANTS)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rounds', 'clientsPerRound'],
+          message: `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉), so that no sum is of fewer`,
+        })
+    }) as z.ZodType<unknown, unknown> as z.ZodType<
+    z.output<typeof TaskSpecFields>,
+    z.input<typeof TaskSpecFields>
+  >
+
 // The preprocess step hides the input type; the casts give it back.
-export const TaskSpecSchema = z
-  .preprocess((input) => {
-    // A private task averages uniformly unless it says otherwise (and then it is refused below).
-    if (typeof input !== 'object' || input === null || !isPrivate(input)) return input
-    const spec = input as { aggregation?: unknown }
-    const aggregation = spec.aggregation ?? {}
-    if (typeof aggregation !== 'object' || aggregation === null) return input
-    if ('weighting' in aggregation) return input
-    return { ...spec, aggregation: { ...aggregation, weighting: 'uniform' } }
-  }, TaskSpecFields)
-  .superRefine((spec, ctx) => {
-    if (!isPrivate(spec)) return
-    if (spec.aggregation.weighting !== 'uniform')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['aggregation', 'weighting'],
-        message:
-          'must be "uniform" with privacy or secure aggregation: a clipped update\'s weight cannot depend on its examples, and the server sees only the sum',
-      })
-    if (spec.mode === 'async')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mode'],
-        message: 'privacy and secure aggregation need rounds: use mode "sync"',
-      })
-    // Each device's share of the noise is clipped away if the server clips its update alone, and
-    // the server would see that update with only its share: the noise must meet in a secure sum.
-    if (spec.privacy?.mode === 'distributed' && !spec.secureAggregation)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['privacy', 'mode'],
-        message:
-          '"distributed" needs secureAggregation: without it the coordinator sees each update with only its own share of the noise',
-      })
-    if (spec.secureAggregation && selectedPerRound(spec.rounds) < SECURE_MIN_PARTICIPANTS)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['rounds', 'clientsPerRound'],
-        message: `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉), so that no sum is of fewer`,
-      })
-  }) as z.ZodType<unknown, unknown> as z.ZodType<
-  z.output<typeof TaskSpecFields>,
-  z.input<typeof TaskSpecFields>
->
+export const TaskSpecSchema = taskSpecSchema(TaskSpecFields)
+
+/** A stored task's spec: tasks created before a purpose was required may have none. */
+export const StoredTaskSpecSchema = taskSpecSchema(
+  TaskSpecFields.extend({ purpose: z.string().max(4000).default('') }),
+)
 export type TaskSpecInput = z.input<typeof TaskSpecSchema>
 export type TaskSpec = z.output<typeof TaskSpecSchema>
 
@@ -287,6 +313,8 @@ export interface TaskView {
   purpose: string
   status: TaskStatus
   model: { preset: string; hash: string; parameters: number }
+  /** What the initial model was drawn from (null: a task created before tasks had seeds). */
+  seed: number | null
   dataset: string
   train: TrainSettings
   rounds: RoundSettings
@@ -299,6 +327,12 @@ export interface TaskView {
   secureAggregation: SecureAggregationSettings | null
   /** A task with differential privacy: ε spent over its committed rounds, at `privacy.delta`. */
   epsilonSpent: number | null
+  /**
+   * A private task: the population its sampling rate q = selected / devices is taken over, and
+   * where that number comes from: the spec's `privacy.population`, or the active devices that
+   * hold its dataset (seen in the last 10 minutes), counted as each round commits.
+   */
+  samplingPopulation: { devices: number; counted: 'privacy.population' | 'active' } | null
   /** Why the task completed before its rounds were done: the next round would pass its ε budget. */
   stoppedReason?: string
   /** Number of the latest round opened (0 before the first). */

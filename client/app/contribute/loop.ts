@@ -5,7 +5,9 @@ import {
   type DeviceTaskView,
   type ModelSpecWire,
   plannedSteps,
+  type TaskStatus,
 } from '../../../shared/protocol/index.ts'
+import { isEnded } from '../../../shared/protocol/ended.ts'
 import {
   createDevice,
   encodeUpdate,
@@ -22,6 +24,7 @@ import { refreshPrivacy } from '../privacy/ledger.ts'
 import {
   type ConsentRecord,
   type HistoryRecord,
+  INDEXES,
   loadSpeed,
   type PollenDatabase,
   readExamples,
@@ -29,6 +32,7 @@ import {
   STORES,
 } from '../storage/index.ts'
 import { type ConditionSource, deviceState, unmetConditions } from '../tasks/conditions.ts'
+import { idleReason } from '../tasks/idle.ts'
 import type { ConsentStore } from '../tasks/consent.ts'
 import {
   checkpointEvery,
@@ -181,6 +185,15 @@ export function createContributor(options: ContributorOptions) {
 
   const base = () => ({ server, trainer: trainer ?? NO_TRAINER, fetch: http })
 
+  /** The statuses of the tasks the coordinator last listed; null until it was asked. */
+  let listed: Map<string, TaskStatus> | null = null
+  /** A task that list says ended, or no longer has (removed). */
+  const over = (taskId: string): boolean => {
+    if (!listed) return false
+    const status = listed.get(taskId)
+    return status === undefined || isEnded(status)
+  }
+
   /**
    * The tasks the coordinator offers, for the owner to weigh (enrols first if needed). The privacy
    * ledger takes their latest terms (ε spent); a ledger that cannot be written does not keep the
@@ -195,6 +208,7 @@ export function createContributor(options: ContributorOptions) {
     })
     try {
       const offered = await device.tasks()
+      listed = new Map(offered.map((t) => [t.id, t.status]))
       await refreshPrivacy(db, offered, now()).catch((error: unknown) =>
         console.warn('Pollen: the privacy ledger was not updated:', error),
       )
@@ -206,6 +220,20 @@ export function createContributor(options: ContributorOptions) {
       }
       throw error
     }
+  }
+
+  /**
+   * Idle, saying why in plain words from the owner's decisions, the coordinator's list (asked
+   * only when some task was joined) and the examples held; `fallback` when those do not explain it.
+   */
+  async function idle(fallback: string): Promise<ContributionState> {
+    const joined = await consents.list()
+    const listed = joined.length === 0 ? null : await tasks().catch(() => null)
+    const examples = new Map<string, number>()
+    for (const { dataset } of joined)
+      examples.set(dataset, await db.countFromIndex(STORES.examples, INDEXES.byDataset, dataset))
+    const reason = idleReason({ consents: joined, tasks: listed, examples })
+    return { type: 'idle', reason: reason ?? fallback }
   }
 
   /**
@@ -231,9 +259,10 @@ export function createContributor(options: ContributorOptions) {
   async function step(stop: AbortSignal): Promise<number> {
     // Work already done goes first: updates that wait for the network.
     if ((await flush()) > 0) return OFFLINE_RETRY_MS
-    const granted = await consents.granted()
+    // A task that ended keeps its consent (its card stays), but is no work to look for.
+    const granted = (await consents.granted()).filter((c) => !over(c.taskId))
     if (granted.length === 0) {
-      set({ type: 'idle', reason: 'Join a task on this screen to contribute.' })
+      set(await idle('Nothing to train: join a task below to contribute.'))
       return Infinity
     }
     const signals = conditions.read()
@@ -271,10 +300,11 @@ export function createContributor(options: ContributorOptions) {
       }
     }
     if (!dataset) {
-      set({
-        type: 'idle',
-        reason: 'No examples stored for the tasks you joined: load or add some on the Data screen.',
-      })
+      set(
+        await idle(
+          'Nothing to train: no examples are stored for the tasks that may train now. Add some on Data.',
+        ),
+      )
       return Infinity
     }
     const examples = await examplesOf(dataset)
@@ -326,7 +356,7 @@ export function createContributor(options: ContributorOptions) {
         set({ type: 'checking-in', backend: workBackend })
         const answer = await device.checkin()
         if (answer.type === 'none') {
-          set({ type: 'idle', reason: `Nothing to do now: ${answer.reason}.` })
+          set(await idle(`Nothing to train now: the coordinator says ${answer.reason}.`))
           return idleSeconds * 1000
         }
         if (answer.type === 'retry') {

@@ -1,6 +1,6 @@
 import { byId, h } from '../dom.ts'
 import type { HistoryOutcome, HistoryRecord, PollenDatabase } from '../storage/index.ts'
-import { formatBytes } from '../tasks/index.ts'
+import { formatBytes } from '../tasks/format.ts'
 import { pendingUploads } from '../outbox/index.ts'
 import type { PendingUpload } from '../storage/index.ts'
 import { listHistory } from './store.ts'

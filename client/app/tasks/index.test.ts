@@ -11,12 +11,18 @@ import {
 } from './index.ts'
 import { deviceState, networkUnmetered } from './conditions.ts'
 import { testDatabases } from '../storage/testing.ts'
+import type { PollenDatabase } from '../storage/index.ts'
+import { endedLabel, endedText, formatWhen } from './describe.ts'
 
 const task = (id: string, purpose = 'read digits'): DeviceTaskView => ({
   id,
   name: `task ${id}`,
   purpose,
   status: 'running',
+  endedAt: null,
+  mode: 'sync',
+  async: null,
+  accuracy: null,
   dataset: 'mnist',
   model: { preset: 'mnist-2nn', parameters: 199_210 },
   updateBytes: 796_840,
@@ -176,8 +182,8 @@ const always: ConditionSource = {
 }
 
 /** The tasks screen over the shell's markup for it, showing `offered`. */
-async function tasksScreen(offered: DeviceTaskView[]) {
-  const db = await fresh()
+async function tasksScreen(offered: DeviceTaskView[] | Error, db?: PollenDatabase) {
+  db ??= await fresh()
   const list = document.createElement('ul')
   list.id = 'task-list'
   const message = document.createElement('p')
@@ -187,7 +193,7 @@ async function tasksScreen(offered: DeviceTaskView[]) {
   const screen = mountTasksScreen({
     consents,
     conditions: always,
-    offered: () => Promise.resolve(offered),
+    offered: () => (offered instanceof Error ? Promise.reject(offered) : Promise.resolve(offered)),
   })
   await screen.refresh()
   const card = (id: string) => list.querySelector<HTMLLIElement>(`li[data-task-id="${id}"]`)!
@@ -251,10 +257,11 @@ describe('the tasks screen', () => {
     expect(privacy('h')).toEqual([expect.stringContaining('values that do not make sense')])
   })
 
-  it('records the task in the privacy ledger when the owner joins it', async () => {
+  it('records the task in the privacy ledger when the owner confirms joining it', async () => {
     const { db, card } = await tasksScreen([offer('a', distributed, HOSTILE)])
-    const join = [...card('a').querySelectorAll('button')].find((b) => b.textContent === 'Join')
-    join!.click()
+    buttonOf(card('a'), 'Join').click()
+    const dialog = await confirmation()
+    buttonOf(dialog, 'Join and train').click()
     await expect.poll(async () => (await readLedger(db)).length).toBe(1)
     expect(await readLedger(db)).toEqual([
       {
@@ -273,5 +280,172 @@ describe('the tasks screen', () => {
         updatedAt: 9,
       },
     ])
+  })
+})
+
+/** The button of `root` whose text is `text`. */
+function buttonOf(root: ParentNode, text: string): HTMLButtonElement {
+  const found = [...root.querySelectorAll('button')].find((b) => b.textContent === text)
+  if (!found) throw new Error(`no button “${text}”`)
+  return found
+}
+const buttonsOf = (root: ParentNode) =>
+  [...root.querySelectorAll('button')].map((b) => b.textContent)
+
+/** The modal dialog open now, once it is. */
+async function confirmation(): Promise<HTMLDialogElement> {
+  await expect.poll(() => document.querySelector('dialog[open]')).not.toBeNull()
+  return document.querySelector<HTMLDialogElement>('dialog[open]')!
+}
+
+describe('joining', () => {
+  it('shows the terms and asks to confirm: Cancel agrees to nothing, confirming joins', async () => {
+    const { db, card } = await tasksScreen([
+      { ...offer('a', central, 'Digits'), purpose: 'Read <b>digits</b>.' },
+    ])
+    buttonOf(card('a'), 'Join').click()
+    const dialog = await confirmation()
+    // Named after the task, described by what it asks; modal, so nothing else is pressed first.
+    const title = document.getElementById(dialog.getAttribute('aria-labelledby')!)
+    expect(title?.textContent).toBe('Join “Digits”?')
+    expect(document.getElementById(dialog.getAttribute('aria-describedby')!)?.textContent).toBe(
+      'Read what you agree to. Nothing trains for this task until you confirm.',
+    )
+    expect(dialog.matches(':modal')).toBe(true)
+    const terms = [...dialog.querySelectorAll('dt')].map((dt) => dt.textContent)
+    expect(terms).toEqual([
+      'Why they ask',
+      'What leaves this phone',
+      'Your data it trains on',
+      'Privacy',
+    ])
+    expect(dialog.querySelector('.purpose')?.textContent).toBe('Read <b>digits</b>.')
+    expect(dialog.querySelector('b')).toBeNull()
+    expect(dialog.textContent).toContain(
+      'A weight update of 797 kB per round, never your examples.',
+    )
+    expect(dialog.textContent).toContain('Differential privacy: each update is clipped')
+    expect(buttonsOf(dialog)).toEqual(['Cancel', 'Join and train'])
+
+    buttonOf(dialog, 'Cancel').click()
+    await expect.poll(() => document.querySelector('dialog')).toBeNull()
+    expect(await readLedger(db)).toEqual([])
+    expect(card('a').querySelector('.state')?.textContent).toBe('Not joined')
+    expect(buttonOf(card('a'), 'Join').disabled).toBe(false)
+
+    buttonOf(card('a'), 'Join').click()
+    buttonOf(await confirmation(), 'Join and train').click()
+    await expect.poll(() => card('a').querySelector('.state')?.textContent).toBe('Joined')
+    expect((await readLedger(db)).map((r) => r.taskId)).toEqual(['a'])
+  })
+
+  it('never offers Join for a task without a purpose', async () => {
+    const { card } = await tasksScreen([{ ...task('p'), purpose: '  ' }, task('q')])
+    expect(buttonsOf(card('p'))).toEqual([])
+    expect(card('p').textContent).toContain(
+      'Pollen does not let phones join a task without a purpose',
+    )
+    expect(buttonsOf(card('q'))).toEqual(['Join'])
+  })
+})
+
+const ENDED_AT = '2026-12-01T21:40:00.000Z'
+const completed = (id: string): DeviceTaskView => ({
+  ...task(id),
+  status: 'completed',
+  endedAt: ENDED_AT,
+  accuracy: 0.9123,
+  rounds: { total: 3, committed: 3, deadlineSeconds: 120 },
+})
+
+describe('ended tasks', () => {
+  it('shows a completed task joined as ended, with its final accuracy, and no controls', async () => {
+    const db = await fresh()
+    const consents = createConsentStore({ db, now: () => 9 })
+    await consents.join(task('done'))
+    await consents.join(task('gone'))
+    const { card, list } = await tasksScreen([completed('done'), completed('never')], db)
+    const done = card('done')
+    expect(done.querySelector('.state')?.textContent).toBe('Completed')
+    expect(done.querySelector('.outcome-text')?.textContent).toBe(
+      `Completed on ${formatWhen(ENDED_AT)}, after 3 of 3 rounds. Final held-out accuracy: 91.2%.`,
+    )
+    // Nothing left to decide: no Join, Pause, Withdraw, nor conditions; its model can be tried.
+    expect(buttonsOf(done)).toEqual(['Remove from this list'])
+    expect(done.querySelector('fieldset')).toBeNull()
+    expect(done.querySelector('a')?.getAttribute('href')).toBe('#try')
+    // An ended task this phone never joined is not shown at all.
+    expect(list.querySelector('li[data-task-id="never"]')).toBeNull()
+    // One the coordinator no longer lists was removed, and the card says so.
+    const gone = card('gone')
+    expect(gone.querySelector('.state')?.textContent).toBe('Removed')
+    expect(gone.querySelector('.outcome-text')?.textContent).toBe(
+      'The data scientist removed this task from the coordinator. Nothing trains for it, and ' +
+        'its model can no longer be tried.',
+    )
+    expect(buttonsOf(gone)).toEqual(['Remove from this list'])
+    expect(gone.querySelector('fieldset')).toBeNull()
+
+    // Removing it from the list keeps it in the privacy ledger.
+    buttonOf(gone, 'Remove from this list').click()
+    await expect.poll(() => list.querySelector('li[data-task-id="gone"]')).toBeNull()
+    expect((await readLedger(db)).map((r) => r.taskId).sort()).toEqual(['done', 'gone'])
+  })
+
+  it('says how a task stopped early or failed', () => {
+    const stopped = { ...completed('s'), stoppedReason: 'the next round would spend ε to 8.3' }
+    expect(endedLabel(stopped)).toBe('Stopped early')
+    expect(endedText({ ...stopped, rounds: { ...stopped.rounds, committed: 2 } })).toBe(
+      `Stopped early on ${formatWhen(ENDED_AT)}, after 2 of 3 rounds: one more would have ` +
+        'spent more privacy than its budget allows. Final held-out accuracy: 91.2%.',
+    )
+    const failed = { ...completed('f'), status: 'failed' as const, accuracy: null }
+    expect(endedLabel(failed)).toBe('Failed')
+    expect(endedText(failed)).toBe(
+      `Failed on ${formatWhen(ENDED_AT)}, after 3 of 3 rounds: the coordinator could not go on ` +
+        'with it. Its final model was not measured on a test set.',
+    )
+    expect(endedText(task('r'))).toBeUndefined()
+  })
+
+  it('keeps the controls of a task joined while the coordinator cannot be reached', async () => {
+    const db = await fresh()
+    await createConsentStore({ db, now: () => 9 }).join(task('away'))
+    const { card } = await tasksScreen(new Error('Failed to fetch'), db)
+    expect(card('away').querySelector('.state')?.textContent).toBe('Joined')
+    expect(buttonsOf(card('away'))).toEqual(['Pause', 'Withdraw'])
+    expect(card('away').textContent).toContain('The coordinator cannot be reached')
+  })
+})
+
+describe('an async (FedBuff) task', () => {
+  it('is shown by its model versions, buffer, staleness and concurrency, not rounds', async () => {
+    const fedbuff: DeviceTaskView = {
+      ...task('a'),
+      mode: 'async',
+      async: { bufferSize: 10, maxStaleness: 5, concurrency: 20 },
+      rounds: { total: 20, committed: 3, deadlineSeconds: 120 },
+      accuracy: 0.5,
+    }
+    const { card } = await tasksScreen([fedbuff])
+    const facts = [...card('a').querySelectorAll('dt')].map((dt) => [
+      dt.textContent,
+      dt.nextElementSibling?.textContent,
+    ])
+    expect(facts).toEqual([
+      [
+        'What leaves this phone',
+        'A weight update of 797 kB each time it trains, never your examples.',
+      ],
+      ['Model', 'mnist-2nn, 199,210 parameters'],
+      ['Model versions', '3 of 20 committed, with no rounds or deadlines'],
+      ['New version', 'every 10 updates from phones, as they arrive'],
+      ['Staleness allowed', 'an update counts if trained on a version at most 5 versions old'],
+      ['Phones at once', 'up to 20 phones training at the same time'],
+      ['Held-out accuracy', '50.0%, on the coordinator’s test set'],
+      ['Your data it trains on', 'Your “mnist” examples, on this phone'],
+      ['Privacy', expect.stringContaining('None: no differential privacy')],
+    ])
+    expect(card('a').textContent).not.toMatch(/per round|to answer each|deadline [0-9]/i)
   })
 })

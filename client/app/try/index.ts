@@ -6,7 +6,9 @@ import { loadEnrolment } from '../contribute/index.ts'
 import { decodeImage } from '../data/import.ts'
 import { byId, h } from '../dom.ts'
 import { inkOf, luminance, mountDrawPad, paintExample, toMnist } from '../draw/index.ts'
+import { readLedger } from '../privacy/ledger.ts'
 import type { PollenDatabase } from '../storage/index.ts'
+import { endedText, formatAccuracy, isEnded } from '../tasks/describe.ts'
 import { loadTryModel, storedTryModels, type TryModel, TryModelError } from './model.ts'
 
 export { loadTryModel, storedTryModels, TryModelError } from './model.ts'
@@ -35,6 +37,28 @@ export interface TryScreen {
 const workerPredictor = async (): Promise<Predictor> => {
   const { createWorkerTrainer } = await import('../training/index.ts')
   return createWorkerTrainer()
+}
+
+/**
+ * The tasks whose model can be tried: those on offer, and those that ended which this phone took
+ * part in (its privacy ledger keeps every task it joined, withdrawn or not).
+ */
+export function triable(
+  tasks: readonly DeviceTaskView[],
+  joined: ReadonlySet<string>,
+): DeviceTaskView[] {
+  return tasks.filter((t) => !isEnded(t.status) || joined.has(t.id))
+}
+
+const joinedTasks = async (db: PollenDatabase) =>
+  new Set((await readLedger(db)).map((r) => r.taskId))
+
+/** "Current model: 3 of 20 rounds committed; held-out accuracy 80.1%." */
+function currentText(task: DeviceTaskView): string {
+  const unit = task.mode === 'async' ? 'model versions' : 'rounds'
+  const accuracy =
+    task.accuracy === null ? '' : `; held-out accuracy ${formatAccuracy(task.accuracy)}`
+  return `Current model: ${task.rounds.committed} of ${task.rounds.total} ${unit} committed${accuracy}.`
 }
 
 const percent = (p: number) => `${(100 * p).toFixed(p >= 0.995 || p < 0.001 ? 0 : 1)}%`
@@ -71,18 +95,27 @@ export function mountTryScreen({
     if (tone === 'error') message.scrollIntoView({ block: 'nearest', behavior: 'smooth' })
   }
 
+  /** The tasks listed, by id, for what the screen says of the model chosen. */
+  let views = new Map<string, DeviceTaskView>()
+
   async function refresh(): Promise<void> {
     const wanted = select.value
     let offered: { id: string; name: string }[]
     let note = ''
     try {
-      offered = (await tasks()).map((t) => ({ id: t.id, name: t.name }))
+      const listed = triable(await tasks(), await joinedTasks(db))
+      views = new Map(listed.map((t) => [t.id, t]))
+      offered = listed.map((t) => ({
+        id: t.id,
+        name: isEnded(t.status) ? `${t.name} (final model)` : t.name,
+      }))
       if (offered.length === 0)
         note =
           'The coordinator offers no task right now, so there is no model to try. ' +
           'A data scientist has to start one first.'
     } catch {
       // Offline (or the coordinator is down): the models this phone kept still work.
+      views = new Map()
       offered = (await storedTryModels(db)).map((m) => ({ id: m.taskId, name: m.taskName }))
       note =
         offered.length === 0
@@ -102,8 +135,18 @@ export function mountTryScreen({
     if (offered.some((t) => t.id === wanted)) select.value = wanted
     select.disabled = offered.length === 0
     run.disabled = busy || offered.length === 0
-    modelText.textContent = note
+    modelText.textContent = note || chosenText()
   }
+
+  /** What the coordinator last said of the chosen task's model: how far, how accurate. */
+  function chosenText(): string {
+    const task = views.get(select.value)
+    if (!task) return ''
+    return isEnded(task.status) ? (endedText(task) ?? '') : currentText(task)
+  }
+  select.addEventListener('change', () => {
+    modelText.textContent = chosenText()
+  })
 
   async function read(example: Uint8Array): Promise<void> {
     const taskId = select.value
@@ -111,7 +154,8 @@ export function mountTryScreen({
       say('There is no model to try: no task is offered, and none was kept on this phone.', 'error')
       return
     }
-    const taskName = select.selectedOptions[0]?.textContent ?? taskId
+    // The task's own name (the option's may say it ended), as the model is kept under it.
+    const taskName = views.get(taskId)?.name ?? select.selectedOptions[0]?.textContent ?? taskId
     busy = true
     run.disabled = true
     form.setAttribute('aria-busy', 'true')
@@ -162,7 +206,14 @@ export function mountTryScreen({
         : model.from === 'stored'
           ? 'Kept on this phone: nothing downloaded.'
           : `Offline: the copy kept on this phone since ${new Date(model.storedAt).toLocaleString()}.`
-    modelText.textContent = `${taskName}: ${preset}${rounds}. ${where}`
+    const task = views.get(model.taskId)
+    const accuracy =
+      task?.accuracy != null && task.rounds.committed === model.committedRounds
+        ? ` Held-out accuracy ${formatAccuracy(task.accuracy)}.`
+        : ''
+    const final =
+      task && isEnded(task.status) ? ' The task has ended: this is its final model.' : ''
+    modelText.textContent = `${taskName}: ${preset}${rounds}.${accuracy}${final} ${where}`
   }
 
   function show(example: Uint8Array, p: Float32Array) {

@@ -150,7 +150,7 @@ function refused(response: Response): TryModelError {
   if (response.status === 404)
     return new TryModelError(
       'not-offered',
-      'This task is no longer offered by the coordinator (it finished or was removed).',
+      'The coordinator no longer has this task: its data scientist removed it, and its model with it.',
     )
   if (response.status === 401)
     return new TryModelError(
