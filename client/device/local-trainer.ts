@@ -1,5 +1,4 @@
-import type * as tfl from '@tensorflow/tfjs-layers'
-import { buildModel } from '../../shared/models/index.ts'
+import { modelsBySpec } from '../../shared/models/index.ts'
 import { trainLocally } from '../../shared/training/index.ts'
 import type { Trainer } from './trainer.ts'
 
@@ -8,18 +7,13 @@ import type { Trainer } from './trainer.ts'
  * trainer: one model per spec, one job at a time (the backend runs one kernel at a time anyway).
  */
 export function localTrainer({ seed }: { seed?: () => number } = {}): Trainer {
-  const models = new Map<string, tfl.LayersModel>()
+  const modelFor = modelsBySpec()
   let queue: Promise<unknown> = Promise.resolve()
   return {
     train(job) {
       const run = queue.then(async () => {
         job.signal?.throwIfAborted()
-        const key = JSON.stringify(job.spec)
-        let model = models.get(key)
-        if (!model) {
-          model = buildModel(job.spec)
-          models.set(key, model)
-        }
+        const model = modelFor(job.spec)
         const began = performance.now()
         const result = await trainLocally({
           model,

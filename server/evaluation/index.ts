@@ -1,6 +1,5 @@
 import type { Examples } from '../../shared/data/index.ts'
-import type * as tfl from '@tensorflow/tfjs-layers'
-import { buildModel, type ModelSpec } from '../../shared/models/index.ts'
+import { modelsBySpec, type ModelSpec } from '../../shared/models/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
 import { evaluate } from '../../shared/training/index.ts'
 
@@ -33,16 +32,7 @@ export function heldOutEvaluator({
 }): Evaluator {
   // The evaluator's own models, one per spec, which nothing else can reach: `evaluate` sets the
   // weights it is given into one before each use. One evaluation at a time, for that reason.
-  const models = new Map<string, tfl.LayersModel>()
-  const modelFor = (spec: ModelSpec) => {
-    const key = JSON.stringify(spec)
-    let built = models.get(key)
-    if (!built) {
-      built = buildModel(spec)
-      models.set(key, built)
-    }
-    return built
-  }
+  const modelFor = modelsBySpec()
   let queue: Promise<unknown> = Promise.resolve()
   return {
     evaluate(spec, weights, dataset) {

@@ -1,8 +1,8 @@
 import type * as tfl from '@tensorflow/tfjs-layers'
 import {
-  buildModel,
   buildSeededModel,
   getWeights,
+  modelsBySpec,
   setWeights,
   toLayersTopology,
   weightSpec,
@@ -52,18 +52,8 @@ export class ModelError extends Error {
 
 export function createModelRegistry({ blobs }: { blobs: BlobStore }): ModelRegistry {
   // Built once per spec for its shapes and topology only: its weights are never read or set.
-  const layouts = new Map<string, tfl.LayersModel>()
+  const layout = modelsBySpec()
   const recentWeights = new Map<string, NamedTensor[]>()
-
-  const layout = (spec: ModelSpec) => {
-    const key = JSON.stringify(spec)
-    let built = layouts.get(key)
-    if (!built) {
-      built = buildModel(spec)
-      layouts.set(key, built)
-    }
-    return built
-  }
 
   const registry: ModelRegistry = {
     async create(input, seed) {

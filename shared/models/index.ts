@@ -1,6 +1,7 @@
 export {
   buildModel,
   getWeights,
+  modelsBySpec,
   parameterCount,
   setWeights,
   weightName,

@@ -123,6 +123,23 @@ export function setWeights(model: tfl.LayersModel, tensors: readonly NamedTensor
   })
 }
 
+/**
+ * One built model per spec, built on first use, for a caller that sets the weights it means into
+ * it before every use (training, evaluating, predicting) and keeps the cache to itself.
+ */
+export function modelsBySpec(): (spec: ModelSpec) => tfl.LayersModel {
+  const built = new Map<string, tfl.LayersModel>()
+  return (spec) => {
+    const key = JSON.stringify(spec)
+    let model = built.get(key)
+    if (!model) {
+      model = buildModel(spec)
+      built.set(key, model)
+    }
+    return model
+  }
+}
+
 /** Number of weights (trainable or not) in the spec's model. */
 export function parameterCount(spec: ModelSpec): number {
   const model = buildModel(spec)

@@ -4,9 +4,8 @@
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'
-import type * as tfl from '@tensorflow/tfjs-layers'
 import * as Comlink from 'comlink'
-import { buildModel } from '../../../shared/models/index.ts'
+import { modelsBySpec } from '../../../shared/models/index.ts'
 import { tf, useBackend } from '../../../shared/tf/index.ts'
 import { measureSpeed as timeTraining, trainLocally } from '../../../shared/training/index.ts'
 import { predict } from '../../../shared/training/predict.ts'
@@ -15,7 +14,6 @@ import type {
   InitOptions,
   InitResult,
   TrainingWorkerApi,
-  TrainRequest,
   TrainResponse,
   WorkerBackend,
   WorkerProgress,
@@ -36,9 +34,11 @@ interface Gpu {
 
 let ready: Promise<InitResult> | null = null
 let wasmThreads = 1
-const models = new Map<string, tfl.LayersModel>()
+// Models for training, and others for predicting: setting weights into a model a job is
+// training would corrupt the job.
+const model = modelsBySpec()
 const jobs = new Map<string, AbortController>()
-const predictors = new Map<string, tfl.LayersModel>()
+const predictor = modelsBySpec()
 let queue: Promise<unknown> = Promise.resolve()
 
 async function tryBackend(name: WorkerBackend, threads?: number): Promise<string | null> {
@@ -100,16 +100,6 @@ async function choose({ prefer, threads }: InitOptions): Promise<InitResult> {
   throw new Error(
     `no TF.js backend could start in the worker: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`,
   )
-}
-
-function model(spec: TrainRequest['spec']): tfl.LayersModel {
-  const key = JSON.stringify(spec)
-  let built = models.get(key)
-  if (!built) {
-    built = buildModel(spec)
-    models.set(key, built)
-  }
-  return built
 }
 
 const api: TrainingWorkerApi = {
@@ -177,14 +167,7 @@ const api: TrainingWorkerApi = {
   async predict(spec, weights, pixels) {
     if (!ready) await api.init()
     await ready
-    // Models of its own: setting weights into a model a job is training would corrupt the job.
-    const key = JSON.stringify(spec)
-    let built = predictors.get(key)
-    if (!built) {
-      built = buildModel(spec)
-      predictors.set(key, built)
-    }
-    const probs = await predict(built, weights, pixels)
+    const probs = await predict(predictor(spec), weights, pixels)
     return Comlink.transfer(probs, [probs.buffer as ArrayBuffer])
   },
 
