@@ -139,7 +139,10 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
         // 'duplicate': a retried upload the coordinator already had; the unmask view says more.
         if (answer.type !== 'accepted' && answer.type !== 'duplicate')
           return { answer, outcome: 'dropped', bytes }
-        const unmask = await until(['unmask'])
+        // The others' reveals may have unmasked the sum (this update in it) before this device
+        // looks: done, not a round that finished without it.
+        const unmask = await until(['unmask', 'done'])
+        if (unmask.stage === 'done') return { answer, outcome: 'done', bytes }
         // Refused once the server holds enough reveals and is unmasking: not needed, not dropped.
         await post('reveal', client.reveal(unmask)).catch((error: unknown) => {
           if (!(error instanceof Ended)) throw error
