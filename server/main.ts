@@ -10,6 +10,7 @@ import { loadMnist } from '../scripts/mnist-file.ts'
 import { createCoordinator } from './app.ts'
 import { fileBlobStore, sweepBlobTemporaries } from './blobs/index.ts'
 import { ConfigError, readConfig, type Config } from './config.ts'
+import { DataDirLocked, lockDataDir } from './lock/index.ts'
 import { selfSignedCertificate, type TlsFiles } from './tls/index.ts'
 import { pgliteStore } from './store/index.ts'
 
@@ -46,6 +47,9 @@ async function tlsFiles(config: Config, lan: string[]): Promise<TlsFiles | undef
 
 async function main() {
   const config = await readConfig()
+  // Before anything in the data dir is touched: a second coordinator there would wreck the
+  // database (and sweep the first one's blob temporaries).
+  const lock = await lockDataDir(config.dataDir, { log })
   await useBackend('wasm')
   const blobDir = join(config.dataDir, 'blobs')
   await sweepBlobTemporaries(blobDir)
@@ -83,6 +87,11 @@ async function main() {
       ...lan.map((ip) => `${scheme}://${ip}:${port}/`),
     ]
     log(`Pollen coordinator listening on ${urls.join(' ')}`)
+    await lock
+      .announce(urls)
+      .catch((error: unknown) =>
+        log(`could not write the address into ${lock.file}: ${String(error)}`),
+      )
     log(`data in ${config.dataDir}`)
     if (tls) log(`HTTPS certificate: ${tls.source}`)
     log(
@@ -107,6 +116,7 @@ async function main() {
     void coordinator
       .close()
       .then(() => store.close())
+      .then(() => lock.release())
       .finally(() => process.exit(0))
   }
   process.once('SIGINT', shutdown)
@@ -114,6 +124,12 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? `configuration: ${error.message}` : error)
+  console.error(
+    error instanceof ConfigError
+      ? `configuration: ${error.message}`
+      : error instanceof DataDirLocked
+        ? `data dir: ${error.message}`
+        : error,
+  )
   process.exit(1)
 })
