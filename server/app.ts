@@ -9,9 +9,11 @@ import type { BlobStore } from './blobs/index.ts'
 import { systemClock, type Clock } from './clock/index.ts'
 import { heldOutEvaluator, type Evaluator } from './evaluation/index.ts'
 import { createEventBus } from './events/index.ts'
+import { createHealth } from './health/index.ts'
 import { createMetrics } from './metrics/index.ts'
 import { countDevices } from './devices/index.ts'
 import { createModelRegistry } from './models/index.ts'
+import type { RetryDelays } from './rounds/retry.ts'
 import { createScheduler } from './rounds/scheduler.ts'
 import type { Store } from './store/index.ts'
 import { crossOriginIsolation, staticRoutes } from './static/index.ts'
@@ -33,6 +35,8 @@ export interface CoordinatorOptions {
   clientDir?: string
   publicDir?: string
   log?: (message: string) => void
+  /** How a failing write (a round's new model) is retried; default: 1 s doubling to 30 s. */
+  storageRetry?: Partial<RetryDelays>
 }
 
 /** Wires the coordinator: scheduler, REST API, device protocol, events and metrics. */
@@ -40,6 +44,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
   const { store, blobs, adminToken, clock = systemClock, log = () => {} } = options
   const events = createEventBus()
   const metrics = createMetrics()
+  const health = createHealth({ clock })
   const models = createModelRegistry({ blobs })
   const evaluator = options.evaluator ?? heldOutEvaluator({ heldOut: options.heldOut ?? new Map() })
   const scheduler = createScheduler({
@@ -52,7 +57,9 @@ export async function createCoordinator(options: CoordinatorOptions) {
     events,
     metrics,
     log,
+    health,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.storageRetry ? { storageRetry: options.storageRetry } : {}),
   })
   await scheduler.start()
 
@@ -85,7 +92,11 @@ export async function createCoordinator(options: CoordinatorOptions) {
       404,
     ),
   )
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  // 503 while a write is failing: the coordinator answers but cannot commit (see README).
+  app.get('/healthz', (c) => {
+    const report = health.report()
+    return c.json(report, report.status === 'ok' ? 200 : 503)
+  })
   app.get('/metrics', async (c) =>
     c.text(await metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4' }),
   )
@@ -122,6 +133,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
     scheduler,
     events,
     metrics,
+    health,
     /** Records the URLs the server answers on; the first LAN one is the phones'. */
     announce(info: JoinInfo): void {
       join = info

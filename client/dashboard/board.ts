@@ -219,10 +219,15 @@ export function startBoard(
     el.taskPurpose.textContent = task.purpose || 'No purpose given.'
     el.taskFacts.textContent = taskFacts(task).join(' · ')
     el.taskError.hidden = !task.error
-    el.taskError.textContent = task.error ? `Failed: ${task.error}` : ''
+    el.taskError.textContent = !task.error
+      ? ''
+      : task.status === 'failed'
+        ? `Failed: ${task.error}`
+        : task.error
     const steerable = task.status === 'running' || task.status === 'paused'
-    el.pause.textContent = task.status === 'paused' ? 'Resume' : 'Pause'
-    el.pause.disabled = !steerable
+    // A failed task can be resumed from its last committed model.
+    el.pause.textContent = task.status === 'paused' || task.status === 'failed' ? 'Resume' : 'Pause'
+    el.pause.disabled = !steerable && task.status !== 'failed'
     el.settings.querySelector('button')!.disabled = !steerable
     if (settingsFor !== task.id) {
       settingsFor = task.id

@@ -38,7 +38,7 @@ export function setUpTaskActions(doc: Document, ctx: TaskActionsContext): void {
     )
 
   click('pause', (task) => {
-    const status = task.status === 'paused' ? 'running' : 'paused'
+    const status = task.status === 'running' ? 'paused' : 'running'
     button('pause').disabled = true
     api
       .patchTask(task.id, { status })
@@ -47,7 +47,9 @@ export function setUpTaskActions(doc: Document, ctx: TaskActionsContext): void {
         say(
           status === 'paused'
             ? 'Paused: no new devices are selected; the open round still closes.'
-            : 'Resumed: devices are selected again.',
+            : task.status === 'failed'
+              ? 'Resumed from the last committed model: a new round opens.'
+              : 'Resumed: devices are selected again.',
         )
       })
       .catch((error: unknown) =>

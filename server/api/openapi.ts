@@ -223,7 +223,12 @@ export function openApiDocument() {
           responses: secureAnswers,
         },
       },
-      '/healthz': { get: { summary: 'Liveness', responses: { 200: ok('ok') } } },
+      '/healthz': {
+        get: {
+          summary: 'Health: 200 ok, or 503 degraded with what is failing since when',
+          responses: { 200: ok('ok'), 503: ok('degraded: a write keeps failing') },
+        },
+      },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: ok('text/plain') } } },
     },
   }

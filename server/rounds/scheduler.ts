@@ -52,6 +52,8 @@ import { type RoundAggregation, type Strategy, strategyFor } from '../strategy/i
 import { createPrivateSum, type PrivateSum } from '../privacy/private-sum.ts'
 import { samplingRate, spendRound } from '../privacy/budget.ts'
 import { createSecureRound, type SecureRound } from './secure.ts'
+import { retryWrite, RetryStopped, type RetryDelays } from './retry.ts'
+import { createHealth, type Health } from '../health/index.ts'
 import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
 import { deviceTaskView, latestAccuracy } from './device-view.ts'
@@ -89,6 +91,9 @@ export interface SchedulerOptions {
   retry?: { minSeconds: number; maxSeconds: number }
   random?: () => number
   log?: (message: string) => void
+  /** Where a failing write is reported (/healthz), and how its retries are spaced. */
+  health?: Health
+  storageRetry?: Partial<RetryDelays>
 }
 
 /** Header and metadata allowance on top of a model's float32 payload. */
@@ -162,6 +167,9 @@ export function createScheduler(options: SchedulerOptions) {
   const retry = options.retry ?? { minSeconds: 1, maxSeconds: 10 }
   const random = options.random ?? Math.random
   const log = options.log ?? (() => {})
+  const health = options.health ?? createHealth({ clock })
+  /** Aborted by stop(): ends the retries of writes that wait for the store. */
+  const stopping = new AbortController()
   const tasks = new Map<string, LiveTask>()
   /** Rounds closing now (commit, evaluation): settled() waits for them. */
   const closing = new Set<Promise<void>>()
@@ -349,10 +357,10 @@ export function createScheduler(options: SchedulerOptions) {
           failures,
         })
         if (next) {
-          const hash = await models.store(next)
+          const hash = await keep(live, r.round, next)
           // The optimizer's moments are persisted beside the model they led to.
           const state = strategy.state?.() ?? []
-          if (state.length > 0) task.optimizerState = await models.store(state)
+          if (state.length > 0) task.optimizerState = await keep(live, r.round, state)
           const evaluated = strategy.configureEvaluate({ round: r.round }).heldOut
             ? await evaluator
                 .evaluate(task.spec.model as ModelSpec, next, task.spec.dataset)
@@ -371,6 +379,8 @@ export function createScheduler(options: SchedulerOptions) {
       }
       if (!committed) r.status = 'abandoned'
     } catch (error) {
+      // Stopped while the store was failing: the round stays open, re-opened at the next start.
+      if (error instanceof RetryStopped) return
       r.status = 'abandoned'
       task.status = 'failed'
       task.error = `round ${r.round} could not be committed: ${String(error)}`
@@ -397,6 +407,35 @@ export function createScheduler(options: SchedulerOptions) {
     events.publish({ type: 'round.closed', taskId, round: roundView(r) })
     events.publish({ type: 'task.updated', task: view(live) })
     openNextRound(live)
+  }
+
+  /**
+   * Stores a round's new weights, trying again until the blob store takes them: a storage error
+   * holds the round (its model in memory) and says so in the task's error and in /healthz; it
+   * does not fail the task.
+   */
+  async function keep(live: LiveTask, n: number, weights: readonly NamedTensor[]) {
+    const task = live.record
+    let failed = false
+    const write = () =>
+      tasks.has(task.id)
+        ? models.store(weights)
+        : Promise.reject(new RetryStopped(`task ${task.id} was deleted`))
+    const hash = await retryWrite(write, {
+      what: `blob store: task ${task.id} round ${n}`,
+      clock,
+      health,
+      signal: stopping.signal,
+      ...options.storageRetry,
+      onFailure(error, retryInMs) {
+        failed = true
+        task.error = `round ${n} is waiting to be committed: storing its model failed (${error instanceof Error ? error.message : String(error)}); trying again in ${Math.round(retryInMs / 1000)} s`
+        log(`task ${task.id}: ${task.error}`)
+        events.publish({ type: 'task.updated', task: view(live) })
+      },
+    })
+    if (failed) task.error = null
+    return hash
   }
 
   /**
@@ -1213,14 +1252,16 @@ export function createScheduler(options: SchedulerOptions) {
         `rounds.total must be at least ${atLeast}: the rounds committed${live.open ? ' plus the one open' : ''}`,
         'rounds.total',
       )
-    if (patch.status && (task.status === 'completed' || task.status === 'failed'))
+    if (patch.status && task.status === 'completed')
       throw new PollenError(409, 'conflict', `task ${id} is ${task.status}`, 'status')
     task.spec = { ...task.spec, rounds, train: { ...task.spec.train, ...patch.train } }
+    // A failed task resumes from its last committed model (its failed round stays abandoned).
+    if (patch.status && task.status === 'failed') task.error = null
     if (patch.status) task.status = patch.status
     if (task.status === 'running' && task.committedRounds >= rounds.total) task.status = 'completed'
     task.updatedAt = clock.now()
-    const { spec, status, updatedAt } = task
-    await enqueue(live, () => store.updateTask(id, { spec, status, updatedAt }))
+    const { spec, status, updatedAt, error } = task
+    await enqueue(live, () => store.updateTask(id, { spec, status, updatedAt, error }))
     events.publish({ type: 'task.updated', task: view(live) })
     openNextRound(live)
     return view(live)
@@ -1274,6 +1315,7 @@ export function createScheduler(options: SchedulerOptions) {
 
   /** Stops timers and waits for pending writes; the store stays open. */
   async function stop(): Promise<void> {
+    stopping.abort()
     for (const live of tasks.values()) {
       if (live.open?.timer) clock.clearTimeout(live.open.timer)
       for (const secure of live.secureRounds.values()) secure.dispose('the coordinator stopped')

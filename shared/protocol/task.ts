@@ -340,6 +340,10 @@ export interface TaskView {
   committedRounds: number
   createdAt: string
   updatedAt: string
+  /**
+   * Why a `failed` task failed (PATCH `status: "running"` resumes it from its last committed
+   * model), or, while it runs, what keeps its round from committing (a store that fails).
+   */
   error?: string
 }
 
