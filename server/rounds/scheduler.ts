@@ -23,6 +23,7 @@ import {
   type TrainSettings,
   type UploadAnswer,
   speedTier,
+  tooFewReports,
 } from '../../shared/protocol/index.ts'
 import type { ModelSpec } from '../../shared/models/index.ts'
 import {
@@ -158,10 +159,12 @@ function devicePrivacy(privacy: PrivacySettings, minReports: number) {
  */
 export function createScheduler(options: SchedulerOptions) {
   const { store, models, evaluator, clock, events, metrics } = options
-  const strategyOf = (spec: TaskSpec): Strategy => options.strategy ?? strategyFor(spec.aggregation)
   const retry = options.retry ?? { minSeconds: 1, maxSeconds: 10 }
   const random = options.random ?? Math.random
   const log = options.log ?? (() => {})
+  const strategyOf = (task: TaskRecord): Strategy =>
+    options.strategy ??
+    strategyFor(task.spec.aggregation, { log: (message) => log(`task ${task.id} ${message}`) })
   const tasks = new Map<string, LiveTask>()
   /** Rounds closing now (commit, evaluation): settled() waits for them. */
   const closing = new Set<Promise<void>>()
@@ -1141,7 +1144,7 @@ export function createScheduler(options: SchedulerOptions) {
       info,
       population: 0,
       secureRounds: new Map(),
-      strategy: strategyOf(record.spec),
+      strategy: strategyOf(record),
       atWork: new Map(),
       bases: new Map(),
       open: undefined,
@@ -1205,6 +1208,10 @@ export function createScheduler(options: SchedulerOptions) {
         `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉ is ${selectedPerRound(rounds)})`,
         'rounds.clientsPerRound',
       )
+    const few = isAsync(task)
+      ? null
+      : tooFewReports(task.spec.aggregation, rounds.minReports, 'rounds.minReports')
+    if (few) throw new PollenError(400, 'invalid_request', few.message, 'rounds.minReports')
     const atLeast = task.committedRounds + (live.open ? 1 : 0)
     if (rounds.total < atLeast)
       throw new PollenError(

@@ -1,3 +1,7 @@
 export type * from './types.ts'
-export { strategyFor, type AggregationStrategy } from './aggregation-strategy.ts'
+export {
+  strategyFor,
+  type AggregationStrategy,
+  type StrategyOptions,
+} from './aggregation-strategy.ts'
 export { fedAvg, type FedAvgOptions } from './fed-avg.ts'
