@@ -115,6 +115,17 @@ describe('robust aggregation over HTTP', () => {
           'must be "uniform" with rule "median": it counts each report once, whatever its examples',
       },
     ])
+    const huge = await refusal(
+      await create({
+        ...base,
+        aggregation: { rule: 'median' },
+        rounds: { clientsPerRound: 1400, minReports: 3 },
+      }),
+    )
+    expect(huge).toMatchObject({ status: 400, issues: [{ field: 'rounds.clientsPerRound' }] })
+    expect(huge.issues[0]?.message).toMatch(
+      /1400 of 199210 weights are 1064 MiB, over the 1024 MiB/,
+    )
     const bounds = await refusal(
       await create({
         ...base,
@@ -148,7 +159,18 @@ describe('robust aggregation over HTTP', () => {
       }),
     )
     expect(patch).toMatchObject({ status: 400, issues: [{ field: 'rounds.minReports' }] })
-    expect((await running.admin.task(task.id)).rounds.minReports).toBe(4)
+    // More reports a round than a round may hold (1,400 of mnist-2nn's 199,210 weights: 1,064 MiB).
+    const big = await refusal(
+      await running.admin.call(`/api/v1/tasks/${task.id}`, {
+        method: 'PATCH',
+        body: JSON.stringify({ rounds: { clientsPerRound: 1400 } }),
+      }),
+    )
+    expect(big).toMatchObject({ status: 400, issues: [{ field: 'rounds.clientsPerRound' }] })
+    expect((await running.admin.task(task.id)).rounds).toMatchObject({
+      minReports: 4,
+      clientsPerRound: 4,
+    })
 
     const { train } = await loadMnist()
     // Half the examples for three honest devices, half for the hostile one (it trains, then lies).

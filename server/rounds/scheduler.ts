@@ -49,7 +49,12 @@ import {
   type Store,
   type TaskRecord,
 } from '../store/index.ts'
-import { type RoundAggregation, type Strategy, strategyFor } from '../strategy/index.ts'
+import {
+  type RoundAggregation,
+  type Strategy,
+  robustMemoryRefusal,
+  strategyFor,
+} from '../strategy/index.ts'
 import { createPrivateSum, type PrivateSum } from '../privacy/private-sum.ts'
 import { samplingRate, spendRound } from '../privacy/budget.ts'
 import { createSecureRound, type SecureRound } from './secure.ts'
@@ -1179,6 +1184,8 @@ export function createScheduler(options: SchedulerOptions) {
       privacySpent: null,
       stoppedReason: null,
     }
+    const heavy = robustMemoryRefusal(record.spec, info.parameters)
+    if (heavy) throw new PollenError(400, 'invalid_request', heavy.message, heavy.field)
     const population = await populationOf(record)
     const first = firstRoundRefusal(record, population)
     if (first) throw new PollenError(422, 'invalid_request', first, 'privacy.epsilonBudget')
@@ -1212,6 +1219,8 @@ export function createScheduler(options: SchedulerOptions) {
       ? null
       : tooFewReports(task.spec.aggregation, rounds.minReports, 'rounds.minReports')
     if (few) throw new PollenError(400, 'invalid_request', few.message, 'rounds.minReports')
+    const heavy = robustMemoryRefusal({ ...task.spec, rounds }, live.info.parameters)
+    if (heavy) throw new PollenError(400, 'invalid_request', heavy.message, heavy.field)
     const atLeast = task.committedRounds + (live.open ? 1 : 0)
     if (rounds.total < atLeast)
       throw new PollenError(

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { near, tensor, values } from '../../shared/aggregation/fixtures.ts'
-import { SERVER_OPTIMIZERS, WEIGHTINGS } from '../../shared/protocol/index.ts'
+import { SERVER_OPTIMIZERS, TaskSpecSchema, WEIGHTINGS } from '../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
-import { fedAvg, strategyFor, type Strategy, type TrainReport } from './index.ts'
+import {
+  fedAvg,
+  ROBUST_ROUND_BYTES,
+  robustMemoryRefusal,
+  strategyFor,
+  type Strategy,
+  type TrainReport,
+} from './index.ts'
 
 const t = (values: number[]) => tensor('w', values)
 const spec = [{ name: 'w', shape: [2] }]
@@ -353,5 +360,38 @@ describe('strategyFor with a robust rule', () => {
       failures: [],
     })
     expect(values(next![0])).toEqual([2, 2])
+  })
+})
+
+describe('robustMemoryRefusal', () => {
+  const task = (more: object) =>
+    TaskSpecSchema.parse({ name: 't', purpose: 'p', model: { preset: 'mnist-2nn' }, ...more })
+
+  it('refuses a rule whose round would hold more than the budget of reports', () => {
+    // 1,000 reports of 268,436 weights: 1,073,744,000 bytes, just over 1 GiB (1,073,741,824).
+    const median = task({
+      aggregation: { rule: 'median' },
+      rounds: { clientsPerRound: 1000, minReports: 3 },
+    })
+    expect(robustMemoryRefusal(median, 268_435)).toBeNull()
+    expect(robustMemoryRefusal(median, 268_436)).toEqual({
+      field: 'rounds.clientsPerRound',
+      message:
+        '"median" keeps a round\'s reports until it closes: 1000 of 268436 weights are 1025 MiB, over the 1024 MiB a round may hold; take fewer reports a round',
+    })
+    expect(ROBUST_ROUND_BYTES).toBe(2 ** 30)
+    // The mean streams: no bound.
+    expect(robustMemoryRefusal(task({ rounds: { clientsPerRound: 1000 } }), 1e9)).toBeNull()
+  })
+
+  it("counts an async task's buffer, and Multi-Krum's distances", () => {
+    const krum = task({
+      mode: 'async',
+      aggregation: { rule: 'multi-krum' },
+      async: { bufferSize: 100 },
+    })
+    // 100 × 10 × 4 + 4 × 100² = 44,000 bytes
+    expect(robustMemoryRefusal(krum, 10, 44_000)).toBeNull()
+    expect(robustMemoryRefusal(krum, 10, 43_999)?.field).toBe('async.bufferSize')
   })
 })

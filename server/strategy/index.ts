@@ -5,3 +5,4 @@ export {
   type StrategyOptions,
 } from './aggregation-strategy.ts'
 export { fedAvg, type FedAvgOptions } from './fed-avg.ts'
+export { ROBUST_ROUND_BYTES, robustMemoryRefusal } from './robust-round.ts'

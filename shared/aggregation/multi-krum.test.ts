@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { krumScores, multiKrum } from './multi-krum.ts'
+import { createPairwiseDistances, krumScores, krumScoresOf, multiKrum } from './multi-krum.ts'
 
 const v = (...values: number[]) => new Float32Array(values)
 
@@ -51,5 +51,19 @@ describe('multiKrum', () => {
   it('refuses no vectors and vectors of different lengths', () => {
     expect(() => multiKrum([], { byzantine: 1 })).toThrow(RangeError)
     expect(() => krumScores([v(1, 2), v(1)], 1)).toThrow(/differ in length/)
+  })
+})
+
+describe('createPairwiseDistances', () => {
+  it('measures each vector against the earlier ones as it arrives', () => {
+    const distances = createPairwiseDistances()
+    for (const vector of five) distances.add(vector)
+    expect(distances.count).toBe(5)
+    expect([distances.between(0, 4), distances.between(4, 0), distances.between(3, 3)]).toEqual([
+      200, 200, 0,
+    ])
+    expect(krumScoresOf(distances, 1)).toEqual(krumScores(five, 1))
+    expect(() => distances.add(v(1, 2, 3))).toThrow(/differ in length/)
+    expect(distances.count).toBe(5)
   })
 })
