@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { TaskSpecSchema, type TaskSpecInput, type TaskView } from '../../shared/protocol/index.ts'
 import { round } from './fixtures.ts'
 import { asyncSummary, roundSummary } from './round-view.ts'
-import { progressLabel, roundFacts, stalenessText, taskFacts } from './task-facts.ts'
+import { progressLabel, roundFacts, ruleFacts, stalenessText, taskFacts } from './task-facts.ts'
 
 const taskOf = (input: Partial<TaskSpecInput>, more: Partial<TaskView> = {}): TaskView =>
   ({
@@ -52,5 +52,27 @@ describe('task facts', () => {
       'Applied with 4 updates: held-out accuracy 90.0%; staleness: 1 fresh, 2 at staleness 1, 1 at staleness 2 (mean staleness 1.00).',
     )
     expect(stalenessText(round({ staleness: null }))).toBeNull()
+  })
+
+  it('names a robust aggregation rule, and nothing for the plain mean', () => {
+    expect(ruleFacts(taskOf({}))).toEqual([])
+    const median = taskOf({ aggregation: { rule: 'median' }, rounds: { minReports: 3 } })
+    expect(taskFacts(median)).toContain('coordinate-wise median of the updates (unweighted)')
+    const trimmed = taskOf({
+      aggregation: { rule: 'trimmed-mean', trim: 0.25 },
+      rounds: { clientsPerRound: 8, minReports: 4 },
+    })
+    expect(ruleFacts(trimmed)).toEqual(['trimmed mean, 25% cut from each end (unweighted)'])
+    const krum = taskOf({ aggregation: { rule: 'multi-krum' }, rounds: { minReports: 5 } })
+    expect(ruleFacts(krum)).toEqual([
+      'Multi-Krum against 1 attacker: the n − f best-scored updates, averaged by examples',
+    ])
+    const two = taskOf({
+      aggregation: { rule: 'multi-krum', byzantine: 2, krumSelect: 3, weighting: 'uniform' },
+      rounds: { clientsPerRound: 10, minReports: 7 },
+    })
+    expect(ruleFacts(two)).toEqual([
+      'Multi-Krum against 2 attackers: the 3 best-scored updates, averaged equally',
+    ])
   })
 })

@@ -27,6 +27,28 @@ export function roundFacts(task: TaskView): string {
   return `${r.clientsPerRound} devices per round (${r.overSelect}× selected), deadline ${r.deadlineSeconds} s`
 }
 
+/**
+ * A robust aggregation rule in words (Multi-Krum's f and m, the trimmed share); nothing for the
+ * plain mean. Its cost: the round's reports are all kept until it closes.
+ */
+export function ruleFacts(task: TaskView): string[] {
+  const a = task.aggregation
+  switch (a.rule) {
+    case 'median':
+      return ['coordinate-wise median of the updates (unweighted)']
+    case 'trimmed-mean':
+      return [`trimmed mean, ${+(a.trim * 100).toFixed(2)}% cut from each end (unweighted)`]
+    case 'multi-krum': {
+      const averaged = { examples: 'by examples', uniform: 'equally', normalized: 'per local step' }
+      return [
+        `Multi-Krum against ${plural(a.byzantine, 'attacker')}: the ${a.krumSelect ?? 'n − f'} best-scored updates, averaged ${averaged[a.weighting]}`,
+      ]
+    }
+    default:
+      return []
+  }
+}
+
 /** Differential privacy and secure aggregation, as the task's facts line says them. */
 export function privacyFacts(task: TaskView): string[] {
   const facts: string[] = []
@@ -46,6 +68,7 @@ export function taskFacts(task: TaskView): string[] {
     `dataset ${task.dataset}`,
     `${task.train.optimizer}, learning rate ${task.train.learningRate}, batch ${task.train.batchSize}, ${plural(task.train.localEpochs, 'epoch')}`,
     roundFacts(task),
+    ...ruleFacts(task),
     ...(task.seed === null ? [] : [`seed ${task.seed}`]),
     progressLabel(task),
     ...privacyFacts(task),

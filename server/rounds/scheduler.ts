@@ -23,6 +23,7 @@ import {
   type TrainSettings,
   type UploadAnswer,
   speedTier,
+  tooFewReports,
 } from '../../shared/protocol/index.ts'
 import type { ModelSpec } from '../../shared/models/index.ts'
 import {
@@ -48,7 +49,12 @@ import {
   type Store,
   type TaskRecord,
 } from '../store/index.ts'
-import { type RoundAggregation, type Strategy, strategyFor } from '../strategy/index.ts'
+import {
+  type RoundAggregation,
+  type Strategy,
+  robustMemoryRefusal,
+  strategyFor,
+} from '../strategy/index.ts'
 import { createPrivateSum, type PrivateSum } from '../privacy/private-sum.ts'
 import { samplingRate, spendRound } from '../privacy/budget.ts'
 import { createSecureRound, type SecureRound } from './secure.ts'
@@ -163,13 +169,15 @@ function devicePrivacy(privacy: PrivacySettings, minReports: number) {
  */
 export function createScheduler(options: SchedulerOptions) {
   const { store, models, evaluator, clock, events, metrics } = options
-  const strategyOf = (spec: TaskSpec): Strategy => options.strategy ?? strategyFor(spec.aggregation)
   const retry = options.retry ?? { minSeconds: 1, maxSeconds: 10 }
   const random = options.random ?? Math.random
   const log = options.log ?? (() => {})
   const health = options.health ?? createHealth({ clock })
   /** Aborted by stop(): ends the retries of writes that wait for the store. */
   const stopping = new AbortController()
+  const strategyOf = (task: TaskRecord): Strategy =>
+    options.strategy ??
+    strategyFor(task.spec.aggregation, { log: (message) => log(`task ${task.id} ${message}`) })
   const tasks = new Map<string, LiveTask>()
   /** Rounds closing now (commit, evaluation): settled() waits for them. */
   const closing = new Set<Promise<void>>()
@@ -1180,7 +1188,7 @@ export function createScheduler(options: SchedulerOptions) {
       info,
       population: 0,
       secureRounds: new Map(),
-      strategy: strategyOf(record.spec),
+      strategy: strategyOf(record),
       atWork: new Map(),
       bases: new Map(),
       open: undefined,
@@ -1215,6 +1223,8 @@ export function createScheduler(options: SchedulerOptions) {
       privacySpent: null,
       stoppedReason: null,
     }
+    const heavy = robustMemoryRefusal(record.spec, info.parameters)
+    if (heavy) throw new PollenError(400, 'invalid_request', heavy.message, heavy.field)
     const population = await populationOf(record)
     const first = firstRoundRefusal(record, population)
     if (first) throw new PollenError(422, 'invalid_request', first, 'privacy.epsilonBudget')
@@ -1244,6 +1254,12 @@ export function createScheduler(options: SchedulerOptions) {
         `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉ is ${selectedPerRound(rounds)})`,
         'rounds.clientsPerRound',
       )
+    const few = isAsync(task)
+      ? null
+      : tooFewReports(task.spec.aggregation, rounds.minReports, 'rounds.minReports')
+    if (few) throw new PollenError(400, 'invalid_request', few.message, 'rounds.minReports')
+    const heavy = robustMemoryRefusal({ ...task.spec, rounds }, live.info.parameters)
+    if (heavy) throw new PollenError(400, 'invalid_request', heavy.message, heavy.field)
     const atLeast = task.committedRounds + (live.open ? 1 : 0)
     if (rounds.total < atLeast)
       throw new PollenError(

@@ -2,15 +2,16 @@ import {
   checkServerState,
   createDeltaMean,
   serverStep,
-  type DeltaMean,
   type WeightSpecEntry,
 } from '../../shared/aggregation/index.ts'
 import {
   AggregationSettingsSchema,
   describeIssues,
+  UNWEIGHTED_RULES,
   type AggregationSettings,
 } from '../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
+import { robustRound, type RoundDelta } from './robust-round.ts'
 import type { RoundAggregation, Strategy } from './types.ts'
 
 /** A strategy that keeps a server optimizer's state from round to round: one per task. */
@@ -30,33 +31,59 @@ export interface AggregationStrategy extends Strategy {
 
 const copy = (t: NamedTensor): NamedTensor => ({ ...t, shape: [...t.shape], data: t.data.slice() })
 
+export interface StrategyOptions {
+  /** Where a round that keeps the previous model says why (a robust rule short of reports). */
+  log?: (message: string) => void
+}
+
+/** The mean's round: streams, memory O(model). */
+function meanRound(settings: AggregationSettings, spec: readonly WeightSpecEntry[]): RoundDelta {
+  const mean = createDeltaMean(settings.weighting, spec)
+  return {
+    add: (report) => mean.add(report.delta, report),
+    get count() {
+      return mean.count
+    },
+    delta: () => mean.mean(),
+  }
+}
+
 /**
- * The task's aggregation: each round's reports are averaged under `weighting` (by examples,
- * uniformly, or FedNova's normalized average) and the mean delta goes to the server `optimizer`
- * (FedAvg, FedAvgM, FedAdam, FedYogi), whose moments carry over to the next round. Streams:
- * memory O(model) per open round, plus the optimizer's moments. Settings left out take the task
- * defaults; settings out of range throw a RangeError.
+ * The task's aggregation: each round's reports become one delta under its `rule` (`mean`: under
+ * `weighting`, by examples, uniformly, or FedNova's normalized average; or a robust rule, see
+ * robustRound) and the delta goes to the server `optimizer` (FedAvg, FedAvgM, FedAdam, FedYogi),
+ * whose moments carry over to the next round. The mean streams: memory O(model) per open round,
+ * plus the optimizer's moments; a robust rule keeps the round's reports, O(n × model). Settings
+ * left out take the task defaults; settings out of range throw a RangeError.
  */
-export function strategyFor(options: Partial<AggregationSettings> = {}): AggregationStrategy {
+export function strategyFor(
+  options: Partial<AggregationSettings> = {},
+  { log = () => {} }: StrategyOptions = {},
+): AggregationStrategy {
   const parsed = AggregationSettingsSchema.safeParse(options)
   if (!parsed.success) {
     const { field, message } = describeIssues(parsed.error)[0]!
     throw new RangeError(`aggregation.${field}: ${message}`)
   }
   const settings = parsed.data
-  const means = new WeakMap<RoundAggregation, DeltaMean>()
+  const rounds = new WeakMap<RoundAggregation, RoundDelta>()
   let state: NamedTensor[] = []
+  const { rule, optimizer, weighting } = settings
+  // median and trimmed-mean weigh no report more than another: their names leave weighting out.
+  const weighted = !UNWEIGHTED_RULES.includes(rule)
+  const parts = [rule === 'mean' ? [] : [rule], [optimizer], weighted ? [weighting] : []]
   return {
-    name: `${settings.optimizer}-${settings.weighting}`,
+    name: parts.flat().join('-'),
     settings,
     configureTrain: ({ settings }) => ({ ...settings }),
-    beginRound({ spec }) {
-      const mean = createDeltaMean(settings.weighting, spec)
+    beginRound({ round, spec }) {
+      const delta =
+        rule === 'mean' ? meanRound(settings, spec) : robustRound(settings, spec, { round, log })
       let examples = 0
       const aggregation: RoundAggregation = {
         accept(report) {
           try {
-            mean.add(report.delta, report)
+            delta.add(report)
           } catch (error) {
             if (!(error instanceof RangeError)) throw error
             const message = `the report from ${report.deviceId} is refused: ${error.message}`
@@ -65,17 +92,17 @@ export function strategyFor(options: Partial<AggregationSettings> = {}): Aggrega
           examples += report.examples
         },
         get reports() {
-          return mean.count
+          return delta.count
         },
         get examples() {
           return examples
         },
       }
-      means.set(aggregation, mean)
+      rounds.set(aggregation, delta)
       return aggregation
     },
     aggregateTrain({ global, aggregation }) {
-      const delta = means.get(aggregation)?.mean()
+      const delta = rounds.get(aggregation)?.delta()
       if (!delta) return null
       // The state moves on only once the step has succeeded.
       const next = serverStep(settings, { weights: global, delta, state })

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { near, tensor, values } from '../../shared/aggregation/fixtures.ts'
-import { SERVER_OPTIMIZERS, WEIGHTINGS } from '../../shared/protocol/index.ts'
+import { SERVER_OPTIMIZERS, TaskSpecSchema, WEIGHTINGS } from '../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
-import { fedAvg, strategyFor, type Strategy, type TrainReport } from './index.ts'
+import {
+  fedAvg,
+  ROBUST_ROUND_BYTES,
+  robustMemoryRefusal,
+  strategyFor,
+  type Strategy,
+  type TrainReport,
+} from './index.ts'
 
 const t = (values: number[]) => tensor('w', values)
 const spec = [{ name: 'w', shape: [2] }]
@@ -244,5 +251,147 @@ describe('strategyFor', () => {
       accuracyByLabel: null,
       confusion: null,
     })
+  })
+})
+
+describe('strategyFor with a robust rule', () => {
+  // Five reports, f = 1; Multi-Krum scores (see shared/aggregation/multi-krum.test.ts):
+  // a 2, b 3, c 3, d 10, e 309.
+  const five = [
+    report('a', [0, 0], 1),
+    report('b', [1, 0], 3),
+    report('c', [0, 1], 1),
+    report('d', [2, 2], 5),
+    report('e', [10, 10], 100),
+  ]
+
+  it('median: the coordinate-wise median delta, whatever the examples, then the server step', () => {
+    // Δ = median([0,1,0,2,10], [0,0,1,2,10]) = [1, 1]; η = 2: w = [1, 1] + 2Δ = [3, 3]
+    const strategy = strategyFor({ rule: 'median', serverLearningRate: 2 })
+    expect(strategy.name).toBe('median-fedavg')
+    expect(round(strategy, 1, [1, 1], five)).toEqual([3, 3])
+    const same = five.map((r) => ({ ...r, examples: 7 }))
+    expect(round(strategyFor({ rule: 'median', serverLearningRate: 2 }), 1, [1, 1], same)).toEqual([
+      3, 3,
+    ])
+  })
+
+  it('trimmed-mean: cuts ⌊trim × n⌋ from each end per coordinate', () => {
+    // trim 0.2, n = 5: one cut each end. [0,0,1,2,10] → 1; [0,0,1,2,10] → 1
+    expect(round(strategyFor({ rule: 'trimmed-mean', trim: 0.2 }), 1, [0, 0], five)).toEqual([1, 1])
+    // trim 0.1 cuts nothing from 5: too few for the rule, so the model stays.
+    const logged: string[] = []
+    const strategy = strategyFor(
+      { rule: 'trimmed-mean', trim: 0.1 },
+      { log: (m) => logged.push(m) },
+    )
+    expect(round(strategy, 4, [0, 0], five)).toBeNull()
+    expect(logged).toEqual([
+      'round 4: "trimmed-mean" needs at least 10 reports, got 5: the model stays as it was',
+    ])
+  })
+
+  it('multi-krum: keeps the n − f best-scored and averages them by examples', () => {
+    // Kept a, b, c, d: (1·[0,0] + 3·[1,0] + 1·[0,1] + 5·[2,2]) / 10 = [1.3, 1.1]
+    const logged: string[] = []
+    const strategy = strategyFor({ rule: 'multi-krum' }, { log: (m) => logged.push(m) })
+    expect(strategy.name).toBe('multi-krum-fedavg-examples')
+    expect(round(strategy, 2, [0, 0], five)).toEqual(near([1.3, 1.1]))
+    expect(logged).toEqual(['round 2: multi-krum kept 4 of 5 reports, left out e'])
+    // Uniformly: ([0,0] + [1,0] + [0,1] + [2,2]) / 4; m = 2 keeps a and b: [0.5, 0]
+    const uniform = strategyFor({ rule: 'multi-krum', weighting: 'uniform' })
+    expect(round(uniform, 1, [0, 0], five)).toEqual([0.75, 0.75])
+    const two = strategyFor({ rule: 'multi-krum', weighting: 'uniform', krumSelect: 2 })
+    expect(round(two, 1, [0, 0], five)).toEqual([0.5, 0])
+  })
+
+  it('keeps the previous model, saying why, with fewer reports than the rule needs', () => {
+    const logged: string[] = []
+    const log = (m: string) => logged.push(m)
+    expect(round(strategyFor({ rule: 'median' }, { log }), 3, [0, 0], five.slice(0, 2))).toBeNull()
+    const krum = strategyFor({ rule: 'multi-krum', byzantine: 1 }, { log })
+    expect(round(krum, 5, [0, 0], five.slice(0, 4))).toBeNull()
+    expect(round(krum, 6, [0, 0], [])).toBeNull()
+    expect(logged).toEqual([
+      'round 3: "median" needs at least 3 reports, got 2: the model stays as it was',
+      'round 5: "multi-krum" needs at least 5 reports, got 4: the model stays as it was',
+    ])
+  })
+
+  it("feeds the server optimizer's moments as the mean does", () => {
+    // FedAvgM β = 0.5. Round 1: Δ = [1, 1], m = [1, 1], w = [1, 1].
+    // Round 2: median([1,-1], [3,3], [-3,3]) = [1, 3]; m = [1.5, 3.5]; w = [2.5, 4.5]
+    const strategy = strategyFor({ rule: 'median', optimizer: 'fedavgm', momentum: 0.5 })
+    expect(round(strategy, 1, [0, 0], five)).toEqual([1, 1])
+    const second = [report('a', [1, -1]), report('b', [3, 3]), report('c', [-3, 3])]
+    expect(round(strategy, 2, [1, 1], second)).toEqual([2.5, 4.5])
+    expect(values(strategy.state()[0])).toEqual([1.5, 3.5])
+  })
+
+  it('refuses at once, naming the device, what it could not aggregate at the close', () => {
+    const strategy = strategyFor({ rule: 'multi-krum', weighting: 'normalized' })
+    const aggregation = strategy.beginRound({ round: 1, spec })
+    aggregation.accept({ deviceId: 'a', delta: [t([2, 0])], examples: 3, steps: 2 })
+    expect(() =>
+      aggregation.accept({ deviceId: 'b', delta: [t([0, 0])], examples: 1, steps: 0 }),
+    ).toThrow(/the report from b is refused: steps 0 is not positive/)
+    expect(() =>
+      aggregation.accept({ deviceId: 'c', delta: [t([1, Infinity])], examples: 1, steps: 1 }),
+    ).toThrow(/the report from c is refused: .*NaN or Infinity/)
+    expect(() =>
+      aggregation.accept({ deviceId: 'd', delta: [tensor('w', [1])], examples: 1, steps: 1 }),
+    ).toThrow(/the report from d is refused: tensor w does not match the model/)
+    expect(aggregation.reports).toBe(1)
+    expect(aggregation.examples).toBe(3)
+  })
+
+  it('keeps a copy of each report, so a reused upload buffer changes nothing', () => {
+    const strategy = strategyFor({ rule: 'median' })
+    const aggregation = strategy.beginRound({ round: 1, spec })
+    const deltas = [t([1, 1]), t([2, 2]), t([3, 3])]
+    deltas.forEach((delta, i) =>
+      aggregation.accept({ deviceId: `${i}`, delta: [delta], examples: 1, steps: 1 }),
+    )
+    for (const d of deltas) d.data.fill(100)
+    const next = strategy.aggregateTrain({
+      round: 1,
+      global: [t([0, 0])],
+      aggregation,
+      failures: [],
+    })
+    expect(values(next![0])).toEqual([2, 2])
+  })
+})
+
+describe('robustMemoryRefusal', () => {
+  const task = (more: object) =>
+    TaskSpecSchema.parse({ name: 't', purpose: 'p', model: { preset: 'mnist-2nn' }, ...more })
+
+  it('refuses a rule whose round would hold more than the budget of reports', () => {
+    // 1,000 reports of 268,436 weights: 1,073,744,000 bytes, just over 1 GiB (1,073,741,824).
+    const median = task({
+      aggregation: { rule: 'median' },
+      rounds: { clientsPerRound: 1000, minReports: 3 },
+    })
+    expect(robustMemoryRefusal(median, 268_435)).toBeNull()
+    expect(robustMemoryRefusal(median, 268_436)).toEqual({
+      field: 'rounds.clientsPerRound',
+      message:
+        '"median" keeps a round\'s reports until it closes: 1000 of 268436 weights are 1025 MiB, over the 1024 MiB a round may hold; take fewer reports a round',
+    })
+    expect(ROBUST_ROUND_BYTES).toBe(2 ** 30)
+    // The mean streams: no bound.
+    expect(robustMemoryRefusal(task({ rounds: { clientsPerRound: 1000 } }), 1e9)).toBeNull()
+  })
+
+  it("counts an async task's buffer, and Multi-Krum's distances", () => {
+    const krum = task({
+      mode: 'async',
+      aggregation: { rule: 'multi-krum' },
+      async: { bufferSize: 100 },
+    })
+    // 100 × 10 × 4 + 4 × 100² = 44,000 bytes
+    expect(robustMemoryRefusal(krum, 10, 44_000)).toBeNull()
+    expect(robustMemoryRefusal(krum, 10, 43_999)?.field).toBe('async.bufferSize')
   })
 })

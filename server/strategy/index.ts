@@ -1,3 +1,8 @@
 export type * from './types.ts'
-export { strategyFor, type AggregationStrategy } from './aggregation-strategy.ts'
+export {
+  strategyFor,
+  type AggregationStrategy,
+  type StrategyOptions,
+} from './aggregation-strategy.ts'
 export { fedAvg, type FedAvgOptions } from './fed-avg.ts'
+export { ROBUST_ROUND_BYTES, robustMemoryRefusal } from './robust-round.ts'

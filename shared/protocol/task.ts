@@ -75,6 +75,18 @@ export type ServerOptimizer = (typeof SERVER_OPTIMIZERS)[number]
 export const WEIGHTINGS = ['examples', 'uniform', 'normalized'] as const
 export type Weighting = (typeof WEIGHTINGS)[number]
 
+/**
+ * `mean`: the task's weighting and server optimizer, streamed (memory O(model)). The robust rules
+ * keep every report of the round (memory O(n × model)) and are refused with privacy or secure
+ * aggregation: `median` (coordinate-wise, unweighted), `trimmed-mean` (per coordinate, cutting
+ * ⌊trim × n⌋ from each end, unweighted), `multi-krum` (Blanchard et al. 2017: keeps the m
+ * reports nearest their n − f − 2 nearest, averaged under the task's weighting).
+ */
+export const AGGREGATION_RULES = ['mean', 'median', 'trimmed-mean', 'multi-krum'] as const
+export type AggregationRule = (typeof AGGREGATION_RULES)[number]
+/** Rules that weigh every report once, whatever its examples. */
+export const UNWEIGHTED_RULES: readonly AggregationRule[] = ['median', 'trimmed-mean']
+
 export const AggregationSettingsSchema = z.strictObject({
   weighting: z.enum(WEIGHTINGS).default('examples'),
   /** Reddi et al. 2021 ("Adaptive Federated Optimization"): FedAvg, FedAvgM, FedAdam, FedYogi. */
@@ -87,8 +99,57 @@ export const AggregationSettingsSchema = z.strictObject({
   beta1: z.number().finite().min(0).max(0.999).default(0.9),
   beta2: z.number().finite().min(0).max(0.9999).default(0.99),
   tau: finitePositive.max(1).default(1e-3),
+  // ---- robust rules (Flower's FedMedian, FedTrimmedAvg, Krum): see AGGREGATION_RULES ----
+  /** How a round's deltas become one before the server optimizer's step. */
+  rule: z.enum(AGGREGATION_RULES).default('mean'),
+  /** trimmed-mean: the share cut from each end, per coordinate (⌊trim × n⌋ reports each). */
+  trim: z.number().finite().gt(0).lt(0.5).default(0.1),
+  /** multi-krum: f, the attackers a round is guarded against; it needs n ≥ 2f + 3 reports. */
+  byzantine: z.number().int().min(0).max(1000).default(1),
+  /** multi-krum: m, the best-scored reports averaged; absent (or above n − f): n − f. */
+  krumSelect: z.number().int().min(1).max(10_000).optional(),
 })
 export type AggregationSettings = z.infer<typeof AggregationSettingsSchema>
+
+/**
+ * The fewest reports a round needs for its rule to bound what one device can do: a median of two
+ * is their mean; a trimmed mean must cut at least one report from each end; Multi-Krum scores
+ * each report by its n − f − 2 nearest, which needs n ≥ 2f + 3 (Blanchard et al. 2017).
+ */
+export function minimumReports(a: Pick<AggregationSettings, 'rule' | 'trim' | 'byzantine'>) {
+  switch (a.rule) {
+    case 'mean':
+      return 1
+    case 'median':
+      return 3
+    case 'trimmed-mean':
+      // The smallest n with ⌊trim × n⌋ ≥ 1; the 1e-9 keeps 1/0.1 from rounding up to 11.
+      return Math.ceil(1 / a.trim - 1e-9)
+    case 'multi-krum':
+      return 2 * a.byzantine + 3
+  }
+}
+
+/** Why `reports` per round are too few for the rule (field and message), or null. */
+export function tooFewReports(
+  a: Pick<AggregationSettings, 'rule' | 'trim' | 'byzantine'>,
+  reports: number,
+  what: string,
+): { field: string; message: string } | null {
+  const needed = minimumReports(a)
+  if (reports >= needed) return null
+  const why = {
+    mean: '',
+    median: 'a median of fewer than three reports is their mean, which one device moves at will',
+    'trimmed-mean': `⌊trim × ${reports}⌋ cuts no report from either end, so the mean is not trimmed`,
+    'multi-krum': `with f = ${a.byzantine} it needs n ≥ 2f + 3 reports to score each by its n − f − 2 nearest`,
+  }[a.rule]
+  const field = { mean: 'rule', median: 'rule', 'trimmed-mean': 'trim', 'multi-krum': 'byzantine' }
+  return {
+    field: `aggregation.${field[a.rule]}`,
+    message: `"${a.rule}" needs ${what} of at least ${needed}, not ${reports}: ${why}`,
+  }
+}
 
 /**
  * Work sized to the deadline: a device that reported its speed gets a step budget it can finish
@@ -229,19 +290,55 @@ export const isPrivate = (spec: { privacy?: unknown; secureAggregation?: unknown
     spec.secureAggregation !== null &&
     spec.secureAggregation !== false)
 
+/**
+ * What a parsed spec's robust rule cannot have: privacy or secure aggregation (the coordinator
+ * must see each update alone), a weighting for an unweighted rule, or too few reports per round.
+ */
+function robustRuleIssues(spec: z.output<typeof TaskSpecFields>) {
+  const { rule, weighting } = spec.aggregation
+  if (rule === 'mean') return []
+  if (spec.secureAggregation || spec.privacy) {
+    const why = spec.secureAggregation
+      ? 'with secureAggregation the coordinator sees only the sum of the updates, never one alone'
+      : 'with privacy the accountant counts on the noised sum of every clipped update, and a rule that picks updates by their values changes what one update can reveal'
+    const message = `"${rule}" needs each update in the clear: ${why}; use "mean"`
+    return [{ path: ['aggregation', 'rule'], message }]
+  }
+  const issues: { path: string[]; message: string }[] = []
+  if (UNWEIGHTED_RULES.includes(rule) && weighting !== 'uniform')
+    issues.push({
+      path: ['aggregation', 'weighting'],
+      message: `must be "uniform" with rule "${rule}": it counts each report once, whatever its examples`,
+    })
+  const async = spec.mode === 'async'
+  const reports = async ? spec.async.bufferSize : spec.rounds.minReports
+  const few = tooFewReports(
+    spec.aggregation,
+    reports,
+    async ? 'async.bufferSize' : 'rounds.minReports',
+  )
+  if (few) issues.push({ path: few.field.split('.'), message: few.message })
+  return issues
+}
+
 /** The task schema over `fields`: defaults, then the rules that span fields. */
 const taskSpecSchema = (fields: z.ZodType<z.output<typeof TaskSpecFields>>) =>
   z
     .preprocess((input) => {
-      // A private task averages uniformly unless it says otherwise (and then it is refused below).
-      if (typeof input !== 'object' || input === null || !isPrivate(input)) return input
+      // A private task, or one whose rule counts every report once, averages uniformly unless it
+      // says otherwise (and then it is refused below).
+      if (typeof input !== 'object' || input === null) return input
       const spec = input as { aggregation?: unknown }
       const aggregation = spec.aggregation ?? {}
       if (typeof aggregation !== 'object' || aggregation === null) return input
       if ('weighting' in aggregation) return input
+      const { rule } = aggregation as { rule?: unknown }
+      const unweighted = UNWEIGHTED_RULES.some((r) => r === rule)
+      if (!isPrivate(input) && !unweighted) return input
       return { ...spec, aggregation: { ...aggregation, weighting: 'uniform' } }
     }, fields)
     .superRefine((spec, ctx) => {
+      robustRuleIssues(spec).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))
       if (!isPrivate(spec)) return
       if (spec.aggregation.weighting !== 'uniform')
         ctx.addIssue({
