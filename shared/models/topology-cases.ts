@@ -1,3 +1,6 @@
+import { tfl } from '../tf/index.ts'
+import { toLayersTopology } from './topology.ts'
+
 /**
  * Topologies the check must refuse, as an admin (or a hostile script) would send them: the ones
  * issue 14 saw stop or poison the coordinator, and a few more. Shared by the check's unit tests,
@@ -116,3 +119,65 @@ export const HOSTILE_TOPOLOGIES: readonly { what: string; topology: object; refu
     refusal: /'hidden'.*Orthogonal initializer is not supported/,
   },
 ]
+
+/**
+ * A small functional model with branches, merges and normalisation, as TF.js writes it (built
+ * here, so the topology is TF.js's own), with the parameter count TF.js reports.
+ */
+export function smallFunctional(): { topology: object; parameters: number } {
+  const input = tfl.input({ shape: [12, 12, 1], name: 'image' })
+  const apply = (layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) =>
+    layer.apply(x) as tfl.SymbolicTensor
+  const a = apply(
+    tfl.layers.conv2d({
+      name: 'a',
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+    }),
+    input,
+  )
+  const b = apply(
+    tfl.layers.conv2d({ name: 'b', filters: 4, kernelSize: 5, padding: 'same', useBias: false }),
+    input,
+  )
+  const sum = apply(tfl.layers.add({ name: 'sum' }), [a, b])
+  const both = apply(tfl.layers.concatenate({ name: 'both' }), [sum, a])
+  const norm = apply(tfl.layers.batchNormalization({ name: 'norm' }), both)
+  const pool = apply(tfl.layers.averagePooling2d({ name: 'pool', poolSize: 3, strides: 2 }), norm)
+  const gap = apply(tfl.layers.globalAveragePooling2d({ name: 'gap' }), pool)
+  const shaped = apply(tfl.layers.reshape({ name: 'shape', targetShape: [2, 4] }), gap)
+  const flat = apply(tfl.layers.flatten({ name: 'flat' }), shaped)
+  const out = apply(tfl.layers.dense({ name: 'out', units: 10, activation: 'softmax' }), flat)
+  const model = tfl.model({ inputs: input, outputs: out, name: 'small' })
+  try {
+    return { topology: toLayersTopology(model), parameters: model.countParams() }
+  } finally {
+    model.dispose()
+  }
+}
+
+/** A small CNN as a Sequential topology: every kind of layer a Sequential model may hold. */
+export const smallCnn = sequential([
+  {
+    class_name: 'Conv2D',
+    config: {
+      name: 'conv',
+      filters: 4,
+      kernel_size: [3, 3],
+      strides: [1, 1],
+      padding: 'valid',
+      activation: 'relu',
+      batch_input_shape: [null, 12, 12, 1],
+      dtype: 'float32',
+    },
+  },
+  { class_name: 'MaxPooling2D', config: { name: 'pool', pool_size: [2, 2], padding: 'valid' } },
+  { class_name: 'BatchNormalization', config: { name: 'norm', axis: -1 } },
+  { class_name: 'Dropout', config: { name: 'drop', rate: 0.25, seed: null } },
+  { class_name: 'Activation', config: { name: 'act', activation: 'tanh' } },
+  { class_name: 'Flatten', config: { name: 'flatten' } },
+  dense('fc', 16, { kernel_initializer: { class_name: 'HeNormal', config: { seed: 7 } } }),
+  dense('out', 10, { activation: 'softmax' }),
+])

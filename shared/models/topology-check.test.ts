@@ -1,7 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tfl, useBackend } from '../tf/index.ts'
 import { buildModel, PRESETS, toLayersTopology } from './index.ts'
-import { cycle, dense, HOSTILE_TOPOLOGIES, mlp, sequential } from './topology-cases.ts'
+import {
+  cycle,
+  dense,
+  HOSTILE_TOPOLOGIES,
+  mlp,
+  sequential,
+  smallFunctional,
+} from './topology-cases.ts'
 import { checkTopology, DEFAULT_MODEL_BUDGET, TopologyError } from './topology-check.ts'
 
 beforeAll(async () => {
@@ -46,30 +53,11 @@ describe('checkTopology', () => {
   })
 
   it('passes a functional model with branches, merges and normalisation, as TF.js counts it', () => {
-    const input = tfl.input({ shape: [28, 28, 1], name: 'image' })
-    const a = tfl.layers
-      .conv2d({ name: 'a', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' })
-      .apply(input) as tfl.SymbolicTensor
-    const b = tfl.layers
-      .conv2d({ name: 'b', filters: 8, kernelSize: 5, padding: 'same', useBias: false })
-      .apply(input) as tfl.SymbolicTensor
-    const sum = tfl.layers.add({ name: 'sum' }).apply([a, b]) as tfl.SymbolicTensor
-    const both = tfl.layers.concatenate({ name: 'both' }).apply([sum, a]) as tfl.SymbolicTensor
-    const norm = tfl.layers.batchNormalization({ name: 'norm' }).apply(both) as tfl.SymbolicTensor
-    const pool = tfl.layers
-      .averagePooling2d({ name: 'pool', poolSize: 3, strides: 2 })
-      .apply(norm) as tfl.SymbolicTensor
-    const gap = tfl.layers.globalAveragePooling2d({ name: 'gap' }).apply(pool) as tfl.SymbolicTensor
-    const flat = tfl.layers
-      .reshape({ name: 'shape', targetShape: [4, 4] })
-      .apply(gap) as tfl.SymbolicTensor
-    const out = tfl.layers
-      .dense({ name: 'out', units: 10, activation: 'softmax' })
-      .apply(tfl.layers.flatten({ name: 'flat' }).apply(flat)) as tfl.SymbolicTensor
-    const { topology, parameters } = written(tfl.model({ inputs: input, outputs: out, name: 'fn' }))
+    const { topology, parameters } = smallFunctional()
     const summary = checkTopology(topology)
     expect(summary.parameters).toBe(parameters)
     expect(summary.layers).toBe(11)
+    expect(summary.outputShape).toEqual([10])
   })
 
   it.each(HOSTILE_TOPOLOGIES)('refuses $what, saying why', ({ topology, refusal: why }) => {
