@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import type { Examples } from '../shared/data/index.ts'
+import type { ModelBudget } from '../shared/models/index.ts'
 import { adminRoutes } from './api/admin.ts'
 import { requireAdmin } from './api/auth.ts'
 import { deviceRoutes } from './api/device.ts'
@@ -11,7 +12,7 @@ import { heldOutEvaluator, type Evaluator } from './evaluation/index.ts'
 import { createEventBus } from './events/index.ts'
 import { createMetrics } from './metrics/index.ts'
 import { countDevices } from './devices/index.ts'
-import { createModelRegistry } from './models/index.ts'
+import { createModelRegistry, workerBuilder } from './models/index.ts'
 import { createScheduler } from './rounds/scheduler.ts'
 import type { Store } from './store/index.ts'
 import { crossOriginIsolation, staticRoutes } from './static/index.ts'
@@ -33,6 +34,8 @@ export interface CoordinatorOptions {
   clientDir?: string
   publicDir?: string
   log?: (message: string) => void
+  /** Custom models: the check's budget, and how long one build may take (default 20 s). */
+  models?: { budget?: ModelBudget; buildTimeoutMs?: number }
 }
 
 /** Wires the coordinator: scheduler, REST API, device protocol, events and metrics. */
@@ -40,7 +43,13 @@ export async function createCoordinator(options: CoordinatorOptions) {
   const { store, blobs, adminToken, clock = systemClock, log = () => {} } = options
   const events = createEventBus()
   const metrics = createMetrics()
-  const models = createModelRegistry({ blobs })
+  const models = createModelRegistry({
+    blobs,
+    ...(options.models?.budget ? { budget: options.models.budget } : {}),
+    builder: workerBuilder({
+      ...(options.models?.buildTimeoutMs ? { timeoutMs: options.models.buildTimeoutMs } : {}),
+    }),
+  })
   const evaluator = options.evaluator ?? heldOutEvaluator({ heldOut: options.heldOut ?? new Map() })
   const scheduler = createScheduler({
     store,
@@ -127,7 +136,10 @@ export async function createCoordinator(options: CoordinatorOptions) {
       join = info
     },
     /** Stops timers and waits for pending writes; closing the store is the caller's. */
-    close: () => scheduler.stop(),
+    close: async () => {
+      await scheduler.stop()
+      await models.close()
+    },
   }
 }
 
