@@ -58,4 +58,10 @@ export default tseslint.config(
     rules: { 'vitest/no-focused-tests': 'error', 'vitest/no-disabled-tests': 'error' },
   },
   { files: ['*.js'], ...tseslint.configs.disableTypeChecked },
+  // Worker shims that load TypeScript through tsx: plain modules outside the TS project.
+  {
+    files: ['server/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false } },
+  },
 )

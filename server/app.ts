@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import type { Examples } from '../shared/data/index.ts'
+import type { ModelBudget } from '../shared/models/index.ts'
 import { adminRoutes } from './api/admin.ts'
 import { requireAdmin } from './api/auth.ts'
 import { deviceRoutes } from './api/device.ts'
@@ -12,7 +13,7 @@ import { createEventBus } from './events/index.ts'
 import { createHealth } from './health/index.ts'
 import { createMetrics } from './metrics/index.ts'
 import { countDevices } from './devices/index.ts'
-import { createModelRegistry } from './models/index.ts'
+import { createModelRegistry, workerBuilder } from './models/index.ts'
 import type { RetryDelays } from './rounds/retry.ts'
 import { createScheduler } from './rounds/scheduler.ts'
 import type { Store } from './store/index.ts'
@@ -37,6 +38,8 @@ export interface CoordinatorOptions {
   log?: (message: string) => void
   /** How a failing write (a round's new model) is retried; default: 1 s doubling to 30 s. */
   storageRetry?: Partial<RetryDelays>
+  /** Custom models: the check's budget, and how long one build may take (default 20 s). */
+  models?: { budget?: ModelBudget; buildTimeoutMs?: number }
 }
 
 /** Wires the coordinator: scheduler, REST API, device protocol, events and metrics. */
@@ -45,7 +48,13 @@ export async function createCoordinator(options: CoordinatorOptions) {
   const events = createEventBus()
   const metrics = createMetrics()
   const health = createHealth({ clock })
-  const models = createModelRegistry({ blobs })
+  const models = createModelRegistry({
+    blobs,
+    ...(options.models?.budget ? { budget: options.models.budget } : {}),
+    builder: workerBuilder({
+      ...(options.models?.buildTimeoutMs ? { timeoutMs: options.models.buildTimeoutMs } : {}),
+    }),
+  })
   const evaluator = options.evaluator ?? heldOutEvaluator({ heldOut: options.heldOut ?? new Map() })
   const scheduler = createScheduler({
     store,
@@ -139,7 +148,10 @@ export async function createCoordinator(options: CoordinatorOptions) {
       join = info
     },
     /** Stops timers and waits for pending writes; closing the store is the caller's. */
-    close: () => scheduler.stop(),
+    close: async () => {
+      await scheduler.stop()
+      await models.close()
+    },
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { DEFAULT_MODEL_BUDGET, type ModelBudget } from '../shared/models/index.ts'
 
 export interface Config {
   port: number
@@ -12,6 +13,10 @@ export interface Config {
   demoTask: boolean
   /** HTTPS: certificate and key files, or a self-signed certificate made on request. */
   tls: { cert: string; key: string } | 'self-signed' | undefined
+  /** What a custom model may cost (parameters, activations per example), checked before a build. */
+  modelBudget: ModelBudget
+  /** How long building one custom model may take, in seconds. */
+  modelBuildSeconds: number
 }
 
 export class ConfigError extends Error {}
@@ -44,6 +49,26 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     throw new ConfigError(
       `POLLEN_TLS must be "self-signed" (or unset), got ${JSON.stringify(tlsMode)}`,
     )
+  const modelBudget: ModelBudget = {
+    maxParameters: integer(
+      env,
+      'POLLEN_MODEL_MAX_PARAMETERS',
+      DEFAULT_MODEL_BUDGET.maxParameters,
+      1e9,
+    ),
+    maxActivations: integer(
+      env,
+      'POLLEN_MODEL_MAX_ACTIVATIONS',
+      DEFAULT_MODEL_BUDGET.maxActivations,
+      1e9,
+    ),
+  }
+  const buildText = env.POLLEN_MODEL_BUILD_SECONDS
+  const modelBuildSeconds = buildText === undefined || buildText === '' ? 20 : Number(buildText)
+  if (!(modelBuildSeconds > 0 && modelBuildSeconds <= 600))
+    throw new ConfigError(
+      `POLLEN_MODEL_BUILD_SECONDS must be a number of seconds above 0, at most 600, got ${JSON.stringify(buildText)}`,
+    )
   return {
     port,
     host: env.HOST || '0.0.0.0',
@@ -52,5 +77,19 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     adminTokenGenerated,
     demoTask: env.POLLEN_DEMO !== '0',
     tls: cert && key ? { cert, key } : tlsMode === 'self-signed' ? 'self-signed' : undefined,
+    modelBudget,
+    modelBuildSeconds,
   }
+}
+
+/** A positive integer from the environment, at most `max`; `fallback` when unset or empty. */
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const text = env[name]
+  if (text === undefined || text === '') return fallback
+  const value = /^[0-9]+$/.test(text) ? Number(text) : NaN
+  if (!(value >= 1 && value <= max))
+    throw new ConfigError(
+      `${name} must be an integer from 1 to ${max.toLocaleString('en-US')}, got ${JSON.stringify(text)}`,
+    )
+  return value
 }

@@ -61,6 +61,7 @@ async function main() {
     adminToken: config.adminToken,
     heldOut: new Map([['mnist', test]]),
     log,
+    models: { budget: config.modelBudget, buildTimeoutMs: config.modelBuildSeconds * 1000 },
   })
   if (config.demoTask && coordinator.scheduler.listTasks().length === 0) {
     const task = await coordinator.scheduler.createTask(DEMO_TASK)

@@ -1,17 +1,22 @@
-import type * as tfl from '@tensorflow/tfjs-layers'
 import {
+  buildModel,
   buildSeededModel,
+  checkTopology,
+  DEFAULT_MODEL_BUDGET,
   getWeights,
-  modelsBySpec,
-  setWeights,
   toLayersTopology,
+  TopologyError,
   weightSpec,
+  type ModelBudget,
   type ModelSpec,
   type WeightSpec,
 } from '../../shared/models/index.ts'
 import type { ModelSpecInput } from '../../shared/protocol/index.ts'
 import { decodeContainer, encodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
 import type { BlobStore } from '../blobs/index.ts'
+import { BuildError, workerBuilder, type ModelBuilder } from './builder.ts'
+
+export { workerBuilder, type ModelBuilder } from './builder.ts'
 
 export interface ModelInfo {
   spec: ModelSpec
@@ -39,6 +44,8 @@ export interface ModelRegistry {
   weights(hash: string): Promise<NamedTensor[]>
   store(weights: readonly NamedTensor[]): Promise<string>
   topology(spec: ModelSpec): object
+  /** Stops the builder's worker. */
+  close(): Promise<void>
 }
 
 export class ModelError extends Error {
@@ -50,10 +57,89 @@ export class ModelError extends Error {
   }
 }
 
-export function createModelRegistry({ blobs }: { blobs: BlobStore }): ModelRegistry {
-  // Built once per spec for its shapes and topology only: its weights are never read or set.
-  const layout = modelsBySpec()
+export interface ModelRegistryOptions {
+  blobs: BlobStore
+  /** What a custom model may cost, checked before anything is built. */
+  budget?: ModelBudget
+  /** Where custom models are built: by default a worker thread with a 20 s bound. */
+  builder?: ModelBuilder
+}
+
+interface Layout {
+  weightSpec: WeightSpec[]
+  parameters: number
+  topology: object
+}
+
+export function createModelRegistry({
+  blobs,
+  budget = DEFAULT_MODEL_BUDGET,
+  builder = workerBuilder(),
+}: ModelRegistryOptions): ModelRegistry {
+  // Each spec's layout as plain data: no built model (and none of its weights) stays in memory.
+  const layouts = new Map<string, Layout>()
   const recentWeights = new Map<string, NamedTensor[]>()
+
+  function layout(spec: ModelSpec): Layout {
+    const key = JSON.stringify(spec)
+    let known = layouts.get(key)
+    if (!known) {
+      // A stored task's spec after a restart: checked when the task was created.
+      const model = buildModel(spec)
+      try {
+        known = {
+          weightSpec: weightSpec(model),
+          parameters: model.countParams(),
+          topology: toLayersTopology(model),
+        }
+      } finally {
+        model.dispose()
+      }
+      layouts.set(key, known)
+    }
+    return known
+  }
+
+  /** A custom model: checked here, built and initialised on the builder, never on this thread. */
+  async function createCustom(
+    input: Extract<ModelSpecInput, { preset: 'custom' }>,
+    spec: ModelSpec,
+    seed: number,
+  ): Promise<NamedTensor[]> {
+    try {
+      checkTopology(input.topology, budget)
+    } catch (error) {
+      if (error instanceof TopologyError) throw new ModelError('model.topology', error.message)
+      throw error
+    }
+    try {
+      const { weights, ...known } = await builder.build({
+        spec,
+        seed,
+        ...(input.initialWeights !== undefined ? { initialWeights: input.initialWeights } : {}),
+      })
+      layouts.set(JSON.stringify(spec), known)
+      return weights
+    } catch (error) {
+      if (error instanceof BuildError) throw new ModelError(error.field, error.message)
+      throw error
+    }
+  }
+
+  /** A preset: Pollen's own small models, built here. */
+  function createPreset(spec: ModelSpec, seed: number): NamedTensor[] {
+    let fresh
+    try {
+      fresh = buildSeededModel(spec, seed)
+    } catch (error) {
+      throw new ModelError('model.preset', (error as Error).message)
+    }
+    try {
+      return getWeights(fresh)
+    } finally {
+      fresh.dispose()
+    }
+  }
 
   const registry: ModelRegistry = {
     async create(input, seed) {
@@ -62,36 +148,13 @@ export function createModelRegistry({ blobs }: { blobs: BlobStore }): ModelRegis
         input.preset === 'custom'
           ? { preset: 'custom', topology: input.topology }
           : { preset: input.preset }
-      let fresh: tfl.LayersModel
-      try {
-        fresh = buildSeededModel(spec, seed)
-      } catch (error) {
-        throw new ModelError(
-          input.preset === 'custom' ? 'model.topology' : 'model.preset',
-          (error as Error).message,
-        )
-      }
-      let weights: NamedTensor[]
-      try {
-        if (input.preset === 'custom' && input.initialWeights !== undefined) {
-          try {
-            const bytes = Uint8Array.from(atob(input.initialWeights), (c) => c.charCodeAt(0))
-            // Set into this task's own fresh model: checks every name and shape.
-            setWeights(fresh, decodeContainer(bytes).tensors)
-          } catch (error) {
-            throw new ModelError('model.initialWeights', (error as Error).message)
-          }
-        }
-        weights = getWeights(fresh)
-      } finally {
-        fresh.dispose()
-      }
+      const weights =
+        input.preset === 'custom' ? await createCustom(input, spec, seed) : createPreset(spec, seed)
       return { spec, hash: await registry.store(weights), info: registry.info(spec) }
     },
     info(spec) {
-      const built = layout(spec)
-      const parameters = built.countParams()
-      return { spec, weightSpec: weightSpec(built), parameters, payloadBytes: parameters * 4 }
+      const { weightSpec, parameters } = layout(spec)
+      return { spec, weightSpec, parameters, payloadBytes: parameters * 4 }
     },
     async weights(hash) {
       const cached = recentWeights.get(hash)
@@ -107,7 +170,8 @@ export function createModelRegistry({ blobs }: { blobs: BlobStore }): ModelRegis
       remember(hash, [...weights])
       return hash
     },
-    topology: (spec) => toLayersTopology(layout(spec)),
+    topology: (spec) => layout(spec).topology,
+    close: () => builder.close(),
   }
 
   function remember(hash: string, tensors: NamedTensor[]) {

@@ -13,3 +13,10 @@ export { PRESETS } from './presets.ts'
 export type { PresetName } from './presets.ts'
 export { modelFromTopology, toLayersTopology } from './topology.ts'
 export type { LayersTopology } from './topology.ts'
+export {
+  checkTopology,
+  DEFAULT_MODEL_BUDGET,
+  SUPPORTED_LAYERS,
+  TopologyError,
+} from './topology-check.ts'
+export type { ModelBudget, TopologySummary } from './topology-check.ts'

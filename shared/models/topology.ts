@@ -25,10 +25,8 @@ export function modelFromTopology(topology: unknown): tfl.LayersModel {
   const fail = (why: string): never => {
     throw new Error(`invalid custom model topology: ${why}`)
   }
-  if (!isObject(topology)) return fail(`expected an object, got ${describe(topology)}`)
-  let top: Record<string, unknown> = topology
-  if (isObject(top['modelTopology'])) top = top['modelTopology']
-  if (isObject(top['model_config'])) top = top['model_config']
+  const top = unwrapTopology(topology)
+  if (!top) return fail(`expected an object, got ${describe(topology)}`)
   const className = top['class_name']
   if (typeof className !== 'string') {
     return fail(`'class_name' must be a string naming the model class, got ${describe(className)}`)
@@ -50,6 +48,18 @@ export function modelFromTopology(topology: unknown): tfl.LayersModel {
     return fail(`'${className}' is a layer, not a model (Sequential, Model or Functional)`)
   }
   return built
+}
+
+/**
+ * The topology itself, from a bare topology or a `model.json`-like object holding it under
+ * `modelTopology` (and Keras's `model_config`); undefined when it is not an object.
+ */
+export function unwrapTopology(topology: unknown): Record<string, unknown> | undefined {
+  if (!isObject(topology)) return undefined
+  let top: Record<string, unknown> = topology
+  if (isObject(top['modelTopology'])) top = top['modelTopology']
+  if (isObject(top['model_config'])) top = top['model_config']
+  return top
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

@@ -1,0 +1,48 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_MODEL_BUDGET } from '../shared/models/index.ts'
+import { ConfigError, readConfig } from './config.ts'
+
+const env = async (extra: Record<string, string> = {}) => ({
+  POLLEN_DATA: await mkdtemp(join(tmpdir(), 'pollen-config-')),
+  POLLEN_ADMIN_TOKEN: 'test-admin-token-0123456789',
+  ...extra,
+})
+
+describe('readConfig: the custom-model budget and build bound', () => {
+  it('defaults to a phone-sized budget and a 20 s build bound', async () => {
+    const config = await readConfig(await env())
+    expect(config.modelBudget).toEqual(DEFAULT_MODEL_BUDGET)
+    expect(config.modelBudget).toEqual({ maxParameters: 10_000_000, maxActivations: 1_000_000 })
+    expect(config.modelBuildSeconds).toBe(20)
+  })
+
+  it('reads the three variables', async () => {
+    const config = await readConfig(
+      await env({
+        POLLEN_MODEL_MAX_PARAMETERS: '2000000',
+        POLLEN_MODEL_MAX_ACTIVATIONS: '50000',
+        POLLEN_MODEL_BUILD_SECONDS: '2.5',
+      }),
+    )
+    expect(config.modelBudget).toEqual({ maxParameters: 2_000_000, maxActivations: 50_000 })
+    expect(config.modelBuildSeconds).toBe(2.5)
+  })
+
+  it.each([
+    ['POLLEN_MODEL_MAX_PARAMETERS', '0'],
+    ['POLLEN_MODEL_MAX_PARAMETERS', '1e7'],
+    ['POLLEN_MODEL_MAX_PARAMETERS', '2000000000'],
+    ['POLLEN_MODEL_MAX_ACTIVATIONS', '-5'],
+    ['POLLEN_MODEL_MAX_ACTIVATIONS', 'lots'],
+    ['POLLEN_MODEL_BUILD_SECONDS', '0'],
+    ['POLLEN_MODEL_BUILD_SECONDS', '601'],
+    ['POLLEN_MODEL_BUILD_SECONDS', 'Infinity'],
+  ])('refuses %s=%s, naming it', async (name, value) => {
+    const read = readConfig(await env({ [name]: value }))
+    await expect(read).rejects.toThrow(ConfigError)
+    await expect(read).rejects.toThrow(name)
+  })
+})
