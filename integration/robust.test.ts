@@ -3,7 +3,7 @@ import { loadMnist } from '../scripts/mnist-file.ts'
 import { createDevice, localTrainer, type Trainer } from '../client/device/index.ts'
 import { simulate } from '../client/simulator/simulate.ts'
 import { mulberry32, shardIid } from '../shared/data/index.ts'
-import type { TaskSpecInput } from '../shared/protocol/index.ts'
+import type { TaskSpecInput, TaskView } from '../shared/protocol/index.ts'
 import { startCoordinator, waitFor, type Running } from './harness.ts'
 
 /** Trains as asked, then uploads noise in [−10⁶, 10⁶] in place of its delta. */
@@ -99,9 +99,15 @@ describe('robust aggregation over HTTP', () => {
     expect(buffer.issues.map((i) => i.field)).toEqual(['aggregation.byzantine'])
     expect(buffer.issues[0]?.message).toMatch(/needs async\.bufferSize of at least 5, not 4/)
     const trimmed = await refusal(
-      await create({ ...base, aggregation: { rule: 'trimmed-mean' } }), // 5 reports, trim 0.1
+      await create({ ...base, aggregation: { rule: 'trimmed-mean', trim: 0.1 } }), // 5 reports
     )
-    expect(trimmed.issues.map((i) => i.field)).toEqual(['aggregation.trim'])
+    expect(trimmed.issues).toEqual([
+      {
+        field: 'aggregation.trim',
+        message:
+          '"trimmed-mean" needs rounds.minReports of at least 10, not 5: ⌊trim × 5⌋ cuts no report from either end, so the mean is not trimmed',
+      },
+    ])
     const weighted = await refusal(
       await create({
         ...base,
@@ -140,6 +146,21 @@ describe('robust aggregation over HTTP', () => {
       ]),
     )
     expect(await running.admin.call('/api/v1/tasks').then((r) => r.json())).toEqual({ tasks: [] })
+  })
+
+  it("takes a trimmed mean with Flower's default cut, 0.2, over the default 5 reports", async () => {
+    const response = await create({ ...base, aggregation: { rule: 'trimmed-mean' } })
+    expect(response.status).toBe(201)
+    const task = (await response.json()) as TaskView
+    expect(task.aggregation).toMatchObject({
+      rule: 'trimmed-mean',
+      trim: 0.2,
+      weighting: 'uniform',
+    })
+    expect(task.rounds).toMatchObject({ clientsPerRound: 10, minReports: 5 })
+    // Out of the way of the next test's devices.
+    const deleted = await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
+    expect(deleted.status).toBe(204)
   })
 
   it('a median task learns while one device of four uploads noise scaled by 10⁶', async () => {

@@ -358,7 +358,7 @@ export function createScheduler(options: SchedulerOptions) {
             r.epsilon = task.privacySpent.epsilon
           }
         }
-        const next = strategy.aggregateTrain({
+        const next = await strategy.aggregateTrain({
           round: r.round,
           global,
           aggregation: round.aggregation,

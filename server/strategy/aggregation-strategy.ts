@@ -44,7 +44,7 @@ function meanRound(settings: AggregationSettings, spec: readonly WeightSpecEntry
     get count() {
       return mean.count
     },
-    delta: () => mean.mean(),
+    delta: () => Promise.resolve(mean.mean()),
   }
 }
 
@@ -101,8 +101,8 @@ export function strategyFor(
       rounds.set(aggregation, delta)
       return aggregation
     },
-    aggregateTrain({ global, aggregation }) {
-      const delta = rounds.get(aggregation)?.delta()
+    async aggregateTrain({ global, aggregation }) {
+      const delta = await rounds.get(aggregation)?.delta()
       if (!delta) return null
       // The state moves on only once the step has succeeded.
       const next = serverStep(settings, { weights: global, delta, state })

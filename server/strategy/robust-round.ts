@@ -22,14 +22,15 @@ export interface RoundDelta {
   add(report: TrainReport): void
   readonly count: number
   /** The round's delta, or null to keep the previous model. */
-  delta(): NamedTensor[] | null
+  delta(): Promise<NamedTensor[] | null>
 }
 
 /**
  * A round under a robust rule (median, trimmed-mean, multi-krum). Unlike the mean it cannot
  * stream: it keeps every accepted report as one float32 vector until the round closes, so memory
  * is O(n × model) per open round (n the round's reports), and the median and trimmed mean take
- * O(n log n × model) time at the close. Multi-Krum measures each report against the earlier
+ * O(n × model) time at the close (a selection per coordinate), in chunks that let the coordinator
+ * answer other requests meanwhile. Multi-Krum measures each report against the earlier
  * ones as it arrives (O(n × model) per report; n²/2 distances kept). A round with fewer reports than its rule needs
  * (minimumReports) gives null, so the model stays as it was, and says so through `log`.
  *
@@ -64,7 +65,7 @@ export function robustRound(
     get count() {
       return reports.length
     },
-    delta() {
+    async delta() {
       const n = reports.length
       if (n === 0) return null
       const needed = minimumReports(settings)
@@ -75,8 +76,8 @@ export function robustRound(
         return null
       }
       const vectors = reports.map((r) => r.vector)
-      if (rule === 'median') return flat.unflatten(coordinateMedian(vectors))
-      if (rule === 'trimmed-mean') return flat.unflatten(trimmedMean(vectors, settings.trim))
+      if (rule === 'median') return flat.unflatten(await coordinateMedian(vectors))
+      if (rule === 'trimmed-mean') return flat.unflatten(await trimmedMean(vectors, settings.trim))
       const { byzantine, krumSelect: select } = settings
       const kept = krumSelect(krumScoresOf(distances!, byzantine), { byzantine, select })
       const dropped = reports.filter((_, i) => !kept.includes(i)).map((r) => r.deviceId)

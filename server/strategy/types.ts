@@ -48,13 +48,17 @@ export interface Strategy {
     device: DeviceRecord
   }): TrainPlanWire
   beginRound(input: { round: number; spec: readonly WeightSpecEntry[] }): RoundAggregation
-  /** The next global weights, or null to keep the previous model. */
+  /**
+   * The next global weights, or null to keep the previous model. A rule that takes long at the
+   * close (the median of many reports) returns a Promise and yields on the way, so the
+   * coordinator keeps answering meanwhile.
+   */
   aggregateTrain(input: {
     round: number
     global: readonly NamedTensor[]
     aggregation: RoundAggregation
     failures: readonly Failure[]
-  }): NamedTensor[] | null
+  }): NamedTensor[] | null | Promise<NamedTensor[] | null>
   /** Whether to evaluate the new model on the coordinator's held-out set. */
   configureEvaluate(input: { round: number }): { heldOut: boolean }
   aggregateEvaluate(input: { round: number; heldOut: HeldOutResult | null }): RoundMetrics

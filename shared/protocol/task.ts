@@ -102,8 +102,11 @@ export const AggregationSettingsSchema = z.strictObject({
   // ---- robust rules (Flower's FedMedian, FedTrimmedAvg, Krum): see AGGREGATION_RULES ----
   /** How a round's deltas become one before the server optimizer's step. */
   rule: z.enum(AGGREGATION_RULES).default('mean'),
-  /** trimmed-mean: the share cut from each end, per coordinate (⌊trim × n⌋ reports each). */
-  trim: z.number().finite().gt(0).lt(0.5).default(0.1),
+  /**
+   * trimmed-mean: the share cut from each end, per coordinate (⌊trim × n⌋ reports each). 0.2 as
+   * Flower's FedTrimmedAvg (beta): it cuts one from each end of the default 5 reports a round.
+   */
+  trim: z.number().finite().gt(0).lt(0.5).default(0.2),
   /** multi-krum: f, the attackers a round is guarded against; it needs n ≥ 2f + 3 reports. */
   byzantine: z.number().int().min(0).max(1000).default(1),
   /** multi-krum: m, the best-scored reports averaged; absent (or above n − f): n − f. */
