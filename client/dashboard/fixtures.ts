@@ -20,6 +20,8 @@ export function round(overrides: Partial<RoundView> = {}): RoundView {
     trainingLoss: null,
     staleness: null,
     epsilon: null,
+    updateBounds: null,
+    abandonedReason: null,
     baseModel: 'base',
     model: 'next',
     startedAt: '2026-11-25T00:00:00.000Z',

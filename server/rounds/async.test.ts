@@ -29,6 +29,8 @@ describe('an async (FedBuff) task', () => {
         model: { preset: 'mnist-2nn' },
         mode: 'async',
         async: { bufferSize: 2, maxStaleness: 1, stalenessExponent: 0.5, concurrency: 4 },
+        // The staleness weights alone: a norm bound would clip c's update to e's zero norm.
+        aggregation: { normBound: 'off' },
         rounds: { total: 5, deadlineSeconds: 600 },
       }),
     )
@@ -118,4 +120,71 @@ describe('an async (FedBuff) task', () => {
     expect(listed).toHaveLength(count)
     return listed
   }
+})
+
+describe('an async task’s updates under the default bounds', () => {
+  let t: Awaited<ReturnType<typeof testScheduler>>
+  beforeAll(async () => {
+    t = await testScheduler()
+  })
+  afterAll(() => t.close())
+
+  it('clips each update to the buffer’s lower median norm before its staleness weight', async () => {
+    const task = await t.scheduler.createTask(
+      TaskSpecSchema.parse({
+        name: 'fedbuff, bounded',
+        purpose: 'Train a digit reader; only weight updates leave the phone.',
+        model: { preset: 'mnist-2nn' },
+        mode: 'async',
+        async: { bufferSize: 2, maxStaleness: 1, stalenessExponent: 0.5, concurrency: 4 },
+        rounds: { total: 5, deadlineSeconds: 600 },
+      }),
+    )
+    const devices = await t.enrol('a', 'b', 'c', 'e')
+    const spec = t.models.info({ preset: 'mnist-2nn' }).weightSpec
+    const send = (device: DeviceRecord, a: Assignment, value: number) =>
+      t.scheduler.upload({
+        device,
+        taskId: task.id,
+        round: a.round,
+        readBody: () =>
+          Promise.resolve(
+            encodeContainer({
+              tensors: spec.map(({ name, shape }) => ({
+                name,
+                shape,
+                dtype: 'float32',
+                data: new Float32Array(tensorSize(shape)).fill(value),
+              })),
+              metadata: { examples: 10, steps: 1, baseModel: a.model.hash },
+            }),
+          ),
+      })
+    const [a, b, c, e] = devices as [DeviceRecord, DeviceRecord, DeviceRecord, DeviceRecord]
+    const given = new Map<DeviceRecord, Assignment>()
+    for (const d of [a, b, c]) given.set(d, (await t.scheduler.checkin(d, request)) as Assignment)
+    // Values 1 and 3 everywhere: norms N and 3N; the bound is N, so b's counts as 1.
+    await send(a, given.get(a)!, 1)
+    await send(b, given.get(b)!, 3)
+    await t.scheduler.settled()
+    const [first] = await t.scheduler.listRounds(task.id)
+    const n = Math.sqrt(t.models.info({ preset: 'mnist-2nn' }).parameters)
+    expect(first!.updateBounds).toMatchObject({ weight: 20, clipped: 1, capped: 0 })
+    expect(first!.updateBounds!.norm).toBeCloseTo(n, 3)
+    const [w0, w1] = await Promise.all([
+      t.models.weights(first!.baseModel),
+      t.models.weights(first!.model!),
+    ])
+    expect(w1[0]!.data[0]! - w0[0]!.data[0]!).toBeCloseTo(1, 4)
+
+    // c trained on version 1 with 3s: clipped to N, then weighed 1/√2; e's fresh 1s.
+    const late = (await t.scheduler.checkin(e, request)) as Assignment
+    await send(c, given.get(c)!, 3)
+    await send(e, late, 1)
+    await t.scheduler.settled()
+    const [, second] = await t.scheduler.listRounds(task.id)
+    expect(second!.updateBounds).toMatchObject({ clipped: 1 })
+    const w2 = await t.models.weights(second!.model!)
+    expect(w2[0]!.data[0]! - w1[0]!.data[0]!).toBeCloseTo((Math.SQRT1_2 + 1) / 2, 4)
+  })
 })

@@ -54,12 +54,16 @@ import {
   type Strategy,
   robustMemoryRefusal,
   strategyFor,
+  type TrainReport,
 } from '../strategy/index.ts'
 import { createPrivateSum, type PrivateSum } from '../privacy/private-sum.ts'
 import { samplingRate, spendRound } from '../privacy/budget.ts'
 import { createSecureRound, type SecureRound } from './secure.ts'
 import { retryWrite, RetryStopped, type RetryDelays } from './retry.ts'
 import { createHealth, type Health } from '../health/index.ts'
+import { claimBound, claimRefusal, type ClaimBound, widenedBound } from './claims.ts'
+import { calibrationReports, roundBounds, type RoundBounds } from './update-bounds.ts'
+import { commitRefusal } from './commit-check.ts'
 import { ineligibility, sizeWork } from './work.ts'
 import { roundView, taskView } from './views.ts'
 import { deviceTaskView, latestAccuracy } from './device-view.ts'
@@ -116,6 +120,10 @@ interface LiveRound {
   privateSum: PrivateSum | undefined
   /** Tasks with secure aggregation: the round's SecAgg+ stages. */
   secure: SecureRound | undefined
+  /** Tasks without privacy: the norm bound and weight cap every update goes through. */
+  bounds: RoundBounds | undefined
+  /** What each assigned device's update may claim (sync rounds; an async device's is in atWork). */
+  claims: Map<string, ClaimBound>
   /** A private task's sampling rate for this round, fixed as it opens (what the accountant charges). */
   sampling: number
   devices: Map<string, AssignmentState>
@@ -129,6 +137,7 @@ interface LiveRound {
 interface AtWork {
   answer: Assignment
   until: number
+  claim: ClaimBound
 }
 
 interface LiveTask {
@@ -212,10 +221,11 @@ export function createScheduler(options: SchedulerOptions) {
       bytesUp,
       bytesDown,
       participation,
+      updateBounds,
     } = round.record
     const patch = {
       ...{ selected, reported, late, rejected, examples, firstAssignedAt, deadlineAt },
-      ...{ bytesUp, bytesDown },
+      ...{ bytesUp, bytesDown, updateBounds: updateBounds && { ...updateBounds } },
     }
     // A copy: the record goes on changing while the write waits in the queue.
     const shares = structuredClone(participation)
@@ -248,12 +258,17 @@ export function createScheduler(options: SchedulerOptions) {
           })
         : undefined,
       secure: undefined,
+      bounds: isPrivate(live.record.spec)
+        ? undefined
+        : roundBounds(live.record.spec.aggregation, calibrationReports(live.record.spec)),
+      claims: new Map(),
       sampling: sampling(live, live.record.spec.rounds),
       devices: new Map(),
       trainingLoss: { sum: 0, examples: 0 },
       timer: undefined,
       closing: false,
     }
+    record.updateBounds = round.bounds?.view() ?? null
     const { spec } = live.record
     if (spec.secureAggregation && !isAsync(live.record)) {
       const noise = spec.privacy ? devicePrivacy(spec.privacy, round.settings.minReports) : null
@@ -320,7 +335,7 @@ export function createScheduler(options: SchedulerOptions) {
     // An async round's reports come from devices other rounds assigned: it counts its drops as
     // they happen (releaseExpired).
     if (!isAsync(task)) r.dropped = r.selected - r.reported - r.rejected
-    let committed = false
+    let abandoned: string | null
     try {
       // An async task's round closes on a full buffer only: any report commits.
       const needed = isAsync(task) ? 1 : round.settings.minReports
@@ -328,72 +343,20 @@ export function createScheduler(options: SchedulerOptions) {
       const unmasked = round.secure && r.reported >= needed ? await round.secure.unmask() : null
       if (unmasked) round.privateSum?.addSum(unmasked.sum, unmasked.count)
       if (round.secure && !unmasked) round.secure.dispose()
-      if (r.reported >= needed && (!round.secure || unmasked)) {
-        const global = await models.weights(r.baseModel)
-        const failures = [...round.devices].flatMap(([deviceId, state]) =>
-          state === 'assigned' || state === 'rejected'
-            ? [
-                {
-                  deviceId,
-                  reason: state === 'assigned' ? ('dropped' as const) : ('rejected' as const),
-                },
-              ]
-            : [],
-        )
-        const { strategy } = live
-        if (round.privateSum) {
-          // The strategy sees one update: the (noised) mean of the clipped ones.
-          const { privacy } = task.spec
-          const noiseStd =
-            privacy?.mode === 'central' ? privacy.noiseMultiplier * privacy.clipNorm : 0
-          round.aggregation.accept({
-            deviceId: 'private-sum',
-            delta: round.privateSum.mean(noiseStd),
-            examples: r.examples,
-            steps: 1,
-          })
-          // The sum is out (to the coordinator, then in the model): the round spends its ε now.
-          if (privacy) {
-            task.privacySpent = spendRound(task.privacySpent, privacy, round.sampling)
-            r.epsilon = task.privacySpent.epsilon
-          }
-        }
-        const next = await strategy.aggregateTrain({
-          round: r.round,
-          global,
-          aggregation: round.aggregation,
-          failures,
-        })
-        if (next) {
-          const hash = await keep(live, r.round, next)
-          // The optimizer's moments are persisted beside the model they led to.
-          const state = strategy.state?.() ?? []
-          if (state.length > 0) task.optimizerState = await keep(live, r.round, state)
-          const evaluated = strategy.configureEvaluate({ round: r.round }).heldOut
-            ? await evaluator
-                .evaluate(task.spec.model as ModelSpec, next, task.spec.dataset)
-                .catch((error: unknown) => {
-                  log(`evaluation of task ${task.id} round ${r.round} failed: ${String(error)}`)
-                  return null
-                })
-            : null
-          const metrics = strategy.aggregateEvaluate({ round: r.round, heldOut: evaluated })
-          Object.assign(r, { status: 'committed', model: hash, ...metrics })
-          task.modelHash = hash
-          task.committedRounds += 1
-          if (task.committedRounds >= task.spec.rounds.total) task.status = 'completed'
-          committed = true
-        }
-      }
-      if (!committed) r.status = 'abandoned'
+      if (r.reported < needed)
+        abandoned = `${r.reported} report${r.reported === 1 ? '' : 's'}, fewer than the ${needed} it needs`
+      else if (round.secure && !unmasked)
+        abandoned = 'secure aggregation could not unmask the sum of the updates'
+      else abandoned = await commit(live, round)
     } catch (error) {
       // Stopped while the store was failing: the round stays open, re-opened at the next start.
       if (error instanceof RetryStopped) return
-      r.status = 'abandoned'
       task.status = 'failed'
       task.error = `round ${r.round} could not be committed: ${String(error)}`
+      abandoned = task.error
       log(task.error)
     }
+    if (abandoned !== null) Object.assign(r, { status: 'abandoned', abandonedReason: abandoned })
     const { sum, examples } = round.trainingLoss
     r.trainingLoss = examples > 0 ? sum / examples : null
     r.closedAt = clock.now()
@@ -406,7 +369,8 @@ export function createScheduler(options: SchedulerOptions) {
     metrics.inc('pollen_rounds_total', { status: r.status })
     log(
       `task ${task.id} round ${n} ${r.status} (${why}): ${r.reported} reports` +
-        (r.accuracy !== null ? `, held-out accuracy ${r.accuracy.toFixed(4)}` : ''),
+        (r.accuracy !== null ? `, held-out accuracy ${r.accuracy.toFixed(4)}` : '') +
+        (r.abandonedReason !== null ? `: ${r.abandonedReason}` : ''),
     )
     if (live.open === round) live.open = undefined
     if (!tasks.has(task.id)) return
@@ -444,6 +408,81 @@ export function createScheduler(options: SchedulerOptions) {
     })
     if (failed) task.error = null
     return hash
+  }
+
+  /**
+   * Aggregates a round that has its reports and commits the new model, or says why not (the
+   * strategy kept the old one, or the new one is not fit to commit: then the strategy's state
+   * goes back to what it was, and the task carries on from the model it had).
+   */
+  async function commit(live: LiveTask, round: LiveRound): Promise<string | null> {
+    const task = live.record
+    const r = round.record
+    const global = await models.weights(r.baseModel)
+    const failures = [...round.devices].flatMap(([deviceId, state]) =>
+      state === 'assigned' || state === 'rejected'
+        ? [
+            {
+              deviceId,
+              reason: state === 'assigned' ? ('dropped' as const) : ('rejected' as const),
+            },
+          ]
+        : [],
+    )
+    const { strategy } = live
+    if (round.bounds) {
+      // A round that closes before its bounds calibrated: they calibrate on what came.
+      aggregate(round, round.bounds.flush())
+      r.updateBounds = round.bounds.view()
+    }
+    if (round.privateSum) {
+      // The strategy sees one update: the (noised) mean of the clipped ones.
+      const { privacy } = task.spec
+      const noiseStd = privacy?.mode === 'central' ? privacy.noiseMultiplier * privacy.clipNorm : 0
+      round.aggregation.accept({
+        deviceId: 'private-sum',
+        delta: round.privateSum.mean(noiseStd),
+        examples: r.examples,
+        steps: 1,
+      })
+      // The sum is out (to the coordinator, then in the model): the round spends its ε now.
+      if (privacy) {
+        task.privacySpent = spendRound(task.privacySpent, privacy, round.sampling)
+        r.epsilon = task.privacySpent.epsilon
+      }
+    }
+    const before = strategy.state?.()
+    const next = await strategy.aggregateTrain({
+      round: r.round,
+      global,
+      aggregation: round.aggregation,
+      failures,
+    })
+    if (!next) return 'the strategy kept the previous model'
+    const evaluated =
+      allFinite(next) && strategy.configureEvaluate({ round: r.round }).heldOut
+        ? await evaluator
+            .evaluate(task.spec.model as ModelSpec, next, task.spec.dataset)
+            .catch((error: unknown) => {
+              log(`evaluation of task ${task.id} round ${r.round} failed: ${String(error)}`)
+              return null
+            })
+        : null
+    const refusal = commitRefusal(next, evaluated)
+    if (refusal) {
+      if (before && strategy.restore) strategy.restore(before, live.info.weightSpec)
+      return refusal
+    }
+    const hash = await keep(live, r.round, next)
+    // The optimizer's moments are persisted beside the model they led to.
+    const state = strategy.state?.() ?? []
+    if (state.length > 0) task.optimizerState = await keep(live, r.round, state)
+    const metrics = strategy.aggregateEvaluate({ round: r.round, heldOut: evaluated })
+    Object.assign(r, { status: 'committed', model: hash, ...metrics })
+    task.modelHash = hash
+    task.committedRounds += 1
+    if (task.committedRounds >= task.spec.rounds.total) task.status = 'completed'
+    return null
   }
 
   /**
@@ -504,7 +543,7 @@ export function createScheduler(options: SchedulerOptions) {
   const holds = (device: DeviceRecord, dataset: string) =>
     device.datasets.some((d) => d.name === dataset && d.examples > 0)
 
-  function assignment(live: LiveTask, round: LiveRound, device: DeviceRecord): CheckinAnswer {
+  function assignment(live: LiveTask, round: LiveRound, device: DeviceRecord): Assignment {
     const task = live.record
     // An async task's device has the deadline's length from now, whatever the buffer is doing.
     const deadlineAt = isAsync(task)
@@ -605,8 +644,12 @@ export function createScheduler(options: SchedulerOptions) {
       if (atWork) return atWork.answer
       // A secure round's device that lost its keys (a reload) cannot rejoin once it advertised.
       if (round && !round.closing && round.devices.get(device.id) === 'assigned')
-        if (!round.secure || round.secure.mayRejoin(device.id))
-          return assignment(live, round, device)
+        if (!round.secure || round.secure.mayRejoin(device.id)) {
+          const again = assignment(live, round, device)
+          const claim = round.claims.get(device.id)
+          if (claim) round.claims.set(device.id, widenedBound(claim, again.plan))
+          return again
+        }
     }
     // How full each task's work is: a sync round's selections, an async task's devices at work.
     const load = ({ live, round }: { live: LiveTask; round: LiveRound }) =>
@@ -653,8 +696,12 @@ export function createScheduler(options: SchedulerOptions) {
     })
     publishRound(live, round)
     const answer = assignment(live, round, device)
-    if (isAsync(live.record) && answer.type === 'assignment')
-      live.atWork.set(device.id, { answer, until: Date.parse(answer.deadline) })
+    // What its update may claim: bounded by what it declares now, whatever it declares later.
+    const declared = device.datasets.find((d) => d.name === live.record.spec.dataset)?.examples
+    const claim = claimBound(answer.plan, declared ?? 0)
+    if (isAsync(live.record))
+      live.atWork.set(device.id, { answer, until: Date.parse(answer.deadline), claim })
+    else round.claims.set(device.id, claim)
     return answer
   }
 
@@ -770,7 +817,7 @@ export function createScheduler(options: SchedulerOptions) {
     if (round.closing || live.open !== round) return markLateLive(live, round, device, key)
 
     if (round.secure) return maskedUpload(live, round, device, key, bytes)
-    const checked = checkUpdate(bytes, round)
+    const checked = checkUpdate(bytes, round, round.claims.get(device.id)!)
     if ('field' in checked) {
       round.record.bytesUp += bytes.length
       return reject(live, round, device, 422, checked.field, checked.message, bytes.length)
@@ -808,6 +855,8 @@ export function createScheduler(options: SchedulerOptions) {
           'metadata.baseModel',
           `the update was computed against ${metadata.data.baseModel}, not this round's model ${round.record.baseModel}`,
         )
+      const claimed = claimRefusal(round.claims.get(device.id)!, metadata.data)
+      if (claimed) return refuse(422, claimed.field, claimed.message)
       round.secure!.masked(device.id, masked)
       // Once every device that shared has uploaded, no more can come: close now.
       return acceptReport(live, round, device, key, bytes, metadata.data, null, {
@@ -833,21 +882,28 @@ export function createScheduler(options: SchedulerOptions) {
     metadata: UpdateMetadata,
     /** Null: a masked vector, already in the secure round's sum. */
     delta: NamedTensor[] | null,
-    /** `staleness`: an async update's rounds behind, counted in the round once accepted. */
-    { closeAt, staleness }: { closeAt: number; staleness?: number },
+    /**
+     * `staleness`: an async update's rounds behind, counted in the round once accepted; `scale`:
+     * its staleness weight, applied after the update is clipped.
+     */
+    { closeAt, staleness, scale = 1 }: { closeAt: number; staleness?: number; scale?: number },
   ): UploadResult {
     try {
       if (delta === null) {
         // Counted below; secure aggregation holds it.
       } else if (round.privateSum) round.privateSum.addUpdate(delta)
-      else
-        round.aggregation.accept({
+      else {
+        const report = {
           deviceId: device.id,
           delta,
           examples: metadata.examples,
           steps: metadata.steps,
           ...(metadata.loss !== undefined ? { loss: metadata.loss } : {}),
-        })
+        }
+        // Only a private round has no bounds, and no private round is async (nothing to scale).
+        aggregate(round, round.bounds ? round.bounds.admit(report, scale) : [report], device.id)
+        if (round.bounds) round.record.updateBounds = round.bounds.view()
+      }
     } catch (error) {
       if (!(error instanceof RangeError)) throw error
       round.record.bytesUp += bytes.length
@@ -966,25 +1022,40 @@ export function createScheduler(options: SchedulerOptions) {
       storeLate(live, key)
       return late(device, key)
     }
-    const checked = checkUpdate(bytes, round, base)
+    const checked = checkUpdate(bytes, round, atWork.claim, base)
     if ('field' in checked) {
       round.record.bytesUp += bytes.length
       return reject(live, round, device, 422, checked.field, checked.message, bytes.length, n)
     }
-    const weight = stalenessWeight(staleness, stalenessExponent)
-    const delta =
-      weight === 1
-        ? checked.tensors
-        : checked.tensors.map((t) => ({ ...t, data: t.data.map((v) => v * weight) }))
-    return acceptReport(live, round, device, key, bytes, checked.metadata, delta, {
+    return acceptReport(live, round, device, key, bytes, checked.metadata, checked.tensors, {
       closeAt: task.spec.async.bufferSize,
       staleness,
+      scale: stalenessWeight(staleness, stalenessExponent),
     })
   }
 
+  /**
+   * Adds bounded reports to the round's aggregation. A report held while the bounds calibrated
+   * was answered `accepted` already: an aggregation that refuses it now is logged. The report
+   * uploaded now (`current`) is refused to its device instead.
+   */
+  function aggregate(round: LiveRound, reports: readonly TrainReport[], current?: string) {
+    for (const report of reports)
+      try {
+        round.aggregation.accept(report)
+      } catch (error) {
+        if (!(error instanceof RangeError) || report.deviceId === current) throw error
+        log(
+          `round ${round.record.round}: the report of ${report.deviceId} was left out: ${error.message}`,
+        )
+      }
+  }
+
+  /** The update's container and metadata checked, then what it claims against `claim`. */
   function checkUpdate(
     bytes: Uint8Array,
     round: LiveRound,
+    claim: ClaimBound,
     baseModel = round.record.baseModel,
   ): { tensors: NamedTensor[]; metadata: UpdateMetadata } | { field: string; message: string } {
     let container
@@ -1026,7 +1097,9 @@ export function createScheduler(options: SchedulerOptions) {
     }
     if (!allFinite(container.tensors))
       return { field: 'tensors', message: 'the update contains NaN or infinite values' }
-    return { tensors: container.tensors, metadata: metadata.data }
+    return (
+      claimRefusal(claim, metadata.data) ?? { tensors: container.tensors, metadata: metadata.data }
+    )
   }
 
   function reject(

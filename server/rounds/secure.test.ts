@@ -140,7 +140,39 @@ describe('a secure round in the scheduler', () => {
     t.clock.advance(100_000)
     await t.scheduler.settled()
     expect(t.scheduler.secureView(devices[0]!, task.id, 1)).toMatchObject({ stage: 'abandoned' })
-    expect((await t.scheduler.listRounds(task.id))[0]).toMatchObject({ status: 'abandoned' })
+    expect((await t.scheduler.listRounds(task.id))[0]).toMatchObject({
+      status: 'abandoned',
+      abandonedReason: '0 reports, fewer than the 3 it needs',
+      // A private task's updates are bounded by its own clipping, not these.
+      updateBounds: null,
+    })
+    await t.scheduler.deleteTask(task.id)
+  })
+
+  it('bounds what a masked upload claims as it bounds a plain one', async () => {
+    const task = await secureTask('secure, inflated claims')
+    const devices = await t.enrol('c0', 'c1', 'c2')
+    const given: Assignment[] = []
+    for (const device of devices)
+      given.push((await t.scheduler.checkin(device, request)) as Assignment)
+    const masked = new Uint32Array(t.models.info({ preset: 'mnist-2nn' }).parameters)
+    // Declared 8 examples; the plan is one step of 32.
+    const claims = [
+      [{ examples: 9, steps: 1 }, 'metadata.examples'],
+      [{ examples: 8, steps: 2 }, 'metadata.steps'],
+    ] as const
+    for (const [i, [claim, field]] of claims.entries()) {
+      const metadata = { ...claim, baseModel: given[i]!.model.hash }
+      const { status, answer } = await t.scheduler.upload({
+        device: devices[i]!,
+        taskId: task.id,
+        round: 1,
+        readBody: () => Promise.resolve(encodeMaskedUpdate({ metadata, masked })),
+      })
+      expect({ status, answer }).toMatchObject({ status: 422, answer: { type: 'rejected', field } })
+    }
+    const [round] = await t.scheduler.listRounds(task.id)
+    expect(round).toMatchObject({ status: 'open', reported: 0, rejected: 2 })
     await t.scheduler.deleteTask(task.id)
   })
 

@@ -76,6 +76,8 @@ export function roundView(r: RoundRecord): RoundView {
     trainingLoss: r.trainingLoss,
     staleness: r.staleness && [...r.staleness],
     epsilon: r.epsilon,
+    updateBounds: r.updateBounds && { ...r.updateBounds },
+    abandonedReason: r.abandonedReason,
     baseModel: r.baseModel,
     model: r.model,
     startedAt: new Date(r.startedAt).toISOString(),

@@ -58,6 +58,8 @@ alter table rounds add column if not exists confusion jsonb;
 alter table rounds add column if not exists training_loss double precision;
 alter table rounds add column if not exists first_assigned_at bigint;
 alter table rounds add column if not exists staleness jsonb;
+alter table rounds add column if not exists update_bounds jsonb;
+alter table rounds add column if not exists abandoned_reason text;
 create index if not exists rounds_open on rounds (status) where status = 'open';
 create table if not exists devices (
   id text primary key,
@@ -99,6 +101,7 @@ const JSON_COLUMNS = new Set([
   'accuracyByLabel',
   'confusion',
   'staleness',
+  'updateBounds',
   'privacySpent',
 ])
 /** A field's value as a query parameter: JSON text for a jsonb column, SQL null for null. */
@@ -178,6 +181,9 @@ interface RoundRow {
   confusion: number[][] | null
   staleness: number[] | null
   training_loss: number | null
+  /** Null in rows written before the column existed, and for private tasks. */
+  update_bounds: RoundRecord['updateBounds']
+  abandoned_reason: string | null
   first_assigned_at: string | number | null
   started_at: string | number
   deadline_at: string | number | null
@@ -244,6 +250,8 @@ const toRound = (r: RoundRow): RoundRecord => ({
   confusion: r.confusion,
   trainingLoss: r.training_loss,
   staleness: r.staleness,
+  updateBounds: r.update_bounds,
+  abandonedReason: r.abandoned_reason,
   startedAt: Number(r.started_at),
   firstAssignedAt: num(r.first_assigned_at),
   deadlineAt: num(r.deadline_at),

@@ -43,6 +43,8 @@ export const aRound = (taskId: string, round: number): RoundRecord => ({
   trainingLoss: null,
   staleness: null,
   epsilon: null,
+  updateBounds: null,
+  abandonedReason: null,
   startedAt: 10,
   firstAssignedAt: null,
   deadlineAt: null,
@@ -129,6 +131,41 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         stoppedReason: 'the privacy budget',
       })
       expect(await store.listOpenRounds()).toEqual([])
+      await store.close()
+    })
+
+    it('keeps the bounds a round applied to its updates, and why a round was abandoned', async () => {
+      const store = await makeStore()
+      await store.insertTask(aTask('t1'))
+      const bounds = { norm: 0.1 + 0.2, weight: null, clipped: 0, capped: 0 }
+      await store.openRound({ ...aRound('t1', 1), updateBounds: bounds })
+      await store.openRound(aRound('t1', 2))
+      expect((await store.listRounds('t1'))[0]?.updateBounds).toEqual(bounds)
+      // Counted as the round goes, then closed with what it applied.
+      await store.updateRound('t1', 1, { updateBounds: { ...bounds, clipped: 1 } })
+      expect((await store.listRounds('t1'))[0]?.updateBounds).toMatchObject({ clipped: 1 })
+      await store.closeRound({
+        round: {
+          taskId: 't1',
+          round: 1,
+          status: 'abandoned',
+          updateBounds: { norm: 2.5, weight: 1200, clipped: 2, capped: 1 },
+          abandonedReason: 'the held-out loss is NaN',
+          closedAt: 20,
+        },
+        task: {},
+      })
+      const [first, second] = await store.listRounds('t1')
+      expect(first).toMatchObject({
+        status: 'abandoned',
+        updateBounds: { norm: 2.5, weight: 1200, clipped: 2, capped: 1 },
+        abandonedReason: 'the held-out loss is NaN',
+      })
+      // A private task's round applies none of these: null, as are rounds from before them.
+      expect(second).toMatchObject({ updateBounds: null, abandonedReason: null })
+      await store.updateRound('t1', 2, { selected: 1, updateBounds: bounds })
+      await store.resetRound('t1', 2, 30)
+      expect((await store.listRounds('t1'))[1]).toMatchObject({ updateBounds: null, selected: 0 })
       await store.close()
     })
 

@@ -4,6 +4,7 @@ import type {
   DatasetHeld,
   Participation,
   RoundStatus,
+  UpdateBounds,
   TaskSpec,
   TaskStatus,
 } from '../../shared/protocol/index.ts'
@@ -65,6 +66,10 @@ export interface RoundRecord {
   staleness: number[] | null
   /** A private task's ε spent after this round (at its δ); null without differential privacy. */
   epsilon: number | null
+  /** The norm and weight bounds its updates went through, and how many each changed. */
+  updateBounds: UpdateBounds | null
+  /** Why it was abandoned; null for an open or committed round. */
+  abandonedReason: string | null
   startedAt: number
   /**
    * When the round's first device was assigned (null: none yet). Before it the round waits
@@ -88,6 +93,8 @@ export const FRESH_ROUND = {
   examples: 0,
   firstAssignedAt: null,
   staleness: null,
+  updateBounds: null,
+  abandonedReason: null,
   deadlineAt: null,
   closedAt: null,
   bytesUp: 0,

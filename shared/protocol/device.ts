@@ -35,15 +35,27 @@ export const CapabilitiesSchema = z.strictObject({
 })
 export type Capabilities = z.infer<typeof CapabilitiesSchema>
 
+/**
+ * The most examples a device may say it holds of one dataset, or say an update was trained on:
+ * more than any phone holds, and small enough that no sum of them overflows a count.
+ */
+export const MAX_DEVICE_EXAMPLES = 10_000_000
+/** The most local steps an update may say it took (100 epochs of the most examples, batch 1). */
+export const MAX_UPDATE_STEPS = 100 * MAX_DEVICE_EXAMPLES
+/** A training loss past this is no loss a model reports: a bound, so that sums of them stay finite. */
+export const MAX_UPDATE_LOSS = 1e9
+
+const exampleCount = z.number().int().nonnegative().max(MAX_DEVICE_EXAMPLES)
+
 export const DatasetHeldSchema = z.strictObject({
   name: z
     .string()
     .min(1)
     .max(100)
     .regex(/^[\w.-]+$/, 'letters, digits, "_", "." and "-" only'),
-  examples: z.number().int().nonnegative(),
+  examples: exampleCount,
   /** Label histogram: labels[k] = number of examples with label k. */
-  labels: z.array(z.number().int().nonnegative()).max(1000),
+  labels: z.array(exampleCount).max(1000),
 })
 export type DatasetHeld = z.infer<typeof DatasetHeldSchema>
 
@@ -184,9 +196,14 @@ export interface CurrentModelAnswer {
 
 /** Metadata carried in an update container's header. */
 export const UpdateMetadataSchema = z.strictObject({
-  examples: z.number().int().positive(),
-  steps: z.number().int().nonnegative(),
-  loss: z.number().finite().optional(),
+  /**
+   * Distinct examples the delta was trained on: what FedAvg weighs it by. The coordinator also
+   * bounds it by what the device declared at the check-in that assigned it, and by steps × batch.
+   */
+  examples: z.number().int().positive().max(MAX_DEVICE_EXAMPLES),
+  /** Optimizer steps taken; at most the steps the device's plan allows on what it declared. */
+  steps: z.number().int().nonnegative().max(MAX_UPDATE_STEPS),
+  loss: z.number().finite().min(-MAX_UPDATE_LOSS).max(MAX_UPDATE_LOSS).optional(),
   /** Hash of the model the delta was computed against. */
   baseModel: z.string().regex(SHA256_HEX, 'not a SHA-256 hash'),
   /** The device stopped before its plan's steps because the deadline was near. */

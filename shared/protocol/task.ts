@@ -86,6 +86,10 @@ export const AGGREGATION_RULES = ['mean', 'median', 'trimmed-mean', 'multi-krum'
 export type AggregationRule = (typeof AGGREGATION_RULES)[number]
 /** Rules that weigh every report once, whatever its examples. */
 export const UNWEIGHTED_RULES: readonly AggregationRule[] = ['median', 'trimmed-mean']
+/** An adaptive bound calibrates on a round's first min(minReports, this) reports (async: bufferSize). */
+export const BOUNDS_CALIBRATION_REPORTS = 5
+/** The adaptive weight cap: this many times the lower median of the calibration reports' examples. */
+export const WEIGHT_CAP_MULTIPLE = 2
 
 export const AggregationSettingsSchema = z.strictObject({
   weighting: z.enum(WEIGHTINGS).default('examples'),
@@ -111,6 +115,17 @@ export const AggregationSettingsSchema = z.strictObject({
   byzantine: z.number().int().min(0).max(1000).default(1),
   /** multi-krum: m, the best-scored reports averaged; absent (or above n − f): n − f. */
   krumSelect: z.number().int().min(1).max(10_000).optional(),
+  /**
+   * Every update's L2 norm is clipped to this before it is aggregated: `"adaptive"` (the round's
+   * own: the lower median of its first reports' norms), a fixed bound, or `"off"`. Private tasks
+   * clip to `privacy.clipNorm` (or `secureAggregation.range`) instead and ignore it.
+   */
+  normBound: z.union([z.enum(['adaptive', 'off']), finitePositive.max(1e12)]).default('adaptive'),
+  /**
+   * An update's weight (its examples) is capped at WEIGHT_CAP_MULTIPLE times the lower median of
+   * the round's first reports' examples: `"adaptive"`, or `"off"`. Ignored by private tasks.
+   */
+  weightBound: z.enum(['adaptive', 'off']).default('adaptive'),
 })
 export type AggregationSettings = z.infer<typeof AggregationSettingsSchema>
 
@@ -501,6 +516,18 @@ export interface RoundDeviceView {
   bytesUp: number
 }
 
+/**
+ * The bounds a round applied to its updates before aggregating them (a task without privacy or
+ * secure aggregation): the L2 norm each was clipped to and the cap on its weight (null: off, or
+ * not known yet while the round calibrates), and how many reports each bound changed.
+ */
+export interface UpdateBounds {
+  norm: number | null
+  weight: number | null
+  clipped: number
+  capped: number
+}
+
 export interface RoundView {
   round: number
   status: RoundStatus
@@ -535,6 +562,10 @@ export interface RoundView {
   staleness: number[] | null
   /** With differential privacy: the task's ε spent once this round committed (at its δ). */
   epsilon: number | null
+  /** What bounded this round's updates; null for a private task (its own clipping bounds them). */
+  updateBounds: UpdateBounds | null
+  /** Why the round was abandoned (too few reports, a model not fit to commit); else null. */
+  abandonedReason: string | null
   baseModel: string
   model: string | null
   startedAt: string

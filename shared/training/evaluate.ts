@@ -18,7 +18,10 @@ export interface EvaluateOptions {
 export interface Evaluation {
   /** Share of examples whose most probable class is the label. */
   accuracy: number
-  /** Mean categorical cross-entropy. */
+  /**
+   * Mean categorical cross-entropy; NaN when the model's outputs are not all finite (the clipped
+   * log would otherwise read a finite loss off NaN probabilities).
+   */
   loss: number
   /** Accuracy per label (index = label); NaN for a label with no examples. */
   perLabelAccuracy: number[]
@@ -57,14 +60,15 @@ export async function evaluate({
         { length: Math.min(batchSize, count - start) },
         (_, k) => start + k,
       )
-      const [predicted, losses] = tf.tidy((): [tf.Tensor, tf.Tensor] => {
+      const [predicted, losses, broken] = tf.tidy((): [tf.Tensor, tf.Tensor, tf.Tensor] => {
         const { x, y } = batchTensors(examples, indices, io)
         const probs = forward(model, x, false)
-        return [tf.argMax(probs, -1), tf.sum(crossEntropy(y, probs))]
+        const notFinite = tf.any(tf.logicalNot(tf.isFinite(probs)))
+        return [tf.argMax(probs, -1), tf.sum(crossEntropy(y, probs)), notFinite]
       })
-      const [p, l] = await Promise.all([predicted.data(), losses.data()])
-      tf.dispose([predicted, losses])
-      lossSum += l[0]!
+      const [p, l, b] = await Promise.all([predicted.data(), losses.data(), broken.data()])
+      tf.dispose([predicted, losses, broken])
+      lossSum += b[0] ? NaN : l[0]!
       for (let k = 0; k < indices.length; k++) {
         confusion[labels[start + k]!]![p[k]!]!++
       }

@@ -511,6 +511,13 @@ describe('evaluate', () => {
     expect(whole.loss).toBeCloseTo(e.loss, 5)
   })
 
+  it('reads a NaN loss, not a clipped finite one, off a model whose outputs are not finite', async () => {
+    // Every weight at float32's maximum: each is finite, the activations overflow to NaN.
+    const huge = initial.map((t) => ({ ...t, data: new Float32Array(t.data.length).fill(3.4e38) }))
+    const e = await evaluate({ model: model(), weights: huge, examples: test, batchSize: 64 })
+    expect(e.loss).toBeNaN()
+  })
+
   it('counts where each label went in a confusion matrix that agrees with the accuracies', async () => {
     const e = await evaluate({ model: model(), weights: initial, examples: test, batchSize: 64 })
     expect(e.confusion).toHaveLength(10)

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest'
+import { l2Norm } from '../../shared/privacy/index.ts'
+import type { TrainReport } from '../strategy/index.ts'
+import {
+  calibrationReports,
+  lowerMedian,
+  roundBounds,
+  type BoundSettings,
+} from './update-bounds.ts'
+
+/** A report whose delta is [norm, 0] (L2 norm `norm`), from `examples`. */
+const report = (deviceId: string, norm: number, examples = 100): TrainReport => ({
+  deviceId,
+  delta: [{ name: 'w', shape: [2], dtype: 'float32', data: Float32Array.from([norm, 0]) }],
+  examples,
+  steps: 4,
+})
+const adaptive: BoundSettings = {
+  normBound: 'adaptive',
+  weightBound: 'adaptive',
+  weighting: 'examples',
+}
+const norms = (reports: TrainReport[]) => reports.map((r) => l2Norm(r.delta))
+
+describe('a round’s update bounds', () => {
+  it('holds the first k reports, then clips every one to their lower median norm and caps weights at twice their lower median examples', () => {
+    const bounds = roundBounds(adaptive, 3)
+    expect(bounds.view()).toEqual({ norm: null, weight: null, clipped: 0, capped: 0 })
+    expect(bounds.admit(report('a', 1, 100))).toEqual([])
+    expect(bounds.admit(report('b', 1e6, 5000))).toEqual([])
+    const released = bounds.admit(report('c', 2, 300))
+    // Norms 1, 10⁶, 2: bound 2. Examples 100, 5000, 300: cap 2 × 300.
+    expect(released.map((r) => r.deviceId)).toEqual(['a', 'b', 'c'])
+    expect(norms(released)).toEqual([1, 2, 2])
+    expect(released.map((r) => r.examples)).toEqual([100, 600, 300])
+    expect(bounds.view()).toEqual({ norm: 2, weight: 600, clipped: 1, capped: 1 })
+    // Streaming from here: each report goes through at once.
+    const [later] = bounds.admit(report('d', 8, 700))
+    expect([l2Norm(later!.delta), later!.examples]).toEqual([2, 600])
+    expect(bounds.view()).toMatchObject({ clipped: 2, capped: 2 })
+    // A report within both bounds is passed on as it came, not copied.
+    const within = report('e', 1.5, 50)
+    expect(bounds.admit(within)[0]!.delta).toBe(within.delta)
+  })
+
+  it('takes the lower of the two middle values, so that two attackers of four cannot set the bound', () => {
+    expect(lowerMedian([4, 1, 1e9, 2])).toBe(2)
+    expect(lowerMedian([7])).toBe(7)
+    expect(() => lowerMedian([])).toThrow(RangeError)
+    const bounds = roundBounds(adaptive, 4)
+    for (const [id, n] of [
+      ['a', 1e9],
+      ['b', 1],
+      ['c', 1e9],
+    ] as const)
+      bounds.admit(report(id, n))
+    expect(norms(bounds.admit(report('d', 3)))).toEqual([3, 1, 3, 3])
+  })
+
+  it('applies the staleness weight after clipping: a stale update is clipped like a fresh one', () => {
+    const bounds = roundBounds({ ...adaptive, normBound: 4 }, 1)
+    const [fresh] = bounds.admit(report('a', 10), 1)
+    const [stale] = bounds.admit(report('b', 10), 0.5)
+    expect(norms([fresh!, stale!])).toEqual([4, 2])
+  })
+
+  it('holds nothing when no bound needs calibrating: a fixed norm, no weight to cap', () => {
+    for (const settings of [
+      { normBound: 3, weightBound: 'off', weighting: 'examples' },
+      { normBound: 3, weightBound: 'adaptive', weighting: 'uniform' },
+    ] as const) {
+      const bounds = roundBounds(settings, 5)
+      const [one] = bounds.admit(report('a', 5, 10_000))
+      expect([l2Norm(one!.delta), one!.examples]).toEqual([3, 10_000])
+      expect(bounds.view()).toEqual({ norm: 3, weight: null, clipped: 1, capped: 0 })
+    }
+  })
+
+  it('with both off passes every report through as it came', () => {
+    const bounds = roundBounds({ ...adaptive, normBound: 'off', weightBound: 'off' }, 5)
+    const big = report('a', 1e30, 10_000_000)
+    expect(bounds.admit(big)).toEqual([big])
+    expect(bounds.view()).toEqual({ norm: null, weight: null, clipped: 0, capped: 0 })
+  })
+
+  it('calibrates on what came when the round closes before k reports', () => {
+    const bounds = roundBounds(adaptive, 5)
+    bounds.admit(report('a', 1))
+    bounds.admit(report('b', 9))
+    expect(norms(bounds.flush())).toEqual([1, 1])
+    expect(bounds.flush()).toEqual([])
+    expect(bounds.view()).toMatchObject({ norm: 1, weight: 200, clipped: 1 })
+  })
+
+  it('calibrates on min(minReports, 5) reports, an async task on min(bufferSize, 5)', () => {
+    const spec = (mode: 'sync' | 'async', minReports: number, bufferSize: number) =>
+      calibrationReports({ mode, rounds: { minReports }, async: { bufferSize } })
+    expect(spec('sync', 3, 10)).toBe(3)
+    expect(spec('sync', 50, 1)).toBe(5)
+    expect(spec('async', 50, 2)).toBe(2)
+    expect(spec('async', 1, 10)).toBe(5)
+  })
+})

@@ -1,0 +1,96 @@
+import { l2Norm } from '../../shared/privacy/index.ts'
+import {
+  type AggregationSettings,
+  BOUNDS_CALIBRATION_REPORTS,
+  type UpdateBounds,
+  WEIGHT_CAP_MULTIPLE,
+} from '../../shared/protocol/index.ts'
+import type { TrainReport } from '../strategy/index.ts'
+
+/** One round's bounds on the updates of a task without privacy or secure aggregation. */
+export interface RoundBounds {
+  /**
+   * Takes an accepted report and gives back the reports to aggregate now, clipped and capped:
+   * none while an adaptive bound still calibrates, then the calibration reports and this one.
+   * `scale` multiplies the delta after clipping (FedBuff's staleness weight), so a stale update
+   * is clipped like a fresh one and then weighed down.
+   */
+  admit(report: TrainReport, scale?: number): TrainReport[]
+  /** The reports still held (a round that closes before calibrating), bounded on what came. */
+  flush(): TrainReport[]
+  /** The bounds applied, and how many reports each changed. */
+  view(): UpdateBounds
+}
+
+export type BoundSettings = Pick<AggregationSettings, 'normBound' | 'weightBound' | 'weighting'>
+
+/** The value at the lower middle of `values` (the smaller of the two middle ones). */
+export function lowerMedian(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted[(sorted.length - 1) >> 1]
+  if (middle === undefined) throw new RangeError('the median of nothing')
+  return middle
+}
+
+/**
+ * A round's norm bound and weight cap (docs/PROTOCOL.md, "What one device can do"). An adaptive
+ * bound is calibrated on the round's first `calibrateOn` reports, which are held until they are
+ * all in (after Andrew et al. 2021, with the median as the quantile): the norm bound is the lower
+ * median of their L2 norms, the weight cap WEIGHT_CAP_MULTIPLE times the lower median of their
+ * examples. Those reports and every later one are then bounded as they go into the aggregation,
+ * so the round streams again: O(model) memory once calibrated. Under uniform weighting examples
+ * weigh nothing, so there is no weight to cap.
+ */
+export function roundBounds(settings: BoundSettings, calibrateOn: number): RoundBounds {
+  const weighs = settings.weighting !== 'uniform' && settings.weightBound === 'adaptive'
+  let norm: number | null = typeof settings.normBound === 'number' ? settings.normBound : null
+  let weight: number | null = null
+  let clipped = 0
+  let capped = 0
+  const calibrating = settings.normBound === 'adaptive' || weighs
+  let held: { report: TrainReport; scale: number; norm: number }[] | null = calibrating ? [] : null
+
+  function bound(report: TrainReport, scale: number, reportNorm: number): TrainReport {
+    const clip = norm !== null && reportNorm > norm ? norm / reportNorm : 1
+    if (clip < 1) clipped++
+    const examples = weight !== null && report.examples > weight ? weight : report.examples
+    if (examples < report.examples) capped++
+    const factor = clip * scale
+    const delta =
+      factor === 1
+        ? report.delta
+        : report.delta.map((t) => ({ ...t, data: t.data.map((v) => v * factor) }))
+    return { ...report, delta, examples }
+  }
+
+  function calibrate(): TrainReport[] {
+    const reports = held ?? []
+    held = null
+    if (reports.length === 0) return []
+    if (settings.normBound === 'adaptive') norm = lowerMedian(reports.map((r) => r.norm))
+    if (weighs) weight = WEIGHT_CAP_MULTIPLE * lowerMedian(reports.map((r) => r.report.examples))
+    return reports.map((r) => bound(r.report, r.scale, r.norm))
+  }
+
+  return {
+    admit(report, scale = 1) {
+      // Only a norm bound needs the norm: an O(model) pass saved when there is none.
+      const reportNorm = settings.normBound === 'off' ? 0 : l2Norm(report.delta)
+      if (held === null) return [bound(report, scale, reportNorm)]
+      held.push({ report, scale, norm: reportNorm })
+      return held.length >= calibrateOn ? calibrate() : []
+    },
+    flush: calibrate,
+    view: () => ({ norm, weight, clipped, capped }),
+  }
+}
+
+/** Reports an adaptive bound calibrates on: min(minReports, 5), an async task's min(bufferSize, 5). */
+export function calibrationReports(spec: {
+  mode: 'sync' | 'async'
+  rounds: { minReports: number }
+  async: { bufferSize: number }
+}): number {
+  const needed = spec.mode === 'async' ? spec.async.bufferSize : spec.rounds.minReports
+  return Math.max(1, Math.min(needed, BOUNDS_CALIBRATION_REPORTS))
+}
