@@ -89,3 +89,52 @@ export function nested(depth: number): unknown {
   for (let i = 0; i < depth; i++) value = [value]
   return value
 }
+
+/** The constructors through which a decoder could allocate memory in proportion to a claim. */
+const ALLOCATORS = [
+  'ArrayBuffer',
+  'Uint8Array',
+  'Int8Array',
+  'Uint16Array',
+  'Int16Array',
+  'Uint32Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigUint64Array',
+  'BigInt64Array',
+] as const
+
+/**
+ * Runs `run` with the typed-array and ArrayBuffer constructors watched, and says the largest
+ * buffer it asked for (bytes) and what it returned or threw. A decoder that believes a length
+ * in its input before checking it against the input's size shows up here, even when it then
+ * fails; views onto existing buffers cost nothing and are not counted.
+ */
+export function watchAllocations<T>(run: () => T): {
+  largest: number
+  outcome: { ok: true; value: T } | { ok: false; error: unknown }
+} {
+  const global = globalThis as unknown as Record<string, unknown>
+  const saved = ALLOCATORS.map((name) => [name, global[name] as new (...a: unknown[]) => object])
+  let largest = 0
+  for (const [name, Original] of saved as [string, new (...a: unknown[]) => object][]) {
+    const bytesPer = (Original as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1
+    const watched: object = new Proxy(Original, {
+      construct(target, args: unknown[], newTarget) {
+        if (typeof args[0] === 'number') largest = Math.max(largest, args[0] * bytesPer)
+        return Reflect.construct(target, args, newTarget === watched ? target : newTarget) as object
+      },
+    })
+    global[name] = watched
+  }
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown }
+  try {
+    outcome = { ok: true, value: run() }
+  } catch (error) {
+    outcome = { ok: false, error }
+  } finally {
+    for (const [name, Original] of saved as [string, unknown][]) global[name] = Original
+  }
+  return { largest, outcome }
+}
