@@ -10,12 +10,32 @@ export const ROUND_STATUSES = ['open', 'committed', 'abandoned'] as const
 
 const finitePositive = z.number().finite().positive()
 
+/**
+ * Nesting no layer topology needs (a real one is about ten deep). Deeper JSON parses, but the
+ * store could not write it back (JSON.stringify overflows its stack near 4,000 levels).
+ */
+export const MAX_TOPOLOGY_DEPTH = 100
+
+/** Whether `value` nests at most `max` objects or arrays deep; a loop, not recursion. */
+function nestsWithin(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (typeof node !== 'object' || node === null) continue
+    if (depth >= max) return false
+    for (const child of Object.values(node)) stack.push([child, depth + 1])
+  }
+  return true
+}
+
 export const ModelSpecSchema = z.discriminatedUnion('preset', [
   z.strictObject({ preset: z.enum(MODEL_PRESETS) }),
   z.strictObject({
     preset: z.literal('custom'),
     /** A TF.js Layers topology (`model.toJSON()`'s modelTopology). */
-    topology: z.record(z.string(), z.unknown()),
+    topology: z.record(z.string(), z.unknown()).refine((t) => nestsWithin(t, MAX_TOPOLOGY_DEPTH), {
+      message: `nests deeper than ${MAX_TOPOLOGY_DEPTH} levels: no layer topology does`,
+    }),
     /** Optional initial weights: a base64 tensor container whose names match the topology. */
     initialWeights: z
       .string()

@@ -52,11 +52,12 @@ export function encodeContainer(input: {
   metadata?: ContainerMetadata
   codec?: Codec
 }): Uint8Array {
-  const header: Header = {
+  // The reader's own checks: never write a container that decodeContainer would refuse.
+  const header = checkHeader({
     codec: input.codec ?? 'float32',
     tensors: input.tensors.map(({ name, shape, dtype }) => ({ name, shape: [...shape], dtype })),
     metadata: input.metadata ?? {},
-  }
+  })
   const headerBytes = new TextEncoder().encode(JSON.stringify(header))
   const payloadStart = PREAMBLE + headerBytes.length + pad4(headerBytes.length)
   const payloadLength = input.tensors.reduce((n, t) => n + t.data.length * 4, 0)
@@ -150,8 +151,13 @@ function checkHeader(value: unknown): Header {
   if (typeof meta !== 'object' || Array.isArray(meta) || meta === null)
     return fail('header.metadata is not an object')
   for (const [k, v] of Object.entries(meta))
-    if (!['string', 'number', 'boolean'].includes(typeof v))
-      return fail(`metadata.${k} is not a string, number or boolean`)
+    if (
+      !['string', 'number', 'boolean'].includes(typeof v) ||
+      Number.isNaN(v) ||
+      v === Infinity ||
+      v === -Infinity
+    )
+      return fail(`metadata.${k} is not a string, finite number or boolean`)
   return { codec: codec as Codec, tensors: checked, metadata: meta as ContainerMetadata }
 }
 

@@ -125,6 +125,28 @@ describe('tensor container', () => {
     ).toBe('size-mismatch')
   })
 
+  // Found by container.fuzz.test.ts: each of these was written, then refused by decodeContainer.
+  it('refuses to write what it would refuse to read', () => {
+    const one = (name: string, shape: number[]) => ({
+      name,
+      shape,
+      dtype: 'float32' as const,
+      data: new Float32Array(1),
+    })
+    const cases: [Parameters<typeof encodeContainer>[0], string][] = [
+      [{ tensors: [], metadata: { loss: NaN } }, 'metadata.loss'],
+      [{ tensors: [], metadata: { loss: Infinity } }, 'metadata.loss'],
+      [{ tensors: [one('w', [1]), one('w', [1])] }, 'appears twice'],
+      [{ tensors: [one('', [1])] }, 'name'],
+      [{ tensors: [one('w', Array<number>(9).fill(1))] }, 'shape'],
+      [{ tensors: [one('w', [-1, -1])] }, 'shape'],
+    ]
+    for (const [input, why] of cases) {
+      expect(codeOf(() => encodeContainer(input))).toBe('bad-header')
+      expect(() => encodeContainer(input)).toThrow(why)
+    }
+  })
+
   it('hashes with SHA-256', async () => {
     expect(await sha256Hex(new TextEncoder().encode('abc'))).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
