@@ -33,6 +33,27 @@ export interface RoundElements {
 const accuracyText = (round: RoundView) =>
   round.accuracy === null ? '' : `: held-out accuracy ${(round.accuracy * 100).toFixed(1)}%`
 
+/**
+ * What bounded a closed round's updates, in words: the norm bound and the weight cap it applied
+ * and how many reports each changed ("" for a private task, whose own clipping bounds them).
+ */
+export function boundsText(round: RoundView): string {
+  const b = round.updateBounds
+  if (!b || (b.norm === null && b.weight === null)) return ''
+  const parts = [
+    ...(b.norm === null
+      ? []
+      : [`norm bound ${b.norm.toPrecision(3)} (${count(b.clipped)} clipped)`]),
+    ...(b.weight === null
+      ? []
+      : [`weight cap ${count(Math.round(b.weight))} examples (${count(b.capped)} capped)`]),
+  ]
+  return ` Updates bounded: ${parts.join(', ')}.`
+}
+
+const abandonedText = (round: RoundView) =>
+  round.status === 'abandoned' && round.abandonedReason ? `: ${round.abandonedReason}` : ''
+
 /** A synchronous round: reports against its target and minimum, or how it closed. */
 export function roundSummary(task: TaskView, round: RoundView): string {
   const target = task.rounds.clientsPerRound
@@ -46,7 +67,9 @@ export function roundSummary(task: TaskView, round: RoundView): string {
   return (
     `${round.status === 'committed' ? 'Committed' : 'Abandoned'} with ${count(round.reported)} report${round.reported === 1 ? '' : 's'}` +
     accuracyText(round) +
-    (round.epsilon === null ? '.' : `; ε spent ${round.epsilon.toPrecision(4)}.`)
+    abandonedText(round) +
+    (round.epsilon === null ? '.' : `; ε spent ${round.epsilon.toPrecision(4)}.`) +
+    boundsText(round)
   )
 }
 
@@ -62,7 +85,9 @@ export function asyncSummary(task: TaskView, round: RoundView): string {
   return (
     `${round.status === 'committed' ? 'Applied' : 'Abandoned'} with ${count(round.reported)} update${round.reported === 1 ? '' : 's'}` +
     accuracyText(round) +
-    (staleness ? `; staleness: ${staleness}.` : '.')
+    abandonedText(round) +
+    (staleness ? `; staleness: ${staleness}.` : '.') +
+    boundsText(round)
   )
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TaskSpecSchema, type TaskSpecInput, type TaskView } from '../../shared/protocol/index.ts'
 import { round } from './fixtures.ts'
-import { asyncSummary, roundSummary } from './round-view.ts'
+import { asyncSummary, boundsText, roundSummary } from './round-view.ts'
 import { progressLabel, roundFacts, ruleFacts, stalenessText, taskFacts } from './task-facts.ts'
 
 const taskOf = (input: Partial<TaskSpecInput>, more: Partial<TaskView> = {}): TaskView =>
@@ -52,6 +52,32 @@ describe('task facts', () => {
       'Applied with 4 updates: held-out accuracy 90.0%; staleness: 1 fresh, 2 at staleness 1, 1 at staleness 2 (mean staleness 1.00).',
     )
     expect(stalenessText(round({ staleness: null }))).toBeNull()
+  })
+
+  it('says what bounded a closed round, and why one was abandoned', () => {
+    const task = taskOf({ rounds: { total: 40, clientsPerRound: 10 } })
+    const bounded = round({
+      status: 'committed',
+      reported: 10,
+      accuracy: 0.9,
+      updateBounds: { norm: 0.41235, weight: 800, clipped: 3, capped: 1 },
+    })
+    expect(roundSummary(task, bounded)).toBe(
+      'Committed with 10 reports: held-out accuracy 90.0%. Updates bounded: norm bound 0.412 (3 clipped), weight cap 800 examples (1 capped).',
+    )
+    const uniform = round({ updateBounds: { norm: 2, weight: null, clipped: 0, capped: 0 } })
+    expect(boundsText(uniform)).toBe(' Updates bounded: norm bound 2.00 (0 clipped).')
+    expect(boundsText(round({ updateBounds: null }))).toBe('')
+    const abandoned = round({
+      status: 'abandoned',
+      reported: 3,
+      accuracy: null,
+      abandonedReason: 'the new model is not finite',
+      updateBounds: null,
+    })
+    expect(roundSummary(task, abandoned)).toBe(
+      'Abandoned with 3 reports: the new model is not finite.',
+    )
   })
 
   it('names a robust aggregation rule, and nothing for the plain mean', () => {
