@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  CapabilitiesSchema,
   DatasetHeldSchema,
   describeIssues,
   MAX_DEVICE_EXAMPLES,
@@ -29,5 +30,14 @@ describe('the counts a device sends are bounded where they are parsed', () => {
     expect(fieldsOf(meta({ steps: MAX_UPDATE_STEPS + 1 }))).toEqual(['steps'])
     expect(fieldsOf(meta({ loss: 1e300 }))).toEqual(['loss'])
     expect(fieldsOf(meta({ loss: -1e300 }))).toEqual(['loss'])
+  })
+
+  it('bounds the speed and memory a device reports', () => {
+    const caps = (over: object) => CapabilitiesSchema.safeParse({ backend: 'wasm', ...over })
+    expect(caps({ examplesPerSecond: 14_800, memoryMB: 8192 }).success).toBe(true)
+    expect(fieldsOf(caps({ examplesPerSecond: 1e300, memoryMB: 2 ** 53 }))).toEqual([
+      'examplesPerSecond',
+      'memoryMB',
+    ])
   })
 })

@@ -26,9 +26,10 @@ export interface EnrolAnswer {
 
 export const CapabilitiesSchema = z.strictObject({
   backend: z.enum(BACKENDS),
-  /** Measured local training speed, examples per second. */
-  examplesPerSecond: z.number().finite().nonnegative().optional(),
-  memoryMB: z.number().finite().nonnegative().optional(),
+  /** Measured local training speed, examples per second (a million is past any phone's). */
+  examplesPerSecond: z.number().finite().nonnegative().max(1e6).optional(),
+  /** Memory in MB (a terabyte is past any phone's). */
+  memoryMB: z.number().finite().nonnegative().max(1e6).optional(),
   charging: z.boolean().optional(),
   network: z.enum(['unmetered', 'metered', 'unknown']).optional(),
   userAgent: z.string().max(500).optional(),

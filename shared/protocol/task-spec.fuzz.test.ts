@@ -14,6 +14,8 @@ import {
 import {
   BACKENDS,
   CheckinRequestSchema,
+  MAX_DEVICE_EXAMPLES,
+  MAX_UPDATE_STEPS,
   EnrolRequestSchema,
   UpdateMetadataSchema,
   type CheckinRequest,
@@ -307,16 +309,24 @@ function checkCheckin(checkin: CheckinRequest): void {
   expectFinite(checkin)
   expect(Number.isSafeInteger(checkin.protocolVersion)).toBe(true)
   expect(checkin.datasets.length).toBeLessThanOrEqual(50)
+  const { examplesPerSecond, memoryMB } = checkin.capabilities
+  for (const n of [examplesPerSecond, memoryMB])
+    if (n !== undefined) expect(n).toBeLessThanOrEqual(1e6)
   for (const d of checkin.datasets) {
     expect(Number.isSafeInteger(d.examples) && d.examples >= 0).toBe(true)
-    expect(d.labels.every((n) => Number.isSafeInteger(n) && n >= 0)).toBe(true)
+    expect(d.examples).toBeLessThanOrEqual(MAX_DEVICE_EXAMPLES)
+    expect(
+      d.labels.every((n) => Number.isSafeInteger(n) && n >= 0 && n <= MAX_DEVICE_EXAMPLES),
+    ).toBe(true)
   }
 }
 
 function checkMetadata(metadata: UpdateMetadata): void {
   expectFinite(metadata)
   expect(Number.isSafeInteger(metadata.examples) && metadata.examples >= 1).toBe(true)
+  expect(metadata.examples).toBeLessThanOrEqual(MAX_DEVICE_EXAMPLES)
   expect(Number.isSafeInteger(metadata.steps) && metadata.steps >= 0).toBe(true)
+  expect(metadata.steps).toBeLessThanOrEqual(MAX_UPDATE_STEPS)
   expect(metadata.baseModel).toMatch(/^[0-9a-f]{64}$/)
 }
 
