@@ -21,6 +21,7 @@ import {
   type TaskSpec,
   type TaskView,
   type TrainSettings,
+  type UpdateBounds,
   type UploadAnswer,
   speedTier,
   tooFewReports,
@@ -153,6 +154,8 @@ interface LiveTask {
   /** Async tasks: each recent round's base model, to check a stale update against. */
   bases: Map<number, string>
   open: LiveRound | undefined
+  /** The bounds the last committed round applied: an adaptive bound rises from them gradually. */
+  bounds: UpdateBounds | null
   /** Writes for this task, in the order they were decided. */
   queue: Promise<void>
 }
@@ -260,7 +263,11 @@ export function createScheduler(options: SchedulerOptions) {
       secure: undefined,
       bounds: isPrivate(live.record.spec)
         ? undefined
-        : roundBounds(live.record.spec.aggregation, calibrationReports(live.record.spec)),
+        : roundBounds(
+            live.record.spec.aggregation,
+            calibrationReports(live.record.spec),
+            live.bounds,
+          ),
       claims: new Map(),
       sampling: sampling(live, live.record.spec.rounds),
       devices: new Map(),
@@ -481,6 +488,7 @@ export function createScheduler(options: SchedulerOptions) {
     Object.assign(r, { status: 'committed', model: hash, ...metrics })
     task.modelHash = hash
     task.committedRounds += 1
+    live.bounds = r.updateBounds
     if (task.committedRounds >= task.spec.rounds.total) task.status = 'completed'
     return null
   }
@@ -1265,6 +1273,7 @@ export function createScheduler(options: SchedulerOptions) {
       atWork: new Map(),
       bases: new Map(),
       open: undefined,
+      bounds: null,
       queue: Promise.resolve(),
     }
     tasks.set(record.id, live)
@@ -1372,7 +1381,13 @@ export function createScheduler(options: SchedulerOptions) {
   async function start(): Promise<void> {
     for (const record of await store.listTasks())
       addLiveTask(record, models.info(record.spec.model))
-    for (const live of tasks.values()) live.population = await populationOf(live.record)
+    for (const live of tasks.values()) {
+      live.population = await populationOf(live.record)
+      const committed = (await store.listRounds(live.record.id)).filter(
+        (r) => r.status === 'committed',
+      )
+      live.bounds = committed.at(-1)?.updateBounds ?? null
+    }
     for (const live of tasks.values()) {
       const hash = live.record.optimizerState
       if (!hash || !live.strategy.restore) continue

@@ -43,6 +43,25 @@ describe('a round’s update bounds', () => {
     expect(bounds.admit(within)[0]!.delta).toBe(within.delta)
   })
 
+  it('rises at most twice over the last committed round’s bounds, and falls freely', () => {
+    // Attackers hold two of the three calibration reports: alone, they would set the bounds.
+    const taken = roundBounds(adaptive, 3, { norm: 1, weight: 200 })
+    taken.admit(report('a', 1e6, 10_000_000))
+    taken.admit(report('b', 1e6, 10_000_000))
+    const released = taken.admit(report('c', 1, 100))
+    expect(taken.view()).toMatchObject({ norm: 2, weight: 400 })
+    expect(norms(released)).toEqual([2, 2, 1])
+    expect(released.map((r) => r.examples)).toEqual([400, 400, 100])
+    // Honest updates shrink as a model converges: the bounds follow them down at once.
+    const shrinking = roundBounds(adaptive, 3, { norm: 8, weight: 2000 })
+    for (const id of ['a', 'b', 'c']) shrinking.admit(report(id, 0.5, 100))
+    expect(shrinking.view()).toMatchObject({ norm: 0.5, weight: 200 })
+    // The first round has nothing to rise from.
+    const first = roundBounds(adaptive, 1, null)
+    first.admit(report('a', 30, 100))
+    expect(first.view()).toMatchObject({ norm: 30, weight: 200 })
+  })
+
   it('takes the lower of the two middle values, so that two attackers of four cannot set the bound', () => {
     expect(lowerMedian([4, 1, 1e9, 2])).toBe(2)
     expect(lowerMedian([7])).toBe(7)

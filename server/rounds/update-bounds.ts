@@ -1,6 +1,7 @@
 import { l2Norm } from '../../shared/privacy/index.ts'
 import {
   type AggregationSettings,
+  BOUND_GROWTH,
   BOUNDS_CALIBRATION_REPORTS,
   type UpdateBounds,
   WEIGHT_CAP_MULTIPLE,
@@ -32,16 +33,27 @@ export function lowerMedian(values: readonly number[]): number {
   return middle
 }
 
+/** `calibrated`, risen at most BOUND_GROWTH times over `previous` where there is one. */
+const grown = (calibrated: number, previous: number | null | undefined) =>
+  previous === null || previous === undefined || !(previous > 0)
+    ? calibrated
+    : Math.min(calibrated, BOUND_GROWTH * previous)
+
 /**
  * A round's norm bound and weight cap (docs/PROTOCOL.md, "What one device can do"). An adaptive
  * bound is calibrated on the round's first `calibrateOn` reports, which are held until they are
  * all in (after Andrew et al. 2021, with the median as the quantile): the norm bound is the lower
  * median of their L2 norms, the weight cap WEIGHT_CAP_MULTIPLE times the lower median of their
- * examples. Those reports and every later one are then bounded as they go into the aggregation,
- * so the round streams again: O(model) memory once calibrated. Under uniform weighting examples
- * weigh nothing, so there is no weight to cap.
+ * examples, each at most BOUND_GROWTH times the `previous` committed round's. Those reports and
+ * every later one are then bounded as they go into the aggregation, so the round streams again:
+ * O(model) memory once calibrated. Under uniform weighting examples weigh nothing, so there is no
+ * weight to cap.
  */
-export function roundBounds(settings: BoundSettings, calibrateOn: number): RoundBounds {
+export function roundBounds(
+  settings: BoundSettings,
+  calibrateOn: number,
+  previous: Pick<UpdateBounds, 'norm' | 'weight'> | null = null,
+): RoundBounds {
   const weighs = settings.weighting !== 'uniform' && settings.weightBound === 'adaptive'
   let norm: number | null = typeof settings.normBound === 'number' ? settings.normBound : null
   let weight: number | null = null
@@ -67,8 +79,13 @@ export function roundBounds(settings: BoundSettings, calibrateOn: number): Round
     const reports = held ?? []
     held = null
     if (reports.length === 0) return []
-    if (settings.normBound === 'adaptive') norm = lowerMedian(reports.map((r) => r.norm))
-    if (weighs) weight = WEIGHT_CAP_MULTIPLE * lowerMedian(reports.map((r) => r.report.examples))
+    if (settings.normBound === 'adaptive')
+      norm = grown(lowerMedian(reports.map((r) => r.norm)), previous?.norm)
+    if (weighs)
+      weight = grown(
+        WEIGHT_CAP_MULTIPLE * lowerMedian(reports.map((r) => r.report.examples)),
+        previous?.weight,
+      )
     return reports.map((r) => bound(r.report, r.scale, r.norm))
   }
 

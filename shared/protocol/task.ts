@@ -110,6 +110,12 @@ export const UNWEIGHTED_RULES: readonly AggregationRule[] = ['median', 'trimmed-
 export const BOUNDS_CALIBRATION_REPORTS = 5
 /** The adaptive weight cap: this many times the lower median of the calibration reports' examples. */
 export const WEIGHT_CAP_MULTIPLE = 2
+/**
+ * An adaptive bound rises at most this many times over the last committed round's: attackers who
+ * happen to hold most of one round's calibration reports raise the bound that far, not to their
+ * own norm (falling is free, as honest updates shrink while a model converges).
+ */
+export const BOUND_GROWTH = 2
 
 export const AggregationSettingsSchema = z.strictObject({
   weighting: z.enum(WEIGHTINGS).default('examples'),
