@@ -85,7 +85,7 @@ describe('the phone app and public files', () => {
       // beyond compiling WebAssembly (TF.js's WASM backend).
       expect(csp, path).toContain("frame-ancestors 'none'")
       expect(csp, path).toContain("default-src 'self'")
-      expect(csp, path).toContain("script-src 'self' 'wasm-unsafe-eval';")
+      expect(csp, path).toContain("script-src 'self' 'wasm-unsafe-eval' blob:;")
       expect(csp, path).toContain("object-src 'none'")
       expect(csp, path).not.toContain("'unsafe-inline'")
       expect(csp, path).not.toContain("'unsafe-eval'")

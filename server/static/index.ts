@@ -12,14 +12,15 @@ export const PUBLIC_DIR = join(repo, 'public')
 
 /**
  * The page may load only its own scripts, styles, workers and data. What it needs beyond 'self':
- * `'wasm-unsafe-eval'` to compile TF.js's WASM backend (no JavaScript eval), `blob:` workers
- * (the WASM backend starts its threads from a blob of its own code), `data:` and `blob:` images
+ * `'wasm-unsafe-eval'` to compile TF.js's WASM backend (no JavaScript eval), `blob:` workers and
+ * scripts (the WASM backend starts its threads from a blob of its own code, which imports another
+ * blob; only script already running here can make one), `data:` and `blob:` images
  * (the dashboard's QR code is a data URL). `frame-ancestors 'none'`: no foreign page may frame
  * the app or the dashboard (clickjacking).
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
+  "script-src 'self' 'wasm-unsafe-eval' blob:",
   "worker-src 'self' blob:",
   "style-src 'self'",
   "img-src 'self' data: blob:",
