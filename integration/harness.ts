@@ -1,4 +1,4 @@
-import { serve, type ServerType } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import type { TaskSpecInput, TaskView, RoundView } from '../shared/protocol/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { loadMnist } from '../scripts/mnist-file.ts'
+import { listen } from '../server/api/listen.ts'
 import { createCoordinator, type CoordinatorOptions } from '../server/app.ts'
 import { fileBlobStore } from '../server/blobs/index.ts'
 import { pgliteStore } from '../server/store/index.ts'
@@ -26,13 +27,16 @@ export async function startCoordinator(
   const coordinator = await createCoordinator({
     heldOut: new Map([['mnist', test]]),
     retry: { minSeconds: 0.05, maxSeconds: 0.3 },
+    // The tests' devices train on this process's event loop: its busy turns are theirs, not the
+    // coordinator's load. Shedding on a busy loop is tested where a test asks for it.
+    shedding: { maxBusyMs: Infinity },
     ...options,
     store,
     blobs: fileBlobStore(join(dataDir, 'blobs')),
     adminToken: ADMIN_TOKEN,
   })
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: coordinator.app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+    const s = listen({ fetch: coordinator.app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
       resolve(s),
     )
   })

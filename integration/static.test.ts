@@ -69,6 +69,33 @@ describe('the phone app and public files', () => {
     }
   })
 
+  it('sends the security headers on the app, the dashboard, the service worker and the API', async () => {
+    for (const path of [
+      '/',
+      '/dashboard',
+      '/sw.js',
+      '/assets/app-1a2b.js',
+      '/healthz',
+      '/api/v1/tasks',
+      '/nothing-here',
+    ]) {
+      const { headers } = await fetch(`${running.url}${path}`)
+      const csp = headers.get('content-security-policy') ?? ''
+      // No foreign page may frame the app or the dashboard; no script but our own, no eval
+      // beyond compiling WebAssembly (TF.js's WASM backend).
+      expect(csp, path).toContain("frame-ancestors 'none'")
+      expect(csp, path).toContain("default-src 'self'")
+      expect(csp, path).toContain("script-src 'self' 'wasm-unsafe-eval' blob:;")
+      expect(csp, path).toContain("object-src 'none'")
+      expect(csp, path).not.toContain("'unsafe-inline'")
+      expect(csp, path).not.toContain("'unsafe-eval'")
+      expect(headers.get('x-content-type-options'), path).toBe('nosniff')
+      expect(headers.get('x-frame-options'), path).toBe('DENY')
+      expect(headers.get('referrer-policy'), path).toBe('no-referrer')
+      expect(headers.get('cross-origin-opener-policy'), path).toBe('same-origin')
+    }
+  })
+
   it('says how to build the app and the dashboard when they are missing', async () => {
     const response = await fetch(`${missing.url}/`)
     expect(response.status).toBe(503)

@@ -2,9 +2,13 @@ import { Hono } from 'hono'
 import type { Examples } from '../shared/data/index.ts'
 import type { ModelBudget } from '../shared/models/index.ts'
 import { adminRoutes } from './api/admin.ts'
-import { requireAdmin } from './api/auth.ts'
+import { isAdmin, requireAdmin } from './api/auth.ts'
 import { deviceRoutes } from './api/device.ts'
+import { DEFAULT_BODY_TIMEOUTS, type BodyTimeouts } from './api/body.ts'
 import { onError } from './api/errors.ts'
+import { loadShedder } from './api/shed.ts'
+import { refuseBadUrlText } from './api/text.ts'
+import { uploadGate, type UploadLimits } from './api/uploads.ts'
 import { openApiDocument } from './api/openapi.ts'
 import type { BlobStore } from './blobs/index.ts'
 import { systemClock, type Clock } from './clock/index.ts'
@@ -17,7 +21,7 @@ import { createModelRegistry, workerBuilder } from './models/index.ts'
 import type { RetryDelays } from './rounds/retry.ts'
 import { createScheduler } from './rounds/scheduler.ts'
 import type { Store } from './store/index.ts'
-import { crossOriginIsolation, staticRoutes } from './static/index.ts'
+import { securityHeaders, staticRoutes } from './static/index.ts'
 import type { Strategy } from './strategy/index.ts'
 
 export interface CoordinatorOptions {
@@ -32,6 +36,12 @@ export interface CoordinatorOptions {
   evaluator?: Evaluator
   retry?: { minSeconds: number; maxSeconds: number }
   keepAliveMs?: number
+  /** When devices are told to come back later (api/shed.ts): requests in flight, a busy loop. */
+  shedding?: { maxInFlight?: number; maxBusyMs?: number }
+  /** Uploads read at once, per device and in all (api/uploads.ts). */
+  uploads?: Partial<UploadLimits>
+  /** How long an upload's body may take to arrive (api/body.ts). */
+  bodyTimeouts?: Partial<BodyTimeouts>
   /** The built phone app and the public files; default: dist/client and public/ in the repo. */
   clientDir?: string
   publicDir?: string
@@ -83,6 +93,17 @@ export async function createCoordinator(options: CoordinatorOptions) {
     for (const [status, n] of byStatus) m.set('pollen_tasks', { status }, n)
     m.set('process_resident_memory_bytes', {}, process.memoryUsage().rss)
   })
+  const shed = loadShedder({
+    ...options.shedding,
+    ...(options.retry ? { retry: options.retry } : {}),
+    // The admin downloads models on a route devices share: never shed.
+    exempt: (c) => isAdmin(c, adminToken),
+  })
+  const uploads = uploadGate(options.uploads)
+  metrics.collectWith((m) => {
+    m.set('pollen_device_requests_in_flight', {}, shed.inFlight())
+    m.set('pollen_uploads_in_flight', {}, uploads.open())
+  })
   metrics.collectWith(async (m) => {
     const devices = countDevices(await store.listDevices(), clock.now())
     m.set('pollen_devices', { state: 'enrolled' }, devices.enrolled)
@@ -93,7 +114,8 @@ export async function createCoordinator(options: CoordinatorOptions) {
   let join: JoinInfo = { phoneUrl: null, urls: [] }
 
   const app = new Hono()
-  app.use('*', crossOriginIsolation)
+  app.use('*', securityHeaders)
+  app.use('*', refuseBadUrlText)
   app.onError(onError(log))
   app.notFound((c) =>
     c.json(
@@ -112,7 +134,18 @@ export async function createCoordinator(options: CoordinatorOptions) {
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument()))
   app.route(
     '/api/v1',
-    deviceRoutes({ scheduler, store, blobs, clock, events, metrics, adminToken }),
+    deviceRoutes({
+      scheduler,
+      store,
+      blobs,
+      clock,
+      events,
+      metrics,
+      adminToken,
+      shed,
+      uploads,
+      bodyTimeouts: { ...DEFAULT_BODY_TIMEOUTS, ...options.bodyTimeouts },
+    }),
   )
   const admin = new Hono()
   admin.use('*', requireAdmin(adminToken))
@@ -149,6 +182,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
     },
     /** Stops timers and waits for pending writes; closing the store is the caller's. */
     close: async () => {
+      shed.stop()
       await scheduler.stop()
       await models.close()
     },

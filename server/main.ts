@@ -1,4 +1,3 @@
-import { serve } from '@hono/node-server'
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttpsServer } from 'node:https'
@@ -7,6 +6,7 @@ import QRCode from 'qrcode'
 import { TaskSpecSchema } from '../shared/protocol/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { loadMnist } from '../scripts/mnist-file.ts'
+import { listen } from './api/listen.ts'
 import { createCoordinator } from './app.ts'
 import { fileBlobStore, sweepBlobTemporaries } from './blobs/index.ts'
 import { ConfigError, readConfig, type Config } from './config.ts'
@@ -70,7 +70,7 @@ async function main() {
   const lan = lanAddresses(config.host)
   const tls = await tlsFiles(config, lan)
   const scheme = tls ? 'https' : 'http'
-  const server = serve(
+  const server = listen(
     {
       fetch: coordinator.app.fetch,
       port: config.port,

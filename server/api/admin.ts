@@ -11,6 +11,7 @@ import type { Scheduler } from '../rounds/scheduler.ts'
 import type { Store } from '../store/index.ts'
 import { limitBody } from './body.ts'
 import { parseJson } from './errors.ts'
+import { canonicalInteger, pathInteger } from './params.ts'
 
 /**
  * A task: its settings and, for a custom model, the topology and the initial weights as base64
@@ -66,7 +67,7 @@ export function adminRoutes({
   )
   app.get('/tasks/:id/rounds/:round/devices', async (c) =>
     c.json({
-      devices: await scheduler.roundDevices(c.req.param('id'), roundNumber(c.req.param('round'))),
+      devices: await scheduler.roundDevices(c.req.param('id'), pathInteger(c, 'round')),
     }),
   )
 
@@ -81,16 +82,13 @@ export function adminRoutes({
   })
   // An earlier round's model, the same way: …/rounds/<n>/model and …/rounds/<n>/model/<hash>.bin.
   app.get('/tasks/:id/rounds/:round/model', async (c) => {
-    const model = await scheduler.roundModel(c.req.param('id'), roundNumber(c.req.param('round')))
+    const model = await scheduler.roundModel(c.req.param('id'), pathInteger(c, 'round'))
     // A committed round's model never changes, but the task (and so the round) may be deleted.
     c.header('Cache-Control', 'private, no-cache')
     return c.json(layersModelJson(models, model))
   })
   app.get('/tasks/:id/rounds/:round/model/:file', async (c) => {
-    const { hash } = await scheduler.roundModel(
-      c.req.param('id'),
-      roundNumber(c.req.param('round')),
-    )
+    const { hash } = await scheduler.roundModel(c.req.param('id'), pathInteger(c, 'round'))
     if (c.req.param('file') !== `${hash}.bin`)
       throw new PollenError(
         404,
@@ -105,9 +103,17 @@ export function adminRoutes({
     c.json({ datasets: summarizeDatasets(await store.listDevices(), clock.now()) }),
   )
 
-  app.get('/events', (c) =>
-    streamSSE(c, async (stream) => {
-      const lastId = Number(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? NaN)
+  app.get('/events', (c) => {
+    // Where a reconnecting stream left off: parsed before the stream starts, so a bad one is a 400.
+    const header = c.req.header('last-event-id')
+    const query = c.req.query('lastEventId')
+    const lastId =
+      header !== undefined
+        ? canonicalInteger(header, 'last-event-id', 0)
+        : query !== undefined
+          ? canonicalInteger(query, 'lastEventId', 0)
+          : undefined
+    return streamSSE(c, async (stream) => {
       // One write chain, filled synchronously: missed events, then a snapshot, then live events,
       // in order and with no gap between the backlog and the subscription.
       let chain = Promise.resolve()
@@ -115,7 +121,7 @@ export function adminRoutes({
         (chain = chain.then(() => stream.writeSSE(message)).catch(() => unsubscribe()))
       const send = ({ id, event }: StampedEvent) =>
         write({ id: String(id), event: event.type, data: JSON.stringify(event) })
-      if (Number.isFinite(lastId)) for (const e of events.since(lastId)) void send(e)
+      if (lastId !== undefined) for (const e of events.since(lastId)) void send(e)
       void write({ event: 'ready', data: JSON.stringify({ tasks: scheduler.listTasks() }) })
       const unsubscribe = events.subscribe((e) => void send(e))
       stream.onAbort(unsubscribe)
@@ -124,22 +130,10 @@ export function adminRoutes({
         if (!stream.aborted) await stream.write(': keep-alive\n\n').catch(() => undefined)
       }
       unsubscribe()
-    }),
-  )
+    })
+  })
 
   return app
-}
-
-/** A round number from a path: digits only, else a 400 naming the field. */
-function roundNumber(text: string): number {
-  if (!/^\d{1,9}$/.test(text))
-    throw new PollenError(
-      400,
-      'invalid_request',
-      `must be a round number (1, 2, …), not ${JSON.stringify(text.slice(0, 40))}`,
-      'round',
-    )
-  return Number(text)
 }
 
 /** A model as TF.js Layers' model.json: its weights manifest names model/<hash>.bin beside it. */

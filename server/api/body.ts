@@ -26,16 +26,42 @@ export const limitBody = (maxSize: number, what: string) =>
     },
   })
 
+/** How long a body may take to arrive: a stalled or trickling body is cut off. */
+export interface BodyTimeouts {
+  /** Cut off after this long without a byte. */
+  idleMs: number
+  /** Cut off after this long in all: `graceMs` plus the body's length at `minBytesPerSecond`. */
+  graceMs: number
+  minBytesPerSecond: number
+}
+
+/**
+ * A phone on a slow network still makes it: a synet update (862 kB) at 100 kB/s takes 9 s, and
+ * at these bounds a body of that size may take 60 s + 862 kB / 8 KiB/s ≈ 165 s, with up to 30 s
+ * without a byte.
+ */
+export const DEFAULT_BODY_TIMEOUTS: BodyTimeouts = {
+  idleMs: 30_000,
+  graceMs: 60_000,
+  minBytesPerSecond: 8 * 1024,
+}
+
 /**
  * Reads a request body up to `limit` bytes. Refuses at once when Content-Length says it is too
  * big, and stops reading as soon as it grows past the limit. A body cut off mid-way (or longer
- * or shorter than it said) is an `incomplete_body` error: the caller records nothing.
+ * or shorter than it said) is an `incomplete_body` error, one that stalls or trickles past
+ * `timeouts` a 408 `body_timeout`: the caller records nothing. Memory grows with the bytes that
+ * arrived, never with what the header declared, and is dropped as soon as reading stops.
  */
-export async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+export async function readLimited(
+  request: Request,
+  limit: number,
+  timeouts: BodyTimeouts = DEFAULT_BODY_TIMEOUTS,
+): Promise<Uint8Array> {
   try {
-    return await read(request, limit)
+    return await read(request, limit, timeouts)
   } catch (error) {
-    if (error instanceof BodyTooLarge) throw error
+    if (error instanceof BodyTooLarge || error instanceof PollenError) throw error
     throw new PollenError(
       400,
       'incomplete_body',
@@ -45,31 +71,46 @@ export async function readLimited(request: Request, limit: number): Promise<Uint
   }
 }
 
-async function read(request: Request, limit: number): Promise<Uint8Array> {
+async function read(request: Request, limit: number, timeouts: BodyTimeouts): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? NaN)
   if (declared > limit) throw new BodyTooLarge()
   if (!request.body) return new Uint8Array(0)
+  const expected = Number.isFinite(declared) ? declared : limit
+  const total = timeouts.graceMs + (1000 * expected) / timeouts.minBytesPerSecond
+  const deadline = Date.now() + total
   const reader = request.body.getReader()
-  // One buffer of the declared size when there is one; chunks otherwise.
-  const known = Number.isFinite(declared) ? new Uint8Array(declared) : undefined
   const chunks: Uint8Array[] = []
   let length = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    if (length + value.length > limit || (known && length + value.length > known.length)) {
-      await reader.cancel()
+  try {
+    for (;;) {
+      const wait = Math.min(timeouts.idleMs, deadline - Date.now())
+      const next = await within(reader.read(), wait)
+      if (next === undefined) {
+        const idle = wait === timeouts.idleMs
+        throw new PollenError(
+          408,
+          'body_timeout',
+          idle
+            ? `no byte of the body arrived for ${timeouts.idleMs / 1000} s`
+            : `the body took longer than ${(total / 1000).toFixed(1)} s (${length} of ${expected} bytes arrived)`,
+          '(body)',
+        )
+      }
+      const { done, value } = next
+      if (done) break
       if (length + value.length > limit) throw new BodyTooLarge()
-      throw new Error('body longer than its Content-Length')
+      if (Number.isFinite(declared) && length + value.length > declared)
+        throw new Error('body longer than its Content-Length')
+      chunks.push(value)
+      length += value.length
     }
-    if (known) known.set(value, length)
-    else chunks.push(value)
-    length += value.length
+  } catch (error) {
+    // Stop reading: the coordinator answers, and the server drains or closes the connection.
+    reader.releaseLock()
+    throw error
   }
-  if (known) {
-    if (length !== known.length) throw new Error('body shorter than its Content-Length')
-    return known
-  }
+  if (Number.isFinite(declared) && length !== declared)
+    throw new Error('body shorter than its Content-Length')
   const bytes = new Uint8Array(length)
   let offset = 0
   for (const chunk of chunks) {
@@ -77,4 +118,18 @@ async function read(request: Request, limit: number): Promise<Uint8Array> {
     offset += chunk.length
   }
   return bytes
+}
+
+/** `promise`'s value, or undefined when `ms` pass first. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  const timer = new AbortController()
+  const timeout = new Promise<undefined>((resolve) => {
+    const id = setTimeout(resolve, Math.max(0, ms))
+    timer.signal.addEventListener('abort', () => clearTimeout(id))
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    timer.abort()
+  }
 }

@@ -23,8 +23,11 @@ import type { Scheduler } from '../rounds/scheduler.ts'
 import type { BlobStore } from '../blobs/index.ts'
 import type { DeviceRecord, Store } from '../store/index.ts'
 import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
-import { limitBody, readLimited } from './body.ts'
+import { limitBody, readLimited, type BodyTimeouts } from './body.ts'
 import { parseJson } from './errors.ts'
+import { pathInteger } from './params.ts'
+import type { LoadShedder } from './shed.ts'
+import type { UploadGate } from './uploads.ts'
 
 const JSON_LIMIT = 64 * 1024
 const SECURE_LIMIT = 256 * 1024
@@ -37,6 +40,12 @@ export interface DeviceDeps {
   events: EventBus
   metrics: Metrics
   adminToken: string
+  /** Load shedding past a bound of device requests in flight (shed.ts). */
+  shed: LoadShedder
+  /** Bounds on uploads read at once (uploads.ts). */
+  uploads: UploadGate
+  /** How long an upload's body may take to arrive (body.ts). */
+  bodyTimeouts?: BodyTimeouts
 }
 
 function checkVersion(version: number) {
@@ -49,17 +58,15 @@ function checkVersion(version: number) {
     )
 }
 
-/** The round number in a path, a positive integer. */
-function roundOf(c: Context): number {
-  const round = Number(c.req.param('round'))
-  if (!Number.isSafeInteger(round) || round < 1)
-    throw new PollenError(400, 'invalid_request', 'round must be a positive integer', 'round')
-  return round
-}
+/** The round number in a path: a canonical positive integer. */
+const roundOf = (c: Context) => pathInteger(c, 'round')
 
 /** The device protocol: enrol, check in, download models, upload updates (docs/PROTOCOL.md). */
 export function deviceRoutes(deps: DeviceDeps) {
-  const { scheduler, store, blobs, clock, events, metrics } = deps
+  const { scheduler, store, blobs, clock, events, metrics, shed, uploads } = deps
+  // Every device route passes one of these first, before its token is looked up or its body read.
+  const load = shed.guard()
+  const checkinLoad = shed.guard({ checkin: true })
   const app = new Hono<DeviceEnv>()
   // Any request a device authenticates counts as seeing it (what "active" counts).
   app.use('*', async (c, next) => {
@@ -75,7 +82,7 @@ export function deviceRoutes(deps: DeviceDeps) {
   // A round's shares: one sealed bundle per neighbour, up to 255 of them.
   const secureLimit = limitBody(SECURE_LIMIT, 'secure aggregation messages')
 
-  app.post('/devices', jsonLimit, async (c) => {
+  app.post('/devices', load, jsonLimit, async (c) => {
     const request = await parseJson(c, EnrolRequestSchema)
     checkVersion(request.protocolVersion)
     const token = randomBytes(32).toString('base64url')
@@ -94,7 +101,7 @@ export function deviceRoutes(deps: DeviceDeps) {
     return c.json({ type: 'enrolled', deviceId: id, token } satisfies EnrolAnswer, 201)
   })
 
-  app.post('/devices/checkin', jsonLimit, requireDevice(store), async (c) => {
+  app.post('/devices/checkin', checkinLoad, jsonLimit, requireDevice(store), async (c) => {
     const request = await parseJson(c, CheckinRequestSchema)
     checkVersion(request.protocolVersion)
     const device = c.get('device')
@@ -103,7 +110,7 @@ export function deviceRoutes(deps: DeviceDeps) {
   })
 
   // What a phone shows its owner before they agree to a task, and how the tasks that ended did.
-  app.get('/devices/tasks', requireDevice(store), async (c) => {
+  app.get('/devices/tasks', load, requireDevice(store), async (c) => {
     c.header('Cache-Control', 'no-store')
     return c.json({ tasks: await scheduler.deviceTasks() })
   })
@@ -111,7 +118,7 @@ export function deviceRoutes(deps: DeviceDeps) {
   // The model a task listed to phones has now, for "try the model": a pointer to the immutable
   // blob (a phone that holds the hash already downloads nothing more). Changes every round; an
   // ended task's is its final model.
-  app.get('/devices/tasks/:id/model', requireDevice(store), async (c) => {
+  app.get('/devices/tasks/:id/model', load, requireDevice(store), async (c) => {
     const id = c.req.param('id')
     const offered = (await scheduler.deviceTasks()).find((t) => t.id === id)
     if (!offered)
@@ -128,7 +135,7 @@ export function deviceRoutes(deps: DeviceDeps) {
   })
 
   // Models are immutable blobs named by their hash: cache them forever.
-  app.get('/models/:hash', async (c, next) => {
+  app.get('/models/:hash', load, async (c, next) => {
     if (isAdmin(c, deps.adminToken)) return next()
     return requireDevice(store)(c, next)
   })
@@ -150,36 +157,42 @@ export function deviceRoutes(deps: DeviceDeps) {
 
   // Secure aggregation (SecAgg+): the stages of a round, each device's part (docs/PROTOCOL.md).
   const secagg = '/tasks/:id/rounds/:round/secagg'
-  app.get(secagg, requireDevice(store), (c) => {
+  app.get(secagg, load, requireDevice(store), (c) => {
     c.header('Cache-Control', 'no-store')
     return c.json(scheduler.secureView(c.get('device'), c.req.param('id'), roundOf(c)))
   })
-  app.post(`${secagg}/keys`, secureLimit, requireDevice(store), async (c) => {
+  app.post(`${secagg}/keys`, load, secureLimit, requireDevice(store), async (c) => {
     const keys = await parseJson(c, KeysMessageSchema)
     scheduler.secureKeys(c.get('device'), c.req.param('id'), roundOf(c), keys)
     return c.json({ type: 'accepted' })
   })
-  app.post(`${secagg}/shares`, secureLimit, requireDevice(store), async (c) => {
+  app.post(`${secagg}/shares`, load, secureLimit, requireDevice(store), async (c) => {
     const shares = await parseJson(c, SharesMessageSchema)
     scheduler.secureShares(c.get('device'), c.req.param('id'), roundOf(c), shares)
     return c.json({ type: 'accepted' })
   })
-  app.post(`${secagg}/reveal`, secureLimit, requireDevice(store), async (c) => {
+  app.post(`${secagg}/reveal`, load, secureLimit, requireDevice(store), async (c) => {
     const reveal = await parseJson(c, RevealMessageSchema)
     scheduler.secureReveal(c.get('device'), c.req.param('id'), roundOf(c), reveal)
     return c.json({ type: 'accepted' })
   })
 
-  app.post('/tasks/:id/rounds/:round/updates', requireDevice(store), async (c) => {
-    const round = roundOf(c)
-    const { status, answer } = await scheduler.upload({
-      device: c.get('device'),
-      taskId: c.req.param('id'),
-      round,
-      readBody: (limit) => readLimited(c.req.raw, limit),
-    })
-    return c.json(answer, status)
-  })
+  app.post(
+    '/tasks/:id/rounds/:round/updates',
+    load,
+    requireDevice(store),
+    uploads.gate,
+    async (c) => {
+      const round = roundOf(c)
+      const { status, answer } = await scheduler.upload({
+        device: c.get('device'),
+        taskId: c.req.param('id'),
+        round,
+        readBody: (limit) => readLimited(c.req.raw, limit, deps.bodyTimeouts),
+      })
+      return c.json(answer, status)
+    },
+  )
 
   return app
 }

@@ -3,8 +3,12 @@ import { HTTPException } from 'hono/http-exception'
 import type { z } from 'zod'
 import { describeIssues, type ApiErrorBody } from '../../shared/protocol/index.ts'
 import { PollenError } from '../errors.ts'
+import { findBadText } from './text.ts'
 
-/** Parses a JSON body against a schema; every failure names the field. */
+/**
+ * Parses a JSON body against a schema; every failure names the field. Text the store cannot hold
+ * (NUL, unpaired surrogates) is refused anywhere in the body, named by its path.
+ */
 export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
   const type = c.req.header('content-type') ?? ''
   if (!/^application\/json\b/i.test(type))
@@ -20,6 +24,9 @@ export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Pro
   } catch {
     throw new PollenError(400, 'malformed_json', 'the body is not valid JSON', '(body)')
   }
+  // Before the schema, so no handler ever sees a string the store would refuse mid-request.
+  const bad = findBadText(body)
+  if (bad) throw new PollenError(400, 'invalid_request', `${bad.field}: ${bad.message}`, bad.field)
   const parsed = schema.safeParse(body)
   if (!parsed.success) {
     const issues = describeIssues(parsed.error)
@@ -34,6 +41,21 @@ export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Pro
     )
   }
   return parsed.data
+}
+
+/**
+ * Not now: a 429 (this client sends too much) or 503 (the coordinator is busy), answered with
+ * Retry-After so a device comes back later instead of at once.
+ */
+export class Busy extends PollenError {
+  constructor(
+    status: 429 | 503,
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(status, code, message)
+  }
 }
 
 export function errorBody(error: PollenError): ApiErrorBody {
@@ -53,6 +75,9 @@ export function errorBody(error: PollenError): ApiErrorBody {
 
 export function onError(log: (message: string) => void) {
   return (error: Error, c: Context) => {
+    if (error instanceof Busy) c.header('Retry-After', String(Math.ceil(error.retryAfterSeconds)))
+    // The body was not read to its end: this connection carries no further request.
+    if (error instanceof PollenError && error.status === 408) c.header('Connection', 'close')
     if (error instanceof PollenError) return c.json(errorBody(error), error.status)
     if (error instanceof HTTPException) {
       const status = error.status

@@ -11,14 +11,43 @@ export const CLIENT_DIR = join(repo, 'dist', 'client')
 export const PUBLIC_DIR = join(repo, 'public')
 
 /**
- * Cross-origin isolation on every response: the page can then use SharedArrayBuffer, which
- * the WASM backend needs for threads.
+ * The page may load only its own scripts, styles, workers and data. What it needs beyond 'self':
+ * `'wasm-unsafe-eval'` to compile TF.js's WASM backend (no JavaScript eval), `blob:` workers and
+ * scripts (the WASM backend starts its threads from a blob of its own code, which imports another
+ * blob; only script already running here can make one), `data:` and `blob:` images
+ * (the dashboard's QR code is a data URL). `frame-ancestors 'none'`: no foreign page may frame
+ * the app or the dashboard (clickjacking).
  */
-export const crossOriginIsolation: MiddlewareHandler = async (c, next) => {
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval' blob:",
+  "worker-src 'self' blob:",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+/**
+ * Security headers on every response, the API's included. Cross-origin isolation lets the page
+ * use SharedArrayBuffer, which the WASM backend needs for threads; the rest keep the app and the
+ * dashboard out of foreign frames, stop content sniffing, and send no Referer (the dashboard's
+ * event stream may carry the admin token in its URL).
+ */
+export const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next()
   c.header('Cross-Origin-Opener-Policy', 'same-origin')
   c.header('Cross-Origin-Embedder-Policy', 'require-corp')
   c.header('Cross-Origin-Resource-Policy', 'same-origin')
+  c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+  c.header('X-Content-Type-Options', 'nosniff')
+  c.header('X-Frame-Options', 'DENY')
+  c.header('Referrer-Policy', 'no-referrer')
 }
 
 /** Where the build puts the dashboard's page, under the client folder. */
