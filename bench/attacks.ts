@@ -1,7 +1,7 @@
 // Hostile phones: how much do attacking devices take off the held-out accuracy, under each
 // aggregation, against the same task without them?
 //
-//   npm run bench:attacks [-- --json FILE] [-- --rounds R] [-- --seeds N] [-- --quick]
+//   npm run bench:attacks [-- --json FILE] [-- --rounds R] [-- --seeds N] [-- --only NAME] [-- --quick]
 //
 // 20 devices hold 400 MNIST digits each (IID); a mnist-2nn task selects 10 a round and commits
 // with at least 9 reports. The first 10% or 30% of the devices attack, every round they are
@@ -85,6 +85,8 @@ function options() {
       rounds: { type: 'string', default: '15' },
       seeds: { type: 'string', default: '1' },
       quick: { type: 'boolean', default: false },
+      /** Only the aggregations whose name contains this (e.g. "default", "median"). */
+      only: { type: 'string' },
     },
   })
   const rounds = Number(values.rounds)
@@ -93,7 +95,12 @@ function options() {
     throw new Error(`--rounds must be a whole number from 1 to 200, got ${values.rounds}`)
   if (!Number.isInteger(seeds) || seeds < 1 || seeds > 20)
     throw new Error(`--seeds must be a whole number from 1 to 20, got ${values.seeds}`)
-  return { json: values.json, rounds: values.quick ? 8 : rounds, seeds, quick: values.quick }
+  const only = values.only
+  if (only !== undefined && !AGGREGATIONS.some((a) => a.name.includes(only)))
+    throw new Error(
+      `--only must name one of: ${AGGREGATIONS.map((a) => a.name).join('; ')}, got ${only}`,
+    )
+  return { json: values.json, rounds: values.quick ? 8 : rounds, seeds, quick: values.quick, only }
 }
 
 const scale = (tensors: readonly NamedTensor[], by: number): NamedTensor[] =>
@@ -228,12 +235,14 @@ async function run(
 const pct = (x: number | null) => (x === null ? '–' : (100 * x).toFixed(1))
 
 async function main() {
-  const { json, rounds, seeds, quick } = options()
+  const { json, rounds, seeds, quick, only } = options()
   await useBackend('wasm')
   const { train, test } = await loadMnist()
   const attacks: readonly Attack[] = quick ? ['scaled', 'inflated'] : ATTACKS
   const fractions = quick ? [0.1] : [0.1, 0.3]
-  const aggregations = quick ? AGGREGATIONS.slice(0, 2) : AGGREGATIONS
+  const aggregations = AGGREGATIONS.filter(
+    (a, i) => (only === undefined || a.name.includes(only)) && (!quick || i < 2),
+  )
   // The first DEVICES × EXAMPLES_PER_DEVICE training digits, dealt IID by each seed.
   const examples = subset(
     train,

@@ -129,7 +129,7 @@ describe('an async task’s updates under the default bounds', () => {
   })
   afterAll(() => t.close())
 
-  it('clips each update to the buffer’s lower median norm before its staleness weight', async () => {
+  it('clips each update to the buffer’s lower quartile norm before its staleness weight', async () => {
     const task = await t.scheduler.createTask(
       TaskSpecSchema.parse({
         name: 'fedbuff, bounded',

@@ -4,6 +4,7 @@ import type { TrainReport } from '../strategy/index.ts'
 import {
   calibrationReports,
   lowerMedian,
+  lowerQuantile,
   roundBounds,
   type BoundSettings,
 } from './update-bounds.ts'
@@ -23,35 +24,36 @@ const adaptive: BoundSettings = {
 const norms = (reports: TrainReport[]) => reports.map((r) => l2Norm(r.delta))
 
 describe('a round’s update bounds', () => {
-  it('holds the first k reports, then clips every one to their lower median norm and caps weights at twice their lower median examples', () => {
-    const bounds = roundBounds(adaptive, 3)
+  it('holds the first k reports, then clips every one to their lower quartile norm and caps weights at twice their lower median examples', () => {
+    const bounds = roundBounds(adaptive, 5)
     expect(bounds.view()).toEqual({ norm: null, weight: null, clipped: 0, capped: 0 })
     expect(bounds.admit(report('a', 1, 100))).toEqual([])
     expect(bounds.admit(report('b', 1e6, 5000))).toEqual([])
-    const released = bounds.admit(report('c', 2, 300))
-    // Norms 1, 10⁶, 2: bound 2. Examples 100, 5000, 300: cap 2 × 300.
-    expect(released.map((r) => r.deviceId)).toEqual(['a', 'b', 'c'])
-    expect(norms(released)).toEqual([1, 2, 2])
-    expect(released.map((r) => r.examples)).toEqual([100, 600, 300])
-    expect(bounds.view()).toEqual({ norm: 2, weight: 600, clipped: 1, capped: 1 })
+    expect(bounds.admit(report('c', 2, 300))).toEqual([])
+    expect(bounds.admit(report('d', 3, 200))).toEqual([])
+    const released = bounds.admit(report('e', 4, 400))
+    // Norms 1, 10⁶, 2, 3, 4: bound 2. Examples 100, 5000, 300, 200, 400: cap 2 × 300.
+    expect(released.map((r) => r.deviceId)).toEqual(['a', 'b', 'c', 'd', 'e'])
+    expect(norms(released)).toEqual([1, 2, 2, 2, 2])
+    expect(released.map((r) => r.examples)).toEqual([100, 600, 300, 200, 400])
+    expect(bounds.view()).toEqual({ norm: 2, weight: 600, clipped: 3, capped: 1 })
     // Streaming from here: each report goes through at once.
-    const [later] = bounds.admit(report('d', 8, 700))
+    const [later] = bounds.admit(report('f', 8, 700))
     expect([l2Norm(later!.delta), later!.examples]).toEqual([2, 600])
-    expect(bounds.view()).toMatchObject({ clipped: 2, capped: 2 })
+    expect(bounds.view()).toMatchObject({ clipped: 4, capped: 2 })
     // A report within both bounds is passed on as it came, not copied.
-    const within = report('e', 1.5, 50)
+    const within = report('g', 1.5, 50)
     expect(bounds.admit(within)[0]!.delta).toBe(within.delta)
   })
 
   it('rises at most twice over the last committed round’s bounds, and falls freely', () => {
-    // Attackers hold two of the three calibration reports: alone, they would set the bounds.
-    const taken = roundBounds(adaptive, 3, { norm: 1, weight: 200 })
-    taken.admit(report('a', 1e6, 10_000_000))
-    taken.admit(report('b', 1e6, 10_000_000))
-    const released = taken.admit(report('c', 1, 100))
+    // Attackers hold four of the five calibration reports: alone, they would set the bounds.
+    const taken = roundBounds(adaptive, 5, { norm: 1, weight: 200 })
+    for (const id of ['a', 'b', 'c', 'd']) taken.admit(report(id, 1e6, 10_000_000))
+    const released = taken.admit(report('e', 1, 100))
     expect(taken.view()).toMatchObject({ norm: 2, weight: 400 })
-    expect(norms(released)).toEqual([2, 2, 1])
-    expect(released.map((r) => r.examples)).toEqual([400, 400, 100])
+    expect(norms(released)).toEqual([2, 2, 2, 2, 1])
+    expect(released.map((r) => r.examples)).toEqual([400, 400, 400, 400, 100])
     // Honest updates shrink as a model converges: the bounds follow them down at once.
     const shrinking = roundBounds(adaptive, 3, { norm: 8, weight: 2000 })
     for (const id of ['a', 'b', 'c']) shrinking.admit(report(id, 0.5, 100))
@@ -62,18 +64,23 @@ describe('a round’s update bounds', () => {
     expect(first.view()).toMatchObject({ norm: 30, weight: 200 })
   })
 
-  it('takes the lower of the two middle values, so that two attackers of four cannot set the bound', () => {
+  it('takes low quantiles: attackers need three quarters of the reports to set the norm bound, half to set the weight cap', () => {
     expect(lowerMedian([4, 1, 1e9, 2])).toBe(2)
     expect(lowerMedian([7])).toBe(7)
+    // Of five, three attackers cannot set it; four can.
+    expect(lowerQuantile([5, 1, 1e9, 1e9, 1e9], 0.25)).toBe(5)
+    expect(lowerQuantile([1, 1e9, 1e9, 1e9, 1e9], 0.25)).toBe(1e9)
+    expect(lowerQuantile([5, 1, 3, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9], 0.25)).toBe(5)
     expect(() => lowerMedian([])).toThrow(RangeError)
+    // Three attackers of four: the norm bound is the honest one's.
     const bounds = roundBounds(adaptive, 4)
     for (const [id, n] of [
       ['a', 1e9],
-      ['b', 1],
+      ['b', 1e9],
       ['c', 1e9],
     ] as const)
       bounds.admit(report(id, n))
-    expect(norms(bounds.admit(report('d', 3)))).toEqual([3, 1, 3, 3])
+    expect(norms(bounds.admit(report('d', 3)))).toEqual([3, 3, 3, 3])
   })
 
   it('applies the staleness weight after clipping: a stale update is clipped like a fresh one', () => {
@@ -111,12 +118,12 @@ describe('a round’s update bounds', () => {
     expect(bounds.view()).toMatchObject({ norm: 1, weight: 200, clipped: 1 })
   })
 
-  it('calibrates on min(minReports, 5) reports, an async task on min(bufferSize, 5)', () => {
+  it('calibrates on min(minReports, 9) reports, an async task on min(bufferSize, 9)', () => {
     const spec = (mode: 'sync' | 'async', minReports: number, bufferSize: number) =>
       calibrationReports({ mode, rounds: { minReports }, async: { bufferSize } })
     expect(spec('sync', 3, 10)).toBe(3)
-    expect(spec('sync', 50, 1)).toBe(5)
+    expect(spec('sync', 50, 1)).toBe(9)
     expect(spec('async', 50, 2)).toBe(2)
-    expect(spec('async', 1, 10)).toBe(5)
+    expect(spec('async', 1, 10)).toBe(9)
   })
 })

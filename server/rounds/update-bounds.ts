@@ -3,6 +3,7 @@ import {
   type AggregationSettings,
   BOUND_GROWTH,
   BOUNDS_CALIBRATION_REPORTS,
+  NORM_BOUND_QUANTILE,
   type UpdateBounds,
   WEIGHT_CAP_MULTIPLE,
 } from '../../shared/protocol/index.ts'
@@ -25,13 +26,19 @@ export interface RoundBounds {
 
 export type BoundSettings = Pick<AggregationSettings, 'normBound' | 'weightBound' | 'weighting'>
 
-/** The value at the lower middle of `values` (the smaller of the two middle ones). */
-export function lowerMedian(values: readonly number[]): number {
+/**
+ * The value at quantile `q` of `values`, rounding down to one of them: the lower median at 0.5
+ * (the smaller of the two middle ones), the lower quartile at 0.25.
+ */
+export function lowerQuantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted[(sorted.length - 1) >> 1]
-  if (middle === undefined) throw new RangeError('the median of nothing')
-  return middle
+  const at = sorted[Math.floor((sorted.length - 1) * q)]
+  if (at === undefined) throw new RangeError('the quantile of nothing')
+  return at
 }
+
+/** The value at the lower middle of `values` (the smaller of the two middle ones). */
+export const lowerMedian = (values: readonly number[]) => lowerQuantile(values, 0.5)
 
 /** `calibrated`, risen at most BOUND_GROWTH times over `previous` where there is one. */
 const grown = (calibrated: number, previous: number | null | undefined) =>
@@ -42,9 +49,9 @@ const grown = (calibrated: number, previous: number | null | undefined) =>
 /**
  * A round's norm bound and weight cap (docs/PROTOCOL.md, "What one device can do"). An adaptive
  * bound is calibrated on the round's first `calibrateOn` reports, which are held until they are
- * all in (after Andrew et al. 2021, with the median as the quantile): the norm bound is the lower
- * median of their L2 norms, the weight cap WEIGHT_CAP_MULTIPLE times the lower median of their
- * examples, each at most BOUND_GROWTH times the `previous` committed round's. Those reports and
+ * all in (a quantile bound after Andrew et al. 2021): the norm bound is the lower quartile of their
+ * L2 norms (NORM_BOUND_QUANTILE), the weight cap WEIGHT_CAP_MULTIPLE times the lower median of
+ * their examples, each at most BOUND_GROWTH times the `previous` committed round's. Those reports and
  * every later one are then bounded as they go into the aggregation, so the round streams again:
  * O(model) memory once calibrated. Under uniform weighting examples weigh nothing, so there is no
  * weight to cap.
@@ -80,7 +87,13 @@ export function roundBounds(
     held = null
     if (reports.length === 0) return []
     if (settings.normBound === 'adaptive')
-      norm = grown(lowerMedian(reports.map((r) => r.norm)), previous?.norm)
+      norm = grown(
+        lowerQuantile(
+          reports.map((r) => r.norm),
+          NORM_BOUND_QUANTILE,
+        ),
+        previous?.norm,
+      )
     if (weighs)
       weight = grown(
         WEIGHT_CAP_MULTIPLE * lowerMedian(reports.map((r) => r.report.examples)),
@@ -102,7 +115,7 @@ export function roundBounds(
   }
 }
 
-/** Reports an adaptive bound calibrates on: min(minReports, 5), an async task's min(bufferSize, 5). */
+/** Reports an adaptive bound calibrates on: min(minReports, 9), an async task's min(bufferSize, 9). */
 export function calibrationReports(spec: {
   mode: 'sync' | 'async'
   rounds: { minReports: number }

@@ -107,7 +107,13 @@ export type AggregationRule = (typeof AGGREGATION_RULES)[number]
 /** Rules that weigh every report once, whatever its examples. */
 export const UNWEIGHTED_RULES: readonly AggregationRule[] = ['median', 'trimmed-mean']
 /** An adaptive bound calibrates on a round's first min(minReports, this) reports (async: bufferSize). */
-export const BOUNDS_CALIBRATION_REPORTS = 5
+export const BOUNDS_CALIBRATION_REPORTS = 9
+/**
+ * The adaptive norm bound: the lower quartile of the calibration reports' norms. Updates that
+ * attackers blew up sit at the top, so they must hold three quarters of the calibration reports
+ * to set the bound (a median fell to half: with 30% of devices attacking, one round in six).
+ */
+export const NORM_BOUND_QUANTILE = 0.25
 /** The adaptive weight cap: this many times the lower median of the calibration reports' examples. */
 export const WEIGHT_CAP_MULTIPLE = 2
 /**
@@ -143,7 +149,7 @@ export const AggregationSettingsSchema = z.strictObject({
   krumSelect: z.number().int().min(1).max(10_000).optional(),
   /**
    * Every update's L2 norm is clipped to this before it is aggregated: `"adaptive"` (the round's
-   * own: the lower median of its first reports' norms), a fixed bound, or `"off"`. Private tasks
+   * own: the lower quartile of its first reports' norms, rising at most BOUND_GROWTH times a round), a fixed bound, or `"off"`. Private tasks
    * clip to `privacy.clipNorm` (or `secureAggregation.range`) instead and ignore it.
    */
   normBound: z.union([z.enum(['adaptive', 'off']), finitePositive.max(1e12)]).default('adaptive'),
