@@ -89,13 +89,13 @@ describe('per-round model download', () => {
       model: { preset: 'mnist-2nn' },
     })
     const base = `/api/v1/tasks/${task.id}/rounds`
-    for (const bad of ['abc', '-1', '1.5', '9'.repeat(12)])
+    // Round 0 (the initial model) is no round a path names: rounds count from 1.
+    for (const bad of ['abc', '-1', '1.5', '0', '1e0', '9'.repeat(12)])
       expect(await errorOf(`${base}/${bad}/model`)).toEqual({
         status: 400,
         code: 'invalid_request',
         field: 'round',
       })
-    expect(await errorOf(`${base}/0/model`)).toMatchObject({ status: 404, field: 'round' })
     expect(await errorOf(`${base}/7/model`)).toMatchObject({ status: 404, field: 'round' })
     // Round 1 is open: no committed model yet.
     expect(await errorOf(`${base}/1/model`)).toEqual({

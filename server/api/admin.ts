@@ -11,7 +11,7 @@ import type { Scheduler } from '../rounds/scheduler.ts'
 import type { Store } from '../store/index.ts'
 import { limitBody } from './body.ts'
 import { parseJson } from './errors.ts'
-import { canonicalInteger, pathInteger } from './params.ts'
+import { canonicalInteger, roundParam } from './params.ts'
 
 /**
  * A task: its settings and, for a custom model, the topology and the initial weights as base64
@@ -67,7 +67,7 @@ export function adminRoutes({
   )
   app.get('/tasks/:id/rounds/:round/devices', async (c) =>
     c.json({
-      devices: await scheduler.roundDevices(c.req.param('id'), pathInteger(c, 'round')),
+      devices: await scheduler.roundDevices(c.req.param('id'), roundParam(c)),
     }),
   )
 
@@ -82,13 +82,13 @@ export function adminRoutes({
   })
   // An earlier round's model, the same way: …/rounds/<n>/model and …/rounds/<n>/model/<hash>.bin.
   app.get('/tasks/:id/rounds/:round/model', async (c) => {
-    const model = await scheduler.roundModel(c.req.param('id'), pathInteger(c, 'round'))
+    const model = await scheduler.roundModel(c.req.param('id'), roundParam(c))
     // A committed round's model never changes, but the task (and so the round) may be deleted.
     c.header('Cache-Control', 'private, no-cache')
     return c.json(layersModelJson(models, model))
   })
   app.get('/tasks/:id/rounds/:round/model/:file', async (c) => {
-    const { hash } = await scheduler.roundModel(c.req.param('id'), pathInteger(c, 'round'))
+    const { hash } = await scheduler.roundModel(c.req.param('id'), roundParam(c))
     if (c.req.param('file') !== `${hash}.bin`)
       throw new PollenError(
         404,

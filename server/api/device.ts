@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { type Context, Hono } from 'hono'
+import { Hono } from 'hono'
 import {
   CheckinRequestSchema,
   EnrolRequestSchema,
@@ -25,7 +25,7 @@ import type { DeviceRecord, Store } from '../store/index.ts'
 import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
 import { limitBody, readLimited, type BodyTimeouts } from './body.ts'
 import { parseJson } from './errors.ts'
-import { pathInteger } from './params.ts'
+import { roundParam } from './params.ts'
 import type { LoadShedder } from './shed.ts'
 import type { UploadGate } from './uploads.ts'
 
@@ -59,7 +59,6 @@ function checkVersion(version: number) {
 }
 
 /** The round number in a path: a canonical positive integer. */
-const roundOf = (c: Context) => pathInteger(c, 'round')
 
 /** The device protocol: enrol, check in, download models, upload updates (docs/PROTOCOL.md). */
 export function deviceRoutes(deps: DeviceDeps) {
@@ -159,21 +158,21 @@ export function deviceRoutes(deps: DeviceDeps) {
   const secagg = '/tasks/:id/rounds/:round/secagg'
   app.get(secagg, load, requireDevice(store), (c) => {
     c.header('Cache-Control', 'no-store')
-    return c.json(scheduler.secureView(c.get('device'), c.req.param('id'), roundOf(c)))
+    return c.json(scheduler.secureView(c.get('device'), c.req.param('id'), roundParam(c)))
   })
   app.post(`${secagg}/keys`, load, secureLimit, requireDevice(store), async (c) => {
     const keys = await parseJson(c, KeysMessageSchema)
-    scheduler.secureKeys(c.get('device'), c.req.param('id'), roundOf(c), keys)
+    scheduler.secureKeys(c.get('device'), c.req.param('id'), roundParam(c), keys)
     return c.json({ type: 'accepted' })
   })
   app.post(`${secagg}/shares`, load, secureLimit, requireDevice(store), async (c) => {
     const shares = await parseJson(c, SharesMessageSchema)
-    scheduler.secureShares(c.get('device'), c.req.param('id'), roundOf(c), shares)
+    scheduler.secureShares(c.get('device'), c.req.param('id'), roundParam(c), shares)
     return c.json({ type: 'accepted' })
   })
   app.post(`${secagg}/reveal`, load, secureLimit, requireDevice(store), async (c) => {
     const reveal = await parseJson(c, RevealMessageSchema)
-    scheduler.secureReveal(c.get('device'), c.req.param('id'), roundOf(c), reveal)
+    scheduler.secureReveal(c.get('device'), c.req.param('id'), roundParam(c), reveal)
     return c.json({ type: 'accepted' })
   })
 
@@ -183,7 +182,7 @@ export function deviceRoutes(deps: DeviceDeps) {
     requireDevice(store),
     uploads.gate,
     async (c) => {
-      const round = roundOf(c)
+      const round = roundParam(c)
       const { status, answer } = await scheduler.upload({
         device: c.get('device'),
         taskId: c.req.param('id'),

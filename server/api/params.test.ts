@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PollenError } from '../errors.ts'
-import { canonicalInteger } from './params.ts'
+import { canonicalInteger, MAX_ROUND } from './params.ts'
 
 describe('canonicalInteger', () => {
   it('takes digits written once, one way', () => {
@@ -37,11 +37,15 @@ describe('canonicalInteger', () => {
     })() as PollenError
     expect(refused).toBeInstanceOf(PollenError)
     expect(refused).toMatchObject({ status: 400, field: 'round' })
-    expect(refused.message).toContain('round must be an integer of at least 1')
+    expect(refused.message).toContain('round must be an integer from 1 to')
   })
 
   it('refuses what is under the minimum, and nothing at all', () => {
-    expect(() => canonicalInteger('0', 'round')).toThrow(/at least 1/)
+    expect(() => canonicalInteger('0', 'round')).toThrow(/from 1 to/)
+    expect(canonicalInteger(String(MAX_ROUND), 'round', 1, MAX_ROUND)).toBe(MAX_ROUND)
+    expect(() => canonicalInteger(String(MAX_ROUND + 1), 'round', 1, MAX_ROUND)).toThrow(
+      /from 1 to 999999999/,
+    )
     expect(() => canonicalInteger(undefined, 'round')).toThrow(PollenError)
   })
 })
