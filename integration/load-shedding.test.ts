@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PROTOCOL_VERSION, type CheckinAnswer } from '../shared/protocol/index.ts'
 import { burst } from './burst.ts'
+import { hashToken } from '../server/api/auth.ts'
 import { startCoordinator, type Running } from './harness.ts'
 
 const DEVICES = 100
@@ -114,5 +115,49 @@ describe('load shedding under a burst of devices', () => {
       expect(Number(a.headers['retry-after'])).toBeGreaterThanOrEqual(1)
     }
     expect(all.some((a) => a.status === 200)).toBe(true)
+  })
+
+  it('never sheds an upload or a secure stage message: a phone’s finished work is not thrown away', async () => {
+    // A coordinator that sheds every request it may (no turn of its loop is short enough), and a
+    // device it knows.
+    const shedding = await startCoordinator({ shedding: { maxBusyMs: -1 } })
+    try {
+      const token = 'a-device-token-for-the-shedding-test'
+      await shedding.store.insertDevice({
+        id: 'device-1',
+        tokenHash: hashToken(token),
+        label: null,
+        capabilities: null,
+        datasets: [],
+        enrolledAt: Date.now(),
+        lastSeenAt: Date.now(),
+      })
+      const task = await shedding.admin.createTask({
+        name: 'shed',
+        purpose: 'Train a digit reader; only weight updates leave the phone.',
+        model: { preset: 'mnist-2nn' },
+      })
+      const call = (path: string, body: unknown) =>
+        fetch(`${shedding.url}${path}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      const checkin = (await (await call('/api/v1/devices/checkin', checkinBody)).json()) as {
+        type: string
+      }
+      expect(checkin.type).toBe('retry')
+      // Past the shedder, to the scheduler: this device has no assignment there, and says so.
+      const upload = await call(`/api/v1/tasks/${task.id}/rounds/1/updates`, {})
+      expect(upload.status).toBe(404)
+      expect(await upload.json()).toMatchObject({ type: 'unknown-round' })
+      const keys = await call(`/api/v1/tasks/${task.id}/rounds/1/secagg/keys`, {
+        type: 'keys',
+      })
+      expect(keys.status).not.toBe(503)
+      expect(((await keys.json()) as { error?: { code: string } }).error?.code).not.toBe('busy')
+    } finally {
+      await shedding.close()
+    }
   })
 })

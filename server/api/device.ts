@@ -160,38 +160,34 @@ export function deviceRoutes(deps: DeviceDeps) {
     c.header('Cache-Control', 'no-store')
     return c.json(scheduler.secureView(c.get('device'), c.req.param('id'), roundParam(c)))
   })
-  app.post(`${secagg}/keys`, load, secureLimit, requireDevice(store), async (c) => {
+  app.post(`${secagg}/keys`, secureLimit, requireDevice(store), async (c) => {
     const keys = await parseJson(c, KeysMessageSchema)
     scheduler.secureKeys(c.get('device'), c.req.param('id'), roundParam(c), keys)
     return c.json({ type: 'accepted' })
   })
-  app.post(`${secagg}/shares`, load, secureLimit, requireDevice(store), async (c) => {
+  app.post(`${secagg}/shares`, secureLimit, requireDevice(store), async (c) => {
     const shares = await parseJson(c, SharesMessageSchema)
     scheduler.secureShares(c.get('device'), c.req.param('id'), roundParam(c), shares)
     return c.json({ type: 'accepted' })
   })
-  app.post(`${secagg}/reveal`, load, secureLimit, requireDevice(store), async (c) => {
+  app.post(`${secagg}/reveal`, secureLimit, requireDevice(store), async (c) => {
     const reveal = await parseJson(c, RevealMessageSchema)
     scheduler.secureReveal(c.get('device'), c.req.param('id'), roundParam(c), reveal)
     return c.json({ type: 'accepted' })
   })
 
-  app.post(
-    '/tasks/:id/rounds/:round/updates',
-    load,
-    requireDevice(store),
-    uploads.gate,
-    async (c) => {
-      const round = roundParam(c)
-      const { status, answer } = await scheduler.upload({
-        device: c.get('device'),
-        taskId: c.req.param('id'),
-        round,
-        readBody: (limit) => readLimited(c.req.raw, limit, deps.bodyTimeouts),
-      })
-      return c.json(answer, status)
-    },
-  )
+  // An upload carries a phone's finished training, and a secure stage's message its part of a
+  // round that closes without it: neither is shed (uploads have bounds of their own, uploads.ts).
+  app.post('/tasks/:id/rounds/:round/updates', requireDevice(store), uploads.gate, async (c) => {
+    const round = roundParam(c)
+    const { status, answer } = await scheduler.upload({
+      device: c.get('device'),
+      taskId: c.req.param('id'),
+      round,
+      readBody: (limit) => readLimited(c.req.raw, limit, deps.bodyTimeouts),
+    })
+    return c.json(answer, status)
+  })
 
   return app
 }
