@@ -1,4 +1,5 @@
 export * from './task.ts'
+export * from './aggregation.ts'
 export * from './device.ts'
 export * from './ended.ts'
 export * from './events.ts'

@@ -31,16 +31,15 @@ import {
   OPTIMIZERS,
   PRIVACY_MODES,
   SECURE_MIN_PARTICIPANTS,
-  SERVER_OPTIMIZERS,
   selectedPerRound,
   TASK_MODES,
   TaskPatchSchema,
   TaskSpecSchema,
   StoredTaskSpecSchema,
-  WEIGHTINGS,
   type TaskPatch,
   type TaskSpec,
 } from './task.ts'
+import { SERVER_OPTIMIZERS, WEIGHTINGS } from './aggregation.ts'
 
 /**
  * What an admin or a device may send the coordinator's JSON parsers: arbitrary JSON, and valid
