@@ -3,7 +3,14 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DataDirLocked, LOCK_FILE, lockDataDir, processStart, type LockHolder } from './index.ts'
+import {
+  assertDataDirFree,
+  DataDirLocked,
+  LOCK_FILE,
+  lockDataDir,
+  processStart,
+  type LockHolder,
+} from './index.ts'
 
 const dataDir = () => mkdtemp(join(tmpdir(), 'pollen-lock-'))
 
@@ -129,5 +136,19 @@ describe('lockDataDir', () => {
     await expect(lockDataDir(dir)).rejects.toThrow(
       /coordinator\.pid is not a lock file Pollen wrote/,
     )
+  })
+
+  it('says whether a data dir is free without taking it: held by a live process, or not', async () => {
+    const dir = await dataDir()
+    await assertDataDirFree(dir)
+    const live = await sleeper()
+    children.push(live)
+    await leaveLock(dir, { pid: live.pid!, processStart: processStart(live.pid!) })
+    await expect(assertDataDirFree(dir)).rejects.toThrow(/in use by another Pollen coordinator/)
+    live.kill('SIGKILL')
+    await exited(live)
+    await assertDataDirFree(dir)
+    // Nothing taken: the stale file is still there for the coordinator to take over.
+    expect(await readdir(dir)).toEqual([LOCK_FILE])
   })
 })

@@ -113,6 +113,24 @@ export async function lockDataDir(
   }
 }
 
+/**
+ * Refuses, as lockDataDir would, when a live coordinator holds `dir`; takes nothing. `npm start`
+ * asks before it rebuilds the app, whose files a running coordinator serves.
+ */
+export async function assertDataDirFree(dir: string): Promise<void> {
+  const file = join(dir, LOCK_FILE)
+  const text = await readFile(file, 'utf8').catch(() => null)
+  if (text === null) return
+  const found = parse(text)
+  if (!found)
+    throw new DataDirLocked(
+      file,
+      null,
+      `${file} is not a lock file Pollen wrote; if no coordinator uses ${dir}, remove it`,
+    )
+  if (staleness(found) === null) throw new DataDirLocked(file, found, heldMessage(dir, file, found))
+}
+
 /** The message a second coordinator prints. */
 function heldMessage(dir: string, file: string, holder: LockHolder): string {
   const where = holder.urls.length > 0 ? `listening on ${holder.urls.join(' ')}` : 'starting'
