@@ -32,6 +32,8 @@ export const METRIC_HELP = {
   pollen_round_selected: ['gauge', 'Devices selected in the open round, by task'],
   pollen_round_reported: ['gauge', 'Updates accepted in the open round, by task'],
   process_resident_memory_bytes: ['gauge', 'Resident set size of the coordinator process'],
+  pollen_device_requests_in_flight: ['gauge', 'Device requests being answered now (load shedding)'],
+  pollen_uploads_in_flight: ['gauge', 'Update uploads being read now'],
 } as const satisfies Record<string, readonly ['counter' | 'gauge', string]>
 
 export type MetricName = keyof typeof METRIC_HELP

@@ -350,8 +350,7 @@ export function createScheduler(options: SchedulerOptions) {
       const unmasked = round.secure && r.reported >= needed ? await round.secure.unmask() : null
       if (unmasked) round.privateSum?.addSum(unmasked.sum, unmasked.count)
       if (round.secure && !unmasked) round.secure.dispose()
-      if (r.reported < needed)
-        abandoned = `${r.reported} report${r.reported === 1 ? '' : 's'}, fewer than the ${needed} it needs`
+      if (r.reported < needed) abandoned = `fewer reports than the ${needed} it needs`
       else if (round.secure && !unmasked)
         abandoned = 'secure aggregation could not unmask the sum of the updates'
       else abandoned = await commit(live, round)
@@ -375,7 +374,7 @@ export function createScheduler(options: SchedulerOptions) {
     )
     metrics.inc('pollen_rounds_total', { status: r.status })
     log(
-      `task ${task.id} round ${n} ${r.status} (${why}): ${r.reported} reports` +
+      `task ${task.id} round ${n} ${r.status} (${why}): ${r.reported} report${r.reported === 1 ? '' : 's'}` +
         (r.accuracy !== null ? `, held-out accuracy ${r.accuracy.toFixed(4)}` : '') +
         (r.abandonedReason !== null ? `: ${r.abandonedReason}` : ''),
     )

@@ -35,4 +35,27 @@ describe('a task’s update bounds', () => {
       expect(describeIssues(parsed.error!).map((i) => i.field)).toEqual([field])
     }
   })
+
+  it('refuses bounds a private task would ignore, naming each', () => {
+    const privacy = { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10, population: 1000 }
+    const parsed = TaskSpecSchema.safeParse({
+      name: 'x',
+      purpose: 'p',
+      model: { preset: 'mnist-2nn' },
+      privacy,
+      aggregation: { normBound: 5, weightBound: 'off' },
+    })
+    expect(parsed.success).toBe(false)
+    const issues = describeIssues(parsed.error!)
+    expect(issues.map((i) => i.field)).toEqual(['aggregation.normBound', 'aggregation.weightBound'])
+    expect(issues[0]!.message).toContain('privacy.clipNorm')
+    // Left out, the defaults stand (and do nothing there).
+    const plain = TaskSpecSchema.safeParse({
+      name: 'x',
+      purpose: 'p',
+      model: { preset: 'mnist-2nn' },
+      privacy,
+    })
+    expect(plain.success).toBe(true)
+  })
 })

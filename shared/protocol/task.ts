@@ -279,6 +279,14 @@ const taskSpecSchema = (fields: z.ZodType<z.output<typeof TaskSpecFields>>) =>
     .superRefine((spec, ctx) => {
       robustRuleIssues(spec).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))
       if (!isPrivate(spec)) return
+      // A private task's own clipping bounds its updates, which count equally: these would do nothing.
+      for (const field of ['normBound', 'weightBound'] as const)
+        if (spec.aggregation[field] !== 'adaptive')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['aggregation', field],
+            message: `leave it out with privacy or secure aggregation: every update is clipped to privacy.clipNorm (or clamped to secureAggregation.range) and counts equally, so ${field} would change nothing`,
+          })
       if (spec.aggregation.weighting !== 'uniform')
         ctx.addIssue({
           code: 'custom',
