@@ -17,6 +17,7 @@ import {
 } from './app.ts'
 import { createTask, deleteTask, rounds, uniqueName } from './coordinator.ts'
 import { drawWithMouse, SEVEN } from './draw.ts'
+import { formatAccuracy } from '../client/app/tasks/format.ts'
 
 /** A card's facts, term and value. */
 const facts = (card: Locator) =>
@@ -73,7 +74,8 @@ test('a task the phone trained completes: shown ended with its final accuracy, i
       .poll(async () => (await rounds(task.id))[0]?.status, { timeout: 30_000 })
       .toBe('committed')
     const [final] = await rounds(task.id)
-    const accuracy = `${(100 * final!.accuracy!).toFixed(1)}%`
+    // As the phone writes it (toFixed rounds 66.85 down where the phone's Intl rounds it up).
+    const accuracy = formatAccuracy(final!.accuracy!)
 
     // Ended: when, how far, the final accuracy; nothing to join, pause or withdraw.
     await expect(async () => {
