@@ -17,9 +17,7 @@
 // upload checks, bounds, aggregation and held-out evaluation as over HTTP; PGlite in memory) and
 // the real training core (TF.js wasm); the devices' work and the scheduler's draws are seeded, so
 // a run repeats exactly. About 12 minutes a seed on 2 cores, quiet (--quick: 2 attacks, 10%, 8 rounds).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { type Examples, mulberry32, shardIid, subset } from '../shared/data/index.ts'
 import { buildModel } from '../shared/models/index.ts'
@@ -34,14 +32,8 @@ import { encodeContainer, type NamedTensor } from '../shared/tensors/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { trainLocally } from '../shared/training/index.ts'
 import { loadMnist } from '../scripts/mnist-file.ts'
-import { fileBlobStore } from '../server/blobs/index.ts'
-import { createVirtualClock } from '../server/clock/index.ts'
-import { heldOutEvaluator } from '../server/evaluation/index.ts'
-import { createEventBus } from '../server/events/index.ts'
-import { createMetrics } from '../server/metrics/index.ts'
-import { createModelRegistry } from '../server/models/index.ts'
-import { createScheduler } from '../server/rounds/scheduler.ts'
-import { type DeviceRecord, pgliteStore } from '../server/store/index.ts'
+import type { DeviceRecord } from '../server/store/index.ts'
+import { virtualScheduler } from './virtual-scheduler.ts'
 import { median, range } from './stats.ts'
 
 const DEVICES = 20
@@ -128,22 +120,11 @@ async function run(
   attackers: number,
   seed: number,
 ): Promise<Outcome> {
-  const dir = await mkdtemp(join(tmpdir(), 'pollen-attacks-'))
-  const clock = createVirtualClock()
-  const store = await pgliteStore('memory://')
-  const models = createModelRegistry({ blobs: fileBlobStore(dir) })
-  const events = createEventBus()
-  const scheduler = createScheduler({
-    store,
-    models,
-    evaluator: heldOutEvaluator({ heldOut: new Map([['mnist', test]]) }),
-    clock,
-    events,
-    metrics: createMetrics(),
+  const { clock, store, models, events, scheduler, close } = await virtualScheduler({
+    test,
+    seed,
     retry: { minSeconds: 1, maxSeconds: 5 },
-    random: mulberry32(seed),
   })
-  await scheduler.start()
   const outcome: Outcome = { accuracy: null, committed: 0, abandoned: 0, rejected: 0 }
   events.subscribe(({ event }) => {
     if (event.type !== 'round.closed') return
@@ -225,10 +206,8 @@ async function run(
     clock.advance(61_000)
     await scheduler.settled()
   }
-  await scheduler.stop()
-  await store.close()
+  await close()
   model.dispose()
-  await rm(dir, { recursive: true, force: true })
   return outcome
 }
 

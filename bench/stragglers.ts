@@ -16,9 +16,7 @@
 // 20), the final accuracy, and the mean held-out accuracy on the slow devices' digits 0–2.
 // Devices check in at random moments (5–40 s after they last answered), so each round draws
 // from whoever is there. About 5 minutes of real time on 2 cores.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { type Examples, mulberry32, subset } from '../shared/data/index.ts'
 import { buildModel } from '../shared/models/index.ts'
@@ -33,14 +31,8 @@ import { encodeContainer } from '../shared/tensors/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { trainLocally } from '../shared/training/index.ts'
 import { loadMnist } from '../scripts/mnist-file.ts'
-import { fileBlobStore } from '../server/blobs/index.ts'
-import { createVirtualClock } from '../server/clock/index.ts'
-import { heldOutEvaluator } from '../server/evaluation/index.ts'
-import { createEventBus } from '../server/events/index.ts'
-import { createMetrics } from '../server/metrics/index.ts'
-import { createModelRegistry } from '../server/models/index.ts'
-import { createScheduler } from '../server/rounds/scheduler.ts'
-import { type DeviceRecord, pgliteStore } from '../server/store/index.ts'
+import type { DeviceRecord } from '../server/store/index.ts'
+import { virtualScheduler } from './virtual-scheduler.ts'
 
 const SLOW_LABELS = [0, 1, 2]
 const TARGET = 0.9
@@ -136,22 +128,11 @@ async function runScenario(
   minutes: number,
   seed: number,
 ): Promise<ScenarioResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'pollen-stragglers-'))
-  const clock = createVirtualClock()
-  const store = await pgliteStore('memory://')
-  const models = createModelRegistry({ blobs: fileBlobStore(dir) })
-  const events = createEventBus()
-  const scheduler = createScheduler({
-    store,
-    models,
-    evaluator: heldOutEvaluator({ heldOut: new Map([['mnist', test]]) }),
-    clock,
-    events,
-    metrics: createMetrics(),
+  const { clock, store, models, events, scheduler, close } = await virtualScheduler({
+    test,
+    seed,
     retry: { minSeconds: 1, maxSeconds: 30 },
-    random: mulberry32(seed),
   })
-  await scheduler.start()
   const start = clock.now()
   const end = start + minutes * 60_000
   const commits: { at: number; accuracy: number | null; byLabel: (number | null)[] | null }[] = []
@@ -248,10 +229,8 @@ async function runScenario(
     queue.push({ at: clock.now() + result.steps * perStep, device, upload: { answer, bytes } })
   }
   await scheduler.settled()
-  await scheduler.stop()
-  await store.close()
+  await close()
   model.dispose()
-  await rm(dir, { recursive: true, force: true })
 
   const hit = commits.find((c) => (c.accuracy ?? 0) >= TARGET)
   const last = commits.at(-1)
