@@ -60,7 +60,7 @@ test('three phones with non-IID shards train synet together; accuracy rises', as
     name,
     purpose: 'Learn handwritten digits from three phones, none of which holds them all.',
     model: { preset: 'synet' },
-    train: { optimizer: 'sgd', learningRate: 0.05, batchSize: 32, localEpochs: 1 },
+    train: { optimizer: 'sgd', learningRate: 0.1, batchSize: 32, localEpochs: 1 },
     rounds: {
       total: ROUNDS,
       clientsPerRound: PHONES,
