@@ -1,7 +1,7 @@
 // The board once connected: the state fed by the event stream and the REST snapshots, drawn
 // into the page, and the steering controls. One render per animation frame, however many events.
 import type { ServerEvent, TaskView } from '../../shared/protocol/index.ts'
-import { byId } from '../app/dom.ts'
+import { byId } from '../ui/dom.ts'
 import { ApiError, errorText, type Api, type DatasetView } from './api.ts'
 import { createCharts, type Charts } from './charts/index.ts'
 import { renderConfusion } from './confusion.ts'

@@ -1,4 +1,4 @@
-import { byId, h } from '../dom.ts'
+import { byId, h } from '../../ui/dom.ts'
 import {
   deleteAllExamples,
   type DemoSetting,

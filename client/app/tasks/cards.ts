@@ -2,7 +2,7 @@
 // ended (how it ended, nothing left to decide), removed, or as joined while the coordinator cannot
 // be reached. Loaded with the screen's first render, apart from the page's first bundle.
 import type { DeviceTaskView } from '../../../shared/protocol/index.ts'
-import { h } from '../dom.ts'
+import { h } from '../../ui/dom.ts'
 import type { privacyTerms as PrivacyTerms } from '../privacy/terms.ts'
 import type { ConsentRecord, TrainingConditions } from '../storage/index.ts'
 import { CONDITIONS, type ConditionSource } from './conditions.ts'

@@ -1,6 +1,6 @@
 import type { DeviceTaskView } from '../../../shared/protocol/index.ts'
 import { isEnded } from '../../../shared/protocol/ended.ts'
-import { byId } from '../dom.ts'
+import { byId } from '../../ui/dom.ts'
 import type { ConditionSource } from './conditions.ts'
 import type { ConsentStore } from './consent.ts'
 

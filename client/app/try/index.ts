@@ -4,7 +4,7 @@ import type { DeviceTaskView, ModelSpecWire } from '../../../shared/protocol/ind
 import type { NamedTensor } from '../../../shared/tensors/index.ts'
 import { loadEnrolment } from '../contribute/index.ts'
 import { decodeImage } from '../data/import.ts'
-import { byId, h } from '../dom.ts'
+import { byId, h } from '../../ui/dom.ts'
 import { inkOf, luminance, mountDrawPad, paintExample, toMnist } from '../draw/index.ts'
 import { readLedger } from '../privacy/ledger.ts'
 import type { PollenDatabase } from '../storage/index.ts'
