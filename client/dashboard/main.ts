@@ -3,7 +3,7 @@ import '../app/styles.css'
 import './styles.css'
 import { byId } from '../ui/dom.ts'
 import { ApiError, createApi, errorText } from './api.ts'
-import { startBoard } from './board.ts'
+import { startBoard } from './board/index.ts'
 import { tokenStore } from './session.ts'
 
 const doc = document
