@@ -1,12 +1,11 @@
 // The board once connected: wires the page's elements, the view fed by the event stream and the
 // REST snapshots (sync.ts), its drawing (render.ts), the steering controls (steering.ts), the
 // "New task" form (../create-form.ts) and the phone link (../join.ts). Holds no logic of its own.
-import type { StreamStatus } from '../sse.ts'
 import type { Api } from '../api.ts'
 import { setUpCreateForm } from '../create-form.ts'
 import { clearIssues } from '../form-errors.ts'
 import { setUpJoin } from '../join.ts'
-import { connectEventStream } from '../sse.ts'
+import { connectEventStream, type StreamStatus } from '../sse.ts'
 import { boardElements } from './elements.ts'
 import { createRenderer } from './render.ts'
 import { setUpSteering } from './steering.ts'
