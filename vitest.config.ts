@@ -4,6 +4,7 @@ import { CHROMIUM_ARGS, chromiumPath } from './e2e/environment.ts'
 
 /** The phone app's storage tests run in Chromium, on its real IndexedDB. */
 const IN_THE_BROWSER = [
+  'client/ui/**/*.test.ts',
   'client/app/storage/**/*.test.ts',
   'client/app/tasks/**/*.test.ts',
   'client/app/privacy/**/*.test.ts',
@@ -26,7 +27,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'node',
-          include: ['{server,client,shared,scripts,integration,bench}/**/*.test.ts'],
+          include: ['{server,client,shared,data,scripts,integration,bench}/**/*.test.ts'],
           exclude: IN_THE_BROWSER,
         },
       },

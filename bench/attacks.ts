@@ -31,7 +31,7 @@ import {
 import { encodeContainer, type NamedTensor } from '../shared/tensors/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { trainLocally } from '../shared/training/index.ts'
-import { loadMnist } from '../scripts/mnist-file.ts'
+import { loadMnist } from '../data/mnist-file.ts'
 import type { DeviceRecord } from '../server/store/index.ts'
 import { virtualScheduler } from './virtual-scheduler.ts'
 import { median, range } from './stats.ts'

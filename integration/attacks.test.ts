@@ -2,7 +2,7 @@
 // round attacks in round 4. With the default bounds the task trains on; with normBound "off"
 // the scaled update wrecks it, so the bound is what helps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist } from '../scripts/mnist-file.ts'
+import { loadMnist } from '../data/mnist-file.ts'
 import { createDevice, localTrainer, type Trainer } from '../client/device/index.ts'
 import { type Digits, subset } from '../shared/data/index.ts'
 import type { RoundView, TaskSpecInput, UploadAnswer } from '../shared/protocol/index.ts'

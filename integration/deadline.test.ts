@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { shardIid, subset } from '../shared/data/index.ts'
 import type { Assignment } from '../shared/protocol/index.ts'
-import { loadMnist } from '../scripts/mnist-file.ts'
+import { loadMnist } from '../data/mnist-file.ts'
 import { createDevice, localTrainer, type Device } from '../client/device/index.ts'
 import { createVirtualClock } from '../server/clock/index.ts'
 import { startCoordinator, waitFor, type Running } from './harness.ts'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist } from '../scripts/mnist-file.ts'
+import { loadMnist } from '../data/mnist-file.ts'
 import { localTrainer } from '../client/device/index.ts'
 import { simulate } from '../client/simulator/simulate.ts'
 import { startCoordinator, waitFor, type Running } from './harness.ts'

@@ -3,7 +3,7 @@ import { localTrainer } from '../client/device/index.ts'
 import { simulate } from '../client/simulator/simulate.ts'
 import { subset } from '../shared/data/index.ts'
 import type { TaskSpecInput } from '../shared/protocol/index.ts'
-import { loadMnist } from '../scripts/mnist-file.ts'
+import { loadMnist } from '../data/mnist-file.ts'
 import { startCoordinator, waitFor, type Running } from './harness.ts'
 
 // A new task once started from whatever model the coordinator last evaluated for its preset:

@@ -25,7 +25,7 @@ import {
   NO_CONDITIONS,
 } from '../client/app/tasks/index.ts'
 import { localTrainer, type TrainJob } from '../client/device/index.ts'
-import { loadMnist } from '../scripts/mnist-file.ts'
+import { loadMnist } from '../data/mnist-file.ts'
 import { type Digits, subset } from '../shared/data/index.ts'
 import type {
   Assignment,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist } from '../scripts/mnist-file.ts'
+import { loadMnist } from '../data/mnist-file.ts'
 import { createDevice, localTrainer, type Trainer } from '../client/device/index.ts'
 import { simulate } from '../client/simulator/simulate.ts'
 import { mulberry32, shardIid } from '../shared/data/index.ts'

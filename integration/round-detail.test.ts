@@ -2,7 +2,7 @@
 // tier, and each selected device's way through the round — over real HTTP, from real devices.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDevice, localTrainer } from '../client/device/index.ts'
-import { loadMnist } from '../scripts/mnist-file.ts'
+import { loadMnist } from '../data/mnist-file.ts'
 import { type Digits, subset } from '../shared/data/index.ts'
 import type { Backend, RoundDeviceView } from '../shared/protocol/index.ts'
 import { type Running, startCoordinator, waitFor } from './harness.ts'

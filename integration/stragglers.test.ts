@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RoundDeviceView, TaskSpecInput } from '../shared/protocol/index.ts'
 import { localTrainer } from '../client/device/index.ts'
 import { simulate } from '../client/simulator/simulate.ts'
-import { loadMnist } from '../scripts/mnist-file.ts'
+import { loadMnist } from '../data/mnist-file.ts'
 import { startCoordinator, waitFor, type Running } from './harness.ts'
 
 /**

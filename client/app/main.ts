@@ -2,7 +2,7 @@
 // a worker); vite.config.ts fails the build if TF.js reaches this bundle.
 import { loadContributor, loadWorkerTrainer, mountContributeStatus } from './contribute/index.ts'
 import { mountDataScreen } from './data/index.ts'
-import { byId } from './dom.ts'
+import { byId } from '../ui/dom.ts'
 import { mountHistoryScreen } from './history/index.ts'
 import type { PrivacyScreen } from './privacy/index.ts'
 import {

@@ -2,7 +2,7 @@
 // one chosen), rows the true label and columns the predicted class, each cell also a share of
 // its row so that a rare label's errors read as plainly as a common one's.
 import type { RoundView } from '../../shared/protocol/index.ts'
-import { h } from '../app/dom.ts'
+import { h } from '../ui/dom.ts'
 import { count, percent } from './format.ts'
 import { fill, th } from './tables.ts'
 

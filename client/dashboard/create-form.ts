@@ -1,7 +1,7 @@
 // The "New task" form: the settings privacy asks for, the ε it would spend, a custom topology,
 // creating the task, and a clone of another task put into it to edit.
 import type { TaskView } from '../../shared/protocol/index.ts'
-import { byId } from '../app/dom.ts'
+import { byId } from '../ui/dom.ts'
 import { ApiError, errorText, type Api } from './api.ts'
 import { cloneDraft, withCarried, type CloneDraft } from './clone.ts'
 import { clearIssues, showIssues } from './form-errors.ts'

@@ -1,5 +1,5 @@
 // What the devices hold (GET /api/v1/datasets): counts and label histograms, never examples.
-import { h } from '../app/dom.ts'
+import { h } from '../ui/dom.ts'
 import type { DatasetView } from './api.ts'
 import { count } from './format.ts'
 

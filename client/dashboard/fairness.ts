@@ -4,7 +4,7 @@
 // question). Then the latest rounds one by one: each one's examples by tier, backend and partial
 // work, and the held-out accuracy of each label, which shows whom the model serves worst.
 import type { RoundView } from '../../shared/protocol/index.ts'
-import { h } from '../app/dom.ts'
+import { h } from '../ui/dom.ts'
 import {
   BACKENDS,
   backendName,

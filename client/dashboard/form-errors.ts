@@ -1,6 +1,6 @@
 // A refused form, explained: each field the server (or the form) named is marked invalid, gets
 // its message beside it, and the summary above the button lists them by their labels.
-import { h } from '../app/dom.ts'
+import { h } from '../ui/dom.ts'
 import { plainMessage } from './plain-words.ts'
 import type { FieldIssue } from './task-form.ts'
 

@@ -2,7 +2,7 @@
 // printed (GET /api/v1/join) once it answers, else the dashboard's own origin; editable, since
 // only the scientist knows which address the phones can reach.
 import QRCode from 'qrcode'
-import { byId } from '../app/dom.ts'
+import { byId } from '../ui/dom.ts'
 
 export function setUpJoin(doc: Document, origin: string, phoneUrl: Promise<string | null>): void {
   const input = byId(doc, 'join-url', HTMLInputElement)

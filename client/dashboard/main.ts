@@ -1,9 +1,9 @@
 // The dashboard: asks for the admin token once, then watches and steers the coordinator live.
 import '../app/styles.css'
 import './styles.css'
-import { byId } from '../app/dom.ts'
+import { byId } from '../ui/dom.ts'
 import { ApiError, createApi, errorText } from './api.ts'
-import { startBoard } from './board.ts'
+import { startBoard } from './board/index.ts'
 import { tokenStore } from './session.ts'
 
 const doc = document

@@ -1,7 +1,7 @@
 // Every committed round's model, newest first, each with a button that saves it in TF.js Layers
 // format: a data scientist goes back to the round before the loss rose.
 import type { RoundView } from '../../shared/protocol/index.ts'
-import { h } from '../app/dom.ts'
+import { h } from '../ui/dom.ts'
 import { fraction } from './format.ts'
 import { fill, th } from './tables.ts'
 

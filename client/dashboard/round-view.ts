@@ -1,7 +1,7 @@
 // The current round: its number, the deadline countdown, and how many devices are at each stage.
 // An async task's "round" is the version its buffer is filling: told as such.
 import type { RoundView, TaskView } from '../../shared/protocol/index.ts'
-import { h } from '../app/dom.ts'
+import { h } from '../ui/dom.ts'
 import { count } from './format.ts'
 import { countdown, roundProgress, STAGES, type Stage } from './progress.ts'
 import type { DeviceTrack } from './state.ts'

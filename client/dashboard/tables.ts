@@ -1,5 +1,5 @@
 // Building the dashboard's tables: header cells with their scope, rows replaced under a caption.
-import { h } from '../app/dom.ts'
+import { h } from '../ui/dom.ts'
 
 export function th(doc: Document, text: string, scope: 'col' | 'row') {
   const cell = h(doc, 'th', null, text)

@@ -1,7 +1,7 @@
 // The chosen task's buttons: pause or resume, save the current model or an earlier round's,
 // export the rounds, clone into the form, delete (after a confirm).
 import type { TaskView } from '../../shared/protocol/index.ts'
-import { byId } from '../app/dom.ts'
+import { byId } from '../ui/dom.ts'
 import { errorText, type Api } from './api.ts'
 import { roundsCsv } from './csv.ts'
 import { saveFile, slug } from './files.ts'

@@ -1,7 +1,7 @@
 // The task list: one button per task with its status and how far it got. Items are kept by
 // task id and updated in place, so a live update never takes the keyboard focus away.
 import type { TaskView } from '../../shared/protocol/index.ts'
-import { h } from '../app/dom.ts'
+import { h } from '../ui/dom.ts'
 import { progressLabel } from './task-facts.ts'
 
 /** A task's status as words, and the class that colours it. */

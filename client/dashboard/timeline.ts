@@ -1,7 +1,7 @@
 // Each device of the round on one line: when it was selected, downloaded the model, and
 // answered, drawn against the round's span, and said in words for screen readers.
 import type { RoundView } from '../../shared/protocol/index.ts'
-import { h } from '../app/dom.ts'
+import { h } from '../ui/dom.ts'
 import { bytes, count, offset } from './format.ts'
 import type { DeviceTrack } from './state.ts'
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist } from '../../scripts/mnist-file.ts'
+import { loadMnist } from '../../data/mnist-file.ts'
 import { type Digits, subset } from '../../shared/data/index.ts'
 import { buildModel, getWeights } from '../../shared/models/index.ts'
 import type { Assignment, TrainPlanWire } from '../../shared/protocol/index.ts'

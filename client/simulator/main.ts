@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { useBackend } from '../../shared/tf/index.ts'
-import { loadMnist } from '../../scripts/mnist-file.ts'
+import { loadMnist } from '../../data/mnist-file.ts'
 import { localTrainer } from '../device/index.ts'
 import { simulate } from './simulate.ts'
 

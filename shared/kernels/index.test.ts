@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist } from '../../scripts/mnist-file.ts'
+import { loadMnist } from '../../data/mnist-file.ts'
 import { type Digits, subset } from '../data/index.ts'
 import { buildModel, getWeights, type PresetName } from '../models/index.ts'
 import type { NamedTensor } from '../tensors/named-tensor.ts'

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist } from '../../scripts/mnist-file.ts'
+import { loadMnist } from '../../data/mnist-file.ts'
 import type { Digits } from '../data/index.ts'
 import { buildModel, getWeights } from '../models/index.ts'
 import { tf, useBackend } from '../tf/index.ts'

@@ -1,4 +1,4 @@
-import { byId } from '../dom.ts'
+import { byId } from '../../ui/dom.ts'
 import { OUTCOME_TEXT } from '../history/index.ts'
 import type { HistoryRecord } from '../storage/index.ts'
 import type { ContributionState, Contributor, ContributorOptions } from './loop.ts'

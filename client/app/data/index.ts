@@ -1,10 +1,6 @@
-import { byId, h } from '../dom.ts'
-import {
-  deleteAllExamples,
-  type DemoSetting,
-  labelCounts,
-  type PollenDatabase,
-} from '../storage/index.ts'
+import { byId } from '../../ui/dom.ts'
+import { deleteAllExamples, labelCounts, type PollenDatabase } from '../storage/index.ts'
+import { showCounts } from './counts.ts'
 import { DEMO_DATASET, DEMO_KINDS, DemoDataError, type DemoKind, loadDemoData } from './demo.ts'
 
 export { DEMO_DATASET, DemoDataError, loadDemoData, pickDemoShard } from './demo.ts'
@@ -23,11 +19,6 @@ export interface DataScreen {
   /** Resolves when "Draw a digit" and "Import images" work (their code loads apart). */
   ready(): Promise<void>
 }
-
-const describeDemo = (demo: DemoSetting): string =>
-  demo.kind === 'iid'
-    ? 'Demo digits: a random tenth of MNIST.'
-    : `Demo digits: ${demo.labels.length === 1 ? 'only' : 'two digits only,'} ${demo.labels.join(' and ')}.`
 
 /**
  * The data screen: what is stored (counts per digit), the owner's own digits (draw one, import
@@ -72,40 +63,7 @@ export function mountDataScreen({
     ])
     total = perLabel.reduce((a, b) => a + b, 0)
     remove.disabled = busy || total === 0
-    if (total === 0) {
-      summary.replaceChildren(
-        'No examples yet. Draw a digit, import images, or load the demo digits below to try Pollen.',
-      )
-      counts.hidden = true
-      counts.replaceChildren()
-      return
-    }
-    const what = demo?.key === 'demo' ? ` ${describeDemo(demo)}` : ''
-    summary.replaceChildren(
-      h(document, 'strong', null, total.toLocaleString('en')),
-      ` handwritten digit${total === 1 ? '' : 's'}.${what}`,
-    )
-    const max = Math.max(...perLabel)
-    counts.replaceChildren(
-      ...perLabel.map((n, label) => {
-        const fill = h(document, 'span', 'fill')
-        fill.style.width = `${(100 * n) / max}%`
-        const track = h(document, 'span', 'track', fill)
-        track.setAttribute('aria-hidden', 'true')
-        const item = h(
-          document,
-          'li',
-          n === 0 ? 'zero' : null,
-          h(document, 'span', 'digit', h(document, 'span', 'sr', 'Digit '), String(label)),
-          track,
-          h(document, 'span', 'count', String(n), h(document, 'span', 'sr', ' examples')),
-        )
-        item.dataset.label = String(label)
-        item.dataset.count = String(n)
-        return item
-      }),
-    )
-    counts.hidden = false
+    showCounts(document, { summary, counts }, perLabel, demo?.key === 'demo' ? demo : undefined)
   }
 
   form.addEventListener('submit', (event) => {

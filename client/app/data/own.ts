@@ -1,5 +1,5 @@
 // The owner's own digits on the data screen: draw one and label it, or import labelled images.
-import { byId, h } from '../dom.ts'
+import { byId, h } from '../../ui/dom.ts'
 import { mountDrawPad } from '../draw/index.ts'
 import { addExamples, type PollenDatabase } from '../storage/index.ts'
 import { type ImportResult, importImages, ImportError } from './import.ts'

@@ -1,7 +1,7 @@
 // The proof that drawings are preprocessed the MNIST way: a model trained on MNIST alone reads
 // digits drawn as the pad draws them (same size, same pen) once toMnist has made them 28x28.
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist } from '../../../scripts/mnist-file.ts'
+import { loadMnist } from '../../../data/mnist-file.ts'
 import { buildModel, getWeights } from '../../../shared/models/index.ts'
 import type { NamedTensor } from '../../../shared/tensors/index.ts'
 import { useBackend } from '../../../shared/tf/index.ts'

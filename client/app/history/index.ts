@@ -1,4 +1,4 @@
-import { byId, h } from '../dom.ts'
+import { byId, h } from '../../ui/dom.ts'
 import type { HistoryOutcome, HistoryRecord, PollenDatabase } from '../storage/index.ts'
 import { formatBytes } from '../tasks/format.ts'
 import { pendingUploads } from '../outbox/index.ts'

@@ -1,4 +1,4 @@
-import { byId, h } from '../dom.ts'
+import { byId, h } from '../../ui/dom.ts'
 import type { LedgerRecord, PollenDatabase } from '../storage/index.ts'
 import { readLedger } from './ledger.ts'
 import { epsilonText, formatNumber } from './terms.ts'

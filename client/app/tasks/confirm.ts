@@ -2,7 +2,7 @@
 // data scientist asks, what leaves the phone, the privacy) and confirms it, in a modal dialog
 // named after the task. Escape or Cancel agrees to nothing.
 import type { DeviceTaskView } from '../../../shared/protocol/index.ts'
-import { h } from '../dom.ts'
+import { h } from '../../ui/dom.ts'
 import { sentText } from './describe.ts'
 
 /** Shows the terms of `task`; resolves true when the owner confirms, false otherwise. */

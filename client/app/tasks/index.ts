@@ -1,6 +1,6 @@
 import type { DeviceTaskView } from '../../../shared/protocol/index.ts'
-import { isEnded } from '../../../shared/protocol/ended.ts'
-import { byId } from '../dom.ts'
+import { byId } from '../../ui/dom.ts'
+import { arrangeCards, purposeChanged } from './arrange.ts'
 import type { ConditionSource } from './conditions.ts'
 import type { ConsentStore } from './consent.ts'
 
@@ -53,21 +53,22 @@ export function mountTasksScreen({
     ])
     const cards = taskCards({ document, consents, conditions, privacyTerms, say, render })
     const mine = new Map((await consents.list()).map((c) => [c.taskId, c]))
-    // A purpose changed after the owner agreed: that agreement does not cover it.
-    for (const task of tasks) {
-      const consent = mine.get(task.id)
-      if (!isEnded(task.status) && consent?.state === 'granted' && consent.purpose !== task.purpose)
-        mine.set(task.id, (await consents.pause(task.id)) ?? consent)
+    for (const id of purposeChanged(tasks, mine)) {
+      const consent = mine.get(id)!
+      mine.set(id, (await consents.pause(id)) ?? consent)
     }
-    const listed = new Set(tasks.map((t) => t.id))
-    // Ended tasks only for the phones that joined them: there is nothing left to decide.
-    const ended = tasks.filter((t) => isEnded(t.status) && mine.has(t.id))
-    const gone = [...mine.values()].filter((c) => !listed.has(c.taskId))
-    const items = [
-      ...tasks.filter((t) => !isEnded(t.status)).map((t) => cards.offeredCard(t, mine.get(t.id))),
-      ...ended.map((t) => cards.endedCard(t)),
-      ...gone.map((c) => (reached ? cards.removedCard(c) : cards.storedCard(c))),
-    ]
+    const items = arrangeCards(tasks, mine, reached).map((plan) => {
+      switch (plan.kind) {
+        case 'offered':
+          return cards.offeredCard(plan.task, plan.consent)
+        case 'ended':
+          return cards.endedCard(plan.task)
+        case 'removed':
+          return cards.removedCard(plan.consent)
+        case 'stored':
+          return cards.storedCard(plan.consent)
+      }
+    })
     list.replaceChildren(...items)
     if (items.length === 0) say('No tasks are offered right now. Look again later.')
   }

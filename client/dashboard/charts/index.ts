@@ -3,7 +3,7 @@
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { RoundView } from '../../../shared/protocol/index.ts'
-import { h } from '../../app/dom.ts'
+import { h } from '../../ui/dom.ts'
 import { bytes, clock, fraction } from '../format.ts'
 import {
   accuracyByRound,

@@ -1,5 +1,6 @@
 // Node-only helpers for the MNIST file: build it from the `mnist` package, and load it.
-// server/, client/ (the simulator) and tests import these; shared/ never does.
+// The coordinator, the simulator, benchmarks and tests import these (outside scripts/, which holds
+// only command-line entry points); shared/ never does, as it imports nothing from node:.
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
