@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist } from '../../data/mnist-file.ts'
 import { type Digits, subset } from '../data/index.ts'
 import { buildModel, getWeights, toLayersTopology, weightSpec } from '../models/index.ts'
 import type { NamedTensor } from '../tensors/named-tensor.ts'
-import { tf, tfl, useBackend } from '../tf/index.ts'
+import { tf, tfl } from '../tf/index.ts'
 import {
   evaluate,
   missingTrainingKernels,
@@ -14,49 +13,17 @@ import {
   trainLocally,
   type TrainProgress,
 } from './index.ts'
+import { identical, lazyModel, maxDifference, mnistDigits, plan, range } from './testing.ts'
 
 let train: Digits
 let test: Digits
-const model = buildModelLater()
+const model = lazyModel()
 let initial: NamedTensor[]
 
-/** The model is built once the backend is up; tests share it, one run at a time. */
-function buildModelLater() {
-  const box: { model?: ReturnType<typeof buildModel> } = {}
-  return () => (box.model ??= buildModel({ preset: 'mnist-2nn' }))
-}
-
-beforeAll(async () => {
-  await useBackend('wasm')
-  const mnist = await loadMnist()
-  train = subset(mnist.train, range(0, 1000))
-  test = subset(mnist.test, range(0, 500))
-  initial = getWeights(model())
-})
-
-const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
-
-// McMahan et al.'s B = 10; two epochs over 1,000 digits take ~0.5 s on wasm.
-const plan: TrainPlan = { optimizer: 'sgd', learningRate: 0.1, batchSize: 10, localEpochs: 2 }
+beforeAll(async () => ({ train, test, initial } = await mnistDigits(model)))
 
 const applyDelta = (weights: NamedTensor[], delta: NamedTensor[]): NamedTensor[] =>
   weights.map((w, i) => ({ ...w, data: w.data.map((v, j) => v + delta[i]!.data[j]!) }))
-
-/** Bit-for-bit equality of two tensor lists (fast, unlike toEqual on large typed arrays). */
-const identical = (a: NamedTensor[], b: NamedTensor[]): boolean =>
-  a.length === b.length &&
-  a.every((t, i) => {
-    const u = b[i]!
-    if (t.name !== u.name || t.data.length !== u.data.length) return false
-    const x = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length)
-    const y = new Uint32Array(u.data.buffer, u.data.byteOffset, u.data.length)
-    return x.every((v, j) => v === y[j])
-  })
-
-const maxDifference = (a: NamedTensor[], b: NamedTensor[]): number =>
-  Math.max(
-    ...a.map((t, i) => t.data.reduce((m, v, j) => Math.max(m, Math.abs(v - b[i]!.data[j]!)), 0)),
-  )
 
 /** A virtual clock that reaches `stopAt` during step `n`: a deadline coming mid-run, at once. */
 function deadlineDuring(n: number) {
@@ -418,136 +385,5 @@ describe('trainLocally', () => {
     )
     expect(tf.memory().numTensors).toBe(before)
     depthwise.dispose()
-  })
-})
-
-describe('trainLocally with FedProx (proximalMu)', () => {
-  const norm = (delta: NamedTensor[]) =>
-    Math.sqrt(delta.reduce((s, t) => s + t.data.reduce((a, v) => a + v * v, 0), 0))
-  const run = (
-    p: Partial<TrainPlan>,
-    m = model(),
-    w = initial,
-    examples = train,
-    losses: number[] = [],
-  ) =>
-    trainLocally({
-      model: m,
-      weights: w,
-      examples,
-      plan: { ...plan, ...p },
-      seed: 4,
-      onProgress: ({ loss }) => losses.push(loss),
-    })
-
-  it('with μ = 0 is plain training, bit for bit', async () => {
-    const [plain, zero] = [await run({ maxSteps: 20 }), await run({ maxSteps: 20, proximalMu: 0 })]
-    expect(identical(zero.delta, plain.delta)).toBe(true)
-    expect(zero.loss).toBe(plain.loss)
-  })
-
-  it('with a large μ moves less far from the global weights, on the same seed', async () => {
-    const plain = await run({ maxSteps: 60 })
-    const pulled = await run({ maxSteps: 60, proximalMu: 1 })
-    expect(norm(pulled.delta)).toBeLessThan(0.8 * norm(plain.delta))
-    expect(pulled.loss).toBeLessThan(Math.log(10)) // it still learns
-  })
-
-  it('adds μ · (w − w_global) to each gradient: two SGD steps on a tiny dense model', async () => {
-    // Step 1 starts at w_global, where the term is 0. Step 2 starts at w1 = w_global + d1, and
-    // plain SGD goes to w1 − η∇L(w1); FedProx goes η·μ·d1 further back: d2(μ) = d2(0) − η·μ·d1.
-    const tiny = buildModel({
-      preset: 'custom',
-      topology: toLayersTopology(
-        tfl.sequential({
-          name: 'tiny',
-          layers: [
-            tfl.layers.dense({
-              name: 'out',
-              inputShape: [784],
-              units: 10,
-              activation: 'softmax',
-            }),
-          ],
-        }),
-      ),
-    })
-    const global = getWeights(tiny)
-    const few = subset(train, range(0, 20))
-    const full: Partial<TrainPlan> = { learningRate: 0.5, batchSize: 20, localEpochs: 2 }
-    const mu = 0.5
-    const d1 = (await run({ ...full, maxSteps: 1, proximalMu: mu }, tiny, global, few)).delta
-    const [losses, lossesMu]: number[][] = [[], []]
-    const d2 = (await run(full, tiny, global, few, losses)).delta
-    const d2mu = (await run({ ...full, proximalMu: mu }, tiny, global, few, lossesMu)).delta
-    const expected = d2.map((t, i) => ({
-      ...t,
-      data: t.data.map((v, j) => v - 0.5 * mu * d1[i]!.data[j]!),
-    }))
-    expect(maxDifference(d2mu, expected)).toBeLessThan(1e-6)
-    expect(maxDifference(d2mu, d2)).toBeGreaterThan(1e-3) // the term did something
-    // Both runs are at w1 for step 2: the loss reported is the examples' alone, without the
-    // term's μ/2 · ‖d1‖², so what the dashboard plots means the same with and without FedProx.
-    expect(lossesMu).toEqual(losses)
-    tiny.dispose()
-  })
-})
-
-describe('evaluate', () => {
-  it('reports accuracy, loss and per-label accuracy consistently, without leaks', async () => {
-    const before = tf.memory().numTensors
-    const e = await evaluate({ model: model(), weights: initial, examples: test, batchSize: 64 })
-    expect(tf.memory().numTensors).toBe(before)
-    expect(e.examples).toBe(500)
-    expect(e.perLabelAccuracy).toHaveLength(10)
-    const counts = new Array<number>(10).fill(0)
-    for (const l of test.labels) counts[l]!++
-    const weighted = e.perLabelAccuracy.reduce((s, a, l) => s + a * counts[l]!, 0) / 500
-    expect(weighted).toBeCloseTo(e.accuracy, 10)
-    expect(e.loss).toBeGreaterThan(1.5) // untrained: close to ln 10
-    // Batch size does not change the answer.
-    const whole = await evaluate({ model: model(), examples: test, batchSize: 500 })
-    expect(whole.accuracy).toBe(e.accuracy)
-    expect(whole.loss).toBeCloseTo(e.loss, 5)
-  })
-
-  it('reads a NaN loss, not a clipped finite one, off a model whose outputs are not finite', async () => {
-    // Every weight at float32's maximum: each is finite, the activations overflow to NaN.
-    const huge = initial.map((t) => ({ ...t, data: new Float32Array(t.data.length).fill(3.4e38) }))
-    const e = await evaluate({ model: model(), weights: huge, examples: test, batchSize: 64 })
-    expect(e.loss).toBeNaN()
-  })
-
-  it('counts where each label went in a confusion matrix that agrees with the accuracies', async () => {
-    const e = await evaluate({ model: model(), weights: initial, examples: test, batchSize: 64 })
-    expect(e.confusion).toHaveLength(10)
-    expect(e.confusion.every((row) => row.length === 10)).toBe(true)
-    const counts = new Array<number>(10).fill(0)
-    for (const l of test.labels) counts[l]!++
-    // Row l holds every held-out example of label l; its diagonal is the ones predicted right.
-    expect(e.confusion.map((row) => row.reduce((a, b) => a + b, 0))).toEqual(counts)
-    e.confusion.forEach((row, l) => {
-      if (counts[l]! > 0) expect(row[l]! / counts[l]!).toBeCloseTo(e.perLabelAccuracy[l]!, 10)
-    })
-    const right = e.confusion.reduce((n, row, l) => n + row[l]!, 0)
-    expect(right / 500).toBeCloseTo(e.accuracy, 10)
-  })
-
-  it('gives NaN for labels without examples', async () => {
-    const ones = subset(
-      test,
-      range(0, 500).filter((i) => test.labels[i] === 1),
-    )
-    const e = await evaluate({ model: model(), weights: initial, examples: ones })
-    expect(e.perLabelAccuracy.filter((a) => !Number.isNaN(a))).toEqual([e.accuracy])
-  })
-
-  it('rejects what it cannot evaluate', async () => {
-    await expect(evaluate({ model: model(), examples: subset(test, []) })).rejects.toThrow(
-      /no examples/,
-    )
-    await expect(evaluate({ model: model(), examples: test, batchSize: 0 })).rejects.toThrow(
-      /batchSize/,
-    )
   })
 })
