@@ -1231,7 +1231,6 @@ export function createScheduler(options: SchedulerOptions) {
     const secure = tasks.get(taskId)?.secureRounds.get(n)
     if (!secure)
       throw new PollenError(
-        404,
         'not_found',
         `task ${taskId} has no round ${n} with secure aggregation (or it closed a while ago)`,
         'round',
@@ -1240,7 +1239,7 @@ export function createScheduler(options: SchedulerOptions) {
       return call(secure)
     } catch (error) {
       if (!(error instanceof SecAggError)) throw error
-      throw new PollenError(error.status, error.code, error.message, error.field)
+      throw new PollenError(error.code, error.message, error.field)
     }
   }
 
@@ -1249,7 +1248,6 @@ export function createScheduler(options: SchedulerOptions) {
     const round = tasks.get(taskId)?.open
     if (round?.record.round === n && round.devices.get(device.id) !== 'assigned')
       throw new PollenError(
-        409,
         'not_selected',
         `device ${device.id} was not selected in round ${n}, or has answered already`,
         'round',
@@ -1281,7 +1279,7 @@ export function createScheduler(options: SchedulerOptions) {
 
   function liveTask(id: string): LiveTask {
     const live = tasks.get(id)
-    if (!live) throw new PollenError(404, 'not_found', `no task ${id}`, 'id')
+    if (!live) throw new PollenError('not_found', `no task ${id}`, 'id')
     return live
   }
 
@@ -1305,10 +1303,10 @@ export function createScheduler(options: SchedulerOptions) {
       stoppedReason: null,
     }
     const heavy = robustMemoryRefusal(record.spec, info.parameters)
-    if (heavy) throw new PollenError(400, 'invalid_request', heavy.message, heavy.field)
+    if (heavy) throw new PollenError('invalid_request', heavy.message, heavy.field)
     const population = await populationOf(record)
     const first = firstRoundRefusal(record, population)
-    if (first) throw new PollenError(422, 'invalid_request', first, 'privacy.epsilonBudget')
+    if (first) throw new PollenError('over_budget', first, 'privacy.epsilonBudget')
     await store.insertTask(record)
     const live = addLiveTask(record, info)
     live.population = population
@@ -1323,14 +1321,12 @@ export function createScheduler(options: SchedulerOptions) {
     const rounds = { ...task.spec.rounds, ...patch.rounds }
     if (rounds.minReports > rounds.clientsPerRound)
       throw new PollenError(
-        400,
         'invalid_request',
         `rounds.minReports (${rounds.minReports}) must be at most rounds.clientsPerRound (${rounds.clientsPerRound})`,
         'rounds.minReports',
       )
     if (task.spec.secureAggregation && selectedPerRound(rounds) < SECURE_MIN_PARTICIPANTS)
       throw new PollenError(
-        400,
         'invalid_request',
         `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉ is ${selectedPerRound(rounds)})`,
         'rounds.clientsPerRound',
@@ -1338,19 +1334,18 @@ export function createScheduler(options: SchedulerOptions) {
     const few = isAsync(task)
       ? null
       : tooFewReports(task.spec.aggregation, rounds.minReports, 'rounds.minReports')
-    if (few) throw new PollenError(400, 'invalid_request', few.message, 'rounds.minReports')
+    if (few) throw new PollenError('invalid_request', few.message, 'rounds.minReports')
     const heavy = robustMemoryRefusal({ ...task.spec, rounds }, live.info.parameters)
-    if (heavy) throw new PollenError(400, 'invalid_request', heavy.message, heavy.field)
+    if (heavy) throw new PollenError('invalid_request', heavy.message, heavy.field)
     const atLeast = task.committedRounds + (live.open ? 1 : 0)
     if (rounds.total < atLeast)
       throw new PollenError(
-        400,
         'invalid_request',
         `rounds.total must be at least ${atLeast}: the rounds committed${live.open ? ' plus the one open' : ''}`,
         'rounds.total',
       )
     if (patch.status && task.status === 'completed')
-      throw new PollenError(409, 'conflict', `task ${id} is ${task.status}`, 'status')
+      throw new PollenError('conflict', `task ${id} is ${task.status}`, 'status')
     task.spec = { ...task.spec, rounds, train: { ...task.spec.train, ...patch.train } }
     // A failed task resumes from its last committed model (its failed round stays abandoned).
     if (patch.status && task.status === 'failed') task.error = null
@@ -1456,7 +1451,6 @@ export function createScheduler(options: SchedulerOptions) {
       const open = tasks.get(taskId)?.open
       if (open?.secure && open.record.round === n && !open.devices.has(device.id))
         throw new PollenError(
-          409,
           'not_selected',
           `device ${device.id} is not part of round ${n} (not selected, or the round was re-opened after a coordinator restart)`,
           'round',
@@ -1472,7 +1466,7 @@ export function createScheduler(options: SchedulerOptions) {
     async roundDevices(id: string, n: number): Promise<RoundDeviceView[]> {
       const live = liveTask(id)
       if (!Number.isInteger(n) || n < 1 || n > live.record.round)
-        throw new PollenError(404, 'not_found', `task ${id} has no round ${n}`, 'round')
+        throw new PollenError('not_found', `task ${id} has no round ${n}`, 'round')
       await live.queue
       const [assignments, devices] = await Promise.all([
         store.listAssignments(id, n),
@@ -1524,10 +1518,9 @@ export function createScheduler(options: SchedulerOptions) {
       const live = liveTask(id)
       await live.queue
       const round = (await store.listRounds(id)).find((r) => r.round === n)
-      if (!round) throw new PollenError(404, 'not_found', `task ${id} has no round ${n}`, 'round')
+      if (!round) throw new PollenError('not_found', `task ${id} has no round ${n}`, 'round')
       if (round.status !== 'committed' || round.model === null)
         throw new PollenError(
-          409,
           'conflict',
           round.status === 'open'
             ? `round ${n} is still open: its model is not committed yet`

@@ -176,7 +176,7 @@ export async function createSecAggClient(id: string): Promise<SecAggClient> {
         const sealed = view.ciphertexts.map(({ from, ciphertext }, i) => {
           if (!neighbours.has(from))
             throw new SecAggError(
-              'not-neighbour',
+              'not_neighbour',
               `ciphertexts.${i}.from`,
               `${from} is not a neighbour`,
             )

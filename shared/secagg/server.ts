@@ -91,7 +91,7 @@ export interface SecAggRound {
   /** In 'unmask': every survivor's self-mask seed and every dropped mask key has t shares. */
   readonly ready: boolean
   readonly stats: SecAggStats
-  /** What `id` must do now. Throws 'unknown-participant', or 'dropped' for one left behind. */
+  /** What `id` must do now. Throws 'unknown_participant', or 'dropped' for one left behind. */
   view(id: string): SecAggView
   advertise(id: string, keys: KeysMessage): void
   /** Fixes U1, the graph and the config; returns the new stage ('share' or 'abandoned'). */
@@ -150,7 +150,7 @@ export function createSecAggRound(options: SecAggRoundOptions): SecAggRound {
   }
   const member = (id: string): Participant => {
     const p = participants.get(id)
-    if (!p) throw new SecAggError('unknown-participant', 'id', `${id} is not in this round`)
+    if (!p) throw new SecAggError('unknown_participant', 'id', `${id} is not in this round`)
     return p
   }
   const need = (id: string, set: Set<string>, missed: string): Participant => {
@@ -365,7 +365,7 @@ export function createSecAggRound(options: SecAggRoundOptions): SecAggRound {
       for (const [i, { to, ciphertext }] of shares.entries()) {
         if (!expected.has(to))
           throw new SecAggError(
-            'not-neighbour',
+            'not_neighbour',
             `shares.${i}.to`,
             to === id ? 'a ciphertext to oneself' : `${to} is not a neighbour of ${id}`,
           )
@@ -426,7 +426,7 @@ export function createSecAggRound(options: SecAggRoundOptions): SecAggRound {
             throw invalid(`${field}.of`, `both kinds of shares of ${of}: its mask would be bare`)
           if (!neighbours.has(of))
             throw new SecAggError(
-              'not-neighbour',
+              'not_neighbour',
               `${field}.of`,
               `${of} is not a neighbour of ${id}`,
             )
