@@ -14,7 +14,6 @@ import {
   isPrivate,
   MAX_TASK_SEED,
   type RoundSettings,
-  SECURE_MIN_PARTICIPANTS,
   selectedPerRound,
   type RoundView,
   type TaskPatch,
@@ -24,7 +23,7 @@ import {
   type UpdateBounds,
   type UploadAnswer,
   speedTier,
-  tooFewReports,
+  mergeTaskPatch,
 } from '../../shared/protocol/index.ts'
 import type { ModelSpec } from '../../shared/models/index.ts'
 import {
@@ -37,7 +36,7 @@ import {
 } from '../../shared/secagg/index.ts'
 import { ContainerError, decodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
 import type { Clock, TimerHandle } from '../clock/index.ts'
-import { PollenError } from '../errors.ts'
+import { invalidRequest, PollenError } from '../errors.ts'
 import type { Evaluator } from '../evaluation/index.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Metrics } from '../metrics/index.ts'
@@ -1318,24 +1317,11 @@ export function createScheduler(options: SchedulerOptions) {
   async function patchTask(id: string, patch: TaskPatch): Promise<TaskView> {
     const live = liveTask(id)
     const task = live.record
-    const rounds = { ...task.spec.rounds, ...patch.rounds }
-    if (rounds.minReports > rounds.clientsPerRound)
-      throw new PollenError(
-        'invalid_request',
-        `rounds.minReports (${rounds.minReports}) must be at most rounds.clientsPerRound (${rounds.clientsPerRound})`,
-        'rounds.minReports',
-      )
-    if (task.spec.secureAggregation && selectedPerRound(rounds) < SECURE_MIN_PARTICIPANTS)
-      throw new PollenError(
-        'invalid_request',
-        `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉ is ${selectedPerRound(rounds)})`,
-        'rounds.clientsPerRound',
-      )
-    const few = isAsync(task)
-      ? null
-      : tooFewReports(task.spec.aggregation, rounds.minReports, 'rounds.minReports')
-    if (few) throw new PollenError('invalid_request', few.message, 'rounds.minReports')
-    const heavy = robustMemoryRefusal({ ...task.spec, rounds }, live.info.parameters)
+    // The rules a new task is held to, over the task as the patch would leave it.
+    const merged = mergeTaskPatch(task.spec, patch)
+    if (!merged.ok) throw invalidRequest(merged.issues)
+    const { rounds } = merged.spec
+    const heavy = robustMemoryRefusal(merged.spec, live.info.parameters)
     if (heavy) throw new PollenError('invalid_request', heavy.message, heavy.field)
     const atLeast = task.committedRounds + (live.open ? 1 : 0)
     if (rounds.total < atLeast)
@@ -1346,7 +1332,7 @@ export function createScheduler(options: SchedulerOptions) {
       )
     if (patch.status && task.status === 'completed')
       throw new PollenError('conflict', `task ${id} is ${task.status}`, 'status')
-    task.spec = { ...task.spec, rounds, train: { ...task.spec.train, ...patch.train } }
+    task.spec = merged.spec
     // A failed task resumes from its last committed model (its failed round stays abandoned).
     if (patch.status && task.status === 'failed') task.error = null
     if (patch.status) task.status = patch.status

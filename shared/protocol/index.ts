@@ -1,4 +1,6 @@
 export * from './task.ts'
+export * from './task-patch.ts'
+export * from './views.ts'
 export * from './aggregation.ts'
 export * from './device.ts'
 export * from './ended.ts'
