@@ -1,10 +1,5 @@
 import { z } from 'zod'
-import {
-  type AggregationSettings,
-  AggregationSettingsSchema,
-  tooFewReports,
-  UNWEIGHTED_RULES,
-} from './aggregation.ts'
+import { AggregationSettingsSchema, tooFewReports, UNWEIGHTED_RULES } from './aggregation.ts'
 
 /** Bumped on any incompatible change to the messages below; devices send it at enrol and check-in. */
 export const PROTOCOL_VERSION = 1
