@@ -294,7 +294,9 @@ describe('server input checks', () => {
     c.round.collect(p0, new Uint32Array(16))
     expect(await outcome(() => c.round.collect(p0, new Uint32Array(16)))).toBe('409 duplicate id')
   })
+})
 
+describe('server input checks: reveals and options', () => {
   it('reveal: only neighbours’ shares, the right kind for each, never both', async () => {
     const c = await cohort(ids(5))
     const [p0, p1, p2, p3, p4] = c.ids as [string, string, string, string, string]
