@@ -1,4 +1,10 @@
-import type { Assignment, UploadAnswer, UpdateMetadata } from '../../shared/protocol/index.ts'
+import type {
+  ApiErrorBody,
+  Assignment,
+  UploadAnswer,
+  UpdateMetadata,
+} from '../../shared/protocol/index.ts'
+import { API_ERROR } from '../../shared/protocol/error-codes.ts'
 import {
   createSecAggClient,
   encodeMaskedUpdate,
@@ -63,10 +69,10 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
 
   async function call<T>(path: string, init: RequestInit): Promise<T> {
     const response = await request(path, { ...init, signal })
-    const body = (await response.json()) as T & { error?: { code: string; message: string } }
+    const body = (await response.json()) as T & Partial<ApiErrorBody>
     if (response.ok) return body
     // A retried post the coordinator already had (the answer to the first was lost).
-    if (response.status === 409 && body.error?.code === 'duplicate') return body
+    if (response.status === 409 && body.error?.code === API_ERROR.duplicate) return body
     const message = body.error?.message ?? response.statusText
     // The round moved on without this device, or never knew it: it is out of this round.
     if (response.status === 409 || response.status === 404) throw new Ended('dropped', message)

@@ -47,7 +47,7 @@ export function adminRoutes({
       return c.json(await scheduler.createTask(spec), 201)
     } catch (error) {
       if (error instanceof ModelError)
-        throw new PollenError(400, 'invalid_model', error.message, error.field)
+        throw new PollenError('invalid_model', error.message, error.field)
       throw error
     }
   })
@@ -91,7 +91,6 @@ export function adminRoutes({
     const { hash } = await scheduler.roundModel(c.req.param('id'), roundParam(c))
     if (c.req.param('file') !== `${hash}.bin`)
       throw new PollenError(
-        404,
         'not_found',
         `round ${c.req.param('round')}'s weights are ${hash}.bin`,
         'file',
@@ -162,7 +161,7 @@ async function weightsFile(c: Context, models: ModelRegistry, file: string) {
   const bytes = SHA256_HEX.test(hash)
     ? await models.weights(hash).catch(() => undefined)
     : undefined
-  if (!bytes) throw new PollenError(404, 'not_found', `no weights ${hash.slice(0, 80)}`)
+  if (!bytes) throw new PollenError('not_found', `no weights ${hash.slice(0, 80)}`)
   const payload = new Uint8Array(bytes.reduce((n, t) => n + t.data.byteLength, 0))
   let offset = 0
   for (const t of bytes) {

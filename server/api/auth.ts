@@ -27,7 +27,6 @@ export function requireAdmin(adminToken: string): MiddlewareHandler {
   return async (c, next) => {
     if (!isAdmin(c, adminToken))
       throw new PollenError(
-        401,
         'unauthorized',
         'a valid admin bearer token is required',
         'authorization',
@@ -44,7 +43,6 @@ export function requireDevice(store: Store): MiddlewareHandler<DeviceEnv> {
     const device = token ? await store.getDeviceByTokenHash(hashToken(token)) : undefined
     if (!device)
       throw new PollenError(
-        401,
         'unauthorized',
         'a valid device bearer token is required',
         'authorization',

@@ -18,7 +18,6 @@ export const limitBody = (maxSize: number, what: string) =>
     maxSize,
     onError: () => {
       throw new PollenError(
-        413,
         'payload_too_large',
         `${what} are at most ${sizeInWords(maxSize)} (${maxSize} bytes)`,
         '(body)',
@@ -63,7 +62,6 @@ export async function readLimited(
   } catch (error) {
     if (error instanceof BodyTooLarge || error instanceof PollenError) throw error
     throw new PollenError(
-      400,
       'incomplete_body',
       `the body was cut off or malformed: ${String(error)}`,
       '(body)',
@@ -88,7 +86,6 @@ async function read(request: Request, limit: number, timeouts: BodyTimeouts): Pr
       if (next === undefined) {
         const idle = wait === timeouts.idleMs
         throw new PollenError(
-          408,
           'body_timeout',
           idle
             ? `no byte of the body arrived for ${timeouts.idleMs / 1000} s`

@@ -51,7 +51,6 @@ export interface DeviceDeps {
 function checkVersion(version: number) {
   if (version !== PROTOCOL_VERSION)
     throw new PollenError(
-      409,
       'protocol_version',
       `this coordinator speaks protocol ${PROTOCOL_VERSION}, the device ${version}: update the app`,
       'protocolVersion',
@@ -120,8 +119,7 @@ export function deviceRoutes(deps: DeviceDeps) {
   app.get('/devices/tasks/:id/model', load, requireDevice(store), async (c) => {
     const id = c.req.param('id')
     const offered = (await scheduler.deviceTasks()).find((t) => t.id === id)
-    if (!offered)
-      throw new PollenError(404, 'not_found', `no task ${id} is offered to devices`, 'id')
+    if (!offered) throw new PollenError('not_found', `no task ${id} is offered to devices`, 'id')
     const { spec, hash } = scheduler.currentModel(id)
     c.header('Cache-Control', 'no-store')
     return c.json({
@@ -141,13 +139,13 @@ export function deviceRoutes(deps: DeviceDeps) {
   app.get('/models/:hash', async (c) => {
     const hash = c.req.param('hash')
     if (!SHA256_HEX.test(hash))
-      throw new PollenError(400, 'invalid_request', 'not a sha256 hash', 'hash')
+      throw new PollenError('invalid_request', 'not a sha256 hash', 'hash')
     const etag = `"${hash}"`
     c.header('ETag', etag)
     c.header('Cache-Control', 'private, max-age=31536000, immutable')
     if (c.req.header('if-none-match') === etag && (await blobs.has(hash))) return c.body(null, 304)
     const bytes = await blobs.get(hash)
-    if (!bytes) throw new PollenError(404, 'not_found', `no model ${hash}`, 'hash')
+    if (!bytes) throw new PollenError('not_found', `no model ${hash}`, 'hash')
     const device = c.get('device') as DeviceEnv['Variables']['device'] | undefined
     if (device) scheduler.downloaded(device, hash, bytes.length)
     c.header('Content-Type', 'application/octet-stream')

@@ -1,8 +1,13 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { z } from 'zod'
-import { describeIssues, type ApiErrorBody } from '../../shared/protocol/index.ts'
-import { PollenError } from '../errors.ts'
+import {
+  type ApiErrorBody,
+  type CodeOf,
+  describeIssues,
+  errorStatus,
+} from '../../shared/protocol/index.ts'
+import { invalidRequest, PollenError } from '../errors.ts'
 import { findBadText } from './text.ts'
 
 /**
@@ -13,7 +18,6 @@ export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Pro
   const type = c.req.header('content-type') ?? ''
   if (!/^application\/json\b/i.test(type))
     throw new PollenError(
-      415,
       'unsupported_media_type',
       'send the body as application/json',
       'content-type',
@@ -22,24 +26,13 @@ export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Pro
   try {
     body = await c.req.json()
   } catch {
-    throw new PollenError(400, 'malformed_json', 'the body is not valid JSON', '(body)')
+    throw new PollenError('malformed_json', 'the body is not valid JSON', '(body)')
   }
   // Before the schema, so no handler ever sees a string the store would refuse mid-request.
   const bad = findBadText(body)
-  if (bad) throw new PollenError(400, 'invalid_request', `${bad.field}: ${bad.message}`, bad.field)
+  if (bad) throw new PollenError('invalid_request', `${bad.field}: ${bad.message}`, bad.field)
   const parsed = schema.safeParse(body)
-  if (!parsed.success) {
-    const issues = describeIssues(parsed.error)
-    throw Object.assign(
-      new PollenError(
-        400,
-        'invalid_request',
-        issues.map((i) => `${i.field}: ${i.message}`).join('; '),
-        issues[0]?.field,
-      ),
-      { issues },
-    )
-  }
+  if (!parsed.success) throw invalidRequest(describeIssues(parsed.error))
   return parsed.data
 }
 
@@ -49,17 +42,16 @@ export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Pro
  */
 export class Busy extends PollenError {
   constructor(
-    status: 429 | 503,
-    code: string,
+    code: CodeOf<429 | 503>,
     message: string,
     readonly retryAfterSeconds: number,
   ) {
-    super(status, code, message)
+    super(code, message)
   }
 }
 
 export function errorBody(error: PollenError): ApiErrorBody {
-  const issues = (error as PollenError & { issues?: ApiErrorBody['error']['issues'] }).issues
+  const { issues } = error
   return {
     error: {
       code: error.code,
@@ -73,24 +65,38 @@ export function errorBody(error: PollenError): ApiErrorBody {
   }
 }
 
+/** HTTP errors the framework itself may raise, by their status: the table's code for each. */
+const FRAMEWORK_ERRORS = {
+  401: { code: 'unauthorized' },
+  413: { code: 'payload_too_large', message: 'the body is larger than this endpoint accepts' },
+} as const
+
+/**
+ * The one place an error becomes an answer: its status is its code's in the protocol's table.
+ * Anything else is a fault of the coordinator, logged and answered 500 `internal`.
+ */
 export function onError(log: (message: string) => void) {
   return (error: Error, c: Context) => {
     if (error instanceof Busy) c.header('Retry-After', String(Math.ceil(error.retryAfterSeconds)))
     // The body was not read to its end: this connection carries no further request.
-    if (error instanceof PollenError && error.status === 408) c.header('Connection', 'close')
-    if (error instanceof PollenError) return c.json(errorBody(error), error.status)
-    if (error instanceof HTTPException) {
-      const status = error.status
-      const code =
-        status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'http_error'
-      const message =
-        status === 413 ? 'the body is larger than this endpoint accepts' : error.message
-      return c.json({ error: { code, message } } satisfies ApiErrorBody, status)
+    if (error instanceof PollenError && error.code === 'body_timeout')
+      c.header('Connection', 'close')
+    if (error instanceof PollenError) return c.json(errorBody(error), errorStatus(error.code))
+    const framework =
+      error instanceof HTTPException && Object.hasOwn(FRAMEWORK_ERRORS, error.status)
+        ? FRAMEWORK_ERRORS[error.status as keyof typeof FRAMEWORK_ERRORS]
+        : undefined
+    if (framework) {
+      const message = 'message' in framework ? framework.message : error.message
+      return c.json(
+        { error: { code: framework.code, message } } satisfies ApiErrorBody,
+        errorStatus(framework.code),
+      )
     }
     log(`unexpected error on ${c.req.method} ${c.req.path}: ${error.stack ?? String(error)}`)
     return c.json(
       { error: { code: 'internal', message: 'internal error' } } satisfies ApiErrorBody,
-      500,
+      errorStatus('internal'),
     )
   }
 }

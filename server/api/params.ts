@@ -20,7 +20,6 @@ export function canonicalInteger(
   const value = text !== undefined && CANONICAL.test(text) ? Number(text) : NaN
   if (!Number.isSafeInteger(value) || value < min || value > max)
     throw new PollenError(
-      400,
       'invalid_request',
       `${field} must be an integer from ${min} to ${max} written in digits (${min}, ${min + 1}, …), ` +
         `not ${JSON.stringify((text ?? '').slice(0, 40))}`,

@@ -56,7 +56,6 @@ export function loadShedder({
         const seconds = Math.round(wait() * 100) / 100
         if (!checkin)
           throw new Busy(
-            503,
             'busy',
             'the coordinator is busy: try again after the Retry-After seconds',
             seconds,

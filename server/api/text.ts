@@ -80,8 +80,7 @@ export const refuseBadUrlText: MiddlewareHandler = async (c, next) => {
   const url = new URL(c.req.url)
   const path = decoded(url.pathname)
   const pathProblem = path === undefined ? 'is not valid percent-encoded UTF-8' : badText(path)
-  if (pathProblem)
-    throw new PollenError(400, 'invalid_request', `the path ${pathProblem}`, '(path)')
+  if (pathProblem) throw new PollenError('invalid_request', `the path ${pathProblem}`, '(path)')
   for (const part of url.search.slice(1).split('&')) {
     if (part === '') continue
     const at = part.includes('=') ? part.indexOf('=') : part.length
@@ -94,12 +93,7 @@ export const refuseBadUrlText: MiddlewareHandler = async (c, next) => {
         ? 'is not valid percent-encoded UTF-8'
         : (badText(key) ?? badText(value))
     if (problem)
-      throw new PollenError(
-        400,
-        'invalid_request',
-        `the query parameter ${field} ${problem}`,
-        field,
-      )
+      throw new PollenError('invalid_request', `the query parameter ${field} ${problem}`, field)
   }
   await next()
 }

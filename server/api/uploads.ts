@@ -32,14 +32,12 @@ export function uploadGate({
     const mine = byDevice.get(id) ?? 0
     if (mine >= perDevice)
       throw new Busy(
-        429,
         'too_many_uploads',
         `this device already has ${mine} upload${mine === 1 ? '' : 's'} in progress (at most ${perDevice}): wait for ${mine === 1 ? 'it' : 'them'} to finish`,
         5,
       )
     if (open >= total)
       throw new Busy(
-        503,
         'busy',
         `the coordinator is reading ${open} uploads already: send again after the Retry-After seconds`,
         1 + Math.floor(Math.random() * 5),

@@ -14,7 +14,6 @@ import {
   isPrivate,
   MAX_TASK_SEED,
   type RoundSettings,
-  SECURE_MIN_PARTICIPANTS,
   selectedPerRound,
   type RoundView,
   type TaskPatch,
@@ -24,7 +23,7 @@ import {
   type UpdateBounds,
   type UploadAnswer,
   speedTier,
-  tooFewReports,
+  mergeTaskPatch,
 } from '../../shared/protocol/index.ts'
 import type { ModelSpec } from '../../shared/models/index.ts'
 import {
@@ -37,7 +36,7 @@ import {
 } from '../../shared/secagg/index.ts'
 import { ContainerError, decodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
 import type { Clock, TimerHandle } from '../clock/index.ts'
-import { PollenError } from '../errors.ts'
+import { invalidRequest, PollenError } from '../errors.ts'
 import type { Evaluator } from '../evaluation/index.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Metrics } from '../metrics/index.ts'
@@ -1231,7 +1230,6 @@ export function createScheduler(options: SchedulerOptions) {
     const secure = tasks.get(taskId)?.secureRounds.get(n)
     if (!secure)
       throw new PollenError(
-        404,
         'not_found',
         `task ${taskId} has no round ${n} with secure aggregation (or it closed a while ago)`,
         'round',
@@ -1240,7 +1238,7 @@ export function createScheduler(options: SchedulerOptions) {
       return call(secure)
     } catch (error) {
       if (!(error instanceof SecAggError)) throw error
-      throw new PollenError(error.status, error.code, error.message, error.field)
+      throw new PollenError(error.code, error.message, error.field)
     }
   }
 
@@ -1249,7 +1247,6 @@ export function createScheduler(options: SchedulerOptions) {
     const round = tasks.get(taskId)?.open
     if (round?.record.round === n && round.devices.get(device.id) !== 'assigned')
       throw new PollenError(
-        409,
         'not_selected',
         `device ${device.id} was not selected in round ${n}, or has answered already`,
         'round',
@@ -1281,7 +1278,7 @@ export function createScheduler(options: SchedulerOptions) {
 
   function liveTask(id: string): LiveTask {
     const live = tasks.get(id)
-    if (!live) throw new PollenError(404, 'not_found', `no task ${id}`, 'id')
+    if (!live) throw new PollenError('not_found', `no task ${id}`, 'id')
     return live
   }
 
@@ -1305,10 +1302,10 @@ export function createScheduler(options: SchedulerOptions) {
       stoppedReason: null,
     }
     const heavy = robustMemoryRefusal(record.spec, info.parameters)
-    if (heavy) throw new PollenError(400, 'invalid_request', heavy.message, heavy.field)
+    if (heavy) throw new PollenError('invalid_request', heavy.message, heavy.field)
     const population = await populationOf(record)
     const first = firstRoundRefusal(record, population)
-    if (first) throw new PollenError(422, 'invalid_request', first, 'privacy.epsilonBudget')
+    if (first) throw new PollenError('over_budget', first, 'privacy.epsilonBudget')
     await store.insertTask(record)
     const live = addLiveTask(record, info)
     live.population = population
@@ -1320,38 +1317,22 @@ export function createScheduler(options: SchedulerOptions) {
   async function patchTask(id: string, patch: TaskPatch): Promise<TaskView> {
     const live = liveTask(id)
     const task = live.record
-    const rounds = { ...task.spec.rounds, ...patch.rounds }
-    if (rounds.minReports > rounds.clientsPerRound)
-      throw new PollenError(
-        400,
-        'invalid_request',
-        `rounds.minReports (${rounds.minReports}) must be at most rounds.clientsPerRound (${rounds.clientsPerRound})`,
-        'rounds.minReports',
-      )
-    if (task.spec.secureAggregation && selectedPerRound(rounds) < SECURE_MIN_PARTICIPANTS)
-      throw new PollenError(
-        400,
-        'invalid_request',
-        `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉ is ${selectedPerRound(rounds)})`,
-        'rounds.clientsPerRound',
-      )
-    const few = isAsync(task)
-      ? null
-      : tooFewReports(task.spec.aggregation, rounds.minReports, 'rounds.minReports')
-    if (few) throw new PollenError(400, 'invalid_request', few.message, 'rounds.minReports')
-    const heavy = robustMemoryRefusal({ ...task.spec, rounds }, live.info.parameters)
-    if (heavy) throw new PollenError(400, 'invalid_request', heavy.message, heavy.field)
+    // The rules a new task is held to, over the task as the patch would leave it.
+    const merged = mergeTaskPatch(task.spec, patch)
+    if (!merged.ok) throw invalidRequest(merged.issues)
+    const { rounds } = merged.spec
+    const heavy = robustMemoryRefusal(merged.spec, live.info.parameters)
+    if (heavy) throw new PollenError('invalid_request', heavy.message, heavy.field)
     const atLeast = task.committedRounds + (live.open ? 1 : 0)
     if (rounds.total < atLeast)
       throw new PollenError(
-        400,
         'invalid_request',
         `rounds.total must be at least ${atLeast}: the rounds committed${live.open ? ' plus the one open' : ''}`,
         'rounds.total',
       )
     if (patch.status && task.status === 'completed')
-      throw new PollenError(409, 'conflict', `task ${id} is ${task.status}`, 'status')
-    task.spec = { ...task.spec, rounds, train: { ...task.spec.train, ...patch.train } }
+      throw new PollenError('conflict', `task ${id} is ${task.status}`, 'status')
+    task.spec = merged.spec
     // A failed task resumes from its last committed model (its failed round stays abandoned).
     if (patch.status && task.status === 'failed') task.error = null
     if (patch.status) task.status = patch.status
@@ -1456,7 +1437,6 @@ export function createScheduler(options: SchedulerOptions) {
       const open = tasks.get(taskId)?.open
       if (open?.secure && open.record.round === n && !open.devices.has(device.id))
         throw new PollenError(
-          409,
           'not_selected',
           `device ${device.id} is not part of round ${n} (not selected, or the round was re-opened after a coordinator restart)`,
           'round',
@@ -1472,7 +1452,7 @@ export function createScheduler(options: SchedulerOptions) {
     async roundDevices(id: string, n: number): Promise<RoundDeviceView[]> {
       const live = liveTask(id)
       if (!Number.isInteger(n) || n < 1 || n > live.record.round)
-        throw new PollenError(404, 'not_found', `task ${id} has no round ${n}`, 'round')
+        throw new PollenError('not_found', `task ${id} has no round ${n}`, 'round')
       await live.queue
       const [assignments, devices] = await Promise.all([
         store.listAssignments(id, n),
@@ -1524,10 +1504,9 @@ export function createScheduler(options: SchedulerOptions) {
       const live = liveTask(id)
       await live.queue
       const round = (await store.listRounds(id)).find((r) => r.round === n)
-      if (!round) throw new PollenError(404, 'not_found', `task ${id} has no round ${n}`, 'round')
+      if (!round) throw new PollenError('not_found', `task ${id} has no round ${n}`, 'round')
       if (round.status !== 'committed' || round.model === null)
         throw new PollenError(
-          409,
           'conflict',
           round.status === 'open'
             ? `round ${n} is still open: its model is not committed yet`

@@ -1,9 +1,10 @@
 import type { z } from 'zod'
+import type { ErrorCode } from './error-codes.ts'
 
-/** Every API error body: a code, a sentence, and the fields that were wrong. */
+/** Every API error body: a code of the error table, a sentence, and the fields that were wrong. */
 export interface ApiErrorBody {
   error: {
-    code: string
+    code: ErrorCode
     message: string
     issues?: { field: string; message: string }[]
   }

@@ -1,4 +1,4 @@
-import type { RoundView, TaskView } from './task.ts'
+import type { RoundView, TaskView } from './views.ts'
 
 export type DeviceState =
   'checked-in' | 'assigned' | 'downloaded' | 'reported' | 'late' | 'rejected'

@@ -1,10 +1,5 @@
 import { z } from 'zod'
-import {
-  type AggregationSettings,
-  AggregationSettingsSchema,
-  tooFewReports,
-  UNWEIGHTED_RULES,
-} from './aggregation.ts'
+import { AggregationSettingsSchema, tooFewReports, UNWEIGHTED_RULES } from './aggregation.ts'
 
 /** Bumped on any incompatible change to the messages below; devices send it at enrol and check-in. */
 export const PROTOCOL_VERSION = 1
@@ -80,15 +75,29 @@ export const RoundSettingsSchema = z
     overSelect: roundFields.overSelect.default(1.3),
   })
   .transform((r) => ({ ...r, minReports: r.minReports ?? Math.ceil(r.clientsPerRound / 2) }))
-  .superRefine((r, ctx) => {
-    if (r.minReports > r.clientsPerRound)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['minReports'],
-        message: `must be at most clientsPerRound (${r.clientsPerRound})`,
-      })
-  })
+  .superRefine((r, ctx) =>
+    roundSettingsIssues(r).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue })),
+  )
 export type RoundSettings = z.output<typeof RoundSettingsSchema>
+
+/** A rule that spans fields, broken: the path below the object checked, and why. */
+export interface RuleIssue {
+  path: string[]
+  message: string
+  /** The other field the rule reads, which a PATCH may have changed: there it names this one. */
+  cause?: string[]
+}
+
+/** The rule across a round's settings: a round cannot wait for more reports than it asks for. */
+export function roundSettingsIssues(r: {
+  minReports: number
+  clientsPerRound: number
+}): RuleIssue[] {
+  if (r.minReports <= r.clientsPerRound) return []
+  return [
+    { path: ['minReports'], message: `must be at most clientsPerRound (${r.clientsPerRound})` },
+  ]
+}
 
 /**
  * Work sized to the deadline: a device that reported its speed gets a step budget it can finish
@@ -233,7 +242,7 @@ export const isPrivate = (spec: { privacy?: unknown; secureAggregation?: unknown
  * What a parsed spec's robust rule cannot have: privacy or secure aggregation (the coordinator
  * must see each update alone), a weighting for an unweighted rule, or too few reports per round.
  */
-function robustRuleIssues(spec: z.output<typeof TaskSpecFields>) {
+function robustRuleIssues(spec: z.output<typeof TaskSpecFields>): RuleIssue[] {
   const { rule, weighting } = spec.aggregation
   if (rule === 'mean') return []
   if (spec.secureAggregation || spec.privacy) {
@@ -243,7 +252,7 @@ function robustRuleIssues(spec: z.output<typeof TaskSpecFields>) {
     const message = `"${rule}" needs each update in the clear: ${why}; use "mean"`
     return [{ path: ['aggregation', 'rule'], message }]
   }
-  const issues: { path: string[]; message: string }[] = []
+  const issues: RuleIssue[] = []
   if (UNWEIGHTED_RULES.includes(rule) && weighting !== 'uniform')
     issues.push({
       path: ['aggregation', 'weighting'],
@@ -256,8 +265,61 @@ function robustRuleIssues(spec: z.output<typeof TaskSpecFields>) {
     reports,
     async ? 'async.bufferSize' : 'rounds.minReports',
   )
-  if (few) issues.push({ path: few.field.split('.'), message: few.message })
+  if (few) {
+    const cause = async ? ['async', 'bufferSize'] : ['rounds', 'minReports']
+    issues.push({ path: few.field.split('.'), message: few.message, cause })
+  }
   return issues
+}
+
+/**
+ * What a private task (privacy or secure aggregation) cannot have: bounds its own clipping makes
+ * pointless, a weighting by examples, async mode, distributed noise without a secure sum, or too
+ * few devices a round for a sum to hide one.
+ */
+function privateTaskIssues(spec: z.output<typeof TaskSpecFields>): RuleIssue[] {
+  if (!isPrivate(spec)) return []
+  const issues: RuleIssue[] = []
+  // A private task's own clipping bounds its updates, which count equally: these would do nothing.
+  for (const field of ['normBound', 'weightBound'] as const)
+    if (spec.aggregation[field] !== 'adaptive')
+      issues.push({
+        path: ['aggregation', field],
+        message: `leave it out with privacy or secure aggregation: every update is clipped to privacy.clipNorm (or clamped to secureAggregation.range) and counts equally, so ${field} would change nothing`,
+      })
+  if (spec.aggregation.weighting !== 'uniform')
+    issues.push({
+      path: ['aggregation', 'weighting'],
+      message:
+        'must be "uniform" with privacy or secure aggregation: a clipped update\'s weight cannot depend on its examples, and the server sees only the sum',
+    })
+  if (spec.mode === 'async')
+    issues.push({
+      path: ['mode'],
+      message: 'privacy and secure aggregation need rounds: use mode "sync"',
+    })
+  // Each device's share of the noise is clipped away if the server clips its update alone, and
+  // the server would see that update with only its share: the noise must meet in a secure sum.
+  if (spec.privacy?.mode === 'distributed' && !spec.secureAggregation)
+    issues.push({
+      path: ['privacy', 'mode'],
+      message:
+        '"distributed" needs secureAggregation: without it the coordinator sees each update with only its own share of the noise',
+    })
+  if (spec.secureAggregation && selectedPerRound(spec.rounds) < SECURE_MIN_PARTICIPANTS)
+    issues.push({
+      path: ['rounds', 'clientsPerRound'],
+      message: `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉), so that no sum is of fewer`,
+    })
+  return issues
+}
+
+/**
+ * The rules that span a task's fields, over a parsed spec: the schema's refinements, and what a
+ * PATCH's merged task is checked by (`mergeTaskPatch`), so both refuse alike.
+ */
+export function taskSpecIssues(spec: z.output<typeof TaskSpecFields>): RuleIssue[] {
+  return [...robustRuleIssues(spec), ...privateTaskIssues(spec)]
 }
 
 /** The task schema over `fields`: defaults, then the rules that span fields. */
@@ -276,46 +338,11 @@ const taskSpecSchema = (fields: z.ZodType<z.output<typeof TaskSpecFields>>) =>
       if (!isPrivate(input) && !unweighted) return input
       return { ...spec, aggregation: { ...aggregation, weighting: 'uniform' } }
     }, fields)
-    .superRefine((spec, ctx) => {
-      robustRuleIssues(spec).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))
-      if (!isPrivate(spec)) return
-      // A private task's own clipping bounds its updates, which count equally: these would do nothing.
-      for (const field of ['normBound', 'weightBound'] as const)
-        if (spec.aggregation[field] !== 'adaptive')
-          ctx.addIssue({
-            code: 'custom',
-            path: ['aggregation', field],
-            message: `leave it out with privacy or secure aggregation: every update is clipped to privacy.clipNorm (or clamped to secureAggregation.range) and counts equally, so ${field} would change nothing`,
-          })
-      if (spec.aggregation.weighting !== 'uniform')
-        ctx.addIssue({
-          code: 'custom',
-          path: ['aggregation', 'weighting'],
-          message:
-            'must be "uniform" with privacy or secure aggregation: a clipped update\'s weight cannot depend on its examples, and the server sees only the sum',
-        })
-      if (spec.mode === 'async')
-        ctx.addIssue({
-          code: 'custom',
-          path: ['mode'],
-          message: 'privacy and secure aggregation need rounds: use mode "sync"',
-        })
-      // Each device's share of the noise is clipped away if the server clips its update alone, and
-      // the server would see that update with only its share: the noise must meet in a secure sum.
-      if (spec.privacy?.mode === 'distributed' && !spec.secureAggregation)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['privacy', 'mode'],
-          message:
-            '"distributed" needs secureAggregation: without it the coordinator sees each update with only its own share of the noise',
-        })
-      if (spec.secureAggregation && selectedPerRound(spec.rounds) < SECURE_MIN_PARTICIPANTS)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rounds', 'clientsPerRound'],
-          message: `secure aggregation needs at least ${SECURE_MIN_PARTICIPANTS} devices selected per round (⌈overSelect × clientsPerRound⌉), so that no sum is of fewer`,
-        })
-    }) as z.ZodType<unknown, unknown> as z.ZodType<
+    .superRefine((spec, ctx) =>
+      taskSpecIssues(spec).forEach(({ path, message }) =>
+        ctx.addIssue({ code: 'custom', path, message }),
+      ),
+    ) as z.ZodType<unknown, unknown> as z.ZodType<
     z.output<typeof TaskSpecFields>,
     z.input<typeof TaskSpecFields>
   >
@@ -350,168 +377,3 @@ export type TaskPatch = z.infer<typeof TaskPatchSchema>
 
 export type TaskStatus = (typeof TASK_STATUSES)[number]
 export type RoundStatus = (typeof ROUND_STATUSES)[number]
-
-export interface TaskView {
-  id: string
-  name: string
-  purpose: string
-  status: TaskStatus
-  model: { preset: string; hash: string; parameters: number }
-  /** What the initial model was drawn from (null: a task created before tasks had seeds). */
-  seed: number | null
-  dataset: string
-  train: TrainSettings
-  rounds: RoundSettings
-  aggregation: AggregationSettings
-  work: WorkSettings
-  eligibility: Eligibility
-  mode: TaskMode
-  async: AsyncSettings
-  privacy: PrivacySettings | null
-  secureAggregation: SecureAggregationSettings | null
-  /** A task with differential privacy: ε spent over its committed rounds, at `privacy.delta`. */
-  epsilonSpent: number | null
-  /**
-   * A private task: the population its sampling rate q = selected / devices is taken over, and
-   * where that number comes from: the spec's `privacy.population`, or the active devices that
-   * hold its dataset (seen in the last 10 minutes), counted as each round commits.
-   */
-  samplingPopulation: { devices: number; counted: 'privacy.population' | 'active' } | null
-  /** Why the task completed before its rounds were done: the next round would pass its ε budget. */
-  stoppedReason?: string
-  /** Number of the latest round opened (0 before the first). */
-  round: number
-  committedRounds: number
-  createdAt: string
-  updatedAt: string
-  /**
-   * Why a `failed` task failed (PATCH `status: "running"` resumes it from its last committed
-   * model), or, while it runs, what keeps its round from committing (a store that fails).
-   */
-  error?: string
-}
-
-/** Speed tiers by the examples per second a device reports at check-in. */
-export const SPEED_TIERS = ['fast', 'medium', 'slow', 'unknown'] as const
-export type SpeedTier = (typeof SPEED_TIERS)[number]
-/** Examples per second at or above which a device is `fast`, else at or above `medium`, else `slow`. */
-export const SPEED_TIER_BOUNDS = { fast: 500, medium: 100 } as const
-
-/** The tier of a device that reports `examplesPerSecond` (unknown when it reports none). */
-export function speedTier(examplesPerSecond: number | null | undefined): SpeedTier {
-  if (examplesPerSecond === null || examplesPerSecond === undefined) return 'unknown'
-  if (examplesPerSecond >= SPEED_TIER_BOUNDS.fast) return 'fast'
-  return examplesPerSecond >= SPEED_TIER_BOUNDS.medium ? 'medium' : 'slow'
-}
-
-/** A round's participation before anyone reported. */
-export function noParticipation(): Participation {
-  const none = () => ({ devices: 0, examples: 0 })
-  return {
-    byBackend: { webgpu: none(), wasm: none(), cpu: none() },
-    byTier: { fast: none(), medium: none(), slow: none(), unknown: none() },
-    partial: none(),
-  }
-}
-
-/** Devices that reported in a round, and the examples they contributed. */
-export interface ParticipationShare {
-  devices: number
-  examples: number
-}
-
-/** Who took part in a round (devices that reported), by backend and by speed tier. */
-export interface Participation {
-  byBackend: Record<'webgpu' | 'wasm' | 'cpu', ParticipationShare>
-  byTier: Record<SpeedTier, ParticipationShare>
-  /** Reports that stopped short of their plan as the deadline neared (partial work). */
-  partial: ParticipationShare
-}
-
-/** One selected device in one round (GET /api/v1/tasks/:id/rounds/:round/devices). */
-export interface RoundDeviceView {
-  deviceId: string
-  label: string | null
-  backend: 'webgpu' | 'wasm' | 'cpu' | null
-  tier: SpeedTier
-  /** `assigned` until it answers: then reported, rejected or late. */
-  state: 'assigned' | 'reported' | 'late' | 'rejected'
-  assignedAt: string
-  /** When it downloaded the round's model (null: not yet, or it had it already). */
-  downloadedAt: string | null
-  answeredAt: string | null
-  examples: number
-  /** Bytes of its update (0 before it uploads). */
-  bytesUp: number
-}
-
-/**
- * The bounds a round applied to its updates before aggregating them (a task without privacy or
- * secure aggregation): the L2 norm each was clipped to and the cap on its weight (null: off, or
- * not known yet while the round calibrates), and how many reports each bound changed.
- */
-export interface UpdateBounds {
-  norm: number | null
-  weight: number | null
-  clipped: number
-  capped: number
-}
-
-export interface RoundView {
-  round: number
-  status: RoundStatus
-  selected: number
-  reported: number
-  late: number
-  rejected: number
-  /** Selected devices that had not reported when the round closed. */
-  dropped: number
-  examples: number
-  accuracy: number | null
-  loss: number | null
-  /**
-   * Held-out accuracy of the committed model per label (index = label): null for a label the
-   * held-out set has no examples of; null as a whole where no evaluation ran.
-   */
-  accuracyByLabel: (number | null)[] | null
-  /**
-   * Held-out examples of the committed model by true label (row) and predicted class (column),
-   * one row and column per class; null where no evaluation ran.
-   */
-  confusion: number[][] | null
-  /**
-   * Example-weighted mean of the training loss the round's accepted reports carried (the
-   * devices' own data, after local training); null where no report said.
-   */
-  trainingLoss: number | null
-  /**
-   * An async (FedBuff) round: the updates it applied counted by staleness (index = how many
-   * rounds behind they were computed); null for a synchronous round or one that applied none.
-   */
-  staleness: number[] | null
-  /** With differential privacy: the task's ε spent once this round committed (at its δ). */
-  epsilon: number | null
-  /** What bounded this round's updates; null for a private task (its own clipping bounds them). */
-  updateBounds: UpdateBounds | null
-  /** Why the round was abandoned (too few reports, a model not fit to commit); else null. */
-  abandonedReason: string | null
-  baseModel: string
-  model: string | null
-  startedAt: string
-  /** When its first device was assigned; null while none has been. */
-  firstAssignedAt: string | null
-  /**
-   * Seconds the round waited for devices: from its opening to its first assignment, or to its
-   * close if none came; null while it still waits.
-   */
-  waitingSeconds: number | null
-  /** Seconds from its first assignment to its close (devices at work); null until both. */
-  trainingSeconds: number | null
-  deadlineAt: string | null
-  closedAt: string | null
-  /** Bytes of weight updates received and read this round (reported and rejected). */
-  bytesUp: number
-  /** Bytes of the round's model sent to devices. */
-  bytesDown: number
-  participation: Participation
-}

@@ -172,7 +172,7 @@ describe('client input checks', () => {
       [
         { ...view, ciphertexts: [{ ...x1, from: 'zz' }, ...view.ciphertexts.slice(1)] },
         values,
-        '422 not-neighbour ciphertexts.0.from',
+        '422 not_neighbour ciphertexts.0.from',
       ],
       [{ ...view, ciphertexts: [x1, x1, x2] }, values, '422 invalid ciphertexts.1.from'],
       [

@@ -54,205 +54,224 @@ export interface SecAggClient {
   reveal(view: UnmaskView): RevealMessage
 }
 
+/** Everything one participant knows of its round: the state each step reads and moves on. */
+interface ClientState {
+  readonly id: string
+  readonly keys: KeysMessage
+  readonly encryption: CryptoKeyPair
+  readonly masking: CryptoKeyPair
+  /** b: the self-mask seed, so the pairwise masks of a participant who is late can be told apart. */
+  readonly seed: Uint8Array
+  stage: SecAggClientStage
+  /** A step is running: any other call is refused until it ends. */
+  busy: boolean
+  /** Fixed at share: mask checks the collect view's against it. */
+  config: SecAggConfig | null
+  /** Per neighbour: the key bundles to and from it are sealed with, and its mask key. */
+  neighbours: Map<string, { sealKey: CryptoKey; maskKey: CryptoKey }>
+  /** The shares neighbours in U2 gave this participant. */
+  held: Map<string, { selfMaskShare: Uint8Array; keyShare: Uint8Array }>
+}
+
 export async function createSecAggClient(id: string): Promise<SecAggClient> {
   const [encryption, masking] = await Promise.all([generateKeyPair(), generateKeyPair()])
   const [encryptionRaw, maskRaw] = await Promise.all([
     exportPublicRaw(encryption.publicKey),
     exportPublicRaw(masking.publicKey),
   ])
-  const keys: KeysMessage = {
-    encryptionKey: toBase64url(encryptionRaw),
-    maskKey: toBase64url(maskRaw),
+  const s: ClientState = {
+    id,
+    keys: { encryptionKey: toBase64url(encryptionRaw), maskKey: toBase64url(maskRaw) },
+    encryption,
+    masking,
+    seed: crypto.getRandomValues(new Uint8Array(SECRET_BYTES)),
+    stage: 'created',
+    busy: false,
+    config: null,
+    neighbours: new Map(),
+    held: new Map(),
   }
-  /** b: the self-mask seed, so the pairwise masks of a participant who is late can be told apart. */
-  const seed = crypto.getRandomValues(new Uint8Array(SECRET_BYTES))
-
-  let stage: SecAggClientStage = 'created'
-  let busy = false
-  let config: SecAggConfig | null = null
-  /** Per neighbour: the key bundles to and from it are sealed with, and its mask key. */
-  let neighbours = new Map<string, { sealKey: CryptoKey; maskKey: CryptoKey }>()
-  /** The shares neighbours in U2 gave this participant. */
-  let held = new Map<string, { selfMaskShare: Uint8Array; keyShare: Uint8Array }>()
-
-  /** Runs one step if the client is at `from`; moves it to `to` only if the step succeeds. */
-  async function step<T>(
-    from: SecAggClientStage,
-    to: SecAggClientStage,
-    call: string,
-    run: () => Promise<T>,
-  ): Promise<T> {
-    if (busy) throw stageError(`${call} while another call is running`)
-    if (stage !== from) throw stageError(`${call} comes after ${from}; the client is ${stage}`)
-    busy = true
-    try {
-      const result = await run()
-      stage = to
-      return result
-    } finally {
-      busy = false
-    }
-  }
-  const checkView = (view: SecAggView, wanted: SecAggView['stage'], call: string) => {
-    if (view.stage !== wanted || view.waiting)
-      throw stageError(
-        `${call} needs a ${wanted} view, got ${view.stage}${view.waiting ? ' (waiting)' : ''}`,
-      )
-  }
-
   return {
     id,
     get stage() {
-      return stage
+      return s.stage
     },
-
     keys() {
-      if (busy || (stage !== 'created' && stage !== 'advertised'))
-        throw stageError(`keys belongs to advertising; the client is ${stage}`)
-      stage = 'advertised'
-      return { ...keys }
+      if (s.busy || (s.stage !== 'created' && s.stage !== 'advertised'))
+        throw stageError(`keys belongs to advertising; the client is ${s.stage}`)
+      s.stage = 'advertised'
+      return { ...s.keys }
     },
-
-    share(view) {
-      return step('advertised', 'shared', 'share', async () => {
-        checkView(view, 'share', 'share')
-        checkConfig(view.config, view.neighbours.length)
-        const list = [...view.neighbours].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        const seen = new Set([keys.encryptionKey, keys.maskKey])
-        for (const [i, n] of list.entries()) {
-          if (n.id === id)
-            throw invalid(`neighbours.${i}.id`, 'a participant is not its own neighbour')
-          for (const field of ['encryptionKey', 'maskKey'] as const) {
-            if (seen.has(n[field])) throw invalid(`neighbours.${i}.${field}`, 'a key seen before')
-            seen.add(n[field])
-          }
-        }
-        const ids = new Set(list.map((n) => n.id))
-        if (ids.size !== list.length) throw invalid('neighbours', 'a neighbour twice')
-
-        const { threshold } = view.config
-        const xs = list.map((_, i) => i + 1)
-        const selfMaskShares = split(seed, threshold, xs)
-        const keyShares = split(await exportPrivateScalar(masking.privateKey), threshold, xs)
-        const known = new Map<string, { sealKey: CryptoKey; maskKey: CryptoKey }>()
-        const shares: SharesMessage['shares'] = []
-        await forEachLimit(list, EXPANSIONS_IN_FLIGHT, async (n, i) => {
-          const [encryptionKey, maskKey] = await Promise.all([
-            importPublicRaw(
-              fromBase64url(n.encryptionKey, `neighbours.${i}.encryptionKey`),
-              `neighbours.${i}.encryptionKey`,
-            ),
-            importPublicRaw(
-              fromBase64url(n.maskKey, `neighbours.${i}.maskKey`),
-              `neighbours.${i}.maskKey`,
-            ),
-          ])
-          const key = await sealKey(encryption.privateKey, encryptionKey)
-          known.set(n.id, { sealKey: key, maskKey })
-          const bundle = new Uint8Array(BUNDLE_BYTES)
-          bundle.set(selfMaskShares[i]!, 0)
-          bundle.set(keyShares[i]!, SHARE_BYTES)
-          const sealed = await seal(key, bundle, { from: id, to: n.id })
-          shares[i] = { to: n.id, ciphertext: toBase64url(sealed) }
-        })
-        config = { ...view.config }
-        neighbours = known
-        return { shares }
-      })
-    },
-
-    mask(view, values) {
-      return step('shared', 'masked', 'mask', async () => {
-        checkView(view, 'collect', 'mask')
-        const agreed = config!
-        for (const field of Object.keys(agreed) as (keyof SecAggConfig)[])
-          if (view.config[field] !== agreed[field])
-            throw invalid(`config.${field}`, 'changed since the share stage')
-        if (values.length !== agreed.length)
-          throw invalid('values', `${values.length} values, the round sums ${agreed.length}`)
-
-        // Open every bundle first: a bad one refuses the whole view before anything is masked.
-        const froms = new Set<string>()
-        const sealed = view.ciphertexts.map(({ from, ciphertext }, i) => {
-          if (!neighbours.has(from))
-            throw new SecAggError(
-              'not-neighbour',
-              `ciphertexts.${i}.from`,
-              `${from} is not a neighbour`,
-            )
-          if (froms.has(from))
-            throw invalid(`ciphertexts.${i}.from`, `a second bundle from ${from}`)
-          froms.add(from)
-          return { from, bytes: fromBase64url(ciphertext, `ciphertexts.${i}.ciphertext`) }
-        })
-        const received = new Map<string, { selfMaskShare: Uint8Array; keyShare: Uint8Array }>()
-        await forEachLimit(sealed, EXPANSIONS_IN_FLIGHT, async ({ from, bytes }, i) => {
-          const field = `ciphertexts.${i}.ciphertext`
-          const key = neighbours.get(from)!.sealKey
-          const bundle = await open(key, bytes, { from, to: id }, field)
-          if (bundle.length !== BUNDLE_BYTES)
-            throw invalid(field, `a bundle of ${bundle.length} bytes`)
-          const selfMaskShare = bundle.slice(0, SHARE_BYTES)
-          const keyShare = bundle.slice(SHARE_BYTES)
-          if (selfMaskShare[0] === 0 || selfMaskShare[0] !== keyShare[0])
-            throw invalid(field, 'shares with a bad x-coordinate')
-          received.set(from, { selfMaskShare, keyShare })
-        })
-        // With fewer than t neighbours left, this participant's secrets could not be rebuilt,
-        // and with none its input would be masked by b alone: stop before masking.
-        if (received.size < agreed.threshold)
-          throw new SecAggError(
-            'threshold',
-            'ciphertexts',
-            `${received.size} neighbours shared, ${agreed.threshold} needed`,
-          )
-
-        const masked = quantize(values, agreed.range, agreed.scale)
-        applyMask(masked, await expandMask(seed, agreed.length), 1)
-        await forEachLimit([...received.keys()], EXPANSIONS_IN_FLIGHT, async (other) => {
-          const secret = await agree(masking.privateKey, neighbours.get(other)!.maskKey)
-          applyMask(masked, await expandMask(secret, agreed.length), pairSign(id, other))
-        })
-        held = received
-        return masked
-      })
-    },
-
+    share: (view) => step(s, 'advertised', 'shared', 'share', () => shareSecrets(s, view)),
+    mask: (view, values) => step(s, 'shared', 'masked', 'mask', () => maskInput(s, view, values)),
     reveal(view) {
-      if (busy || stage !== 'masked')
-        throw stageError(`reveal comes after masked; the client is ${stage}`)
-      checkView(view, 'unmask', 'reveal')
-      const named = new Set<string>()
-      for (const [name, list] of [
-        ['survivors', view.survivors],
-        ['dropped', view.dropped],
-      ] as const)
-        for (const [i, other] of list.entries()) {
-          const field = `${name}.${i}`
-          if (other === id) throw invalid(field, 'this participant itself')
-          if (named.has(other))
-            throw invalid(field, `${other} twice: never both kinds of shares for one participant`)
-          named.add(other)
-          if (!held.has(other)) throw invalid(field, `no share of ${other} is held here`)
-        }
-      // This participant survived, so its own secrets need t holders among the survivors.
-      if (view.survivors.length < config!.threshold)
-        throw new SecAggError(
-          'threshold',
-          'survivors',
-          `${view.survivors.length} surviving neighbours, ${config!.threshold} needed`,
-        )
-      const message: RevealMessage = {
-        selfMaskShares: view.survivors.map((of) => ({
-          of,
-          share: toBase64url(held.get(of)!.selfMaskShare),
-        })),
-        keyShares: view.dropped.map((of) => ({ of, share: toBase64url(held.get(of)!.keyShare) })),
-      }
-      stage = 'revealed'
-      held = new Map()
+      if (s.busy || s.stage !== 'masked')
+        throw stageError(`reveal comes after masked; the client is ${s.stage}`)
+      const message = revealShares(s, view)
+      s.stage = 'revealed'
+      s.held = new Map()
       return message
     },
+  }
+}
+
+/** Runs one step if the client is at `from`; moves it to `to` only if the step succeeds. */
+async function step<T>(
+  s: ClientState,
+  from: SecAggClientStage,
+  to: SecAggClientStage,
+  call: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  if (s.busy) throw stageError(`${call} while another call is running`)
+  if (s.stage !== from) throw stageError(`${call} comes after ${from}; the client is ${s.stage}`)
+  s.busy = true
+  try {
+    const result = await run()
+    s.stage = to
+    return result
+  } finally {
+    s.busy = false
+  }
+}
+
+function checkView(view: SecAggView, wanted: SecAggView['stage'], call: string): void {
+  if (view.stage !== wanted || view.waiting)
+    throw stageError(
+      `${call} needs a ${wanted} view, got ${view.stage}${view.waiting ? ' (waiting)' : ''}`,
+    )
+}
+
+/** share: Shamir-shares b and the mask key among the neighbours, one sealed bundle each. */
+async function shareSecrets(s: ClientState, view: ShareView): Promise<SharesMessage> {
+  checkView(view, 'share', 'share')
+  checkConfig(view.config, view.neighbours.length)
+  const list = [...view.neighbours].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const seen = new Set([s.keys.encryptionKey, s.keys.maskKey])
+  for (const [i, n] of list.entries()) {
+    if (n.id === s.id) throw invalid(`neighbours.${i}.id`, 'a participant is not its own neighbour')
+    for (const field of ['encryptionKey', 'maskKey'] as const) {
+      if (seen.has(n[field])) throw invalid(`neighbours.${i}.${field}`, 'a key seen before')
+      seen.add(n[field])
+    }
+  }
+  const ids = new Set(list.map((n) => n.id))
+  if (ids.size !== list.length) throw invalid('neighbours', 'a neighbour twice')
+
+  const { threshold } = view.config
+  const xs = list.map((_, i) => i + 1)
+  const selfMaskShares = split(s.seed, threshold, xs)
+  const keyShares = split(await exportPrivateScalar(s.masking.privateKey), threshold, xs)
+  const known = new Map<string, { sealKey: CryptoKey; maskKey: CryptoKey }>()
+  const shares: SharesMessage['shares'] = []
+  await forEachLimit(list, EXPANSIONS_IN_FLIGHT, async (n, i) => {
+    const [encryptionKey, maskKey] = await Promise.all([
+      importPublicRaw(
+        fromBase64url(n.encryptionKey, `neighbours.${i}.encryptionKey`),
+        `neighbours.${i}.encryptionKey`,
+      ),
+      importPublicRaw(
+        fromBase64url(n.maskKey, `neighbours.${i}.maskKey`),
+        `neighbours.${i}.maskKey`,
+      ),
+    ])
+    const key = await sealKey(s.encryption.privateKey, encryptionKey)
+    known.set(n.id, { sealKey: key, maskKey })
+    const bundle = new Uint8Array(BUNDLE_BYTES)
+    bundle.set(selfMaskShares[i]!, 0)
+    bundle.set(keyShares[i]!, SHARE_BYTES)
+    const sealed = await seal(key, bundle, { from: s.id, to: n.id })
+    shares[i] = { to: n.id, ciphertext: toBase64url(sealed) }
+  })
+  s.config = { ...view.config }
+  s.neighbours = known
+  return { shares }
+}
+
+/** collect: opens the bundles received, then masks `values` with b and the pairwise masks. */
+async function maskInput(
+  s: ClientState,
+  view: CollectView,
+  values: ArrayLike<number>,
+): Promise<Uint32Array> {
+  checkView(view, 'collect', 'mask')
+  const agreed = s.config!
+  for (const field of Object.keys(agreed) as (keyof SecAggConfig)[])
+    if (view.config[field] !== agreed[field])
+      throw invalid(`config.${field}`, 'changed since the share stage')
+  if (values.length !== agreed.length)
+    throw invalid('values', `${values.length} values, the round sums ${agreed.length}`)
+
+  // Open every bundle first: a bad one refuses the whole view before anything is masked.
+  const froms = new Set<string>()
+  const sealed = view.ciphertexts.map(({ from, ciphertext }, i) => {
+    if (!s.neighbours.has(from))
+      throw new SecAggError('not_neighbour', `ciphertexts.${i}.from`, `${from} is not a neighbour`)
+    if (froms.has(from)) throw invalid(`ciphertexts.${i}.from`, `a second bundle from ${from}`)
+    froms.add(from)
+    return { from, bytes: fromBase64url(ciphertext, `ciphertexts.${i}.ciphertext`) }
+  })
+  const received = new Map<string, { selfMaskShare: Uint8Array; keyShare: Uint8Array }>()
+  await forEachLimit(sealed, EXPANSIONS_IN_FLIGHT, async ({ from, bytes }, i) => {
+    const field = `ciphertexts.${i}.ciphertext`
+    const key = s.neighbours.get(from)!.sealKey
+    const bundle = await open(key, bytes, { from, to: s.id }, field)
+    if (bundle.length !== BUNDLE_BYTES) throw invalid(field, `a bundle of ${bundle.length} bytes`)
+    const selfMaskShare = bundle.slice(0, SHARE_BYTES)
+    const keyShare = bundle.slice(SHARE_BYTES)
+    if (selfMaskShare[0] === 0 || selfMaskShare[0] !== keyShare[0])
+      throw invalid(field, 'shares with a bad x-coordinate')
+    received.set(from, { selfMaskShare, keyShare })
+  })
+  // With fewer than t neighbours left, this participant's secrets could not be rebuilt,
+  // and with none its input would be masked by b alone: stop before masking.
+  if (received.size < agreed.threshold)
+    throw new SecAggError(
+      'threshold',
+      'ciphertexts',
+      `${received.size} neighbours shared, ${agreed.threshold} needed`,
+    )
+
+  const masked = quantize(values, agreed.range, agreed.scale)
+  applyMask(masked, await expandMask(s.seed, agreed.length), 1)
+  await forEachLimit([...received.keys()], EXPANSIONS_IN_FLIGHT, async (other) => {
+    const secret = await agree(s.masking.privateKey, s.neighbours.get(other)!.maskKey)
+    applyMask(masked, await expandMask(secret, agreed.length), pairSign(s.id, other))
+  })
+  s.held = received
+  return masked
+}
+
+/** unmask: self-mask shares of surviving neighbours, mask-key shares of dropped ones. */
+function revealShares(s: ClientState, view: UnmaskView): RevealMessage {
+  checkView(view, 'unmask', 'reveal')
+  const named = new Set<string>()
+  for (const [name, list] of [
+    ['survivors', view.survivors],
+    ['dropped', view.dropped],
+  ] as const)
+    for (const [i, other] of list.entries()) {
+      const field = `${name}.${i}`
+      if (other === s.id) throw invalid(field, 'this participant itself')
+      if (named.has(other))
+        throw invalid(field, `${other} twice: never both kinds of shares for one participant`)
+      named.add(other)
+      if (!s.held.has(other)) throw invalid(field, `no share of ${other} is held here`)
+    }
+  // This participant survived, so its own secrets need t holders among the survivors.
+  const { threshold } = s.config!
+  if (view.survivors.length < threshold)
+    throw new SecAggError(
+      'threshold',
+      'survivors',
+      `${view.survivors.length} surviving neighbours, ${threshold} needed`,
+    )
+  return {
+    selfMaskShares: view.survivors.map((of) => ({
+      of,
+      share: toBase64url(s.held.get(of)!.selfMaskShare),
+    })),
+    keyShares: view.dropped.map((of) => ({ of, share: toBase64url(s.held.get(of)!.keyShare) })),
   }
 }
 

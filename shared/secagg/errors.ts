@@ -1,27 +1,24 @@
 import type { z } from 'zod'
 import { type ApiErrorBody, describeIssues } from '../protocol/errors.ts'
+import { type CodeOf, errorStatus } from '../protocol/error-codes.ts'
 
 /**
- * Why a SecAgg+ call was refused. 409: the call does not fit the round's state (wrong stage, a
- * participant that dropped or repeats itself, too few shares); 422: the input itself is wrong.
+ * Why a SecAgg+ call was refused, as codes of the protocol's error table: 409 where the call does
+ * not fit the round's state (`stage`: another stage's call; `unknown_participant`: never
+ * advertised keys; `dropped`: missed an earlier stage; `duplicate`: did this already;
+ * `threshold`: too few shares or participants to go on), 422 where the input itself is wrong
+ * (`invalid`, `not_neighbour`).
  */
-export const SECAGG_ERROR_STATUS = {
-  /** The call belongs to another stage of the round (or of the client). */
-  stage: 409,
-  /** The participant never advertised keys in this round. */
-  'unknown-participant': 409,
-  /** The participant missed an earlier stage and is no longer part of the round. */
-  dropped: 409,
-  /** The participant already did this. */
-  duplicate: 409,
-  /** Too few shares or participants to go on without leaking or failing. */
-  threshold: 409,
-  /** Malformed input: the field says which. */
-  invalid: 422,
-  /** A ciphertext or share addressed to or about someone who is not a neighbour. */
-  'not-neighbour': 422,
-} as const
-export type SecAggErrorCode = keyof typeof SECAGG_ERROR_STATUS
+export type SecAggErrorCode = Extract<
+  CodeOf<409 | 422>,
+  | 'stage'
+  | 'unknown_participant'
+  | 'dropped'
+  | 'duplicate'
+  | 'threshold'
+  | 'invalid'
+  | 'not_neighbour'
+>
 
 export class SecAggError extends Error {
   override readonly name = 'SecAggError'
@@ -34,7 +31,7 @@ export class SecAggError extends Error {
     message: string,
   ) {
     super(`${field}: ${message}`)
-    this.status = SECAGG_ERROR_STATUS[code]
+    this.status = errorStatus(code)
   }
 
   /** The API error body the coordinator answers with. */

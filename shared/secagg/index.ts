@@ -2,7 +2,7 @@
 // coordinator (server.ts) and the phone (client.ts) alike. Browser-, worker- and Node-safe.
 export * from './messages.ts'
 export { SECAGG_DEFAULTS } from './constants.ts'
-export { SecAggError, SECAGG_ERROR_STATUS, type SecAggErrorCode } from './errors.ts'
+export { SecAggError, type SecAggErrorCode } from './errors.ts'
 export {
   createSecAggRound,
   type SecAggResult,

@@ -162,7 +162,7 @@ describe('server stage transitions', () => {
     await share(c, [p1, p2, p3, p4])
     expect(c.round.closeShare()).toBe('collect')
     expect(await outcome(() => c.round.view(p5))).toBe('409 dropped id')
-    expect(await outcome(() => c.round.view('stranger'))).toBe('409 unknown-participant id')
+    expect(await outcome(() => c.round.view('stranger'))).toBe('409 unknown_participant id')
     expect(viewAs(c.round.view(p2), 'collect').ciphertexts.map((x) => x.from)).toEqual([
       p0,
       p1,
@@ -261,8 +261,8 @@ describe('server input checks', () => {
     const cases: [unknown, string][] = [
       [{ shares: [first] }, '422 invalid shares'],
       [{ shares: [first, first] }, '422 invalid shares.1.to'],
-      [{ shares: [first, { ...second, to: c.ids[2] }] }, '422 not-neighbour shares.1.to'],
-      [{ shares: [first, { ...second, to: p0 }] }, '422 not-neighbour shares.1.to'],
+      [{ shares: [first, { ...second, to: c.ids[2] }] }, '422 not_neighbour shares.1.to'],
+      [{ shares: [first, { ...second, to: p0 }] }, '422 not_neighbour shares.1.to'],
       [{ shares: [first, { ...second, ciphertext: 'AAAA' }] }, '422 invalid shares.1.ciphertext'],
       [{ shares: [first, { ...second, ciphertext: 'A' }] }, '422 invalid shares.1.ciphertext'],
       [{ shares: [first, { ...second, ciphertext: 'a+b' }] }, '422 invalid shares.1.ciphertext'],
@@ -271,7 +271,7 @@ describe('server input checks', () => {
     for (const [bad, expected] of cases)
       expect(await outcome(() => c.round.share(p0, bad as never))).toBe(expected)
     expect(await outcome(() => c.round.share('stranger', message))).toBe(
-      '409 unknown-participant id',
+      '409 unknown_participant id',
     )
     c.round.share(p0, message)
     expect(await outcome(() => c.round.share(p0, message))).toBe('409 duplicate id')
@@ -289,12 +289,14 @@ describe('server input checks', () => {
       '409 dropped id',
     )
     expect(await outcome(() => c.round.collect('nobody', new Uint32Array(16)))).toBe(
-      '409 unknown-participant id',
+      '409 unknown_participant id',
     )
     c.round.collect(p0, new Uint32Array(16))
     expect(await outcome(() => c.round.collect(p0, new Uint32Array(16)))).toBe('409 duplicate id')
   })
+})
 
+describe('server input checks: reveals and options', () => {
   it('reveal: only neighbours’ shares, the right kind for each, never both', async () => {
     const c = await cohort(ids(5))
     const [p0, p1, p2, p3, p4] = c.ids as [string, string, string, string, string]
@@ -320,11 +322,11 @@ describe('server input checks', () => {
       [{ selfMaskShares: [], keyShares: [{ ...k4, of: p1 }] }, '422 invalid keyShares.0.of'],
       [
         { selfMaskShares: [{ ...s1, of: 'zz' }], keyShares: [] },
-        '422 not-neighbour selfMaskShares.0.of',
+        '422 not_neighbour selfMaskShares.0.of',
       ],
       [
         { selfMaskShares: [{ ...s1, of: p0 }], keyShares: [] },
-        '422 not-neighbour selfMaskShares.0.of',
+        '422 not_neighbour selfMaskShares.0.of',
       ],
       [{ selfMaskShares: [s1, s1], keyShares: [] }, '422 invalid selfMaskShares.1.of'],
       [
