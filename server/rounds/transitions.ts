@@ -103,7 +103,10 @@ export function createTransitions(core: Core, commit: Commit, budget: PrivacyBud
   }
 
   /** Why the round cannot commit, having tried (null: committed); the task fails on an error. */
-  async function outcome(live: LiveTask, round: LiveRound): Promise<string | null | typeof STOPPED> {
+  async function outcome(
+    live: LiveTask,
+    round: LiveRound,
+  ): Promise<string | null | typeof STOPPED> {
     try {
       return (await live.policy.closing(live, round)) ?? (await commit(live, round))
     } catch (error) {
