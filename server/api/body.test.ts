@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PollenError } from '../errors.ts'
-import { TOO_LARGE } from '../rounds/scheduler.ts'
+import { TOO_LARGE } from '../rounds/index.ts'
 import { BodyTooLarge, readLimited, readUpdateBody } from './body.ts'
 
 /** A request whose body arrives in `chunks`, one every `everyMs`; then ends, or stalls. */

@@ -1,6 +1,6 @@
 import { bodyLimit } from 'hono/body-limit'
 import { PollenError } from '../errors.ts'
-import { TOO_LARGE } from '../rounds/scheduler.ts'
+import { TOO_LARGE } from '../rounds/index.ts'
 
 /** The body grew past the limit while being read. */
 export class BodyTooLarge extends Error {}

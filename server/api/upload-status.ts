@@ -1,4 +1,4 @@
-import type { UploadProblem, UploadResult } from '../rounds/scheduler.ts'
+import type { UploadProblem, UploadResult } from '../rounds/index.ts'
 
 /** The HTTP status of each upload outcome (docs/PROTOCOL.md, "Uploading an update"). */
 const UPLOAD_STATUS = {

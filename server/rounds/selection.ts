@@ -6,6 +6,81 @@ import { devicePrivacy } from './privacy-budget.ts'
 import { retryLater } from './pace.ts'
 import { holds, ineligibility, sizeWork } from './work.ts'
 
+/** The work a device of `round` is given now. */
+export function assignment(
+  live: LiveTask,
+  round: LiveRound,
+  device: DeviceRecord,
+  now: number,
+): Assignment {
+  const task = live.record
+  const deadlineAt = live.policy.deadlineAt(round, now)
+  const configured = live.strategy.configureTrain({
+    round: round.record.round,
+    settings: round.train,
+    device,
+  })
+  const { proximalMu, ...plan } = configured
+  const base = round.record.baseModel
+  const rounds = `/api/v1/tasks/${task.id}/rounds/${round.record.round}`
+  return {
+    type: 'assignment',
+    taskId: task.id,
+    round: round.record.round,
+    dataset: task.spec.dataset,
+    model: { spec: task.spec.model, hash: base, url: `/api/v1/models/${base}` },
+    plan: sizeWork({
+      // μ only where it is on: a plan without it trains as it always did.
+      plan: proximalMu ? { ...plan, proximalMu } : plan,
+      work: task.spec.work,
+      deadlineSeconds: round.settings.deadlineSeconds,
+      secondsLeft: (deadlineAt - now) / 1000,
+      examplesPerSecond: device.capabilities?.examplesPerSecond,
+    }),
+    deadline: new Date(deadlineAt).toISOString(),
+    uploadUrl: `${rounds}/updates`,
+    ...(task.spec.privacy
+      ? { privacy: devicePrivacy(task.spec.privacy, round.settings.minReports) }
+      : {}),
+    ...(round.secure ? { secureAggregation: { url: `${rounds}/secagg` } } : {}),
+  }
+}
+
+/** The running or paused tasks this device may join, or why none. */
+function eligibleTasks(
+  tasks: Iterable<LiveTask>,
+  device: DeviceRecord,
+  consents: readonly string[] | undefined,
+  later: (offered: LiveTask[], why: string) => CheckinAnswer,
+): LiveTask[] | CheckinAnswer {
+  const offered = [...tasks].filter(
+    (t) =>
+      (t.record.status === 'running' || t.record.status === 'paused') &&
+      holds(device, t.record.spec.dataset) &&
+      (consents === undefined || consents.includes(t.record.id)),
+  )
+  if (offered.length === 0)
+    return {
+      type: 'none',
+      reason:
+        consents === undefined
+          ? 'no running or paused task uses a dataset this device holds'
+          : 'no running or paused task its owner agreed to uses a dataset it holds',
+    }
+  const refusals = offered.map((t) => ({
+    live: t,
+    why: ineligibility(device.capabilities, t.record.spec.eligibility),
+  }))
+  const eligible = refusals.filter((r) => r.why === null).map((r) => r.live)
+  if (eligible.length > 0) return eligible
+  // What the device is rules it out for good; what it is doing (charging, network) for now.
+  const reasons = refusals.map(({ live, why }) => `task ${live.record.spec.name} ${why!.reason}`)
+  const transient = refusals.some((r) => r.why!.kind === 'transient')
+  return transient
+    ? later(offered, reasons.join('; '))
+    : { type: 'none', reason: reasons.join('; ') }
+}
+
 /** A check-in: which task's round takes the device, with what work; or when to come back. */
 export function createSelection(
   core: Core,
@@ -23,41 +98,6 @@ export function createSelection(
   const later = (eligible: LiveTask[], why?: string) =>
     retryLater(eligible, { now: clock.now(), retry, random }, why)
 
-  /** The work a device of `round` is given now. */
-  function assignment(live: LiveTask, round: LiveRound, device: DeviceRecord): Assignment {
-    const task = live.record
-    const deadlineAt = live.policy.deadlineAt(round, clock.now())
-    const configured = live.strategy.configureTrain({
-      round: round.record.round,
-      settings: round.train,
-      device,
-    })
-    const { proximalMu, ...plan } = configured
-    const base = round.record.baseModel
-    const rounds = `/api/v1/tasks/${task.id}/rounds/${round.record.round}`
-    return {
-      type: 'assignment',
-      taskId: task.id,
-      round: round.record.round,
-      dataset: task.spec.dataset,
-      model: { spec: task.spec.model, hash: base, url: `/api/v1/models/${base}` },
-      plan: sizeWork({
-        // μ only where it is on: a plan without it trains as it always did.
-        plan: proximalMu ? { ...plan, proximalMu } : plan,
-        work: task.spec.work,
-        deadlineSeconds: round.settings.deadlineSeconds,
-        secondsLeft: (deadlineAt - clock.now()) / 1000,
-        examplesPerSecond: device.capabilities?.examplesPerSecond,
-      }),
-      deadline: new Date(deadlineAt).toISOString(),
-      uploadUrl: `${rounds}/updates`,
-      ...(task.spec.privacy
-        ? { privacy: devicePrivacy(task.spec.privacy, round.settings.minReports) }
-        : {}),
-      ...(round.secure ? { secureAggregation: { url: `${rounds}/secagg` } } : {}),
-    }
-  }
-
   async function checkin(device: DeviceRecord, request: CheckinRequest): Promise<CheckinAnswer> {
     const now = clock.now()
     device.capabilities = request.capabilities
@@ -74,39 +114,6 @@ export function createSelection(
     return answer
   }
 
-  /** The running or paused tasks this device may join, or why none. */
-  function eligibleTasks(
-    device: DeviceRecord,
-    consents: readonly string[] | undefined,
-  ): LiveTask[] | CheckinAnswer {
-    const offered = [...tasks.values()].filter(
-      (t) =>
-        (t.record.status === 'running' || t.record.status === 'paused') &&
-        holds(device, t.record.spec.dataset) &&
-        (consents === undefined || consents.includes(t.record.id)),
-    )
-    if (offered.length === 0)
-      return {
-        type: 'none',
-        reason:
-          consents === undefined
-            ? 'no running or paused task uses a dataset this device holds'
-            : 'no running or paused task its owner agreed to uses a dataset it holds',
-      }
-    const refusals = offered.map((t) => ({
-      live: t,
-      why: ineligibility(device.capabilities, t.record.spec.eligibility),
-    }))
-    const eligible = refusals.filter((r) => r.why === null).map((r) => r.live)
-    if (eligible.length > 0) return eligible
-    // What the device is rules it out for good; what it is doing (charging, network) for now.
-    const reasons = refusals.map(({ live, why }) => `task ${live.record.spec.name} ${why!.reason}`)
-    const transient = refusals.some((r) => r.why!.kind === 'transient')
-    return transient
-      ? later(offered, reasons.join('; '))
-      : { type: 'none', reason: reasons.join('; ') }
-  }
-
   /** The assignment a device selected earlier and not yet answered is given again (a reload). */
   function resume(eligible: LiveTask[], device: DeviceRecord): Assignment | undefined {
     for (const live of eligible) {
@@ -116,7 +123,7 @@ export function createSelection(
       // A secure round's device that lost its keys (a reload) cannot rejoin once it advertised.
       if (round && accepting(round) && round.devices.get(device.id) === 'assigned')
         if (!round.secure || round.secure.mayRejoin(device.id)) {
-          const again = assignment(live, round, device)
+          const again = assignment(live, round, device, clock.now())
           const claim = round.claims.get(device.id)
           if (claim) round.claims.set(device.id, widenedBound(claim, again.plan))
           return again
@@ -126,7 +133,7 @@ export function createSelection(
   }
 
   function decide(device: DeviceRecord, consents: readonly string[] | undefined): CheckinAnswer {
-    const eligible = eligibleTasks(device, consents)
+    const eligible = eligibleTasks(tasks.values(), device, consents, later)
     if (!Array.isArray(eligible)) return eligible
     const now = clock.now()
     for (const live of eligible) live.policy.beforeCheckin(live, now)
@@ -180,7 +187,7 @@ export function createSelection(
       round: n,
     })
     core.publishRound(live, round)
-    const answer = assignment(live, round, device)
+    const answer = assignment(live, round, device, clock.now())
     // What its update may claim: bounded by what it declares now, whatever it declares later.
     const declared = device.datasets.find((d) => d.name === live.record.spec.dataset)?.examples
     live.policy.selected(round, device, answer, claimBound(answer.plan, declared ?? 0))

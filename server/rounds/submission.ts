@@ -12,7 +12,18 @@ export interface AssignmentKey {
   deviceId: string
 }
 
-const withRound = (key: { taskId: string; round: number }) => ({
+/** An upload to a round the device was never assigned in. */
+export const unknown = (message: string): UploadResult => ({
+  answer: { type: 'unknown-round', message },
+})
+
+/** An upload from a device that answered its round already. */
+export function duplicate(n: number, state: AssignmentState): UploadResult {
+  const message = `this device already answered round ${n} (its update was ${state})`
+  return { answer: { type: 'duplicate', round: n, message } }
+}
+
+export const withRound = (key: { taskId: string; round: number }) => ({
   taskId: key.taskId,
   round: key.round,
 })
@@ -23,15 +34,6 @@ export function createSubmission(
   close: (live: LiveTask, round: LiveRound, why: CloseReason) => void,
 ) {
   const { store, clock, events, metrics } = core
-
-  const unknown = (message: string): UploadResult => ({
-    answer: { type: 'unknown-round', message },
-  })
-
-  function duplicate(n: number, state: AssignmentState): UploadResult {
-    const message = `this device already answered round ${n} (its update was ${state})`
-    return { answer: { type: 'duplicate', round: n, message } }
-  }
 
   /** Stores that a device's assignment ended late (at `at`), in the task's write order. */
   function storeLate(live: LiveTask, key: AssignmentKey, at = clock.now()): void {
@@ -128,6 +130,7 @@ export function createSubmission(
     const bounds = round.aggregation.bounds?.()
     if (bounds) round.record.updateBounds = bounds
     count(round, device, metadata, bytes.length, staleness)
+    metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
     void core.enqueue(live, () =>
       store.updateAssignment(key, {
         state: 'reported',
@@ -149,57 +152,6 @@ export function createSubmission(
     return { answer: { type: 'accepted', round: key.round, reported } }
   }
 
-  /** An accepted update's counts: reports, examples, bytes, loss, staleness, participation. */
-  function count(
-    round: LiveRound,
-    device: DeviceRecord,
-    metadata: UpdateMetadata,
-    bytes: number,
-    staleness: number | undefined,
-  ) {
-    round.devices.set(device.id, 'reported')
-    round.record.reported += 1
-    round.record.examples += metadata.examples
-    round.record.bytesUp += bytes
-    if (metadata.loss !== undefined) {
-      round.trainingLoss.sum += metadata.loss * metadata.examples
-      round.trainingLoss.examples += metadata.examples
-    }
-    if (staleness !== undefined) {
-      const counts = (round.record.staleness ??= [])
-      while (counts.length <= staleness) counts.push(0)
-      counts[staleness]! += 1
-    }
-    countParticipation(round.record, device, metadata.examples, metadata.partial)
-    metrics.inc('pollen_upload_bytes_total', {}, bytes)
-  }
-
-  /**
-   * A device downloaded model `hash`: where that is the base of an open round it was given, the
-   * round counts the bytes and the device is now training.
-   */
-  function downloaded(device: DeviceRecord, hash: string, bytes: number): void {
-    let counted = false
-    for (const live of core.tasks.values()) {
-      const round = live.open
-      if (!round || round.record.baseModel !== hash) continue
-      if (round.devices.get(device.id) !== 'assigned') continue
-      counted = true
-      round.record.bytesDown += bytes
-      const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
-      void core.enqueue(live, () => store.updateAssignment(key, { downloadedAt: clock.now() }))
-      void core.persistRound(live, round)
-      events.publish({
-        type: 'device.state',
-        deviceId: device.id,
-        state: 'downloaded',
-        ...withRound(key),
-      })
-      core.publishRound(live, round)
-    }
-    if (!counted) events.publish({ type: 'device.state', deviceId: device.id, state: 'downloaded' })
-  }
-
   return {
     unknown,
     duplicate,
@@ -209,11 +161,34 @@ export function createSubmission(
     reject,
     rejectRead,
     accept,
-    downloaded,
   }
 }
 
 export type Submission = ReturnType<typeof createSubmission>
+
+/** An accepted update's counts: reports, examples, bytes, loss, staleness, participation. */
+function count(
+  round: LiveRound,
+  device: DeviceRecord,
+  metadata: UpdateMetadata,
+  bytes: number,
+  staleness: number | undefined,
+) {
+  round.devices.set(device.id, 'reported')
+  round.record.reported += 1
+  round.record.examples += metadata.examples
+  round.record.bytesUp += bytes
+  if (metadata.loss !== undefined) {
+    round.trainingLoss.sum += metadata.loss * metadata.examples
+    round.trainingLoss.examples += metadata.examples
+  }
+  if (staleness !== undefined) {
+    const counts = (round.record.staleness ??= [])
+    while (counts.length <= staleness) counts.push(0)
+    counts[staleness]! += 1
+  }
+  countParticipation(round.record, device, metadata.examples, metadata.partial)
+}
 
 /** A device that reported: its backend's and its speed tier's shares grow, and partial work's. */
 export function countParticipation(

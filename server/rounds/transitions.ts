@@ -11,6 +11,27 @@ export type CloseReason = 'target' | 'deadline' | 'secure aggregation'
 /** A round whose close was cut short by stop(): it stays open, re-opened at the next start. */
 const STOPPED = Symbol('stopped')
 
+/** The in-memory state of a round that opens on `record`, begun under the task's policy. */
+export function beginRound(live: LiveTask, record: RoundRecord, sampling: number): LiveRound {
+  const round: LiveRound = {
+    record,
+    phase: 'open',
+    settings: { ...live.record.spec.rounds },
+    train: { ...live.record.spec.train },
+    info: live.info,
+    aggregation: live.strategy.beginRound({ round: record.round, spec: live.info.weightSpec }),
+    secure: undefined,
+    claims: new Map(),
+    sampling,
+    devices: new Map(),
+    trainingLoss: { sum: 0, examples: 0 },
+    timer: undefined,
+  }
+  record.updateBounds = round.aggregation.bounds?.() ?? null
+  live.policy.begin(live, round)
+  return round
+}
+
 /**
  * A round's life, one function per transition, each persisted as it happens (in the task's
  * write order): open (openNextRound, or reopen after a restart) → selecting (startSelecting, at
@@ -20,27 +41,6 @@ export function createTransitions(core: Core, commit: Commit, budget: PrivacyBud
   const { store, clock, events, metrics, log, tasks } = core
   /** Rounds closing now (commit, evaluation): settled() waits for them. */
   const closing = new Set<Promise<void>>()
-
-  /** The in-memory state of a round that opens on `record`. */
-  function begin(live: LiveTask, record: RoundRecord): LiveRound {
-    const round: LiveRound = {
-      record,
-      phase: 'open',
-      settings: { ...live.record.spec.rounds },
-      train: { ...live.record.spec.train },
-      info: live.info,
-      aggregation: live.strategy.beginRound({ round: record.round, spec: live.info.weightSpec }),
-      secure: undefined,
-      claims: new Map(),
-      sampling: budget.sampling(live, live.record.spec.rounds),
-      devices: new Map(),
-      trainingLoss: { sum: 0, examples: 0 },
-      timer: undefined,
-    }
-    record.updateBounds = round.aggregation.bounds?.() ?? null
-    live.policy.begin(live, round)
-    return round
-  }
 
   /** open: the task's next round, if it is running, has rounds to go and ε to spend. */
   function openNextRound(live: LiveTask) {
@@ -65,7 +65,7 @@ export function createTransitions(core: Core, commit: Commit, budget: PrivacyBud
       epsilon: null,
       startedAt: clock.now(),
     }
-    live.open = begin(live, record)
+    live.open = beginRound(live, record, budget.sampling(live, live.record.spec.rounds))
     void core.enqueue(live, () => store.openRound({ ...record }))
     events.publish({ type: 'round.opened', taskId: task.id, round: roundView(record) })
   }
@@ -79,7 +79,7 @@ export function createTransitions(core: Core, commit: Commit, budget: PrivacyBud
       startedAt: now,
     }
     live.record.round = Math.max(live.record.round, open.round)
-    live.open = begin(live, record)
+    live.open = beginRound(live, record, budget.sampling(live, live.record.spec.rounds))
   }
 
   /** open → selecting: the first device was selected. */
