@@ -23,6 +23,7 @@ export function duplicate(n: number, state: AssignmentState): UploadResult {
   return { answer: { type: 'duplicate', round: n, message } }
 }
 
+/** The task and round of an assignment key, as device.state events carry them. */
 export const withRound = (key: { taskId: string; round: number }) => ({
   taskId: key.taskId,
   round: key.round,
