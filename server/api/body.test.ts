@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { PollenError } from '../errors.ts'
-import { BodyTooLarge } from '../rounds/scheduler.ts'
-import { readLimited } from './body.ts'
+import { TOO_LARGE } from '../rounds/index.ts'
+import { BodyTooLarge, readLimited, readUpdateBody } from './body.ts'
 
 /** A request whose body arrives in `chunks`, one every `everyMs`; then ends, or stalls. */
 function request(chunks: Uint8Array[], { everyMs = 0, stall = false, length = NaN } = {}) {
@@ -38,6 +38,12 @@ describe('readLimited', () => {
       const got = await readLimited(request(chunks, { length }), 100, timeouts)
       expect(Array.from(got)).toEqual([1, 1, 1, 2, 2, 2, 2])
     }
+  })
+
+  it("tells the round engine a body is too large in the engine's terms", async () => {
+    expect(await readUpdateBody(request([bytes(60), bytes(60)]), 100, timeouts)).toBe(TOO_LARGE)
+    const got = await readUpdateBody(request([bytes(3, 1)], { length: 3 }), 100, timeouts)
+    expect(Array.from(got as Uint8Array)).toEqual([1, 1, 1])
   })
 
   it('refuses a body past the limit, or longer or shorter than it said', async () => {

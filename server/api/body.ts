@@ -1,6 +1,9 @@
 import { bodyLimit } from 'hono/body-limit'
 import { PollenError } from '../errors.ts'
-import { BodyTooLarge } from '../rounds/scheduler.ts'
+import { TOO_LARGE } from '../rounds/index.ts'
+
+/** The body grew past the limit while being read. */
+export class BodyTooLarge extends Error {}
 
 /** `bytes` in words: 32 MiB, 64 KiB, 100 bytes. */
 export function sizeInWords(bytes: number): string {
@@ -24,6 +27,20 @@ export const limitBody = (maxSize: number, what: string) =>
       )
     },
   })
+
+/** readLimited in the round engine's terms: a body past `limit` is TOO_LARGE, not an error. */
+export async function readUpdateBody(
+  request: Request,
+  limit: number,
+  timeouts?: BodyTimeouts,
+): Promise<Uint8Array | typeof TOO_LARGE> {
+  try {
+    return await readLimited(request, limit, timeouts)
+  } catch (error) {
+    if (error instanceof BodyTooLarge) return TOO_LARGE
+    throw error
+  }
+}
 
 /** How long a body may take to arrive: a stalled or trickling body is cut off. */
 export interface BodyTimeouts {

@@ -19,14 +19,15 @@ import { SEEN_WRITE_INTERVAL_MS } from '../devices/index.ts'
 import { PollenError } from '../errors.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Metrics } from '../metrics/index.ts'
-import type { Scheduler } from '../rounds/scheduler.ts'
+import type { Scheduler } from '../rounds/index.ts'
 import type { BlobStore } from '../blobs/index.ts'
 import type { DeviceRecord, Store } from '../store/index.ts'
 import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
-import { limitBody, readLimited, type BodyTimeouts } from './body.ts'
+import { limitBody, readUpdateBody, type BodyTimeouts } from './body.ts'
 import { parseJson } from './errors.ts'
 import { roundParam } from './params.ts'
 import type { LoadShedder } from './shed.ts'
+import { uploadStatus } from './upload-status.ts'
 import type { UploadGate } from './uploads.ts'
 
 const JSON_LIMIT = 64 * 1024
@@ -178,13 +179,13 @@ export function deviceRoutes(deps: DeviceDeps) {
   // round that closes without it: neither is shed (uploads have bounds of their own, uploads.ts).
   app.post('/tasks/:id/rounds/:round/updates', requireDevice(store), uploads.gate, async (c) => {
     const round = roundParam(c)
-    const { status, answer } = await scheduler.upload({
+    const result = await scheduler.upload({
       device: c.get('device'),
       taskId: c.req.param('id'),
       round,
-      readBody: (limit) => readLimited(c.req.raw, limit, deps.bodyTimeouts),
+      readBody: (limit) => readUpdateBody(c.req.raw, limit, deps.bodyTimeouts),
     })
-    return c.json(answer, status)
+    return c.json(result.answer, uploadStatus(result))
   })
 
   return app

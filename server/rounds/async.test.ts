@@ -7,6 +7,7 @@ import {
 } from '../../shared/protocol/index.ts'
 import { encodeContainer, tensorSize } from '../../shared/tensors/index.ts'
 import type { DeviceRecord } from '../store/index.ts'
+import { withStatus } from '../api/upload-status.ts'
 import { testScheduler } from './testing.ts'
 
 const request: CheckinRequest = {
@@ -53,13 +54,16 @@ describe('an async (FedBuff) task', () => {
       metadata: { examples: 10, steps: 1, baseModel: base },
     })
   }
+  /** The upload's outcome, with the status the device API answers it with. */
   const send = async (id: string, a: Assignment, value: number) =>
-    t.scheduler.upload({
-      device: devices[id]!,
-      taskId: task.id,
-      round: a.round,
-      readBody: () => Promise.resolve(update(a.model.hash, value)),
-    })
+    withStatus(
+      await t.scheduler.upload({
+        device: devices[id]!,
+        taskId: task.id,
+        round: a.round,
+        readBody: () => Promise.resolve(update(a.model.hash, value)),
+      }),
+    )
   const checkin = async (id: string) => t.scheduler.checkin(devices[id]!, request)
   const rounds = () => t.scheduler.listRounds(task.id)
 

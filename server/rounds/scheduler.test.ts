@@ -4,6 +4,7 @@ import type { VirtualClock } from '../clock/index.ts'
 import type { DeviceRecord } from '../store/index.ts'
 import { fedAvg } from '../strategy/index.ts'
 import type { Scheduler } from './scheduler.ts'
+import { withStatus } from '../api/upload-status.ts'
 import { testScheduler } from './testing.ts'
 
 const checkin: CheckinRequest = {
@@ -52,12 +53,14 @@ describe('scheduler pace steering', () => {
     // One of two reports after 20 s: at that rate the round closes at 40 s, 20 s from now.
     clock.advance(20_000)
     const body = t.zeroUpdate({ examples: 4, steps: 1, baseModel: task.model.hash })
-    const accepted = await scheduler.upload({
-      device: a,
-      taskId: task.id,
-      round: 1,
-      readBody: () => Promise.resolve(body),
-    })
+    const accepted = withStatus(
+      await scheduler.upload({
+        device: a,
+        taskId: task.id,
+        round: 1,
+        readBody: () => Promise.resolve(body),
+      }),
+    )
     expect(accepted).toMatchObject({ status: 200, answer: { type: 'accepted', reported: 1 } })
     expect(await scheduler.checkin(c, checkin)).toMatchObject({
       type: 'retry',

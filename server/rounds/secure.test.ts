@@ -14,6 +14,7 @@ import {
 import { createEventBus } from '../events/index.ts'
 import { PollenError } from '../errors.ts'
 import type { DeviceRecord } from '../store/index.ts'
+import { withStatus } from '../api/upload-status.ts'
 import { testScheduler } from './testing.ts'
 
 const request: CheckinRequest = {
@@ -163,12 +164,14 @@ describe('a secure round in the scheduler', () => {
     ] as const
     for (const [i, [claim, field]] of claims.entries()) {
       const metadata = { ...claim, baseModel: given[i]!.model.hash }
-      const { status, answer } = await t.scheduler.upload({
-        device: devices[i]!,
-        taskId: task.id,
-        round: 1,
-        readBody: () => Promise.resolve(encodeMaskedUpdate({ metadata, masked })),
-      })
+      const { status, answer } = withStatus(
+        await t.scheduler.upload({
+          device: devices[i]!,
+          taskId: task.id,
+          round: 1,
+          readBody: () => Promise.resolve(encodeMaskedUpdate({ metadata, masked })),
+        }),
+      )
       expect({ status, answer }).toMatchObject({ status: 422, answer: { type: 'rejected', field } })
     }
     const [round] = await t.scheduler.listRounds(task.id)
@@ -206,12 +209,14 @@ describe('a secure round in the scheduler', () => {
     ]
     const fields = []
     for (const [i, body] of bodies.entries()) {
-      const { status, answer } = await t.scheduler.upload({
-        device: devices[i]!,
-        taskId: task.id,
-        round: 1,
-        readBody: () => Promise.resolve(body),
-      })
+      const { status, answer } = withStatus(
+        await t.scheduler.upload({
+          device: devices[i]!,
+          taskId: task.id,
+          round: 1,
+          readBody: () => Promise.resolve(body),
+        }),
+      )
       expect(status).toBe(422)
       fields.push(answer.type === 'rejected' ? answer.field : answer.type)
     }

@@ -74,3 +74,9 @@ export function ineligibility(
     return { kind: 'transient', reason: 'takes devices only on an unmetered network' }
   return null
 }
+
+/** Whether a device holds examples of `dataset` (what it declared at its last check-in). */
+export const holds = (
+  device: { datasets: readonly { name: string; examples: number }[] },
+  dataset: string,
+) => device.datasets.some((d) => d.name === dataset && d.examples > 0)

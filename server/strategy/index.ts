@@ -6,3 +6,10 @@ export {
 } from './aggregation-strategy.ts'
 export { fedAvg, type FedAvgOptions } from './fed-avg.ts'
 export { ROBUST_ROUND_BYTES, robustMemoryRefusal } from './robust-round.ts'
+export {
+  withPrivateMean,
+  withStaleness,
+  withUpdateBounds,
+  type PrivateMeanOptions,
+  type ReportBounds,
+} from './wrappers/index.ts'

@@ -1,5 +1,5 @@
 import type { WeightSpecEntry } from '../../shared/aggregation/index.ts'
-import type { TrainPlanWire, TrainSettings } from '../../shared/protocol/index.ts'
+import type { TrainPlanWire, TrainSettings, UpdateBounds } from '../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
 import type { HeldOutResult } from '../evaluation/index.ts'
 import type { DeviceRecord } from '../store/index.ts'
@@ -11,6 +11,8 @@ export interface TrainReport {
   examples: number
   steps: number
   loss?: number
+  /** FedBuff: rounds between the model it was computed on and the open one (withStaleness). */
+  staleness?: number
 }
 
 /** Why a selected device contributed nothing; passed to the strategy explicitly. */
@@ -21,7 +23,15 @@ export interface Failure {
 
 /** A round's aggregation in progress: takes reports one at a time, keeps O(model) state. */
 export interface RoundAggregation {
+  /** Adds one report; a RangeError refuses it and leaves the round as it was. */
   accept(report: TrainReport): void
+  /**
+   * Adds the sum of `count` updates, flat in the model's order: what secure aggregation unmasks.
+   * Only an aggregation that counts every update once can take it (withPrivateMean).
+   */
+  acceptSum?(sum: Float64Array, count: number): void
+  /** The bounds applied to the round's updates so far, where a wrapper bounds them. */
+  bounds?(): UpdateBounds
   readonly reports: number
   readonly examples: number
 }

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { encodeContainer } from '../../shared/tensors/index.ts'
+import {
+  checkMetadata,
+  checkTensors,
+  checkUpdate,
+  UPLOAD_SLACK_BYTES,
+  uploadLimit,
+} from './admission.ts'
+import { claimBound } from './claims.ts'
+
+const spec = [
+  { name: 'w', shape: [2, 2] },
+  { name: 'b', shape: [2] },
+]
+const claim = claimBound({ localEpochs: 1, batchSize: 10, learningRate: 0.1, optimizer: 'sgd' }, 20)
+const BASE = 'a'.repeat(64)
+const OTHER = 'b'.repeat(64)
+const metadata = { examples: 10, steps: 1, baseModel: BASE }
+const tensors = (w = [1, 2, 3, 4], b = [0, 0], shape = [2, 2]) => [
+  { name: 'w', shape, dtype: 'float32' as const, data: Float32Array.from(w) },
+  { name: 'b', shape: [2], dtype: 'float32' as const, data: Float32Array.from(b) },
+]
+const check = (bytes: Uint8Array, baseModel = BASE) =>
+  checkUpdate(bytes, { baseModel, spec, claim })
+
+describe('upload admission', () => {
+  it('takes an update that fits the round, with its tensors and metadata', () => {
+    const checked = check(encodeContainer({ tensors: tensors(), metadata }))
+    expect(checked).toMatchObject({ metadata, tensors: [{ name: 'w' }, { name: 'b' }] })
+  })
+
+  it('names what is wrong, in order: container, metadata, base model, tensors, claims', () => {
+    expect(check(new Uint8Array([1, 2, 3]))).toMatchObject({ field: 'body' })
+    expect(
+      check(encodeContainer({ tensors: tensors(), metadata: { ...metadata, examples: -1 } })),
+    ).toMatchObject({ field: 'metadata.examples' })
+    expect(check(encodeContainer({ tensors: tensors(), metadata }), OTHER)).toMatchObject({
+      field: 'metadata.baseModel',
+      message: `the update was computed against ${BASE}, not this round's model ${OTHER}`,
+    })
+    expect(
+      check(encodeContainer({ tensors: tensors([1, 2, 3, 4], [0, 0], [4, 1]), metadata })),
+    ).toMatchObject({ field: 'tensors[0].shape' })
+    expect(check(encodeContainer({ tensors: tensors([1, NaN, 3, 4]), metadata }))).toMatchObject({
+      field: 'tensors',
+      message: 'the update contains NaN or infinite values',
+    })
+    expect(
+      check(encodeContainer({ tensors: tensors(), metadata: { ...metadata, steps: 9 } })),
+    ).toMatchObject({ field: 'metadata.steps' })
+  })
+
+  it('checks tensor names and count against the model', () => {
+    expect(checkTensors(tensors().slice(0, 1), spec)).toMatchObject({
+      field: 'tensors',
+      message: 'expected 2 tensors, got 1',
+    })
+    expect(checkTensors([...tensors()].reverse(), spec)).toMatchObject({ field: 'tensors[0].name' })
+    expect(checkTensors(tensors(), spec)).toBeNull()
+  })
+
+  it('checks a masked upload’s metadata and claims as a plain one’s', () => {
+    expect(checkMetadata(metadata, BASE, claim)).toEqual({ metadata })
+    expect(checkMetadata({ ...metadata, examples: 21 }, BASE, claim)).toMatchObject({
+      field: 'metadata.examples',
+    })
+    expect(checkMetadata(metadata, OTHER, claim)).toMatchObject({ field: 'metadata.baseModel' })
+  })
+
+  it('allows a model’s payload and some slack for the header', () => {
+    expect(uploadLimit({ payloadBytes: 1000 })).toBe(1000 + UPLOAD_SLACK_BYTES)
+  })
+})

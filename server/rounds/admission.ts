@@ -1,0 +1,106 @@
+import { allFinite, type WeightSpecEntry } from '../../shared/aggregation/index.ts'
+import {
+  describeIssues,
+  type UpdateMetadata,
+  UpdateMetadataSchema,
+} from '../../shared/protocol/index.ts'
+import { ContainerError, decodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
+import type { ModelInfo } from '../models/index.ts'
+import { type ClaimBound, claimRefusal } from './claims.ts'
+
+/** Header and metadata allowance on top of a model's float32 payload. */
+export const UPLOAD_SLACK_BYTES = 64 * 1024
+
+/** The most bytes an update of this model may take. */
+export const uploadLimit = (info: Pick<ModelInfo, 'payloadBytes'>) =>
+  info.payloadBytes + UPLOAD_SLACK_BYTES
+
+/** Why an update is not one the round can take: the field at fault and what was wrong. */
+export interface Refusal {
+  field: string
+  message: string
+}
+
+/** The metadata parsed, and computed on `baseModel`. */
+export function parseMetadata(
+  raw: unknown,
+  baseModel: string,
+): { metadata: UpdateMetadata } | Refusal {
+  const metadata = UpdateMetadataSchema.safeParse(raw)
+  if (!metadata.success) {
+    const issue = describeIssues(metadata.error)[0]!
+    return { field: `metadata.${issue.field}`, message: issue.message }
+  }
+  if (metadata.data.baseModel !== baseModel)
+    return {
+      field: 'metadata.baseModel',
+      message: `the update was computed against ${metadata.data.baseModel}, not this round's model ${baseModel}`,
+    }
+  return { metadata: metadata.data }
+}
+
+/** The metadata parsed, computed on `baseModel`, claiming no more than `claim` allows. */
+export function checkMetadata(
+  raw: unknown,
+  baseModel: string,
+  claim: ClaimBound,
+): { metadata: UpdateMetadata } | Refusal {
+  const parsed = parseMetadata(raw, baseModel)
+  if ('field' in parsed) return parsed
+  return claimRefusal(claim, parsed.metadata) ?? parsed
+}
+
+/** The tensors of an update: the model's names and shapes in its order, every value finite. */
+export function checkTensors(
+  tensors: readonly NamedTensor[],
+  expected: readonly WeightSpecEntry[],
+): Refusal | null {
+  if (tensors.length !== expected.length)
+    return {
+      field: 'tensors',
+      message: `expected ${expected.length} tensors, got ${tensors.length}`,
+    }
+  for (const [i, want] of expected.entries()) {
+    const got = tensors[i]!
+    if (got.name !== want.name)
+      return { field: `tensors[${i}].name`, message: `expected ${want.name}, got ${got.name}` }
+    if (got.shape.length !== want.shape.length || got.shape.some((d, k) => d !== want.shape[k]))
+      return {
+        field: `tensors[${i}].shape`,
+        message: `${want.name} must have shape [${want.shape.join(', ')}], got [${got.shape.join(', ')}]`,
+      }
+  }
+  if (!allFinite(tensors))
+    return { field: 'tensors', message: 'the update contains NaN or infinite values' }
+  return null
+}
+
+/**
+ * A plain update checked: its container, its metadata (computed on `baseModel`), its tensors
+ * against the model's spec, then what it claims against `claim`.
+ */
+export function checkUpdate(
+  bytes: Uint8Array,
+  {
+    baseModel,
+    spec,
+    claim,
+  }: { baseModel: string; spec: readonly WeightSpecEntry[]; claim: ClaimBound },
+): { tensors: NamedTensor[]; metadata: UpdateMetadata } | Refusal {
+  let container
+  try {
+    container = decodeContainer(bytes)
+  } catch (error) {
+    if (error instanceof ContainerError)
+      return {
+        field: 'body',
+        message: `not a valid update container (${error.code}): ${error.message}`,
+      }
+    throw error
+  }
+  const parsed = parseMetadata(container.metadata, baseModel)
+  if ('field' in parsed) return parsed
+  const tensors = checkTensors(container.tensors, spec)
+  if (tensors) return tensors
+  return claimRefusal(claim, parsed.metadata) ?? { tensors: container.tensors, ...parsed }
+}

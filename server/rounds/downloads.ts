@@ -1,0 +1,33 @@
+import type { DeviceRecord } from '../store/index.ts'
+import type { Core } from './live.ts'
+import { withRound } from './submission.ts'
+
+/** Model downloads: the step between a device's selection and its upload. */
+export function createDownloads(core: Core) {
+  const { store, clock, events } = core
+  /**
+   * A device downloaded model `hash`: where that is the base of an open round it was given, the
+   * round counts the bytes and the device is now training.
+   */
+  return function downloaded(device: DeviceRecord, hash: string, bytes: number): void {
+    let counted = false
+    for (const live of core.tasks.values()) {
+      const round = live.open
+      if (!round || round.record.baseModel !== hash) continue
+      if (round.devices.get(device.id) !== 'assigned') continue
+      counted = true
+      round.record.bytesDown += bytes
+      const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
+      void core.enqueue(live, () => store.updateAssignment(key, { downloadedAt: clock.now() }))
+      void core.persistRound(live, round)
+      events.publish({
+        type: 'device.state',
+        deviceId: device.id,
+        state: 'downloaded',
+        ...withRound(key),
+      })
+      core.publishRound(live, round)
+    }
+    if (!counted) events.publish({ type: 'device.state', deviceId: device.id, state: 'downloaded' })
+  }
+}

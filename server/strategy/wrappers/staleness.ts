@@ -1,0 +1,29 @@
+import { stalenessWeight } from '../../../shared/aggregation/index.ts'
+import type { Strategy, TrainReport } from '../types.ts'
+import { wrapStrategy } from './wrap.ts'
+
+/** `report` with its delta times `factor` (a copy; the report is left as it was). */
+export const scaled = (report: TrainReport, factor: number): TrainReport =>
+  factor === 1
+    ? report
+    : { ...report, delta: report.delta.map((t) => ({ ...t, data: t.data.map((v) => v * factor) })) }
+
+/**
+ * FedBuff's staleness weighting (Nguyen et al. 2022): a report computed `staleness` rounds behind
+ * the open one reaches `inner` weighed down by 1/(1 + staleness)^exponent. Goes inside the update
+ * bounds, so a stale update is clipped like a fresh one and then weighed down.
+ */
+export function withStaleness(inner: Strategy, exponent: () => number): Strategy {
+  return wrapStrategy(inner, 'staleness', {
+    begin: (_, aggregation) => ({
+      accept: (report) =>
+        aggregation.accept(scaled(report, stalenessWeight(report.staleness ?? 0, exponent()))),
+      get reports() {
+        return aggregation.reports
+      },
+      get examples() {
+        return aggregation.examples
+      },
+    }),
+  })
+}
