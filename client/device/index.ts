@@ -1,10 +1,33 @@
+export { createDevice, type Device, type DeviceEvent, type DeviceOptions } from './runtime.ts'
 export {
-  createDevice,
+  createDeviceHttp,
   ProtocolError,
+  readError,
   sleep,
-  type Device,
-  type DeviceEvent,
-  type DeviceOptions,
-} from './runtime.ts'
+  type DeviceHttp,
+  type DeviceHttpOptions,
+} from './http.ts'
+export {
+  downloadModel,
+  memoryModelStore,
+  ModelDamagedError,
+  modelSource,
+  type ModelRef,
+  type ModelSource,
+  type ModelStore,
+} from './models.ts'
+export {
+  runRound,
+  ROUND_STAGES,
+  type Checkpoints,
+  type Delivered,
+  type Delivery,
+  type PlainUpdate,
+  type RoundEvent,
+  type RoundParts,
+  type RoundResult,
+} from './pipeline.ts'
+export { encodeUpdate, partialWorkStop, privatized, updateMetadata } from './update.ts'
+export type { SecureOutcome, SecureSession } from './secure.ts'
 export type { Trainer, TrainJob, TrainOutcome } from './trainer.ts'
 export { localTrainer } from './local-trainer.ts'

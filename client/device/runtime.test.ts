@@ -11,7 +11,7 @@ import {
 } from '../../shared/tensors/index.ts'
 import { useBackend } from '../../shared/tf/index.ts'
 import { localTrainer } from './local-trainer.ts'
-import { createDevice, type DeviceEvent, partialWorkStop, privatized } from './runtime.ts'
+import { createDevice, type DeviceEvent } from './runtime.ts'
 import type { Trainer, TrainJob, TrainOutcome } from './trainer.ts'
 
 let digits: Digits
@@ -82,13 +82,6 @@ function fakeTrainer(outcome: Omit<TrainOutcome, 'delta'>) {
 }
 
 describe('partial work in the device runtime', () => {
-  it("stops partialAtSecondsLeft before the assignment's deadline", () => {
-    const at = Date.parse(DEADLINE)
-    expect(partialWorkStop(assignment({ partialAtSecondsLeft: 15 }))).toBe(at - 15_000)
-    expect(partialWorkStop(assignment({ partialAtSecondsLeft: 0 }))).toBe(at)
-    expect(partialWorkStop(assignment())).toBeUndefined()
-  })
-
   it('gives the trainer the stop time and the plan as assigned, and marks a partial upload', async () => {
     const { trainer, jobs } = fakeTrainer({ examples: 40, steps: 4, loss: 1.5, partial: true })
     const d = device(trainer)
@@ -123,33 +116,5 @@ describe('partial work in the device runtime', () => {
     await d.work(assignment({ partialAtSecondsLeft: 1, maxSteps: 3 }))
     expect(d.metadata()[1]).toEqual(expect.objectContaining({ examples: 30, steps: 3 }))
     expect(d.metadata()[1]).not.toHaveProperty('partial')
-  })
-})
-
-describe('a private task’s update on the device', () => {
-  const assignment = (privacy?: Assignment['privacy']) =>
-    ({ ...(privacy ? { privacy } : {}) }) as Assignment
-  const big = (): NamedTensor[] => [
-    { name: 'a', shape: [100_000], dtype: 'float32', data: new Float32Array(100_000).fill(0.1) },
-  ]
-  const norm = (t: NamedTensor[]) => Math.sqrt(t[0]!.data.reduce((s, v) => s + v * v, 0))
-
-  it('is unchanged without privacy', () => {
-    const delta = big()
-    expect(privatized(assignment(), delta)).toBe(delta)
-  })
-
-  it('is clipped to the norm, and noised with the standard deviation it was given', () => {
-    const clipped = privatized(assignment({ clipNorm: 2, noiseStd: 0 }), big())
-    expect(norm(clipped)).toBeCloseTo(2, 4)
-    expect(norm(clipped)).toBeLessThanOrEqual(2)
-    const noised = privatized(assignment({ clipNorm: 2, noiseStd: 0.5 }), big())[0]!.data
-    const signal = 2 / Math.sqrt(100_000)
-    const residual = noised.map((v) => v - signal)
-    const mean = residual.reduce((s, v) => s + v, 0) / residual.length
-    const std = Math.sqrt(residual.reduce((s, v) => s + (v - mean) ** 2, 0) / residual.length)
-    // 5 standard errors: 0.5/√n for the mean, 0.5/√(2n) for the standard deviation.
-    expect(Math.abs(mean)).toBeLessThan(5 * (0.5 / Math.sqrt(100_000)))
-    expect(Math.abs(std - 0.5)).toBeLessThan(5 * (0.5 / Math.sqrt(200_000)))
   })
 })

@@ -1,12 +1,6 @@
 import type { TrainCheckpoint } from '../../../shared/training/index.ts'
-import type { ModelStore } from '../../device/runtime.ts'
 import { uploadKey } from '../outbox/index.ts'
-import {
-  type CheckpointRecord,
-  type PendingUpload,
-  type PollenDatabase,
-  STORES,
-} from '../storage/index.ts'
+import { type CheckpointRecord, type PollenDatabase, STORES } from '../storage/index.ts'
 
 export type { TrainCheckpoint }
 
@@ -65,38 +59,4 @@ export function deleteCheckpoint(db: PollenDatabase, taskId: string): Promise<vo
   return db.delete(STORES.checkpoints, taskId)
 }
 
-/** Puts a trained update in the outbox and drops the round's checkpoint, in one transaction. */
-export async function queueUpload(db: PollenDatabase, upload: PendingUpload): Promise<void> {
-  const tx = db.transaction([STORES.uploads, STORES.checkpoints], 'readwrite')
-  await Promise.all([
-    tx.objectStore(STORES.uploads).put(upload),
-    tx.objectStore(STORES.checkpoints).delete(upload.taskId),
-    tx.done,
-  ])
-}
-
 export { uploadKey }
-
-/** Keeps this many models; older ones are deleted (a checkpoint's base model is kept). */
-const MODELS_KEPT = 3
-
-/** The device runtime's model store, in the phone's IndexedDB: models survive a reload. */
-export function indexedDbModels(db: PollenDatabase, now = Date.now): ModelStore {
-  return {
-    async get(hash) {
-      const record = await db.get(STORES.models, hash)
-      return record ? new Uint8Array(record.bytes) : undefined
-    },
-    async put(hash, bytes, taskId) {
-      const copy = bytes.slice().buffer
-      await db.put(STORES.models, { hash, bytes: copy, taskId, storedAt: now() })
-      const models = (await db.getAll(STORES.models)).sort((a, b) => b.storedAt - a.storedAt)
-      const needed = new Set(
-        (await db.getAll(STORES.checkpoints)).map((c) => c.assignment.model.hash),
-      )
-      for (const old of models.slice(MODELS_KEPT)) {
-        if (!needed.has(old.hash)) await db.delete(STORES.models, old.hash)
-      }
-    },
-  }
-}

@@ -1,4 +1,4 @@
-import type { AppTrainer } from './loop.ts'
+import type { AppTrainer } from './state.ts'
 
 /**
  * Loads the training worker (TF.js in a module Web Worker, client/app/training/) and makes its

@@ -1,9 +1,10 @@
 // Trained updates on their way to the coordinator. Stored first, then sent, so that neither a
 // lost network nor a closed page loses a round's work: the page sends them when the network
 // returns or the app opens again, and the service worker on a Background Sync event. Imported by
-// both, so it uses only IndexedDB and fetch (no device runtime, no schemas: zod stays out of
-// the service worker).
+// both, so it uses only IndexedDB and the device's HTTP client (no device runtime, no schemas:
+// zod stays out of the service worker).
 import type { UploadAnswer, UploadOutcome } from '../../../shared/protocol/index.ts'
+import { createDeviceHttp, readError } from '../../device/http.ts'
 import {
   type HistoryRecord,
   type PendingUpload,
@@ -63,9 +64,13 @@ export async function deliverPending(
   options: DeliverOptions,
 ): Promise<DeliverReport> {
   const now = options.now ?? Date.now
-  const http = options.fetch ?? globalThis.fetch.bind(globalThis)
   const report: DeliverReport = { answered: 0, expired: 0, waiting: 0 }
   const token = await deviceToken(db)
+  const http = createDeviceHttp({
+    server: options.server,
+    token: () => token,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  })
   for (const pending of await pendingUploads(db)) {
     const upload = await claim(db, pending.key, now())
     if (!upload) continue
@@ -81,19 +86,16 @@ export async function deliverPending(
     let refusal = ''
     let failure = ''
     try {
-      const response = await http(new URL(upload.uploadUrl, options.server), {
+      const response = await http.request(upload.uploadUrl, {
         method: 'POST',
-        headers: {
-          'Content-Type': 'application/octet-stream',
-          ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        },
+        headers: { 'Content-Type': 'application/octet-stream' },
         body: upload.body,
       })
       if (response.status >= 500) failure = `the coordinator answered ${response.status}`
       else {
         answer = await readAnswer(response.clone())
         // Refused without a protocol answer (unknown device, too large): sending again won't help.
-        if (!answer) refusal = `${response.status}: ${await errorMessage(response)}`
+        if (!answer) refusal = `${response.status}: ${(await readError(response)).message}`
       }
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error)
@@ -129,15 +131,6 @@ async function readAnswer(response: Response): Promise<UploadAnswer | null> {
       : null
   } catch {
     return null
-  }
-}
-
-async function errorMessage(response: Response): Promise<string> {
-  try {
-    const body = (await response.json()) as { error?: { message?: string } }
-    return body.error?.message ?? response.statusText
-  } catch {
-    return response.statusText
   }
 }
 

@@ -2,8 +2,11 @@
 // (GET /api/v1/devices/tasks/<id>/model), then the immutable blob, kept in IndexedDB by hash so
 // that trying works offline after one use and downloads nothing while the model is unchanged.
 import type { CurrentModelAnswer, ModelSpecWire } from '../../../shared/protocol/index.ts'
-import { decodeContainer, type NamedTensor, sha256Hex } from '../../../shared/tensors/index.ts'
+import { decodeContainer, type NamedTensor } from '../../../shared/tensors/index.ts'
+import { createDeviceHttp, ProtocolError } from '../../device/http.ts'
+import { downloadModel, ModelDamagedError } from '../../device/models.ts'
 import { type ModelRecord, type PollenDatabase, STORES } from '../storage/index.ts'
+import { storeModel } from '../storage/models.ts'
 
 export type TryModelErrorCode = 'offline' | 'not-offered' | 'unauthorised' | 'http' | 'damaged'
 
@@ -52,16 +55,13 @@ export async function loadTryModel({
   fetch = globalThis.fetch,
   now = Date.now(),
 }: LoadModelOptions): Promise<TryModel> {
-  const headers = { Authorization: `Bearer ${token}` }
-  const get = async (path: string) => {
-    try {
-      return await fetch(new URL(path, server), { headers })
-    } catch (cause) {
-      return cause
-    }
+  const http = createDeviceHttp({ server, fetch, token: () => token })
+  let pointer: Response
+  try {
+    pointer = await http.request(`/api/v1/devices/tasks/${encodeURIComponent(taskId)}/model`)
+  } catch (cause) {
+    return offline(db, taskId, cause)
   }
-  const pointer = await get(`/api/v1/devices/tasks/${encodeURIComponent(taskId)}/model`)
-  if (!(pointer instanceof Response)) return offline(db, taskId, pointer)
   if (!pointer.ok) throw refused(pointer)
   const answer = (await pointer.json()) as CurrentModelAnswer
   const { hash, spec, url } = answer.model
@@ -69,34 +69,30 @@ export async function loadTryModel({
   if (stored) {
     return use(stored, spec, { from: 'stored', committedRounds: answer.committedRounds })
   }
-  const blob = await get(url)
-  if (!(blob instanceof Response)) return offline(db, taskId, blob)
-  if (!blob.ok) throw refused(blob)
-  const bytes = new Uint8Array(await blob.arrayBuffer())
-  if ((await sha256Hex(bytes)) !== hash) {
-    throw new TryModelError(
-      'damaged',
-      'The model arrived damaged (its bytes do not match its hash). Try again.',
-    )
+  let bytes: Uint8Array
+  try {
+    bytes = await downloadModel(http, { hash, url })
+  } catch (error) {
+    if (error instanceof ModelDamagedError) {
+      throw new TryModelError(
+        'damaged',
+        'The model arrived damaged (its bytes do not match its hash). Try again.',
+        { cause: error },
+      )
+    }
+    if (error instanceof ProtocolError) throw refused(error)
+    return offline(db, taskId, error)
   }
   const record: ModelRecord = {
     hash,
-    bytes: bytes.buffer,
+    bytes: bytes.buffer as ArrayBuffer,
     taskId,
     storedAt: now,
     spec,
     taskName,
   }
-  // Keep one model per task for trying: the older ones are superseded.
-  const tx = db.transaction(STORES.models, 'readwrite')
-  const superseded = (await tx.store.getAll()).filter(
-    (old) => old.taskId === taskId && old.spec && old.hash !== hash,
-  )
-  await Promise.all([
-    ...superseded.map((old) => tx.store.delete(old.hash)),
-    tx.store.put(record),
-    tx.done,
-  ])
+  // Kept for trying (it has a spec): it supersedes the task's older one.
+  await storeModel(db, record)
   return use(record, spec, { from: 'download', committedRounds: answer.committedRounds })
 }
 
@@ -146,7 +142,8 @@ function use(
   }
 }
 
-function refused(response: Response): TryModelError {
+/** A refusal, from the response or from the `ProtocolError` the download threw. */
+function refused(response: Pick<Response, 'status' | 'statusText'>): TryModelError {
   if (response.status === 404)
     return new TryModelError(
       'not-offered',
