@@ -9,6 +9,22 @@ const boundary = (message, ...groups) => ({
   'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }],
 })
 
+// A later block's no-restricted-imports replaces an earlier one's: the worker rules repeat
+// client/'s own boundary.
+const CLIENT = { group: ['**/server/**'], message: 'client/ never imports server/' }
+const WORKER =
+  'a worker entry imports nothing from the page bundle (style.md 10): shared/, packages and its own message types only'
+const SERVICE_WORKER =
+  'the service worker and what it loads (outbox, storage, history store, device library) never reach the page: no DOM helpers, screens, main or dashboard'
+/** The page's own modules: its entry, its DOM helpers and its screens. */
+const SCREENS = ['tasks', 'data', 'draw', 'try', 'contribute', 'training']
+const PAGE = [
+  '**/ui/**',
+  '**/main.ts',
+  '**/dashboard/**',
+  ...SCREENS.flatMap((screen) => [`**/app/${screen}/**`, `../${screen}/**`]),
+]
+
 export default tseslint.config(
   {
     ignores: [
@@ -52,6 +68,71 @@ export default tseslint.config(
   },
   { files: ['server/**'], rules: boundary('server/ never imports client/', '**/client/**') },
   { files: ['client/**'], rules: boundary('client/ never imports server/', '**/server/**') },
+  {
+    files: ['data/**'],
+    rules: boundary(
+      'data/ loads files for Node: it imports neither server/ nor client/',
+      '**/server/**',
+      '**/client/**',
+    ),
+  },
+  {
+    files: ['client/ui/**'],
+    rules: boundary(
+      'client/ui/ serves both pages: it imports neither of them',
+      '**/server/**',
+      '**/app/**',
+      '**/dashboard/**',
+    ),
+  },
+  {
+    files: ['client/app/training/worker.ts', 'client/app/training/api.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            CLIENT,
+            { regex: '^\\.\\.?/(?!(\\.\\./)*shared/|api\\.ts$)', message: WORKER },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: [
+      'client/app/pwa/sw.ts',
+      'client/app/pwa/caches.ts',
+      'client/app/outbox/**',
+      'client/app/storage/**',
+      'client/app/history/store.ts',
+      'client/app/privacy/contribution.ts',
+      'client/device/**',
+    ],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [CLIENT, { group: PAGE, message: SERVICE_WORKER }] },
+      ],
+    },
+  },
+  // Sizes one reader holds in mind (issue 15): a file of at most 500 lines, tests included, and
+  // a function of at most 150 in the code itself (a test file's describe callbacks are not).
+  {
+    files: ['server/**/*.ts', 'shared/**/*.ts', 'client/**/*.ts'],
+    rules: { 'max-lines': ['error', { max: 500, skipBlankLines: false, skipComments: false }] },
+  },
+  {
+    files: ['server/**/*.ts', 'shared/**/*.ts', 'client/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.case.ts'],
+    rules: {
+      'max-lines-per-function': [
+        'error',
+        { max: 150, skipBlankLines: false, skipComments: false, IIFEs: true },
+      ],
+    },
+  },
   {
     files: ['**/*.test.ts', 'e2e/**'],
     plugins: { vitest },
