@@ -1,7 +1,7 @@
 // `npm run test:e2e`: real Chromium, as a phone, against a real coordinator (e2e/global-setup.ts)
 // serving the built app (`npm run build:client`; `npm test` builds it first).
 import { defineConfig, devices } from '@playwright/test'
-import { CHROMIUM_ARGS, chromiumPath, e2eEnvironment } from './e2e/environment.ts'
+import { chromiumLaunch, e2eEnvironment } from './e2e/environment.ts'
 
 const { url } = await e2eEnvironment()
 
@@ -24,10 +24,7 @@ export default defineConfig({
     screenshot: 'on',
     // Recording a trace costs ~15% of the suite here: `npm run test:e2e -- --trace on` when debugging.
     trace: 'off',
-    launchOptions: {
-      executablePath: chromiumPath(),
-      args: CHROMIUM_ARGS,
-    },
+    launchOptions: chromiumLaunch(),
   },
   projects: [{ name: 'phone' }],
 })

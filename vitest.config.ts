@@ -1,6 +1,6 @@
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
-import { CHROMIUM_ARGS, chromiumPath } from './e2e/environment.ts'
+import { chromiumLaunch } from './e2e/environment.ts'
 
 /** The phone app's storage tests run in Chromium, on its real IndexedDB. */
 const IN_THE_BROWSER = [
@@ -43,7 +43,7 @@ export default defineConfig({
             enabled: true,
             headless: true,
             provider: playwright({
-              launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS },
+              launchOptions: chromiumLaunch(),
             }),
             instances: [{ browser: 'chromium' }],
           },

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Page, chromium as playwright } from 'playwright-core'
 import type * as TrainingModule from '../client/app/training/index.ts'
-import { CHROMIUM_ARGS, chromiumPath, freePort } from '../e2e/environment.ts'
+import { CHROMIUM_ARGS, chromiumLaunch, freePort } from '../e2e/environment.ts'
 import { startChild } from '../integration/harness.ts'
 import type { Digits } from '../shared/data/index.ts'
 import { buildModel, getWeights, type PresetName } from '../shared/models/index.ts'
@@ -109,14 +109,13 @@ async function* chromiumRuntimes({
   cpu,
 }: RuntimeOptions): AsyncGenerator<Runtime> {
   const coordinator = await startCoordinator()
-  const browser = await launchChromium({
-    executablePath: chromiumPath(),
-    args: [
+  const browser = await launchChromium(
+    chromiumLaunch([
       ...CHROMIUM_ARGS,
       '--enable-unsafe-webgpu',
       ...(swiftshader ? ['--use-webgpu-adapter=swiftshader'] : []),
-    ],
-  })
+    ]),
+  )
   try {
     const cdp = await browser.newBrowserCDPSession()
     /** The renderer processes: the page's, which runs the training worker, among them. */

@@ -51,3 +51,12 @@ export function chromiumPath(): string | undefined {
   ]
   return candidates.find((path): path is string => !!path && existsSync(path))
 }
+
+/** Playwright's launch options: the Chromium to drive (where one was found) and its flags. */
+export function chromiumLaunch(args: string[] = CHROMIUM_ARGS): {
+  executablePath?: string
+  args: string[]
+} {
+  const executablePath = chromiumPath()
+  return executablePath ? { executablePath, args } : { args }
+}

@@ -13,7 +13,7 @@ import {
   waitForServiceWorker,
   waitUntilReady,
 } from './app.ts'
-import { CHROMIUM_ARGS, chromiumPath } from './environment.ts'
+import { chromiumLaunch } from './environment.ts'
 
 test('after one visit the app opens offline with the stored counts, and loads demo data from the cache', async ({
   page,
@@ -61,9 +61,8 @@ test('installable: the manifest and service worker meet Chromium’s criteria', 
   const profile = await mkdtemp(join(tmpdir(), 'pollen-e2e-profile-'))
   const context = await playwright.chromium.launchPersistentContext(profile, {
     ...devices['Pixel 5'],
-    baseURL,
-    executablePath: chromiumPath(),
-    args: CHROMIUM_ARGS,
+    ...(baseURL && { baseURL }),
+    ...chromiumLaunch(),
   })
   try {
     const page = context.pages()[0] ?? (await context.newPage())

@@ -10,7 +10,7 @@ import { buildModel, getWeights } from '../shared/models/index.ts'
 import type { ModelSpecWire } from '../shared/protocol/index.ts'
 import type { NamedTensor } from '../shared/tensors/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
-import { CHROMIUM_ARGS, chromiumPath } from './environment.ts'
+import { CHROMIUM_ARGS, chromiumLaunch } from './environment.ts'
 
 type Training = typeof import('../client/app/training/index.ts')
 
@@ -282,10 +282,13 @@ test.describe('the training worker', () => {
     baseURL,
     request,
   }) => {
-    const browser = await playwright.chromium.launch({
-      executablePath: chromiumPath(),
-      args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
-    })
+    const browser = await playwright.chromium.launch(
+      chromiumLaunch([
+        ...CHROMIUM_ARGS,
+        '--enable-unsafe-webgpu',
+        '--use-webgpu-adapter=swiftshader',
+      ]),
+    )
     try {
       const context = await browser.newContext({ baseURL: baseURL! })
       const page = await context.newPage()

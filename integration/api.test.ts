@@ -317,7 +317,7 @@ describe('admin REST API', () => {
     })
     expect(response.headers.get('content-type')).toContain('text/event-stream')
     const reader = response.body!.getReader()
-    const seen: { id?: string; event: string; data: ServerEvent }[] = []
+    const seen: { id?: string | undefined; event: string; data: ServerEvent }[] = []
     let buffer = ''
     const pump = (async () => {
       for (;;) {

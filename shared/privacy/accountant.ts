@@ -27,7 +27,7 @@ export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
 export type EpsilonConversion = 'balle2020' | 'mironov2017'
 
 export interface EpsilonOptions {
-  conversion?: EpsilonConversion
+  conversion?: EpsilonConversion | undefined
 }
 
 /** An (ε, δ) guarantee's ε and the order that gave it. */

@@ -49,14 +49,17 @@ const pad4 = (n: number) => (4 - (n % 4)) % 4
 
 export function encodeContainer(input: {
   tensors: readonly NamedTensor[]
-  metadata?: ContainerMetadata
+  /** An optional field left undefined (as zod types them) is left out of the header. */
+  metadata?: Readonly<Record<string, string | number | boolean | undefined>>
   codec?: Codec
 }): Uint8Array {
   // The reader's own checks: never write a container that decodeContainer would refuse.
   const header = checkHeader({
     codec: input.codec ?? 'float32',
     tensors: input.tensors.map(({ name, shape, dtype }) => ({ name, shape: [...shape], dtype })),
-    metadata: input.metadata ?? {},
+    metadata: Object.fromEntries(
+      Object.entries(input.metadata ?? {}).filter(([, value]) => value !== undefined),
+    ) as ContainerMetadata,
   })
   const headerBytes = new TextEncoder().encode(JSON.stringify(header))
   const payloadStart = PREAMBLE + headerBytes.length + pad4(headerBytes.length)

@@ -44,6 +44,13 @@ describe('tensor container', () => {
     )
   })
 
+  it('leaves an optional metadata field that is undefined out of the header', () => {
+    const bytes = encodeContainer({ tensors, metadata: { examples: 12, loss: undefined } })
+    const back = decodeContainer(bytes)
+    expect(back.metadata).toEqual({ examples: 12 })
+    expect(Object.hasOwn(back.metadata, 'loss')).toBe(false)
+  })
+
   it('lays the payload out little-endian after a 4-aligned header', () => {
     const bytes = encodeContainer({ tensors: [tensors[1]!] })
     const headerLength = new DataView(bytes.buffer).getUint32(8, true)

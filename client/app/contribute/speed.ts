@@ -40,7 +40,7 @@ export interface MeasuredSpeedOptions {
   load: (backend: Backend) => Promise<SpeedRecord | undefined>
   save: (record: SpeedRecord) => Promise<void>
   /** Runs the benchmark; without it (a trainer that cannot) the speed stays unknown. */
-  measure?: () => Promise<{ examplesPerSecond: number }>
+  measure?: (() => Promise<{ examplesPerSecond: number }>) | undefined
   now: number
 }
 

@@ -2,7 +2,7 @@
 // the demo digits cached by content, and queued weight updates sent on a Background Sync event
 // (client/app/outbox), so an update trained offline goes out even if the page was closed.
 import { CacheableResponsePlugin } from 'workbox-cacheable-response'
-import { clientsClaim } from 'workbox-core'
+import { clientsClaim, type WorkboxPlugin } from 'workbox-core'
 import { ExpirationPlugin } from 'workbox-expiration'
 import {
   cleanupOutdatedCaches,
@@ -59,6 +59,12 @@ sw.addEventListener('message', (event) => {
 
 // Navigations to the coordinator's own pages go to the network: the API, the metrics and the
 // data scientist's dashboard are not the phone app's shell.
+/**
+ * Workbox's plugin classes declare their hooks as `T | undefined`, which its own WorkboxPlugin
+ * type does not take under exactOptionalPropertyTypes: the same objects, as the type they are.
+ */
+const plugins = (...list: object[]) => list as WorkboxPlugin[]
+
 registerRoute(
   new NavigationRoute(createHandlerBoundToURL('index.html'), {
     denylist: [/^\/api\//, /^\/data\//, /^\/metrics/, /^\/healthz/, /^\/dashboard(\/|$)/],
@@ -68,17 +74,17 @@ registerRoute(
   MODEL_URL_PATTERN,
   new CacheFirst({
     cacheName: MODEL_CACHE,
-    plugins: [
+    plugins: plugins(
       new ExpirationPlugin({ maxEntries: 8 }),
       new CacheableResponsePlugin({ statuses: [200] }),
-    ],
+    ),
   }),
 )
 registerRoute(
   DEMO_DATA_URL_PATTERN,
   new CacheFirst({
     cacheName: DATA_CACHE,
-    plugins: [new CacheableResponsePlugin({ statuses: [200] })],
+    plugins: plugins(new CacheableResponsePlugin({ statuses: [200] })),
   }),
 )
 

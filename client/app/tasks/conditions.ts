@@ -70,8 +70,8 @@ interface BatteryLike extends EventTarget {
   charging: boolean
 }
 interface ConnectionLike extends EventTarget {
-  type?: string
-  saveData?: boolean
+  type?: string | undefined
+  saveData?: boolean | undefined
 }
 interface NavigatorSignals {
   getBattery?: () => Promise<BatteryLike>

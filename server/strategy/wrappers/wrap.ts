@@ -34,7 +34,7 @@ export function wrapStrategy(
     },
     configureEvaluate: (input) => inner.configureEvaluate(input),
     aggregateEvaluate: (input) => inner.aggregateEvaluate(input),
-    state: inner.state && (() => inner.state!()),
-    restore: inner.restore && ((state, spec) => inner.restore!(state, spec)),
+    ...(inner.state && { state: () => inner.state!() }),
+    ...(inner.restore && { restore: (state, spec) => inner.restore!(state, spec) }),
   }
 }
