@@ -3,7 +3,7 @@ import { TaskSpecSchema, type TaskSpecInput } from '../../shared/protocol/index.
 import { createVirtualClock } from '../clock/index.ts'
 import { createEventBus, type StampedEvent } from '../events/index.ts'
 import { createMetrics } from '../metrics/index.ts'
-import type { ModelInfo } from '../models/index.ts'
+import type { ModelInfo, ModelRegistry } from '../models/index.ts'
 import type { Store, TaskRecord } from '../store/index.ts'
 import { strategyFor } from '../strategy/index.ts'
 import { createCore, type LiveTask, type RoundPolicy } from './live.ts'
@@ -16,14 +16,24 @@ export const INFO: ModelInfo = {
   payloadBytes: 8,
 }
 
-/** A core over a store that only records which writes were made, in order. */
-export function fakeCore() {
+/**
+ * A core over a store that records the calls made to it, in order (`writes`: their names), and
+ * answers each with `answers`' method of that name where there is one.
+ */
+export function fakeCore(
+  overrides: { answers?: Partial<Store>; models?: ModelRegistry; log?: (m: string) => void } = {},
+) {
   const writes: string[] = []
+  const calls: { name: string; args: unknown[] }[] = []
+  const answers = overrides.answers ?? {}
   const store = new Proxy({} as Store, {
     get:
       (_, name) =>
       (...args: unknown[]) => {
         writes.push(String(name))
+        calls.push({ name: String(name), args })
+        const answer = answers[name as keyof Store] as ((...a: unknown[]) => unknown) | undefined
+        if (answer) return answer(...args)
         if (name === 'getAssignment') return Promise.resolve(undefined)
         if (name === 'listDevices' || name === 'listRounds') return Promise.resolve([])
         return Promise.resolve(args.length > 0 ? undefined : [])
@@ -36,15 +46,16 @@ export function fakeCore() {
   const core = createCore(
     {
       store,
-      models: {} as never,
+      models: overrides.models ?? ({} as never),
       evaluator: { evaluate: () => Promise.resolve(null) },
       clock,
       events,
       metrics: createMetrics(),
+      ...(overrides.log ? { log: overrides.log } : {}),
     },
     new AbortController().signal,
   )
-  return { core, clock, writes, published }
+  return { core, clock, writes, calls, published }
 }
 
 export function taskRecord(spec: Partial<TaskSpecInput> = {}): TaskRecord {
