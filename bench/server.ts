@@ -200,7 +200,8 @@ const memory = (base: string, reset = false) =>
 const CHECKIN: CheckinRequest = {
   protocolVersion: PROTOCOL_VERSION,
   capabilities: { backend: 'wasm' },
-  datasets: [{ name: 'mnist', examples: 100, labels: [10, 10, 10, 10, 10, 10, 10, 10, 10, 10] }],
+  // Declared at check-in: what an update may claim is bounded by it (and by steps × batchSize).
+  datasets: [{ name: 'mnist', examples: 120, labels: [12, 12, 12, 12, 12, 12, 12, 12, 12, 12] }],
 }
 
 /** Deterministic small deltas, as a device's local training would produce. */
@@ -309,7 +310,7 @@ async function measure(
         (tensors, k) =>
           encodeContainer({
             tensors,
-            metadata: { examples: 100 + k, steps: 4, baseModel },
+            metadata: { examples: 100 + (k % 20), steps: 4, baseModel },
           }) as Uint8Array<ArrayBuffer>,
       )
       const before = await memory(base, true)
