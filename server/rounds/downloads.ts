@@ -1,10 +1,9 @@
 import type { DeviceRecord } from '../store/index.ts'
 import type { Core } from './live.ts'
-import { withRound } from './submission.ts'
 
 /** Model downloads: the step between a device's selection and its upload. */
 export function createDownloads(core: Core) {
-  const { store, clock, events } = core
+  const { clock, events } = core
   /**
    * A device downloaded model `hash`: where that is the base of an open round it was given, the
    * round counts the bytes and the device is now training.
@@ -18,15 +17,7 @@ export function createDownloads(core: Core) {
       counted = true
       round.record.bytesDown += bytes
       const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
-      void core.enqueue(live, () => store.updateAssignment(key, { downloadedAt: clock.now() }))
-      void core.persistRound(live, round)
-      events.publish({
-        type: 'device.state',
-        deviceId: device.id,
-        state: 'downloaded',
-        ...withRound(key),
-      })
-      core.publishRound(live, round)
+      core.assignmentMoved(live, round, key, 'downloaded', { downloadedAt: clock.now() })
     }
     if (!counted) events.publish({ type: 'device.state', deviceId: device.id, state: 'downloaded' })
   }

@@ -18,6 +18,10 @@ import type {
   TaskRecord,
 } from '../store/index.ts'
 import type { RoundAggregation, Strategy } from '../strategy/index.ts'
+import type { DeviceState } from '../../shared/protocol/index.ts'
+
+/** An assignment's key in the store: a device in a round of a task. */
+type AssignmentKey = { taskId: string; round: number; deviceId: string }
 import type { ClaimBound } from './claims.ts'
 import type { RetryDelays } from './retry.ts'
 import type { SecureRound } from './secure.ts'
@@ -121,6 +125,17 @@ export interface Core {
   /** Queues the open round's counters (a copy: the record changes while the write waits). */
   persistRound(live: LiveTask, round: LiveRound): Promise<void>
   publishRound(live: LiveTask, round: LiveRound): void
+  /**
+   * A device's assignment in the open round moved on (downloaded, reported, rejected): its row
+   * and the round's counters queued in order, then `device.state` and `round.updated` published.
+   */
+  assignmentMoved(
+    live: LiveTask,
+    round: LiveRound,
+    key: AssignmentKey,
+    state: DeviceState,
+    patch: Parameters<Store['updateAssignment']>[1],
+  ): void
   view(live: LiveTask): TaskView
   /** The live task, or a 404. */
   liveTask(id: string): LiveTask
@@ -153,6 +168,14 @@ export function createCore(options: SchedulerOptions, stopping: AbortSignal): Co
     return enqueue(live, () => store.updateRound(taskId, n, { ...patch, participation: shares }))
   }
 
+  function publishRound(live: LiveTask, round: LiveRound) {
+    events.publish({
+      type: 'round.updated',
+      taskId: live.record.id,
+      round: roundView(round.record),
+    })
+  }
+
   return {
     store,
     models: options.models,
@@ -167,12 +190,14 @@ export function createCore(options: SchedulerOptions, stopping: AbortSignal): Co
     tasks,
     enqueue,
     persistRound,
-    publishRound: (live, round) =>
-      events.publish({
-        type: 'round.updated',
-        taskId: live.record.id,
-        round: roundView(round.record),
-      }),
+    publishRound,
+    assignmentMoved(live, round, key, state, patch) {
+      void enqueue(live, () => store.updateAssignment(key, patch))
+      void persistRound(live, round)
+      const { taskId, round: n, deviceId } = key
+      events.publish({ type: 'device.state', deviceId, state, taskId, round: n })
+      publishRound(live, round)
+    },
     view: (live) => taskView(live.record, live.info, live.population),
     liveTask(id) {
       const live = tasks.get(id)

@@ -68,17 +68,11 @@ export function createSubmission(
     const key = { taskId: live.record.id, round: assignedIn, deviceId: device.id }
     round.devices.set(device.id, 'rejected')
     round.record.rejected += 1
-    void core.enqueue(live, () =>
-      store.updateAssignment(key, { state: 'rejected', answeredAt: clock.now(), bytesUp }),
-    )
-    void core.persistRound(live, round)
-    events.publish({
-      type: 'device.state',
-      deviceId: device.id,
+    core.assignmentMoved(live, round, key, 'rejected', {
       state: 'rejected',
-      ...withRound(key),
+      answeredAt: clock.now(),
+      bytesUp,
     })
-    core.publishRound(live, round)
     const { problem, field, message } = refusal
     return { answer: { type: 'rejected', round: key.round, message, field }, problem }
   }
@@ -132,22 +126,12 @@ export function createSubmission(
     if (bounds) round.record.updateBounds = bounds
     count(round, device, metadata, bytes.length, staleness)
     metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
-    void core.enqueue(live, () =>
-      store.updateAssignment(key, {
-        state: 'reported',
-        examples: metadata.examples,
-        answeredAt: clock.now(),
-        bytesUp: bytes.length,
-      }),
-    )
-    void core.persistRound(live, round)
-    events.publish({
-      type: 'device.state',
-      deviceId: device.id,
+    core.assignmentMoved(live, round, key, 'reported', {
       state: 'reported',
-      ...withRound(key),
+      examples: metadata.examples,
+      answeredAt: clock.now(),
+      bytesUp: bytes.length,
     })
-    core.publishRound(live, round)
     const reported = round.record.reported
     if (reported >= closeAt) close(live, round, 'target')
     return { answer: { type: 'accepted', round: key.round, reported } }
