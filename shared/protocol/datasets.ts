@@ -147,3 +147,13 @@ export interface DatasetView extends DatasetSpec {
   createdAt: string
   updatedAt: string
 }
+
+/**
+ * GET /api/v1/datasets[?q=]: declared datasets with their counts, and names devices declare
+ * that no one declared (counts only: no spec, no held-out set, no task can use them).
+ */
+export type DatasetListing =
+  (DatasetView & { declared: true }) | (DatasetSummary & { declared: false })
+
+/** The longest search a `q` may be. */
+export const MAX_DATASET_QUERY = 200
