@@ -30,7 +30,7 @@ describe('held-out sets over HTTP', () => {
   let running: Running
   const put = (name: string, files: [string, Uint8Array][], query = '') => {
     const form = new FormData()
-    for (const [file, bytes] of files) form.append('file', new Blob([bytes]), file)
+    for (const [file, bytes] of files) form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>]), file)
     return running.admin.call(`/api/v1/datasets/${name}/held-out${query}`, {
       method: 'PUT',
       body: form,
@@ -173,7 +173,7 @@ describe('held-out sets over HTTP', () => {
     )
     expect(three.issues[0]?.field).toBe('file')
     const form = new FormData()
-    form.append('file', new Blob([images(1)]), 'a')
+    form.append('file', new Blob([images(1) as Uint8Array<ArrayBuffer>]), 'a')
     form.append('note', 'hello')
     const other = await running.admin.call('/api/v1/datasets/gray/held-out', {
       method: 'PUT',

@@ -186,6 +186,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
       scheduler,
       store,
       clock,
+      events,
       heldOutLimits: { ...DEFAULT_HELD_OUT_LIMITS, ...options.heldOutLimits },
     }),
   )
