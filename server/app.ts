@@ -179,17 +179,8 @@ export async function createCoordinator(options: CoordinatorOptions) {
       ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
     }),
   )
-  admin.route(
-    '/',
-    datasetRoutes({
-      datasets,
-      scheduler,
-      store,
-      clock,
-      events,
-      heldOutLimits: { ...DEFAULT_HELD_OUT_LIMITS, ...options.heldOutLimits },
-    }),
-  )
+  const heldOutLimits = { ...DEFAULT_HELD_OUT_LIMITS, ...options.heldOutLimits }
+  admin.route('/', datasetRoutes({ datasets, scheduler, store, clock, events, heldOutLimits }))
   admin.get('/join', (c) => c.json(join))
   app.route('/api/v1', admin)
   app.route(
