@@ -30,12 +30,11 @@ describe('held-out sets over HTTP', () => {
   let running: Running
   const put = (name: string, files: [string, Uint8Array][], query = '') => {
     const form = new FormData()
-    for (const [file, bytes] of files) form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>]), file)
+    for (const [file, bytes] of files)
+      form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>]), file)
     return running.admin.call(`/api/v1/datasets/${name}/held-out${query}`, {
       method: 'PUT',
       body: form,
-      // FormData sets its own multipart type with the boundary.
-      headers: { 'Content-Type': '' },
     })
   }
   const refusal = async (r: Response) => {
@@ -178,7 +177,6 @@ describe('held-out sets over HTTP', () => {
     const other = await running.admin.call('/api/v1/datasets/gray/held-out', {
       method: 'PUT',
       body: form,
-      headers: { 'Content-Type': '' },
     })
     expect((await refusal(other)).issues[0]?.field).toBe('note')
     const json = await running.admin.call('/api/v1/datasets/gray/held-out', {
