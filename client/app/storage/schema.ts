@@ -13,6 +13,7 @@ import type {
   UploadOutcome,
 } from '../../../shared/protocol/index.ts'
 import type { TrainCheckpoint } from '../../../shared/training/index.ts'
+import type { DatasetSpec } from '../../../shared/protocol/datasets.ts'
 
 /**
  * Everything the phone keeps, in one IndexedDB database typed by one schema: examples, consent
@@ -43,8 +44,11 @@ export const INDEXES = {
   byTask: 'by-task',
 } as const
 
-/** Where an example came from: the bundled demo digits, drawn on the phone, or imported. */
-export type ExampleSource = 'demo' | 'drawn' | 'imported'
+/**
+ * Where an example came from: the bundled demo digits, drawn on the phone, imported (files,
+ * a CSV), or a photo taken with the camera.
+ */
+export type ExampleSource = 'demo' | 'drawn' | 'imported' | 'camera'
 
 /** One labelled 28x28 grayscale example. */
 export interface ExampleRecord {
@@ -224,7 +228,14 @@ export interface LedgerRecord {
   updatedAt: number
 }
 
-export type SettingRecord = DemoSetting | DeviceSetting
+/** The datasets of the tasks this phone was offered (storage/datasets.ts). */
+export interface DatasetsSetting {
+  key: 'datasets'
+  specs: DatasetSpec[]
+  updatedAt: number
+}
+
+export type SettingRecord = DemoSetting | DeviceSetting | DatasetsSetting
 export type SettingKey = SettingRecord['key']
 
 export interface PollenDB extends DBSchema {
