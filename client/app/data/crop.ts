@@ -145,7 +145,10 @@ export const luma = (r: number, g: number, b: number): number => 0.299 * r + 0.5
 /**
  * An example as RGBA (for drawing it back on a canvas: the preview of what the model gets).
  */
-export function exampleToRgba(example: Uint8Array, shape: ImageShape): Uint8ClampedArray {
+export function exampleToRgba(
+  example: Uint8Array,
+  shape: ImageShape,
+): Uint8ClampedArray<ArrayBuffer> {
   const pixels = shape.width * shape.height
   if (example.length !== pixels * shape.channels)
     throw new RangeError(
