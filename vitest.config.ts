@@ -14,6 +14,7 @@ const IN_THE_BROWSER = [
   'client/app/data/crop.test.ts',
   'client/app/data/image-add.test.ts',
   'client/app/data/datasets.test.ts',
+  'client/dashboard/datasets.test.ts',
 ]
 
 export default defineConfig({

@@ -117,6 +117,7 @@ const view = (t: TaskView): DeviceTaskView => ({
   id: t.id,
   name: t.name,
   purpose: t.purpose,
+  datasetSpec: null,
   status: 'running',
   endedAt: null,
   mode: 'sync',

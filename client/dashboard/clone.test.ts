@@ -13,6 +13,8 @@ function taskOf(input: TaskSpecInput): TaskView {
     model: { preset: spec.model.preset, hash: 'a'.repeat(64), parameters: 199_210 },
     epsilonSpent: spec.privacy ? 0 : null,
     samplingPopulation: null,
+    classes: [],
+    heldOut: null,
     seed: 1234,
     round: 3,
     committedRounds: 2,

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest'
 import { TaskSpecSchema, type TaskSpecInput, type TaskView } from '../../shared/protocol/index.ts'
 import { round } from './fixtures.ts'
 import { asyncSummary, boundsText, roundSummary } from './round-view.ts'
-import { progressLabel, roundFacts, ruleFacts, stalenessText, taskFacts } from './task-facts.ts'
+import {
+  heldOutFact,
+  progressLabel,
+  roundFacts,
+  ruleFacts,
+  stalenessText,
+  taskFacts,
+} from './task-facts.ts'
 
 const taskOf = (input: Partial<TaskSpecInput>, more: Partial<TaskView> = {}): TaskView =>
   ({
@@ -17,6 +24,15 @@ const taskOf = (input: Partial<TaskSpecInput>, more: Partial<TaskView> = {}): Ta
   }) as TaskView
 
 describe('task facts', () => {
+  it('says whether committed models are evaluated on a held-out set', () => {
+    const task = taskOf({ dataset: 'flowers' }, { heldOut: null })
+    expect(heldOutFact(task)).toBe(
+      'no held-out evaluation (upload a held-out set for dataset flowers)',
+    )
+    const measured = { ...task, heldOut: { examples: 300, uploadedAt: '2026-12-05T00:00:00.000Z' } }
+    expect(taskFacts(measured)).toContain('held-out evaluation on 300 examples')
+  })
+
   it('tells a synchronous task in rounds with deadlines', () => {
     const task = taskOf({ rounds: { total: 40, clientsPerRound: 10, deadlineSeconds: 120 } })
     expect(roundFacts(task)).toBe('10 devices per round (1.3× selected), deadline 120 s')

@@ -144,10 +144,9 @@ export function createModelRegistry({
   const registry: ModelRegistry = {
     async create(input, seed) {
       // Initial weights go to the blob store, not into the stored spec.
+      // A sized preset keeps its numbers (classes, inputs, hidden): they are its architecture.
       const spec: ModelSpecInput =
-        input.preset === 'custom'
-          ? { preset: 'custom', topology: input.topology }
-          : { preset: input.preset }
+        input.preset === 'custom' ? { preset: 'custom', topology: input.topology } : { ...input }
       const weights =
         input.preset === 'custom' ? await createCustom(input, spec, seed) : createPreset(spec, seed)
       return { spec, hash: await registry.store(weights), info: registry.info(spec) }

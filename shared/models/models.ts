@@ -1,11 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { type NamedTensor, tensorSize } from '../tensors/named-tensor.ts'
-import { type PresetName, PRESETS, presetBuilders } from './presets.ts'
+import { type MnistPresetName, type PresetSize, PRESETS, presetBuilders } from './presets.ts'
 import { modelFromTopology } from './topology.ts'
 
-/** Which model a task trains: a preset, or any TF.js Layers topology (`toLayersTopology`). */
-export type ModelSpec = { preset: PresetName } | { preset: 'custom'; topology: unknown }
+/**
+ * Which model a task trains: a preset (the sized ones with their classes, inputs, hidden
+ * layers), or any TF.js Layers topology (`toLayersTopology`).
+ */
+export type ModelSpec =
+  | { preset: MnistPresetName }
+  | ({ preset: 'cifar-cnn' } & Pick<PresetSize, 'classes'>)
+  | ({ preset: 'tabular-mlp' } & PresetSize)
+  | { preset: 'custom'; topology: unknown }
 
 export interface WeightSpec {
   name: string
@@ -23,7 +30,7 @@ export function buildModel(spec: ModelSpec): tfl.LayersModel {
   if (spec.preset === 'custom') {
     model = modelFromTopology(spec.topology)
   } else if (Object.hasOwn(presetBuilders, spec.preset)) {
-    model = presetBuilders[spec.preset]()
+    model = presetBuilders[spec.preset](spec as PresetSize)
   } else {
     throw new Error(
       `unknown model preset '${String((spec as { preset: unknown }).preset)}' ` +

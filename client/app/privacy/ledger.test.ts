@@ -24,6 +24,7 @@ const task = (
   id,
   name,
   purpose: 'read digits',
+  datasetSpec: null,
   status: 'running',
   endedAt: null,
   mode: 'sync',
