@@ -4,6 +4,7 @@ import { round } from './fixtures.ts'
 import { asyncSummary, boundsText, roundSummary } from './round-view.ts'
 import {
   heldOutFact,
+  modelFacts,
   progressLabel,
   roundFacts,
   ruleFacts,
@@ -16,7 +17,13 @@ const taskOf = (input: Partial<TaskSpecInput>, more: Partial<TaskView> = {}): Ta
     ...TaskSpecSchema.parse({ name: 't', purpose: 'p', model: { preset: 'mnist-2nn' }, ...input }),
     id: 't',
     status: 'running',
-    model: { preset: 'mnist-2nn', hash: 'h', parameters: 199_210 },
+    model: {
+      preset: 'mnist-2nn',
+      hash: 'h',
+      parameters: 199_210,
+      trainableParameters: 199_210,
+      updateBytes: 796_840,
+    },
     epsilonSpent: null,
     round: 1,
     committedRounds: 0,
@@ -31,6 +38,27 @@ describe('task facts', () => {
     )
     const measured = { ...task, heldOut: { examples: 300, uploadedAt: '2026-12-05T00:00:00.000Z' } }
     expect(taskFacts(measured)).toContain('held-out evaluation on 300 examples')
+  })
+
+  it('tells the model, its update size, and what frozen layers save', () => {
+    const task = taskOf({})
+    expect(modelFacts(task)).toBe('mnist-2nn (199,210 weights, 778.2 KiB per update)')
+    expect(taskFacts(task)[0]).toBe(modelFacts(task))
+    const frozen = taskOf(
+      {},
+      {
+        model: {
+          preset: 'custom',
+          hash: 'h',
+          parameters: 100_000,
+          trainableParameters: 10_000,
+          updateBytes: 40_000,
+        },
+      },
+    )
+    expect(modelFacts(frozen)).toBe(
+      'custom (100,000 weights, 10,000 trained: frozen layers stay on the devices, so an update is 39.1 KiB, 90% smaller)',
+    )
   })
 
   it('tells a synchronous task in rounds with deadlines', () => {

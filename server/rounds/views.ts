@@ -10,7 +10,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  */
 export function taskView(
   task: TaskRecord,
-  info: Pick<ModelInfo, 'parameters'>,
+  info: Pick<ModelInfo, 'parameters' | 'trainableParameters' | 'payloadBytes'>,
   population: number,
   dataset: { classes: readonly string[]; heldOut: HeldOutRecord | null } = {
     classes: [],
@@ -23,7 +23,13 @@ export function taskView(
     name: spec.name,
     purpose: spec.purpose,
     status: task.status,
-    model: { preset: spec.model.preset, hash: task.modelHash, parameters: info.parameters },
+    model: {
+      preset: spec.model.preset,
+      hash: task.modelHash,
+      parameters: info.parameters,
+      trainableParameters: info.trainableParameters,
+      updateBytes: info.payloadBytes,
+    },
     seed: spec.seed ?? null,
     dataset: spec.dataset,
     classes: [...dataset.classes],

@@ -4,6 +4,7 @@ export {
   modelsBySpec,
   parameterCount,
   setWeights,
+  updateSpec,
   weightName,
   weightSpec,
 } from './models.ts'

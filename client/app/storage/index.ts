@@ -25,9 +25,11 @@ export { loadSpeed, saveSpeed } from './speed.ts'
 export { MAX_REMEMBERED, rememberDatasets, rememberedDatasets } from './datasets.ts'
 export {
   addExamples,
+  countsByDataset,
   deleteAllExamples,
+  deleteDataset,
   labelCounts,
   readExamples,
   replaceExamples,
 } from './examples.ts'
-export type { AddOptions, ReplaceOptions } from './examples.ts'
+export type { AddOptions, DatasetCounts, ReplaceOptions } from './examples.ts'
