@@ -53,7 +53,6 @@ describe('Fashion-MNIST as a dataset of its own', () => {
     const put = await running.admin.call('/api/v1/datasets/fashion/held-out', {
       method: 'PUT',
       body: form,
-      headers: { 'Content-Type': '' },
     })
     expect(put.status).toBe(200)
     const view = (await put.json()) as DatasetView

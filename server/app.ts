@@ -18,7 +18,6 @@ import {
   createDatasets,
   DEFAULT_HELD_OUT_LIMITS,
   type DatasetsOptions,
-  type HeldOutExamples,
   type HeldOutLimits,
 } from './datasets/index.ts'
 import { heldOutEvaluator, type Evaluator } from './evaluation/index.ts'
@@ -82,8 +81,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
   })
   const datasets = await startDatasets({ store, blobs, clock }, options.heldOut)
   const evaluator =
-    options.evaluator ??
-    heldOutEvaluator({ heldOut: async (name) => heldOutAsDigits(await datasets.examples(name)) })
+    options.evaluator ?? heldOutEvaluator({ heldOut: (name) => datasets.examples(name) })
   const scheduler = createScheduler({
     store,
     models,
@@ -179,16 +177,8 @@ export async function createCoordinator(options: CoordinatorOptions) {
       ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
     }),
   )
-  admin.route(
-    '/',
-    datasetRoutes({
-      datasets,
-      scheduler,
-      store,
-      clock,
-      heldOutLimits: { ...DEFAULT_HELD_OUT_LIMITS, ...options.heldOutLimits },
-    }),
-  )
+  const heldOutLimits = { ...DEFAULT_HELD_OUT_LIMITS, ...options.heldOutLimits }
+  admin.route('/', datasetRoutes({ datasets, scheduler, store, clock, events, heldOutLimits }))
   admin.get('/join', (c) => c.json(join))
   app.route('/api/v1', admin)
   app.route(
@@ -237,20 +227,6 @@ async function startDatasets(
     if (name !== MNIST_DATASET.name)
       throw new Error(`heldOut: only the built-in mnist's is given at start; upload ${name}'s`)
   const mnist = heldOut?.get(MNIST_DATASET.name)
-  await datasets.start([
-    { spec: MNIST_DATASET, ...(mnist ? { heldOut: digitsAsHeldOut(mnist) } : {}) },
-  ])
+  await datasets.start([{ spec: MNIST_DATASET, ...(mnist ? { heldOut: mnist } : {}) }])
   return datasets
 }
-
-// Until shared/data's Examples carries its shape (issue 16's core), MNIST digits in and out.
-const digitsAsHeldOut = (e: Examples): HeldOutExamples => ({
-  count: e.count,
-  shape: [28, 28, 1],
-  features: e.pixels,
-  labels: e.labels,
-})
-const heldOutAsDigits = (e: HeldOutExamples | undefined): Examples | undefined =>
-  e && e.features instanceof Uint8Array
-    ? { count: e.count, pixels: e.features, labels: e.labels }
-    : undefined

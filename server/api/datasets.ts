@@ -16,6 +16,7 @@ import {
 } from '../datasets/index.ts'
 import { summarizeDatasets } from '../devices/index.ts'
 import { invalidRequest, PollenError } from '../errors.ts'
+import type { EventBus } from '../events/index.ts'
 import type { Scheduler } from '../rounds/index.ts'
 import type { Store } from '../store/index.ts'
 import { limitBody } from './body.ts'
@@ -28,6 +29,7 @@ export interface DatasetRouteDeps {
   scheduler: Pick<Scheduler, 'listTasks'>
   store: Pick<Store, 'listDevices'>
   clock: Clock
+  events: EventBus
   heldOutLimits: HeldOutLimits
 }
 
@@ -35,19 +37,19 @@ export interface DatasetRouteDeps {
  * The admin API's datasets: declare, search, read, reword, delete; and each one's held-out set.
  * Counts only, never examples: what devices hold is what they declare at check-in.
  */
-export function datasetRoutes({
-  datasets,
-  scheduler,
-  store,
-  clock,
-  heldOutLimits,
-}: DatasetRouteDeps) {
+export function datasetRoutes(deps: DatasetRouteDeps) {
+  const { datasets, scheduler, store, clock, events, heldOutLimits } = deps
   const app = new Hono()
   const tasksOn = (name: string) =>
     scheduler
       .listTasks()
       .filter((t) => t.dataset === name)
       .map((t) => t.id)
+  // Its tasks' views say whether they have held-out evaluation: tell the dashboard they changed.
+  const heldOutChanged = (name: string) => {
+    for (const task of scheduler.listTasks())
+      if (task.dataset === name) events.publish({ type: 'task.updated', task })
+  }
   const summaries = async () => summarizeDatasets(await store.listDevices(), clock.now())
   const view = async (name: string) => {
     const record = datasets.get(name)
@@ -103,12 +105,14 @@ export function datasetRoutes({
       const { spec } = datasets.get(name)
       const { examples, notes } = await readHeldOutUpload(c, spec, heldOutLimits)
       await datasets.setHeldOut(name, examples)
+      heldOutChanged(name)
       return c.json({ ...(await view(name)), notes })
     },
   )
 
   app.delete('/datasets/:name/held-out', async (c) => {
     await datasets.clearHeldOut(c.req.param('name'))
+    heldOutChanged(c.req.param('name'))
     return c.body(null, 204)
   })
 

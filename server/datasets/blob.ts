@@ -9,13 +9,10 @@
  * as an error, never as other examples.
  */
 
-/** What a held-out set holds (shared/data's Examples: features of any shape, one label each). */
-export interface HeldOutExamples {
-  count: number
-  shape: number[]
-  features: Uint8Array | Float32Array
-  labels: Uint8Array
-}
+import type { Examples } from '../../shared/data/index.ts'
+
+/** What a held-out set holds: examples of any shape, one label each. */
+export type HeldOutExamples = Examples
 
 const MAGIC = [0x50, 0x4c, 0x48, 0x4f] // "PLHO"
 const VERSION = 1
