@@ -124,6 +124,9 @@ export function mountCropEditor(
       view.width = Math.max(1, Math.round(next.width * scale))
       view.height = Math.max(1, Math.round(next.height * scale))
       scale = view.width / next.width
+      // Shown as wide as the card, but never taller than most of the screen.
+      view.style.aspectRatio = `${view.width} / ${view.height}`
+      view.style.maxWidth = `min(100%, calc(60vh * ${view.width / view.height}))`
       bitmap.width = next.width
       bitmap.height = next.height
       context(bitmap).putImageData(

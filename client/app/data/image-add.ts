@@ -32,86 +32,10 @@ export function imageAddForm({
   media = navigator.mediaDevices,
 }: ImageAddOptions): HTMLFormElement {
   const { features, classes } = spec
-  const el = <K extends keyof HTMLElementTagNameMap>(
-    tag: K,
-    className: string | null,
-    ...children: (Node | string)[]
-  ) => h(document, tag, className, ...children)
-
-  const takePhoto = el('button', null, 'Take a photo')
-  takePhoto.type = 'button'
-  const files = el('input', null)
-  files.type = 'file'
-  files.accept = 'image/*'
-  files.multiple = true
-  const video = el('video', 'camera-view')
-  video.setAttribute('aria-label', 'Camera preview')
-  const capture = el('button', 'primary', 'Capture')
-  capture.type = 'button'
-  const closeCamera = el('button', null, 'Close camera')
-  closeCamera.type = 'button'
-  const cameraBox = el('div', 'camera', video, el('div', 'actions', closeCamera, capture))
-  cameraBox.hidden = true
-
-  const queueText = el('p', 'hint queue')
-  const view = el('canvas', 'crop-view')
-  view.tabIndex = 0
-  view.setAttribute('role', 'img')
-  view.setAttribute(
-    'aria-label',
-    'The picture. The frame marks what is kept: drag it, or use the arrow keys, to move it.',
-  )
-  const zoom = el('input', null)
-  zoom.type = 'range'
-  zoom.min = '1'
-  zoom.max = '5'
-  zoom.step = '0.1'
-  zoom.value = '1'
-  const preview = el('canvas', 'crop-preview')
-  preview.setAttribute('role', 'img')
-  preview.setAttribute('aria-label', `What the model gets: ${describeShape(features)}`)
-  const label = el('select', null, el('option', null, 'Choose its class…'))
-  ;(label.firstChild as HTMLOptionElement).value = ''
-  classes.forEach((name, i) => {
-    const option = el('option', null, name)
-    option.value = String(i)
-    label.append(option)
-  })
-  const skip = el('button', null, 'Skip')
-  skip.type = 'button'
-  const saveButton = el('button', 'primary', 'Save')
-  saveButton.type = 'submit'
-  const editor = el(
-    'div',
-    'crop-editor',
-    queueText,
-    view,
-    el('label', 'field', 'Zoom', zoom),
-    el('div', 'crop-result', preview, el('span', 'hint', describeShape(features))),
-    el('label', 'field', 'Class', label),
-    el('div', 'actions', skip, saveButton),
-  )
-  editor.hidden = true
-  const message = el('div', 'message')
-  message.setAttribute('aria-live', 'polite')
+  const parts = imageAddParts(document, spec)
+  const { form, takePhoto, files, video, capture, closeCamera, cameraBox, queueText } = parts
+  const { view, zoom, preview, label, skip, saveButton, editor, message } = parts
   const say = speaker(message)
-
-  const form = el(
-    'form',
-    'add-images',
-    el('h3', null, 'Add pictures'),
-    el(
-      'p',
-      'hint',
-      `Take a photo or choose image files. Move the frame over what matters, say its class, ` +
-        `and save: it is kept here as ${describeShape(features)}.`,
-    ),
-    el('div', 'actions', takePhoto),
-    el('label', 'field', 'Or choose image files', files),
-    cameraBox,
-    editor,
-    message,
-  )
   const crop = mountCropEditor({ view, preview, zoom }, features)
 
   // The pictures waiting: files chosen, or the one photo taken.
@@ -242,4 +166,94 @@ export function imageAddForm({
   })
 
   return form
+}
+
+/** The form's elements, every control labelled; nothing happens on them yet. */
+function imageAddParts(document: Document, spec: ImageAddOptions['spec']) {
+  const el = <K extends keyof HTMLElementTagNameMap>(
+    tag: K,
+    className: string | null,
+    ...children: (Node | string)[]
+  ) => h(document, tag, className, ...children)
+  const { features, classes } = spec
+
+  const takePhoto = el('button', null, 'Take a photo')
+  takePhoto.type = 'button'
+  const files = el('input', null)
+  files.type = 'file'
+  files.accept = 'image/*'
+  files.multiple = true
+  const video = el('video', 'camera-view')
+  video.setAttribute('aria-label', 'Camera preview')
+  const capture = el('button', 'primary', 'Capture')
+  capture.type = 'button'
+  const closeCamera = el('button', null, 'Close camera')
+  closeCamera.type = 'button'
+  const cameraBox = el('div', 'camera', video, el('div', 'actions', closeCamera, capture))
+  cameraBox.hidden = true
+
+  const queueText = el('p', 'hint queue')
+  const view = el('canvas', 'crop-view')
+  view.tabIndex = 0
+  view.setAttribute('role', 'img')
+  view.setAttribute(
+    'aria-label',
+    'The picture. The frame marks what is kept: drag it, or use the arrow keys, to move it.',
+  )
+  const zoom = el('input', null)
+  zoom.type = 'range'
+  zoom.min = '1'
+  zoom.max = '5'
+  zoom.step = '0.1'
+  zoom.value = '1'
+  const preview = el('canvas', 'crop-preview')
+  preview.setAttribute('role', 'img')
+  preview.setAttribute('aria-label', `What the model gets: ${describeShape(features)}`)
+  const label = el('select', null, el('option', null, 'Choose its class…'))
+  // Named on its own: a wrapping label's name would take in the option shown.
+  label.setAttribute('aria-label', 'Class of this picture')
+  ;(label.firstChild as HTMLOptionElement).value = ''
+  classes.forEach((name, i) => {
+    const option = el('option', null, name)
+    option.value = String(i)
+    label.append(option)
+  })
+  const skip = el('button', null, 'Skip')
+  skip.type = 'button'
+  const saveButton = el('button', 'primary', 'Save')
+  saveButton.type = 'submit'
+  const editor = el(
+    'div',
+    'crop-editor',
+    queueText,
+    view,
+    el('label', 'field', 'Zoom', zoom),
+    el('div', 'crop-result', preview, el('span', 'hint', describeShape(features))),
+    el('label', 'field', 'Class', label),
+    el('div', 'actions', skip, saveButton),
+  )
+  editor.hidden = true
+  const message = el('div', 'message')
+  message.setAttribute('aria-live', 'polite')
+
+  const form = el(
+    'form',
+    'add-images',
+    el('h3', null, 'Add pictures'),
+    el(
+      'p',
+      'hint',
+      `Take a photo or choose image files. Move the frame over what matters, say its class, ` +
+        `and save: it is kept here as ${describeShape(features)}.`,
+    ),
+    el('div', 'actions', takePhoto),
+    el('label', 'field', 'Or choose image files', files),
+    cameraBox,
+    editor,
+    message,
+  )
+  return {
+    ...{ form, takePhoto, files, video, capture, closeCamera, cameraBox, queueText },
+    ...{ view, zoom, preview, label, skip, saveButton, editor, message },
+  }
 }
