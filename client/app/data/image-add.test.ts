@@ -162,6 +162,19 @@ describe('imageAddForm', () => {
     expect(ui.saved[0]!.features).toHaveLength(8 * 8 * 3)
   })
 
+  it('turns the camera off when the owner leaves the screen', async () => {
+    const ui = mount()
+    ;[...ui.form.querySelectorAll('button')].find((b) => b.textContent === 'Take a photo')!.click()
+    const camera = ui.q<HTMLDivElement>('.camera')
+    const video = ui.q<HTMLVideoElement>('video')
+    await until(() => !camera.hidden && video.srcObject !== null, 'the camera')
+    const [track] = (video.srcObject as MediaStream).getVideoTracks()
+    window.dispatchEvent(new HashChangeEvent('hashchange'))
+    expect(camera.hidden).toBe(true)
+    expect(video.srcObject).toBeNull()
+    expect(track!.readyState).toBe('ended')
+  })
+
   it('says why when there is no camera', async () => {
     const saved: unknown[] = []
     const form = imageAddForm({

@@ -97,6 +97,12 @@ export function imageAddForm({
     say('info')
     takePhoto.focus()
   })
+  // Leaving the screen or the app turns the camera off: no light left on behind the owner's back.
+  const win = document.defaultView
+  win?.addEventListener('hashchange', stopCamera)
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') stopCamera()
+  })
   capture.addEventListener('click', () => {
     let frame
     try {
