@@ -18,10 +18,10 @@ describe('a task fitted to its dataset', () => {
 
   it('refuses a dataset no one declared, saying how to declare it', () => {
     expect(() => fitTaskToDataset(task('cifar-cnn', 'nope'), undefined)).toThrow(
-      expect.objectContaining({
-        field: 'dataset',
-        message: expect.stringMatching(/POST \/api\/v1\/datasets/),
-      }),
+      /POST \/api\/v1\/datasets/,
+    )
+    expect(() => fitTaskToDataset(task('cifar-cnn', 'nope'), undefined)).toThrow(
+      expect.objectContaining({ field: 'dataset' }) as Error,
     )
   })
 

@@ -94,7 +94,7 @@ export async function readHeldOutUpload(
   const resize = c.req.query('resize')
   if (resize !== undefined && resize !== 'true' && resize !== 'false')
     throw new PollenError('invalid_request', 'resize is "true" or "false"', 'resize')
-  const read = await readHeldOut(files, spec, {
+  const read = readHeldOut(files, spec, {
     maxExpandedBytes: limits.maxExpandedBytes,
     maxExamples: limits.maxExamples,
     ...(resize !== undefined ? { resize: resize === 'true' } : {}),
