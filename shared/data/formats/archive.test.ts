@@ -210,7 +210,12 @@ describe('readImageArchive', () => {
     central(lying, 'healthy/a.png').setUint32(24, 10, true)
     expect(
       problems(readImageArchive({ name: 'z.zip', bytes: lying }, spec, limits))[0]?.message,
-    ).toMatch(/^expands to \d+ bytes, not the 10 its header declares$/)
+    ).toBe('expands past the 10 bytes its header declares')
+    const short = zip.slice()
+    central(short, 'healthy/a.png').setUint32(24, 100_000, true)
+    expect(
+      problems(readImageArchive({ name: 'z.zip', bytes: short }, spec, limits))[0]?.message,
+    ).toMatch(/^expands to \d+ bytes, not the 100000 its header declares$/)
     const crc = zip.slice()
     const view = central(crc, 'healthy/a.png')
     view.setUint32(16, view.getUint32(16, true) ^ 1, true)

@@ -1,6 +1,6 @@
 import { convertIndexedToRgb, decode as decodePng, type DecodedPng } from 'fast-png'
 import { decode as decodeJpeg } from 'jpeg-js'
-import { ByteBudget, unzlibLimited } from './inflate.ts'
+import { ByteBudget, MAX_DEFLATE_RATIO, unzlibLimited } from './inflate.ts'
 
 /**
  * Decoding PNG and JPEG in pure JS (Node and browsers alike), and bringing an image to a
@@ -76,9 +76,13 @@ function readPng(bytes: Uint8Array): Bitmap | string {
 
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }
 
+/** Image data that cannot inflate past this is left to fast-png unchecked: the worst is bounded. */
+const UNCHECKED_INFLATE = 8 << 20
+
 /**
  * Inflates the image data (IDAT) against what its header's size can need, before fast-png
- * inflates it without a bound. Interlaced images need a little more (a filter byte per pass row).
+ * inflates it without a bound, unless it is too small to matter. Interlaced images need a little
+ * more (a filter byte per pass row).
  */
 function checkPngData(
   bytes: Uint8Array,
@@ -106,6 +110,7 @@ function checkPngData(
     if (type === 'IEND') break
     at += 12 + length
   }
+  if (total * MAX_DEFLATE_RATIO <= Math.max(need, UNCHECKED_INFLATE)) return null
   const data = new Uint8Array(total)
   let at = 0
   for (const p of parts) {
