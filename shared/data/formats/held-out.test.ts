@@ -2,6 +2,7 @@ import { encode as encodePng } from 'fast-png'
 import { gzipSync, strToU8, zipSync, type Zippable } from 'fflate'
 import { describe, expect, it } from 'vitest'
 import type { DatasetSpec } from '../../protocol/datasets.ts'
+import { assertExamples, shapeSize } from '../examples.ts'
 import { encodeIdx, readHeldOut } from './index.ts'
 import type { NamedFile, ReadLimits, ReadResult } from './types.ts'
 
@@ -27,8 +28,11 @@ const tabular: DatasetSpec = {
 const limits: ReadLimits = { maxExpandedBytes: 64 << 20, maxExamples: 20_000 }
 const file = (name: string, bytes: Uint8Array): NamedFile => ({ name, bytes })
 const problems = (r: ReadResult) => (r.ok ? [] : r.problems)
-const ok = (r: ReadResult) => {
+/** The examples, checked against the contract every consumer of Examples relies on. */
+const ok = (r: ReadResult, spec: DatasetSpec) => {
   if (!r.ok) throw new Error(JSON.stringify(r.problems))
+  assertExamples(r.examples, 'read', spec.classes.length)
+  expect(r.examples.features.length).toBe(r.examples.count * shapeSize(r.examples.shape))
   return r
 }
 const idx = () => [
@@ -39,7 +43,7 @@ const idx = () => [
 describe('readHeldOut', () => {
   it('picks IDX for two files, in either order', () => {
     for (const files of [idx(), idx().reverse()]) {
-      const r = ok(readHeldOut(files, gray, limits))
+      const r = ok(readHeldOut(files, gray, limits), gray)
       expect(r.examples.count).toBe(2)
       expect([...r.examples.labels]).toEqual([1, 0])
     }
@@ -56,12 +60,15 @@ describe('readHeldOut', () => {
         }),
       },
     })
-    const r = ok(readHeldOut([file('upload.bin', zip)], rgb, limits))
+    const r = ok(readHeldOut([file('upload.bin', zip)], rgb, limits), rgb)
     expect(r.examples.shape).toEqual([32, 32, 3])
   })
 
   it('picks CSV for a tabular dataset', () => {
-    const r = ok(readHeldOut([file('t.csv', strToU8('x,y,label\n1,2,one\n'))], tabular, limits))
+    const r = ok(
+      readHeldOut([file('t.csv', strToU8('x,y,label\n1,2,one\n'))], tabular, limits),
+      tabular,
+    )
     expect([...r.examples.features]).toEqual([1, 2])
   })
 
@@ -134,7 +141,7 @@ describe('readHeldOut', () => {
     const zip = zipSync(files, { level: 1 })
     // CPU time, not wall time: the machine running the tests may be busy with other work.
     const started = process.cpuUsage()
-    const r = ok(readHeldOut([file('set.zip', zip)], rgb, limits))
+    const r = ok(readHeldOut([file('set.zip', zip)], rgb, limits), rgb)
     const spent = process.cpuUsage(started)
     const ms = (spent.user + spent.system) / 1000
     expect(r.examples.count).toBe(10_000)
