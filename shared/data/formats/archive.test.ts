@@ -264,7 +264,7 @@ describe('readImageArchive', () => {
       problems(
         read({ healthy: { 'a.png': png([1, 1, 1]), 'b.png': png([1, 1, 1]) } }, { maxExamples: 1 }),
       )[0]?.message,
-    ).toBe('2 images, more than the limit of 1')
+    ).toBe('2 files, more than the limit of 1')
   })
 
   it('refuses an archive with no images, and a tabular dataset', () => {
@@ -302,6 +302,14 @@ describe('readImageEntries', () => {
     )
     expect([...r.examples.labels]).toEqual([2])
     expect(r.notes).toContain('skipped 1 hidden or system files (.DS_Store, __MACOSX…)')
+  })
+
+  it('refuses more images than the limit', () => {
+    const entries = ['a', 'b'].map((n) => ({ path: `rust/${n}.png`, bytes: png([1, 2, 3]) }))
+    const r = readImageEntries('photos/', entries, spec, { maxExamples: 1 })
+    expect(problems(r)).toEqual([
+      { file: 'photos/', message: '2 images, more than the limit of 1' },
+    ])
   })
 
   it('judges the paths as in an archive', () => {

@@ -48,6 +48,11 @@ export function readImageArchive(
       if (problems.full) return problems.result()
     }
     if (problems.any) return problems.result()
+    const images = listed.filter((e) => classifyPath(e.path).kind === 'file').length
+    if (images > limits.maxExamples) {
+      const message = `${count(images)} files, more than the limit of ${count(limits.maxExamples)}`
+      return refuse({ file: file.name, message })
+    }
     for (const e of listed) {
       const kind = classifyPath(e.path).kind
       if (kind === 'skip') skipped += 1

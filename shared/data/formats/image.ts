@@ -61,7 +61,7 @@ function readPng(bytes: Uint8Array): Bitmap | string {
   const width = view.getUint32(16)
   const height = view.getUint32(20)
   if (width * height > MAX_SOURCE_PIXELS) {
-    return `PNG: ${width}×${height} is over ${MAX_SOURCE_PIXELS / (1 << 20)} megapixels: scale the images down`
+    return tooLarge('PNG', { width, height })
   }
   const inflation = checkPngData(bytes, width, height, bytes[24]!, bytes[25]!)
   if (inflation) return `PNG: ${inflation}`
@@ -73,6 +73,9 @@ function readPng(bytes: Uint8Array): Bitmap | string {
   }
   return fromPng(png)
 }
+
+const tooLarge = (format: string, { width, height }: { width: number; height: number }) =>
+  `${format}: ${width}×${height} is over ${MAX_SOURCE_PIXELS / (1 << 20)} megapixels: scale the images down`
 
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }
 
@@ -154,7 +157,27 @@ function fromPng(png: DecodedPng): Bitmap | string {
   return { width, height, channels, data }
 }
 
+/** A JPEG's width and height from its frame header (SOFn), or null where none is found. */
+function jpegSize(bytes: Uint8Array): { width: number; height: number } | null {
+  let at = 2
+  while (at + 9 < bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1]!
+    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!
+    // SOF0..SOF15 but DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return {
+        height: (bytes[at + 5]! << 8) | bytes[at + 6]!,
+        width: (bytes[at + 7]! << 8) | bytes[at + 8]!,
+      }
+    }
+    at += 2 + length
+  }
+  return null
+}
+
 function readJpeg(bytes: Uint8Array): Bitmap | string {
+  const size = jpegSize(bytes)
+  if (size && size.width * size.height > MAX_SOURCE_PIXELS) return tooLarge('JPEG', size)
   try {
     const img = decodeJpeg(bytes, {
       useTArray: true,
