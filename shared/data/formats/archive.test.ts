@@ -186,6 +186,23 @@ describe('readImageArchive', () => {
     }
   })
 
+  it('refuses a path listed twice', () => {
+    // fflate writes what it is given: rename the second entry to the first's name.
+    const zip = zipSync({ healthy: { 'a.png': png([1, 1, 1]), 'b.png': png([2, 2, 2]) } })
+    const record = central(zip, 'healthy/b.png')
+    record.setUint8(46 + 'healthy/'.length, 'a'.charCodeAt(0))
+    expect(problems(readImageArchive({ name: 'z.zip', bytes: zip }, spec, limits))).toEqual([
+      { file: 'z.zip', entry: 'healthy/a.png', message: 'listed twice in the archive' },
+    ])
+  })
+
+  it('quotes at most 300 characters of a name', () => {
+    const long = `${'x'.repeat(5000)}/a.png`
+    const [p] = problems(read({ [long]: png([1, 1, 1]) }))
+    expect(p?.entry).toHaveLength(300)
+    expect(p?.entry?.endsWith('…')).toBe(true)
+  })
+
   it('refuses an archive that expands beyond the limit, counting as it inflates', () => {
     const zip = zipSync(
       { healthy: { 'a.png': png([1, 1, 1]), 'b.png': new Uint8Array(64 << 20) } },
