@@ -80,7 +80,8 @@ export function readImageArchive(
 
 /**
  * The same reader over entries already at hand; `source` names them in problems (the archive's
- * or the folder's name). Paths are judged as in an archive.
+ * or the folder's name). Paths are judged as in an archive. `skippedBefore`: hidden or system
+ * files the caller already left out, counted in the notes with those skipped here.
  */
 export function readImageEntries(
   source: string,
