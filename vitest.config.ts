@@ -15,6 +15,7 @@ const IN_THE_BROWSER = [
   'client/app/data/image-add.test.ts',
   'client/app/data/datasets.test.ts',
   'client/dashboard/datasets.test.ts',
+  'shared/data/formats/browser.test.ts',
 ]
 
 export default defineConfig({
