@@ -61,10 +61,10 @@ describe('a custom model with frozen layers over HTTP', () => {
   }
 
   /** Devices that train for real, each on its 200 digits, recording every upload's tensors. */
-  function devices(n: number, uploads: NamedTensor[][]) {
+  function devices(n: number, uploads: NamedTensor[][] | null) {
     const capture: typeof fetch = async (input, init) => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-      if (url.endsWith('/updates') && init?.body instanceof Uint8Array)
+      if (uploads && url.endsWith('/updates') && init?.body instanceof Uint8Array)
         uploads.push(decodeContainer(init.body).tensors)
       return fetch(input, init)
     }
@@ -134,6 +134,27 @@ describe('a custom model with frozen layers over HTTP', () => {
     }
     // The head learnt something on top of random features.
     expect(rounds[1]!.accuracy!).toBeGreaterThan(0.3)
+  }, 120_000)
+
+  it('sums only the trainable weights under secure aggregation and DP clipping', async () => {
+    const task = await running.admin.createTask({
+      name: 'frozen features, secure',
+      purpose: 'Train a head on a fixed feature extractor; only the head leaves the phone.',
+      model: { preset: 'custom', topology: frozenFeatures() },
+      train: { optimizer: 'sgd', learningRate: 0.5, batchSize: 20, localEpochs: 1 },
+      secureAggregation: true,
+      privacy: { clipNorm: 1, noiseMultiplier: 0.01, epsilonBudget: 1e6, population: 1000 },
+      rounds: { total: 1, clientsPerRound: 3, minReports: 3, overSelect: 1, deadlineSeconds: 120 },
+    })
+    // A masked upload is no tensor container: nothing to read in it.
+    const ds = devices(3, null)
+    for (const d of ds) await d.enrol()
+    await runRound(task.id, ds, 1)
+    const [round] = await running.admin.rounds(task.id)
+    expect(round).toMatchObject({ status: 'committed', reported: 3 })
+    const [first, committed] = [await weights(task.model.hash), await weights(round!.model!)]
+    for (const [i, t] of committed.entries())
+      expect(sameBits(t, first[i]!), t.name).toBe(FROZEN.includes(t.name))
   }, 120_000)
 
   it('refuses an update that carries the frozen weights too, naming the field', async () => {
