@@ -136,6 +136,40 @@ describe('a custom model with frozen layers over HTTP', () => {
     expect(rounds[1]!.accuracy!).toBeGreaterThan(0.3)
   }, 120_000)
 
+  it.each([
+    ['the median of three (sync)', { aggregation: { rule: 'median' as const } }],
+    ['FedBuff (async)', { mode: 'async' as const, async: { bufferSize: 3, concurrency: 3 } }],
+  ])(
+    'aggregates only the trainable weights with %s',
+    async (_, settings) => {
+      const task = await running.admin.createTask({
+        name: 'frozen features, other rules',
+        purpose: 'Train a head on a fixed feature extractor; only the head leaves the phone.',
+        model: { preset: 'custom', topology: frozenFeatures() },
+        train: { optimizer: 'sgd', learningRate: 0.5, batchSize: 20, localEpochs: 1 },
+        rounds: {
+          total: 1,
+          clientsPerRound: 3,
+          minReports: 3,
+          overSelect: 1,
+          deadlineSeconds: 120,
+        },
+        ...settings,
+      })
+      const uploads: NamedTensor[][] = []
+      const ds = devices(3, uploads)
+      for (const d of ds) await d.enrol()
+      await runRound(task.id, ds, 1)
+      for (const tensors of uploads) expect(tensors.map((t) => t.name)).toEqual(TRAINED)
+      const [round] = await running.admin.rounds(task.id)
+      expect(round).toMatchObject({ status: 'committed', reported: 3 })
+      const [first, committed] = [await weights(task.model.hash), await weights(round!.model!)]
+      for (const [i, t] of committed.entries())
+        expect(sameBits(t, first[i]!), t.name).toBe(FROZEN.includes(t.name))
+    },
+    120_000,
+  )
+
   it('sums only the trainable weights under secure aggregation and DP clipping', async () => {
     const task = await running.admin.createTask({
       name: 'frozen features, secure',
