@@ -103,6 +103,18 @@ describe('datasets', () => {
     expect(await readdir(blobDir)).toEqual([])
   })
 
+  it('refuses a set that does not fit the dataset as declared now', async () => {
+    const { datasets, blobDir } = await setup()
+    await datasets.create(FLOWERS)
+    const wrongShape = { ...images([0]), shape: [12] }
+    await expect(datasets.setHeldOut('flowers', wrongShape)).rejects.toMatchObject({
+      code: 'conflict',
+    })
+    await expect(datasets.setHeldOut('flowers', images([3]))).rejects.toThrow(/upload it again/)
+    expect(datasets.heldOut('flowers')).toBeNull()
+    expect(await readdir(blobDir)).toEqual([])
+  })
+
   it('changes nothing when the store refuses the write', async () => {
     const base = await pgliteStore('memory://')
     const failing: Store = {

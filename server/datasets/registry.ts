@@ -1,5 +1,6 @@
 import {
   DatasetSpecSchema,
+  exampleShape,
   type DatasetPatch,
   type DatasetSpec,
 } from '../../shared/protocol/index.ts'
@@ -65,6 +66,9 @@ export function createDatasets({ store, blobs, clock, cacheSize = 4 }: DatasetsO
   /** Stores the set as its blob, then points the row at it: a failure leaves the old one. */
   async function storeHeldOut(name: string, examples: HeldOutExamples): Promise<DatasetRecord> {
     const record = get(name)
+    // Read against the spec of the moment: one deleted and declared anew meanwhile may differ.
+    const misfit = heldOutMisfit(record, examples)
+    if (misfit) throw new PollenError('conflict', misfit, 'name')
     const hash = await blobs.put(encodeHeldOut(examples))
     const now = clock.now()
     const heldOut: HeldOutRecord = {
@@ -176,3 +180,12 @@ export function createDatasets({ store, blobs, clock, cacheSize = 4 }: DatasetsO
 }
 
 export type Datasets = ReturnType<typeof createDatasets>
+
+/** Why `examples` cannot be the dataset's held-out set as it is declared now, or null. */
+function heldOutMisfit({ name, spec }: DatasetRecord, examples: HeldOutExamples): string | null {
+  const shape = exampleShape(spec.features)
+  const classes = spec.classes.length
+  if (examples.shape.join() === shape.join() && examples.labels.every((l) => l < classes))
+    return null
+  return `dataset ${name} changed while its held-out set was read (it takes [${shape.join(', ')}] in ${classes} classes): upload it again`
+}
