@@ -3,6 +3,7 @@ import type { Examples } from '../shared/data/index.ts'
 import type { ModelBudget } from '../shared/models/index.ts'
 import { adminRoutes } from './api/admin.ts'
 import { isAdmin, requireAdmin } from './api/auth.ts'
+import { openToOtherOrigins } from './api/cors.ts'
 import { deviceRoutes } from './api/device.ts'
 import { DEFAULT_BODY_TIMEOUTS, type BodyTimeouts } from './api/body.ts'
 import { onError } from './api/errors.ts'
@@ -116,6 +117,8 @@ export async function createCoordinator(options: CoordinatorOptions) {
   const app = new Hono()
   app.use('*', securityHeaders)
   app.use('*', refuseBadUrlText)
+  // The device protocol and /embed/* answer other origins: the embeddable client (client/embed).
+  openToOtherOrigins(app)
   app.onError(onError(log))
   app.notFound((c) =>
     c.json(
