@@ -135,11 +135,11 @@ test('a web app on another origin trains a round through the embeddable client',
     const paths = toCoordinator.map(({ request }) => new URL(request.url()).pathname)
     expect(paths).toContain('/embed/pollen.js')
     expect(paths.some((p) => /^\/assets\/worker-[\w-]+\.js$/.test(p))).toBe(true)
-    expect(paths).toContain(`/api/v1/device/datasets/${name}`)
+    expect(paths).toContain(`/api/v1/devices/datasets/${name}`)
     expect(paths.some((p) => p.endsWith('/rounds/1/updates'))).toBe(true)
     for (const p of paths)
       expect(p).toMatch(
-        /^\/(embed\/pollen\.js|assets\/[\w.-]+|api\/v1\/(devices(\/checkin|\/tasks)?|device\/datasets\/[\w.-]+|models\/[0-9a-f]{64}|tasks\/[\w-]+\/rounds\/\d+\/updates))$/,
+        /^\/(embed\/pollen\.js|assets\/[\w.-]+|api\/v1\/(devices(\/checkin|\/tasks)?|devices\/datasets\/[\w.-]+|models\/[0-9a-f]{64}|tasks\/[\w-]+\/rounds\/\d+\/updates))$/,
       )
     // Check-ins declare counts only.
     const checkins = toCoordinator.filter(({ request }) => request.url().endsWith('/checkin'))

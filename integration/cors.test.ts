@@ -37,7 +37,7 @@ describe('CORS: the device protocol and the embeddable client answer other origi
       '/api/v1/devices',
       '/api/v1/devices/checkin',
       '/api/v1/devices/tasks',
-      '/api/v1/device/datasets/plants',
+      '/api/v1/devices/datasets/plants',
       '/api/v1/models/' + 'a'.repeat(64),
       '/api/v1/tasks/t1/rounds/3/updates',
       '/api/v1/tasks/t1/rounds/3/secagg/keys',

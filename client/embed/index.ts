@@ -101,7 +101,7 @@ export async function connect(options: ConnectOptions): Promise<Pollen> {
     fetch: options.fetch,
   })
   const spec = await session
-    .call((h) => h.json<unknown>(`/api/v1/device/datasets/${encodeURIComponent(options.dataset)}`))
+    .call((h) => h.json<unknown>(`/api/v1/devices/datasets/${encodeURIComponent(options.dataset)}`))
     .catch((error: unknown) => {
       if (error instanceof ProtocolError && error.status === 404)
         throw new EmbedError(

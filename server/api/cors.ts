@@ -11,11 +11,9 @@ import { cors } from 'hono/cors'
  * from reading it, and its preflights fall through to a 404.
  */
 export const CROSS_ORIGIN_ROUTES = [
-  // Enrol, check in, the tasks on offer and their current models.
+  // Enrol, check in, the tasks on offer and their current models, a dataset's spec.
   '/api/v1/devices',
   '/api/v1/devices/*',
-  // A dataset's spec as devices read it.
-  '/api/v1/device/*',
   // Models by hash (devices download them; the admin's token works here too, but only a page
   // that already holds the token can send it).
   '/api/v1/models/:hash',
