@@ -160,3 +160,80 @@ test('a web app on another origin trains a round through the embeddable client',
     await new Promise((resolve) => server.close(resolve))
   }
 })
+
+test('the embeddable client refuses bad examples whole, and a dataset nobody declared', async ({
+  page,
+}) => {
+  const name = `plant-journal-${crypto.randomUUID().slice(0, 8)}`
+  const declared = await fetch(`${url}/api/v1/datasets`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(dataset(name)),
+  })
+  expect(declared.status).toBe(201)
+  const { origin, server } = await serveExample()
+  try {
+    // The example page, as the origin the module runs in; the test calls the module itself.
+    await page.goto(`${origin}/index.html?coordinator=${encodeURIComponent(url)}&dataset=${name}`)
+    const got = await page.evaluate(
+      async ({ url, name }) => {
+        type Pollen = {
+          addExamples(e: unknown[]): Promise<unknown>
+          counts(): Promise<{ examples: number }>
+          close(): Promise<void>
+        }
+        type Connect = (o: { coordinator: string; dataset: string }) => Promise<Pollen>
+        const { connect } = (await import(`${url}/embed/pollen.js`)) as { connect: Connect }
+        const refused = async (work: () => Promise<unknown>) => {
+          try {
+            await work()
+            return null
+          } catch (error) {
+            const e = error as { code: string; field: string; message: string }
+            return { code: e.code, field: e.field, message: e.message }
+          }
+        }
+        const pollen = await connect({ coordinator: url, dataset: name })
+        const good = { features: { moisture: 40, temperature: 21, light: 8 }, label: 'fine' }
+        const results = [
+          await refused(() =>
+            pollen.addExamples([good, { features: { moisture: 40, light: 8 }, label: 'fine' }]),
+          ),
+          await refused(() => pollen.addExamples([good, { ...good, label: 'wilted' }])),
+          await refused(() => pollen.addExamples([{ features: [40, 'warm', 8], label: 0 }])),
+          await refused(() => connect({ coordinator: url, dataset: `${name}-nope` })),
+        ]
+        const held = (await pollen.counts()).examples
+        await pollen.close()
+        return { results, held }
+      },
+      { url, name },
+    )
+    expect(got.results).toEqual([
+      {
+        code: 'invalid_request',
+        field: 'examples[1].features.temperature',
+        message: 'examples[1].features.temperature: missing',
+      },
+      {
+        code: 'invalid_request',
+        field: 'examples[1].label',
+        message: 'examples[1].label: "wilted" is none of the classes (fine, thirsty, drowning)',
+      },
+      {
+        code: 'invalid_request',
+        field: 'examples[0].features[1] (temperature)',
+        message: 'examples[0].features[1] (temperature): must be a finite number, got string',
+      },
+      {
+        code: 'not_found',
+        field: 'dataset',
+        message: `dataset: ${url}/ declares no dataset "${name}-nope"`,
+      },
+    ])
+    // Nothing of a refused batch was kept.
+    expect(got.held).toBe(0)
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
+})

@@ -11,6 +11,11 @@ import {
 
 /** Examples one `addExamples` call may carry: a bound on what is checked and stored at once. */
 export const MAX_BATCH = 10_000
+/**
+ * Examples one dataset may hold in this browser: a round loads them all into memory (and sends
+ * them to the worker), so the bound keeps that within what a phone's tab holds.
+ */
+export const MAX_STORED = 100_000
 
 /**
  * One labelled example as the app keeps it.

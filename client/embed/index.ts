@@ -18,7 +18,7 @@ import {
 import { ProtocolError } from '../device/http.ts'
 import { createWorkerTrainer, type WorkerTrainer } from '../app/training/index.ts'
 import { contributeLoop, type EmbedEvent } from './contribute.ts'
-import { EmbedError, encodeExamples, type ExampleInput } from './examples.ts'
+import { EmbedError, encodeExamples, MAX_STORED, type ExampleInput } from './examples.ts'
 import { deviceSession } from './session.ts'
 import {
   addBatch,
@@ -31,7 +31,7 @@ import {
 import { describeTask, type EmbedTask } from './terms.ts'
 import { startTrainingWorker } from './worker.ts'
 
-export { EmbedError, MAX_BATCH } from './examples.ts'
+export { EmbedError, MAX_BATCH, MAX_STORED } from './examples.ts'
 export { EMBED_DB } from './store.ts'
 export type { EmbedEvent } from './contribute.ts'
 export type { ExampleInput, ImageDataLike } from './examples.ts'
@@ -143,7 +143,16 @@ export async function connect(options: ConnectOptions): Promise<Pollen> {
     coordinator,
     dataset,
     async addExamples(examples) {
-      await addBatch(db, dataset.name, encodeExamples(dataset, examples))
+      const batch = encodeExamples(dataset, examples)
+      const held = (await counts()).examples
+      if (held + batch.count > MAX_STORED)
+        throw new EmbedError(
+          'invalid_request',
+          `${held} examples of "${dataset.name}" are stored and ${batch.count} more would pass ` +
+            `the ${MAX_STORED} a dataset may hold here: delete some first`,
+          'examples',
+        )
+      await addBatch(db, dataset.name, batch)
       return counts()
     },
     counts,
