@@ -55,7 +55,7 @@ const dataset = (name: string): DatasetSpecInput => ({
 
 /** Journal entries a plant owner might write: dry soil thirsty, soaked soil drowning. */
 const ENTRIES = Array.from({ length: 12 }, (_, i) => ({
-  moisture: [12, 45, 92][i % 3]! + i,
+  moisture: [12, 45, 88][i % 3]! + (i % 4),
   temperature: 18 + (i % 5),
   light: 4 + (i % 7),
   state: ['thirsty', 'fine', 'drowning'][i % 3]!,
