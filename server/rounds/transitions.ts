@@ -19,7 +19,7 @@ export function beginRound(live: LiveTask, record: RoundRecord, sampling: number
     settings: { ...live.record.spec.rounds },
     train: { ...live.record.spec.train },
     info: live.info,
-    aggregation: live.strategy.beginRound({ round: record.round, spec: live.info.weightSpec }),
+    aggregation: live.strategy.beginRound({ round: record.round, spec: live.info.updateSpec }),
     secure: undefined,
     claims: new Map(),
     sampling,

@@ -7,7 +7,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** `population`: the devices a private task's sampling rate counts (see `samplingPopulation`). */
 export function taskView(
   task: TaskRecord,
-  info: Pick<ModelInfo, 'parameters'>,
+  info: Pick<ModelInfo, 'parameters' | 'trainableParameters' | 'payloadBytes'>,
   population: number,
 ): TaskView {
   const { spec } = task
@@ -16,7 +16,13 @@ export function taskView(
     name: spec.name,
     purpose: spec.purpose,
     status: task.status,
-    model: { preset: spec.model.preset, hash: task.modelHash, parameters: info.parameters },
+    model: {
+      preset: spec.model.preset,
+      hash: task.modelHash,
+      parameters: info.parameters,
+      trainableParameters: info.trainableParameters,
+      updateBytes: info.payloadBytes,
+    },
     seed: spec.seed ?? null,
     dataset: spec.dataset,
     train: spec.train,

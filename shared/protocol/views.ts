@@ -19,7 +19,19 @@ export interface TaskView {
   name: string
   purpose: string
   status: TaskStatus
-  model: { preset: string; hash: string; parameters: number }
+  model: {
+    preset: string
+    hash: string
+    /** Every weight of the model. */
+    parameters: number
+    /**
+     * What an update carries: the weights of the layers that train. Fewer than `parameters` when
+     * layers are frozen (`trainable: false`): they stay on the devices as they came.
+     */
+    trainableParameters: number
+    /** Bytes of one device's update payload (trainableParameters × 4). */
+    updateBytes: number
+  }
   /** What the initial model was drawn from (null: a task created before tasks had seeds). */
   seed: number | null
   dataset: string

@@ -1,0 +1,56 @@
+// The IDX reader on the real thing: Fashion-MNIST's test set as Debian installs it
+// (dataset-fashion-mnist; .ci/run installs it when missing).
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { DatasetSpec } from '../shared/protocol/datasets.ts'
+import { readIdx } from '../shared/data/formats/index.ts'
+
+const DIR = '/usr/share/datasets/fashion-mnist'
+const FASHION: DatasetSpec = {
+  name: 'fashion-mnist',
+  description: '',
+  tags: [],
+  features: { kind: 'image', height: 28, width: 28, channels: 1 },
+  classes: [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ],
+  deviceLabelling: true,
+}
+
+describe('Fashion-MNIST t10k', () => {
+  it('reads 10,000 images, 1,000 of each class, well under a second', async () => {
+    const files = await Promise.all(
+      ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'].map(async (name) => ({
+        name,
+        bytes: new Uint8Array(await readFile(join(DIR, name))),
+      })),
+    )
+    const started = performance.now()
+    const r = readIdx([files[0]!, files[1]!], FASHION, {
+      maxExpandedBytes: 16 << 20,
+      maxExamples: 10_000,
+    })
+    const ms = performance.now() - started
+    if (!r.ok) throw new Error(JSON.stringify(r.problems))
+    expect(r.examples.count).toBe(10_000)
+    expect(r.examples.shape).toEqual([28, 28, 1])
+    expect(r.examples.features.length).toBe(10_000 * 784)
+    const histogram = new Array<number>(10).fill(0)
+    for (const label of r.examples.labels) histogram[label]! += 1
+    expect(histogram).toEqual(new Array<number>(10).fill(1000))
+    // The first test image is an ankle boot (class 9), as the dataset's documentation shows.
+    expect(r.examples.labels[0]).toBe(9)
+    // Generous against a loaded 2-core machine; it takes ~100 ms alone.
+    expect(ms).toBeLessThan(2000)
+  })
+})
