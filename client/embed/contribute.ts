@@ -72,6 +72,8 @@ export async function contributeLoop(options: LoopOptions): Promise<void> {
           trainer,
           examples: ready.examples,
           dataset: spec.name,
+          // The histogram declared at check-in: one count per class.
+          classes: spec.classes.length,
           backend,
           // Read at every check-in: a withdrawal takes effect at the next one.
           consents: () => loadConsents(db, coordinator),

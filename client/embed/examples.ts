@@ -205,10 +205,12 @@ export function encodeExamples(spec: DatasetSpec, inputs: readonly ExampleInput[
   const features =
     spec.features.kind === 'image' ? new Uint8Array(count * size) : new Float32Array(count * size)
   const labels = new Uint8Array(count)
-  inputs.forEach((input, k) => {
+  inputs.forEach((raw: unknown, k) => {
     const field = `examples[${k}]`
-    if (typeof input !== 'object' || input === null)
+    // The app's values, whatever its types said: checked here, one by one.
+    if (typeof raw !== 'object' || raw === null)
       throw new EmbedError('invalid_request', 'must be an object { features, label }', field)
+    const input = raw as ExampleInput
     labels[k] = labelIndex(spec.classes, input.label, `${field}.label`)
     if (features instanceof Uint8Array)
       putImage(spec, input.features, features, k * size, `${field}.features`)

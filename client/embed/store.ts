@@ -3,7 +3,7 @@
 // (`pollen-embed`), so that on the origin that also serves the phone app the two never meet:
 // the PWA's `pollen` database has a schema and migrations of its own.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
-import type { Examples } from '../../shared/data/index.ts'
+import { sameShape, shapeSize, type Examples } from '../../shared/data/index.ts'
 
 export const EMBED_DB = 'pollen-embed'
 
@@ -46,9 +46,6 @@ export function openEmbedDb(name = EMBED_DB): Promise<EmbedDatabase> {
   })
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((x, i) => x === b[i])
-
 export async function addBatch(
   db: EmbedDatabase,
   dataset: string,
@@ -79,7 +76,7 @@ export async function loadExamples(
   kind: 'image' | 'tabular',
 ): Promise<Examples> {
   const batches = await batchesOf(db, dataset, shape)
-  const size = shape.reduce((a, b) => a * b, 1)
+  const size = shapeSize(shape)
   const count = batches.reduce((n, b) => n + b.count, 0)
   const features = kind === 'image' ? new Uint8Array(count * size) : new Float32Array(count * size)
   const labels = new Uint8Array(count)
