@@ -6,7 +6,7 @@ import {
   type DatasetSpec,
   type DeviceTaskView,
 } from '../../shared/protocol/index.ts'
-import { createWorkerTrainer, type WorkerTrainer } from '../app/training/index.ts'
+import type { WorkerTrainer } from '../app/training/index.ts'
 import { contributeLoop } from './contribute.ts'
 import { EmbedError, encodeExamples, MAX_STORED } from './examples.ts'
 import type { ConnectOptions, Counts, Pollen } from './types.ts'
@@ -38,6 +38,9 @@ function training({ coordinator, db, session, dataset, options }: PollenParts) {
   let trainer: Promise<{ trainer: WorkerTrainer; backend: Backend }> | null = null
   const startTrainer = () => {
     trainer ??= (async () => {
+      // Loaded when training first starts, as the phone app loads it (the build's `training`
+      // entry, not a copy in a chunk of its own).
+      const { createWorkerTrainer } = await import('../app/training/index.ts')
       const made = createWorkerTrainer({
         startWorker: () => startTrainingWorker(),
         onProgress: ({ step, totalSteps, loss }) =>
