@@ -12,6 +12,7 @@ const IN_THE_BROWSER = [
   'client/app/data/demo.test.ts',
   'client/app/data/import.test.ts',
   'client/embed/store.test.ts',
+  'client/dashboard/datasets.test.ts',
 ]
 
 export default defineConfig({

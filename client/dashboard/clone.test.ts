@@ -19,6 +19,8 @@ function taskOf(input: TaskSpecInput): TaskView {
     },
     epsilonSpent: spec.privacy ? 0 : null,
     samplingPopulation: null,
+    classes: [],
+    heldOut: null,
     seed: 1234,
     round: 3,
     committedRounds: 2,

@@ -3,6 +3,7 @@ import { TaskSpecSchema, type TaskSpecInput, type TaskView } from '../../shared/
 import { round } from './fixtures.ts'
 import { asyncSummary, boundsText, roundSummary } from './round-view.ts'
 import {
+  heldOutFact,
   modelFacts,
   progressLabel,
   roundFacts,
@@ -49,6 +50,15 @@ describe('task facts', () => {
     expect(modelFacts(frozen)).toBe(
       'custom (100,000 weights, 10,000 trained: frozen layers stay on the devices, so an update is 39.1 KiB, 90% smaller)',
     )
+  })
+
+  it('says whether committed models are evaluated on a held-out set', () => {
+    const task = taskOf({ dataset: 'flowers' }, { heldOut: null })
+    expect(heldOutFact(task)).toBe(
+      'no held-out evaluation (upload a held-out set for dataset flowers)',
+    )
+    const measured = { ...task, heldOut: { examples: 300, uploadedAt: '2026-12-05T00:00:00.000Z' } }
+    expect(taskFacts(measured)).toContain('held-out evaluation on 300 examples')
   })
 
   it('tells a synchronous task in rounds with deadlines', () => {

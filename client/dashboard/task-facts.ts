@@ -76,10 +76,18 @@ export function modelFacts({ model }: TaskView): string {
   )
 }
 
+/** Whether committed models are evaluated: without a held-out set the task trains unmeasured. */
+export function heldOutFact(task: TaskView): string {
+  return task.heldOut
+    ? `held-out evaluation on ${plural(task.heldOut.examples, 'example')}`
+    : `no held-out evaluation (upload a held-out set for dataset ${task.dataset})`
+}
+
 export function taskFacts(task: TaskView): string[] {
   return [
     modelFacts(task),
     `dataset ${task.dataset}`,
+    heldOutFact(task),
     `${task.train.optimizer}, learning rate ${task.train.learningRate}, batch ${task.train.batchSize}, ${plural(task.train.localEpochs, 'epoch')}`,
     roundFacts(task),
     ...ruleFacts(task),

@@ -2,26 +2,23 @@ import { describe, expect, it } from 'vitest'
 import type { DeviceTaskView } from '../../shared/protocol/index.ts'
 import { describeTask } from './terms.ts'
 
-// A cast, not an annotation: the view gains fields (the dataset's spec, issue 16's server part)
-// this test need not fill.
-const task = (over: Partial<DeviceTaskView> = {}): DeviceTaskView =>
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see above
-  ({
-    id: 't1',
-    name: 'Plant care',
-    purpose: 'Tell when a plant needs water.',
-    status: 'running',
-    endedAt: null,
-    mode: 'sync',
-    async: null,
-    accuracy: 0.8,
-    dataset: 'plants',
-    model: { preset: 'tabular-mlp', parameters: 4_547 },
-    updateBytes: 18_188,
-    rounds: { total: 20, committed: 3, deadlineSeconds: 120 },
-    privacy: { differentialPrivacy: null, secureAggregation: true },
-    ...over,
-  }) as DeviceTaskView
+const task = (over: Partial<DeviceTaskView> = {}): DeviceTaskView => ({
+  id: 't1',
+  name: 'Plant care',
+  purpose: 'Tell when a plant needs water.',
+  status: 'running',
+  endedAt: null,
+  mode: 'sync',
+  async: null,
+  accuracy: 0.8,
+  dataset: 'plants',
+  datasetSpec: null,
+  model: { preset: 'tabular-mlp', parameters: 4_547 },
+  updateBytes: 18_188,
+  rounds: { total: 20, committed: 3, deadlineSeconds: 120 },
+  privacy: { differentialPrivacy: null, secureAggregation: true },
+  ...over,
+})
 
 describe('describeTask: a task’s consent terms for the embedding app', () => {
   it('says why, what leaves the device, the rounds and the privacy, as the phone app does', () => {
