@@ -131,6 +131,12 @@ test('a web app on another origin trains a round through the embeddable client',
     const [round] = await rounds(task.id)
     expect(round!.reported).toBe(1)
 
+    // Stop, and withdraw: the card offers to join again.
+    await page.getByRole('button', { name: 'Stop' }).click()
+    await expect(page.locator('#status')).toHaveText('Stopped.')
+    await card.getByRole('button', { name: 'Withdraw' }).click()
+    await expect(card.getByRole('button', { name: 'Agree and join' })).toBeVisible()
+
     // What went to the coordinator: the module, its chunks and worker, the device protocol.
     const paths = toCoordinator.map(({ request }) => new URL(request.url()).pathname)
     expect(paths).toContain('/embed/pollen.js')
@@ -202,6 +208,7 @@ test('the embeddable client refuses bad examples whole, and a dataset nobody dec
           await refused(() => pollen.addExamples([good, { ...good, label: 'wilted' }])),
           await refused(() => pollen.addExamples([{ features: [40, 'warm', 8], label: 0 }])),
           await refused(() => connect({ coordinator: url, dataset: `${name}-nope` })),
+          await refused(() => connect({ coordinator: 'javascript:alert(1)', dataset: name })),
         ]
         const held = (await pollen.counts()).examples
         await pollen.close()
@@ -229,6 +236,11 @@ test('the embeddable client refuses bad examples whole, and a dataset nobody dec
         code: 'not_found',
         field: 'dataset',
         message: `dataset: ${url}/ declares no dataset "${name}-nope"`,
+      },
+      {
+        code: 'invalid_request',
+        field: 'coordinator',
+        message: "coordinator: must be the coordinator's http(s) URL, got javascript:alert(1)",
       },
     ])
     // Nothing of a refused batch was kept.

@@ -27,11 +27,23 @@ export type { DatasetSpec } from '../../shared/protocol/index.ts'
 /** The coordinator that served this module: /embed/pollen.js → its root. */
 const servedBy = () => new URL(/* @vite-ignore */ '../', import.meta.url).href
 
+/** The coordinator's base URL, http(s) only. */
+function coordinatorUrl(given: unknown): string {
+  const url = typeof given === 'string' && URL.canParse(given) ? new URL(given) : null
+  if (!url || !['http:', 'https:'].includes(url.protocol))
+    throw new EmbedError(
+      'invalid_request',
+      `must be the coordinator's http(s) URL, got ${String(given).slice(0, 200)}`,
+      'coordinator',
+    )
+  return url.href
+}
+
 /** Connects to the coordinator, enrols this browser once (kept in IndexedDB), reads the dataset. */
 export async function connect(options: ConnectOptions): Promise<Pollen> {
   if (typeof options?.dataset !== 'string' || options.dataset === '')
     throw new EmbedError('invalid_request', 'name the dataset to contribute to', 'dataset')
-  const coordinator = new URL(options.coordinator ?? servedBy()).href
+  const coordinator = coordinatorUrl(options.coordinator ?? servedBy())
   const db = await openEmbedDb(options.databaseName)
   try {
     const session = await deviceSession({
