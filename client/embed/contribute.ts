@@ -1,7 +1,7 @@
 // The embeddable client's training loop: while the user agreed to a task and the app stored
-// examples, check in naming the agreed tasks, and run each assignment through the device
-// pipeline (client/device: model by hash, train in the worker, privatize, upload) — the same
-// pipeline and the same training worker as the phone app.
+// examples, check in naming the agreed tasks and the examples held now, and run each assignment
+// through the device pipeline (client/device: model by hash, train in the worker, privatize,
+// upload): the same pipeline and the same training worker as the phone app.
 import type { DatasetSpec } from '../../shared/protocol/index.ts'
 import { exampleShape } from '../../shared/protocol/index.ts'
 import { ProtocolError, sleep } from '../device/http.ts'
@@ -65,8 +65,11 @@ export async function contributeLoop(options: LoopOptions): Promise<void> {
         await sleep(idleMs, signal)
         continue
       }
+      // How long to wait before the next check-in: none after a round (more work may wait).
+      let pause = idleMs
       try {
         const { trainer, backend } = await options.trainer()
+        // A device per check-in, so that each round trains on the examples stored by then.
         const device = createDevice({
           server: coordinator,
           trainer,
@@ -75,7 +78,7 @@ export async function contributeLoop(options: LoopOptions): Promise<void> {
           // The histogram declared at check-in: one count per class.
           classes: spec.classes.length,
           backend,
-          // Read at every check-in: a withdrawal takes effect at the next one.
+          // The agreed tasks as stored now: a withdrawal takes effect at the next check-in.
           consents: () => loadConsents(db, coordinator),
           enrolment: await options.enrolment(),
           onEvent: emit,
@@ -83,14 +86,22 @@ export async function contributeLoop(options: LoopOptions): Promise<void> {
           ...(options.label ? { label: options.label } : {}),
           ...(options.fetch ? { fetch: options.fetch } : {}),
         })
-        await device.run()
+        const answer = await device.checkin()
+        if (answer.type === 'none') emit({ type: 'done', reason: answer.reason })
+        else if (answer.type === 'retry') {
+          emit({ type: 'retry', seconds: answer.retryAfterSeconds, reason: answer.reason })
+          pause = answer.retryAfterSeconds * 1000
+        } else {
+          await device.work(answer)
+          pause = 0
+        }
       } catch (error) {
         if (signal.aborted) throw error
         // The coordinator forgot this device (its store was reset): enrol afresh next time.
         if (error instanceof ProtocolError && error.status === 401) await options.forget()
         emit({ type: 'error', message: error instanceof Error ? error.message : String(error) })
       }
-      await sleep(idleMs, signal)
+      await sleep(pause, signal)
     }
   } catch (error) {
     if (!signal.aborted) throw error
