@@ -18,10 +18,10 @@ describe('a task fitted to its dataset', () => {
 
   it('refuses a dataset no one declared, saying how to declare it', () => {
     expect(() => fitTaskToDataset(task('cifar-cnn', 'nope'), undefined)).toThrow(
-      /POST \/api\/v1\/datasets/,
+      /declare it first with POST \/api\/v1\/datasets/,
     )
     expect(() => fitTaskToDataset(task('cifar-cnn', 'nope'), undefined)).toThrow(
-      expect.objectContaining({ field: 'dataset' }) as Error,
+      expect.objectContaining({ field: 'dataset' }),
     )
   })
 

@@ -93,10 +93,9 @@ describe('datasets', () => {
     const { datasets, blobDir, db } = await setup()
     await datasets.create(FLOWERS)
     await datasets.setHeldOut('flowers', images([0]))
-    await expect(datasets.remove('flowers', () => ['task-1'])).rejects.toThrow(/task-1/)
-    await expect(datasets.remove('flowers', () => ['task-1'])).rejects.toMatchObject({
-      code: 'conflict',
-    })
+    const used = datasets.remove('flowers', () => ['task-1'])
+    await expect(used).rejects.toMatchObject({ code: 'conflict' })
+    await expect(used).rejects.toThrow(/used by 1 task\(s\) \(task-1\)/)
     expect(datasets.spec('flowers')).toBeDefined()
     await datasets.remove('flowers', () => [])
     expect(datasets.spec('flowers')).toBeUndefined()

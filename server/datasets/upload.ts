@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { DatasetSpec, ErrorIssue } from '../../shared/protocol/index.ts'
 import { readHeldOut, type FileProblem } from '../../shared/data/formats/index.ts'
-import { invalidRequest, PollenError } from '../errors.ts'
+import { PollenError } from '../errors.ts'
 import type { HeldOutExamples } from './blob.ts'
 
 /**
@@ -99,6 +99,11 @@ export async function readHeldOutUpload(
     maxExamples: limits.maxExamples,
     ...(resize !== undefined ? { resize: resize === 'true' } : {}),
   })
-  if (!read.ok) throw invalidRequest(read.problems.slice(0, 50).map(problemIssue))
+  if (!read.ok) {
+    // Each problem's message names its file, entry, row and field already.
+    const issues = read.problems.slice(0, 50).map(problemIssue)
+    const message = issues.map((i) => i.message).join('; ')
+    throw new PollenError('invalid_request', message, issues[0]?.field ?? 'file', issues)
+  }
   return { examples: read.examples, notes: read.notes }
 }
