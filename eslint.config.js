@@ -139,6 +139,25 @@ export default tseslint.config(
     rules: { 'vitest/no-focused-tests': 'error', 'vitest/no-disabled-tests': 'error' },
   },
   { files: ['*.js'], ...tseslint.configs.disableTypeChecked },
+  // The example web apps (examples/): plain browser scripts a reader copies, no build, no types.
+  {
+    files: ['examples/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'document',
+          'localStorage',
+          'location',
+          'URL',
+          'URLSearchParams',
+          'FormData',
+          'Option',
+        ].map((name) => [name, 'readonly']),
+      ),
+      parserOptions: { projectService: false },
+    },
+  },
   // Worker shims that load TypeScript through tsx: plain modules outside the TS project.
   {
     files: ['server/**/*.mjs'],

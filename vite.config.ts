@@ -17,6 +17,13 @@ const PAGE_BUDGET_BYTES = 52 * 1024
  * charts (uPlot) and the QR code: a budget of its own, apart from the phone's.
  */
 const DASHBOARD_BUDGET_BYTES = 160 * 1024
+/**
+ * The embeddable client (client/embed), loaded by other sites' pages: it brings the device
+ * runtime and the protocol's schemas (zod), so a budget of its own; TF.js stays in the worker.
+ */
+const EMBED_BUDGET_BYTES = 192 * 1024
+/** Where the build writes the embeddable module: a stable URL other sites import. */
+const EMBED_FILE = 'embed/pollen.js'
 /** Modules that must never reach a page bundle: TF.js loads in the training worker. */
 const PAGE_FORBIDDEN = /[\\/]@tensorflow[\\/]|[\\/]shared[\\/](tf|training|kernels)[\\/]/
 
@@ -165,6 +172,12 @@ export default defineConfig(({ command }) => ({
         // before a screen imports it; e2e/worker.spec.ts imports it directly.
         training: path('./client/app/training/index.ts'),
         dashboard: DASHBOARD_PAGE,
+        // The embeddable client: /embed/pollen.js, unhashed, imported by other origins' pages.
+        embed: path('./client/embed/index.ts'),
+      },
+      output: {
+        entryFileNames: (chunk) =>
+          chunk.name === 'embed' ? EMBED_FILE : 'assets/[name]-[hash].js',
       },
     },
   },
@@ -193,6 +206,12 @@ export default defineConfig(({ command }) => ({
         page: 'dashboard',
         entries: ['dashboard'],
         maxBytes: DASHBOARD_BUDGET_BYTES,
+        forbidden: PAGE_FORBIDDEN,
+      },
+      {
+        page: 'embeddable client',
+        entries: ['embed'],
+        maxBytes: EMBED_BUDGET_BYTES,
         forbidden: PAGE_FORBIDDEN,
       },
     ]),
@@ -237,7 +256,7 @@ export default defineConfig(({ command }) => ({
         maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
         rollupFormat: 'es',
         // The dashboard is for the data scientist's laptop: no phone downloads it.
-        globIgnores: ['dashboard/**', 'assets/dashboard-*'],
+        globIgnores: ['dashboard/**', 'assets/dashboard-*', 'embed/**'],
       },
     }),
     dashboardPage(),

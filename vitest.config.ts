@@ -11,6 +11,7 @@ const IN_THE_BROWSER = [
   'client/app/contribute/checkpoints.test.ts',
   'client/app/data/demo.test.ts',
   'client/app/data/import.test.ts',
+  'client/embed/store.test.ts',
   'client/app/data/crop.test.ts',
   'client/app/data/image-add.test.ts',
   'client/app/data/datasets.test.ts',

@@ -4,6 +4,7 @@ import { MNIST_DATASET } from '../shared/protocol/index.ts'
 import type { ModelBudget } from '../shared/models/index.ts'
 import { adminRoutes } from './api/admin.ts'
 import { isAdmin, requireAdmin } from './api/auth.ts'
+import { openToOtherOrigins } from './api/cors.ts'
 import { datasetRoutes } from './api/datasets.ts'
 import { deviceRoutes } from './api/device.ts'
 import { DEFAULT_BODY_TIMEOUTS, type BodyTimeouts } from './api/body.ts'
@@ -133,6 +134,8 @@ export async function createCoordinator(options: CoordinatorOptions) {
   const app = new Hono()
   app.use('*', securityHeaders)
   app.use('*', refuseBadUrlText)
+  // The device protocol and /embed/* answer other origins: the embeddable client (client/embed).
+  openToOtherOrigins(app)
   app.onError(onError(log))
   app.notFound((c) =>
     c.json(

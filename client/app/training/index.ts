@@ -37,6 +37,11 @@ export interface WorkerTrainerOptions {
   copyInputs?: boolean
   /** Seeds each job's shuffles (tests). */
   seed?: () => number
+  /**
+   * Starts the worker; by default the training worker of this build, on this origin. The
+   * embeddable client starts the same worker from another origin (client/embed/worker.ts).
+   */
+  startWorker?: () => Worker
 }
 
 export interface WorkerTrainer extends Trainer {
@@ -70,14 +75,16 @@ export function createWorkerTrainer({
   onProgress,
   copyInputs = true,
   seed,
+  startWorker = () =>
+    new Worker(new URL('./worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'pollen-training',
+    }),
 }: WorkerTrainerOptions = {}): WorkerTrainer {
   let worker: Worker
   try {
     if (typeof Worker !== 'function') throw new Error('this browser has no Web Workers')
-    worker = new Worker(new URL('./worker.ts', import.meta.url), {
-      type: 'module',
-      name: 'pollen-training',
-    })
+    worker = startWorker()
   } catch (error) {
     return unavailable(`the training worker cannot start: ${message(error)}`)
   }

@@ -19,11 +19,18 @@ import type {
   WorkerProgress,
 } from './api.ts'
 
+/**
+ * An asset's URL, absolute: the build names it from the site's root ('/assets/…'), which a worker
+ * started from a blob URL (the embeddable client, on another origin: client/embed/worker.ts)
+ * cannot resolve. Against this module's own URL it names the coordinator that served it.
+ */
+const asset = (path: string) => new URL(path, import.meta.url).href
+
 /** The wasm binaries, emitted by the build as hashed assets (and precached by the service worker). */
 const WASM_PATHS = {
-  'tfjs-backend-wasm.wasm': wasmPlain,
-  'tfjs-backend-wasm-simd.wasm': wasmSimd,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+  'tfjs-backend-wasm.wasm': asset(wasmPlain),
+  'tfjs-backend-wasm-simd.wasm': asset(wasmSimd),
+  'tfjs-backend-wasm-threaded-simd.wasm': asset(wasmThreadedSimd),
 }
 
 const ORDER: readonly WorkerBackend[] = ['webgpu', 'wasm', 'cpu']
