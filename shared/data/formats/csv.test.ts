@@ -148,6 +148,19 @@ describe('readCsv', () => {
     ])
   })
 
+  it('names bad values and unknown labels in one answer, in row order', () => {
+    const r = csv('temp,humidity,count,label\n1,1,1,cactus\n1,,1,ok\n')
+    expect(problems(r)).toEqual([
+      {
+        file: 'data.csv',
+        row: 2,
+        field: 'label',
+        message: '"cactus" is neither a class name (ok, warn, fail) nor a class index 0..2',
+      },
+      { file: 'data.csv', row: 3, field: 'humidity', message: 'missing value' },
+    ])
+  })
+
   it('refuses labels that mix names and indices', () => {
     const r = csv('temp,humidity,count,label\n1,1,1,ok\n1,1,1,2\n')
     expect(problems(r)).toEqual([

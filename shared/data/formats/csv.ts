@@ -1,7 +1,7 @@
 import type { ColumnScaling, DatasetSpec, TabularFeatures } from '../../protocol/datasets.ts'
 import { CsvSyntaxError, csvRecords } from './csv-parse.ts'
 import { ByteBudget, gunzipLimited, isGzip } from './inflate.ts'
-import { count, Problems, refuse } from './problems.ts'
+import { count, MAX_PROBLEMS, Problems, refuse } from './problems.ts'
 import type { NamedFile, ReadLimits, ReadResult } from './types.ts'
 
 /**
@@ -31,9 +31,10 @@ export function readCsv(
   if (typeof text !== 'string') return refuse({ file: name, message: text.problem })
   const problems = new Problems()
   const table = readTable(name, text, spec.features, limits, problems)
-  if (!table || problems.any) return problems.result()
+  if (!table) return problems.result()
+  // Labels are judged even when values were not: one answer names both, in row order.
   const labels = resolveLabels(name, table, spec.classes, problems)
-  if (!labels || problems.any) return problems.result()
+  if (!labels || problems.any) return inRowOrder(problems.result())
   const n = table.labels.length
   if (n === 0) return refuse({ file: name, message: 'no data rows below the header' })
   const notes = [`${count(n)} rows of ${spec.features.columns.length} columns from ${name}`]
@@ -50,6 +51,12 @@ export function readCsv(
     },
     notes,
   }
+}
+
+function inRowOrder(result: ReadResult & { ok: false }): ReadResult & { ok: false } {
+  const rowOf = (p: { row?: number }) => p.row ?? Number.MAX_SAFE_INTEGER
+  const found = result.problems.slice(0, MAX_PROBLEMS).sort((a, b) => rowOf(a) - rowOf(b))
+  return { ok: false, problems: [...found, ...result.problems.slice(MAX_PROBLEMS)] }
 }
 
 function decodeText(file: NamedFile, budget: ByteBudget): string | { problem: string } {
@@ -219,21 +226,16 @@ function readRow(
     grown.set(table.features)
     table.features = grown
   }
-  let ok = true
   columns.forEach((column, j) => {
     const raw = fields[header.at[j]!]!.trim()
     const value = parseValue(raw, column.scaling)
-    if (typeof value === 'string') {
-      ok = false
-      problems.add({ file, row, field: column.name, message: value })
-    } else table.features[k * width + j] = value
+    if (typeof value === 'string') problems.add({ file, row, field: column.name, message: value })
+    else table.features[k * width + j] = value
   })
   const label = fields[header.label]!.trim()
-  if (label === '') {
-    ok = false
-    problems.add({ file, row, field: LABEL_COLUMN, message: 'missing value' })
-  }
-  if (ok) {
+  if (label === '') problems.add({ file, row, field: LABEL_COLUMN, message: 'missing value' })
+  else {
+    // Kept even when a value is bad (the set is refused then), so its label is judged too.
     table.labels.push(label)
     table.rows.push(row)
   }
