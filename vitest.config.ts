@@ -1,6 +1,6 @@
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
-import { chromiumLaunch } from './e2e/environment.ts'
+import { CHROMIUM_ARGS, chromiumLaunch } from './e2e/environment.ts'
 
 /** The phone app's storage tests run in Chromium, on its real IndexedDB. */
 const IN_THE_BROWSER = [
@@ -11,7 +11,11 @@ const IN_THE_BROWSER = [
   'client/app/contribute/checkpoints.test.ts',
   'client/app/data/demo.test.ts',
   'client/app/data/import.test.ts',
+  'client/app/data/crop.test.ts',
+  'client/app/data/image-add.test.ts',
+  'client/app/data/datasets.test.ts',
   'client/dashboard/datasets.test.ts',
+  'shared/data/formats/browser.test.ts',
 ]
 
 export default defineConfig({
@@ -44,7 +48,12 @@ export default defineConfig({
             enabled: true,
             headless: true,
             provider: playwright({
-              launchOptions: chromiumLaunch(),
+              // The fake camera: "Add pictures" takes a photo in its tests.
+              launchOptions: chromiumLaunch([
+                ...CHROMIUM_ARGS,
+                '--use-fake-ui-for-media-stream',
+                '--use-fake-device-for-media-stream',
+              ]),
             }),
             instances: [{ browser: 'chromium' }],
           },

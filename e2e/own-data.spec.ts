@@ -302,8 +302,8 @@ test('try the model with no task offered: it says so, and there is nothing to pr
   await openApp(page)
   await page.getByRole('link', { name: 'Try' }).click()
   await expect(page.locator('#try-model')).toHaveText(
-    'The coordinator offers no task right now, so there is no model to try. ' +
-      'A data scientist has to start one first.',
+    'The coordinator offers no task that reads digits right now, so there is no model to try ' +
+      'here. A data scientist has to start one first.',
   )
   await expect(page.getByLabel('The model of the task')).toBeDisabled()
   await expect(page.getByRole('button', { name: 'Read my digit' })).toBeDisabled()

@@ -1,6 +1,7 @@
 // The app shell's entry. Small on purpose: no UI framework, no TF.js (training will load it in
 // a worker); vite.config.ts fails the build if TF.js reaches this bundle.
 import { loadContributor, loadWorkerTrainer, mountContributeStatus } from './contribute/index.ts'
+import type { DeviceTaskView } from '../../shared/protocol/index.ts'
 import { mountDataScreen } from './data/index.ts'
 import { byId } from '../ui/dom.ts'
 import { mountHistoryScreen } from './history/index.ts'
@@ -42,7 +43,10 @@ function navigate(refresh: Record<Screen, () => Promise<void>>): void {
 }
 
 async function mountScreens(db: PollenDatabase): Promise<void> {
-  const data = mountDataScreen({ db })
+  // The data screen serves the datasets of the tasks offered: asked of the contributor's link,
+  // made below (the screen first asks when it is refreshed, after that).
+  let offered = (): Promise<DeviceTaskView[]> => Promise.reject(new Error('not started'))
+  const data = mountDataScreen({ db, tasks: () => offered() })
   const history = mountHistoryScreen({ db })
   const consents = createConsentStore({ db })
   const conditions = await watchConditions()
@@ -64,6 +68,7 @@ async function mountScreens(db: PollenDatabase): Promise<void> {
       Promise.all([tasks.refresh().then(privacy.refresh), history.refresh()]).catch(() => {})
     },
   })
+  offered = () => contributor.tasks()
   const tasks: TasksScreen = mountTasksScreen({
     consents,
     conditions,

@@ -31,15 +31,6 @@ const taskOf = (input: Partial<TaskSpecInput>, more: Partial<TaskView> = {}): Ta
   }) as TaskView
 
 describe('task facts', () => {
-  it('says whether committed models are evaluated on a held-out set', () => {
-    const task = taskOf({ dataset: 'flowers' }, { heldOut: null })
-    expect(heldOutFact(task)).toBe(
-      'no held-out evaluation (upload a held-out set for dataset flowers)',
-    )
-    const measured = { ...task, heldOut: { examples: 300, uploadedAt: '2026-12-05T00:00:00.000Z' } }
-    expect(taskFacts(measured)).toContain('held-out evaluation on 300 examples')
-  })
-
   it('tells the model, its update size, and what frozen layers save', () => {
     const task = taskOf({})
     expect(modelFacts(task)).toBe('mnist-2nn (199,210 weights, 778.2 KiB per update)')
@@ -59,6 +50,15 @@ describe('task facts', () => {
     expect(modelFacts(frozen)).toBe(
       'custom (100,000 weights, 10,000 trained: frozen layers stay on the devices, so an update is 39.1 KiB, 90% smaller)',
     )
+  })
+
+  it('says whether committed models are evaluated on a held-out set', () => {
+    const task = taskOf({ dataset: 'flowers' }, { heldOut: null })
+    expect(heldOutFact(task)).toBe(
+      'no held-out evaluation (upload a held-out set for dataset flowers)',
+    )
+    const measured = { ...task, heldOut: { examples: 300, uploadedAt: '2026-12-05T00:00:00.000Z' } }
+    expect(taskFacts(measured)).toContain('held-out evaluation on 300 examples')
   })
 
   it('tells a synchronous task in rounds with deadlines', () => {

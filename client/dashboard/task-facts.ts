@@ -62,13 +62,6 @@ export function privacyFacts(task: TaskView): string[] {
   return facts
 }
 
-/** Whether committed models are evaluated: without a held-out set the task trains unmeasured. */
-export function heldOutFact(task: TaskView): string {
-  return task.heldOut
-    ? `held-out evaluation on ${plural(task.heldOut.examples, 'example')}`
-    : `no held-out evaluation (upload a held-out set for dataset ${task.dataset})`
-}
-
 /**
  * The model and what one update costs: "mnist-2nn (199,210 weights, 778.2 KiB per update)", or
  * with frozen layers what training only the rest saves.
@@ -81,6 +74,13 @@ export function modelFacts({ model }: TaskView): string {
     `${preset} (${count(parameters)} weights, ${count(trained)} trained: frozen layers stay on ` +
     `the devices, so an update is ${bytes(updateBytes)}, ${percent(1 - trained / parameters)} smaller)`
   )
+}
+
+/** Whether committed models are evaluated: without a held-out set the task trains unmeasured. */
+export function heldOutFact(task: TaskView): string {
+  return task.heldOut
+    ? `held-out evaluation on ${plural(task.heldOut.examples, 'example')}`
+    : `no held-out evaluation (upload a held-out set for dataset ${task.dataset})`
 }
 
 export function taskFacts(task: TaskView): string[] {

@@ -18,6 +18,16 @@ import {
 const form = (values: Record<string, string>) => (name: string) => values[name] ?? null
 
 describe('readTaskForm', () => {
+  it('sends a sized preset bare: the coordinator sizes it from the dataset', () => {
+    for (const preset of ['cifar-cnn', 'tabular-mlp']) {
+      const read = readTaskForm(
+        form({ name: 'Mine', purpose: 'p', dataset: 'flowers', 'model.preset': preset }),
+        null,
+      )
+      expect(read).toMatchObject({ ok: true, value: { dataset: 'flowers', model: { preset } } })
+    }
+  })
+
   it('nests dotted fields and leaves empty numbers to the server defaults', () => {
     const read = readTaskForm(
       form({

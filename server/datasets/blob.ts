@@ -8,10 +8,9 @@
  * All integers little-endian. Decoding checks every length, so a blob cut short or grown reads
  * as an error, never as other examples.
  */
-
 import type { Examples } from '../../shared/data/index.ts'
 
-/** What a held-out set holds: examples of any shape, one label each. */
+/** What a held-out set holds: shared/data's Examples (features of any shape, one label each). */
 export type HeldOutExamples = Examples
 
 const MAGIC = [0x50, 0x4c, 0x48, 0x4f] // "PLHO"

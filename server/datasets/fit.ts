@@ -28,7 +28,7 @@ export function fitTaskToDataset(task: TaskSpec, dataset: DatasetSpec | undefine
   }
   const fit = fitModelToDataset(task.model, dataset)
   if (!fit.ok) throw new PollenError('invalid_request', fit.message, 'model')
-  return { ...task, model: fit.model as TaskSpec['model'] }
+  return { ...task, model: fit.model }
 }
 
 /**

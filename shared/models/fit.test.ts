@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { type DatasetSpec, MNIST_DATASET } from '../protocol/datasets.ts'
-import { ModelSpecSchema } from '../protocol/task.ts'
+import { type ModelSpecInput, ModelSpecSchema } from '../protocol/task.ts'
 import { useBackend } from '../tf/index.ts'
 import { buildModel, fitModelToDataset, type ModelSpec, toLayersTopology } from './index.ts'
 import { dense, sequential } from './topology-cases.ts'
@@ -63,6 +63,14 @@ describe('fitModelToDataset', () => {
     })
     // What it fills parses as a stored spec.
     expect(ModelSpecSchema.parse(fitted({ preset: 'tabular-mlp' }, sensors))).toBeTruthy()
+  })
+
+  it('gives a spec as sent back as one, a custom model with its initial weights', () => {
+    const topology = toLayersTopology(buildModel({ preset: 'mnist-2nn' }))
+    const sent: ModelSpecInput = { preset: 'custom', topology, initialWeights: 'AAAA' }
+    const result = fitModelToDataset(sent, MNIST_DATASET)
+    const model: ModelSpecInput | null = result.ok ? result.model : null
+    expect(model).toBe(sent)
   })
 
   it('refuses a model of another input shape, naming both', () => {

@@ -4,7 +4,8 @@ import { buildModel, type ModelSpec } from './models.ts'
 import { DEFAULT_HIDDEN } from './presets.ts'
 import { checkTopology } from './topology-check.ts'
 
-export type FitResult = { ok: true; model: ModelSpec } | { ok: false; message: string }
+export type FitResult<M extends ModelSpec = ModelSpec> =
+  { ok: true; model: M } | { ok: false; message: string }
 
 /** Only shapes matter here: what a model may cost is the registry's to say, with its budget. */
 const NO_BUDGET = { maxParameters: Infinity, maxActivations: Infinity }
@@ -19,8 +20,12 @@ const NO_BUDGET = { maxParameters: Infinity, maxActivations: Infinity }
  * The output must have exactly as many classes as the dataset names. A custom topology is read
  * by checkTopology, never built, so a hostile one costs no more here than its size.
  */
-export function fitModelToDataset(model: ModelSpec, dataset: DatasetSpec): FitResult {
-  const fitted = filled(model, dataset)
+export function fitModelToDataset<M extends ModelSpec>(
+  model: M,
+  dataset: DatasetSpec,
+): FitResult<M> {
+  // The same kind of spec back (a custom one keeps its initialWeights): only numbers are added.
+  const fitted = filled(model, dataset) as M
   let io: { input: number[]; classes: number }
   try {
     io = modelIo(fitted)

@@ -1,6 +1,7 @@
 import { NUM_LABELS } from '../../../shared/data/index.ts'
+import type { DeviceTaskView } from '../../../shared/protocol/index.ts'
 import { byId } from '../../ui/dom.ts'
-import { deleteAllExamples, labelCounts, type PollenDatabase } from '../storage/index.ts'
+import { deleteAllExamples, labelCounts, type PollenDatabase, STORES } from '../storage/index.ts'
 import { showCounts } from './counts.ts'
 import { DEMO_DATASET, DEMO_KINDS, DemoDataError, type DemoKind, loadDemoData } from './demo.ts'
 
@@ -12,6 +13,13 @@ export interface DataScreenOptions {
   document?: Document
   /** Injected by tests; the real one downloads `/data/mnist.bin`. */
   loadDemo?: typeof loadDemoData
+  /**
+   * The tasks the coordinator offers (rejects when it cannot be asked): each dataset they train
+   * on gets its own card; the demo's digits keep theirs.
+   */
+  tasks?: () => Promise<readonly Pick<DeviceTaskView, 'status' | 'datasetSpec'>[]>
+  /** The camera (tests may inject one). */
+  media?: Pick<MediaDevices, 'getUserMedia'> | undefined
 }
 
 export interface DataScreen {
@@ -22,13 +30,16 @@ export interface DataScreen {
 }
 
 /**
- * The data screen: what is stored (counts per digit), the owner's own digits (draw one, import
- * images), "Load demo data" (IID or two digits), and "Delete my data" behind a confirmation.
+ * The data screen: a card per dataset that the phone's tasks train on (data/datasets.ts), the
+ * demo's digits (counts per digit, draw one, import images, "Load demo data": IID or two
+ * digits), and "Delete my data" (every dataset) behind a confirmation.
  */
 export function mountDataScreen({
   db,
   document = globalThis.document,
   loadDemo = loadDemoData,
+  tasks = () => Promise.resolve([]),
+  media,
 }: DataScreenOptions): DataScreen {
   const summary = byId(document, 'summary', HTMLParagraphElement)
   const counts = byId(document, 'counts', HTMLUListElement)
@@ -57,12 +68,14 @@ export function mountDataScreen({
     remove.disabled = value || total === 0
   }
 
-  async function refresh(): Promise<void> {
-    const [perLabel, demo] = await Promise.all([
+  /** The demo's counts, and every dataset's total (what "Delete my data" removes). */
+  async function refreshDigits(): Promise<void> {
+    const [perLabel, demo, all] = await Promise.all([
       labelCounts(db, DEMO_DATASET, NUM_LABELS),
       db.get('settings', 'demo'),
+      db.count(STORES.examples),
     ])
-    total = perLabel.reduce((a, b) => a + b, 0)
+    total = all
     remove.disabled = busy || total === 0
     showCounts(document, { summary, counts }, perLabel, demo?.key === 'demo' ? demo : undefined)
   }
@@ -136,14 +149,35 @@ export function mountDataScreen({
   // Drawn and imported digits join the demo's dataset: what an MNIST task trains on. Loaded
   // apart so that the page's first bundle stays within its budget.
   const own = import('./own.ts').then(({ mountOwnData }) =>
-    mountOwnData({ db, dataset: DEMO_DATASET, document, onStored: refresh }),
+    mountOwnData({ db, dataset: DEMO_DATASET, document, onStored: refreshDigits }),
   )
-  own.catch((error: unknown) =>
-    say(
-      `Drawing and importing could not start: ${error instanceof Error ? error.message : String(error)}`,
-      'error',
-    ),
+  // The other datasets' cards: loaded apart too (the crop, the camera, the CSV reader).
+  const cards = import('./datasets.ts').then(({ mountPageCards }) =>
+    mountPageCards({ db, document, tasks, except: DEMO_DATASET, onChanged: refreshDigits, media }),
   )
+  for (const [part, what] of [
+    [own, 'Drawing and importing'],
+    [cards, 'Your datasets'],
+  ] as const) {
+    part.catch((error: unknown) =>
+      say(
+        `${what} could not start: ${error instanceof Error ? error.message : String(error)}`,
+        'error',
+      ),
+    )
+  }
 
-  return { refresh, ready: () => own.catch(() => undefined) }
+  async function refresh(): Promise<void> {
+    await refreshDigits()
+    await (await cards.catch(() => null))?.refresh()
+  }
+
+  return {
+    refresh,
+    ready: () =>
+      Promise.all([own, cards]).then(
+        () => undefined,
+        () => undefined,
+      ),
+  }
 }

@@ -4,6 +4,7 @@ import { byId, h } from '../../ui/dom.ts'
 import { mountDrawPad } from '../draw/index.ts'
 import { addExamples, type PollenDatabase } from '../storage/index.ts'
 import { type ImportResult, importImages, ImportError } from './import.ts'
+import { errorText, plural, speaker } from './say.ts'
 
 export interface OwnDataOptions {
   db: PollenDatabase
@@ -12,17 +13,6 @@ export interface OwnDataOptions {
   document?: Document
   /** After examples were stored: redraw the counts. */
   onStored: () => Promise<void>
-}
-
-type Tone = 'ok' | 'error' | 'info'
-
-/** Writes a message into `element`, as an alert when it is an error. */
-function speaker(element: HTMLElement) {
-  return (tone: Tone, ...content: (Node | string)[]) => {
-    element.setAttribute('role', tone === 'error' ? 'alert' : 'status')
-    element.className = `message ${tone}`
-    element.replaceChildren(...content)
-  }
 }
 
 /** Ten radio buttons, 0 to 9, in `fieldset`: a thumb-sized digit picker. */
@@ -35,8 +25,6 @@ export function digitPicker(document: Document, fieldset: HTMLFieldSetElement, n
     fieldset.append(h(document, 'label', null, input, h(document, 'span', null, String(digit))))
   }
 }
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
 /** Mounts "Draw a digit" and "Import images". */
 export function mountOwnData({
@@ -161,6 +149,3 @@ export function mountOwnData({
     )
   }
 }
-
-const errorText = (error: unknown): string =>
-  error instanceof Error ? error.message || error.name : String(error)

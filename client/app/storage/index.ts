@@ -2,6 +2,7 @@ export { DB_NAME, DB_VERSION, INDEXES, openPollenDB, STORES } from './schema.ts'
 export type {
   CheckpointRecord,
   ConsentRecord,
+  DatasetsSetting,
   DemoSetting,
   DeviceSetting,
   ExampleRecord,
@@ -21,6 +22,7 @@ export type {
   TrainingConditions,
 } from './schema.ts'
 export { loadSpeed, saveSpeed } from './speed.ts'
+export { MAX_REMEMBERED, rememberDatasets, rememberedDatasets } from './datasets.ts'
 export {
   addExamples,
   countsByDataset,

@@ -13,6 +13,7 @@ import type {
   UploadOutcome,
 } from '../../../shared/protocol/index.ts'
 import type { TrainCheckpoint } from '../../../shared/training/index.ts'
+import type { DatasetSpec } from '../../../shared/protocol/datasets.ts'
 
 /**
  * Everything the phone keeps, in one IndexedDB database typed by one schema: examples, consent
@@ -234,7 +235,14 @@ export interface LedgerRecord {
   updatedAt: number
 }
 
-export type SettingRecord = DemoSetting | DeviceSetting
+/** The datasets of the tasks this phone was offered (storage/datasets.ts). */
+export interface DatasetsSetting {
+  key: 'datasets'
+  specs: DatasetSpec[]
+  updatedAt: number
+}
+
+export type SettingRecord = DemoSetting | DeviceSetting | DatasetsSetting
 export type SettingKey = SettingRecord['key']
 
 export interface PollenDB extends DBSchema {

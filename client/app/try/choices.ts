@@ -1,6 +1,7 @@
 // Which models the Try screen offers: the coordinator's tasks this phone may try, or offline the
 // models it kept, with a note when there is nothing to try.
 import type { DeviceTaskView } from '../../../shared/protocol/index.ts'
+import { isDigitDataset } from '../data/digits.ts'
 import { isEnded } from '../tasks/describe.ts'
 
 export interface TryChoice {
@@ -27,14 +28,18 @@ export interface ChoiceSources {
 
 /**
  * The tasks whose model can be tried: those on offer, and those that ended which this phone took
- * part in.
+ * part in, that read digits (Try draws one: a photo or a CSV row is no input for it).
  */
 export function triable(
   tasks: readonly DeviceTaskView[],
   joined: ReadonlySet<string>,
 ): DeviceTaskView[] {
-  return tasks.filter((t) => !isEnded(t.status) || joined.has(t.id))
+  return tasks.filter((t) => (!isEnded(t.status) || joined.has(t.id)) && readsDigits(t))
 }
+
+/** A task on a digit dataset; one whose dataset is no longer declared, by its name. */
+const readsDigits = (t: Pick<DeviceTaskView, 'dataset' | 'datasetSpec'>) =>
+  t.datasetSpec ? isDigitDataset(t.datasetSpec) : t.dataset === 'mnist'
 
 export async function tryChoices({ tasks, joined, stored }: ChoiceSources): Promise<TryChoices> {
   try {
@@ -48,8 +53,8 @@ export async function tryChoices({ tasks, joined, stored }: ChoiceSources): Prom
       offered,
       note:
         offered.length === 0
-          ? 'The coordinator offers no task right now, so there is no model to try. ' +
-            'A data scientist has to start one first.'
+          ? 'The coordinator offers no task that reads digits right now, so there is no model ' +
+            'to try here. A data scientist has to start one first.'
           : '',
     }
   } catch {

@@ -186,6 +186,23 @@ describe('readImageArchive', () => {
     }
   })
 
+  it('refuses a path listed twice', () => {
+    // fflate writes what it is given: rename the second entry to the first's name.
+    const zip = zipSync({ healthy: { 'a.png': png([1, 1, 1]), 'b.png': png([2, 2, 2]) } })
+    const record = central(zip, 'healthy/b.png')
+    record.setUint8(46 + 'healthy/'.length, 'a'.charCodeAt(0))
+    expect(problems(readImageArchive({ name: 'z.zip', bytes: zip }, spec, limits))).toEqual([
+      { file: 'z.zip', entry: 'healthy/a.png', message: 'listed twice in the archive' },
+    ])
+  })
+
+  it('quotes at most 300 characters of a name', () => {
+    const long = `${'x'.repeat(5000)}/a.png`
+    const [p] = problems(read({ [long]: png([1, 1, 1]) }))
+    expect(p?.entry).toHaveLength(300)
+    expect(p?.entry?.endsWith('…')).toBe(true)
+  })
+
   it('refuses an archive that expands beyond the limit, counting as it inflates', () => {
     const zip = zipSync(
       { healthy: { 'a.png': png([1, 1, 1]), 'b.png': new Uint8Array(64 << 20) } },
@@ -210,7 +227,12 @@ describe('readImageArchive', () => {
     central(lying, 'healthy/a.png').setUint32(24, 10, true)
     expect(
       problems(readImageArchive({ name: 'z.zip', bytes: lying }, spec, limits))[0]?.message,
-    ).toMatch(/^expands to \d+ bytes, not the 10 its header declares$/)
+    ).toBe('expands past the 10 bytes its header declares')
+    const short = zip.slice()
+    central(short, 'healthy/a.png').setUint32(24, 100_000, true)
+    expect(
+      problems(readImageArchive({ name: 'z.zip', bytes: short }, spec, limits))[0]?.message,
+    ).toMatch(/^expands to \d+ bytes, not the 100000 its header declares$/)
     const crc = zip.slice()
     const view = central(crc, 'healthy/a.png')
     view.setUint32(16, view.getUint32(16, true) ^ 1, true)
@@ -259,7 +281,7 @@ describe('readImageArchive', () => {
       problems(
         read({ healthy: { 'a.png': png([1, 1, 1]), 'b.png': png([1, 1, 1]) } }, { maxExamples: 1 }),
       )[0]?.message,
-    ).toBe('2 images, more than the limit of 1')
+    ).toBe('2 files, more than the limit of 1')
   })
 
   it('refuses an archive with no images, and a tabular dataset', () => {
@@ -297,6 +319,14 @@ describe('readImageEntries', () => {
     )
     expect([...r.examples.labels]).toEqual([2])
     expect(r.notes).toContain('skipped 1 hidden or system files (.DS_Store, __MACOSX…)')
+  })
+
+  it('refuses more images than the limit', () => {
+    const entries = ['a', 'b'].map((n) => ({ path: `rust/${n}.png`, bytes: png([1, 2, 3]) }))
+    const r = readImageEntries('photos/', entries, spec, { maxExamples: 1 })
+    expect(problems(r)).toEqual([
+      { file: 'photos/', message: '2 images, more than the limit of 1' },
+    ])
   })
 
   it('judges the paths as in an archive', () => {

@@ -36,18 +36,24 @@ export function readImageArchive(
   let skipped = 0
   try {
     const listed = listZip(file.bytes, limits.maxExamples + spec.classes.length + EXTRA_ENTRIES)
-    // Every path is judged before any byte is inflated.
+    // Every path is judged before any byte is inflated. A path listed twice is refused too:
+    // tools disagree on which copy wins, so the set would depend on who unpacked it.
+    const seen = new Set<string>()
     for (const e of listed) {
       const kind = classifyPath(e.path)
-      if (kind.kind === 'climbs')
-        problems.add({
-          file: file.name,
-          entry: e.path,
-          message: `the path climbs out of the archive: ${kind.why}`,
-        })
+      const at = { file: file.name, entry: e.path }
+      if (kind.kind === 'climbs') {
+        problems.add({ ...at, message: `the path climbs out of the archive: ${kind.why}` })
+      } else if (seen.has(e.path)) problems.add({ ...at, message: 'listed twice in the archive' })
+      seen.add(e.path)
       if (problems.full) return problems.result()
     }
     if (problems.any) return problems.result()
+    const images = listed.filter((e) => classifyPath(e.path).kind === 'file').length
+    if (images > limits.maxExamples) {
+      const message = `${count(images)} files, more than the limit of ${count(limits.maxExamples)}`
+      return refuse({ file: file.name, message })
+    }
     for (const e of listed) {
       const kind = classifyPath(e.path).kind
       if (kind === 'skip') skipped += 1
@@ -74,7 +80,8 @@ export function readImageArchive(
 
 /**
  * The same reader over entries already at hand; `source` names them in problems (the archive's
- * or the folder's name). Paths are judged as in an archive.
+ * or the folder's name). Paths are judged as in an archive. `skippedBefore`: hidden or system
+ * files the caller already left out, counted in the notes with those skipped here.
  */
 export function readImageEntries(
   source: string,

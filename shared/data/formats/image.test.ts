@@ -144,6 +144,14 @@ describe('decodeImage', () => {
     expect(decodeImage(huge)).toBe('PNG: 5000×5000 is over 16 megapixels: scale the images down')
   })
 
+  it('refuses a JPEG past the size limit from its frame header, before decoding', () => {
+    const jpeg = encodeJpeg({ width: 8, height: 8, data: new Uint8Array(256) }, 90).data
+    const sof = jpeg.findIndex((b, i) => b === 0xff && jpeg[i + 1] === 0xc0)
+    const huge = Uint8Array.from(jpeg)
+    huge.set([5000 >> 8, 5000 & 0xff, 5000 >> 8, 5000 & 0xff], sof + 5)
+    expect(decodeImage(huge)).toBe('JPEG: 5000×5000 is over 16 megapixels: scale the images down')
+  })
+
   it('refuses a PNG whose pixel data inflates past its declared size (a PNG bomb)', () => {
     // 10×10 declares 110 bytes of rows; its data inflates to 32 MiB.
     const bomb = pngWithData(10, 10, new Uint8Array(32 << 20))

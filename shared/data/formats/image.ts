@@ -1,6 +1,6 @@
 import { convertIndexedToRgb, decode as decodePng, type DecodedPng } from 'fast-png'
 import { decode as decodeJpeg } from 'jpeg-js'
-import { ByteBudget, unzlibLimited } from './inflate.ts'
+import { ByteBudget, MAX_DEFLATE_RATIO, unzlibLimited } from './inflate.ts'
 
 /**
  * Decoding PNG and JPEG in pure JS (Node and browsers alike), and bringing an image to a
@@ -61,7 +61,7 @@ function readPng(bytes: Uint8Array): Bitmap | string {
   const width = view.getUint32(16)
   const height = view.getUint32(20)
   if (width * height > MAX_SOURCE_PIXELS) {
-    return `PNG: ${width}×${height} is over ${MAX_SOURCE_PIXELS / (1 << 20)} megapixels: scale the images down`
+    return tooLarge('PNG', { width, height })
   }
   const inflation = checkPngData(bytes, width, height, bytes[24]!, bytes[25]!)
   if (inflation) return `PNG: ${inflation}`
@@ -74,11 +74,18 @@ function readPng(bytes: Uint8Array): Bitmap | string {
   return fromPng(png)
 }
 
+const tooLarge = (format: string, { width, height }: { width: number; height: number }) =>
+  `${format}: ${width}×${height} is over ${MAX_SOURCE_PIXELS / (1 << 20)} megapixels: scale the images down`
+
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }
+
+/** Image data that cannot inflate past this is left to fast-png unchecked: the worst is bounded. */
+const UNCHECKED_INFLATE = 8 << 20
 
 /**
  * Inflates the image data (IDAT) against what its header's size can need, before fast-png
- * inflates it without a bound. Interlaced images need a little more (a filter byte per pass row).
+ * inflates it without a bound, unless it is too small to matter. Interlaced images need a little
+ * more (a filter byte per pass row).
  */
 function checkPngData(
   bytes: Uint8Array,
@@ -106,6 +113,7 @@ function checkPngData(
     if (type === 'IEND') break
     at += 12 + length
   }
+  if (total * MAX_DEFLATE_RATIO <= Math.max(need, UNCHECKED_INFLATE)) return null
   const data = new Uint8Array(total)
   let at = 0
   for (const p of parts) {
@@ -149,7 +157,27 @@ function fromPng(png: DecodedPng): Bitmap | string {
   return { width, height, channels, data }
 }
 
+/** A JPEG's width and height from its frame header (SOFn), or null where none is found. */
+function jpegSize(bytes: Uint8Array): { width: number; height: number } | null {
+  let at = 2
+  while (at + 9 < bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1]!
+    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!
+    // SOF0..SOF15 but DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return {
+        height: (bytes[at + 5]! << 8) | bytes[at + 6]!,
+        width: (bytes[at + 7]! << 8) | bytes[at + 8]!,
+      }
+    }
+    at += 2 + length
+  }
+  return null
+}
+
 function readJpeg(bytes: Uint8Array): Bitmap | string {
+  const size = jpegSize(bytes)
+  if (size && size.width * size.height > MAX_SOURCE_PIXELS) return tooLarge('JPEG', size)
   try {
     const img = decodeJpeg(bytes, {
       useTArray: true,

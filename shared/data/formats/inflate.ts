@@ -1,4 +1,4 @@
-import { Gunzip, Inflate, Unzlib } from 'fflate'
+import { Gunzip, gunzipSync, Inflate, inflateSync, Unzlib, unzlibSync } from 'fflate'
 import { count } from './problems.ts'
 
 /**
@@ -8,6 +8,14 @@ import { count } from './problems.ts'
  * chunk expands to at most ~33 MiB).
  */
 const CHUNK = 32 * 1024
+
+/** Deflate's worst expansion, rounded up: n compressed bytes never inflate past n × this. */
+export const MAX_DEFLATE_RATIO = 1100
+/**
+ * Inputs that cannot inflate past this (nor past the budget) are inflated in one call: a small
+ * zip entry or PNG costs one allocation instead of a stream's, and its worst case is bounded.
+ */
+const ONE_CALL = 8 << 20
 
 /** Bytes still allowed to come out of decompression, shared by all the files of one upload. */
 export class ByteBudget {
@@ -37,15 +45,32 @@ export const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f
 
 /** gunzip `bytes` within `budget`. */
 export const gunzipLimited = (bytes: Uint8Array, budget: ByteBudget): InflateOutcome =>
-  run(bytes, budget, (ondata) => new Gunzip(ondata))
+  run(bytes, budget, (ondata) => new Gunzip(ondata), gunzipSync)
 
-/** Raw DEFLATE (a zip entry's data) within `budget`. */
-export const inflateLimited = (bytes: Uint8Array, budget: ByteBudget): InflateOutcome =>
-  run(bytes, budget, (ondata) => new Inflate(ondata))
+/**
+ * Raw DEFLATE (a zip entry's data) within `budget`. With `expected` (the size a zip header
+ * declares) a small entry inflates into one buffer of that size plus one byte, and an output
+ * longer than `expected` may be cut there: enough for the caller to see it is too long.
+ */
+export const inflateLimited = (
+  bytes: Uint8Array,
+  budget: ByteBudget,
+  expected = -1,
+): InflateOutcome =>
+  run(
+    bytes,
+    budget,
+    (ondata) => new Inflate(ondata),
+    (b) =>
+      inflateSync(
+        b,
+        expected >= 0 && expected < ONE_CALL ? { out: new Uint8Array(expected + 1) } : {},
+      ),
+  )
 
 /** A zlib stream (a PNG's image data) within `budget`. */
 export const unzlibLimited = (bytes: Uint8Array, budget: ByteBudget): InflateOutcome =>
-  run(bytes, budget, (ondata) => new Unzlib(ondata))
+  run(bytes, budget, (ondata) => new Unzlib(ondata), unzlibSync)
 
 function run(
   bytes: Uint8Array,
@@ -53,7 +78,17 @@ function run(
   open: (ondata: (chunk: Uint8Array, final: boolean) => void) => {
     push(chunk: Uint8Array, final?: boolean): void
   },
+  oneCall: (bytes: Uint8Array) => Uint8Array,
 ): InflateOutcome {
+  if (bytes.length * MAX_DEFLATE_RATIO <= Math.min(ONE_CALL, budget.left)) {
+    try {
+      const out = oneCall(bytes)
+      budget.take(out.length)
+      return { ok: true, bytes: out }
+    } catch (e) {
+      return { ok: false, reason: 'corrupt', message: `corrupt compressed data (${errorText(e)})` }
+    }
+  }
   const chunks: Uint8Array[] = []
   let total = 0
   let ended = false

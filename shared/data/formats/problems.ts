@@ -9,7 +9,7 @@ export class Problems {
   #dropped = false
 
   add(problem: FileProblem): void {
-    if (this.list.length < MAX_PROBLEMS) this.list.push(problem)
+    if (this.list.length < MAX_PROBLEMS) this.list.push(clipped(problem))
     else this.#dropped = true
   }
 
@@ -35,8 +35,23 @@ export class Problems {
 /** A refusal with one problem. */
 export const refuse = (problem: FileProblem): ReadResult & { ok: false } => ({
   ok: false,
-  problems: [problem],
+  problems: [clipped(problem)],
 })
+
+/** Names come from the upload (a zip entry's may be 64 KiB): a problem quotes at most this. */
+export const MAX_NAME = 300
+
+const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s)
+
+function clipped(p: FileProblem): FileProblem {
+  return {
+    ...p,
+    file: clip(p.file, MAX_NAME),
+    ...(p.entry === undefined ? {} : { entry: clip(p.entry, MAX_NAME) }),
+    ...(p.field === undefined ? {} : { field: clip(p.field, MAX_NAME) }),
+    message: clip(p.message, 4 * MAX_NAME),
+  }
+}
 
 /** Thrown inside a reader to refuse at once; caught at its entry point. */
 export class FormatProblem extends Error {

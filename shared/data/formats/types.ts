@@ -1,18 +1,5 @@
 import type { DatasetSpec } from '../../protocol/datasets.ts'
-
-/**
- * Labelled examples of any shape, as issue 16's shared/data/examples.ts declares them. Declared
- * here too until that refactor lands on main, then re-exported from there (the same structure).
- */
-export interface Examples {
-  count: number
-  /** One example's shape: [height, width, channels] for images, [columns] for tabular. */
-  shape: number[]
-  /** count × size(shape) values, row-major: image bytes 0..255, or tabular values scaled. */
-  features: Uint8Array | Float32Array
-  /** count labels, each < the dataset's classes. */
-  labels: Uint8Array
-}
+import type { Examples } from '../examples.ts'
 
 /** One thing wrong with the files a data scientist gave: where it is, and what is wrong. */
 export interface FileProblem {
@@ -46,4 +33,4 @@ export interface NamedFile {
   bytes: Uint8Array
 }
 
-export type { DatasetSpec }
+export type { DatasetSpec, Examples }

@@ -149,12 +149,15 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, budget: ByteBud
       )
     data = raw
   } else {
-    const out = inflateLimited(raw, budget)
+    const out = inflateLimited(raw, budget, entry.declaredSize)
     if (!out.ok)
       throw fail(out.reason === 'over-budget' ? `the archive ${out.message}` : out.message)
     data = out.bytes
   }
-  if (data.length !== entry.declaredSize) {
+  if (data.length > entry.declaredSize) {
+    throw fail(`expands past the ${entry.declaredSize} bytes its header declares`)
+  }
+  if (data.length < entry.declaredSize) {
     throw fail(`expands to ${data.length} bytes, not the ${entry.declaredSize} its header declares`)
   }
   if (crc32(data) !== entry.crc) throw fail('CRC-32 mismatch: the archive is corrupt')
