@@ -37,6 +37,31 @@ describe('a task fitted to its dataset', () => {
   })
 })
 
+describe('a custom model fitted to its dataset', () => {
+  it('says a topology that is no model is invalid_model, one that does not fit is the model field', () => {
+    const custom = (topology: unknown) =>
+      TaskSpecSchema.parse({ name: 't', purpose: 'p', model: { preset: 'custom', topology } })
+    expect(() => fitTaskToDataset(custom({ class_name: 'Nope' }), MNIST_DATASET)).toThrow(
+      expect.objectContaining({ code: 'invalid_model', field: 'model.topology' }),
+    )
+    const dense = {
+      class_name: 'Sequential',
+      config: {
+        name: 's',
+        layers: [
+          {
+            class_name: 'Dense',
+            config: { name: 'd', units: 3, activation: 'softmax', batch_input_shape: [null, 784] },
+          },
+        ],
+      },
+    }
+    expect(() => fitTaskToDataset(custom(dense), MNIST_DATASET)).toThrow(
+      expect.objectContaining({ code: 'invalid_request', field: 'model' }),
+    )
+  })
+})
+
 describe('check-in histograms against the declared classes', () => {
   const specOf = (name: string) => (name === 'flowers' ? FLOWERS : undefined)
 

@@ -1,5 +1,6 @@
 import type { DatasetHeld, DatasetSpec, TaskSpec } from '../../shared/protocol/index.ts'
 import { fitModelToDataset } from '../../shared/models/fit.ts'
+import { checkTopology, TopologyError } from '../../shared/models/index.ts'
 import { PollenError } from '../errors.ts'
 
 /**
@@ -14,6 +15,17 @@ export function fitTaskToDataset(task: TaskSpec, dataset: DatasetSpec | undefine
       `dataset ${task.dataset} is not declared: declare it first with POST /api/v1/datasets (its features and classes), then create the task`,
       'dataset',
     )
+  // A topology that is no model at all is the model's fault, as the registry would say (its
+  // budget is the registry's to apply, after this).
+  if (task.model.preset === 'custom') {
+    try {
+      checkTopology(task.model.topology, { maxParameters: Infinity, maxActivations: Infinity })
+    } catch (error) {
+      if (error instanceof TopologyError)
+        throw new PollenError('invalid_model', error.message, 'model.topology')
+      throw error
+    }
+  }
   const fit = fitModelToDataset(task.model, dataset)
   if (!fit.ok) throw new PollenError('invalid_request', fit.message, 'model')
   return { ...task, model: fit.model }
