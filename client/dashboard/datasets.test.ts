@@ -70,7 +70,11 @@ describe('the Datasets view', () => {
     expect(m!.querySelector('.histogram')).toBeNull() // no device holds any
     expect(s!.dataset.declared).toBe('false')
     expect(s!.textContent).toContain('Not declared')
-    expect(summary.textContent).toMatch(/^2 declared, 1 held by devices undeclared\./)
+    expect(summary.textContent).toMatch(
+      /^2 declared, and 1 that devices hold but no one declared\./,
+    )
+    renderDatasets(document, list, summary, [flowers, mnist])
+    expect(summary.textContent).toMatch(/^2 declared\. Device counts/)
 
     renderDatasets(document, list, summary, [flowers, mnist, stray], 'digits')
     expect([...list.children].map((e) => (e as HTMLElement).dataset.name)).toEqual(['mnist'])

@@ -74,7 +74,7 @@ function item(doc: Document, d: DatasetListing): HTMLLIElement {
         h(
           doc,
           'p',
-          'facts',
+          'dataset-facts',
           [
             featuresText(d),
             `${count(d.classes.length)} classes: ${d.classes.join(', ')}`,
@@ -105,6 +105,11 @@ function item(doc: Document, d: DatasetListing): HTMLLIElement {
   return li
 }
 
+/** Names devices hold that no one declared: said only when there are some. */
+function undeclaredText(n: number): string {
+  return n === 0 ? '' : `, and ${count(n)} that devices hold but no one declared`
+}
+
 export function renderDatasets(
   doc: Document,
   list: HTMLUListElement,
@@ -117,6 +122,6 @@ export function renderDatasets(
   summary.textContent =
     datasets.length === 0
       ? 'No dataset is declared and no device holds any.'
-      : `${count(declared)} declared, ${count(datasets.length - declared)} held by devices undeclared${query.trim() ? `; ${count(shown.length)} match "${query.trim()}"` : ''}. Device counts are of the active devices (seen in the last ${ACTIVE_MINUTES} minutes); gone ones are only counted as enrolled.`
+      : `${count(declared)} declared${undeclaredText(datasets.length - declared)}${query.trim() ? `; ${count(shown.length)} match "${query.trim()}"` : ''}. Device counts are of the active devices (seen in the last ${ACTIVE_MINUTES} minutes); gone ones are only counted as enrolled.`
   list.replaceChildren(...shown.map((d) => item(doc, d)))
 }

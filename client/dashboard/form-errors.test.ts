@@ -40,6 +40,16 @@ describe('placeIssues on the create form', () => {
     })
   })
 
+  it('shows a model that does not fit the dataset beside the model it chose', () => {
+    const message = "model 'mnist-2nn' takes [784] and outputs 10 classes; dataset 'colours' …"
+    const [placed] = placeIssues([{ field: 'model', message }], controlNamed)
+    expect(placed).toMatchObject({
+      control: { id: 'create-model', label: 'Model' },
+      noteId: 'create-model-error',
+      line: `Model: ${message}`,
+    })
+  })
+
   it("names fields by the form's labels, in plain words, never by their API names", () => {
     const formLabels = new Map(
       controls.flatMap((c) => {

@@ -26,6 +26,12 @@ export interface PlacedIssue {
 }
 
 /**
+ * Fields the server names as a whole that the form sets through one control: the model (a
+ * model that does not fit the dataset) is chosen by its preset.
+ */
+const STANDS_FOR: Readonly<Record<string, string>> = { model: 'model.preset' }
+
+/**
  * Where each issue is shown, by `controlNamed(issue.field)`, and what it says: the form's labels
  * (`labels`: field name → label) stand for the API's names. The page's text goes in as text.
  */
@@ -35,7 +41,8 @@ export function placeIssues(
   labels: ReadonlyMap<string, string> = new Map(),
 ): PlacedIssue[] {
   return issues.map((issue) => {
-    const control = controlNamed(issue.field)
+    const stand = STANDS_FOR[issue.field]
+    const control = controlNamed(issue.field) ?? (stand ? controlNamed(stand) : null)
     const message = plainMessage(issue.message, labels)
     if (!control)
       return { issue, control, noteId: null, message, line: `${issue.field}: ${message}` }

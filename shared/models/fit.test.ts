@@ -82,7 +82,7 @@ describe('fitModelToDataset', () => {
       /^model 'cifar-cnn' takes \[32, 32, 3\] and outputs 10 classes; dataset 'mnist' has examples of \[28, 28, 1\] and 10 classes: its input must be \[28, 28, 1\] or \[784\]$/,
     )
     expect(refusal({ preset: 'tabular-mlp', inputs: 5 }, sensors)).toMatch(
-      /takes \[5\] and outputs 2 classes; dataset 'sensors' has examples of \[4\] and 2 classes: its input must be \[4\] or \[4\]$/,
+      /takes \[5\] and outputs 2 classes; dataset 'sensors' has examples of \[4\] and 2 classes: its input must be \[4\]$/,
     )
   })
 

@@ -41,7 +41,9 @@ export function fitModelToDataset<M extends ModelSpec>(
   const classesFit = io.classes === dataset.classes.length
   if (inputFits && classesFit) return { ok: true, model: fitted }
   const why = [
-    ...(inputFits ? [] : [`its input must be [${shape.join(', ')}] or [${size}]`]),
+    ...(inputFits
+      ? []
+      : [`its input must be [${shape.join(', ')}]${shape.length > 1 ? ` or [${size}]` : ''}`]),
     ...(classesFit ? [] : [`its output must have ${dataset.classes.length} classes`]),
   ].join(' and ')
   return {

@@ -52,7 +52,13 @@ export const TabularFeaturesSchema = z.strictObject({
     )
     .min(1)
     .max(MAX_COLUMNS)
-    .refine((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'column names must differ'),
+    .refine((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'column names must differ')
+    // A CSV (held-out or a phone's import) gives the class in its `label` column, so a feature
+    // column of that name could never be read.
+    .refine(
+      (cs) => cs.every((c) => c.name !== 'label'),
+      '"label" names the class column of a CSV; give this feature column another name',
+    ),
 })
 
 export const DatasetFeaturesSchema = z.discriminatedUnion('kind', [

@@ -43,7 +43,9 @@ function describe(issue: Issue, base: PropertyKey[]): { field: string; message: 
         branch.every((i) => i.path.length > 0 || i.code === 'unrecognized_keys'),
     )
     if (inside.length === 1) return inside[0]!.flatMap((i) => describe(i, path))
-    message = `Invalid input: ${alternatives(issue.errors.flat())}`
+    // A union given its own message ('must be 1 (grayscale) or 3 (RGB)') says it better than
+    // the alternatives' "expected 1; or expected 3".
+    if (message === 'Invalid input') message = `Invalid input: ${alternatives(issue.errors.flat())}`
   }
   return [{ field: fieldName(path) || '(body)', message }]
 }
