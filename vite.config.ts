@@ -7,8 +7,11 @@ import { ICON_SIZES, iconPath, iconPng, THEME_COLOR } from './scripts/icons.ts'
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url))
 
-/** The phone app's JavaScript (its entries plus what they import statically) may not exceed this. */
-const PAGE_BUDGET_BYTES = 48 * 1024
+/**
+ * The phone app's JavaScript (its entries plus what they import statically) may not exceed this.
+ * 52 KiB since issue 16: examples of any shape, checked per dataset as they are stored.
+ */
+const PAGE_BUDGET_BYTES = 52 * 1024
 /**
  * The dashboard is opened on a laptop over the LAN, not on a metered phone, and carries the
  * charts (uPlot) and the QR code: a budget of its own, apart from the phone's.

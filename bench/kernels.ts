@@ -46,9 +46,9 @@ function options() {
 }
 
 function digits(count: number): Digits {
-  const pixels = Uint8Array.from({ length: count * 784 }, (_, i) => (i * 7919) % 256)
+  const features = Uint8Array.from({ length: count * 784 }, (_, i) => (i * 7919) % 256)
   const labels = Uint8Array.from({ length: count }, (_, i) => i % 10)
-  return { count, rows: 28, cols: 28, pixels, labels }
+  return { count, shape: [28, 28, 1], features, labels }
 }
 
 /** Milliseconds per step by "kernel [input shapes]", and the whole step's. */

@@ -59,13 +59,13 @@ export async function* runtimes(options: RuntimeOptions): AsyncGenerator<Runtime
   yield* chromiumRuntimes(options)
 }
 
-/** Random digits: a training step costs the same whatever the pixels say. */
+/** Random digits: a training step costs the same whatever the features say. */
 function randomDigits(count: number, seed: number): Digits {
   let state = seed
   const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0)
-  const pixels = Uint8Array.from({ length: count * 784 }, () => next() >>> 24)
+  const features = Uint8Array.from({ length: count * 784 }, () => next() >>> 24)
   const labels = Uint8Array.from({ length: count }, () => next() % 10)
-  return { count, rows: 28, cols: 28, pixels, labels }
+  return { count, shape: [28, 28, 1], features, labels }
 }
 
 async function nodeWasm(examples: number): Promise<Runtime> {
@@ -218,7 +218,8 @@ async function setUp(page: Page, model: PresetName, count: number): Promise<void
       const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0)
       const examples = {
         count,
-        pixels: Uint8Array.from({ length: count * 784 }, () => next() >>> 24),
+        shape: [28, 28, 1],
+        features: Uint8Array.from({ length: count * 784 }, () => next() >>> 24),
         labels: Uint8Array.from({ length: count }, () => next() % 10),
       }
       const job = {

@@ -15,11 +15,11 @@ describe('mnist file', async () => {
     expect(r).toMatchObject({ built: true, train: 8000, test: 2000, bytes: 24 + 10000 * 785 })
     const { train, test } = decodeMnist(await readFile(out))
     const source = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
-    expect(labelHistogram(train)).toEqual(source.map((n) => Math.round(n * 0.8)))
-    expect(labelHistogram(test)).toEqual(source.map((n) => n - Math.round(n * 0.8)))
+    expect(labelHistogram(train, 10)).toEqual(source.map((n) => Math.round(n * 0.8)))
+    expect(labelHistogram(test, 10)).toEqual(source.map((n) => n - Math.round(n * 0.8)))
     // Shuffled: the first 100 training digits are not all one label.
     expect(new Set(train.labels.subarray(0, 100)).size).toBe(10)
-    expect(Math.max(...train.pixels.subarray(0, 784 * 10))).toBe(255)
+    expect(Math.max(...train.features.subarray(0, 784 * 10))).toBe(255)
   })
 
   it('skips an up-to-date file and rebuilds identical bytes when forced', async () => {
@@ -33,7 +33,7 @@ describe('mnist file', async () => {
 
   it('loadMnist decodes the default file, same as the source', async () => {
     const [file, source] = await Promise.all([loadMnist(), readMnistSource()])
-    expect(Buffer.compare(file.test.pixels, source.test.pixels)).toBe(0)
+    expect(Buffer.compare(file.test.features, source.test.features)).toBe(0)
     expect(Buffer.compare(file.train.labels, source.train.labels)).toBe(0)
     await expect(loadMnist(join(dir, 'missing.bin'))).rejects.toThrow(/ENOENT/)
   })

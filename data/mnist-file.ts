@@ -9,7 +9,9 @@ import {
   decodeMnist,
   type Digits,
   encodeMnist,
+  concatExamples,
   type Examples,
+  MNIST_SHAPE,
   MnistFormatError,
   mulberry32,
   permutation,
@@ -43,9 +45,14 @@ export async function readMnistSource(): Promise<{ train: Digits; test: Digits }
       throw new Error(`${file}: ${data.length} values is not a whole number of 28x28 digits`)
     }
     const count = data.length / PIXELS_PER_EXAMPLE
-    const pixels = new Uint8Array(data.length)
-    for (let i = 0; i < data.length; i++) pixels[i] = Math.round(data[i]! * 255)
-    perLabel.push({ count, pixels, labels: new Uint8Array(count).fill(label) })
+    const features = new Uint8Array(data.length)
+    for (let i = 0; i < data.length; i++) features[i] = Math.round(data[i]! * 255)
+    perLabel.push({
+      count,
+      shape: [...MNIST_SHAPE],
+      features,
+      labels: new Uint8Array(count).fill(label),
+    })
   }
   const split = (pick: (count: number) => [number, number]): Digits => {
     const parts = perLabel.map((d) => subset(d, range(...pick(d.count))))
@@ -62,18 +69,8 @@ export async function readMnistSource(): Promise<{ train: Digits; test: Digits }
 const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from }, (_, i) => from + i)
 
-function concat(parts: Examples[]): Digits {
-  const count = parts.reduce((n, d) => n + d.count, 0)
-  const pixels = new Uint8Array(count * PIXELS_PER_EXAMPLE)
-  const labels = new Uint8Array(count)
-  let at = 0
-  for (const d of parts) {
-    pixels.set(d.pixels, at * PIXELS_PER_EXAMPLE)
-    labels.set(d.labels, at)
-    at += d.count
-  }
-  return { count, rows: 28, cols: 28, pixels, labels }
-}
+/** The digits of `parts` in one: byte features, as every part has. */
+const concat = (parts: Examples[]): Digits => concatExamples(parts) as Digits
 
 export interface BuildResult {
   path: string

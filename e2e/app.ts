@@ -80,8 +80,8 @@ export function storedLabels(page: Page): Promise<number[]> {
           request.onerror = () => reject(request.error ?? new Error('getAll failed'))
           request.onsuccess = () => {
             const counts = new Array<number>(10).fill(0)
-            for (const record of request.result as { label: number; pixels: Uint8Array }[]) {
-              if (record.pixels.length !== 784) throw new Error('an example without 784 pixels')
+            for (const record of request.result as { label: number; features: Uint8Array }[]) {
+              if (record.features.length !== 784) throw new Error('an example without 784 pixels')
               counts[record.label]! += 1
             }
             db.close()
@@ -166,11 +166,12 @@ export function storedRecords<T>(page: Page, store: string): Promise<T[]> {
   )
 }
 
-/** A stored example as the tests compare it: its pixels as plain numbers. */
+/** A stored example as the tests compare it: its features as plain numbers. */
 export interface StoredExample {
   label: number
   source: string
-  pixels: number[]
+  shape: number[]
+  features: number[]
 }
 
 /** The stored examples (the first `limit`, if given), read from IndexedDB directly. */
@@ -187,9 +188,19 @@ export function storedExamples(page: Page, limit?: number): Promise<StoredExampl
           request.onsuccess = () => {
             db.close()
             resolve(
-              (request.result as { label: number; source: string; pixels: Uint8Array }[]).map(
-                (r) => ({ label: r.label, source: r.source, pixels: Array.from(r.pixels) }),
-              ),
+              (
+                request.result as {
+                  label: number
+                  source: string
+                  shape: number[]
+                  features: Uint8Array | Float32Array
+                }[]
+              ).map((r) => ({
+                label: r.label,
+                source: r.source,
+                shape: r.shape,
+                features: Array.from(r.features),
+              })),
             )
           }
         }

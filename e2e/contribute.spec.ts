@@ -64,7 +64,7 @@ test('a phone joins a task, trains a round in its worker, sends no example, and 
 
     await openApp(page)
     await loadDemo(page, 'iid')
-    const examples = (await storedExamples(page, 20)).map((e) => e.pixels)
+    const examples = (await storedExamples(page, 20)).map((e) => e.features)
     expect(examples).toHaveLength(20)
     expect(examples.every((p) => p.length === 784)).toBe(true)
 

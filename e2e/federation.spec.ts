@@ -44,7 +44,7 @@ async function phone(browser: Browser, others: Phone[]): Promise<Phone> {
     labels = demo!.labels
     if (!others.some((o) => o.labels.join() === labels.join())) break
   }
-  const raw = (await storedExamples(page, 10)).map((e) => e.pixels)
+  const raw = (await storedExamples(page, 10)).map((e) => e.features)
   const requests: Phone['requests'] = []
   context.on('request', (request) => requests.push({ request, body: request.postDataBuffer() }))
   expect(raw).toHaveLength(10)

@@ -99,19 +99,20 @@ test('draw a digit with a finger and with a mouse, label it, save it', async ({ 
     [1, 'drawn'],
   ])
   for (const r of records) {
-    expect(r.pixels).toHaveLength(784)
-    expect(Math.max(...r.pixels)).toBeGreaterThan(200)
-    const [cx, cy] = centreOfMass(r.pixels)
+    expect(r.features).toHaveLength(784)
+    expect(r.shape).toEqual([28, 28, 1])
+    expect(Math.max(...r.features)).toBeGreaterThan(200)
+    const [cx, cy] = centreOfMass(r.features)
     expect(Math.abs(cx - 14)).toBeLessThan(1)
     expect(Math.abs(cy - 14)).toBeLessThan(1)
     // The corners are background.
-    expect([r.pixels[0], r.pixels[27], r.pixels[756], r.pixels[783]]).toEqual([0, 0, 0, 0])
+    expect([r.features[0], r.features[27], r.features[756], r.features[783]]).toEqual([0, 0, 0, 0])
   }
   const rows = (pixels: number[]) =>
     Array.from({ length: 28 }, (_, y) => pixels.slice(y * 28, y * 28 + 28).some((v) => v > 0))
   const cols = (pixels: number[]) =>
     Array.from({ length: 28 }, (_, x) => pixels.some((v, p) => p % 28 === x && v > 0))
-  const one = records[1]!.pixels
+  const one = records[1]!.features
   expect(rows(one).filter(Boolean).length).toBe(20)
   expect(cols(one).filter(Boolean).length).toBeLessThanOrEqual(6)
   await screenshot(page, '31-drawn-saved')
@@ -150,7 +151,7 @@ test('import images: a real PNG is stored; a text file, a cut PNG and a huge fil
   const stored = await storedExamples(page)
   expect(stored.map((r) => [r.label, r.source])).toEqual([[1, 'imported']])
   // Dark on white came in inverted: white on black, the bar upright and centred.
-  const pixels = stored[0]!.pixels
+  const pixels = stored[0]!.features
   expect(pixels).toHaveLength(784)
   expect(pixels[0]).toBe(0)
   expect(pixels[14 * 28 + 14]).toBeGreaterThan(200)
@@ -242,7 +243,12 @@ test("try the model: a task's current model reads a drawn digit on the phone, of
     const weights = decodeContainer(new Uint8Array(await blob.arrayBuffer())).tensors
     await useBackend('cpu')
     const reference = Array.from(
-      await predict(buildModel({ preset: 'mnist-2nn' }), weights, Uint8Array.from(seen)),
+      await predict(
+        buildModel({ preset: 'mnist-2nn' }),
+        weights,
+        Uint8Array.from(seen),
+        [28, 28, 1],
+      ),
     )
     for (let k = 0; k < 10; k++) expect(values[k]).toBeCloseTo(reference[k]!, 3)
 

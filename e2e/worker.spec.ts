@@ -45,7 +45,7 @@ async function initialWeights(spec: ModelSpecWire): Promise<NamedTensor[]> {
 
 interface Wire {
   weights: { name: string; shape: number[]; data: string }[]
-  examples: { count: number; pixels: string; labels: string }
+  examples: { count: number; shape: number[]; features: string; labels: string }
 }
 
 const base64 = (bytes: Uint8Array) =>
@@ -60,7 +60,8 @@ function wire(weights: NamedTensor[], examples: Examples): Wire {
     })),
     examples: {
       count: examples.count,
-      pixels: base64(examples.pixels),
+      shape: examples.shape,
+      features: base64(examples.features as Uint8Array),
       labels: base64(examples.labels),
     },
   }
@@ -88,7 +89,8 @@ async function startTrainer(page: Page, data: Wire): Promise<void> {
         })),
         examples: {
           count: data.examples.count,
-          pixels: bytes(data.examples.pixels),
+          shape: data.examples.shape,
+          features: bytes(data.examples.features),
           labels: bytes(data.examples.labels),
         },
       }
@@ -156,7 +158,7 @@ function train(
         progress: [...kept.progress],
         // The trainer sent copies: the page's weights and examples are still there.
         inputsIntact:
-          kept.weights.every((t) => t.data.byteLength > 0) && kept.examples.pixels.byteLength > 0,
+          kept.weights.every((t) => t.data.byteLength > 0) && kept.examples.features.byteLength > 0,
       }
     },
     { spec, plan },

@@ -81,7 +81,7 @@ function parts(over: Partial<RoundParts> = {}) {
         return Promise.resolve({ ...trained, trainingMs: 42 })
       },
     },
-    examples: { count: 20, pixels: new Uint8Array(0), labels: new Uint8Array(0) },
+    examples: { count: 20, shape: [1], features: new Uint8Array(20), labels: new Uint8Array(20) },
     model: () => Promise.resolve([tensor(1)]),
     delivery,
     onEvent: (e) => events.push(e),

@@ -1,4 +1,4 @@
-import { labelHistogram, type Examples } from '../../shared/data/index.ts'
+import { classesSeen, labelHistogram, type Examples } from '../../shared/data/index.ts'
 import {
   PROTOCOL_VERSION,
   type Assignment,
@@ -25,6 +25,11 @@ export interface DeviceOptions {
   trainer: Trainer
   examples: Examples
   dataset?: string
+  /**
+   * Classes of the dataset: the length of the label histogram declared at check-in. Default:
+   * as many as the stored labels need.
+   */
+  classes?: number
   backend: Backend
   /** Training speed reported at check-in: a number, or read at each check-in (as measured). */
   examplesPerSecond?: number | (() => number | undefined)
@@ -104,7 +109,13 @@ export function createDevice(options: DeviceOptions) {
         ...(speed ? { examplesPerSecond: speed } : {}),
         ...options.state?.(),
       },
-      datasets: [{ name: dataset, examples: examples.count, labels: labelHistogram(examples) }],
+      datasets: [
+        {
+          name: dataset,
+          examples: examples.count,
+          labels: labelHistogram(examples, options.classes ?? classesSeen(examples)),
+        },
+      ],
       ...(consents ? { consents } : {}),
     })
   }

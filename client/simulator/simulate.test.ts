@@ -14,7 +14,7 @@ describe('slowedTrainer', () => {
     spec: { preset: 'mnist-2nn' },
     weights: [],
     plan: { optimizer: 'sgd', learningRate: 0.1, batchSize: 10, localEpochs: 1 },
-    examples: { count: 0, pixels: new Uint8Array(0), labels: new Uint8Array(0) },
+    examples: { count: 0, shape: [1], features: new Uint8Array(0), labels: new Uint8Array(0) },
     ...(stopAt !== undefined ? { stopAt } : {}),
   })
 

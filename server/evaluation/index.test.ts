@@ -16,7 +16,9 @@ describe('heldOutEvaluator', () => {
     })
     const { hash } = await models.create({ preset: 'mnist-2nn' }, 1)
     const labels = Uint8Array.from([1, 1, 3])
-    const heldOut = new Map([['mnist', { count: 3, pixels: new Uint8Array(3 * 784), labels }]])
+    const heldOut = new Map([
+      ['mnist', { count: 3, shape: [28, 28, 1], features: new Uint8Array(3 * 784), labels }],
+    ])
     const evaluator = heldOutEvaluator({ heldOut })
     const spec = { preset: 'mnist-2nn' } as const
     const result = await evaluator.evaluate(spec, await models.weights(hash), 'mnist')

@@ -17,7 +17,7 @@ import {
 function fakeDigits(count: number, seed = 7): Digits {
   const random = mulberry32(seed)
   const labels = new Uint8Array(count)
-  const pixels = new Uint8Array(count * PIXELS_PER_EXAMPLE)
+  const features = new Uint8Array(count * PIXELS_PER_EXAMPLE)
   for (let i = 0; i < count; i++) {
     // Label l has weight l + 5, so counts differ between labels.
     let r = random() * 95
@@ -25,12 +25,12 @@ function fakeDigits(count: number, seed = 7): Digits {
     while (r >= l + 5) r -= l++ + 5
     labels[i] = l
     const p = i * PIXELS_PER_EXAMPLE
-    pixels[p] = i & 255
-    pixels[p + 1] = (i >> 8) & 255
-    pixels[p + 2] = (i >> 16) & 255
-    for (let k = 3; k < PIXELS_PER_EXAMPLE; k++) pixels[p + k] = Math.floor(random() * 256)
+    features[p] = i & 255
+    features[p + 1] = (i >> 8) & 255
+    features[p + 2] = (i >> 16) & 255
+    for (let k = 3; k < PIXELS_PER_EXAMPLE; k++) features[p + k] = Math.floor(random() * 256)
   }
-  return { count, rows: 28, cols: 28, labels, pixels }
+  return { count, shape: [28, 28, 1], labels, features }
 }
 
 const same = (a: Uint8Array, b: Uint8Array): boolean =>
@@ -39,11 +39,11 @@ const same = (a: Uint8Array, b: Uint8Array): boolean =>
 const ids = (d: Digits): number[] =>
   Array.from({ length: d.count }, (_, i) => {
     const p = i * PIXELS_PER_EXAMPLE
-    return d.pixels[p]! | (d.pixels[p + 1]! << 8) | (d.pixels[p + 2]! << 16)
+    return d.features[p]! | (d.features[p + 1]! << 8) | (d.features[p + 2]! << 16)
   })
 
 const labelsOf = (d: Digits): number[] =>
-  labelHistogram(d).flatMap((n, label) => (n > 0 ? [label] : []))
+  labelHistogram(d, 10).flatMap((n, label) => (n > 0 ? [label] : []))
 
 function expectDisjointCover(shards: Digits[], whole: Digits): void {
   const all = shards.flatMap(ids).sort((a, b) => a - b)
@@ -74,21 +74,21 @@ describe('random', () => {
 describe('labelHistogram and subset', () => {
   it('histogram has 10 bins that sum to the count', () => {
     const d = fakeDigits(3000)
-    const h = labelHistogram(d)
+    const h = labelHistogram(d, 10)
     expect(h).toHaveLength(10)
     expect(h.reduce((a, b) => a + b, 0)).toBe(3000)
     expect(h.every((n) => n > 0)).toBe(true)
   })
 
-  it('subset copies the chosen examples in order and keeps rows and cols', () => {
+  it('subset copies the chosen examples in order and keeps the shape', () => {
     const d = fakeDigits(50)
     const s = subset(d, [7, 3, 49])
     expect(s.count).toBe(3)
     expect(ids(s)).toEqual([7, 3, 49])
-    expect([s.rows, s.cols]).toEqual([28, 28])
+    expect(s.shape).toEqual([28, 28, 1])
     expect(Array.from(s.labels)).toEqual([d.labels[7], d.labels[3], d.labels[49]])
-    s.pixels[10] = 255 - d.pixels[7 * PIXELS_PER_EXAMPLE + 10]!
-    expect(d.pixels[7 * PIXELS_PER_EXAMPLE + 10]).not.toBe(s.pixels[10])
+    s.features[10] = 255 - d.features[7 * PIXELS_PER_EXAMPLE + 10]!
+    expect(d.features[7 * PIXELS_PER_EXAMPLE + 10]).not.toBe(s.features[10])
     expect(() => subset(d, [50])).toThrow(/outside/)
   })
 })
@@ -106,12 +106,12 @@ describe('mnist codec', () => {
       [back.train, train],
       [back.test, test],
     ] as const) {
-      expect({ ...got, pixels: null, labels: null }).toEqual({
+      expect({ ...got, features: null, labels: null }).toEqual({
         ...want,
-        pixels: null,
+        features: null,
         labels: null,
       })
-      expect(same(got.pixels, want.pixels) && same(got.labels, want.labels)).toBe(true)
+      expect(same(got.features, want.features) && same(got.labels, want.labels)).toBe(true)
     }
   })
 
@@ -119,7 +119,7 @@ describe('mnist codec', () => {
     const bytes = encodeMnist({ train, test })
     const padded = new Uint8Array(bytes.length + 3)
     padded.set(bytes, 3)
-    expect(same(decodeMnist(padded.subarray(3)).test.pixels, test.pixels)).toBe(true)
+    expect(same(decodeMnist(padded.subarray(3)).test.features, test.features)).toBe(true)
   })
 
   const codeOf = (bytes: Uint8Array): string => {
@@ -185,8 +185,10 @@ describe('shardNonIid', () => {
     expect(shards).toHaveLength(10)
     expectDisjointCover(shards, d)
     for (const s of shards) expect(labelsOf(s).length).toBeLessThanOrEqual(2)
-    const total = shards.map(labelHistogram).reduce((a, h) => a.map((n, i) => n + h[i]!))
-    expect(total).toEqual(labelHistogram(d))
+    const total = shards
+      .map((s) => labelHistogram(s, 10))
+      .reduce((a, h) => a.map((n, i) => n + h[i]!))
+    expect(total).toEqual(labelHistogram(d, 10))
   })
 
   it('honours labelsPerClient and many clients', () => {

@@ -1,11 +1,21 @@
 export type { Digits, Examples } from './examples.ts'
 export {
   assertExamples,
+  assertShape,
+  classesSeen,
   COLS,
+  concatExamples,
+  featuresAt,
+  formatShape,
   labelHistogram,
+  MAX_EXAMPLE_SIZE,
+  MAX_RANK,
+  MNIST_SHAPE,
   NUM_LABELS,
   PIXELS_PER_EXAMPLE,
   ROWS,
+  sameShape,
+  shapeSize,
   subset,
 } from './examples.ts'
 export {

@@ -3,8 +3,11 @@ import {
   COLS,
   type Digits,
   type Examples,
+  formatShape,
+  MNIST_SHAPE,
   PIXELS_PER_EXAMPLE,
   ROWS,
+  sameShape,
 } from './examples.ts'
 
 /**
@@ -12,6 +15,8 @@ import {
  *
  *   'PMNS' | u32 version (1) | u32 trainCount | u32 testCount | u32 rows | u32 cols
  *   | labels (train, then test; one byte each) | pixels (train, then test; rows*cols bytes each)
+ *
+ * Decoded, the digits have shape [28, 28, 1] and byte features.
  */
 export const MNIST_MAGIC = 'PMNS'
 export const MNIST_VERSION = 1
@@ -30,9 +35,20 @@ export class MnistFormatError extends Error {
   }
 }
 
+/** Writes MNIST digits: 28×28×1 bytes with labels 0..9, as nothing else fits the file. */
 export function encodeMnist({ train, test }: { train: Examples; test: Examples }): Uint8Array {
-  assertExamples(train, 'train')
-  assertExamples(test, 'test')
+  for (const [what, d] of [
+    ['train', train],
+    ['test', test],
+  ] as const) {
+    assertExamples(d, what, 10)
+    if (!sameShape(d.shape, MNIST_SHAPE) || !(d.features instanceof Uint8Array)) {
+      throw new RangeError(
+        `${what}: mnist.bin holds 28x28x1 bytes, not ${formatShape(d.shape)} ` +
+          (d.features instanceof Uint8Array ? 'bytes' : 'float32 values'),
+      )
+    }
+  }
   const n = train.count + test.count
   const out = new Uint8Array(MNIST_HEADER_BYTES + n + n * PIXELS_PER_EXAMPLE)
   const view = new DataView(out.buffer)
@@ -45,8 +61,8 @@ export function encodeMnist({ train, test }: { train: Examples; test: Examples }
   let at = MNIST_HEADER_BYTES
   out.set(train.labels, at)
   out.set(test.labels, (at += train.count))
-  out.set(train.pixels, (at += test.count))
-  out.set(test.pixels, at + train.pixels.length)
+  out.set(train.features, (at += test.count))
+  out.set(test.features, at + train.features.length)
   return out
 }
 
@@ -89,10 +105,9 @@ export function decodeMnist(bytes: Uint8Array): { train: Digits; test: Digits } 
   const pixelsAt = labelsAt + n
   const digits = (first: number, count: number): Digits => ({
     count,
-    rows: ROWS,
-    cols: COLS,
+    shape: [...MNIST_SHAPE],
     labels: bytes.slice(labelsAt + first, labelsAt + first + count),
-    pixels: bytes.slice(
+    features: bytes.slice(
       pixelsAt + first * PIXELS_PER_EXAMPLE,
       pixelsAt + (first + count) * PIXELS_PER_EXAMPLE,
     ),

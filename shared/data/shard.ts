@@ -1,4 +1,4 @@
-import { type Examples, labelHistogram, NUM_LABELS, subset } from './examples.ts'
+import { classesSeen, type Examples, labelHistogram, subset } from './examples.ts'
 import { mulberry32, permutation, shuffleInPlace } from './random.ts'
 
 function assertClients(d: Examples, clients: number, parts = clients): void {
@@ -51,14 +51,14 @@ export function shardNonIid<T extends Examples>(
   const random = mulberry32(seed)
   // Seeded shuffle, then a stable sort by label: each label's examples in random order.
   const order = Array.from(permutation(d.count, random)).sort((a, b) => d.labels[a]! - d.labels[b]!)
-  const histogram = labelHistogram(d)
+  const histogram = labelHistogram(d, classesSeen(d))
   const present = histogram.filter((n) => n > 0).length
 
   const shards: number[][] = []
   if (shardCount >= present) {
     const perLabel = apportion(histogram, shardCount)
     let start = 0
-    for (let label = 0; label < NUM_LABELS; label++) {
+    for (let label = 0; label < histogram.length; label++) {
       const n = histogram[label]!
       const k = perLabel[label]!
       const at = cuts(n, k)

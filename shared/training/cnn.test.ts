@@ -38,7 +38,8 @@ describe.each<BackendName>(['cpu', 'wasm'])('training a CNN on %s', (backend) =>
     const random = mulberry32(1)
     const examples = {
       count: 40,
-      pixels: Uint8Array.from({ length: 40 * 784 }, () => Math.floor(random() * 256)),
+      shape: [28, 28, 1],
+      features: Uint8Array.from({ length: 40 * 784 }, () => Math.floor(random() * 256)),
       labels: Uint8Array.from({ length: 40 }, (_, i) => i % 10),
     }
     const before = tf.memory().numTensors

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
-import { assertExamples, type Examples, PIXELS_PER_EXAMPLE } from '../data/index.ts'
+import { assertExamples, type Examples, formatShape, shapeSize } from '../data/index.ts'
 import { nextMacrotask } from '../tf/index.ts'
 
 /** Probabilities are clipped to [EPSILON, 1 - EPSILON] before the log, as Keras does. */
@@ -12,7 +12,11 @@ export interface ModelIo {
   classes: number
 }
 
-/** Checks that the model takes one 784-value example and outputs class probabilities. */
+/**
+ * Checks that the model takes one example of `examples`' size (any shape holding as many values:
+ * [28, 28, 1] digits fit a model taking [784]) and outputs at least as many classes as the
+ * labels need. Errors name both sides.
+ */
 export function modelIo(model: tfl.LayersModel, examples: Examples): ModelIo {
   assertExamples(examples)
   const input = model.inputs[0]?.shape.slice(1) ?? []
@@ -20,10 +24,11 @@ export function modelIo(model: tfl.LayersModel, examples: Examples): ModelIo {
     throw new Error(`model '${model.name}' must have one input of fixed shape`)
   }
   const inputShape = input as number[]
-  if (inputShape.reduce((a, b) => a * b, 1) !== PIXELS_PER_EXAMPLE) {
+  const size = shapeSize(examples.shape)
+  if (shapeSize(inputShape) !== size) {
     throw new Error(
-      `model '${model.name}' takes inputs of shape [${inputShape.join(', ')}], ` +
-        `which cannot hold a ${PIXELS_PER_EXAMPLE}-pixel example`,
+      `examples of shape ${formatShape(examples.shape)} (${size} values) do not fit model ` +
+        `'${model.name}', whose input is ${formatShape(inputShape)} (${shapeSize(inputShape)} values)`,
     )
   }
   const classes = model.outputs[0]?.shape[1]
@@ -37,20 +42,26 @@ export function modelIo(model: tfl.LayersModel, examples: Examples): ModelIo {
   return { inputShape, classes }
 }
 
-/** The examples at `indices` as a [n, ...inputShape] float tensor in [0, 1] and one-hot labels. */
+/**
+ * The examples at `indices` as a [n, ...inputShape] float tensor and one-hot labels: byte
+ * features scaled by 1/255 into [0, 1], float32 features (tabular, already scaled) as they are.
+ */
 export function batchTensors(
   examples: Examples,
   indices: ArrayLike<number>,
   { inputShape, classes }: ModelIo,
 ): { x: tf.Tensor; y: tf.Tensor2D } {
   const n = indices.length
-  const xs = new Float32Array(n * PIXELS_PER_EXAMPLE)
+  const size = shapeSize(inputShape)
+  const { features } = examples
+  const xs = new Float32Array(n * size)
   const ys = new Float32Array(n * classes)
   for (let k = 0; k < n; k++) {
     const i = indices[k]!
-    const from = i * PIXELS_PER_EXAMPLE
-    const to = k * PIXELS_PER_EXAMPLE
-    for (let p = 0; p < PIXELS_PER_EXAMPLE; p++) xs[to + p] = examples.pixels[from + p]! / 255
+    const from = i * size
+    const to = k * size
+    if (features instanceof Float32Array) xs.set(features.subarray(from, from + size), to)
+    else for (let p = 0; p < size; p++) xs[to + p] = features[from + p]! / 255
     ys[k * classes + examples.labels[i]!] = 1
   }
   return { x: tf.tensor(xs, [n, ...inputShape]), y: tf.tensor2d(ys, [n, classes]) }

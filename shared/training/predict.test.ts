@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadMnist } from '../../data/mnist-file.ts'
-import type { Digits } from '../data/index.ts'
+import { type Digits, MNIST_SHAPE } from '../data/index.ts'
 import { buildModel, getWeights } from '../models/index.ts'
 import { tf, useBackend } from '../tf/index.ts'
 import { trainLocally } from './index.ts'
@@ -13,14 +13,15 @@ beforeAll(async () => {
   ;({ test, train } = await loadMnist())
 })
 
-const example = (digits: Digits, i: number) => digits.pixels.slice(i * 784, (i + 1) * 784)
+const MNIST = [...MNIST_SHAPE]
+const example = (digits: Digits, i: number) => digits.features.slice(i * 784, (i + 1) * 784)
 
 describe('predict', () => {
   it('gives ten probabilities summing to 1, and reads digits once trained', async () => {
     const model = buildModel({ preset: 'mnist-2nn' })
     const initial = getWeights(model)
     const before = tf.memory().numTensors
-    const probs = await predict(model, initial, example(test, 0))
+    const probs = await predict(model, initial, example(test, 0), MNIST)
     expect(probs).toHaveLength(10)
     expect(probs.every((p) => p >= 0 && p <= 1)).toBe(true)
     expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5)
@@ -28,7 +29,8 @@ describe('predict', () => {
 
     const first = {
       count: 2000,
-      pixels: train.pixels.subarray(0, 2000 * 784),
+      shape: MNIST,
+      features: train.features.subarray(0, 2000 * 784),
       labels: train.labels.subarray(0, 2000),
     }
     const { delta } = await trainLocally({
@@ -44,14 +46,28 @@ describe('predict', () => {
     }))
     let right = 0
     for (let i = 0; i < 50; i++) {
-      const p = await predict(model, trained, example(test, i))
+      const p = await predict(model, trained, example(test, i), MNIST)
       if (p.indexOf(Math.max(...p)) === test.labels[i]) right++
     }
     expect(right).toBeGreaterThan(40)
   })
 
-  it('refuses an example that is not 784 pixels', async () => {
+  it('refuses an example whose shape does not fit the model, naming both', async () => {
     const model = buildModel({ preset: 'mnist-2nn' })
-    await expect(predict(model, getWeights(model), new Uint8Array(100))).rejects.toThrow()
+    await expect(
+      predict(model, getWeights(model), new Uint8Array(100), [10, 10, 1]),
+    ).rejects.toThrow(/shape \[10, 10, 1\] \(100 values\).*input is \[784\] \(784 values\)/)
+    await expect(predict(model, getWeights(model), new Uint8Array(100), MNIST)).rejects.toThrow(
+      /100 feature values, expected 1 x 784/,
+    )
+  })
+
+  it('takes float32 features as they are, bytes scaled by 1/255', async () => {
+    const model = buildModel({ preset: 'mnist-2nn' })
+    const weights = getWeights(model)
+    const bytes = example(test, 3)
+    const floats = Float32Array.from(bytes, (v) => v / 255)
+    const fromBytes = await predict(model, weights, bytes, MNIST)
+    expect(await predict(model, weights, floats, [784])).toEqual(fromBytes)
   })
 })

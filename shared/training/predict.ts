@@ -5,15 +5,17 @@ import type { NamedTensor } from '../tensors/named-tensor.ts'
 import { batchTensors, forward, modelIo, withModel } from './common.ts'
 
 /**
- * The class probabilities the model gives one example (784 pixels, 0..255, as stored), with
- * `weights` set into it first: "try the model" on a digit the owner drew.
+ * The class probabilities the model gives one example of `shape` (bytes 0..255 or scaled
+ * float32 values, as stored), with `weights` set into it first: "try the model" on a digit the
+ * owner drew.
  */
 export async function predict(
   model: tfl.LayersModel,
   weights: readonly NamedTensor[],
-  pixels: Uint8Array,
+  features: Uint8Array | Float32Array,
+  shape: number[],
 ): Promise<Float32Array> {
-  const example = { count: 1, pixels, labels: Uint8Array.of(0) }
+  const example = { count: 1, shape, features, labels: Uint8Array.of(0) }
   const io = modelIo(model, example)
   return await withModel(model, async () => {
     setWeights(model, weights)

@@ -1,4 +1,5 @@
-import { type Examples, mulberry32, PIXELS_PER_EXAMPLE } from '../data/index.ts'
+import type * as tfl from '@tensorflow/tfjs-layers'
+import { type Examples, mulberry32, shapeSize } from '../data/index.ts'
 import { buildModel, getWeights, type ModelSpec } from '../models/index.ts'
 import { trainLocally } from './train.ts'
 
@@ -57,7 +58,7 @@ export async function measureSpeed({
   const model = buildModel(spec)
   try {
     const weights = getWeights(model)
-    const examples = randomExamples(batchSize, 1)
+    const examples = randomExamples(model, batchSize, 1)
     /** Steps of `size` examples (at most `steps`, or until `stopAt`) and when each ended. */
     const stepsOf = async (size: number, steps?: number, stopAt?: number) => {
       const ends: number[] = []
@@ -105,10 +106,15 @@ export function fastestStep(start: number, ends: number[], batchSize: number): S
   return { examplesPerSecond: (1000 * batchSize) / stepMs, batchSize, stepMs, steps: ends.length }
 }
 
-/** `count` examples of uniform noise with random labels: speed does not depend on the data. */
-function randomExamples(count: number, seed: number): Examples {
+/**
+ * `count` examples of uniform noise with random labels, of the shape the model takes and the
+ * classes it outputs: speed does not depend on the data.
+ */
+function randomExamples(model: tfl.LayersModel, count: number, seed: number): Examples {
   const random = mulberry32(seed)
-  const pixels = Uint8Array.from({ length: count * PIXELS_PER_EXAMPLE }, () => random() * 256)
-  const labels = Uint8Array.from({ length: count }, () => random() * 10)
-  return { count, pixels, labels }
+  const shape = model.inputs[0]!.shape.slice(1) as number[]
+  const classes = model.outputs[0]!.shape[1] as number
+  const features = Uint8Array.from({ length: count * shapeSize(shape) }, () => random() * 256)
+  const labels = Uint8Array.from({ length: count }, () => random() * classes)
+  return { count, shape, features, labels }
 }

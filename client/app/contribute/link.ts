@@ -78,7 +78,7 @@ export function createLink({ db, server, fetch, now }: LinkOptions) {
 
 export type Link = ReturnType<typeof createLink>
 
-const EMPTY = { count: 0, pixels: new Uint8Array(0), labels: new Uint8Array(0) }
+const EMPTY = { count: 0, shape: [1], features: new Uint8Array(0), labels: new Uint8Array(0) }
 const NO_TRAINER: Trainer = {
   train: () => Promise.reject(new Error('no trainer yet')),
 }

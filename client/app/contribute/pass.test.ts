@@ -59,7 +59,12 @@ async function pass(answer: () => CheckinAnswer, over: Partial<PassContext> = {}
     fetch: coordinator(answer),
     now: Date.now,
   })
-  const examples = { count: 20, pixels: new Uint8Array(784 * 20), labels: new Uint8Array(20) }
+  const examples = {
+    count: 20,
+    shape: [28, 28, 1],
+    features: new Uint8Array(784 * 20),
+    labels: new Uint8Array(20),
+  }
   const work: Work = {
     type: 'work',
     ready: await consents.granted(),

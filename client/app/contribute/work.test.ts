@@ -7,7 +7,8 @@ import { consentsReady, findWork, idleWhy } from './work.ts'
 
 const digits = (count: number) => ({
   count,
-  pixels: new Uint8Array(784 * count),
+  shape: [28, 28, 1],
+  features: new Uint8Array(784 * count),
   labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
 })
 const signals = (over: Partial<ConditionSignals> = {}) => ({

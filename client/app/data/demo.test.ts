@@ -19,10 +19,10 @@ import { testDatabases } from '../storage/testing.ts'
 /** A small MNIST file: `perLabel` digits of each label; pixel bytes encode the index. */
 function digits(perLabel: number): Digits {
   const count = perLabel * 10
-  const pixels = new Uint8Array(count * PIXELS_PER_EXAMPLE)
-  for (let i = 0; i < count; i++) pixels[i * PIXELS_PER_EXAMPLE] = i & 255
+  const features = new Uint8Array(count * PIXELS_PER_EXAMPLE)
+  for (let i = 0; i < count; i++) features[i * PIXELS_PER_EXAMPLE] = i & 255
   const labels = Uint8Array.from({ length: count }, (_, i) => i % 10)
-  return { count, rows: 28, cols: 28, pixels, labels }
+  return { count, shape: [28, 28, 1], features, labels }
 }
 const file = encodeMnist({ train: digits(20), test: digits(2) })
 
@@ -53,7 +53,7 @@ describe('pickDemoShard', () => {
   it('iid: a tenth of the training split, every label, the same for the same seed', () => {
     const shard = pickDemoShard(train, 'iid', 123)
     expect(shard.count).toBe(40)
-    expect(labelHistogram(shard).every((c) => c > 0)).toBe(true)
+    expect(labelHistogram(shard, 10).every((c) => c > 0)).toBe(true)
     expect(pickDemoShard(train, 'iid', 123)).toEqual(shard)
   })
 
@@ -61,7 +61,7 @@ describe('pickDemoShard', () => {
     const seen = new Set<string>()
     for (let seed = 0; seed < 40; seed++) {
       const shard = pickDemoShard(train, 'two-digits', seed)
-      const labels = labelHistogram(shard).flatMap((c, l) => (c > 0 ? [l] : []))
+      const labels = labelHistogram(shard, 10).flatMap((c, l) => (c > 0 ? [l] : []))
       expect(labels.length).toBeGreaterThanOrEqual(1)
       expect(labels.length).toBeLessThanOrEqual(2)
       expect(shard.count).toBe(40)
@@ -113,7 +113,7 @@ describe('loadDemoData', () => {
       now: 42,
       fetch: serve(file),
     })
-    const counts = await labelCounts(db, DEMO_DATASET)
+    const counts = await labelCounts(db, DEMO_DATASET, 10)
     expect(counts.reduce((a, b) => a + b, 0)).toBe(demo.count)
     expect(demo.count).toBe(20)
     expect(counts.flatMap((c, l) => (c > 0 ? [l] : []))).toEqual(demo.labels)

@@ -2,6 +2,7 @@ import {
   decodeMnist,
   type Digits,
   labelHistogram,
+  NUM_LABELS,
   MnistFormatError,
   mulberry32,
   randomInt,
@@ -160,7 +161,7 @@ export async function loadDemoData(
     kind,
     seed,
     count: shard.count,
-    labels: labelHistogram(shard).flatMap((n, label) => (n > 0 ? [label] : [])),
+    labels: labelHistogram(shard, NUM_LABELS).flatMap((n, label) => (n > 0 ? [label] : [])),
     loadedAt: now,
   }
   try {

@@ -1,7 +1,7 @@
 // "Import images": labelled image files become 28x28 examples (client/app/draw/preprocess.ts).
 // Every file is checked before it is decoded; a bad one is refused with the reason, and the good
 // ones of the same batch are stored together in one transaction.
-import { PIXELS_PER_EXAMPLE } from '../../../shared/data/index.ts'
+import { MNIST_SHAPE, PIXELS_PER_EXAMPLE } from '../../../shared/data/index.ts'
 import { inkOf, luminance, toMnist } from '../draw/index.ts'
 import { addExamples, type PollenDatabase } from '../storage/index.ts'
 
@@ -168,15 +168,16 @@ export async function importImages(
     result.stored.push({ name: file.name, label: digit })
   }
   if (pixels.length > 0) {
-    const all = new Uint8Array(pixels.length * PIXELS_PER_EXAMPLE)
-    pixels.forEach((p, i) => all.set(p, i * PIXELS_PER_EXAMPLE))
+    const features = new Uint8Array(pixels.length * PIXELS_PER_EXAMPLE)
+    pixels.forEach((p, i) => features.set(p, i * PIXELS_PER_EXAMPLE))
     try {
       await addExamples(db, {
         dataset,
         source: 'imported',
         examples: {
           count: pixels.length,
-          pixels: all,
+          shape: [...MNIST_SHAPE],
+          features,
           labels: Uint8Array.from(result.stored, (s) => s.label),
         },
         now,

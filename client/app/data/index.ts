@@ -1,3 +1,4 @@
+import { NUM_LABELS } from '../../../shared/data/index.ts'
 import { byId } from '../../ui/dom.ts'
 import { deleteAllExamples, labelCounts, type PollenDatabase } from '../storage/index.ts'
 import { showCounts } from './counts.ts'
@@ -58,7 +59,7 @@ export function mountDataScreen({
 
   async function refresh(): Promise<void> {
     const [perLabel, demo] = await Promise.all([
-      labelCounts(db, DEMO_DATASET),
+      labelCounts(db, DEMO_DATASET, NUM_LABELS),
       db.get('settings', 'demo'),
     ])
     total = perLabel.reduce((a, b) => a + b, 0)

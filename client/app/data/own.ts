@@ -1,4 +1,5 @@
 // The owner's own digits on the data screen: draw one and label it, or import labelled images.
+import { MNIST_SHAPE } from '../../../shared/data/index.ts'
 import { byId, h } from '../../ui/dom.ts'
 import { mountDrawPad } from '../draw/index.ts'
 import { addExamples, type PollenDatabase } from '../storage/index.ts'
@@ -75,7 +76,12 @@ export function mountOwnData({
     addExamples(db, {
       dataset,
       source: 'drawn',
-      examples: { count: 1, pixels: example, labels: Uint8Array.of(label) },
+      examples: {
+        count: 1,
+        shape: [...MNIST_SHAPE],
+        features: example,
+        labels: Uint8Array.of(label),
+      },
     })
       .then(async () => {
         pad.clear()

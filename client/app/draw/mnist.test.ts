@@ -91,7 +91,8 @@ beforeAll(async () => {
     weights: initial,
     examples: {
       count: n,
-      pixels: train.pixels.subarray(0, n * 784),
+      shape: [28, 28, 1],
+      features: train.features.subarray(0, n * 784),
       labels: train.labels.subarray(0, n),
     },
     plan: { optimizer: 'sgd', learningRate: 0.1, batchSize: 10, localEpochs: 1 },
@@ -103,7 +104,7 @@ beforeAll(async () => {
 describe('drawn digits, preprocessed, read by a model trained on MNIST', () => {
   it.each(DRAWN)('reads a drawn %i', async (label, alpha) => {
     const example = toMnist({ width: PAD_SIZE, height: PAD_SIZE, data: alpha })!
-    const probs = Array.from(await predict(model(), weights, example))
+    const probs = Array.from(await predict(model(), weights, example, [28, 28, 1]))
     expect(probs.indexOf(Math.max(...probs))).toBe(label)
   })
 })

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { type Examples, labelHistogram, PIXELS_PER_EXAMPLE } from '../../../shared/data/index.ts'
 import type { Assignment } from '../../../shared/protocol/index.ts'
 import {
+  DB_VERSION,
   deleteAllExamples,
   type DemoSetting,
+  type ExampleRecord,
   labelCounts,
   openPollenDB,
   readExamples,
@@ -13,12 +15,20 @@ import {
 import { testDatabases } from './testing.ts'
 
 /** `count` examples with labels `i % 10` and every pixel of example i equal to i & 255. */
-function examples(count: number, labelOf = (i: number) => i % 10): Examples {
-  const pixels = new Uint8Array(count * PIXELS_PER_EXAMPLE)
+function examples(
+  count: number,
+  labelOf = (i: number) => i % 10,
+): Examples & { features: Uint8Array } {
+  const features = new Uint8Array(count * PIXELS_PER_EXAMPLE)
   for (let i = 0; i < count; i++) {
-    pixels.fill(i & 255, i * PIXELS_PER_EXAMPLE, (i + 1) * PIXELS_PER_EXAMPLE)
+    features.fill(i & 255, i * PIXELS_PER_EXAMPLE, (i + 1) * PIXELS_PER_EXAMPLE)
   }
-  return { count, pixels, labels: Uint8Array.from({ length: count }, (_, i) => labelOf(i)) }
+  return {
+    count,
+    shape: [28, 28, 1],
+    features,
+    labels: Uint8Array.from({ length: count }, (_, i) => labelOf(i)),
+  }
 }
 
 const demo = (count: number): DemoSetting => ({
@@ -86,15 +96,16 @@ describe('openPollenDB', () => {
 })
 
 describe('replaceExamples', () => {
-  it('stores every example with its label and pixels, and counts them per label', async () => {
+  it('stores every example with its label and features, and counts them per label', async () => {
     const db = await fresh()
     const d = examples(25)
     expect(await replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: d })).toBe(25)
-    expect(await labelCounts(db, 'mnist')).toEqual(labelHistogram(d))
+    expect(await labelCounts(db, 'mnist', 10)).toEqual(labelHistogram(d, 10))
     const back = await readExamples(db, 'mnist')
     expect(back.count).toBe(25)
     expect(Array.from(back.labels)).toEqual(Array.from(d.labels))
-    expect(back.pixels).toEqual(d.pixels)
+    expect(back.features).toEqual(d.features)
+    expect(back.shape).toEqual([28, 28, 1])
   })
 
   it('replaces only the same source in the same dataset, and writes the setting with them', async () => {
@@ -108,7 +119,7 @@ describe('replaceExamples', () => {
       examples: examples(5, () => 2),
       setting: demo(5),
     })
-    const counts = await labelCounts(db, 'mnist')
+    const counts = await labelCounts(db, 'mnist', 10)
     expect(counts[2]).toBe(5)
     expect(counts[7]).toBe(3)
     expect(counts.reduce((a, b) => a + b, 0)).toBe(8)
@@ -126,22 +137,22 @@ describe('replaceExamples', () => {
     })
     const bad = examples(30)
     let slices = 0
-    const slice = bad.pixels.slice.bind(bad.pixels)
-    bad.pixels.slice = (start?: number, end?: number) => {
+    const slice = bad.features.slice.bind(bad.features)
+    bad.features.slice = (start?: number, end?: number) => {
       if (++slices === 12) throw new Error('the phone ran out of memory')
       return slice(start, end)
     }
     await expect(
       replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: bad, setting: demo(30) }),
     ).rejects.toThrow('ran out of memory')
-    expect(await labelCounts(db, 'mnist')).toEqual(Array(10).fill(1))
+    expect(await labelCounts(db, 'mnist', 10)).toEqual(Array(10).fill(1))
     expect(await db.get(STORES.settings, 'demo')).toEqual(demo(10))
   })
 
   it('refuses inconsistent examples before touching the store', async () => {
     const db = await fresh()
     await replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: examples(10) })
-    const broken = { ...examples(3), labels: Uint8Array.of(1, 2, 12) }
+    const broken = { ...examples(3), labels: Uint8Array.of(1, 2) }
     await expect(
       replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: broken }),
     ).rejects.toThrow(RangeError)
@@ -223,7 +234,7 @@ describe('deleteAllExamples', () => {
     expect(await db.count(STORES.uploads)).toBe(0)
     expect(await db.get(STORES.settings, 'demo')).toBeUndefined()
     expect(await db.count(STORES.consent)).toBe(1)
-    expect(await labelCounts(db, 'mnist')).toEqual(Array(10).fill(0))
+    expect(await labelCounts(db, 'mnist', 10)).toEqual(Array(10).fill(0))
   })
 
   it('survives reopening: deleted is deleted', async () => {
@@ -234,5 +245,40 @@ describe('deleteAllExamples', () => {
     db.close()
     const again = await fresh(name)
     expect(await again.count(STORES.examples)).toBe(0)
+  })
+})
+
+describe('version 5', () => {
+  it('gives the digits a version 4 database stored the shape [28, 28, 1], keeping every byte', async () => {
+    expect(DB_VERSION).toBe(5)
+    const name = dbName('shape')
+    const old = await fresh(name, 4)
+    const pixels = Uint8Array.from({ length: 784 }, (_, i) => i % 251)
+    // As versions 1 to 4 stored a digit: its bytes as `pixels`, no shape.
+    const legacy = { dataset: 'mnist', label: 7, pixels, source: 'drawn', addedAt: 3 }
+    const id = await old.add(STORES.examples, legacy as unknown as ExampleRecord)
+    await old.add(STORES.examples, { ...legacy, label: 2 } as unknown as ExampleRecord)
+    old.close()
+
+    const db = await fresh(name)
+    expect(db.version).toBe(5)
+    const record = await db.get(STORES.examples, id)
+    expect(record).toEqual({
+      id,
+      dataset: 'mnist',
+      label: 7,
+      shape: [28, 28, 1],
+      features: pixels,
+      source: 'drawn',
+      addedAt: 3,
+    })
+    expect(record).not.toHaveProperty('pixels')
+    const back = await readExamples(db, 'mnist')
+    expect(back.shape).toEqual([28, 28, 1])
+    expect(Array.from(back.labels)).toEqual([7, 2])
+    expect(back.features.subarray(784)).toEqual(pixels)
+    // And they take new digits beside them.
+    await replaceExamples(db, { dataset: 'mnist', source: 'demo', examples: examples(3) })
+    expect((await readExamples(db, 'mnist')).count).toBe(5)
   })
 })

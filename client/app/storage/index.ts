@@ -23,9 +23,11 @@ export type {
 export { loadSpeed, saveSpeed } from './speed.ts'
 export {
   addExamples,
+  countsByDataset,
   deleteAllExamples,
+  deleteDataset,
   labelCounts,
   readExamples,
   replaceExamples,
 } from './examples.ts'
-export type { AddOptions, ReplaceOptions } from './examples.ts'
+export type { AddOptions, DatasetCounts, ReplaceOptions } from './examples.ts'

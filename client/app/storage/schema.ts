@@ -43,22 +43,32 @@ export const INDEXES = {
   byTask: 'by-task',
 } as const
 
-/** Where an example came from: the bundled demo digits, drawn on the phone, or imported. */
-export type ExampleSource = 'demo' | 'drawn' | 'imported'
+/**
+ * Where an example came from: the bundled demo digits, drawn on the phone, imported from files,
+ * or photographed with the camera.
+ */
+export type ExampleSource = 'demo' | 'drawn' | 'imported' | 'camera'
 
-/** One labelled 28x28 grayscale example. */
+/** One labelled example of its dataset's shape. */
 export interface ExampleRecord {
   /** Assigned by the store. */
   id?: number
   /** The dataset name a task asks for, e.g. `mnist`. */
   dataset: string
-  /** 0..9 */
+  /** Index of the dataset's class, 0..255. */
   label: number
-  /** 784 bytes, row-major, 0..255. */
-  pixels: Uint8Array
+  /** [height, width, channels] for images, [columns] for tabular; the same for all of a dataset. */
+  shape: number[]
+  /** shapeSize(shape) values, row-major: image bytes 0..255, or scaled float32 tabular values. */
+  features: Uint8Array | Float32Array
   source: ExampleSource
   /** ms since the epoch */
   addedAt: number
+}
+
+/** An example as versions 1 to 4 stored it: a 28x28 grayscale digit. */
+interface LegacyExampleRecord extends Omit<ExampleRecord, 'shape' | 'features'> {
+  pixels: Uint8Array
 }
 
 /** A model downloaded by content hash: the tensor container bytes as the coordinator sent them. */
@@ -288,7 +298,24 @@ const UPGRADES: readonly ((db: IDBPDatabase<PollenDB>, tx: UpgradeTransaction) =
     // A request that fails aborts the upgrade, and the open with it: nothing is half-done.
     void seedLedger(tx, Date.now()).catch(() => {})
   },
+  (_db, tx) => {
+    // Examples carry their shape: the digits stored before were all 28x28x1 bytes.
+    void shapeLegacyExamples(tx).catch(() => {})
+  },
 ]
+
+/** Rewrites every example stored as `pixels` to `shape` [28, 28, 1] and `features`. */
+async function shapeLegacyExamples(tx: UpgradeTransaction): Promise<void> {
+  let cursor = await tx.objectStore(STORES.examples).openCursor()
+  while (cursor) {
+    const value = cursor.value as ExampleRecord | LegacyExampleRecord
+    if ('pixels' in value) {
+      const { pixels, ...rest } = value
+      await cursor.update({ ...rest, shape: [28, 28, 1], features: pixels })
+    }
+    cursor = await cursor.continue()
+  }
+}
 
 /**
  * The tasks this phone joined or contributed to before the ledger existed, from the consent

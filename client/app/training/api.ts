@@ -76,10 +76,16 @@ export interface TrainingWorkerApi {
     onCheckpoint?: (checkpoint: TrainCheckpoint) => Promise<void>,
   ): Promise<TrainResponse>
   /**
-   * Class probabilities of one 28x28 example (784 pixels, 0..255) under `weights`: "try the
-   * model". Runs on a model object of its own, so it never disturbs a training job.
+   * Class probabilities of one example of `shape` (bytes 0..255 or scaled float32 values) under
+   * `weights`: "try the model". Runs on a model object of its own, so it never disturbs a
+   * training job.
    */
-  predict(spec: ModelSpecWire, weights: NamedTensor[], pixels: Uint8Array): Promise<Float32Array>
+  predict(
+    spec: ModelSpecWire,
+    weights: NamedTensor[],
+    features: Uint8Array | Float32Array,
+    shape: number[],
+  ): Promise<Float32Array>
   /**
    * This backend's training speed: a few steps of `spec` on random inputs, queued behind any
    * training job so that the two do not share the time.

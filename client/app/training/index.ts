@@ -4,6 +4,7 @@ import * as Comlink from 'comlink'
 import type { Trainer, TrainJob, TrainOutcome } from '../../device/trainer.ts'
 import type { ModelSpecWire } from '../../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../../shared/tensors/index.ts'
+import type { Examples } from '../../../shared/data/index.ts'
 import type {
   InitOptions,
   InitResult,
@@ -47,8 +48,13 @@ export interface WorkerTrainer extends Trainer {
   ): Promise<TrainOutcome & { ms: number }>
   /** `tf.memory().numTensors` in the worker. */
   memory(): Promise<number>
-  /** Class probabilities of one 28x28 example under `weights`, computed in the worker. */
-  predict(spec: ModelSpecWire, weights: NamedTensor[], pixels: Uint8Array): Promise<Float32Array>
+  /** Class probabilities of one example of `shape` under `weights`, computed in the worker. */
+  predict(
+    spec: ModelSpecWire,
+    weights: NamedTensor[],
+    features: Uint8Array | Float32Array,
+    shape: number[],
+  ): Promise<Float32Array>
   /** The worker backend's training speed on `spec` (a short benchmark in the worker). */
   measureSpeed(spec: ModelSpecWire): Promise<SpeedMeasurement>
   /** Stops the worker; calls after it reject. */
@@ -97,7 +103,8 @@ export function createWorkerTrainer({
   return {
     init: (options = {}) => call(() => remote.init(options)),
     memory: () => call(() => remote.memory()),
-    predict: (spec, weights, pixels) => call(() => remote.predict(spec, weights, pixels)),
+    predict: (spec, weights, features, shape) =>
+      call(() => remote.predict(spec, weights, features, shape)),
     measureSpeed: (spec) => call(() => remote.measureSpeed(spec)),
     terminate() {
       failure ??= new WorkerUnavailableError('the training worker was terminated')
@@ -108,16 +115,17 @@ export function createWorkerTrainer({
       job.signal?.throwIfAborted()
       const id = `job-${++jobs}`
       const weights = job.weights.map((t) => (copyInputs ? { ...t, data: t.data.slice() } : t))
-      const examples = copyInputs
+      const examples: Examples = copyInputs
         ? {
             count: job.examples.count,
-            pixels: job.examples.pixels.slice(),
+            shape: [...job.examples.shape],
+            features: job.examples.features.slice(),
             labels: job.examples.labels.slice(),
           }
         : job.examples
       const buffers = [
         ...weights.map((t) => t.data.buffer as ArrayBuffer),
-        examples.pixels.buffer as ArrayBuffer,
+        examples.features.buffer as ArrayBuffer,
         examples.labels.buffer as ArrayBuffer,
       ]
       const progress = job.onProgress ?? onProgress
@@ -130,7 +138,12 @@ export function createWorkerTrainer({
             spec: job.spec,
             weights,
             plan: job.plan,
-            examples: { count: examples.count, pixels: examples.pixels, labels: examples.labels },
+            examples: {
+              count: examples.count,
+              shape: examples.shape,
+              features: examples.features,
+              labels: examples.labels,
+            },
             ...(seed ? { seed: seed() } : {}),
             ...(job.resumeFrom ? { resumeFrom: job.resumeFrom } : {}),
             ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),

@@ -164,10 +164,10 @@ const api: TrainingWorkerApi = {
     return run
   },
 
-  async predict(spec, weights, pixels) {
+  async predict(spec, weights, features, shape) {
     if (!ready) await api.init()
     await ready
-    const probs = await predict(predictor(spec), weights, pixels)
+    const probs = await predict(predictor(spec), weights, features, shape)
     return Comlink.transfer(probs, [probs.buffer as ArrayBuffer])
   },
 

@@ -2,6 +2,7 @@
 // a task's current global model, in the training worker. Nothing about the drawing leaves it.
 import type { DeviceTaskView, ModelSpecWire } from '../../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../../shared/tensors/index.ts'
+import { MNIST_SHAPE } from '../../../shared/data/index.ts'
 import { byId, h } from '../../ui/dom.ts'
 import { loadEnrolment } from '../contribute/index.ts'
 import { decodeImage } from '../data/import.ts'
@@ -19,7 +20,12 @@ export type { TryModel, TryModelErrorCode } from './model.ts'
 
 /** What runs the model: the training worker's `predict`. */
 export interface Predictor {
-  predict(spec: ModelSpecWire, weights: NamedTensor[], pixels: Uint8Array): Promise<Float32Array>
+  predict(
+    spec: ModelSpecWire,
+    weights: NamedTensor[],
+    features: Uint8Array | Float32Array,
+    shape: number[],
+  ): Promise<Float32Array>
 }
 
 export interface TryScreenOptions {
@@ -130,7 +136,7 @@ export function mountTryScreen({
       say('Reading your digit on this phone…')
       running ??= predictor()
       running.catch(() => (running = null))
-      const p = await (await running).predict(model.spec, model.weights, example)
+      const p = await (await running).predict(model.spec, model.weights, example, [...MNIST_SHAPE])
       showReading(document, reading, example, p)
       note.hidden = model.committedRounds !== 0
       say('')
