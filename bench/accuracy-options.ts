@@ -38,7 +38,12 @@ of the same protocol (same shards, initial weights, sampled devices, B, E, learn
   --seed N               initial weights, sharding, sampling, shuffles (default 1; 0..2^32-1)
   --threads N            the reference's torch threads (default 1: Node's TF.js wasm has one)
   --no-torch             Pollen's side only
-  --out DIR              where accuracy.json, accuracy.csv and accuracy.svg go (default bench/results)
+  --parallel             each partition in its own process, at once (on a shared machine they
+                         then get more of it; their seconds per round are then less comparable)
+  --out DIR              where accuracy.json, accuracy.csv and accuracy.svg go (default bench/results),
+                         and run-N.json, partition N's rounds so far (rewritten every round)
+  --report-only          no training: the tables and curves from the run-N.json files in --out
+                         (of a run cut short, say), for the same --partitions
   --help`
 
 export interface AccuracyOptions {
@@ -52,6 +57,8 @@ export interface AccuracyOptions {
   tolerance: number
   threads: number
   torch: boolean
+  parallel: boolean
+  reportOnly: boolean
   out: string
   help: boolean
 }
@@ -106,6 +113,8 @@ export function parseAccuracyOptions(args: string[]): AccuracyOptions {
       seed: { type: 'string', default: '1' },
       threads: { type: 'string', default: '1' },
       'no-torch': { type: 'boolean', default: false },
+      parallel: { type: 'boolean', default: false },
+      'report-only': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
     },
@@ -143,6 +152,8 @@ export function parseAccuracyOptions(args: string[]): AccuracyOptions {
     tolerance: bounded('tolerance', values.tolerance, { min: 0, max: 10 }),
     threads: bounded('threads', values.threads, { min: 1, max: 64, integer: true }),
     torch: !values['no-torch'],
+    parallel: values.parallel,
+    reportOnly: values['report-only'],
     out: values.out,
     help: values.help,
   }
