@@ -11,6 +11,7 @@ const IN_THE_BROWSER = [
   'client/app/contribute/checkpoints.test.ts',
   'client/app/data/demo.test.ts',
   'client/app/data/import.test.ts',
+  'client/dashboard/datasets.test.ts',
 ]
 
 export default defineConfig({

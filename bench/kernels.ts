@@ -12,14 +12,19 @@ import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs-core'
 import type { Digits } from '../shared/data/index.ts'
 import { WASM_OVERRIDES } from '../shared/kernels/index.ts'
-import { buildModel, getWeights, PRESETS, type PresetName } from '../shared/models/index.ts'
+import {
+  buildModel,
+  getWeights,
+  MNIST_PRESETS,
+  type MnistPresetName,
+} from '../shared/models/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { trainLocally } from '../shared/training/index.ts'
 
 const BATCH = 64
 
 interface KernelRow {
-  model: PresetName
+  model: MnistPresetName
   kernel: string
   inputShapes: string
   tfjsMsPerStep: number
@@ -31,15 +36,16 @@ function options() {
     options: {
       json: { type: 'string' },
       steps: { type: 'string', default: '8' },
-      models: { type: 'string', default: PRESETS.join(',') },
+      models: { type: 'string', default: MNIST_PRESETS.join(',') },
     },
   })
   const steps = Number(values.steps)
   if (!Number.isInteger(steps) || steps < 1)
     throw new Error(`--steps must be a whole number of at least 1, got ${values.steps}`)
   const models = values.models.split(',').map((m) => {
-    const found = PRESETS.find((known) => known === m)
-    if (!found) throw new Error(`--models: unknown model '${m}' (one of ${PRESETS.join(', ')})`)
+    const found = MNIST_PRESETS.find((known) => known === m)
+    if (!found)
+      throw new Error(`--models: unknown model '${m}' (one of ${MNIST_PRESETS.join(', ')})`)
     return found
   })
   return { json: values.json, steps, models }
@@ -52,7 +58,7 @@ function digits(count: number): Digits {
 }
 
 /** Milliseconds per step by "kernel [input shapes]", and the whole step's. */
-async function profileSteps(model: PresetName, steps: number) {
+async function profileSteps(model: MnistPresetName, steps: number) {
   const built = buildModel({ preset: model })
   const weights = getWeights(built)
   const examples = digits(steps * BATCH)
@@ -93,7 +99,7 @@ async function main() {
   }
 
   const rows: KernelRow[] = []
-  const perStep: { model: PresetName; tfjsMsPerStep: number; pollenMsPerStep: number }[] = []
+  const perStep: { model: MnistPresetName; tfjsMsPerStep: number; pollenMsPerStep: number }[] = []
   for (const model of models) {
     use(tfjs)
     const before = await profileSteps(model, steps)

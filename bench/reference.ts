@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { PresetName } from '../shared/models/index.ts'
+import type { MnistPresetName } from '../shared/models/index.ts'
 
 const SCRIPT = fileURLToPath(new URL('torch_reference.py', import.meta.url))
 const PYTHON = '/usr/bin/python3'
@@ -12,7 +12,7 @@ const PYTHON = '/usr/bin/python3'
 export interface Reference {
   threads: number
   /** Trains one timed epoch of `model` on `examples` random inputs; examples/s. */
-  epoch(model: PresetName, examples: number): Promise<number>
+  epoch(model: MnistPresetName, examples: number): Promise<number>
   close(): void
 }
 

@@ -17,7 +17,7 @@ import type * as TrainingModule from '../client/app/training/index.ts'
 import { CHROMIUM_ARGS, chromiumLaunch, freePort } from '../e2e/environment.ts'
 import { startChild } from '../integration/harness.ts'
 import type { Digits } from '../shared/data/index.ts'
-import { buildModel, getWeights, type PresetName } from '../shared/models/index.ts'
+import { buildModel, getWeights, type MnistPresetName } from '../shared/models/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { trainLocally } from '../shared/training/index.ts'
 import { highWaterMark, peakMemory } from './memory.ts'
@@ -40,7 +40,7 @@ export interface Session {
 export interface Runtime {
   name: string
   threads: number
-  open(model: PresetName): Promise<Session>
+  open(model: MnistPresetName): Promise<Session>
 }
 
 export interface RuntimeOptions {
@@ -50,7 +50,7 @@ export interface RuntimeOptions {
 }
 
 /** The inputs of one epoch: N, or 4N for mnist-2nn (as the reference trains). */
-export const inputsFor = (model: PresetName, examples: number) =>
+export const inputsFor = (model: MnistPresetName, examples: number) =>
   model === 'mnist-2nn' ? examples * 4 : examples
 
 /** Each runtime in turn, set up when its turn comes and closed when the next is asked for. */
@@ -203,7 +203,7 @@ async function* chromiumRuntimes({
 }
 
 /** Hands the worker a model, its weights and `count` random inputs, and trains a warm-up epoch. */
-async function setUp(page: Page, model: PresetName, count: number): Promise<void> {
+async function setUp(page: Page, model: MnistPresetName, count: number): Promise<void> {
   const built = buildModel({ preset: model })
   const weights = getWeights(built).map((t) => ({
     ...t,

@@ -18,12 +18,12 @@
 import { writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
-import type { PresetName } from '../shared/models/index.ts'
+import type { MnistPresetName } from '../shared/models/index.ts'
 import { type Reference, startReference } from './reference.ts'
 import { median, type Pair, range, summarise } from './stats.ts'
 import { BATCH, inputsFor, type Runtime, runtimes } from './train-runtimes.ts'
 
-const MODELS: readonly PresetName[] = ['synet', 'mnist-cnn', 'mnist-2nn']
+const MODELS: readonly MnistPresetName[] = ['synet', 'mnist-cnn', 'mnist-2nn']
 const MB = 1024 * 1024
 /**
  * A repeat of every model on node-wasm and chromium-wasm 1 and 2 threads, with its PyTorch epochs,
@@ -34,7 +34,7 @@ const REPEATS = 9
 const EXAMPLES = 640
 
 export interface TrainResult {
-  model: PresetName
+  model: MnistPresetName
   runtime: string
   threads: number
   /** Random inputs each timed epoch trained on. */
@@ -87,7 +87,7 @@ function options() {
 /** R pairs of one model on one runtime: a PyTorch epoch (where there is one), then the runtime's. */
 async function measure(
   runtime: Runtime,
-  model: PresetName,
+  model: MnistPresetName,
   reference: Reference | null,
   { examples, repeats }: { examples: number; repeats: number },
 ): Promise<TrainResult> {

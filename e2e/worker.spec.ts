@@ -6,10 +6,10 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type APIRequestContext, expect, type Page, test } from '@playwright/test'
 import { decodeMnist, type Examples, subset } from '../shared/data/index.ts'
-import { buildModel, getWeights } from '../shared/models/index.ts'
+import { buildModel, getWeights, toLayersTopology } from '../shared/models/index.ts'
 import type { ModelSpecWire } from '../shared/protocol/index.ts'
 import type { NamedTensor } from '../shared/tensors/index.ts'
-import { useBackend } from '../shared/tf/index.ts'
+import { tfl, useBackend } from '../shared/tf/index.ts'
 import { CHROMIUM_ARGS, chromiumLaunch } from './environment.ts'
 
 type Training = typeof import('../client/app/training/index.ts')
@@ -34,6 +34,14 @@ async function digits(request: APIRequestContext, count: number): Promise<Exampl
   )
 }
 
+/** A custom model of `layers` on inputs of `inputShape`, as a task would declare it. */
+function custom(inputShape: number[], layers: (input: number[]) => tfl.layers.Layer[]) {
+  const model = tfl.sequential({ layers: layers(inputShape) })
+  const spec: ModelSpecWire = { preset: 'custom', topology: toLayersTopology(model) }
+  model.dispose()
+  return spec
+}
+
 /** A model's freshly initialised weights, as the coordinator would send them. */
 async function initialWeights(spec: ModelSpecWire): Promise<NamedTensor[]> {
   await useBackend('cpu')
@@ -45,7 +53,8 @@ async function initialWeights(spec: ModelSpecWire): Promise<NamedTensor[]> {
 
 interface Wire {
   weights: { name: string; shape: number[]; data: string }[]
-  examples: { count: number; shape: number[]; features: string; labels: string }
+  /** `float`: the features are float32 values (tabular), else bytes. */
+  examples: { count: number; shape: number[]; float: boolean; features: string; labels: string }
 }
 
 const base64 = (bytes: Uint8Array) =>
@@ -61,7 +70,14 @@ function wire(weights: NamedTensor[], examples: Examples): Wire {
     examples: {
       count: examples.count,
       shape: examples.shape,
-      features: base64(examples.features as Uint8Array),
+      float: examples.features instanceof Float32Array,
+      features: base64(
+        new Uint8Array(
+          examples.features.buffer,
+          examples.features.byteOffset,
+          examples.features.byteLength,
+        ),
+      ),
       labels: base64(examples.labels),
     },
   }
@@ -90,7 +106,9 @@ async function startTrainer(page: Page, data: Wire): Promise<void> {
         examples: {
           count: data.examples.count,
           shape: data.examples.shape,
-          features: bytes(data.examples.features),
+          features: data.examples.float
+            ? new Float32Array(bytes(data.examples.features).buffer)
+            : bytes(data.examples.features),
           labels: bytes(data.examples.labels),
         },
       }
@@ -258,6 +276,48 @@ test.describe('the training worker', () => {
     expect(run.finite).toBe(true)
     console.log(
       `synet in the worker on wasm with 2 threads: ${((run.examples / run.ms) * 1000).toFixed(1)} examples/s`,
+    )
+  })
+
+  test('examples of any shape: RGB bytes and float32 rows train in the worker; a shape the model does not take is refused, naming both', async ({
+    page,
+  }) => {
+    await useBackend('cpu')
+    const plan = { optimizer: 'sgd' as const, learningRate: 0.1, batchSize: 4, localEpochs: 1 }
+    const rgbSpec = custom([8, 8, 3], (inputShape) => [
+      tfl.layers.conv2d({ inputShape, filters: 2, kernelSize: 3, activation: 'relu' }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 3, activation: 'softmax' }),
+    ])
+    const rgb: Examples = {
+      count: 12,
+      shape: [8, 8, 3],
+      features: Uint8Array.from({ length: 12 * 192 }, (_, i) => (i * 31) % 256),
+      labels: Uint8Array.from({ length: 12 }, (_, i) => i % 3),
+    }
+    await startTrainer(page, wire(await initialWeights(rgbSpec), rgb))
+    const photos = await train(page, rgbSpec, plan)
+    expect(photos).toMatchObject({ examples: 12, steps: 3, finite: true, nonZero: true })
+
+    const tableSpec = custom([5], (inputShape) => [
+      tfl.layers.dense({ inputShape, units: 4, activation: 'softmax' }),
+    ])
+    const rows: Examples = {
+      count: 8,
+      shape: [5],
+      features: Float32Array.from({ length: 40 }, (_, i) => Math.sin(i) * 3),
+      labels: Uint8Array.from({ length: 8 }, (_, i) => i % 4),
+    }
+    await startTrainer(page, wire(await initialWeights(tableSpec), rows))
+    const table = await train(page, tableSpec, plan)
+    expect(table).toMatchObject({ examples: 8, steps: 2, finite: true, nonZero: true })
+
+    // The stored rows on a task whose model takes digits: refused before any step.
+    await expect(train(page, { preset: 'mnist-2nn' }, plan)).rejects.toThrow(
+      /examples of shape \[5\] \(5 values\) do not fit model '.*', whose input is \[784\]/,
+    )
+    await expect(train(page, rgbSpec, plan)).rejects.toThrow(
+      /examples of shape \[5\] \(5 values\) do not fit model '.*', whose input is \[8, 8, 3\] \(192 values\)/,
     )
   })
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildModel, getWeights, setWeights, toLayersTopology } from '../shared/models/index.ts'
 import {
   type CurrentModelAnswer,
+  MNIST_DATASET,
   PROTOCOL_VERSION,
   type ServerEvent,
   type TaskView,
@@ -112,8 +113,15 @@ describe('admin REST API', () => {
     const { datasets } = (await (await running.admin.call('/api/v1/datasets')).json()) as {
       datasets: object[]
     }
-    expect(datasets).toEqual([
-      { name: 'mnist', devices: { active: 1, enrolled: 1 }, examples: 3, labels: [1, 2] },
+    // mnist is declared: one count per class of its ten.
+    expect(datasets).toMatchObject([
+      {
+        name: 'mnist',
+        declared: true,
+        devices: { active: 1, enrolled: 1 },
+        examples: 3,
+        labels: [1, 2, 0, 0, 0, 0, 0, 0, 0, 0],
+      },
     ])
     await running.admin.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })
   })
@@ -144,6 +152,7 @@ describe('admin REST API', () => {
       status: 'running',
       endedAt: null,
       dataset: 'mnist',
+      datasetSpec: MNIST_DATASET,
       model: { preset: 'mnist-2nn', parameters: 199_210 },
       updateBytes: 199_210 * 4,
       mode: 'sync',

@@ -67,7 +67,10 @@ export function adminClient(url: string, token = ADMIN_TOKEN) {
       ...init,
       headers: {
         Authorization: `Bearer ${token}`,
-        ...(init.body ? { 'Content-Type': 'application/json' } : {}),
+        // A form (a held-out upload) sets its own multipart type, with its boundary.
+        ...(init.body && !(init.body instanceof FormData)
+          ? { 'Content-Type': 'application/json' }
+          : {}),
         ...init.headers,
       },
     })

@@ -27,11 +27,12 @@ import {
 import { localTrainer, type TrainJob } from '../client/device/index.ts'
 import { loadMnist } from '../data/mnist-file.ts'
 import { type Digits, subset } from '../shared/data/index.ts'
-import type {
-  Assignment,
-  CheckinRequest,
-  DeviceTaskView,
-  TaskView,
+import {
+  MNIST_DATASET,
+  type Assignment,
+  type CheckinRequest,
+  type DeviceTaskView,
+  type TaskView,
 } from '../shared/protocol/index.ts'
 import { type Running, startCoordinator, waitFor } from './harness.ts'
 
@@ -117,6 +118,7 @@ const view = (t: TaskView): DeviceTaskView => ({
   id: t.id,
   name: t.name,
   purpose: t.purpose,
+  datasetSpec: null,
   status: 'running',
   endedAt: null,
   mode: 'sync',
@@ -169,6 +171,12 @@ describe('the contribute loop, against a real coordinator', () => {
       train: { learningRate: 0.05, batchSize: 10 },
       rounds: { total: 1, clientsPerRound: 1, minReports: 1, deadlineSeconds: 60 },
     })
+    // A task trains only on a declared dataset: 'other' holds digits too.
+    const other = await running.admin.call('/api/v1/datasets', {
+      method: 'POST',
+      body: JSON.stringify({ ...MNIST_DATASET, name: 'other' }),
+    })
+    expect([201, 409]).toContain(other.status)
     const live = await running.admin.createTask(spec(`still running ${n}`, 'mnist'))
     // The ended task sorts before the live one in the consent store (by id), so its dataset is
     // the one the loop looks at first.

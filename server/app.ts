@@ -1,8 +1,10 @@
 import { Hono } from 'hono'
 import type { Examples } from '../shared/data/index.ts'
+import { MNIST_DATASET } from '../shared/protocol/index.ts'
 import type { ModelBudget } from '../shared/models/index.ts'
 import { adminRoutes } from './api/admin.ts'
 import { isAdmin, requireAdmin } from './api/auth.ts'
+import { datasetRoutes } from './api/datasets.ts'
 import { deviceRoutes } from './api/device.ts'
 import { DEFAULT_BODY_TIMEOUTS, type BodyTimeouts } from './api/body.ts'
 import { onError } from './api/errors.ts'
@@ -12,6 +14,12 @@ import { uploadGate, type UploadLimits } from './api/uploads.ts'
 import { openApiDocument } from './api/openapi.ts'
 import type { BlobStore } from './blobs/index.ts'
 import { systemClock, type Clock } from './clock/index.ts'
+import {
+  createDatasets,
+  DEFAULT_HELD_OUT_LIMITS,
+  type DatasetsOptions,
+  type HeldOutLimits,
+} from './datasets/index.ts'
 import { heldOutEvaluator, type Evaluator } from './evaluation/index.ts'
 import { createEventBus } from './events/index.ts'
 import { createHealth } from './health/index.ts'
@@ -31,8 +39,14 @@ export interface CoordinatorOptions {
   clock?: Clock
   /** One strategy for every task (tests); by default each task's spec chooses its own. */
   strategy?: Strategy
-  /** Held-out examples per dataset name, for evaluating each committed model. */
+  /**
+   * Held-out sets of the built-in datasets (`mnist`: the MNIST test split), stored as the
+   * dataset's held-out blob when the coordinator declares it (a data dir without it). Every
+   * other dataset's set is uploaded (PUT /api/v1/datasets/:name/held-out).
+   */
   heldOut?: ReadonlyMap<string, Examples>
+  /** Bounds on a held-out upload: its body, what it expands to, its examples. */
+  heldOutLimits?: Partial<HeldOutLimits>
   evaluator?: Evaluator
   retry?: { minSeconds: number; maxSeconds: number }
   keepAliveMs?: number
@@ -65,11 +79,14 @@ export async function createCoordinator(options: CoordinatorOptions) {
       ...(options.models?.buildTimeoutMs ? { timeoutMs: options.models.buildTimeoutMs } : {}),
     }),
   })
-  const evaluator = options.evaluator ?? heldOutEvaluator({ heldOut: options.heldOut ?? new Map() })
+  const datasets = await startDatasets({ store, blobs, clock }, options.heldOut)
+  const evaluator =
+    options.evaluator ?? heldOutEvaluator({ heldOut: (name) => datasets.examples(name) })
   const scheduler = createScheduler({
     store,
     models,
     evaluator,
+    datasets,
     // Without a strategy pinned here, each task gets its own, as its spec asks.
     ...(options.strategy ? { strategy: options.strategy } : {}),
     clock,
@@ -144,6 +161,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
       adminToken,
       shed,
       uploads,
+      datasets,
       bodyTimeouts: { ...DEFAULT_BODY_TIMEOUTS, ...options.bodyTimeouts },
     }),
   )
@@ -153,13 +171,14 @@ export async function createCoordinator(options: CoordinatorOptions) {
     '/',
     adminRoutes({
       scheduler,
-      store,
+      datasets,
       models,
       events,
-      clock,
       ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
     }),
   )
+  const heldOutLimits = { ...DEFAULT_HELD_OUT_LIMITS, ...options.heldOutLimits }
+  admin.route('/', datasetRoutes({ datasets, scheduler, store, clock, events, heldOutLimits }))
   admin.get('/join', (c) => c.json(join))
   app.route('/api/v1', admin)
   app.route(
@@ -173,6 +192,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
   return {
     app,
     scheduler,
+    datasets,
     events,
     metrics,
     health,
@@ -196,3 +216,17 @@ export interface JoinInfo {
 }
 
 export type Coordinator = Awaited<ReturnType<typeof createCoordinator>>
+
+/** The declared datasets, with the built-in mnist declared (and its held-out set) if absent. */
+async function startDatasets(
+  options: DatasetsOptions,
+  heldOut: ReadonlyMap<string, Examples> | undefined,
+) {
+  const datasets = createDatasets(options)
+  for (const name of heldOut?.keys() ?? [])
+    if (name !== MNIST_DATASET.name)
+      throw new Error(`heldOut: only the built-in mnist's is given at start; upload ${name}'s`)
+  const mnist = heldOut?.get(MNIST_DATASET.name)
+  await datasets.start([{ spec: MNIST_DATASET, ...(mnist ? { heldOut: mnist } : {}) }])
+  return datasets
+}

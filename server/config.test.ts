@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_MODEL_BUDGET } from '../shared/models/index.ts'
+import { DEFAULT_HELD_OUT_LIMITS } from './datasets/index.ts'
 import { ConfigError, readConfig } from './config.ts'
 
 const env = async (extra: Record<string, string> = {}) => ({
@@ -40,9 +41,36 @@ describe('readConfig: the custom-model budget and build bound', () => {
     ['POLLEN_MODEL_BUILD_SECONDS', '0'],
     ['POLLEN_MODEL_BUILD_SECONDS', '601'],
     ['POLLEN_MODEL_BUILD_SECONDS', 'Infinity'],
+    ['POLLEN_HELD_OUT_MAX_BYTES', '0'],
+    ['POLLEN_HELD_OUT_MAX_BYTES', String(2 ** 30 + 1)],
+    ['POLLEN_HELD_OUT_MAX_EXPANDED_BYTES', '1.5'],
+    ['POLLEN_HELD_OUT_MAX_EXAMPLES', '1000001'],
   ])('refuses %s=%s, naming it', async (name, value) => {
     const read = readConfig(await env({ [name]: value }))
     await expect(read).rejects.toThrow(ConfigError)
     await expect(read).rejects.toThrow(name)
+  })
+})
+
+describe('readConfig: the held-out upload bounds', () => {
+  it('defaults to 64 MiB sent, 256 MiB expanded, 50,000 examples, and reads each', async () => {
+    expect((await readConfig(await env())).heldOutLimits).toEqual(DEFAULT_HELD_OUT_LIMITS)
+    expect(DEFAULT_HELD_OUT_LIMITS).toEqual({
+      maxBodyBytes: 64 * 1024 * 1024,
+      maxExpandedBytes: 256 * 1024 * 1024,
+      maxExamples: 50_000,
+    })
+    const config = await readConfig(
+      await env({
+        POLLEN_HELD_OUT_MAX_BYTES: '1048576',
+        POLLEN_HELD_OUT_MAX_EXPANDED_BYTES: '4194304',
+        POLLEN_HELD_OUT_MAX_EXAMPLES: '100',
+      }),
+    )
+    expect(config.heldOutLimits).toEqual({
+      maxBodyBytes: 1_048_576,
+      maxExpandedBytes: 4_194_304,
+      maxExamples: 100,
+    })
   })
 })

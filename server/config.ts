@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { DEFAULT_MODEL_BUDGET, type ModelBudget } from '../shared/models/index.ts'
+import { DEFAULT_HELD_OUT_LIMITS, type HeldOutLimits } from './datasets/index.ts'
 
 export interface Config {
   port: number
@@ -17,6 +18,8 @@ export interface Config {
   modelBudget: ModelBudget
   /** How long building one custom model may take, in seconds. */
   modelBuildSeconds: number
+  /** A held-out upload's body, what its files expand to, and its examples. */
+  heldOutLimits: HeldOutLimits
 }
 
 export class ConfigError extends Error {}
@@ -69,6 +72,17 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     throw new ConfigError(
       `POLLEN_MODEL_BUILD_SECONDS must be a number of seconds above 0, at most 600, got ${JSON.stringify(buildText)}`,
     )
+  const d = DEFAULT_HELD_OUT_LIMITS
+  const heldOutLimits: HeldOutLimits = {
+    maxBodyBytes: integer(env, 'POLLEN_HELD_OUT_MAX_BYTES', d.maxBodyBytes, 2 ** 30),
+    maxExpandedBytes: integer(
+      env,
+      'POLLEN_HELD_OUT_MAX_EXPANDED_BYTES',
+      d.maxExpandedBytes,
+      2 ** 32,
+    ),
+    maxExamples: integer(env, 'POLLEN_HELD_OUT_MAX_EXAMPLES', d.maxExamples, 1_000_000),
+  }
   return {
     port,
     host: env.HOST || '0.0.0.0',
@@ -79,6 +93,7 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     tls: cert && key ? { cert, key } : tlsMode === 'self-signed' ? 'self-signed' : undefined,
     modelBudget,
     modelBuildSeconds,
+    heldOutLimits,
   }
 }
 

@@ -60,6 +60,7 @@ async function main() {
     blobs: fileBlobStore(blobDir),
     adminToken: config.adminToken,
     heldOut: new Map([['mnist', test]]),
+    heldOutLimits: config.heldOutLimits,
     log,
     models: { budget: config.modelBudget, buildTimeoutMs: config.modelBuildSeconds * 1000 },
   })

@@ -2,7 +2,7 @@
 // server's code and the fields it named.
 import type {
   ApiErrorBody,
-  DatasetSummary,
+  DatasetListing,
   RoundDeviceView,
   RoundView,
   TaskPatch,
@@ -10,7 +10,7 @@ import type {
   TaskView,
 } from '../../shared/protocol/index.ts'
 
-export type DatasetView = DatasetSummary
+export type DatasetView = DatasetListing
 
 /** A refused request: the HTTP status, the server's code and message, the fields it named. */
 export class ApiError extends Error {

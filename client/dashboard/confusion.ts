@@ -43,7 +43,10 @@ export function renderConfusion(
   el: ConfusionElements,
   rounds: readonly RoundView[],
   chosen: number | null,
+  /** The task's class names by label; a label without one shows its number. */
+  classes: readonly string[] = [],
 ): void {
+  const name = (label: number) => classes[label] ?? String(label)
   const table = confusionTable(rounds, chosen)
   el.choose.hidden = !table
   el.note.textContent = table
@@ -62,24 +65,23 @@ export function renderConfusion(
     el.choose.replaceChildren(...options)
     el.choose.value = String(table.round)
   }
-  const classes = table.rows.length
   fill(
     doc,
     el.table,
-    ['True', ...Array.from({ length: classes }, (_, c) => String(c)), 'Examples'],
+    ['True', ...Array.from({ length: table.rows.length }, (_, c) => name(c)), 'Examples'],
     table.rows.map((row, label) => {
       const total = table.totals[label]!
       const tr = h(
         doc,
         'tr',
         null,
-        th(doc, String(label), 'row'),
+        th(doc, name(label), 'row'),
         ...row.map((n, predicted) => {
           const td = h(doc, 'td', null, n === 0 ? '·' : count(n))
           const share = total === 0 ? 0 : n / total
           td.style.setProperty('--share', String(share))
           td.className = predicted === label ? 'hit' : n > 0 ? 'miss' : ''
-          td.title = `${count(n)} of ${count(total)} held-out ${label}s predicted as ${predicted} (${percent(share)})`
+          td.title = `${count(n)} of ${count(total)} held-out ${name(label)} predicted as ${name(predicted)} (${percent(share)})`
           return td
         }),
         h(doc, 'td', null, count(total)),

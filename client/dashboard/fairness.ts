@@ -96,14 +96,19 @@ function renderRounds(doc: Document, table: HTMLTableElement, rounds: readonly R
   )
 }
 
-function renderLabels(doc: Document, table: HTMLTableElement, rounds: readonly RoundView[]) {
+function renderLabels(
+  doc: Document,
+  table: HTMLTableElement,
+  rounds: readonly RoundView[],
+  classes: readonly string[],
+) {
   const accuracy = labelAccuracy(rounds, LATEST)
   const rows = accuracy.labels.map((cells, label) => {
     const tr = h(
       doc,
       'tr',
       null,
-      th(doc, String(label), 'row'),
+      th(doc, classes[label] ?? String(label), 'row'),
       ...cells.map((a, i) => {
         const td = h(doc, 'td', null, fraction(a))
         if (a === null) td.title = 'No held-out examples of this label'
@@ -122,13 +127,20 @@ function renderLabels(doc: Document, table: HTMLTableElement, rounds: readonly R
       h(doc, 'tr', null, h(doc, 'td', null, 'No round evaluated on held-out examples yet.')),
     )
   }
-  fill(doc, table, ['Label', ...accuracy.rounds.map((n) => `Round ${n}`)], rows)
+  fill(
+    doc,
+    table,
+    [classes.length > 0 ? 'Class' : 'Label', ...accuracy.rounds.map((n) => `Round ${n}`)],
+    rows,
+  )
 }
 
 export function renderFairness(
   doc: Document,
   el: FairnessElements,
   rounds: readonly RoundView[],
+  /** The task's class names by label (its dataset's); a label without one shows its number. */
+  classes: readonly string[] = [],
 ): void {
   const { byTier, byBackend, partial } = participation(rounds)
   renderTable(doc, el.byTier, byTier, tierName)
@@ -136,5 +148,5 @@ export function renderFairness(
   const reports = byTier.reduce((n, row) => n + row.devices, 0)
   el.partial.textContent = partialSummary(partial, reports)
   renderRounds(doc, el.byRound, rounds)
-  renderLabels(doc, el.byLabel, rounds)
+  renderLabels(doc, el.byLabel, rounds, classes)
 }

@@ -16,6 +16,7 @@ export function round(overrides: Partial<RoundView> = {}): RoundView {
     accuracy: 0.5,
     loss: 1.2,
     accuracyByLabel: null,
+    accuracyByClass: null,
     confusion: null,
     trainingLoss: null,
     staleness: null,

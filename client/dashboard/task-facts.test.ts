@@ -2,14 +2,28 @@ import { describe, expect, it } from 'vitest'
 import { TaskSpecSchema, type TaskSpecInput, type TaskView } from '../../shared/protocol/index.ts'
 import { round } from './fixtures.ts'
 import { asyncSummary, boundsText, roundSummary } from './round-view.ts'
-import { progressLabel, roundFacts, ruleFacts, stalenessText, taskFacts } from './task-facts.ts'
+import {
+  heldOutFact,
+  modelFacts,
+  progressLabel,
+  roundFacts,
+  ruleFacts,
+  stalenessText,
+  taskFacts,
+} from './task-facts.ts'
 
 const taskOf = (input: Partial<TaskSpecInput>, more: Partial<TaskView> = {}): TaskView =>
   ({
     ...TaskSpecSchema.parse({ name: 't', purpose: 'p', model: { preset: 'mnist-2nn' }, ...input }),
     id: 't',
     status: 'running',
-    model: { preset: 'mnist-2nn', hash: 'h', parameters: 199_210 },
+    model: {
+      preset: 'mnist-2nn',
+      hash: 'h',
+      parameters: 199_210,
+      trainableParameters: 199_210,
+      updateBytes: 796_840,
+    },
     epsilonSpent: null,
     round: 1,
     committedRounds: 0,
@@ -17,6 +31,36 @@ const taskOf = (input: Partial<TaskSpecInput>, more: Partial<TaskView> = {}): Ta
   }) as TaskView
 
 describe('task facts', () => {
+  it('tells the model, its update size, and what frozen layers save', () => {
+    const task = taskOf({})
+    expect(modelFacts(task)).toBe('mnist-2nn (199,210 weights, 778.2 KiB per update)')
+    expect(taskFacts(task)[0]).toBe(modelFacts(task))
+    const frozen = taskOf(
+      {},
+      {
+        model: {
+          preset: 'custom',
+          hash: 'h',
+          parameters: 100_000,
+          trainableParameters: 10_000,
+          updateBytes: 40_000,
+        },
+      },
+    )
+    expect(modelFacts(frozen)).toBe(
+      'custom (100,000 weights, 10,000 trained: frozen layers stay on the devices, so an update is 39.1 KiB, 90% smaller)',
+    )
+  })
+
+  it('says whether committed models are evaluated on a held-out set', () => {
+    const task = taskOf({ dataset: 'flowers' }, { heldOut: null })
+    expect(heldOutFact(task)).toBe(
+      'no held-out evaluation (upload a held-out set for dataset flowers)',
+    )
+    const measured = { ...task, heldOut: { examples: 300, uploadedAt: '2026-12-05T00:00:00.000Z' } }
+    expect(taskFacts(measured)).toContain('held-out evaluation on 300 examples')
+  })
+
   it('tells a synchronous task in rounds with deadlines', () => {
     const task = taskOf({ rounds: { total: 40, clientsPerRound: 10, deadlineSeconds: 120 } })
     expect(roundFacts(task)).toBe('10 devices per round (1.3× selected), deadline 120 s')

@@ -2,7 +2,7 @@
 // async (FedBuff) one applies every K updates as a new version, whatever round a device started
 // on, so it is told in versions, buffer size, staleness and concurrency instead.
 import type { RoundView, TaskView } from '../../shared/protocol/index.ts'
-import { count } from './format.ts'
+import { bytes, count, percent } from './format.ts'
 
 const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`
 
@@ -62,10 +62,32 @@ export function privacyFacts(task: TaskView): string[] {
   return facts
 }
 
+/**
+ * The model and what one update costs: "mnist-2nn (199,210 weights, 778.2 KiB per update)", or
+ * with frozen layers what training only the rest saves.
+ */
+export function modelFacts({ model }: TaskView): string {
+  const { preset, parameters, trainableParameters: trained, updateBytes } = model
+  if (trained >= parameters)
+    return `${preset} (${count(parameters)} weights, ${bytes(updateBytes)} per update)`
+  return (
+    `${preset} (${count(parameters)} weights, ${count(trained)} trained: frozen layers stay on ` +
+    `the devices, so an update is ${bytes(updateBytes)}, ${percent(1 - trained / parameters)} smaller)`
+  )
+}
+
+/** Whether committed models are evaluated: without a held-out set the task trains unmeasured. */
+export function heldOutFact(task: TaskView): string {
+  return task.heldOut
+    ? `held-out evaluation on ${plural(task.heldOut.examples, 'example')}`
+    : `no held-out evaluation (upload a held-out set for dataset ${task.dataset})`
+}
+
 export function taskFacts(task: TaskView): string[] {
   return [
-    `${task.model.preset} (${count(task.model.parameters)} weights)`,
+    modelFacts(task),
     `dataset ${task.dataset}`,
+    heldOutFact(task),
     `${task.train.optimizer}, learning rate ${task.train.learningRate}, batch ${task.train.batchSize}, ${plural(task.train.localEpochs, 'epoch')}`,
     roundFacts(task),
     ...ruleFacts(task),

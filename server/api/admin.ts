@@ -3,12 +3,10 @@ import { streamSSE } from 'hono/streaming'
 import { TaskPatchSchema, TaskSpecSchema } from '../../shared/protocol/index.ts'
 import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import { PollenError } from '../errors.ts'
-import type { Clock } from '../clock/index.ts'
-import { summarizeDatasets } from '../devices/index.ts'
+import { fitTaskToDataset, type Datasets } from '../datasets/index.ts'
 import type { EventBus, StampedEvent } from '../events/index.ts'
 import { ModelError, type ModelRegistry } from '../models/index.ts'
 import type { Scheduler } from '../rounds/scheduler.ts'
-import type { Store } from '../store/index.ts'
 import { limitBody } from './body.ts'
 import { parseJson } from './errors.ts'
 import { canonicalInteger, roundParam } from './params.ts'
@@ -23,26 +21,26 @@ const JSON_LIMIT = 256 * 1024
 
 export interface AdminDeps {
   scheduler: Scheduler
-  store: Store
+  /** A new task must name a declared dataset, and its model fit it. */
+  datasets: Pick<Datasets, 'spec'>
   models: ModelRegistry
   events: EventBus
-  clock: Clock
   /** Milliseconds between SSE keep-alive comments. */
   keepAliveMs?: number
 }
 
-/** The data scientist's REST API: tasks, rounds, models, datasets and the event stream. */
+/** The data scientist's REST API: tasks, rounds, models and the event stream (datasets.ts: datasets). */
 export function adminRoutes({
   scheduler,
-  store,
+  datasets,
   models,
   events,
-  clock,
   keepAliveMs = 15_000,
 }: AdminDeps) {
   const app = new Hono()
   app.post('/tasks', limitBody(TASK_BODY_LIMIT, 'task bodies'), async (c) => {
-    const spec = await parseJson(c, TaskSpecSchema)
+    const asked = await parseJson(c, TaskSpecSchema)
+    const spec = fitTaskToDataset(asked, datasets.spec(asked.dataset))
     try {
       return c.json(await scheduler.createTask(spec), 201)
     } catch (error) {
@@ -97,10 +95,6 @@ export function adminRoutes({
       )
     return weightsFile(c, models, c.req.param('file'))
   })
-
-  app.get('/datasets', async (c) =>
-    c.json({ datasets: summarizeDatasets(await store.listDevices(), clock.now()) }),
-  )
 
   app.get('/events', (c) => {
     // Where a reconnecting stream left off: parsed before the stream starts, so a bad one is a 400.

@@ -15,6 +15,7 @@ import {
 } from '../../shared/secagg/index.ts'
 import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import type { Clock } from '../clock/index.ts'
+import { checkDeclaredHistograms, type Datasets } from '../datasets/index.ts'
 import { SEEN_WRITE_INTERVAL_MS } from '../devices/index.ts'
 import { PollenError } from '../errors.ts'
 import type { EventBus } from '../events/index.ts'
@@ -45,6 +46,8 @@ export interface DeviceDeps {
   shed: LoadShedder
   /** Bounds on uploads read at once (uploads.ts). */
   uploads: UploadGate
+  /** The declared datasets: a task's spec for the phone, the classes a check-in may count. */
+  datasets: Pick<Datasets, 'spec'>
   /** How long an upload's body may take to arrive (body.ts). */
   bodyTimeouts?: BodyTimeouts
 }
@@ -62,7 +65,7 @@ function checkVersion(version: number) {
 
 /** The device protocol: enrol, check in, download models, upload updates (docs/PROTOCOL.md). */
 export function deviceRoutes(deps: DeviceDeps) {
-  const { scheduler, store, blobs, clock, events, metrics, shed, uploads } = deps
+  const { scheduler, store, blobs, clock, events, metrics, shed, uploads, datasets } = deps
   // Every device route passes one of these first, before its token is looked up or its body read.
   const load = shed.guard()
   const checkinLoad = shed.guard({ checkin: true })
@@ -101,8 +104,12 @@ export function deviceRoutes(deps: DeviceDeps) {
   })
 
   app.post('/devices/checkin', checkinLoad, jsonLimit, requireDevice(store), async (c) => {
-    const request = await parseJson(c, CheckinRequestSchema)
-    checkVersion(request.protocolVersion)
+    const parsed = await parseJson(c, CheckinRequestSchema)
+    checkVersion(parsed.protocolVersion)
+    const request = {
+      ...parsed,
+      datasets: checkDeclaredHistograms(parsed.datasets, (name) => datasets.spec(name)),
+    }
     const device = c.get('device')
     events.publish({ type: 'device.state', deviceId: device.id, state: 'checked-in' })
     return c.json(await scheduler.checkin(device, request))
@@ -112,6 +119,16 @@ export function deviceRoutes(deps: DeviceDeps) {
   app.get('/devices/tasks', load, requireDevice(store), async (c) => {
     c.header('Cache-Control', 'no-store')
     return c.json({ tasks: await scheduler.deviceTasks() })
+  })
+
+  // A declared dataset's spec (a phone that holds examples of a task it no longer lists).
+  app.get('/devices/datasets/:name', load, requireDevice(store), (c) => {
+    const name = c.req.param('name')
+    const spec = datasets.spec(name)
+    if (!spec)
+      throw new PollenError('not_found', `no dataset ${name.slice(0, 100)} is declared`, 'name')
+    c.header('Cache-Control', 'no-store')
+    return c.json(spec)
   })
 
   // The model a task listed to phones has now, for "try the model": a pointer to the immutable

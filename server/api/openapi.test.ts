@@ -7,7 +7,13 @@ describe('openApiDocument', () => {
 
   it('describes the admin, device and operator routes, bodies from the zod schemas', () => {
     const paths = Object.keys(doc.paths)
-    for (const path of ['/api/v1/tasks', '/api/v1/devices/checkin', '/healthz', '/metrics'])
+    for (const path of [
+      '/api/v1/tasks',
+      '/api/v1/datasets/{name}/held-out',
+      '/api/v1/devices/checkin',
+      '/healthz',
+      '/metrics',
+    ])
       expect(paths).toContain(path)
     expect(new Set(paths).size).toBe(paths.length)
     const body = doc.paths['/api/v1/devices'].post.requestBody.content['application/json'].schema

@@ -12,6 +12,7 @@ import {
   RevealMessageSchema,
   SharesMessageSchema,
 } from '../../shared/secagg/index.ts'
+import { datasetPaths } from './openapi-datasets.ts'
 
 const json = (schema: z.ZodType) => ({
   content: {
@@ -110,13 +111,6 @@ const adminPaths = () => ({
       summary: "Weights file named by a round's model.json",
       security: admin,
       responses: { 200: ok('float32 weights'), 404: ok("not that round's weights") },
-    },
-  },
-  '/api/v1/datasets': {
-    get: {
-      summary: 'Datasets devices hold: counts and label histograms only',
-      security: admin,
-      responses: { 200: ok('{ datasets }') },
     },
   },
   '/api/v1/events': {
@@ -241,7 +235,13 @@ const apiError = {
           type: 'array',
           items: {
             type: 'object',
-            properties: { field: { type: 'string' }, message: { type: 'string' } },
+            properties: {
+              field: { type: 'string' },
+              message: { type: 'string' },
+              file: { type: 'string' },
+              entry: { type: 'string' },
+              row: { type: 'integer' },
+            },
           },
         },
       },
@@ -269,6 +269,6 @@ export function openApiDocument() {
       },
       schemas: { ApiError: apiError },
     },
-    paths: { ...adminPaths(), ...devicePaths(), ...operationPaths() },
+    paths: { ...adminPaths(), ...datasetPaths(), ...devicePaths(), ...operationPaths() },
   }
 }

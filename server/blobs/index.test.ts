@@ -17,6 +17,17 @@ describe('file blob store', () => {
     expect(await readdir(dir)).toEqual([hash])
   })
 
+  it('deletes a blob, and refuses a name that is not a hash', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pollen-blobs-'))
+    const blobs = fileBlobStore(dir)
+    const hash = await blobs.put(new TextEncoder().encode('gone'))
+    await blobs.delete!(hash)
+    expect(await blobs.has(hash)).toBe(false)
+    await blobs.delete!(hash) // already gone: nothing to do
+    await expect(blobs.delete!('../x')).rejects.toThrow(RangeError)
+    expect(await readdir(dir)).toEqual([])
+  })
+
   it('answers unknown and hostile names with nothing', async () => {
     const blobs = fileBlobStore(await mkdtemp(join(tmpdir(), 'pollen-blobs-')))
     expect(await blobs.get('0'.repeat(64))).toBeUndefined()

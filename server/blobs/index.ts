@@ -9,6 +9,8 @@ export interface BlobStore {
   put(bytes: Uint8Array): Promise<string>
   get(hash: string): Promise<Uint8Array | undefined>
   has(hash: string): Promise<boolean>
+  /** Removes a blob nothing refers to any more (a replaced held-out set); absent: blobs stay. */
+  delete?(hash: string): Promise<void>
 }
 
 /**
@@ -57,6 +59,9 @@ export function fileBlobStore(dir: string): BlobStore {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw error
       }
+    },
+    async delete(hash) {
+      await rm(pathOf(hash), { force: true })
     },
     async has(hash) {
       if (!SHA256_HEX.test(hash)) return false

@@ -25,20 +25,23 @@ export interface Evaluator {
   ): Promise<HeldOutResult | null>
 }
 
-export function heldOutEvaluator({
-  heldOut,
-}: {
-  heldOut: ReadonlyMap<string, Examples>
-}): Evaluator {
+/** A dataset's held-out examples: a fixed map (tests, benchmarks) or a lookup (the datasets' blobs). */
+export type HeldOutSource =
+  ReadonlyMap<string, Examples> | ((dataset: string) => Promise<Examples | undefined>)
+
+export function heldOutEvaluator({ heldOut }: { heldOut: HeldOutSource }): Evaluator {
+  const examplesOf = (dataset: string): Promise<Examples | undefined> =>
+    typeof heldOut === 'function' ? heldOut(dataset) : Promise.resolve(heldOut.get(dataset))
   // The evaluator's own models, one per spec, which nothing else can reach: `evaluate` sets the
   // weights it is given into one before each use. One evaluation at a time, for that reason.
   const modelFor = modelsBySpec()
   let queue: Promise<unknown> = Promise.resolve()
   return {
     evaluate(spec, weights, dataset) {
-      const examples = heldOut.get(dataset)
-      if (!examples || examples.count === 0) return Promise.resolve(null)
       const run = queue.then(async () => {
+        // Looked up as the evaluation starts: a held-out set replaced meanwhile is the one used.
+        const examples = await examplesOf(dataset)
+        if (!examples || examples.count === 0) return null
         const result = await evaluate({ model: modelFor(spec), weights, examples })
         return {
           accuracy: result.accuracy,

@@ -5,6 +5,7 @@ import {
   seedInitializers,
   setWeights,
   toLayersTopology,
+  updateSpec,
   weightSpec,
 } from '../../shared/models/index.ts'
 import { decodeContainer } from '../../shared/tensors/index.ts'
@@ -49,6 +50,7 @@ function reply(request: BuildRequest): [BuildReply, ArrayBuffer[]] {
         weights,
         weightSpec: weightSpec(model),
         parameters: model.countParams(),
+        updateSpec: updateSpec(model),
         topology,
       }
       return [built, weights.map((w) => w.data.buffer as ArrayBuffer)]

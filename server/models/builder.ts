@@ -14,6 +14,8 @@ export interface BuiltModel {
   weights: NamedTensor[]
   weightSpec: WeightSpec[]
   parameters: number
+  /** The weights an update carries: all but a frozen layer's. */
+  updateSpec: WeightSpec[]
   /** The model's Keras-format topology, as TF.js writes it (unseeded: for export). */
   topology: object
 }

@@ -6,13 +6,19 @@ import {
   getWeights,
   toLayersTopology,
   TopologyError,
+  updateSpec,
   weightSpec,
   type ModelBudget,
   type ModelSpec,
   type WeightSpec,
 } from '../../shared/models/index.ts'
 import type { ModelSpecInput } from '../../shared/protocol/index.ts'
-import { decodeContainer, encodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
+import {
+  decodeContainer,
+  encodeContainer,
+  type NamedTensor,
+  tensorSize,
+} from '../../shared/tensors/index.ts'
 import type { BlobStore } from '../blobs/index.ts'
 import { BuildError, workerBuilder, type ModelBuilder } from './builder.ts'
 
@@ -20,9 +26,17 @@ export { workerBuilder, type ModelBuilder } from './builder.ts'
 
 export interface ModelInfo {
   spec: ModelSpec
+  /** Every weight of the model, in its order: what a committed model holds. */
   weightSpec: WeightSpec[]
   parameters: number
-  /** Bytes of a float32 container's payload for this model. */
+  /**
+   * The weights an update carries, trained and averaged: all but a frozen layer's
+   * (`trainable: false`), which every committed model keeps as the task's first model had them.
+   */
+  updateSpec: WeightSpec[]
+  /** Values in `updateSpec`: what a device uploads, and the length of a secure sum's vector. */
+  trainableParameters: number
+  /** Bytes of an update's float32 payload (trainableParameters × 4). */
   payloadBytes: number
 }
 
@@ -68,6 +82,7 @@ export interface ModelRegistryOptions {
 interface Layout {
   weightSpec: WeightSpec[]
   parameters: number
+  updateSpec: WeightSpec[]
   topology: object
 }
 
@@ -90,6 +105,7 @@ export function createModelRegistry({
         known = {
           weightSpec: weightSpec(model),
           parameters: model.countParams(),
+          updateSpec: updateSpec(model),
           topology: toLayersTopology(model),
         }
       } finally {
@@ -144,17 +160,24 @@ export function createModelRegistry({
   const registry: ModelRegistry = {
     async create(input, seed) {
       // Initial weights go to the blob store, not into the stored spec.
+      // A sized preset keeps its numbers (classes, inputs, hidden): they are its architecture.
       const spec: ModelSpecInput =
-        input.preset === 'custom'
-          ? { preset: 'custom', topology: input.topology }
-          : { preset: input.preset }
+        input.preset === 'custom' ? { preset: 'custom', topology: input.topology } : { ...input }
       const weights =
         input.preset === 'custom' ? await createCustom(input, spec, seed) : createPreset(spec, seed)
       return { spec, hash: await registry.store(weights), info: registry.info(spec) }
     },
     info(spec) {
-      const { weightSpec, parameters } = layout(spec)
-      return { spec, weightSpec, parameters, payloadBytes: parameters * 4 }
+      const { weightSpec, parameters, updateSpec } = layout(spec)
+      const trainableParameters = updateSpec.reduce((n, w) => n + tensorSize(w.shape), 0)
+      return {
+        spec,
+        weightSpec,
+        parameters,
+        updateSpec,
+        trainableParameters,
+        payloadBytes: trainableParameters * 4,
+      }
     },
     async weights(hash) {
       const cached = recentWeights.get(hash)

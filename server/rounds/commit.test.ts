@@ -7,6 +7,7 @@ import {
 } from '../../shared/protocol/index.ts'
 import type { HeldOutResult } from '../evaluation/index.ts'
 import { createEventBus } from '../events/index.ts'
+import { updatedPart, withFrozen } from './commit.ts'
 import { testScheduler } from './testing.ts'
 
 const request: CheckinRequest = {
@@ -100,5 +101,27 @@ describe('held-out accuracy per label in the rounds', () => {
     expect(stored.map((r) => r.accuracyByLabel)).toEqual([[1, 0.25, null], null])
     expect(stored.map((r) => r.confusion)).toEqual([confusion, null])
     await t.scheduler.deleteTask(task.id)
+  })
+})
+
+describe('a committed model with frozen layers', () => {
+  const t = (name: string, ...values: number[]) => ({
+    name,
+    shape: [values.length],
+    dtype: 'float32' as const,
+    data: Float32Array.from(values),
+  })
+
+  it('gives the strategy only what updates carry, and keeps the frozen weights as they were', () => {
+    const frozen = t('features/kernel', 0.1, -0.2)
+    const global = [frozen, t('head/kernel', 1, 2), t('head/bias', 3)]
+    const spec = [{ name: 'head/kernel' }, { name: 'head/bias' }]
+    const part = updatedPart(global, spec)
+    expect(part.map((w) => w.name)).toEqual(['head/kernel', 'head/bias'])
+    const next = withFrozen(global, [t('head/kernel', 5, 6), t('head/bias', 7)])
+    expect(next.map((w) => w.name)).toEqual(['features/kernel', 'head/kernel', 'head/bias'])
+    expect(next[0]).toBe(frozen) // the very tensor: bit for bit
+    expect(Array.from(next[1]!.data)).toEqual([5, 6])
+    expect(() => updatedPart(global, [{ name: 'tail/bias' }])).toThrow(/lacks tail\/bias/)
   })
 })

@@ -52,17 +52,21 @@ export function createCommit(core: Core) {
         : [],
     )
 
-  /** The strategy's next weights for the round (null: it keeps the model), its bounds noted. */
+  /**
+   * The strategy's next weights for the round (null: it keeps the model), its bounds noted. The
+   * strategy sees only the weights updates carry; a frozen layer's are put back as they were.
+   */
   async function aggregate(live: LiveTask, round: LiveRound) {
     const r = round.record
     const global = await models.weights(r.baseModel)
     try {
-      return await live.strategy.aggregateTrain({
+      const next = await live.strategy.aggregateTrain({
         round: r.round,
-        global,
+        global: updatedPart(global, live.info.updateSpec),
         aggregation: round.aggregation,
         failures: failuresOf(round),
       })
+      return next && withFrozen(global, next)
     } finally {
       // A round that closes before its bounds calibrated calibrates them on what came.
       const bounds = round.aggregation.bounds?.()
@@ -93,7 +97,7 @@ export function createCommit(core: Core) {
         : null
     const refusal = commitRefusal(next, evaluated)
     if (refusal) {
-      if (before && strategy.restore) strategy.restore(before, live.info.weightSpec)
+      if (before && strategy.restore) strategy.restore(before, live.info.updateSpec)
       return refusal
     }
     const hash = await keep(live, r.round, next)
@@ -111,3 +115,28 @@ export function createCommit(core: Core) {
 }
 
 export type Commit = ReturnType<typeof createCommit>
+
+/** The weights of `global` that updates carry, in `spec` order. */
+export function updatedPart(
+  global: readonly NamedTensor[],
+  spec: readonly { name: string }[],
+): NamedTensor[] {
+  const byName = new Map(global.map((t) => [t.name, t]))
+  return spec.map((w) => {
+    const t = byName.get(w.name)
+    if (!t) throw new RangeError(`the global model lacks ${w.name}`)
+    return t
+  })
+}
+
+/**
+ * The committed model: `global`'s weights in its order, each replaced by the strategy's new one
+ * where there is one; a frozen weight (none in `next`) is `global`'s own, bit for bit.
+ */
+export function withFrozen(
+  global: readonly NamedTensor[],
+  next: readonly NamedTensor[],
+): NamedTensor[] {
+  const byName = new Map(next.map((t) => [t.name, t]))
+  return global.map((t) => byName.get(t.name) ?? t)
+}

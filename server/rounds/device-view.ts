@@ -1,7 +1,7 @@
 // What a phone is told of a task (GET /api/v1/devices/tasks): the terms its owner weighs before
 // joining, and once the task ended, how it ended and how good its final model is, so that the
 // phones that took part can still try that model.
-import { type DeviceTaskView, isEnded } from '../../shared/protocol/index.ts'
+import { type DatasetSpec, type DeviceTaskView, isEnded } from '../../shared/protocol/index.ts'
 import type { ModelInfo } from '../models/index.ts'
 import type { Store, TaskRecord } from '../store/index.ts'
 
@@ -9,6 +9,7 @@ export function deviceTaskView(
   record: TaskRecord,
   info: Pick<ModelInfo, 'parameters' | 'payloadBytes'>,
   accuracy: number | null,
+  datasetSpec: DatasetSpec | null = null,
 ): DeviceTaskView {
   const { spec } = record
   return {
@@ -19,6 +20,7 @@ export function deviceTaskView(
     endedAt: isEnded(record.status) ? new Date(record.updatedAt).toISOString() : null,
     ...(record.stoppedReason ? { stoppedReason: record.stoppedReason } : {}),
     dataset: spec.dataset,
+    datasetSpec,
     model: { preset: spec.model.preset, parameters: info.parameters },
     updateBytes: info.payloadBytes,
     mode: spec.mode,

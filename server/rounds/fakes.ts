@@ -13,6 +13,8 @@ export const INFO: ModelInfo = {
   spec: { preset: 'mnist-2nn' },
   weightSpec: [{ name: 'w', shape: [2] }],
   parameters: 2,
+  updateSpec: [{ name: 'w', shape: [2] }],
+  trainableParameters: 2,
   payloadBytes: 8,
 }
 

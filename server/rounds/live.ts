@@ -6,6 +6,8 @@ import type {
   UpdateBounds,
 } from '../../shared/protocol/index.ts'
 import type { TimerHandle } from '../clock/index.ts'
+import { MNIST_DATASET } from '../../shared/protocol/index.ts'
+import type { DatasetDirectory } from '../datasets/index.ts'
 import type { Evaluator } from '../evaluation/index.ts'
 import { createHealth, type Health } from '../health/index.ts'
 import type { ModelInfo, ModelRegistry } from '../models/index.ts'
@@ -111,6 +113,10 @@ export interface Core {
   store: Store
   models: ModelRegistry
   evaluator: Evaluator
+  /** What a task's dataset declares (its classes) and whether it has a held-out set. */
+  datasets: DatasetDirectory
+  /** The class names of the task's dataset, by label (empty for a dataset not declared). */
+  classesOf(live: LiveTask): readonly string[]
   clock: SchedulerOptions['clock']
   events: SchedulerOptions['events']
   metrics: SchedulerOptions['metrics']
@@ -168,11 +174,14 @@ export function createCore(options: SchedulerOptions, stopping: AbortSignal): Co
     return enqueue(live, () => store.updateRound(taskId, n, { ...patch, participation: shares }))
   }
 
+  const datasets = options.datasets ?? builtInOnly
+  const classesOf = (live: LiveTask) => datasets.spec(live.record.spec.dataset)?.classes ?? []
+
   function publishRound(live: LiveTask, round: LiveRound) {
     events.publish({
       type: 'round.updated',
       taskId: live.record.id,
-      round: roundView(round.record),
+      round: roundView(round.record, classesOf(live)),
     })
   }
 
@@ -180,6 +189,8 @@ export function createCore(options: SchedulerOptions, stopping: AbortSignal): Co
     store,
     models: options.models,
     evaluator: options.evaluator,
+    datasets,
+    classesOf,
     clock,
     events,
     metrics: options.metrics,
@@ -198,11 +209,21 @@ export function createCore(options: SchedulerOptions, stopping: AbortSignal): Co
       events.publish({ type: 'device.state', deviceId, state, taskId, round: n })
       publishRound(live, round)
     },
-    view: (live) => taskView(live.record, live.info, live.population),
+    view: (live) =>
+      taskView(live.record, live.info, live.population, {
+        classes: classesOf(live),
+        heldOut: datasets.heldOut(live.record.spec.dataset),
+      }),
     liveTask(id) {
       const live = tasks.get(id)
       if (!live) throw new PollenError('not_found', `no task ${id}`, 'id')
       return live
     },
   }
+}
+
+/** Without the coordinator's datasets (unit tests): the built-in MNIST, with no held-out set. */
+const builtInOnly: DatasetDirectory = {
+  spec: (name) => (name === MNIST_DATASET.name ? MNIST_DATASET : undefined),
+  heldOut: () => null,
 }

@@ -51,18 +51,21 @@ export function createQueries(core: Core) {
     Promise.all(
       [...tasks.values()].map(async (live) => {
         await live.queue
-        return deviceTaskView(live.record, live.info, await accuracyOf(live.record))
+        const { record } = live
+        const spec = core.datasets.spec(record.spec.dataset) ?? null
+        return deviceTaskView(record, live.info, await accuracyOf(record), spec)
       }),
     )
 
   async function listRounds(id: string): Promise<RoundView[]> {
     const live = core.liveTask(id)
     await live.queue
-    const rounds = (await store.listRounds(id)).map(roundView)
+    const classes = core.classesOf(live)
+    const rounds = (await store.listRounds(id)).map((r) => roundView(r, classes))
     // The open round's counters are freshest in memory.
     const open = live.open
     return open
-      ? rounds.map((r) => (r.round === open.record.round ? roundView(open.record) : r))
+      ? rounds.map((r) => (r.round === open.record.round ? roundView(open.record, classes) : r))
       : rounds
   }
 

@@ -37,7 +37,7 @@ export function createRecovery(
       const hash = live.record.optimizerState
       if (!hash || !live.strategy.restore) continue
       try {
-        live.strategy.restore(await models.weights(hash), live.info.weightSpec)
+        live.strategy.restore(await models.weights(hash), live.info.updateSpec)
       } catch (error) {
         log(
           `task ${live.record.id}: server optimizer state ${hash} not restored, starting afresh: ${String(error)}`,

@@ -27,7 +27,7 @@ export function createSecureCalls(core: Core, submission: Submission) {
     const record = round.record
     const noise = spec.privacy ? devicePrivacy(spec.privacy, round.settings.minReports) : null
     round.secure = createSecureRound({
-      length: live.info.parameters,
+      length: live.info.trainableParameters,
       // An entry of an update clipped to C is at most C; noise of std s passes 6s about once
       // in 500 million entries (clamping it would bend the Gaussian the accountant counts on).
       range: spec.secureAggregation.range ?? (noise ? noise.clipNorm + 6 * noise.noiseStd : 1),
@@ -73,7 +73,7 @@ export function createSecureCalls(core: Core, submission: Submission) {
       submission.rejectRead(live, round, device, { problem, field, message }, bytes.length)
     try {
       const { metadata: raw, masked } = decodeMaskedUpdate(bytes, {
-        expectedLength: round.info.parameters,
+        expectedLength: round.info.trainableParameters,
       })
       const checked = checkMetadata(raw, round.record.baseModel, round.claims.get(device.id)!)
       if ('field' in checked) return refuse('invalid', checked.field, checked.message)

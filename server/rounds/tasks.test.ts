@@ -66,7 +66,11 @@ describe('task changes', () => {
   })
 
   it('create: refuses a robust rule whose round would not fit in memory', async () => {
-    const { tasks, core, writes } = setup({ ...INFO, parameters: 2 ** 28 })
+    const { tasks, core, writes } = setup({
+      ...INFO,
+      parameters: 2 ** 28,
+      trainableParameters: 2 ** 28,
+    })
     const error = await thrown(() =>
       tasks.createTask(spec({ aggregation: { rule: 'median' }, rounds: { clientsPerRound: 10 } })),
     )
@@ -74,6 +78,14 @@ describe('task changes', () => {
     expect((error as Error).message).toContain(`"median" keeps a round's reports`)
     expect(writes).not.toContain('insertTask')
     expect(core.tasks.size).toBe(0)
+  })
+
+  it('create: sizes a robust round by what updates carry, not by frozen weights', async () => {
+    const { tasks, core } = setup({ ...INFO, parameters: 2 ** 28, trainableParameters: 2 })
+    await tasks.createTask(
+      spec({ aggregation: { rule: 'median' }, rounds: { clientsPerRound: 10 } }),
+    )
+    expect(core.tasks.size).toBe(1)
   })
 
   it('patch: refuses settings a new task could not have, naming each field, and changes nothing', async () => {
@@ -90,7 +102,7 @@ describe('task changes', () => {
   })
 
   it('patch: refuses a robust rule’s round grown past memory', async () => {
-    const { tasks } = setup({ ...INFO, parameters: 2 ** 24 })
+    const { tasks } = setup({ ...INFO, parameters: 2 ** 24, trainableParameters: 2 ** 24 })
     const { id } = await tasks.createTask(
       spec({ aggregation: { rule: 'median' }, rounds: { clientsPerRound: 10 } }),
     )

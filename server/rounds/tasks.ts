@@ -72,7 +72,7 @@ export function createTasks(
       privacySpent: null,
       stoppedReason: null,
     }
-    const heavy = robustMemoryRefusal(record.spec, info.parameters)
+    const heavy = robustMemoryRefusal(record.spec, info.trainableParameters)
     if (heavy) throw new PollenError('invalid_request', heavy.message, heavy.field)
     const population = await budget.populationOf(record)
     const first = firstRoundRefusal(record, population)
@@ -93,7 +93,7 @@ export function createTasks(
     const task = live.record
     const merged = mergeTaskPatch(task.spec, patch)
     if (!merged.ok) throw invalidRequest(merged.issues)
-    const heavy = robustMemoryRefusal(merged.spec, live.info.parameters)
+    const heavy = robustMemoryRefusal(merged.spec, live.info.trainableParameters)
     if (heavy) throw new PollenError('invalid_request', heavy.message, heavy.field)
     const atLeast = task.committedRounds + (live.open ? 1 : 0)
     if (merged.spec.rounds.total < atLeast)

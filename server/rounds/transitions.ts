@@ -19,7 +19,7 @@ export function beginRound(live: LiveTask, record: RoundRecord, sampling: number
     settings: { ...live.record.spec.rounds },
     train: { ...live.record.spec.train },
     info: live.info,
-    aggregation: live.strategy.beginRound({ round: record.round, spec: live.info.weightSpec }),
+    aggregation: live.strategy.beginRound({ round: record.round, spec: live.info.updateSpec }),
     secure: undefined,
     claims: new Map(),
     sampling,
@@ -67,7 +67,11 @@ export function createTransitions(core: Core, commit: Commit, budget: PrivacyBud
     }
     live.open = beginRound(live, record, budget.sampling(live, live.record.spec.rounds))
     void core.enqueue(live, () => store.openRound({ ...record }))
-    events.publish({ type: 'round.opened', taskId: task.id, round: roundView(record) })
+    events.publish({
+      type: 'round.opened',
+      taskId: task.id,
+      round: roundView(record, core.classesOf(live)),
+    })
   }
 
   /** open, again: a round a crash left open starts afresh under its number (already stored). */
@@ -151,7 +155,7 @@ export function createTransitions(core: Core, commit: Commit, budget: PrivacyBud
     // The next round's sampling rate counts the devices there are now.
     if (task.spec.privacy)
       live.population = await budget.populationOf(task).catch(() => live.population)
-    events.publish({ type: 'round.closed', taskId, round: roundView(r) })
+    events.publish({ type: 'round.closed', taskId, round: roundView(r, core.classesOf(live)) })
     events.publish({ type: 'task.updated', task: core.view(live) })
     openNextRound(live)
   }

@@ -17,6 +17,7 @@ import type {
   SharesMessage,
 } from '../../shared/secagg/index.ts'
 import type { Clock } from '../clock/index.ts'
+import type { DatasetDirectory } from '../datasets/index.ts'
 import type { Evaluator } from '../evaluation/index.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Health } from '../health/index.ts'
@@ -30,6 +31,8 @@ export interface SchedulerOptions {
   store: Store
   models: ModelRegistry
   evaluator: Evaluator
+  /** The declared datasets: a task's classes and held-out set for its views. Default: mnist only. */
+  datasets?: DatasetDirectory
   /**
    * One strategy for every task (tests that pin the aggregation). By default each task gets its
    * own, as its spec's `aggregation` asks, keeping its server optimizer's state.

@@ -1,14 +1,21 @@
 import type { RoundView, TaskView } from '../../shared/protocol/index.ts'
 import type { ModelInfo } from '../models/index.ts'
-import type { RoundRecord, TaskRecord } from '../store/index.ts'
+import type { HeldOutRecord, RoundRecord, TaskRecord } from '../store/index.ts'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
-/** `population`: the devices a private task's sampling rate counts (see `samplingPopulation`). */
+/**
+ * `population`: the devices a private task's sampling rate counts (see `samplingPopulation`);
+ * `dataset`: its dataset's class names and held-out set, as declared now.
+ */
 export function taskView(
   task: TaskRecord,
-  info: Pick<ModelInfo, 'parameters'>,
+  info: Pick<ModelInfo, 'parameters' | 'trainableParameters' | 'payloadBytes'>,
   population: number,
+  dataset: { classes: readonly string[]; heldOut: HeldOutRecord | null } = {
+    classes: [],
+    heldOut: null,
+  },
 ): TaskView {
   const { spec } = task
   return {
@@ -16,9 +23,20 @@ export function taskView(
     name: spec.name,
     purpose: spec.purpose,
     status: task.status,
-    model: { preset: spec.model.preset, hash: task.modelHash, parameters: info.parameters },
+    model: {
+      preset: spec.model.preset,
+      hash: task.modelHash,
+      parameters: info.parameters,
+      trainableParameters: info.trainableParameters,
+      updateBytes: info.payloadBytes,
+    },
     seed: spec.seed ?? null,
     dataset: spec.dataset,
+    classes: [...dataset.classes],
+    heldOut: dataset.heldOut && {
+      examples: dataset.heldOut.examples,
+      uploadedAt: new Date(dataset.heldOut.uploadedAt).toISOString(),
+    },
     train: spec.train,
     rounds: spec.rounds,
     aggregation: spec.aggregation,
@@ -59,7 +77,17 @@ function phases({ startedAt, firstAssignedAt: first, closedAt: closed }: RoundRe
   }
 }
 
-export function roundView(r: RoundRecord): RoundView {
+/** Held-out accuracy by class name, where the dataset names every label the round measured. */
+function byClass(
+  accuracy: readonly (number | null)[] | null,
+  classes: readonly string[],
+): Record<string, number | null> | null {
+  if (!accuracy || classes.length < accuracy.length) return null
+  return Object.fromEntries(accuracy.map((a, label) => [classes[label]!, a]))
+}
+
+/** `classes`: the class names of the task's dataset, by label (to name held-out accuracy by). */
+export function roundView(r: RoundRecord, classes: readonly string[] = []): RoundView {
   return {
     round: r.round,
     status: r.status,
@@ -72,6 +100,7 @@ export function roundView(r: RoundRecord): RoundView {
     accuracy: r.accuracy,
     loss: r.loss,
     accuracyByLabel: r.accuracyByLabel && [...r.accuracyByLabel],
+    accuracyByClass: byClass(r.accuracyByLabel, classes),
     confusion: r.confusion && r.confusion.map((row) => [...row]),
     trainingLoss: r.trainingLoss,
     staleness: r.staleness && [...r.staleness],

@@ -62,4 +62,19 @@ describe('pglite on disk', () => {
     expect((await second.listRounds('old')).map((r) => r.firstAssignedAt)).toEqual([151_000, null])
     await second.close()
   })
+
+  it('gives a data dir from before datasets the table, its tasks kept', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pollen-store-'))
+    const first = await pgliteStore(dir)
+    await first.insertTask(aTask('old'))
+    await first.close()
+    // The database as an older coordinator left it: no datasets table.
+    const raw = await PGlite.create(dir)
+    await raw.exec('drop table datasets')
+    await raw.close()
+    const second = await pgliteStore(dir)
+    expect(await second.listDatasets()).toEqual([])
+    expect((await second.getTask('old'))?.spec.dataset).toBe('mnist')
+    await second.close()
+  })
 })

@@ -12,6 +12,7 @@ import {
   type Store,
   type TaskRecord,
 } from './types.ts'
+import { DATASETS_SCHEMA, pgliteDatasets } from './pglite-datasets.ts'
 
 type Queryable = Pick<PGlite, 'query'> | Transaction
 
@@ -292,7 +293,9 @@ const toAssignment = (r: AssignmentRow): AssignmentRecord => ({
 export async function pgliteStore(dataDir: string): Promise<Store> {
   const db = await PGlite.create(dataDir)
   await db.exec(SCHEMA)
+  await db.exec(DATASETS_SCHEMA)
   return {
+    ...pgliteDatasets(db),
     insertTask: (task) => insert(db, 'tasks', task),
     async getTask(id) {
       const { rows } = await db.query<TaskRow>('select * from tasks where id = $1', [id])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { noParticipation, TaskSpecSchema } from '../../shared/protocol/index.ts'
+import { MNIST_DATASET, noParticipation, TaskSpecSchema } from '../../shared/protocol/index.ts'
 import type { RoundRecord, Store, TaskRecord } from './types.ts'
 
 const HASH_A = 'a'.repeat(64)
@@ -358,6 +358,60 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
       expect(await store.deleteTask('t1')).toBe(true)
       expect(await store.deleteTask('t1')).toBe(false)
       expect(await store.listRounds('t1')).toEqual([])
+      await store.close()
+    })
+
+    it('keeps datasets: one per name, their words patched, a held-out set set and cleared', async () => {
+      const store = await makeStore()
+      const flowers = {
+        ...MNIST_DATASET,
+        name: 'flowers',
+        features: { kind: 'image' as const, height: 32, width: 32, channels: 3 as const },
+        classes: ['rose', 'tulip', "it's; drop table datasets;--"],
+      }
+      await store.insertDataset({
+        name: 'flowers',
+        spec: flowers,
+        createdAt: 1,
+        updatedAt: 1,
+        heldOut: null,
+      })
+      await expect(
+        store.insertDataset({
+          name: 'flowers',
+          spec: flowers,
+          createdAt: 2,
+          updatedAt: 2,
+          heldOut: null,
+        }),
+      ).rejects.toThrow()
+      const heldOut = { hash: HASH_B, examples: 5, labels: [2, 0, 3], uploadedAt: 7 }
+      await store.updateDataset('flowers', {
+        spec: { ...flowers, description: 'petals' },
+        updatedAt: 3,
+        heldOut,
+      })
+      expect(await store.getDataset('flowers')).toEqual({
+        name: 'flowers',
+        spec: { ...flowers, description: 'petals' },
+        createdAt: 1,
+        updatedAt: 3,
+        heldOut,
+      })
+      await store.updateDataset('flowers', { heldOut: null })
+      expect((await store.getDataset('flowers'))?.heldOut).toBeNull()
+      await store.insertDataset({
+        name: 'mnist',
+        spec: MNIST_DATASET,
+        createdAt: 4,
+        updatedAt: 4,
+        heldOut,
+      })
+      expect((await store.listDatasets()).map((d) => d.name)).toEqual(['flowers', 'mnist'])
+      expect(await store.deleteDataset('flowers')).toBe(true)
+      expect(await store.deleteDataset('flowers')).toBe(false)
+      expect(await store.getDataset('flowers')).toBeUndefined()
+      expect((await store.getDataset('mnist'))?.heldOut).toEqual(heldOut)
       await store.close()
     })
   })

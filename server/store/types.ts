@@ -1,5 +1,6 @@
 import type {
   Backend,
+  DatasetSpec,
   Capabilities,
   DatasetHeld,
   Participation,
@@ -131,6 +132,24 @@ export interface AssignmentRecord {
   bytesUp: number
 }
 
+/** A dataset's held-out set: a blob (server/datasets/blob.ts) and the counts shown without it. */
+export interface HeldOutRecord {
+  hash: string
+  examples: number
+  /** Examples per label (index = label). */
+  labels: number[]
+  uploadedAt: number
+}
+
+/** A declared dataset: its spec as the data scientist gave it (PATCH changes only its words). */
+export interface DatasetRecord {
+  name: string
+  spec: DatasetSpec
+  createdAt: number
+  updatedAt: number
+  heldOut: HeldOutRecord | null
+}
+
 type Patch<T, K extends keyof T> = Partial<Omit<T, K>>
 
 /**
@@ -191,6 +210,16 @@ export interface Store {
     key: Pick<AssignmentRecord, 'taskId' | 'round' | 'deviceId'>,
     at: number,
   ): Promise<boolean>
+
+  /** A dataset's name is its key: inserting one that exists fails. */
+  insertDataset(dataset: DatasetRecord): Promise<void>
+  getDataset(name: string): Promise<DatasetRecord | undefined>
+  listDatasets(): Promise<DatasetRecord[]>
+  updateDataset(
+    name: string,
+    patch: Partial<Pick<DatasetRecord, 'spec' | 'updatedAt' | 'heldOut'>>,
+  ): Promise<void>
+  deleteDataset(name: string): Promise<boolean>
 
   close(): Promise<void>
 }

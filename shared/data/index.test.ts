@@ -8,6 +8,7 @@ import {
   mulberry32,
   permutation,
   PIXELS_PER_EXAMPLE,
+  shardDirichlet,
   shardIid,
   shardNonIid,
   subset,
@@ -32,6 +33,8 @@ function fakeDigits(count: number, seed = 7): Digits {
   }
   return { count, shape: [28, 28, 1], labels, features }
 }
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
 const same = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && a.every((v, i) => v === b[i])
@@ -211,5 +214,54 @@ describe('shardNonIid', () => {
     expect(shardNonIid(d, 10, { seed: 9 }).map(ids)).not.toEqual(
       shardNonIid(d, 10, { seed: 10 }).map(ids),
     )
+  })
+})
+
+describe('shardDirichlet', () => {
+  const d = fakeDigits(3000)
+  /** Mean over clients of the share of a client's examples in its most common label. */
+  const skew = (shards: Digits[]): number =>
+    shards.reduce((sum, s) => sum + Math.max(...labelHistogram(s, 10)) / s.count, 0) / shards.length
+
+  it('covers every example once and leaves no client empty, even at a tiny α', () => {
+    for (const alpha of [0.01, 0.5, 1000]) {
+      const shards = shardDirichlet(d, 100, { alpha, seed: 1 })
+      expect(shards).toHaveLength(100)
+      expectDisjointCover(shards, d)
+      for (const s of shards) expect(s.count).toBeGreaterThan(0)
+    }
+    // As many clients as examples: one each.
+    const few = subset(d, range(0, 20))
+    const one = shardDirichlet(few, 20, { alpha: 0.05, seed: 2 })
+    expect(one.map((s) => s.count)).toEqual(Array(20).fill(1))
+    expectDisjointCover(one, few)
+  })
+
+  it('skews labels at a small α and barely at a large one', () => {
+    const small = skew(shardDirichlet(d, 30, { alpha: 0.1, seed: 3 }))
+    const large = skew(shardDirichlet(d, 30, { alpha: 100, seed: 3 }))
+    // IID on these uneven labels: the largest label is 14/95 of the examples.
+    const iid = skew(shardIid(d, 30, 3))
+    expect(small).toBeGreaterThan(0.6)
+    expect(large).toBeLessThan(0.25)
+    expect(Math.abs(large - iid)).toBeLessThan(0.05)
+    const labelsHeld = (shards: Digits[]) =>
+      shards.reduce((n, s) => n + labelsOf(s).length, 0) / shards.length
+    expect(labelsHeld(shardDirichlet(d, 30, { alpha: 0.1, seed: 3 }))).toBeLessThan(6)
+    expect(labelsHeld(shardDirichlet(d, 30, { alpha: 100, seed: 3 }))).toBe(10)
+  })
+
+  it('is deterministic given the seed', () => {
+    const a = shardDirichlet(d, 10, { alpha: 0.5, seed: 9 }).map(ids)
+    expect(shardDirichlet(d, 10, { alpha: 0.5, seed: 9 }).map(ids)).toEqual(a)
+    expect(shardDirichlet(d, 10, { alpha: 0.5, seed: 10 }).map(ids)).not.toEqual(a)
+  })
+
+  it('refuses a bad α and impossible splits', () => {
+    for (const alpha of [0, -1, Number.NaN, Infinity, 1e7]) {
+      expect(() => shardDirichlet(d, 10, { alpha, seed: 1 })).toThrow(/alpha must be/)
+    }
+    expect(() => shardDirichlet(d, 0, { alpha: 1, seed: 1 })).toThrow(/positive integer/)
+    expect(() => shardDirichlet(subset(d, [1, 2]), 3, { alpha: 1, seed: 1 })).toThrow(/non-empty/)
   })
 })

@@ -27,7 +27,7 @@ export {
   MnistFormatError,
 } from './mnist-codec.ts'
 export type { MnistFormatErrorCode } from './mnist-codec.ts'
-export { shardIid, shardNonIid } from './shard.ts'
-export type { NonIidOptions } from './shard.ts'
+export { shardDirichlet, shardIid, shardNonIid } from './shard.ts'
+export type { DirichletOptions, NonIidOptions } from './shard.ts'
 export { mulberry32, permutation, randomInt, randomSeed, shuffleInPlace } from './random.ts'
 export type { Random } from './random.ts'

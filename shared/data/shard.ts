@@ -1,5 +1,5 @@
 import { classesSeen, type Examples, labelHistogram, subset } from './examples.ts'
-import { mulberry32, permutation, shuffleInPlace } from './random.ts'
+import { mulberry32, permutation, type Random, shuffleInPlace } from './random.ts'
 
 function assertClients(d: Examples, clients: number, parts = clients): void {
   if (!Number.isInteger(clients) || clients < 1) {
@@ -102,4 +102,94 @@ function apportion(histogram: number[], total: number): number[] {
     left--
   }
   return out
+}
+
+export interface DirichletOptions {
+  /**
+   * Concentration: small α (0.1) gives each client a few dominant labels, large α (100) nearly
+   * the whole dataset's mix. Hsu et al. 2019.
+   */
+  alpha: number
+  seed: number
+}
+
+/**
+ * Dirichlet non-IID (Hsu, Qi and Brown 2019): for each label, the clients' shares of its examples
+ * are drawn from Dir(α, …, α) and its examples (in seeded random order) cut by those shares.
+ * Every client gets at least one example: a client left empty takes one from the largest.
+ */
+export function shardDirichlet<T extends Examples>(
+  d: T,
+  clients: number,
+  { alpha, seed }: DirichletOptions,
+): T[] {
+  if (!(Number.isFinite(alpha) && alpha > 0 && alpha <= 1e6)) {
+    throw new RangeError(`alpha must be a number above 0 and at most 1e6, got ${alpha}`)
+  }
+  assertClients(d, clients)
+  const random = mulberry32(seed)
+  const order = permutation(d.count, random)
+  const byLabel: number[][] = []
+  for (const i of order) (byLabel[d.labels[i]!] ??= []).push(i)
+  const parts: number[][] = Array.from({ length: clients }, () => [])
+  for (const examples of byLabel) {
+    if (!examples) continue
+    const shares = dirichlet(clients, alpha, random)
+    let start = 0
+    let cumulative = 0
+    shares.forEach((share, c) => {
+      cumulative += share
+      const end = c === clients - 1 ? examples.length : Math.round(cumulative * examples.length)
+      parts[c]!.push(...examples.slice(start, Math.max(start, end)))
+      start = Math.max(start, end)
+    })
+  }
+  // Fill empty clients from the largest, so every client can train (at most clients - 1 moves).
+  for (const part of parts) {
+    if (part.length > 0) continue
+    const largest = parts.reduce((a, b) => (b.length > a.length ? b : a))
+    part.push(largest.pop()!)
+  }
+  return parts.map((part) => subset(d, part))
+}
+
+/**
+ * A draw from the symmetric Dirichlet Dir(α, …, α) of `k` components: normalised Gamma(α, 1)
+ * draws, kept as logarithms so that a small α (whose draws underflow to 0) still normalises.
+ */
+function dirichlet(k: number, alpha: number, random: Random): number[] {
+  const logs = Array.from({ length: k }, () => logGamma(alpha, random))
+  const max = Math.max(...logs)
+  const weights = logs.map((l) => Math.exp(l - max))
+  const sum = weights.reduce((a, b) => a + b, 0)
+  return weights.map((w) => w / sum)
+}
+
+/**
+ * log of a Gamma(shape, 1) draw: Marsaglia and Tsang (2000) for shape ≥ 1; below 1, the boost
+ * Gamma(shape) = Gamma(shape + 1) · U^(1/shape), added in logs.
+ */
+function logGamma(shape: number, random: Random): number {
+  if (shape < 1) {
+    return logGamma(shape + 1, random) + Math.log(1 - random()) / shape
+  }
+  const d = shape - 1 / 3
+  const c = 1 / Math.sqrt(9 * d)
+  for (;;) {
+    let x: number
+    let v: number
+    do {
+      x = normal(random)
+      v = 1 + c * x
+    } while (v <= 0)
+    v = v * v * v
+    const u = 1 - random()
+    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return Math.log(d * v)
+  }
+}
+
+/** A standard normal draw (Box–Muller). */
+function normal(random: Random): number {
+  const u = 1 - random()
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random())
 }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadMnist } from '../../data/mnist-file.ts'
 import { type Digits, subset } from '../data/index.ts'
-import { buildModel, getWeights, type PresetName } from '../models/index.ts'
+import { buildModel, getWeights, type MnistPresetName } from '../models/index.ts'
 import type { NamedTensor } from '../tensors/named-tensor.ts'
 import { tf, useBackend } from '../tf/index.ts'
 import { evaluate, missingTrainingKernels, trainLocally } from '../training/index.ts'
@@ -136,7 +136,7 @@ describe('training the CNN presets on wasm', () => {
   const applyDelta = (weights: NamedTensor[], delta: NamedTensor[]): NamedTensor[] =>
     weights.map((w, i) => ({ ...w, data: w.data.map((v, j) => v + delta[i]!.data[j]!) }))
 
-  it.each<PresetName>(['synet', 'mnist-cnn'])(
+  it.each<MnistPresetName>(['synet', 'mnist-cnn'])(
     '%s: lowers the loss on its digits in a few steps, leaking nothing',
     async (preset) => {
       const model = buildModel({ preset })

@@ -4,9 +4,9 @@ import { tf, tfl, useBackend } from '../tf/index.ts'
 import {
   buildModel,
   getWeights,
+  MNIST_PRESETS,
   type ModelSpec,
   parameterCount,
-  PRESETS,
   setWeights,
   toLayersTopology,
   weightSpec,
@@ -41,6 +41,36 @@ describe('presets', () => {
     expect(parameterCount({ preset })).toBe(count)
   })
 
+  it.each<[ModelSpec, number]>([
+    [{ preset: 'cifar-cnn' }, 579_402],
+    [{ preset: 'cifar-cnn', classes: 3 }, 578_499],
+    [{ preset: 'tabular-mlp', inputs: 10 }, 5_514],
+    [{ preset: 'tabular-mlp', inputs: 10, classes: 2, hidden: [] }, 22],
+    [{ preset: 'tabular-mlp', inputs: 4, classes: 3, hidden: [8] }, 67],
+  ])('%j has %i parameters', (spec, count) => {
+    expect(parameterCount(spec)).toBe(count)
+  })
+
+  it('sizes cifar-cnn and tabular-mlp from their spec', () => {
+    const cnn = buildModel({ preset: 'cifar-cnn', classes: 3 })
+    expect(cnn.inputs[0]!.shape).toEqual([null, 32, 32, 3])
+    expect(cnn.outputs[0]!.shape).toEqual([null, 3])
+    const mlp = buildModel({ preset: 'tabular-mlp', inputs: 7, classes: 4, hidden: [16, 8, 4] })
+    expect(mlp.inputs[0]!.shape).toEqual([null, 7])
+    expect(mlp.outputs[0]!.shape).toEqual([null, 4])
+    expect(weightSpec(mlp).map((w) => w.name)).toEqual(
+      ['fc1', 'fc2', 'fc3', 'fc4'].flatMap((l) => [`${l}/kernel`, `${l}/bias`]),
+    )
+    cnn.dispose()
+    mlp.dispose()
+  })
+
+  it('refuses a tabular-mlp without its inputs', () => {
+    expect(() => buildModel({ preset: 'tabular-mlp', classes: 3 })).toThrow(
+      /'tabular-mlp' needs 'inputs'/,
+    )
+  })
+
   it('names weights after explicit layer names, the same on every build', () => {
     const a = buildModel({ preset: 'synet' })
     const b = buildModel({ preset: 'synet' })
@@ -62,8 +92,8 @@ describe('presets', () => {
     b.dispose()
   })
 
-  it('builds each preset to one input and a 10-way output', () => {
-    for (const preset of PRESETS) {
+  it('builds each MNIST preset to one input and a 10-way output', () => {
+    for (const preset of MNIST_PRESETS) {
       const model = buildModel({ preset })
       expect(model.outputs[0]!.shape).toEqual([null, 10])
       expect(model.inputs[0]!.shape).toEqual(
@@ -75,7 +105,8 @@ describe('presets', () => {
 
   it('does not leak tensors when building and disposing', () => {
     const before = tf.memory().numTensors
-    for (const preset of PRESETS) buildModel({ preset }).dispose()
+    for (const preset of MNIST_PRESETS) buildModel({ preset }).dispose()
+    buildModel({ preset: 'cifar-cnn' }).dispose()
     expect(parameterCount({ preset: 'mnist-cnn' })).toBe(1_663_370)
     expect(tf.memory().numTensors).toBe(before)
   })
@@ -134,8 +165,13 @@ describe('getWeights / setWeights', () => {
 
 describe('custom topologies', () => {
   it('rebuilds a preset from its exported topology with the same weight spec', () => {
-    for (const preset of PRESETS) {
-      const original = buildModel({ preset })
+    const specs: ModelSpec[] = [
+      ...MNIST_PRESETS.map((preset) => ({ preset })),
+      { preset: 'cifar-cnn', classes: 4 },
+      { preset: 'tabular-mlp', inputs: 9, classes: 3 },
+    ]
+    for (const spec of specs) {
+      const original = buildModel(spec)
       const topology = toLayersTopology(original)
       // What crosses the wire is JSON.
       const rebuilt = buildModel({

@@ -4,13 +4,16 @@ export {
   modelsBySpec,
   parameterCount,
   setWeights,
+  updateSpec,
   weightName,
   weightSpec,
 } from './models.ts'
 export type { ModelSpec, WeightSpec } from './models.ts'
 export { buildSeededModel, initialWeights, seedInitializers } from './init.ts'
-export { PRESETS } from './presets.ts'
-export type { PresetName } from './presets.ts'
+export { fitModelToDataset } from './fit.ts'
+export type { FitResult } from './fit.ts'
+export { DEFAULT_CLASSES, DEFAULT_HIDDEN, MNIST_PRESETS, PRESETS } from './presets.ts'
+export type { MnistPresetName, PresetName, PresetSize } from './presets.ts'
 export { modelFromTopology, toLayersTopology } from './topology.ts'
 export type { LayersTopology } from './topology.ts'
 export {

@@ -4,7 +4,8 @@ import {
   buildModel,
   getWeights,
   initialWeights,
-  PRESETS,
+  MNIST_PRESETS,
+  type ModelSpec,
   seedInitializers,
   setWeights,
   toLayersTopology,
@@ -18,10 +19,15 @@ const fingerprint = (weights: { name: string; data: Float32Array }[]) =>
   weights.map((w) => `${w.name}:${Array.from(w.data.subarray(0, 8)).join(',')}`).join('|')
 
 describe('initialWeights', () => {
-  it.each(PRESETS)('%s: the same seed gives the same weights, another seed others', (preset) => {
-    const a = initialWeights({ preset }, 1)
-    expect(fingerprint(initialWeights({ preset }, 1))).toBe(fingerprint(a))
-    const b = initialWeights({ preset }, 2)
+  const specs: ModelSpec[] = [
+    ...MNIST_PRESETS.map((preset) => ({ preset })),
+    { preset: 'cifar-cnn', classes: 3 },
+    { preset: 'tabular-mlp', inputs: 6, classes: 2 },
+  ]
+  it.each(specs)('%j: the same seed gives the same weights, another seed others', (spec) => {
+    const a = initialWeights(spec, 1)
+    expect(fingerprint(initialWeights(spec, 1))).toBe(fingerprint(a))
+    const b = initialWeights(spec, 2)
     for (const [i, w] of a.entries()) {
       if (w.name.endsWith('/bias')) continue // zeros whatever the seed
       expect(Array.from(w.data.subarray(0, 8)), w.name).not.toEqual(

@@ -1,11 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { type NamedTensor, tensorSize } from '../tensors/named-tensor.ts'
-import { type PresetName, PRESETS, presetBuilders } from './presets.ts'
+import { type MnistPresetName, type PresetSize, PRESETS, presetBuilders } from './presets.ts'
 import { modelFromTopology } from './topology.ts'
 
-/** Which model a task trains: a preset, or any TF.js Layers topology (`toLayersTopology`). */
-export type ModelSpec = { preset: PresetName } | { preset: 'custom'; topology: unknown }
+/**
+ * Which model a task trains: a preset (the sized ones with their classes, inputs, hidden
+ * layers), or any TF.js Layers topology (`toLayersTopology`).
+ */
+export type ModelSpec =
+  | { preset: MnistPresetName }
+  | ({ preset: 'cifar-cnn' } & Pick<PresetSize, 'classes'>)
+  | ({ preset: 'tabular-mlp' } & PresetSize)
+  | { preset: 'custom'; topology: unknown }
 
 export interface WeightSpec {
   name: string
@@ -23,7 +30,7 @@ export function buildModel(spec: ModelSpec): tfl.LayersModel {
   if (spec.preset === 'custom') {
     model = modelFromTopology(spec.topology)
   } else if (Object.hasOwn(presetBuilders, spec.preset)) {
-    model = presetBuilders[spec.preset]()
+    model = presetBuilders[spec.preset](spec as PresetSize)
   } else {
     throw new Error(
       `unknown model preset '${String((spec as { preset: unknown }).preset)}' ` +
@@ -50,6 +57,8 @@ function assertUsable(model: tfl.LayersModel): void {
   if (out.length !== 2 || typeof out[1] !== 'number') {
     throw new Error(`${what} outputs shape ${JSON.stringify(out)}, expected [batch, classes]`)
   }
+  if (model.weights.length > 0 && updateSpec(model).length === 0)
+    throw new Error(`${what} has no layer to train: every layer is marked trainable: false`)
   const seen = new Set<string>()
   for (const w of model.weights) {
     if (w.dtype !== 'float32') throw new Error(`${what}: weight '${w.originalName}' is ${w.dtype}`)
@@ -70,6 +79,19 @@ export const weightName = (w: tfl.LayerVariable): string => w.originalName
 
 export function weightSpec(model: tfl.LayersModel): WeightSpec[] {
   return model.weights.map((w) => ({ name: weightName(w), shape: w.shape as number[] }))
+}
+
+/**
+ * The weights a device trains and an update carries: every weight of a layer that trains (a
+ * BatchNormalization's moving statistics too, which training moves), none of a layer marked
+ * `trainable: false`, whose weights stay on every device as they came and in every committed
+ * model bit for bit. In `model.weights` order; every weight when no layer is frozen.
+ */
+export function updateSpec(model: tfl.LayersModel): WeightSpec[] {
+  const frozen = new Set(
+    model.layers.filter((l) => !l.trainable).flatMap((l) => l.weights.map(weightName)),
+  )
+  return weightSpec(model).filter((w) => !frozen.has(w.name))
 }
 
 /** Copies the model's weights out, in `model.weights` order. */

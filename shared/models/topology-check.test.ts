@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tfl, useBackend } from '../tf/index.ts'
-import { buildModel, PRESETS, toLayersTopology } from './index.ts'
+import { buildModel, MNIST_PRESETS, type ModelSpec, toLayersTopology } from './index.ts'
 import {
   cycle,
   dense,
@@ -36,12 +36,26 @@ function written(model: tfl.LayersModel): { topology: object; parameters: number
 }
 
 describe('checkTopology', () => {
-  it.each(PRESETS)('passes the %s preset with the parameter count TF.js reports', (preset) => {
-    const { topology, parameters } = written(buildModel({ preset }))
+  it.each(MNIST_PRESETS)(
+    'passes the %s preset with the parameter count TF.js reports',
+    (preset) => {
+      const { topology, parameters } = written(buildModel({ preset }))
+      const summary = checkTopology(topology)
+      expect(summary.parameters).toBe(parameters)
+      expect(summary.outputShape).toEqual([10])
+      expect(summary.inputShape).toEqual(preset === 'mnist-2nn' ? [784] : [28, 28, 1])
+    },
+  )
+
+  it.each<[ModelSpec, number[], number]>([
+    [{ preset: 'cifar-cnn', classes: 3 }, [32, 32, 3], 3],
+    [{ preset: 'tabular-mlp', inputs: 12, classes: 5 }, [12], 5],
+  ])('passes %j with the parameter count TF.js reports', (spec, input, classes) => {
+    const { topology, parameters } = written(buildModel(spec))
     const summary = checkTopology(topology)
     expect(summary.parameters).toBe(parameters)
-    expect(summary.outputShape).toEqual([10])
-    expect(summary.inputShape).toEqual(preset === 'mnist-2nn' ? [784] : [28, 28, 1])
+    expect(summary.outputShape).toEqual([classes])
+    expect(summary.inputShape).toEqual(input)
   })
 
   it('counts the activations per example: every layer output and the input', () => {

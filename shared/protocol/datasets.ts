@@ -63,9 +63,13 @@ export type DatasetFeatures = z.infer<typeof DatasetFeaturesSchema>
 export type ImageFeatures = z.infer<typeof ImageFeaturesSchema>
 export type TabularFeatures = z.infer<typeof TabularFeaturesSchema>
 
+/** The words, without their defaults: a PATCH must not fill in what it leaves out. */
+const Description = z.string().trim().max(4000)
+const Tags = z.array(z.string().trim().min(1).max(50)).max(20)
+
 const DatasetSpecFields = {
-  description: z.string().trim().max(4000).default(''),
-  tags: z.array(z.string().trim().min(1).max(50)).max(20).default([]),
+  description: Description.default(''),
+  tags: Tags.default([]),
   /** Label k names class k: the phone shows these, held-out accuracy is reported by them. */
   classes: z
     .array(z.string().trim().min(1).max(100))
@@ -91,8 +95,8 @@ export type DatasetSpecInput = z.input<typeof DatasetSpecSchema>
  */
 export const DatasetPatchSchema = z
   .strictObject({
-    description: DatasetSpecFields.description.optional(),
-    tags: DatasetSpecFields.tags.optional(),
+    description: Description.optional(),
+    tags: Tags.optional(),
     deviceLabelling: z.boolean().optional(),
   })
   .refine(
@@ -147,3 +151,13 @@ export interface DatasetView extends DatasetSpec {
   createdAt: string
   updatedAt: string
 }
+
+/**
+ * GET /api/v1/datasets[?q=]: declared datasets with their counts, and names devices declare
+ * that no one declared (counts only: no spec, no held-out set, no task can use them).
+ */
+export type DatasetListing =
+  (DatasetView & { declared: true }) | (DatasetSummary & { declared: false })
+
+/** The longest search a `q` may be. */
+export const MAX_DATASET_QUERY = 200

@@ -1,3 +1,4 @@
+import type { DatasetSpec } from './datasets.ts'
 import { z } from 'zod'
 import { SHA256_HEX } from '../tensors/hash.ts'
 import {
@@ -152,6 +153,12 @@ export interface DeviceTaskView {
   /** Why it completed before its rounds were done (its privacy budget spent), when it did. */
   stoppedReason?: string
   dataset: string
+  /**
+   * What the task trains on: an example's features and the classes by name, as the data
+   * scientist declared them (null only for a task on a dataset since undeclared, from an
+   * older data dir).
+   */
+  datasetSpec: DatasetSpec | null
   model: { preset: string; parameters: number }
   /** Bytes of one weight update this phone would send per round (never examples). */
   updateBytes: number

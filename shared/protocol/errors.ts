@@ -6,8 +6,20 @@ export interface ApiErrorBody {
   error: {
     code: ErrorCode
     message: string
-    issues?: { field: string; message: string }[]
+    issues?: ErrorIssue[]
   }
+}
+
+/**
+ * One thing wrong: the field, and for an uploaded file (a held-out set) the file, the entry of
+ * an archive and the row of a CSV (1-based, as a spreadsheet numbers it) where there is one.
+ */
+export interface ErrorIssue {
+  field: string
+  message: string
+  file?: string
+  entry?: string
+  row?: number
 }
 
 type Issue = z.core.$ZodIssue

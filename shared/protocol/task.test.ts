@@ -59,3 +59,37 @@ describe('a task’s update bounds', () => {
     expect(plain.success).toBe(true)
   })
 })
+
+describe('a task’s model spec', () => {
+  const model = (m: object) => TaskSpecSchema.safeParse({ name: 'x', purpose: 'p', model: m })
+
+  it('takes the sized presets with their numbers optional, and keeps what it is given', () => {
+    expect(model({ preset: 'cifar-cnn' }).data?.model).toEqual({ preset: 'cifar-cnn' })
+    expect(model({ preset: 'cifar-cnn', classes: 3 }).data?.model).toEqual({
+      preset: 'cifar-cnn',
+      classes: 3,
+    })
+    const mlp = { preset: 'tabular-mlp', inputs: 12, hidden: [32, 16], classes: 4 }
+    expect(model(mlp).data?.model).toEqual(mlp)
+    expect(model({ preset: 'tabular-mlp', hidden: [] }).success).toBe(true)
+  })
+
+  it('refuses numbers out of bounds or on the wrong preset, naming the field', () => {
+    for (const [m, field] of [
+      [{ preset: 'cifar-cnn', classes: 1 }, 'model.classes'],
+      [{ preset: 'cifar-cnn', classes: 257 }, 'model.classes'],
+      [{ preset: 'cifar-cnn', classes: 2.5 }, 'model.classes'],
+      [{ preset: 'cifar-cnn', inputs: 3 }, 'model.inputs'],
+      [{ preset: 'tabular-mlp', inputs: 0 }, 'model.inputs'],
+      [{ preset: 'tabular-mlp', inputs: 1001 }, 'model.inputs'],
+      [{ preset: 'tabular-mlp', hidden: [64, 64, 64, 64, 64] }, 'model.hidden'],
+      [{ preset: 'tabular-mlp', hidden: [2048] }, 'model.hidden.0'],
+      [{ preset: 'tabular-mlp', hidden: [0] }, 'model.hidden.0'],
+      [{ preset: 'mnist-2nn', classes: 3 }, 'model.classes'],
+    ] as const) {
+      const parsed = model(m)
+      expect(parsed.success, JSON.stringify(m)).toBe(false)
+      expect(describeIssues(parsed.error!).map((i) => i.field)).toEqual([field])
+    }
+  })
+})

@@ -1,10 +1,16 @@
 import { z } from 'zod'
 import { AggregationSettingsSchema, tooFewReports, UNWEIGHTED_RULES } from './aggregation.ts'
+import { MAX_CLASSES, MAX_COLUMNS } from './datasets.ts'
 
 /** Bumped on any incompatible change to the messages below; devices send it at enrol and check-in. */
 export const PROTOCOL_VERSION = 1
 
-export const MODEL_PRESETS = ['mnist-2nn', 'mnist-cnn', 'synet'] as const
+/** The MNIST presets: 28×28×1 in, 10 classes out, nothing to size. */
+export const MNIST_MODEL_PRESETS = ['mnist-2nn', 'mnist-cnn', 'synet'] as const
+export const MODEL_PRESETS = [...MNIST_MODEL_PRESETS, 'cifar-cnn', 'tabular-mlp'] as const
+/** Hidden layers a tabular-mlp may have, and units in each: a model a phone trains in a round. */
+export const MAX_HIDDEN_LAYERS = 4
+export const MAX_HIDDEN_UNITS = 1024
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adadelta', 'rmsprop'] as const
 export const TASK_STATUSES = ['running', 'paused', 'completed', 'failed'] as const
 export const ROUND_STATUSES = ['open', 'committed', 'abandoned'] as const
@@ -29,8 +35,26 @@ function nestsWithin(value: unknown, max: number): boolean {
   return true
 }
 
+const classesField = z.number().int().min(2).max(MAX_CLASSES).optional()
+
+/**
+ * A sized preset's numbers are optional as sent: the coordinator fills those left out from the
+ * task's dataset (classes; a tabular-mlp's inputs, and hidden layers of 64, 64) and stores them.
+ */
 export const ModelSpecSchema = z.discriminatedUnion('preset', [
-  z.strictObject({ preset: z.enum(MODEL_PRESETS) }),
+  z.strictObject({ preset: z.enum(MNIST_MODEL_PRESETS) }),
+  /** McMahan et al. 2017's CIFAR CNN, made phone-sized: 32×32×3 photos. */
+  z.strictObject({ preset: z.literal('cifar-cnn'), classes: classesField }),
+  /** A small MLP for tabular rows. */
+  z.strictObject({
+    preset: z.literal('tabular-mlp'),
+    inputs: z.number().int().min(1).max(MAX_COLUMNS).optional(),
+    hidden: z
+      .array(z.number().int().min(1).max(MAX_HIDDEN_UNITS))
+      .max(MAX_HIDDEN_LAYERS)
+      .optional(),
+    classes: classesField,
+  }),
   z.strictObject({
     preset: z.literal('custom'),
     /** A TF.js Layers topology (`model.toJSON()`'s modelTopology). */

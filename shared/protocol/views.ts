@@ -19,10 +19,29 @@ export interface TaskView {
   name: string
   purpose: string
   status: TaskStatus
-  model: { preset: string; hash: string; parameters: number }
+  model: {
+    preset: string
+    hash: string
+    /** Every weight of the model. */
+    parameters: number
+    /**
+     * What an update carries: the weights of the layers that train. Fewer than `parameters` when
+     * layers are frozen (`trainable: false`): they stay on the devices as they came.
+     */
+    trainableParameters: number
+    /** Bytes of one device's update payload (trainableParameters × 4). */
+    updateBytes: number
+  }
   /** What the initial model was drawn from (null: a task created before tasks had seeds). */
   seed: number | null
   dataset: string
+  /** Its dataset's class names, by label (empty for a dataset no longer declared). */
+  classes: string[]
+  /**
+   * The held-out set every committed model is evaluated on; null: the dataset has none, so the
+   * task trains without held-out evaluation (its rounds' accuracy stays null).
+   */
+  heldOut: { examples: number; uploadedAt: string } | null
   train: TrainSettings
   rounds: RoundSettings
   aggregation: AggregationSettings
@@ -137,6 +156,8 @@ export interface RoundView {
    * held-out set has no examples of; null as a whole where no evaluation ran.
    */
   accuracyByLabel: (number | null)[] | null
+  /** The same by class name, in label order (null where not evaluated). */
+  accuracyByClass: Record<string, number | null> | null
   /**
    * Held-out examples of the committed model by true label (row) and predicted class (column),
    * one row and column per class; null where no evaluation ran.

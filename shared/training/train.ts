@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { type Examples, mulberry32, permutation, randomSeed } from '../data/index.ts'
-import { getWeights, setWeights, weightName } from '../models/index.ts'
+import { getWeights, setWeights, updateSpec, weightName } from '../models/index.ts'
 import { plannedSteps } from '../protocol/device.ts'
 import type { NamedTensor } from '../tensors/named-tensor.ts'
 import { batchTensors, crossEntropy, forward, modelIo, withModel, yielder } from './common.ts'
@@ -91,7 +91,7 @@ export interface TrainOptions {
 }
 
 export interface TrainResult {
-  /** local − global, one tensor per weight, in the model's weight order. */
+  /** local − global, one tensor per weight that trains (updateSpec: none of a frozen layer), in the model's weight order. */
   delta: NamedTensor[]
   /** Distinct local examples used (FedAvg's n_k): all of them once a full epoch ran. */
   examples: number
@@ -239,7 +239,9 @@ export async function trainLocally(options: TrainOptions): Promise<TrainResult> 
     }
 
     const global = new Map(weights.map((t) => [t.name, t.data]))
-    const delta = getWeights(model)
+    // Only what trains: a frozen layer's weights are not the device's to send.
+    const trained = new Set(updateSpec(model).map((w) => w.name))
+    const delta = getWeights(model).filter((t) => trained.has(t.name))
     for (const t of delta) {
       const g = global.get(t.name)!
       for (let i = 0; i < t.data.length; i++) t.data[i] = t.data[i]! - g[i]!

@@ -46,6 +46,7 @@ describe('saving a checkpoint', () => {
       id: 't1',
       name: 'digits',
       purpose: 'read digits',
+      datasetSpec: null,
       status: 'running',
       endedAt: null,
       mode: 'sync',

@@ -13,6 +13,7 @@ export const taskView = (id: string, dataset = 'mnist'): DeviceTaskView => ({
   id,
   name: `task ${id}`,
   purpose: 'read digits',
+  datasetSpec: null,
   status: 'running',
   endedAt: null,
   mode: 'sync',

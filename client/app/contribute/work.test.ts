@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { replaceExamples, STORES } from '../storage/index.ts'
+import { addExamples, replaceExamples, STORES } from '../storage/index.ts'
 import { type ConditionSignals, NO_CONDITIONS } from '../tasks/conditions.ts'
 import { createConsentStore } from '../tasks/consent.ts'
 import { assignmentFor, freshDb, taskView } from './testing.ts'
@@ -51,6 +51,26 @@ describe('finding work', () => {
     const work = await findWork(p.sources)
     expect(work).toMatchObject({ type: 'work', dataset: 'mnist', examples: { count: 20 } })
     expect(work.type === 'work' && work.saved).toBeFalsy()
+    p.db.close()
+  })
+
+  it("hands the task's dataset on in its own shape: photos, not the digits beside them", async () => {
+    const p = await phone()
+    await p.consents.join(taskView('c', 'crops'), NO_CONDITIONS)
+    await replaceExamples(p.db, { dataset: 'mnist', source: 'demo', examples: digits(20) })
+    const photos = {
+      count: 3,
+      shape: [32, 32, 3],
+      features: Uint8Array.from({ length: 3 * 3072 }, (_, i) => i % 256),
+      labels: Uint8Array.of(0, 2, 1),
+    }
+    await addExamples(p.db, { dataset: 'crops', source: 'camera', examples: photos, classes: 3 })
+    const work = await findWork(p.sources)
+    expect(work).toMatchObject({ type: 'work', dataset: 'crops' })
+    if (work.type !== 'work') throw new Error('no work')
+    expect(work.examples.shape).toEqual([32, 32, 3])
+    expect(work.examples.features).toEqual(photos.features)
+    expect(Array.from(work.examples.labels)).toEqual([0, 2, 1])
     p.db.close()
   })
 

@@ -30,6 +30,7 @@ const task = (
   id,
   name,
   purpose: 'read digits',
+  datasetSpec: null,
   status: 'running',
   endedAt: null,
   mode: 'sync',

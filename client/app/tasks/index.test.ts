@@ -18,6 +18,7 @@ const task = (id: string, purpose = 'read digits'): DeviceTaskView => ({
   id,
   name: `task ${id}`,
   purpose,
+  datasetSpec: null,
   status: 'running',
   endedAt: null,
   mode: 'sync',

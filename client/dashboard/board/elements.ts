@@ -10,6 +10,7 @@ export function boardElements(doc: Document) {
     datasetNames: byId(doc, 'dataset-names', HTMLDataListElement),
     datasets: byId(doc, 'datasets', HTMLUListElement),
     datasetsSummary: byId(doc, 'datasets-summary', HTMLElement),
+    datasetsSearch: byId(doc, 'datasets-search', HTMLInputElement),
     noTask: byId(doc, 'no-task', HTMLElement),
     task: byId(doc, 'task', HTMLElement),
     taskTitle: byId(doc, 'task-title', HTMLElement),

@@ -54,9 +54,12 @@ export function createRenderer(
     const task = shownTask(view)
     renderTaskList(doc, el.taskList, [...state.tasks.values()], task?.id ?? null, onChoose)
     el.noTasks.hidden = state.tasks.size > 0
-    renderDatasets(doc, el.datasets, el.datasetsSummary, view.datasets)
+    renderDatasets(doc, el.datasets, el.datasetsSummary, view.datasets, el.datasetsSearch.value)
     el.datasetNames.replaceChildren(
-      ...view.datasets.map((d) => Object.assign(doc.createElement('option'), { value: d.name })),
+      // A task trains only on a declared dataset.
+      ...view.datasets
+        .filter((d) => d.declared)
+        .map((d) => Object.assign(doc.createElement('option'), { value: d.name })),
     )
 
     const sections = [el.task, el.round, el.timeline, el.charts, el.models, el.confusion]
@@ -85,9 +88,10 @@ export function createRenderer(
         byLabel: el.byLabel,
       },
       rounds,
+      task.classes,
     )
     renderRoundModels(doc, el.roundModels, rounds)
-    renderConfusion(doc, el.confusionParts, rounds, view.confusionRound)
+    renderConfusion(doc, el.confusionParts, rounds, view.confusionRound, task.classes)
   }
 
   function drawTask(task: TaskView) {

@@ -44,6 +44,9 @@ export function setUpSteering(doc: Document, options: SteeringOptions): void {
     signal,
   })
 
+  // The datasets' search filters what the board holds: no request per keystroke.
+  el.datasetsSearch.addEventListener('input', () => render(), { signal })
+
   el.confusionParts.choose.addEventListener(
     'change',
     () => {

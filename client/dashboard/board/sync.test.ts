@@ -29,7 +29,7 @@ function setUp(api: Partial<SyncOptions['api']> = {}) {
       },
       datasets: () => {
         calls.datasets += 1
-        return Promise.resolve([{ name: 'mnist' } as DatasetView])
+        return Promise.resolve([{ name: 'mnist', declared: true } as DatasetView])
       },
       ...api,
     },

@@ -116,7 +116,7 @@ export function asyncPolicy(deps: Omit<PolicyDeps, 'secure' | 'startDeadline'>):
       }
       const checked = checkUpdate(bytes, {
         baseModel: base,
-        spec: round.info.weightSpec,
+        spec: round.info.updateSpec,
         claim: work.claim,
       })
       if ('field' in checked) {

@@ -87,7 +87,7 @@ export function syncPolicy(deps: PolicyDeps): RoundPolicy {
       if (round.secure) return secure.maskedUpload(live, round, device, key, bytes)
       const { baseModel } = round.record
       const claim = round.claims.get(device.id)!
-      const checked = checkUpdate(bytes, { baseModel, spec: round.info.weightSpec, claim })
+      const checked = checkUpdate(bytes, { baseModel, spec: round.info.updateSpec, claim })
       if ('field' in checked)
         return submission.rejectRead(
           live,

@@ -1,4 +1,4 @@
-import { Gunzip, Inflate } from 'fflate'
+import { Gunzip, Inflate, Unzlib } from 'fflate'
 import { count } from './problems.ts'
 
 /**
@@ -42,6 +42,10 @@ export const gunzipLimited = (bytes: Uint8Array, budget: ByteBudget): InflateOut
 /** Raw DEFLATE (a zip entry's data) within `budget`. */
 export const inflateLimited = (bytes: Uint8Array, budget: ByteBudget): InflateOutcome =>
   run(bytes, budget, (ondata) => new Inflate(ondata))
+
+/** A zlib stream (a PNG's image data) within `budget`. */
+export const unzlibLimited = (bytes: Uint8Array, budget: ByteBudget): InflateOutcome =>
+  run(bytes, budget, (ondata) => new Unzlib(ondata))
 
 function run(
   bytes: Uint8Array,

@@ -1,0 +1,121 @@
+import { mkdtemp, readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { MNIST_DATASET, type DatasetSpec } from '../../shared/protocol/index.ts'
+import { fileBlobStore } from '../blobs/index.ts'
+import { createVirtualClock } from '../clock/index.ts'
+import { pgliteStore, type Store } from '../store/index.ts'
+import { createDatasets } from './registry.ts'
+
+const FLOWERS: DatasetSpec = {
+  name: 'flowers',
+  description: 'Photos of flowers',
+  tags: ['images'],
+  features: { kind: 'image', height: 2, width: 2, channels: 3 },
+  classes: ['rose', 'tulip', 'daisy'],
+  deviceLabelling: true,
+}
+
+const images = (labels: number[], fill = 1) => ({
+  count: labels.length,
+  shape: [2, 2, 3],
+  features: new Uint8Array(labels.length * 12).fill(fill),
+  labels: Uint8Array.from(labels),
+})
+
+async function setup(store?: Store) {
+  const blobDir = await mkdtemp(join(tmpdir(), 'pollen-datasets-'))
+  const db = store ?? (await pgliteStore('memory://'))
+  const clock = createVirtualClock(1_000)
+  const blobs = fileBlobStore(blobDir)
+  const datasets = createDatasets({ store: db, blobs, clock })
+  return { db, blobs, blobDir, clock, datasets }
+}
+
+describe('datasets', () => {
+  it('declares the built-in ones with their held-out set once, and reads them back', async () => {
+    const { db, blobs, clock, datasets } = await setup()
+    const digits = {
+      count: 2,
+      shape: [28, 28, 1],
+      features: new Uint8Array(1568),
+      labels: Uint8Array.from([3, 3]),
+    }
+    await datasets.start([{ spec: MNIST_DATASET, heldOut: digits }])
+    expect(datasets.spec('mnist')).toEqual(MNIST_DATASET)
+    expect(datasets.heldOut('mnist')).toMatchObject({
+      examples: 2,
+      labels: [0, 0, 0, 2, 0, 0, 0, 0, 0, 0],
+    })
+    // A second coordinator on the same store finds it declared and declares nothing.
+    const again = createDatasets({ store: db, blobs, clock })
+    await again.start([{ spec: { ...MNIST_DATASET, description: 'changed' } }])
+    expect(again.spec('mnist')?.description).toBe(MNIST_DATASET.description)
+    expect(await again.examples('mnist')).toEqual(digits)
+  })
+
+  it('refuses a second declaration of a name, and keeps features and classes through a patch', async () => {
+    const { datasets, clock } = await setup()
+    await datasets.create(FLOWERS)
+    await expect(datasets.create({ ...FLOWERS, classes: ['a', 'b'] })).rejects.toMatchObject({
+      code: 'conflict',
+      field: 'name',
+    })
+    clock.advance(5)
+    const patched = await datasets.patch('flowers', { description: 'petals', tags: [] })
+    expect(patched.spec).toEqual({ ...FLOWERS, description: 'petals', tags: [] })
+    expect(patched.updatedAt).toBe(1_005)
+    await expect(datasets.patch('nope', { tags: [] })).rejects.toMatchObject({ code: 'not_found' })
+  })
+
+  it('replaces a held-out set, removing the old blob unless another dataset holds it', async () => {
+    const { datasets, blobDir } = await setup()
+    await datasets.create(FLOWERS)
+    await datasets.create({ ...FLOWERS, name: 'flowers-2' })
+    const first = await datasets.setHeldOut('flowers', images([0, 1, 1]))
+    await datasets.setHeldOut('flowers-2', images([0, 1, 1]))
+    expect(first.heldOut?.labels).toEqual([1, 2, 0])
+    const second = await datasets.setHeldOut('flowers', images([2], 9))
+    expect(second.heldOut?.hash).not.toBe(first.heldOut?.hash)
+    // flowers-2 still holds the first set's bytes: the blob stays.
+    expect((await readdir(blobDir)).sort()).toEqual(
+      [first.heldOut!.hash, second.heldOut!.hash].sort(),
+    )
+    expect((await datasets.examples('flowers'))?.features[0]).toBe(9)
+    await datasets.clearHeldOut('flowers-2')
+    expect(await readdir(blobDir)).toEqual([second.heldOut!.hash])
+    expect(await datasets.examples('flowers-2')).toBeUndefined()
+    await expect(datasets.clearHeldOut('flowers-2')).rejects.toMatchObject({ code: 'not_found' })
+  })
+
+  it('refuses to delete a dataset a task uses; a delete removes its held-out blob', async () => {
+    const { datasets, blobDir, db } = await setup()
+    await datasets.create(FLOWERS)
+    await datasets.setHeldOut('flowers', images([0]))
+    await expect(datasets.remove('flowers', () => ['task-1'])).rejects.toThrow(/task-1/)
+    await expect(datasets.remove('flowers', () => ['task-1'])).rejects.toMatchObject({
+      code: 'conflict',
+    })
+    expect(datasets.spec('flowers')).toBeDefined()
+    await datasets.remove('flowers', () => [])
+    expect(datasets.spec('flowers')).toBeUndefined()
+    expect(await db.getDataset('flowers')).toBeUndefined()
+    expect(await readdir(blobDir)).toEqual([])
+  })
+
+  it('changes nothing when the store refuses the write', async () => {
+    const base = await pgliteStore('memory://')
+    const failing: Store = {
+      ...base,
+      updateDataset: () => Promise.reject(new Error('disk full')),
+    }
+    const { datasets } = await setup(failing)
+    await datasets.create(FLOWERS)
+    await expect(datasets.setHeldOut('flowers', images([0]))).rejects.toThrow('disk full')
+    expect(datasets.heldOut('flowers')).toBeNull()
+    expect(await datasets.examples('flowers')).toBeUndefined()
+    await expect(datasets.patch('flowers', { tags: ['x'] })).rejects.toThrow('disk full')
+    expect(datasets.spec('flowers')?.tags).toEqual(['images'])
+  })
+})
