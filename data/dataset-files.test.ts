@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { encode } from 'fast-png'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeIdx } from '../shared/data/formats/index.ts'
 import type { DatasetSpec } from '../shared/protocol/datasets.ts'
@@ -26,7 +27,16 @@ describe('readDatasetFiles', () => {
     await writeFile(join(dir, 'images.idx.gz'), gzipSync(encodeIdx(pixels, [4, 2, 3])))
     await writeFile(join(dir, 'labels.idx'), encodeIdx(labels, [4]))
     await writeFile(join(dir, 'bad-labels.idx'), encodeIdx(Uint8Array.from([0, 1, 7, 1]), [4]))
-    await mkdir(join(dir, 'folder'))
+    // A folder of images, one folder per class: 'a' holds two, 'c' one, 'b' none.
+    const png = (value: number) =>
+      encode({ width: 3, height: 2, channels: 1, depth: 8, data: new Uint8Array(6).fill(value) })
+    await mkdir(join(dir, 'folder', 'a'), { recursive: true })
+    await mkdir(join(dir, 'folder', 'c'), { recursive: true })
+    await writeFile(join(dir, 'folder', 'a', '1.png'), png(10))
+    await writeFile(join(dir, 'folder', 'a', '2.png'), png(20))
+    await writeFile(join(dir, 'folder', 'c', '3.png'), png(30))
+    await mkdir(join(dir, 'bad-folder', 'zebra'), { recursive: true })
+    await writeFile(join(dir, 'bad-folder', 'zebra', '1.png'), png(10))
   })
   afterAll(() => rm(dir, { recursive: true, force: true }))
 
@@ -69,6 +79,16 @@ describe('readDatasetFiles', () => {
         maxExpandedBytes: 20,
       }),
     ).rejects.toThrow(/images\.idx\.gz: \d+ bytes, more than 20/)
+  })
+
+  it('reads a folder of images in one folder per class, and names a folder that is no class', async () => {
+    const examples = await readDatasetFiles([join(dir, 'folder')], spec, limits)
+    expect(examples.count).toBe(3)
+    expect(examples.shape).toEqual([2, 3, 1])
+    expect([...examples.labels].sort()).toEqual([0, 0, 2])
+    const sums = [0, 1, 2].map((i) => examples.features[i * 6]! + 100 * examples.labels[i]!)
+    expect(sums.sort((a, b) => a - b)).toEqual([10, 20, 230])
+    await expect(readDatasetFiles([join(dir, 'bad-folder')], spec, limits)).rejects.toThrow('zebra')
   })
 
   it('says where a problem is in one line', () => {

@@ -6,8 +6,10 @@ import { join, relative, sep } from 'node:path'
 import type { Examples } from '../shared/data/index.ts'
 import {
   type FileProblem,
+  type ImageEntry,
   type NamedFile,
-  readIdx,
+  readHeldOut,
+  readImageEntries,
   type ReadLimits,
   type ReadResult,
 } from '../shared/data/formats/index.ts'
@@ -29,8 +31,8 @@ export function describeProblem(p: FileProblem): string {
 }
 
 /** Every file under `dir` (its path relative to `dir`, '/'-separated), at most MAX_FOLDER_DEPTH deep. */
-async function walk(dir: string, limits: ReadLimits): Promise<NamedFile[]> {
-  const out: NamedFile[] = []
+async function walk(dir: string, limits: ReadLimits): Promise<ImageEntry[]> {
+  const out: ImageEntry[] = []
   let bytes = 0
   const visit = async (at: string, depth: number): Promise<void> => {
     if (depth > MAX_FOLDER_DEPTH)
@@ -49,7 +51,7 @@ async function walk(dir: string, limits: ReadLimits): Promise<NamedFile[]> {
         bytes += data.byteLength
         if (bytes > limits.maxExpandedBytes)
           throw new Error(`${dir}: its files hold more than ${limits.maxExpandedBytes} bytes`)
-        out.push({ name: relative(dir, path).split(sep).join('/'), bytes: new Uint8Array(data) })
+        out.push({ path: relative(dir, path).split(sep).join('/'), bytes: new Uint8Array(data) })
       }
       // Links and devices are skipped: a folder of images holds neither.
     }
@@ -70,10 +72,9 @@ export async function readDatasetFiles(
 ): Promise<Examples> {
   let result: ReadResult
   if (paths.length === 1 && (await stat(paths[0]!)).isDirectory()) {
+    // A folder of images: its files as a zip's entries would be, one folder per class.
     const dir = paths[0]!
-    throw new Error(
-      `${dir}: folders of images are not read yet (${(await walk(dir, limits)).length} files)`,
-    )
+    result = readImageEntries(dir, await walk(dir, limits), spec, limits)
   } else {
     const files: NamedFile[] = []
     for (const path of paths) {
@@ -83,8 +84,7 @@ export async function readDatasetFiles(
         throw new Error(`${path}: ${info.size} bytes, more than ${limits.maxExpandedBytes}`)
       files.push({ name: path, bytes: new Uint8Array(await readFile(path)) })
     }
-    if (files.length !== 2) throw new Error(`expected two IDX files, got ${files.length}`)
-    result = readIdx([files[0]!, files[1]!], spec, limits)
+    result = readHeldOut(files, spec, limits)
   }
   if (!result.ok)
     throw new Error(

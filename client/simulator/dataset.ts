@@ -49,7 +49,7 @@ function specOf(name: string, body: unknown): DatasetSpec {
 
 /**
  * Enrols one device and asks the coordinator for the dataset's spec with its token (the
- * device-facing GET /api/v1/device/datasets/:name): what phones are told, so the simulation
+ * device-facing GET /api/v1/devices/datasets/:name): what phones are told, so the simulation
  * reads the files as a phone would hold them.
  */
 async function fetchSpec(server: string, name: string) {
@@ -61,7 +61,7 @@ async function fetchSpec(server: string, name: string) {
   })
   auth.token = enrolled.token
   try {
-    const body = await http.json<unknown>(`/api/v1/device/datasets/${encodeURIComponent(name)}`)
+    const body = await http.json<unknown>(`/api/v1/devices/datasets/${encodeURIComponent(name)}`)
     return { spec: specOf(name, body), enrolment: enrolled }
   } catch (error) {
     if (error instanceof ProtocolError && error.status === 404)

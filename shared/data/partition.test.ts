@@ -63,6 +63,17 @@ describe('partitionExamples', () => {
     }
   })
 
+  it('skews the classes by Dirichlet(α): more at small α, every device non-empty', () => {
+    const meanClasses = (alpha: number) => {
+      const shards = partitionExamples(examples(4000), 20, { kind: 'dirichlet', alpha }, 3)
+      expect(shards.every((s) => s.count > 0)).toBe(true)
+      expect(shards.reduce((n, s) => n + s.count, 0)).toBe(4000)
+      return shards.reduce((n, s) => n + classesOf(s), 0) / shards.length
+    }
+    expect(meanClasses(0.05)).toBeLessThan(meanClasses(100))
+    expect(meanClasses(100)).toBe(10)
+  })
+
   it('is seeded: the same seed deals the same shards', () => {
     const a = partitionExamples(examples(), 5, { kind: 'classes', perDevice: 2 }, 9)
     const b = partitionExamples(examples(), 5, { kind: 'classes', perDevice: 2 }, 9)

@@ -1,5 +1,5 @@
 import type { Examples } from './examples.ts'
-import { shardIid, shardNonIid } from './shard.ts'
+import { shardDirichlet, shardIid, shardNonIid } from './shard.ts'
 
 /**
  * How examples are dealt to simulated devices: IID; `classes:N`, McMahan et al.'s pathological
@@ -52,9 +52,6 @@ export function partitionExamples<T extends Examples>(
     case 'classes':
       return shardNonIid(examples, devices, { labelsPerClient: partition.perDevice, seed })
     case 'dirichlet':
-      // shardDirichlet comes with helper core's next commit; until then, said plainly.
-      throw new RangeError(
-        `dirichlet:${partition.alpha}: Dirichlet sharding is not in this build yet`,
-      )
+      return shardDirichlet(examples, devices, { alpha: partition.alpha, seed })
   }
 }
