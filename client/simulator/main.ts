@@ -1,48 +1,38 @@
-import { parseArgs } from 'node:util'
+import { formatShape, labelHistogram } from '../../shared/data/index.ts'
+import { formatPartition } from '../../shared/data/partition.ts'
 import { useBackend } from '../../shared/tf/index.ts'
-import { loadMnist } from '../../data/mnist-file.ts'
 import { localTrainer } from '../device/index.ts'
+import { simulatorData } from './dataset.ts'
+import { parseSimOptions, usage } from './options.ts'
 import { simulate } from './simulate.ts'
 
-const usage = `npm run sim -- --server URL --clients N --partition iid|noniid [--slow FRACTION] [--drop FRACTION] [--seed N]`
-
-function fraction(name: string, value: string | undefined): number {
-  const n = Number(value ?? 0)
-  if (!(n >= 0 && n <= 1))
-    throw new Error(`--${name} must be a fraction between 0 and 1, got ${value}`)
-  return n
-}
-
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      server: { type: 'string', default: `http://localhost:${process.env.PORT ?? 8080}` },
-      clients: { type: 'string', default: '10' },
-      partition: { type: 'string', default: 'iid' },
-      slow: { type: 'string' },
-      drop: { type: 'string' },
-      seed: { type: 'string', default: '1' },
-      help: { type: 'boolean' },
-    },
-  })
-  if (values.help) return console.log(usage)
-  const clients = Number(values.clients)
-  if (!Number.isInteger(clients) || clients < 1 || clients > 1000)
-    throw new Error(`--clients must be a whole number from 1 to 1000, got ${values.clients}`)
-  if (values.partition !== 'iid' && values.partition !== 'noniid')
-    throw new Error(`--partition must be iid or noniid, got ${values.partition}`)
+  const options = parseSimOptions(process.argv.slice(2))
+  if (options.help) return console.log(usage)
   await useBackend('wasm')
-  const { train } = await loadMnist()
+  const { spec, examples, enrolment } = await simulatorData(options)
+  if (options.clients > examples.count)
+    throw new RangeError(
+      `--clients ${options.clients} is more than the ${examples.count} examples to share out`,
+    )
+  const histogram = labelHistogram(examples, spec.classes.length)
+  console.log(
+    `${spec.name}: ${examples.count} examples of ${formatShape(examples.shape)}, ` +
+      spec.classes.map((c, k) => `${c} ${histogram[k]}`).join(', ') +
+      `; ${options.clients} devices, ${formatPartition(options.shards)}`,
+  )
   const started = Date.now()
   const summary = await simulate({
-    server: values.server,
-    clients,
-    partition: values.partition,
-    examples: train,
+    server: options.server,
+    clients: options.clients,
+    partition: options.shards,
+    examples,
+    dataset: spec.name,
+    ...(enrolment ? { enrolment } : {}),
     trainer: localTrainer(),
-    slow: fraction('slow', values.slow),
-    drop: fraction('drop', values.drop),
-    seed: Number(values.seed),
+    slow: options.slow,
+    drop: options.drop,
+    seed: options.seed,
     onEvent: (i, event) => {
       if (event.type === 'uploaded')
         console.log(
@@ -62,6 +52,6 @@ async function main() {
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error)
-  console.error(usage)
+  console.error(`\n${usage}`)
   process.exit(1)
 })

@@ -1,12 +1,18 @@
-import { mulberry32, shardIid, shardNonIid, type Examples } from '../../shared/data/index.ts'
+import { mulberry32, type Examples } from '../../shared/data/index.ts'
+import { type Partition, partitionExamples } from '../../shared/data/partition.ts'
 import { createDevice, sleep, type DeviceEvent, type Trainer } from '../device/index.ts'
 
 export interface SimulationOptions {
   server: string
   clients: number
-  partition: 'iid' | 'noniid'
+  /** How the examples are dealt: 'noniid' is McMahan et al.'s two classes per device. */
+  partition: 'iid' | 'noniid' | Partition
   /** Training examples to shard across the clients. */
   examples: Examples
+  /** The dataset the devices declare they hold (default mnist). */
+  dataset?: string
+  /** An enrolment the first device goes on with (the one that asked for the dataset's spec). */
+  enrolment?: { deviceId: string; token: string }
   trainer: Trainer
   /** Share of devices that are 5–10× slower (they wait that much longer before uploading). */
   slow?: number
@@ -54,10 +60,13 @@ export function slowedTrainer(trainer: Trainer, factor: number, now = Date.now):
 export async function simulate(options: SimulationOptions): Promise<SimulationSummary> {
   const { clients, slow = 0, drop = 0, seed = 1 } = options
   const random = mulberry32(seed)
-  const shards =
+  const partition: Partition =
     options.partition === 'iid'
-      ? shardIid(options.examples, clients, seed)
-      : shardNonIid(options.examples, clients, { labelsPerClient: 2, seed })
+      ? { kind: 'iid' }
+      : options.partition === 'noniid'
+        ? { kind: 'classes', perDevice: 2 }
+        : options.partition
+  const shards = partitionExamples(options.examples, clients, partition, seed)
   const isSlow = (i: number) =>
     options.slowDevices === undefined ? random() < slow : i < options.slowDevices
   const slowFactor = shards.map((_, i) => (isSlow(i) ? 5 + 5 * random() : 1))
@@ -81,6 +90,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
       examples,
       backend: 'wasm',
       label: `sim-${i}`,
+      ...(options.dataset ? { dataset: options.dataset } : {}),
+      ...(i === 0 && options.enrolment ? { enrolment: options.enrolment } : {}),
       examplesPerSecond: () => examplesPerSecond,
       ...(options.signal ? { signal: options.signal } : {}),
       beforeUpload: async (assignment, trainedMs) => {
