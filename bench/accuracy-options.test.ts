@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { FASHION_MNIST, parseAccuracyOptions } from './accuracy-options.ts'
+import { FASHION_MNIST_FILES } from '../data/fashion-mnist.ts'
+import { parseAccuracyOptions } from './accuracy-options.ts'
 
 describe('bench:accuracy options', () => {
   it("defaults to the paper's protocol on Fashion-MNIST, IID and two classes per device", () => {
     const o = parseAccuracyOptions([])
-    expect(o.train).toEqual(FASHION_MNIST.train)
-    expect(o.test).toEqual(FASHION_MNIST.test)
+    expect(o.train).toEqual(FASHION_MNIST_FILES.train)
+    expect(o.test).toEqual(FASHION_MNIST_FILES.test)
     expect(o.protocol).toEqual({
       devices: 100,
       fraction: 0.1,

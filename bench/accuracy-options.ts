@@ -2,18 +2,7 @@
 import { parseArgs } from 'node:util'
 import { type Partition, parsePartition } from '../shared/data/partition.ts'
 import type { Protocol } from './fedavg.ts'
-
-export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'
-export const FASHION_MNIST = {
-  train: [
-    `${FASHION_MNIST_DIR}/train-images-idx3-ubyte.gz`,
-    `${FASHION_MNIST_DIR}/train-labels-idx1-ubyte.gz`,
-  ],
-  test: [
-    `${FASHION_MNIST_DIR}/t10k-images-idx3-ubyte.gz`,
-    `${FASHION_MNIST_DIR}/t10k-labels-idx1-ubyte.gz`,
-  ],
-}
+import { FASHION_MNIST_DIR, FASHION_MNIST_FILES } from '../data/fashion-mnist.ts'
 
 export const usage = `npm run bench:accuracy -- [options]
 
@@ -97,8 +86,8 @@ export function parseAccuracyOptions(args: string[]): AccuracyOptions {
     strict: true,
     allowPositionals: false,
     options: {
-      train: { type: 'string', default: FASHION_MNIST.train.join(',') },
-      test: { type: 'string', default: FASHION_MNIST.test.join(',') },
+      train: { type: 'string', default: FASHION_MNIST_FILES.train.join(',') },
+      test: { type: 'string', default: FASHION_MNIST_FILES.test.join(',') },
       spec: { type: 'string' },
       devices: { type: 'string', default: '100' },
       fraction: { type: 'string', default: '0.1' },

@@ -27,26 +27,10 @@ import {
 } from './accuracy-run.ts'
 import type { RoundResult } from './fedavg.ts'
 import { median } from './stats.ts'
+import { FASHION_MNIST } from '../data/fashion-mnist.ts'
 
-export const FASHION_MNIST_SPEC: DatasetSpec = {
-  name: 'fashion-mnist',
-  description: 'Zalando article images, 28×28 grayscale (Xiao et al. 2017)',
-  tags: ['images', 'benchmark'],
-  features: { kind: 'image', height: 28, width: 28, channels: 1 },
-  classes: [
-    'T-shirt/top',
-    'Trouser',
-    'Pullover',
-    'Dress',
-    'Coat',
-    'Sandal',
-    'Shirt',
-    'Sneaker',
-    'Bag',
-    'Ankle boot',
-  ],
-  deviceLabelling: false,
-}
+/** bench:accuracy's default dataset: its devices are simulated, none labels by hand. */
+export const FASHION_MNIST_SPEC: DatasetSpec = { ...FASHION_MNIST, deviceLabelling: false }
 
 async function datasetSpec(file: string | null): Promise<DatasetSpec> {
   if (file === null) return FASHION_MNIST_SPEC

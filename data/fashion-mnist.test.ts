@@ -3,29 +3,8 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { DatasetSpec } from '../shared/protocol/datasets.ts'
 import { readIdx } from '../shared/data/formats/index.ts'
-
-const DIR = '/usr/share/datasets/fashion-mnist'
-const FASHION: DatasetSpec = {
-  name: 'fashion-mnist',
-  description: '',
-  tags: [],
-  features: { kind: 'image', height: 28, width: 28, channels: 1 },
-  classes: [
-    'T-shirt/top',
-    'Trouser',
-    'Pullover',
-    'Dress',
-    'Coat',
-    'Sandal',
-    'Shirt',
-    'Sneaker',
-    'Bag',
-    'Ankle boot',
-  ],
-  deviceLabelling: true,
-}
+import { FASHION_MNIST as FASHION, FASHION_MNIST_DIR as DIR } from './fashion-mnist.ts'
 
 describe('Fashion-MNIST t10k', () => {
   it('reads 10,000 images, 1,000 of each class, well under a second', async () => {

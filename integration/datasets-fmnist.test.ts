@@ -7,28 +7,10 @@ import { localTrainer, createDevice } from '../client/device/index.ts'
 import { shardIid, subset } from '../shared/data/index.ts'
 import { readIdx } from '../shared/data/formats/index.ts'
 import type { DatasetSpec, DatasetView } from '../shared/protocol/index.ts'
+import { FASHION_MNIST, FASHION_MNIST_DIR as DIR } from '../data/fashion-mnist.ts'
 import { startCoordinator, waitFor, type Running } from './harness.ts'
 
-const DIR = '/usr/share/datasets/fashion-mnist'
-const FASHION: DatasetSpec = {
-  name: 'fashion',
-  description: 'Zalando article photos, 28×28 grayscale (Fashion-MNIST)',
-  tags: ['images', 'clothes'],
-  features: { kind: 'image', height: 28, width: 28, channels: 1 },
-  classes: [
-    'T-shirt',
-    'Trouser',
-    'Pullover',
-    'Dress',
-    'Coat',
-    'Sandal',
-    'Shirt',
-    'Sneaker',
-    'Bag',
-    'Ankle boot',
-  ],
-  deviceLabelling: true,
-}
+const FASHION: DatasetSpec = { ...FASHION_MNIST, name: 'fashion' }
 const DEVICES = 20
 const PER_DEVICE = 300
 

@@ -7,20 +7,10 @@ import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeIdx } from '../shared/data/formats/index.ts'
 import { startCoordinator, waitFor, type Running } from './harness.ts'
+import { FASHION_MNIST, FASHION_MNIST_DIR } from '../data/fashion-mnist.ts'
 
-const FASHION = '/usr/share/datasets/fashion-mnist'
-const FASHION_CLASSES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-]
+const FASHION = FASHION_MNIST_DIR
+const FASHION_CLASSES = FASHION_MNIST.classes
 
 /** Runs `npm run sim`'s entry point as a user would, collecting its output. */
 function sim(args: string[]): Promise<{ code: number | null; output: string }> {
