@@ -23,6 +23,39 @@ export interface PresetSize {
   hidden?: number[] | undefined
 }
 
+/**
+ * McMahan et al. 2017's CNN: two 5×5 convolutions (32 then 64 filters, same padding), each with
+ * a 2×2 max-pool, a dense ReLU layer of `dense` units, and a softmax over `classes`.
+ */
+function mcmahanCnn(
+  name: string,
+  inputShape: [number, number, number],
+  dense: number,
+  classes: number,
+): tfl.LayersModel {
+  const conv = (layer: string, filters: number, first: boolean) =>
+    tfl.layers.conv2d({
+      name: layer,
+      ...(first ? { inputShape } : {}),
+      filters,
+      kernelSize: 5,
+      padding: 'same',
+      activation: 'relu',
+    })
+  return tfl.sequential({
+    name,
+    layers: [
+      conv('conv1', 32, true),
+      tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
+      conv('conv2', 64, false),
+      tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
+      tfl.layers.flatten({ name: 'flatten' }),
+      tfl.layers.dense({ name: 'fc1', units: dense, activation: 'relu' }),
+      tfl.layers.dense({ name: 'fc2', units: classes, activation: 'softmax' }),
+    ],
+  })
+}
+
 const mnistBuilders: Record<MnistPresetName, () => tfl.LayersModel> = {
   /** McMahan et al. 2017 "2NN": 784-200-200-10, ReLU. 199,210 parameters. */
   'mnist-2nn': () =>
@@ -36,32 +69,7 @@ const mnistBuilders: Record<MnistPresetName, () => tfl.LayersModel> = {
     }),
 
   /** McMahan et al. 2017 "CNN": two 5x5 conv (32, 64) each with 2x2 max-pool, dense 512. 1,663,370 parameters. */
-  'mnist-cnn': () =>
-    tfl.sequential({
-      name: 'mnist-cnn',
-      layers: [
-        tfl.layers.conv2d({
-          name: 'conv1',
-          inputShape: [28, 28, 1],
-          filters: 32,
-          kernelSize: 5,
-          padding: 'same',
-          activation: 'relu',
-        }),
-        tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
-        tfl.layers.conv2d({
-          name: 'conv2',
-          filters: 64,
-          kernelSize: 5,
-          padding: 'same',
-          activation: 'relu',
-        }),
-        tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
-        tfl.layers.flatten({ name: 'flatten' }),
-        tfl.layers.dense({ name: 'fc1', units: 512, activation: 'relu' }),
-        tfl.layers.dense({ name: 'fc2', units: 10, activation: 'softmax' }),
-      ],
-    }),
+  'mnist-cnn': () => mcmahanCnn('mnist-cnn', [28, 28, 1], 512, 10),
 
   /** PySyft Duet's `SyNet` (the PyTorch MNIST example). 1,199,882 parameters. */
   synet: () =>
@@ -99,31 +107,7 @@ const mnistBuilders: Record<MnistPresetName, () => tfl.LayersModel> = {
  * 192 so a phone trains and uploads it in a round: 579,402 parameters at 10 classes (2.3 MB).
  */
 function cifarCnn({ classes = DEFAULT_CLASSES }: PresetSize): tfl.LayersModel {
-  return tfl.sequential({
-    name: 'cifar-cnn',
-    layers: [
-      tfl.layers.conv2d({
-        name: 'conv1',
-        inputShape: [32, 32, 3],
-        filters: 32,
-        kernelSize: 5,
-        padding: 'same',
-        activation: 'relu',
-      }),
-      tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
-      tfl.layers.conv2d({
-        name: 'conv2',
-        filters: 64,
-        kernelSize: 5,
-        padding: 'same',
-        activation: 'relu',
-      }),
-      tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
-      tfl.layers.flatten({ name: 'flatten' }),
-      tfl.layers.dense({ name: 'fc1', units: 128, activation: 'relu' }),
-      tfl.layers.dense({ name: 'fc2', units: classes, activation: 'softmax' }),
-    ],
-  })
+  return mcmahanCnn('cifar-cnn', [32, 32, 3], 128, classes)
 }
 
 /**
