@@ -379,7 +379,9 @@ test('a task made from an uploaded TF.js model.json has that topology; a file th
     }
     created = tasks.tasks.find((t) => t.name === name)
     expect(created?.model).toMatchObject({ preset: 'custom', parameters: 199_210 })
-    await expect(page.locator('#task-facts')).toContainText('custom (199,210 weights)')
+    await expect(page.locator('#task-facts')).toContainText(
+      'custom (199,210 weights, 778.2 KiB per update)',
+    )
   } finally {
     if (created) await deleteTask(created.id)
   }

@@ -45,11 +45,9 @@ export function mountDatasetCards(options: DatasetCardsOptions): DatasetCards {
 
   async function refresh(): Promise<void> {
     let current: DatasetSpec[] | null = null
-    try {
-      current = await offered()
-    } catch {
-      // Offline, or the coordinator did not answer: the remembered ones are all there is.
-    }
+    // Offline, asking would take the requests' retries (about 30 s) to fail: the remembered
+    // ones are all there is, as when the coordinator does not answer.
+    if (navigator.onLine) current = await offered().catch(() => null)
     const remembered = current
       ? await rememberDatasets(db, current).catch(() => current ?? [])
       : await rememberedDatasets(db)
