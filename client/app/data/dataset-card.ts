@@ -8,7 +8,7 @@ import { classCountsList, countsSummary } from './class-counts.ts'
 import { isDigitDataset } from './digits.ts'
 import { digitAddForm } from './digit-add.ts'
 import { imageAddForm } from './image-add.ts'
-import { errorText, plural, speaker } from './say.ts'
+import { errorText, liveMessage, plural, speaker } from './say.ts'
 import { classCounts, deleteDatasetExamples, storeExamples } from './store.ts'
 import { tabularAddForm } from './tabular-add.ts'
 
@@ -52,8 +52,7 @@ export function datasetCard({
   const remove = el('button', 'danger', `Delete these examples`)
   remove.type = 'button'
   remove.disabled = true
-  const message = el('p', 'message')
-  message.setAttribute('aria-live', 'polite')
+  const message = liveMessage(document, 'p')
   const say = speaker(message)
   let total = 0
 

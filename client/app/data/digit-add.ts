@@ -5,7 +5,7 @@ import { h } from '../../ui/dom.ts'
 import { mountDrawPad } from '../draw/index.ts'
 import type { PollenDatabase } from '../storage/index.ts'
 import { digitPicker } from './own.ts'
-import { errorText, speaker } from './say.ts'
+import { errorText, liveMessage, speaker } from './say.ts'
 import { storeExamples } from './store.ts'
 
 export interface DigitAddOptions {
@@ -30,8 +30,7 @@ export function digitAddForm({ db, document, spec, onStored }: DigitAddOptions):
   clear.type = 'button'
   const save = h(document, 'button', 'primary', 'Save')
   save.type = 'submit'
-  const message = h(document, 'p', 'message')
-  message.setAttribute('aria-live', 'polite')
+  const message = liveMessage(document, 'p')
   const say = speaker(message)
   const form = h(
     document,

@@ -8,7 +8,7 @@ import type { RgbaImage } from './crop.ts'
 import { mountCropEditor } from './crop-editor.ts'
 import { MAX_FILES } from './import.ts'
 import { grabFrame, PictureError, readPicture } from './picture.ts'
-import { errorText, speaker } from './say.ts'
+import { errorText, liveMessage, speaker } from './say.ts'
 
 /** Where a stored picture came from. */
 export type PictureSource = 'camera' | 'imported'
@@ -239,8 +239,7 @@ function imageAddParts(document: Document, spec: ImageAddOptions['spec']) {
     el('div', 'actions', skip, saveButton),
   )
   editor.hidden = true
-  const message = el('div', 'message')
-  message.setAttribute('aria-live', 'polite')
+  const message = liveMessage(document, 'div')
 
   const form = el(
     'form',

@@ -6,7 +6,7 @@ import { readCsv } from '../../../shared/data/formats/csv.ts'
 import type { DatasetSpec } from '../../../shared/protocol/datasets.ts'
 import { h } from '../../ui/dom.ts'
 import type { PollenDatabase } from '../storage/index.ts'
-import { errorText, plural, speaker } from './say.ts'
+import { errorText, liveMessage, plural, speaker } from './say.ts'
 import { storeExamples } from './store.ts'
 
 /** A CSV a phone imports at most: rows of a form's answers or a sensor's readings, not a dump. */
@@ -33,8 +33,7 @@ export function tabularAddForm({
   file.accept = '.csv,text/csv'
   const button = h(document, 'button', 'primary', 'Import')
   button.type = 'submit'
-  const message = h(document, 'div', 'message')
-  message.setAttribute('aria-live', 'polite')
+  const message = liveMessage(document, 'div')
   const say = speaker(message)
   const form = h(
     document,
