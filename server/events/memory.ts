@@ -1,20 +1,10 @@
-import type { ServerEvent } from '../../shared/protocol/index.ts'
-
-export interface StampedEvent {
-  id: number
-  event: ServerEvent
-}
+import type { EventBus, StampedEvent } from './types.ts'
 
 /**
- * In-process publish/subscribe for server events, with a short replay buffer so an event
- * stream that reconnects with Last-Event-ID catches up on what it missed.
+ * In-process publish/subscribe, for one coordinator on its own. Delivery is synchronous, so a
+ * subscriber never misses an event between since() and subscribe(); ids restart with the process,
+ * so subscribe()'s `after` (an id from some earlier process, maybe) is not a filter here.
  */
-export interface EventBus {
-  publish(event: ServerEvent): void
-  subscribe(listener: (e: StampedEvent) => void): () => void
-  since(lastId: number): StampedEvent[]
-}
-
 export function createEventBus({ replay = 1000 } = {}): EventBus {
   const listeners = new Set<(e: StampedEvent) => void>()
   const recent: StampedEvent[] = []
