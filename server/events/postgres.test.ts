@@ -207,6 +207,23 @@ describe('PostgreSQL event bus', () => {
     expect(logged.join('\n')).toMatch(/subscriber failed on event \d+: boom/)
   })
 
+  it('logs and drops a batch the database refuses, and publishes on after it', async () => {
+    const logged: string[] = []
+    const a = await start({ log: (line) => logged.push(line) })
+    const seen = record(a)
+    await pool.query('alter table events rename to events_away')
+    try {
+      a.publish(deleted('lost'))
+      await a.flush()
+    } finally {
+      await pool.query('alter table events_away rename to events')
+    }
+    expect(logged.join('\n')).toMatch(/events: 1 not published: .*events/)
+    a.publish(deleted('next'))
+    await a.flush()
+    expect(taskIds(seen)).toEqual(['next'])
+  })
+
   it('prunes the table to the newest rows it keeps', async () => {
     const a = await start({ keep: 50, batch: 20 })
     for (let i = 0; i < 300; i++) a.publish(deleted(`t${i}`))
