@@ -52,6 +52,19 @@ describe('PostgreSQL blob store', () => {
     expect((await blobs.get(b))?.[0]).toBe(2)
   })
 
+  it('gives its connection back after a read, and after a read the database refused', async () => {
+    const blobs = postgresBlobStore(pool, { cacheBytes: 0 })
+    const hash = await blobs.put(new Uint8Array([1, 2, 3]))
+    await pool.query('alter table blobs rename to blobs_away')
+    try {
+      await expect(blobs.get(hash)).rejects.toThrow(/blobs/)
+    } finally {
+      await pool.query('alter table blobs_away rename to blobs')
+    }
+    expect([...((await blobs.get(hash)) ?? [])]).toEqual([1, 2, 3])
+    expect(pool.idleCount).toBe(pool.totalCount)
+  })
+
   it('refuses a row whose key is not a hash', async () => {
     await expect(
       pool.query("insert into blobs (hash, bytes) values ('../x', '\\x00')"),

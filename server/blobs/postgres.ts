@@ -1,5 +1,6 @@
 import type { Pool } from 'pg'
 import { SHA256_HEX, sha256Hex } from '../../shared/tensors/index.ts'
+import { copyOneBytea } from './copy-out.ts'
 import type { BlobStore } from './types.ts'
 import { verified } from './verify.ts'
 
@@ -14,8 +15,8 @@ export interface PostgresBlobOptions {
 /**
  * Blobs as rows of the `blobs` table (migration 003) on the PostgreSQL server every replica
  * shares: one insert is atomic, so a crash leaves the whole blob or none of it, and the database
- * is the one thing to back up. Bytes go up as a binary parameter; they come back hex-encoded
- * (node-postgres reads text results only) and are hashed again before anyone sees them.
+ * is the one thing to back up. Bytes go up as a binary parameter, come back through a binary
+ * COPY (copy-out.ts), and are hashed again before anyone sees them.
  */
 export function postgresBlobStore(
   pool: Pool,
@@ -37,13 +38,18 @@ export function postgresBlobStore(
       if (!SHA256_HEX.test(hash)) return undefined
       const cached = cache.get(hash)
       if (cached) return cached
-      const { rows } = await pool.query<{ bytes: Buffer }>(
-        'select bytes from blobs where hash = $1',
-        [hash],
-      )
-      const row = rows[0]
-      if (row === undefined) return undefined
-      const { buffer, byteOffset, byteLength } = row.bytes
+      const client = await pool.connect()
+      let bytes: Buffer | undefined
+      try {
+        // The hash is 64 hex digits (checked above): safe in the text, as COPY takes no parameters.
+        bytes = await copyOneBytea(client, `select bytes from blobs where hash = '${hash}'`)
+        client.release()
+      } catch (error) {
+        client.release(error as Error)
+        throw error
+      }
+      if (bytes === undefined) return undefined
+      const { buffer, byteOffset, byteLength } = bytes
       return cache.set(hash, await verified(hash, new Uint8Array(buffer, byteOffset, byteLength)))
     },
     async has(hash) {
