@@ -17,7 +17,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { fileBlobStore, postgresBlobStore, type BlobStore } from '../server/blobs/index.ts'
-import { applyMine, freshDatabase } from '../server/testing-tmp/fresh-db.ts'
+import { migrate, postgresDatabase } from '../server/store/index.ts'
+import { freshDatabase } from '../server/store/testing-pg.ts'
 import { median, range } from './stats.ts'
 
 const MB = 1e6
@@ -72,7 +73,7 @@ async function main() {
   const database = await freshDatabase('bench_blobs')
   const pool = new pg.Pool({ connectionString: database.url, max: 2 })
   try {
-    await applyMine(pool)
+    await migrate(postgresDatabase(pool))
     const make: Record<StoreName, () => BlobStore> = {
       file: () => fileBlobStore(dir),
       postgres: () => postgresBlobStore(pool, { cacheBytes: 0 }),

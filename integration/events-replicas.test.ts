@@ -5,7 +5,8 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServerEvent } from '../shared/protocol/index.ts'
 import { postgresEventBus, type PostgresEventBus } from '../server/events/index.ts'
-import { applyMine, freshDatabase } from '../server/testing-tmp/fresh-db.ts'
+import { migrate, postgresDatabase } from '../server/store/index.ts'
+import { freshDatabase } from '../server/store/testing-pg.ts'
 import { ADMIN_TOKEN, startCoordinator, waitFor, type Running } from './harness.ts'
 import { readSse } from './sse.ts'
 
@@ -54,7 +55,7 @@ describe('events across replicas', () => {
   beforeAll(async () => {
     database = await freshDatabase('it_events')
     pool = new pg.Pool({ connectionString: database.url, max: 4 })
-    await applyMine(pool)
+    await migrate(postgresDatabase(pool))
     for (let i = 0; i < 2; i++) buses.push(await postgresEventBus(pool))
     a = await startCoordinator({ events: buses[0]!, keepAliveMs: 200 })
     b = await startCoordinator({ events: buses[1]!, keepAliveMs: 200 })

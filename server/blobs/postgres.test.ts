@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { applyMine, freshDatabase } from '../testing-tmp/fresh-db.ts'
+import { migrate, postgresDatabase } from '../store/index.ts'
+import { freshDatabase } from '../store/testing-pg.ts'
 import { blobStoreSuite } from './blobs.case.ts'
 import { postgresBlobStore } from './postgres.ts'
 
@@ -10,7 +11,7 @@ let pool: pg.Pool
 beforeAll(async () => {
   database = await freshDatabase('blobs')
   pool = new pg.Pool({ connectionString: database.url, max: 4 })
-  await applyMine(pool)
+  await migrate(postgresDatabase(pool))
 })
 afterAll(async () => {
   await pool?.end()

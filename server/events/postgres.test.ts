@@ -1,7 +1,8 @@
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ServerEvent } from '../../shared/protocol/index.ts'
-import { applyMine, freshDatabase } from '../testing-tmp/fresh-db.ts'
+import { migrate, postgresDatabase } from '../store/index.ts'
+import { freshDatabase } from '../store/testing-pg.ts'
 import {
   postgresEventBus,
   type PostgresEventBus,
@@ -16,7 +17,7 @@ const opened: PostgresEventBus[] = []
 beforeAll(async () => {
   database = await freshDatabase('events')
   pool = new pg.Pool({ connectionString: database.url, max: 8 })
-  await applyMine(pool)
+  await migrate(postgresDatabase(pool))
 })
 afterEach(async () => {
   for (const bus of opened.splice(0)) await bus.close()
