@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import pg from 'pg'
-import { fileBlobStore, sweepBlobTemporaries, type BlobStore } from './blobs/index.ts'
+import {
+  fileBlobStore,
+  postgresBlobStore,
+  sweepBlobTemporaries,
+  type BlobStore,
+} from './blobs/index.ts'
 import type { Config } from './config.ts'
+import { createEventBus, postgresEventBus, type EventBus } from './events/index.ts'
 import {
   pgliteStore,
   postgresDatabase,
@@ -25,6 +31,8 @@ export interface Backing {
   mode: 'embedded' | 'postgresql'
   store: Store
   blobs: BlobStore
+  /** Server events: in this process, or shared by every replica through the database. */
+  events: EventBus
   /** PostgreSQL mode: the process's pool, for the parts that share the server (events, cluster). */
   pool: pg.Pool | undefined
   adminToken: AdminToken
@@ -50,17 +58,14 @@ export async function openBacking(
   options: { log?: (message: string) => void } = {},
 ): Promise<Backing> {
   const { log = () => {} } = options
-  // Blobs stay files in the data dir in both modes for now; in PostgreSQL mode they move to the
-  // database (server/blobs/postgres.ts), so that every replica reads every model.
-  const blobDir = join(config.dataDir, 'blobs')
-  await sweepBlobTemporaries(blobDir)
-  const blobs = fileBlobStore(blobDir)
   const fromConfig = (from: string): AdminToken | undefined =>
     config.adminToken === undefined
       ? undefined
       : { token: config.adminToken, generated: config.adminTokenGenerated, from }
 
   if (!config.database) {
+    const blobDir = join(config.dataDir, 'blobs')
+    await sweepBlobTemporaries(blobDir)
     const store = await pgliteStore(join(config.dataDir, 'db'))
     const adminToken = fromConfig(
       process.env.POLLEN_ADMIN_TOKEN ? 'POLLEN_ADMIN_TOKEN' : join(config.dataDir, 'admin-token'),
@@ -69,7 +74,8 @@ export async function openBacking(
     return {
       mode: 'embedded',
       store,
-      blobs,
+      blobs: fileBlobStore(blobDir),
+      events: createEventBus(),
       pool: undefined,
       adminToken,
       close: () => store.close(),
@@ -89,14 +95,18 @@ export async function openBacking(
   try {
     const store = await postgresStore(pool)
     const adminToken = fromConfig('POLLEN_ADMIN_TOKEN') ?? (await sharedAdminToken(pool))
-    log(`store on PostgreSQL at ${redactUrl(config.database.url)}`)
+    // Every replica reads every model, and every dashboard sees every replica's events.
+    const events = await postgresEventBus(pool, { log })
+    log(`store, blobs and events on PostgreSQL at ${redactUrl(config.database.url)}`)
     return {
       mode: 'postgresql',
       store,
-      blobs,
+      blobs: postgresBlobStore(pool),
+      events,
       pool,
       adminToken,
       async close() {
+        await events.close()
         await store.close()
         await pool.end()
       },

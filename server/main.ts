@@ -50,11 +50,12 @@ async function main() {
   const lock = await lockDataDir(config.dataDir, { log })
   await useBackend('wasm')
   const backing = await openBacking(config, { log })
-  const { store, blobs, adminToken } = backing
+  const { store, blobs, events, adminToken } = backing
   const { test } = await loadMnist()
   const coordinator = await createCoordinator({
     store,
     blobs,
+    events,
     adminToken: adminToken.token,
     heldOut: new Map([['mnist', test]]),
     heldOutLimits: config.heldOutLimits,
