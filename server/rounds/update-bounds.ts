@@ -1,4 +1,4 @@
-import { l2Norm } from '../../shared/privacy/index.ts'
+import { l2Norm, scaleTensors } from '../../shared/privacy/index.ts'
 import {
   type AggregationSettings,
   BOUND_GROWTH,
@@ -75,10 +75,7 @@ export function roundBounds(
     const examples = weight !== null && report.examples > weight ? weight : report.examples
     if (examples < report.examples) capped++
     const factor = clip * scale
-    const delta =
-      factor === 1
-        ? report.delta
-        : report.delta.map((t) => ({ ...t, data: t.data.map((v) => v * factor) }))
+    const delta = factor === 1 ? report.delta : scaleTensors(report.delta, factor)
     return { ...report, delta, examples }
   }
 
