@@ -1,20 +1,6 @@
-import type { PGlite } from '@electric-sql/pglite'
 import { DatasetSpecSchema } from '../../shared/protocol/index.ts'
+import type { Sql } from './sql.ts'
 import type { DatasetRecord, Store } from './types.ts'
-
-/** Data dirs from before datasets were declared gain the table; main.ts declares `mnist` in it. */
-export const DATASETS_SCHEMA = `
-create table if not exists datasets (
-  name text primary key,
-  spec jsonb not null,
-  created_at bigint not null,
-  updated_at bigint not null,
-  held_out_hash text,
-  held_out_examples integer,
-  held_out_labels jsonb,
-  held_out_uploaded_at bigint
-);
-`
 
 interface DatasetRow {
   name: string
@@ -57,7 +43,7 @@ type DatasetMethods = Pick<
   'insertDataset' | 'getDataset' | 'listDatasets' | 'updateDataset' | 'deleteDataset'
 >
 
-export function pgliteDatasets(db: PGlite): DatasetMethods {
+export function sqlDatasets(db: Sql): DatasetMethods {
   return {
     async insertDataset(d) {
       await db.query(
@@ -100,8 +86,8 @@ export function pgliteDatasets(db: PGlite): DatasetMethods {
       )
     },
     async deleteDataset(name) {
-      const { affectedRows } = await db.query('delete from datasets where name = $1', [name])
-      return (affectedRows ?? 0) > 0
+      const { rowCount } = await db.query('delete from datasets where name = $1', [name])
+      return rowCount > 0
     },
   }
 }
