@@ -1,6 +1,8 @@
 import type { ClusterDb } from './db.ts'
 import { ACCEPTING } from './db.ts'
-import { insertClause, setClause, toRound, type RoundRow } from './rows.ts'
+import { sqlOf } from '../store/postgres.ts'
+import { insert, setClause } from '../store/sql-store.ts'
+import { toRound, type RoundRow } from './rows.ts'
 import type { Ledger, LedgerOptions, SpoolMeta } from './types.ts'
 
 /** A float64 little-endian bytea (possibly unaligned) as a Float64Array of its own. */
@@ -107,8 +109,7 @@ export function roundLedger({
           await rollback()
           return false
         }
-        const insert = insertClause({ ...round, phase: 'open' })
-        await c.query(`insert into rounds ${insert.sql}`, insert.values)
+        await insert(sqlOf(c), 'rounds', { ...round, phase: 'open' })
         return true
       })
     },

@@ -1,9 +1,11 @@
 import pg from 'pg'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { noParticipation } from '../../shared/protocol/index.ts'
-import { FRESH_ROUND, type RoundRecord } from '../store/index.ts'
+import { migrate, readMigrations } from '../store/migrate.ts'
+import { postgresDatabase, sqlOf } from '../store/postgres.ts'
+import { insert } from '../store/sql-store.ts'
+import { freshDatabase } from '../store/testing-pg.ts'
 import { createLedger, type Ledger } from './ledger.ts'
-import { clusterDatabase } from './testing.ts'
+import { clusterDatabase, insertTask, openRoundRecord } from './testing.ts'
 
 const CLAIM = { declared: 100, steps: 10, batchSize: 10 }
 let db: Awaited<ReturnType<typeof clusterDatabase>>
@@ -16,32 +18,11 @@ let ownerPool: pg.Pool
 let taskId: string
 let counter = 0
 
-const roundRecord = (task: string, round: number): RoundRecord => ({
-  taskId: task,
-  round,
-  status: 'open',
-  baseModel: 'base',
-  model: null,
-  ...FRESH_ROUND,
-  participation: noParticipation(),
-  accuracy: null,
-  loss: null,
-  accuracyByLabel: null,
-  confusion: null,
-  trainingLoss: null,
-  epsilon: null,
-  startedAt: 1,
-})
-
 /** A fresh task (epoch 0) with round 1 open, and `n` enrolled devices. */
 async function task(devices: number) {
   const id = `t${++counter}`
-  await db.pool.query(
-    `insert into tasks (id, spec, status, model_hash, round, committed_rounds, created_at, updated_at)
-     values ($1, '{}', 'running', 'base', 0, 0, 1, 1)`,
-    [id],
-  )
-  expect(await replicas[0].openRound({ epoch: 0, round: roundRecord(id, 1) })).toBe(true)
+  await insertTask(db.pool, id)
+  expect(await replicas[0].openRound({ epoch: 0, round: openRoundRecord(id, 1) })).toBe(true)
   const ids = Array.from({ length: devices }, (_, i) => `${id}-d${i}`)
   await db.pool.query(
     `insert into devices (id, token_hash, datasets, enrolled_at, last_seen_at)
@@ -387,9 +368,9 @@ describe('the owner', () => {
     )
     expect(rows[0]).toEqual({ model_hash: 'm1', committed_rounds: 1, round: 1 })
 
-    expect(await replicas[1].openRound({ epoch: 0, round: roundRecord(taskId, 2) })).toBe(false)
+    expect(await replicas[1].openRound({ epoch: 0, round: openRoundRecord(taskId, 2) })).toBe(false)
     expect(await replicas[1].round(taskId, 2)).toBeUndefined()
-    expect(await replicas[1].openRound({ epoch: 1, round: roundRecord(taskId, 2) })).toBe(true)
+    expect(await replicas[1].openRound({ epoch: 1, round: openRoundRecord(taskId, 2) })).toBe(true)
     expect(await replicas[1].round(taskId, 2)).toMatchObject({
       phase: 'open',
       status: 'open',
@@ -397,5 +378,37 @@ describe('the owner', () => {
     })
     const after = await db.pool.query('select round from tasks where id = $1', [taskId])
     expect(after.rows[0]).toEqual({ round: 2 })
+  })
+})
+
+describe('migration 010', () => {
+  it('gives the rounds stored before it their status as phase', async () => {
+    const fresh = await freshDatabase('ledger_010')
+    const pool = new pg.Pool({ connectionString: fresh.url, max: 2 })
+    try {
+      const shipped = await readMigrations()
+      await migrate(postgresDatabase(pool), { migrations: shipped.filter((m) => m.version < 10) })
+      await insertTask(pool, 'old')
+      const sql = sqlOf(pool)
+      for (const [round, status] of [
+        [1, 'committed'],
+        [2, 'abandoned'],
+        [3, 'open'],
+      ] as const)
+        await insert(sql, 'rounds', { ...openRoundRecord('old', round), status })
+      expect(await migrate(postgresDatabase(pool))).toContain(10)
+      const { rows } = await pool.query('select round, phase from rounds order by round')
+      expect(rows).toEqual([
+        { round: 1, phase: 'committed' },
+        { round: 2, phase: 'abandoned' },
+        { round: 3, phase: 'open' },
+      ])
+      expect((await pool.query('select owner_epoch from tasks')).rows).toEqual([
+        { owner_epoch: '0' },
+      ])
+    } finally {
+      await pool.end()
+      await fresh.drop()
+    }
   })
 })

@@ -2,11 +2,9 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { noParticipation } from '../../shared/protocol/index.ts'
-import { FRESH_ROUND } from '../store/index.ts'
 import { createLedger } from './ledger.ts'
 import { startOwnership, type Ownership } from './ownership.ts'
-import { clusterDatabase } from './testing.ts'
+import { clusterDatabase, insertTask, openRoundRecord } from './testing.ts'
 
 const POLL_MS = 100
 /** What a poll may take beyond its period on this busy 2-core machine. */
@@ -30,11 +28,7 @@ afterAll(async () => {
 
 async function task() {
   const id = `t${++counter}`
-  await db.pool.query(
-    `insert into tasks (id, spec, status, model_hash, round, committed_rounds, created_at, updated_at)
-     values ($1, '{}', 'running', 'base', 0, 0, 1, 1)`,
-    [id],
-  )
+  await insertTask(db.pool, id)
   return id
 }
 
@@ -108,22 +102,7 @@ describe('ownership', () => {
     const a = await replica('a')
     await until('a owns', () => a.ownership.owned().has(id))
     const ledger = createLedger(db.pool)
-    const round = {
-      taskId: id,
-      round: 1,
-      status: 'open' as const,
-      baseModel: 'base',
-      model: null,
-      ...FRESH_ROUND,
-      participation: noParticipation(),
-      accuracy: null,
-      loss: null,
-      accuracyByLabel: null,
-      confusion: null,
-      trainingLoss: null,
-      epsilon: null,
-      startedAt: 1,
-    }
+    const round = openRoundRecord(id, 1)
     expect(await ledger.openRound({ epoch: 1, round })).toBe(true)
     const b = await replica('b')
     await new Promise((resolve) => setTimeout(resolve, POLL_MS * 3))

@@ -1,59 +1,48 @@
-import { randomBytes } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
 import pg from 'pg'
+import { noParticipation } from '../../shared/protocol/index.ts'
+import { migrate } from '../store/migrate.ts'
+import { postgresDatabase } from '../store/postgres.ts'
+import { freshDatabase } from '../store/testing-pg.ts'
+import { FRESH_ROUND, type RoundRecord } from '../store/types.ts'
 
-const ADMIN_URL =
-  process.env.POLLEN_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-
-/**
- * The schema in a fresh database: the migration files in order. TEMPORARY until the store's
- * migrations (pg-store) reach this branch: where there is no 001, today's schema is read out of
- * pglite.ts.
- */
-async function schema(): Promise<string[]> {
-  const dir = new URL('../store/migrations/', import.meta.url)
-  const files = (await readdir(dir)).filter((f) => /^\d{3}-.*\.sql$/.test(f)).sort()
-  const sql = await Promise.all(files.map((f) => readFile(new URL(f, dir), 'utf8')))
-  if (files.some((f) => f.startsWith('001-'))) return sql
-  const source = await readFile(new URL('../store/pglite.ts', import.meta.url), 'utf8')
-  const base = /const SCHEMA = `([^`]*)`/.exec(source)?.[1]
-  if (!base) throw new Error('no base schema found in server/store/pglite.ts')
-  return [base, ...sql]
-}
-
-/** A fresh database with the cluster's schema, a pool on it, and how to drop it after. */
+/** A fresh, migrated database on the test server, a pool on it, and how to drop it after. */
 export async function clusterDatabase(prefix: string) {
-  const name = `pollen_${prefix}_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: ADMIN_URL })
-  try {
-    await admin.connect()
-  } catch (error) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${ADMIN_URL} (${String(error)}): start it with ` +
-        '`pg_ctlcluster --skip-systemctl-redirect 15 main start`',
-    )
-  }
-  try {
-    await admin.query(`create database ${name}`)
-  } finally {
-    await admin.end()
-  }
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${name}`
-  const pool = new pg.Pool({ connectionString: url.href, max: 8 })
-  for (const sql of await schema()) await pool.query(sql)
+  const fresh = await freshDatabase(prefix)
+  const pool = new pg.Pool({ connectionString: fresh.url, max: 8 })
+  await migrate(postgresDatabase(pool))
   return {
-    url: url.href,
+    url: fresh.url,
     pool,
     async drop() {
       await pool.end()
-      const c = new pg.Client({ connectionString: ADMIN_URL })
-      await c.connect()
-      try {
-        await c.query(`drop database if exists ${name} with (force)`)
-      } finally {
-        await c.end()
-      }
+      await fresh.drop()
     },
   }
+}
+
+/** A round as it opens, nothing in it yet. */
+export const openRoundRecord = (taskId: string, round: number): RoundRecord => ({
+  taskId,
+  round,
+  status: 'open',
+  baseModel: 'base',
+  model: null,
+  ...FRESH_ROUND,
+  participation: noParticipation(),
+  accuracy: null,
+  loss: null,
+  accuracyByLabel: null,
+  confusion: null,
+  trainingLoss: null,
+  epsilon: null,
+  startedAt: 1,
+})
+
+/** A running task at epoch 0 and round 0, straight into the table. */
+export async function insertTask(pool: pg.Pool, id: string) {
+  await pool.query(
+    `insert into tasks (id, spec, status, model_hash, round, committed_rounds, created_at, updated_at)
+     values ($1, '{}', 'running', 'base', 0, 0, 1, 1)`,
+    [id],
+  )
 }

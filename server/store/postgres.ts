@@ -4,7 +4,7 @@ import type { Database, Sql } from './sql.ts'
 import { sqlStore } from './sql-store.ts'
 import type { Store } from './types.ts'
 
-const sqlOf = (c: pg.Pool | pg.PoolClient): Sql => ({
+export const sqlOf = (c: pg.Pool | pg.PoolClient): Sql => ({
   async query<R>(text: string, params?: unknown[]) {
     const result = await c.query(text, params)
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }

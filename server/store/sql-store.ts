@@ -30,7 +30,7 @@ const JSON_COLUMNS = new Set([
 const param = ([k, v]: [string, unknown]): unknown =>
   JSON_COLUMNS.has(k) && v !== null ? JSON.stringify(v) : v
 
-function setClause(patch: Record<string, unknown>, firstParam: number) {
+export function setClause(patch: Record<string, unknown>, firstParam: number) {
   const entries = Object.entries(patch).filter(([, v]) => v !== undefined)
   return {
     sql: entries.map(([k], i) => `${column(k)} = $${firstParam + i}`).join(', '),
@@ -57,7 +57,7 @@ async function update(
   ])
 }
 
-async function insert(db: Sql, table: string, record: object) {
+export async function insert(db: Sql, table: string, record: object) {
   const entries = Object.entries(record)
   await db.query(
     `insert into ${table} (${entries.map(([k]) => column(k)).join(', ')}) values (${entries.map((_, i) => `$${i + 1}`).join(', ')})`,
