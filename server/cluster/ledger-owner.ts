@@ -1,3 +1,4 @@
+import { copyOneBytea } from '../blobs/copy-out.ts'
 import type { ClusterDb } from './db.ts'
 import { ACCEPTING } from './db.ts'
 import { sqlOf } from '../store/postgres.ts'
@@ -10,6 +11,12 @@ function float64s(b: Buffer): Float64Array {
   const out = new Float64Array(b.byteLength / 8)
   new Uint8Array(out.buffer).set(b)
   return out
+}
+
+/** A number as an SQL literal: integers only (round numbers). */
+function integer(v: number): string {
+  if (!Number.isSafeInteger(v)) throw new RangeError(`not an integer: ${v}`)
+  return String(v)
 }
 
 /** Node runs on little-endian hosts only; the sums are stored as their memory is. */
@@ -118,21 +125,46 @@ export function roundLedger({
 
 /** What replicas hand the owner at close: their partial sums, and the spooled updates. */
 export function sumsLedger(
-  { pool }: ClusterDb,
+  { pool, connected }: ClusterDb,
   { spoolBatch = 4 }: LedgerOptions = {},
 ): Pick<Ledger, 'writePartial' | 'partials' | 'spool' | 'spoolMeta' | 'spooledBy'> {
+  /**
+   * One bytea, read through a binary COPY: a select's text result would carry it hex-encoded,
+   * twice its size and several times slower to read (server/blobs/copy-out.ts). COPY takes no
+   * parameters: the key goes in as escaped literals.
+   */
+  const bytesOf = (what: string, key: Record<string, string | number>) =>
+    connected((c) => {
+      const where = Object.entries(key)
+        .map(([k, v]) => `${k} = ${typeof v === 'number' ? integer(v) : c.escapeLiteral(v)}`)
+        .join(' and ')
+      return copyOneBytea(c, `select ${what} where ${where}`)
+    })
+
   async function* spool(taskId: string, round: number, replicaIds?: readonly string[]) {
     // Keyset paging in accept order: no transaction or cursor held open while the owner folds.
     let after: [number, string] = [-1, '']
     const only = replicaIds ? 'and replica_id = any($6)' : ''
     for (;;) {
-      const { rows } = await pool.query<SpoolDbRow & { bytes: Buffer }>(
-        `select ${SPOOL_META}, bytes from spool
+      const { rows } = await pool.query<SpoolDbRow>(
+        `select ${SPOOL_META} from spool
          where task_id = $1 and round = $2 and (accepted_at, device_id) > ($3, $4) ${only}
          order by accepted_at, device_id limit $5`,
         [taskId, round, after[0], after[1], spoolBatch, ...(replicaIds ? [[...replicaIds]] : [])],
       )
-      for (const r of rows) yield { ...toSpoolMeta(r), bytes: new Uint8Array(r.bytes) }
+      for (const r of rows) {
+        const bytes = await bytesOf('bytes from spool', {
+          task_id: taskId,
+          round,
+          device_id: r.device_id,
+        })
+        // Deleted meanwhile (the round finished): nothing more to fold.
+        if (!bytes) return
+        yield {
+          ...toSpoolMeta(r),
+          bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+        }
+      }
       const last = rows.at(-1)
       if (!last || rows.length < spoolBatch) return
       after = [Number(last.accepted_at), last.device_id]
@@ -171,14 +203,19 @@ export function sumsLedger(
         reports: number
         examples: string
         weight: number
-        sum: Buffer
         extra: Record<string, unknown>
         written_at: string
-      }>('select * from partials where task_id = $1 and round = $2 order by replica_id', [
-        taskId,
-        round,
-      ])
-      return rows.map((r) => ({
+      }>(
+        `select replica_id, devices, reports, examples, weight, extra, written_at from partials
+         where task_id = $1 and round = $2 order by replica_id`,
+        [taskId, round],
+      )
+      const sums = await Promise.all(
+        rows.map((r) =>
+          bytesOf('sum from partials', { task_id: taskId, round, replica_id: r.replica_id }),
+        ),
+      )
+      return rows.map((r, i) => ({
         taskId,
         round,
         replicaId: r.replica_id,
@@ -186,7 +223,7 @@ export function sumsLedger(
         reports: r.reports,
         examples: Number(r.examples),
         weight: r.weight,
-        sum: float64s(r.sum),
+        sum: float64s(sums[i] ?? Buffer.alloc(0)),
         extra: r.extra,
         writtenAt: Number(r.written_at),
       }))
