@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest'
+import { readOptions } from './scale-options.ts'
+import { capacityTable, summariseCalls } from './scale-report.ts'
+import type { Phase, RunResult } from './scale-run.ts'
+import {
+  capacity,
+  latency,
+  percentile,
+  replicasToSaturateDatabase,
+  roundsPerMinute,
+} from './scale-stats.ts'
+
+describe('percentile', () => {
+  it('is a measured value by nearest rank, whatever the order', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => 100 - i) // 100 … 1
+    expect(percentile(xs, 50)).toBe(50)
+    expect(percentile(xs, 99)).toBe(99)
+    expect(percentile(xs, 100)).toBe(100)
+    expect(percentile([7], 1)).toBe(7)
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2)
+  })
+  it('sorts numerically, and leaves its input alone', () => {
+    const xs = [100, 9, 20]
+    expect(percentile(xs, 50)).toBe(20)
+    expect(xs).toEqual([100, 9, 20])
+  })
+  it('refuses no values and a percentile out of (0, 100]', () => {
+    expect(() => percentile([], 50)).toThrow(/no values/)
+    expect(() => percentile([1], 0)).toThrow(/above 0/)
+    expect(() => percentile([1], 101)).toThrow(/at most 100/)
+  })
+  it('summarises latencies, or says there were none', () => {
+    const ms = Array.from({ length: 1000 }, (_, i) => i + 1)
+    expect(latency(ms)).toEqual({ count: 1000, p50: 500, p99: 990, max: 1000 })
+    expect(latency([])).toBeNull()
+  })
+})
+
+describe('the capacity model', () => {
+  // 2 ms of replica CPU and 0.5 ms of PostgreSQL CPU per call.
+  const cost = { calls: 100, replicaCpu: 0.002, databaseCpu: 0.0005 }
+
+  it('grows with replicas until the database is the bound', () => {
+    const one = capacity(cost, { replicas: 1, coresPerReplica: 1, databaseCores: 4 })
+    expect(one).toMatchObject({ callsPerSecond: 500, bound: 'replicas', databaseBound: 8000 })
+    const ten = capacity(cost, { replicas: 10, coresPerReplica: 1, databaseCores: 4 })
+    expect(ten.callsPerSecond).toBe(5000)
+    const twenty = capacity(cost, { replicas: 20, coresPerReplica: 1, databaseCores: 4 })
+    expect(twenty).toMatchObject({ callsPerSecond: 8000, bound: 'database', replicaBound: 10000 })
+    expect(replicasToSaturateDatabase(cost, { coresPerReplica: 1, databaseCores: 4 })).toBe(16)
+  })
+  it('has no database bound on the embedded store', () => {
+    const embedded = { calls: 1, replicaCpu: 0.004, databaseCpu: 0 }
+    const c = capacity(embedded, { replicas: 1, coresPerReplica: 1, databaseCores: 0 })
+    expect(c).toMatchObject({ callsPerSecond: 250, bound: 'replicas', databaseBound: Infinity })
+    expect(replicasToSaturateDatabase(embedded, { coresPerReplica: 1, databaseCores: 0 })).toBe(
+      Infinity,
+    )
+  })
+  it('gives the rounds a minute a round mix allows, on the side that is busier', () => {
+    const costs = {
+      checkin: { calls: 1, replicaCpu: 0.001, databaseCpu: 0.0005 },
+      download: { calls: 1, replicaCpu: 0.001, databaseCpu: 0 },
+      upload: { calls: 1, replicaCpu: 0.004, databaseCpu: 0.002 },
+    }
+    const mix = { checkins: 10_000, downloads: 1000, uploads: 1000 }
+    // Replicas: 10 + 1 + 4 = 15 CPU s a round; the database: 5 + 2 = 7 CPU s.
+    expect(roundsPerMinute(costs, mix, { replicas: 1, coresPerReplica: 1, databaseCores: 8 })).toBe(
+      4,
+    )
+    expect(
+      roundsPerMinute(costs, mix, { replicas: 15, coresPerReplica: 1, databaseCores: 1 }),
+    ).toBe(60 / 7)
+  })
+})
+
+/** A run of two phases per kind, with round numbers that make the sums easy to check. */
+function run(): RunResult {
+  const phase = (kind: Phase['kind'], calls: number, wallSeconds: number): Phase => ({
+    kind,
+    round: 1,
+    wallSeconds,
+    calls,
+    replicaCpu: [calls * 0.001, calls * 0.003],
+    databaseCpu: calls * 0.0005,
+    loadCpu: calls * 0.0002,
+    counters: {
+      xactCommit: calls * 2,
+      xactRollback: 0,
+      tupReturned: 0,
+      tupFetched: 0,
+      tupInserted: calls,
+      tupUpdated: calls,
+      tupDeleted: 0,
+      blksRead: 0,
+      blksHit: 0,
+    },
+  })
+  return {
+    store: 'postgres',
+    replicas: 2,
+    devices: 1000,
+    select: 100,
+    rounds: 2,
+    concurrency: 8,
+    model: { choice: 'tiny', parameters: 7850, uploadBytes: 31668, downloadBytes: 31500 },
+    phases: [
+      phase('checkin', 1000, 2),
+      phase('upload', 100, 1),
+      phase('commit', 0, 0.5),
+      phase('checkin', 1000, 2),
+      phase('upload', 100, 1),
+      phase('download', 200, 1),
+    ],
+    latencies: { checkin: [1, 2, 3], upload: [5], download: [1] },
+    outcomes: { 'checkin:busy': 7 },
+    peakRss: [1e8, 2e8],
+    peakConnections: { total: 10, byState: { idle: 10 } },
+    startSeconds: 3,
+  }
+}
+
+describe('the summary of a run', () => {
+  it('adds up the phases of a kind into rates and CPU per call', () => {
+    const checkin = summariseCalls(run()).find((c) => c.kind === 'checkin')!
+    expect(checkin.calls).toBe(2000)
+    expect(checkin.callsPerSecond).toBe(500)
+    expect(checkin.replicaCpuMs).toBeCloseTo(4)
+    expect(checkin.databaseCpuMs).toBeCloseTo(0.5)
+    expect(checkin.loadCpuMs).toBeCloseTo(0.2)
+    expect(checkin.replicaCores[0]).toBeCloseTo(0.5)
+    expect(checkin.replicaCores[1]).toBeCloseTo(1.5)
+    expect(checkin.transactionsPerCall).toBe(2)
+    expect(checkin.rowsWrittenPerCall).toBe(2)
+    expect(checkin.shed).toBe(7)
+    expect(checkin.latencyMs).toMatchObject({ count: 3, p50: 2 })
+    expect(summariseCalls(run()).map((c) => c.kind)).toEqual(['checkin', 'download', 'upload'])
+  })
+  it('computes the capacity table from the CPU per call', () => {
+    // Check-ins: 4 ms on the replicas, 0.5 ms on a 4-core database: 250/s per replica, 8000/s.
+    const table = capacityTable(run(), 4, [1, 40])
+    expect(table).toContain('| 1 | 250 | replicas |')
+    expect(table).toContain('| 40 | 8000 | database |')
+    expect(table).toContain('past 32.0 replicas for check-ins')
+  })
+})
+
+describe('the command line', () => {
+  it('has a quick run and the full one, and bounds each number', () => {
+    expect(readOptions(['--quick'])).toMatchObject({ devices: 1000, select: 100, rounds: 2 })
+    expect(readOptions([])).toMatchObject({
+      devices: 10_000,
+      select: 1000,
+      stores: ['pglite', 'postgres'],
+      replicas: [1, 3],
+    })
+    expect(readOptions(['--', '--store', 'postgres', '--replicas', '3'])).toMatchObject({
+      stores: ['postgres'],
+      replicas: [3],
+    })
+    expect(() => readOptions(['--devices', '10', '--select', '11'])).toThrow(/at most --devices/)
+    expect(() => readOptions(['--replicas', '0'])).toThrow(/--replicas takes an integer/)
+    expect(() => readOptions(['--store', 'sqlite'])).toThrow(/--store takes/)
+    expect(() => readOptions(['--concurrency', '1.5'])).toThrow(/--concurrency/)
+  })
+})
