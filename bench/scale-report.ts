@@ -44,7 +44,11 @@ export function summariseCalls(run: RunResult): CallSummary[] {
       sum(phases.map((p) => p.replicaCpu[i]!)),
     )
     const database = sum(phases.map((p) => p.databaseCpu))
-    const counters = phases.every((p) => p.counters) ? phases.map((p) => p.counters!) : null
+    // An upload phase's late statistics land in the commit that follows it (scale-run.ts).
+    const counted = run.phases.filter(
+      (p) => p.kind === kind || (kind === 'upload' && p.kind === 'commit'),
+    )
+    const counters = counted.every((p) => p.counters) ? counted.map((p) => p.counters!) : null
     return [
       {
         kind,
@@ -101,10 +105,14 @@ export function callsTable(runs: readonly RunResult[]): string {
 export function processTable(runs: readonly RunResult[]): string {
   const head =
     '| configuration | devices · selected/round · rounds | model (parameters, upload bytes) | ' +
-    'start s | peak RSS MB per replica | PostgreSQL connections (peak) | commit s after last upload (median) |'
-  const rule = '|---|---|---|' + '---:|'.repeat(4)
+    'start s | peak RSS MB per replica | PostgreSQL connections (peak) | ' +
+    'commit s after last upload (median) | commit CPU s per round: replicas · PostgreSQL |'
+  const rule = '|---|---|---|' + '---:|'.repeat(5)
   const rows = runs.map((run) => {
-    const commits = run.phases.filter((p: Phase) => p.kind === 'commit').map((p) => p.wallSeconds)
+    const commitPhases = run.phases.filter((p: Phase) => p.kind === 'commit')
+    const commits = commitPhases.map((p) => p.wallSeconds)
+    const replicaCommitCpu = medianOf(commitPhases.map((p) => sum(p.replicaCpu)))
+    const databaseCommitCpu = medianOf(commitPhases.map((p) => p.databaseCpu))
     const connections = run.peakConnections
       ? `${run.peakConnections.total} (${Object.entries(run.peakConnections.byState)
           .map(([state, n]) => `${n} ${state}`)
@@ -114,7 +122,8 @@ export function processTable(runs: readonly RunResult[]): string {
       `| ${configName(run)} | ${run.devices} · ${run.select} · ${run.rounds} | ` +
       `${run.model.choice} (${run.model.parameters}, ${run.model.uploadBytes}) | ` +
       `${fixed(run.startSeconds)} | ${run.peakRss.map((b) => fixed(b / MB, 0)).join(' · ')} | ` +
-      `${connections} | ${fixed(medianOf(commits), 2)} |`
+      `${connections} | ${fixed(medianOf(commits), 2)} | ${fixed(replicaCommitCpu, 2)} · ` +
+      `${run.store === 'pglite' ? '–' : fixed(databaseCommitCpu, 2)} |`
     )
   })
   return [head, rule, ...rows].join('\n')

@@ -77,6 +77,8 @@ export interface RunResult extends Shape {
 
 const BODIES = 4
 const SAMPLE_MS = 100
+/** An idle PostgreSQL 15 backend flushes its statistics within PGSTAT_MIN_INTERVAL, 1 s. */
+const STATS_FLUSH_MS = 1100
 
 /** A logistic regression on MNIST (7,850 parameters): the protocol's cost, not the bytes'. */
 async function tinyModel(): Promise<TaskSpecInput['model']> {
@@ -180,7 +182,13 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
 
     const phases: Phase[] = []
     const recorder = new Recorder()
-    /** Runs one phase, measured; its calls are every HTTP call of its kind, shed ones too. */
+    /**
+     * Runs one phase, measured; its calls are every HTTP call of its kind, shed ones too.
+     * PostgreSQL 15's backends flush their pg_stat_database counts up to a second late, so a
+     * phase waits STATS_FLUSH_MS before it reads them at its end (outside its wall time and its
+     * replicas' CPU) — except an upload phase, which the round's commit follows at once: its
+     * late counts land in the commit phase, and the summary adds the two (scale-report.ts).
+     */
     async function phase(kind: Phase['kind'], round: number, work: () => Promise<void>) {
       while (sampling) await sleep(1)
       sampling = true
@@ -197,6 +205,7 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
       const wallSeconds = (performance.now() - t0) / 1000
       const load = process.cpuUsage(load0)
       const replicaCpu = replicas.map((r, i) => (processCpuSeconds(r.pid) ?? 0) - cpu0[i]!)
+      if (probe && kind !== 'upload') await sleep(STATS_FLUSH_MS)
       while (sampling) await sleep(1)
       sampling = true
       await sample()

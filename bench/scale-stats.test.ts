@@ -107,7 +107,10 @@ function run(): RunResult {
     phases: [
       phase('checkin', 1000, 2),
       phase('upload', 100, 1),
-      phase('commit', 0, 0.5),
+      {
+        ...phase('commit', 0, 0.5),
+        counters: { ...phase('upload', 50, 0).counters!, xactCommit: 100 },
+      },
       phase('checkin', 1000, 2),
       phase('upload', 100, 1),
       phase('download', 200, 1),
@@ -135,6 +138,9 @@ describe('the summary of a run', () => {
     expect(checkin.shed).toBe(7)
     expect(checkin.latencyMs).toMatchObject({ count: 3, p50: 2 })
     expect(summariseCalls(run()).map((c) => c.kind)).toEqual(['checkin', 'download', 'upload'])
+    // The commit's statistics come late from the uploads before it: they count with them.
+    const upload = summariseCalls(run()).find((c) => c.kind === 'upload')!
+    expect(upload.transactionsPerCall).toBe((2 * 100 * 2 + 100) / 200)
   })
   it('computes the capacity table from the CPU per call', () => {
     // Check-ins: 4 ms on the replicas, 0.5 ms on a 4-core database: 250/s per replica, 8000/s.
