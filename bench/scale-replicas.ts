@@ -1,13 +1,11 @@
 // The coordinators bench:scale measures: real child processes of server/main.ts (the entry
 // `npm start` runs), each with its own data dir and port, on the embedded store or on one
-// PostgreSQL database made fresh for the run and dropped after.
+// PostgreSQL database made fresh for the run and dropped after (server/store/testing-pg.ts).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 
 export interface Replica {
   pid: number
@@ -79,42 +77,4 @@ export async function stopReplica(replica: Replica): Promise<void> {
     clearTimeout(timer)
   }
   await rm(replica.dataDir, { recursive: true, force: true })
-}
-
-/** `postgres://…/postgres` on the server the tests use, unless POLLEN_TEST_DATABASE_URL says. */
-export const ADMIN_DATABASE_URL =
-  process.env.POLLEN_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-
-/** A fresh database `pollen_scale_<random>` on the server of `adminUrl`; drop() removes it. */
-export async function freshScaleDatabase(adminUrl = ADMIN_DATABASE_URL) {
-  const name = `pollen_scale_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  try {
-    await admin.connect()
-  } catch (error) {
-    throw new Error(
-      `cannot reach PostgreSQL at ${adminUrl} (${String(error)}): start it with ` +
-        '`pg_ctlcluster --skip-systemctl-redirect 15 main start`, or set POLLEN_TEST_DATABASE_URL',
-    )
-  }
-  try {
-    await admin.query(`create database ${name}`)
-  } finally {
-    await admin.end()
-  }
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return {
-    name,
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl })
-      await client.connect()
-      try {
-        await client.query(`drop database if exists ${name} with (force)`)
-      } finally {
-        await client.end()
-      }
-    },
-  }
 }

@@ -24,13 +24,8 @@ import {
   type DatabaseCounters,
   type DatabaseProbe,
 } from './scale-probes.ts'
-import {
-  ADMIN_DATABASE_URL,
-  freshScaleDatabase,
-  startReplica,
-  stopReplica,
-  type Replica,
-} from './scale-replicas.ts'
+import { freshDatabase, TEST_SERVER_URL } from '../server/store/testing-pg.ts'
+import { startReplica, stopReplica, type Replica } from './scale-replicas.ts'
 
 export type Store = 'pglite' | 'postgres'
 export type ModelChoice = 'tiny' | 'mnist-2nn'
@@ -134,7 +129,7 @@ function shuffled<T>(xs: readonly T[]): T[] {
 export async function runConfiguration(options: RunOptions): Promise<RunResult> {
   const { progress } = options
   const adminToken = `scale-${Math.random().toString(36).slice(2)}-${Date.now()}`
-  const database = options.store === 'postgres' ? await freshScaleDatabase() : null
+  const database = options.store === 'postgres' ? await freshDatabase('scale') : null
   let probe: DatabaseProbe | null = null
   const replicas: Replica[] = []
   let client: DeviceClient | undefined
@@ -153,7 +148,7 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
     const startSeconds = (performance.now() - started) / 1000
     progress(`  ${options.replicas} replica(s) started in ${startSeconds.toFixed(1)} s`)
     if (database) {
-      probe = await databaseProbe(ADMIN_DATABASE_URL, database.name)
+      probe = await databaseProbe(TEST_SERVER_URL, database.name)
       const { pids } = await probe.connections()
       if (pids.length === 0)
         throw new Error(
