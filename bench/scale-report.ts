@@ -17,6 +17,7 @@ export const CALL_KINDS: readonly CallKind[] = ['enrol', 'checkin', 'download', 
 /** One kind of call in one configuration, over all its phases. */
 export interface CallSummary {
   kind: CallKind
+  /** Calls answered (shed ones left out), and answered per second of the phases' wall time. */
   calls: number
   callsPerSecond: number
   latencyMs: Latency | null
@@ -30,15 +31,18 @@ export interface CallSummary {
   /** Database transactions and rows written per call (pg_stat_database), null on PGlite. */
   transactionsPerCall: number | null
   rowsWrittenPerCall: number | null
-  /** Calls the coordinator shed (503 or a busy check-in retry), which the device repeated. */
+  /** Calls the coordinator shed (503 or a busy check-in retry), which the device repeated; not in `calls`. */
   shed: number
 }
 
 export function summariseCalls(run: RunResult): CallSummary[] {
   return CALL_KINDS.flatMap((kind) => {
     const phases = run.phases.filter((p) => p.kind === kind)
-    const calls = sum(phases.map((p) => p.calls))
-    if (calls === 0) return []
+    // Costs are per answered call: a shed call (answered busy at once) is overload's overhead,
+    // and counting it as a call would make an overloaded configuration look cheaper.
+    const shed = run.outcomes[`${kind}:busy`] ?? 0
+    const calls = sum(phases.map((p) => p.calls)) - shed
+    if (calls <= 0) return []
     const wall = sum(phases.map((p) => p.wallSeconds))
     const perReplica = run.phases[0]!.replicaCpu.map((_, i) =>
       sum(phases.map((p) => p.replicaCpu[i]!)),
@@ -66,7 +70,7 @@ export function summariseCalls(run: RunResult): CallSummary[] {
         rowsWrittenPerCall: counters
           ? sum(counters.map((c) => c.tupInserted + c.tupUpdated + c.tupDeleted)) / calls
           : null,
-        shed: run.outcomes[`${kind}:busy`] ?? 0,
+        shed,
       },
     ]
   })
@@ -84,8 +88,8 @@ export function callsTable(runs: readonly RunResult[]): string {
   const head =
     '| configuration | call | calls | calls/s | p50 ms | p99 ms | replica CPU ms/call | ' +
     'PostgreSQL CPU ms/call | load generator CPU ms/call | cores busy: replicas · PostgreSQL | ' +
-    'db transactions/call | rows written/call | shed |'
-  const rule = '|---|---|' + '---:|'.repeat(11)
+    'db transactions/call | rows written/call | shed | computed: calls/s per replica core |'
+  const rule = '|---|---|' + '---:|'.repeat(12)
   const rows = runs.flatMap((run) =>
     summariseCalls(run).map(
       (c) =>
@@ -95,7 +99,8 @@ export function callsTable(runs: readonly RunResult[]): string {
         `${fixed(c.loadCpuMs, 2)} | ${c.replicaCores.map((x) => fixed(x, 2)).join(' + ')} · ` +
         `${run.store === 'pglite' ? '–' : fixed(c.databaseCores, 2)} | ` +
         `${c.transactionsPerCall === null ? '–' : fixed(c.transactionsPerCall, 2)} | ` +
-        `${c.rowsWrittenPerCall === null ? '–' : fixed(c.rowsWrittenPerCall, 2)} | ${c.shed} |`,
+        `${c.rowsWrittenPerCall === null ? '–' : fixed(c.rowsWrittenPerCall, 2)} | ${c.shed} | ` +
+        `${fixed(1000 / c.replicaCpuMs, 0)} |`,
     ),
   )
   return [head, rule, ...rows].join('\n')

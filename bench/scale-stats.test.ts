@@ -116,7 +116,7 @@ function run(): RunResult {
       phase('download', 200, 1),
     ],
     latencies: { checkin: [1, 2, 3], upload: [5], download: [1] },
-    outcomes: { 'checkin:busy': 7 },
+    outcomes: { 'checkin:busy': 400 },
     peakRss: [1e8, 2e8],
     peakConnections: { total: 10, byState: { idle: 10 } },
     startSeconds: 3,
@@ -125,17 +125,18 @@ function run(): RunResult {
 
 describe('the summary of a run', () => {
   it('adds up the phases of a kind into rates and CPU per call', () => {
+    // 2,000 check-ins made, 400 of them shed: the costs are per answered call.
     const checkin = summariseCalls(run()).find((c) => c.kind === 'checkin')!
-    expect(checkin.calls).toBe(2000)
-    expect(checkin.callsPerSecond).toBe(500)
-    expect(checkin.replicaCpuMs).toBeCloseTo(4)
-    expect(checkin.databaseCpuMs).toBeCloseTo(0.5)
-    expect(checkin.loadCpuMs).toBeCloseTo(0.2)
+    expect(checkin.calls).toBe(1600)
+    expect(checkin.callsPerSecond).toBe(400)
+    expect(checkin.replicaCpuMs).toBeCloseTo(5)
+    expect(checkin.databaseCpuMs).toBeCloseTo(0.625)
+    expect(checkin.loadCpuMs).toBeCloseTo(0.25)
     expect(checkin.replicaCores[0]).toBeCloseTo(0.5)
     expect(checkin.replicaCores[1]).toBeCloseTo(1.5)
-    expect(checkin.transactionsPerCall).toBe(2)
-    expect(checkin.rowsWrittenPerCall).toBe(2)
-    expect(checkin.shed).toBe(7)
+    expect(checkin.transactionsPerCall).toBe(2.5)
+    expect(checkin.rowsWrittenPerCall).toBe(2.5)
+    expect(checkin.shed).toBe(400)
     expect(checkin.latencyMs).toMatchObject({ count: 3, p50: 2 })
     expect(summariseCalls(run()).map((c) => c.kind)).toEqual(['checkin', 'download', 'upload'])
     // The commit's statistics come late from the uploads before it: they count with them.
@@ -143,10 +144,10 @@ describe('the summary of a run', () => {
     expect(upload.transactionsPerCall).toBe((2 * 100 * 2 + 100) / 200)
   })
   it('computes the capacity table from the CPU per call', () => {
-    // Check-ins: 4 ms on the replicas, 0.5 ms on a 4-core database: 250/s per replica, 8000/s.
+    // Check-ins: 5 ms on the replicas, 0.625 ms on a 4-core database: 200/s a replica, 6400/s.
     const table = capacityTable(run(), 4, [1, 40])
-    expect(table).toContain('| 1 | 250 | replicas |')
-    expect(table).toContain('| 40 | 8000 | database |')
+    expect(table).toContain('| 1 | 200 | replicas |')
+    expect(table).toContain('| 40 | 6400 | database |')
     expect(table).toContain('past 32.0 replicas for check-ins')
   })
 })
