@@ -86,7 +86,7 @@ export const configName = (run: Pick<RunResult, 'store' | 'replicas'>) =>
 /** Measured: one row per configuration and kind of call. */
 export function callsTable(runs: readonly RunResult[]): string {
   const head =
-    '| configuration | call | calls | calls/s | p50 ms | p99 ms | replica CPU ms/call | ' +
+    '| configuration | call | calls answered | calls/s | p50 ms | p99 ms | replica CPU ms/call | ' +
     'PostgreSQL CPU ms/call | load generator CPU ms/call | cores busy: replicas · PostgreSQL | ' +
     'db transactions/call | rows written/call | shed | computed: calls/s per replica core |'
   const rule = '|---|---|' + '---:|'.repeat(12)
