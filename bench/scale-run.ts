@@ -72,6 +72,8 @@ export interface RunResult extends Shape {
 
 const BODIES = 4
 const SAMPLE_MS = 100
+/** How long a round may take to open, or to commit after its last upload. */
+const ROUND_WAIT_MS = 120_000
 /** An idle PostgreSQL 15 backend flushes its statistics within PGSTAT_MIN_INTERVAL, 1 s. */
 const STATS_FLUSH_MS = 1100
 
@@ -255,7 +257,32 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
     const deltas = Array.from({ length: BODIES }, (_, k) => randomDeltas(layout, k + 1))
     let uploadBytes = 0
 
+    /**
+     * Polls the task's rounds (on each replica in turn: any of them must tell the database's
+     * truth) until `round` has `status`; a round that ends otherwise, or takes longer than
+     * ROUND_WAIT_MS, fails the run.
+     */
+    async function untilRound(round: number, status: 'open' | 'committed') {
+      const deadline = performance.now() + ROUND_WAIT_MS
+      for (let poll = 0; performance.now() < deadline; poll++) {
+        const { rounds } = await admin<{ rounds: RoundView[] }>(
+          replicas[poll % replicas.length]!.url,
+          adminToken,
+          'GET',
+          `/api/v1/tasks/${task.id}/rounds`,
+        )
+        const now = rounds.find((x) => x.round === round)?.status
+        if (now === status) return
+        if (now !== undefined && now !== 'open')
+          throw new Error(`round ${round} ended ${now}, expected ${status}`)
+        await sleep(10)
+      }
+      throw new Error(`round ${round} was not ${status} within ${ROUND_WAIT_MS / 1000} s`)
+    }
+
     for (let round = 1; round <= options.rounds; round++) {
+      // With replicas, the task's owner opens the next round: the check-ins wait for it, unmeasured.
+      await untilRound(round, 'open')
       const assignments: Assignment[] = []
       const tokenOf = new Map<Assignment, string>()
       const checkins = await phase('checkin', round, async () => {
@@ -290,22 +317,7 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
             throw new Error(`round ${round}: upload answered ${JSON.stringify(answer)}`)
         })
       })
-      const commit = await phase('commit', round, async () => {
-        // The round closes once its last report is in; wait for the committed model.
-        for (let poll = 0; ; poll++) {
-          const from = replicas[poll % replicas.length]!.url
-          const { rounds } = await admin<{ rounds: RoundView[] }>(
-            from,
-            adminToken,
-            'GET',
-            `/api/v1/tasks/${task.id}/rounds`,
-          )
-          const status = rounds.find((x) => x.round === round)?.status
-          if (status === 'committed') break
-          if (status !== 'open') throw new Error(`round ${round} ended ${status}`)
-          await sleep(10)
-        }
-      })
+      const commit = await phase('commit', round, () => untilRound(round, 'committed'))
       progress(
         `  round ${round}/${options.rounds}: ${checkins.calls} check-ins in ` +
           `${checkins.wallSeconds.toFixed(1)} s, ${options.select} uploads in ` +
