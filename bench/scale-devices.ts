@@ -38,7 +38,11 @@ interface Answer {
   body: Buffer
 }
 
-/** One HTTP exchange on a keep-alive agent; the body is read whole. */
+/**
+ * One HTTP exchange on a keep-alive agent; the body is read whole. A kept-alive socket the
+ * server closed just as the request went out is reset: that request never reached it, so it is
+ * sent again on a fresh socket (Node's documented pattern, `reusedSocket`).
+ */
 function exchange(
   agent: Agent,
   url: string,
@@ -53,10 +57,17 @@ function exchange(
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
       res.on('error', reject)
     })
-    req.on('error', reject)
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (req.reusedSocket && error.code === 'ECONNRESET')
+        exchange(agent, url, method, headers, body).then(resolve, reject)
+      else reject(error)
+    })
     req.end(body)
   })
 }
+
+/** Idle sockets close before the server's keep-alive timeout (Node's 5 s) can close them. */
+const IDLE_SOCKET_MS = 4000
 
 export interface DeviceClientOptions {
   /** The replicas' base URLs (`http://127.0.0.1:PORT`); calls go round-robin over them. */
@@ -75,7 +86,7 @@ export const CHECKIN: CheckinRequest = {
 
 export function deviceClient({ urls, recorder, maxSockets = 256 }: DeviceClientOptions) {
   if (urls.length === 0) throw new Error('no replica to send requests to')
-  const agent = new Agent({ keepAlive: true, maxSockets })
+  const agent = new Agent({ keepAlive: true, maxSockets, timeout: IDLE_SOCKET_MS })
   let turn = 0
   const next = () => urls[turn++ % urls.length]!
 

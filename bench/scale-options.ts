@@ -8,14 +8,15 @@ export interface Options {
   rounds: number
   stores: Store[]
   replicas: number[]
-  concurrency: number
+  /** Requests in flight; with several, round k runs at the k-th (cycling), to show saturation. */
+  concurrency: number[]
   model: ModelChoice
   databaseCores: number
   json: string | undefined
 }
 
-const QUICK = { devices: 1000, select: 100, rounds: 2 }
-const FULL = { devices: 10_000, select: 1000, rounds: 3 }
+const QUICK = { devices: 1000, select: 100, rounds: 2, concurrency: '32' }
+const FULL = { devices: 10_000, select: 1000, rounds: 3, concurrency: '8,32,128' }
 
 /** A positive integer within [1, max], named in the error. */
 function positive(name: string, text: string, max: number): number {
@@ -36,7 +37,7 @@ export function readOptions(argv: string[]): Options {
       rounds: { type: 'string' },
       store: { type: 'string', default: 'both' },
       replicas: { type: 'string', default: '1,3' },
-      concurrency: { type: 'string', default: '32' },
+      concurrency: { type: 'string' },
       model: { type: 'string', default: 'tiny' },
       'database-cores': { type: 'string', default: '8' },
       json: { type: 'string' },
@@ -55,13 +56,21 @@ export function readOptions(argv: string[]): Options {
   const model = values.model
   if (model !== 'tiny' && model !== 'mnist-2nn')
     throw new Error(`--model takes tiny or mnist-2nn, got ${JSON.stringify(model)}`)
+  const rounds = positive('rounds', values.rounds ?? String(base.rounds), 1000)
+  const concurrency = (values.concurrency ?? base.concurrency)
+    .split(',')
+    .map((s) => positive('concurrency', s.trim(), 4096))
+  if (concurrency.length > rounds)
+    throw new Error(
+      `--rounds (${rounds}) must be at least the number of --concurrency levels (${concurrency.length}): each round runs at one`,
+    )
   return {
     devices,
     select,
-    rounds: positive('rounds', values.rounds ?? String(base.rounds), 1000),
+    rounds,
     stores: store === 'both' ? ['pglite', 'postgres'] : [store],
     replicas: values.replicas.split(',').map((s) => positive('replicas', s.trim(), 32)),
-    concurrency: positive('concurrency', values.concurrency, 4096),
+    concurrency,
     model,
     databaseCores: positive('database-cores', values['database-cores'], 1024),
     json: values.json,

@@ -14,9 +14,11 @@ import {
 
 export const CALL_KINDS: readonly CallKind[] = ['enrol', 'checkin', 'download', 'upload']
 
-/** One kind of call in one configuration, over all its phases. */
+/** One kind of call in one configuration, over its phases at one concurrency (or all). */
 export interface CallSummary {
   kind: CallKind
+  /** Requests in flight in these phases; null when summed over every level. */
+  concurrency: number | null
   /** Calls answered (shed ones left out), and answered per second of the phases' wall time. */
   calls: number
   callsPerSecond: number
@@ -35,45 +37,72 @@ export interface CallSummary {
   shed: number
 }
 
-export function summariseCalls(run: RunResult): CallSummary[] {
-  return CALL_KINDS.flatMap((kind) => {
-    const phases = run.phases.filter((p) => p.kind === kind)
-    // Costs are per answered call: a shed call (answered busy at once) is overload's overhead,
-    // and counting it as a call would make an overloaded configuration look cheaper.
-    const shed = run.outcomes[`${kind}:busy`] ?? 0
-    const calls = sum(phases.map((p) => p.calls)) - shed
-    if (calls <= 0) return []
-    const wall = sum(phases.map((p) => p.wallSeconds))
-    const perReplica = run.phases[0]!.replicaCpu.map((_, i) =>
-      sum(phases.map((p) => p.replicaCpu[i]!)),
-    )
-    const database = sum(phases.map((p) => p.databaseCpu))
-    // An upload phase's late statistics land in the commit that follows it (scale-run.ts).
-    const counted = run.phases.filter(
-      (p) => p.kind === kind || (kind === 'upload' && p.kind === 'commit'),
-    )
-    const counters = counted.every((p) => p.counters) ? counted.map((p) => p.counters!) : null
-    return [
-      {
-        kind,
-        calls,
-        callsPerSecond: calls / wall,
-        latencyMs: latency(run.latencies[kind] ?? []),
-        replicaCpuMs: (1000 * sum(perReplica)) / calls,
-        databaseCpuMs: (1000 * database) / calls,
-        loadCpuMs: (1000 * sum(phases.map((p) => p.loadCpu))) / calls,
-        replicaCores: perReplica.map((cpu) => cpu / wall),
-        databaseCores: database / wall,
-        transactionsPerCall: counters
-          ? sum(counters.map((c) => c.xactCommit + c.xactRollback)) / calls
-          : null,
-        rowsWrittenPerCall: counters
-          ? sum(counters.map((c) => c.tupInserted + c.tupUpdated + c.tupDeleted)) / calls
-          : null,
-        shed,
-      },
-    ]
-  })
+/**
+ * Per kind of call, and per concurrency level unless `byConcurrency` is false (the capacity
+ * model takes the costs over every level).
+ */
+export function summariseCalls(run: RunResult, { byConcurrency = true } = {}): CallSummary[] {
+  const levels = byConcurrency
+    ? [...new Set(run.phases.map((p) => p.concurrency))].sort((a, b) => a - b)
+    : [null]
+  return CALL_KINDS.flatMap((kind) =>
+    levels.flatMap((level) => {
+      const phases = run.phases.filter(
+        (p) => p.kind === kind && (level === null || p.concurrency === level),
+      )
+      return phases.length === 0 ? [] : summarise(run, kind, level, phases)
+    }),
+  )
+}
+
+function summarise(
+  run: RunResult,
+  kind: CallKind,
+  concurrency: number | null,
+  phases: Phase[],
+): CallSummary[] {
+  // Costs are per answered call: a shed call (answered busy at once) is overload's overhead,
+  // and counting it as a call would make an overloaded configuration look cheaper.
+  const shed = sum(phases.map((p) => p.shed))
+  const calls = sum(phases.map((p) => p.calls)) - shed
+  if (calls <= 0) return []
+  const wall = sum(phases.map((p) => p.wallSeconds))
+  const perReplica = run.phases[0]!.replicaCpu.map((_, i) =>
+    sum(phases.map((p) => p.replicaCpu[i]!)),
+  )
+  const database = sum(phases.map((p) => p.databaseCpu))
+  // An upload phase's late statistics land in the commit that follows it (scale-run.ts).
+  const rounds = new Set(phases.map((p) => p.round))
+  const counted = [
+    ...phases,
+    ...(kind === 'upload'
+      ? run.phases.filter((p) => p.kind === 'commit' && rounds.has(p.round))
+      : []),
+  ]
+  const counters = counted.every((p) => p.counters) ? counted.map((p) => p.counters!) : null
+  const all = run.latencies[kind] ?? []
+  const ms = phases.flatMap((p) => all.slice(p.latencies[0], p.latencies[1]))
+  return [
+    {
+      kind,
+      concurrency,
+      calls,
+      callsPerSecond: calls / wall,
+      latencyMs: latency(ms),
+      replicaCpuMs: (1000 * sum(perReplica)) / calls,
+      databaseCpuMs: (1000 * database) / calls,
+      loadCpuMs: (1000 * sum(phases.map((p) => p.loadCpu))) / calls,
+      replicaCores: perReplica.map((cpu) => cpu / wall),
+      databaseCores: database / wall,
+      transactionsPerCall: counters
+        ? sum(counters.map((c) => c.xactCommit + c.xactRollback)) / calls
+        : null,
+      rowsWrittenPerCall: counters
+        ? sum(counters.map((c) => c.tupInserted + c.tupUpdated + c.tupDeleted)) / calls
+        : null,
+      shed,
+    },
+  ]
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0)
@@ -86,14 +115,14 @@ export const configName = (run: Pick<RunResult, 'store' | 'replicas'>) =>
 /** Measured: one row per configuration and kind of call. */
 export function callsTable(runs: readonly RunResult[]): string {
   const head =
-    '| configuration | call | calls answered | calls/s | p50 ms | p99 ms | replica CPU ms/call | ' +
+    '| configuration | call | in flight | calls answered | calls/s | p50 ms | p99 ms | replica CPU ms/call | ' +
     'PostgreSQL CPU ms/call | load generator CPU ms/call | cores busy: replicas · PostgreSQL | ' +
     'db transactions/call | rows written/call | shed | computed: calls/s per replica core |'
-  const rule = '|---|---|' + '---:|'.repeat(12)
+  const rule = '|---|---|' + '---:|'.repeat(13)
   const rows = runs.flatMap((run) =>
     summariseCalls(run).map(
       (c) =>
-        `| ${configName(run)} | ${c.kind} | ${c.calls} | ${fixed(c.callsPerSecond)} | ` +
+        `| ${configName(run)} | ${c.kind} | ${c.concurrency ?? 'all'} | ${c.calls} | ${fixed(c.callsPerSecond)} | ` +
         `${fixed(c.latencyMs?.p50 ?? NaN)} | ${fixed(c.latencyMs?.p99 ?? NaN)} | ` +
         `${fixed(c.replicaCpuMs, 2)} | ${run.store === 'pglite' ? '(in replica)' : fixed(c.databaseCpuMs, 2)} | ` +
         `${fixed(c.loadCpuMs, 2)} | ${c.replicaCores.map((x) => fixed(x, 2)).join(' + ')} · ` +
@@ -144,7 +173,7 @@ function medianOf(xs: readonly number[]): number {
 /** What the model needs of a configuration: CPU s per call on each side. */
 export function costs(run: RunResult): Partial<Record<CallKind, CallCost>> {
   return Object.fromEntries(
-    summariseCalls(run).map((c) => [
+    summariseCalls(run, { byConcurrency: false }).map((c) => [
       c.kind,
       { calls: c.calls, replicaCpu: c.replicaCpuMs / 1000, databaseCpu: c.databaseCpuMs / 1000 },
     ]),

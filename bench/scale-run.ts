@@ -37,7 +37,8 @@ export interface Shape {
   devices: number
   select: number
   rounds: number
-  concurrency: number
+  /** Requests in flight: round k runs at level (k − 1) mod levels; enrolment at the highest. */
+  concurrency: number[]
 }
 
 export interface RunOptions extends Shape {
@@ -49,6 +50,11 @@ export interface RunOptions extends Shape {
 export interface Phase {
   kind: CallKind | 'commit'
   round: number
+  concurrency: number
+  /** Calls shed (answered busy, then repeated), counted in `calls` too. */
+  shed: number
+  /** Where this phase's calls sit in the run's latencies of its kind: [from, to). */
+  latencies: [number, number]
   wallSeconds: number
   calls: number
   /** CPU seconds of each replica over the phase, in replica order. */
@@ -186,7 +192,12 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
      * replicas' CPU) — except an upload phase, which the round's commit follows at once: its
      * late counts land in the commit phase, and the summary adds the two (scale-report.ts).
      */
-    async function phase(kind: Phase['kind'], round: number, work: () => Promise<void>) {
+    async function phase(
+      kind: Phase['kind'],
+      round: number,
+      concurrency: number,
+      work: () => Promise<void>,
+    ) {
       while (sampling) await sleep(1)
       sampling = true
       await sample()
@@ -197,8 +208,10 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
       const load0 = process.cpuUsage()
       const t0 = performance.now()
       const before = kind === 'commit' ? 0 : recorder.calls(kind)
+      const shedBefore = recorder.outcomes.get(`${kind}:busy`) ?? 0
       await work()
       const calls = kind === 'commit' ? 0 : recorder.calls(kind) - before
+      const shed = (recorder.outcomes.get(`${kind}:busy`) ?? 0) - shedBefore
       const wallSeconds = (performance.now() - t0) / 1000
       const load = process.cpuUsage(load0)
       const replicaCpu = replicas.map((r, i) => (processCpuSeconds(r.pid) ?? 0) - cpu0[i]!)
@@ -211,6 +224,9 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
       const result: Phase = {
         kind,
         round,
+        concurrency,
+        shed,
+        latencies: [before, before + calls],
         wallSeconds,
         calls,
         replicaCpu,
@@ -242,10 +258,11 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
     client = deviceClient({ urls: replicas.map((r) => r.url), recorder })
     const devices = client
     const tokens: string[] = []
-    const enrol = await phase('enrol', 0, async () => {
+    const highest = Math.max(...options.concurrency)
+    const enrol = await phase('enrol', 0, highest, async () => {
       await pool(
         Array.from({ length: options.devices }),
-        options.concurrency,
+        highest,
         async () => void tokens.push(await untilAnswered(() => devices.enrol())),
       )
     })
@@ -283,12 +300,13 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
     for (let round = 1; round <= options.rounds; round++) {
       // With replicas, the task's owner opens the next round: the check-ins wait for it, unmeasured.
       await untilRound(round, 'open')
+      const concurrency = options.concurrency[(round - 1) % options.concurrency.length]!
       const assignments: Assignment[] = []
       const tokenOf = new Map<Assignment, string>()
-      const checkins = await phase('checkin', round, async () => {
+      const checkins = await phase('checkin', round, concurrency, async () => {
         // Every device checks in once; the round takes `select` of them and tells the rest to
         // come back later. One shed by the coordinator (503) comes back until it is answered.
-        await pool(shuffled(tokens), options.concurrency, async (token) => {
+        await pool(shuffled(tokens), concurrency, async (token) => {
           const answer = await untilAnswered(() => devices.checkin(token))
           if (answer.type !== 'assignment') return
           if (answer.round !== round)
@@ -301,15 +319,15 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
         throw new Error(
           `round ${round}: ${assignments.length} devices selected, expected ${options.select}`,
         )
-      await phase('download', round, async () => {
-        await pool(assignments, options.concurrency, async (a) => {
+      await phase('download', round, concurrency, async () => {
+        await pool(assignments, concurrency, async (a) => {
           await untilAnswered(() => devices.download(tokenOf.get(a)!, a.model.hash))
         })
       })
       const bodies = deltas.map((d, k) => uploadBody(d, assignments[0]!.model.hash, 100 + k))
       uploadBytes = bodies[0]!.length
-      const uploads = await phase('upload', round, async () => {
-        await pool(assignments, options.concurrency, async (a, i) => {
+      const uploads = await phase('upload', round, concurrency, async () => {
+        await pool(assignments, concurrency, async (a, i) => {
           const answer = await untilAnswered(() =>
             devices.upload(tokenOf.get(a)!, a.uploadUrl, bodies[i % BODIES]!),
           )
@@ -317,7 +335,7 @@ export async function runConfiguration(options: RunOptions): Promise<RunResult> 
             throw new Error(`round ${round}: upload answered ${JSON.stringify(answer)}`)
         })
       })
-      const commit = await phase('commit', round, () => untilRound(round, 'committed'))
+      const commit = await phase('commit', round, concurrency, () => untilRound(round, 'committed'))
       progress(
         `  round ${round}/${options.rounds}: ${checkins.calls} check-ins in ` +
           `${checkins.wallSeconds.toFixed(1)} s, ${options.select} uploads in ` +

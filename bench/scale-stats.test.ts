@@ -74,11 +74,22 @@ describe('the capacity model', () => {
   })
 })
 
-/** A run of two phases per kind, with round numbers that make the sums easy to check. */
+/** Two rounds, at 8 and then 32 requests in flight, with numbers that make the sums easy. */
 function run(): RunResult {
-  const phase = (kind: Phase['kind'], calls: number, wallSeconds: number): Phase => ({
+  const phase = (
+    kind: Phase['kind'],
+    round: number,
+    concurrency: number,
+    calls: number,
+    wallSeconds: number,
+    latencies: [number, number],
+    shed = 0,
+  ): Phase => ({
     kind,
-    round: 1,
+    round,
+    concurrency,
+    shed,
+    latencies,
     wallSeconds,
     calls,
     replicaCpu: [calls * 0.001, calls * 0.003],
@@ -96,26 +107,24 @@ function run(): RunResult {
       blksHit: 0,
     },
   })
+  const commit = phase('commit', 1, 8, 0, 0.5, [0, 0])
   return {
     store: 'postgres',
     replicas: 2,
     devices: 1000,
     select: 100,
     rounds: 2,
-    concurrency: 8,
+    concurrency: [8, 32],
     model: { choice: 'tiny', parameters: 7850, uploadBytes: 31668, downloadBytes: 31500 },
     phases: [
-      phase('checkin', 1000, 2),
-      phase('upload', 100, 1),
-      {
-        ...phase('commit', 0, 0.5),
-        counters: { ...phase('upload', 50, 0).counters!, xactCommit: 100 },
-      },
-      phase('checkin', 1000, 2),
-      phase('upload', 100, 1),
-      phase('download', 200, 1),
+      phase('checkin', 1, 8, 1000, 2, [0, 3], 400),
+      phase('download', 1, 8, 200, 1, [0, 1]),
+      phase('upload', 1, 8, 100, 1, [0, 1]),
+      { ...commit, counters: { ...commit.counters!, xactCommit: 100 } },
+      phase('checkin', 2, 32, 1000, 2, [3, 5]),
+      phase('upload', 2, 32, 100, 1, [1, 2]),
     ],
-    latencies: { checkin: [1, 2, 3], upload: [5], download: [1] },
+    latencies: { checkin: [1, 2, 3, 10, 20], upload: [5, 7], download: [1] },
     outcomes: { 'checkin:busy': 400 },
     peakRss: [1e8, 2e8],
     peakConnections: { total: 10, byState: { idle: 10 } },
@@ -124,9 +133,11 @@ function run(): RunResult {
 }
 
 describe('the summary of a run', () => {
-  it('adds up the phases of a kind into rates and CPU per call', () => {
+  it('adds up the phases of a kind into rates and CPU per answered call', () => {
     // 2,000 check-ins made, 400 of them shed: the costs are per answered call.
-    const checkin = summariseCalls(run()).find((c) => c.kind === 'checkin')!
+    const all = summariseCalls(run(), { byConcurrency: false })
+    const checkin = all.find((c) => c.kind === 'checkin')!
+    expect(checkin.concurrency).toBeNull()
     expect(checkin.calls).toBe(1600)
     expect(checkin.callsPerSecond).toBe(400)
     expect(checkin.replicaCpuMs).toBeCloseTo(5)
@@ -137,13 +148,28 @@ describe('the summary of a run', () => {
     expect(checkin.transactionsPerCall).toBe(2.5)
     expect(checkin.rowsWrittenPerCall).toBe(2.5)
     expect(checkin.shed).toBe(400)
-    expect(checkin.latencyMs).toMatchObject({ count: 3, p50: 2 })
-    expect(summariseCalls(run()).map((c) => c.kind)).toEqual(['checkin', 'download', 'upload'])
+    expect(checkin.latencyMs).toMatchObject({ count: 5, p50: 3, max: 20 })
+    expect(all.map((c) => c.kind)).toEqual(['checkin', 'download', 'upload'])
     // The commit's statistics come late from the uploads before it: they count with them.
-    const upload = summariseCalls(run()).find((c) => c.kind === 'upload')!
+    const upload = all.find((c) => c.kind === 'upload')!
     expect(upload.transactionsPerCall).toBe((2 * 100 * 2 + 100) / 200)
   })
-  it('computes the capacity table from the CPU per call', () => {
+  it('keeps each concurrency level apart, with its own latencies', () => {
+    const rows = summariseCalls(run()).filter((c) => c.kind !== 'download')
+    expect(rows.map((c) => [c.kind, c.concurrency, c.calls, c.shed])).toEqual([
+      ['checkin', 8, 600, 400],
+      ['checkin', 32, 1000, 0],
+      ['upload', 8, 100, 0],
+      ['upload', 32, 100, 0],
+    ])
+    expect(rows[0]!.latencyMs).toMatchObject({ count: 3, p50: 2 })
+    expect(rows[1]!.latencyMs).toMatchObject({ count: 2, p50: 10, p99: 20 })
+    expect(rows[1]!.callsPerSecond).toBe(500)
+    // Only round 1's commit follows the uploads at 8; none follows those at 32 here.
+    expect(rows[2]!.transactionsPerCall).toBe(3)
+    expect(rows[3]!.transactionsPerCall).toBe(2)
+  })
+  it('computes the capacity table from the CPU per call over every level', () => {
     // Check-ins: 5 ms on the replicas, 0.625 ms on a 4-core database: 200/s a replica, 6400/s.
     const table = capacityTable(run(), 4, [1, 40])
     expect(table).toContain('| 1 | 200 | replicas |')
@@ -154,10 +180,17 @@ describe('the summary of a run', () => {
 
 describe('the command line', () => {
   it('has a quick run and the full one, and bounds each number', () => {
-    expect(readOptions(['--quick'])).toMatchObject({ devices: 1000, select: 100, rounds: 2 })
+    expect(readOptions(['--quick'])).toMatchObject({
+      devices: 1000,
+      select: 100,
+      rounds: 2,
+      concurrency: [32],
+    })
     expect(readOptions([])).toMatchObject({
       devices: 10_000,
       select: 1000,
+      rounds: 3,
+      concurrency: [8, 32, 128],
       stores: ['pglite', 'postgres'],
       replicas: [1, 3],
     })
@@ -169,5 +202,8 @@ describe('the command line', () => {
     expect(() => readOptions(['--replicas', '0'])).toThrow(/--replicas takes an integer/)
     expect(() => readOptions(['--store', 'sqlite'])).toThrow(/--store takes/)
     expect(() => readOptions(['--concurrency', '1.5'])).toThrow(/--concurrency/)
+    expect(() => readOptions(['--quick', '--concurrency', '1,2,3'])).toThrow(
+      /--rounds \(2\) must be at least the number of --concurrency levels \(3\)/,
+    )
   })
 })

@@ -2,7 +2,7 @@
 //
 //   npm run bench:scale [-- --quick] [-- --devices 10000] [-- --select 1000] [-- --rounds 3]
 //                       [-- --store both|pglite|postgres] [-- --replicas 1,3]
-//                       [-- --concurrency 32] [-- --model tiny|mnist-2nn]
+//                       [-- --concurrency 8,32,128] [-- --model tiny|mnist-2nn]
 //                       [-- --database-cores 8] [-- --json FILE]
 //
 // Each configuration is real coordinator processes (server/main.ts) on the embedded store
@@ -49,7 +49,7 @@ async function main() {
   const minutes = (performance.now() - startedAt) / 60_000
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`
   const lines = [
-    `bench:scale on ${machine}; concurrency ${options.concurrency}; ${minutes.toFixed(1)} min`,
+    `bench:scale on ${machine}; requests in flight ${options.concurrency.join(', ')} (round k at the k-th); ${minutes.toFixed(1)} min`,
     '',
     'Measured, per kind of call:',
     '',
