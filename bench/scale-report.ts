@@ -183,7 +183,8 @@ export function costs(run: RunResult): Partial<Record<CallKind, CallCost>> {
 /**
  * Computed, not measured: calls/s of check-ins and uploads, and rounds/min of the run's round
  * mix, for 1…N replica machines against one PostgreSQL server of `databaseCores` cores, from
- * the CPU per call `run` measured (per replica: the total over replicas / calls).
+ * the CPU per call `run` measured (all its replicas' CPU / calls: each call costs that wherever
+ * it lands, so N machines carry N times one machine's share).
  */
 export function capacityTable(run: RunResult, databaseCores: number, machines: number[]): string {
   const c = costs(run)
