@@ -25,9 +25,9 @@ describe('pglite on disk', () => {
     await first.insertTask(aTask('old'))
     await first.openRound({ ...aRound('old', 1), status: 'committed', accuracy: 0.5 })
     await first.close()
-    // The database as an older coordinator left it: no such column.
+    // The database as an older coordinator left it: no such column, no migrations recorded.
     const raw = await PGlite.create(dir)
-    await raw.exec('alter table rounds drop column accuracy_by_label')
+    await raw.exec('alter table rounds drop column accuracy_by_label; drop table schema_migrations')
     await raw.close()
     const second = await pgliteStore(dir)
     expect((await second.listRounds('old'))[0]).toMatchObject({
@@ -54,9 +54,9 @@ describe('pglite on disk', () => {
         bytesUp: 0,
       })
     await first.close()
-    // The database as an older coordinator left it: no such column.
+    // The database as an older coordinator left it: no such column, no migrations recorded.
     const raw = await PGlite.create(dir)
-    await raw.exec('alter table rounds drop column first_assigned_at')
+    await raw.exec('alter table rounds drop column first_assigned_at; drop table schema_migrations')
     await raw.close()
     const second = await pgliteStore(dir)
     expect((await second.listRounds('old')).map((r) => r.firstAssignedAt)).toEqual([151_000, null])
@@ -68,9 +68,9 @@ describe('pglite on disk', () => {
     const first = await pgliteStore(dir)
     await first.insertTask(aTask('old'))
     await first.close()
-    // The database as an older coordinator left it: no datasets table.
+    // The database as an older coordinator left it: no datasets table, no migrations recorded.
     const raw = await PGlite.create(dir)
-    await raw.exec('drop table datasets')
+    await raw.exec('drop table datasets; drop table schema_migrations')
     await raw.close()
     const second = await pgliteStore(dir)
     expect(await second.listDatasets()).toEqual([])

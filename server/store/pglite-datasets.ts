@@ -2,20 +2,6 @@ import type { PGlite } from '@electric-sql/pglite'
 import { DatasetSpecSchema } from '../../shared/protocol/index.ts'
 import type { DatasetRecord, Store } from './types.ts'
 
-/** Data dirs from before datasets were declared gain the table; main.ts declares `mnist` in it. */
-export const DATASETS_SCHEMA = `
-create table if not exists datasets (
-  name text primary key,
-  spec jsonb not null,
-  created_at bigint not null,
-  updated_at bigint not null,
-  held_out_hash text,
-  held_out_examples integer,
-  held_out_labels jsonb,
-  held_out_uploaded_at bigint
-);
-`
-
 interface DatasetRow {
   name: string
   spec: unknown
