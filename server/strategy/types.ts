@@ -57,7 +57,7 @@ export interface PartialState {
   /** Σ weight·delta, flat in the update spec's order, float64. */
   sum: Float64Array
   /** What else a layer needs to add up (the normalized mean's Σ examples·steps, bound counts). */
-  extra: Record<string, number>
+  extra: Record<string, unknown>
 }
 
 export interface RoundMetrics {

@@ -28,7 +28,7 @@ export interface MeanPartial {
   /** Σ weight·delta, flat in the spec's order. */
   sum: Float64Array
   /** What else the mean needs (the normalized mean: Σ examples·steps). */
-  extra: Record<string, number>
+  extra: Record<string, unknown>
 }
 
 /** A finite, non-negative number from a partial, or a RangeError naming it. */
