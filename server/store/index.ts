@@ -1,3 +1,8 @@
 export type * from './types.ts'
+export type { Database, Sql } from './sql.ts'
 export { ASSIGNMENT_STATES, FRESH_ROUND } from './types.ts'
 export { pgliteStore } from './pglite.ts'
+export { postgresDatabase, postgresStore } from './postgres.ts'
+export { migrate } from './migrate.ts'
+export { settingOnce } from './settings.ts'
+export { redactUrl } from './url.ts'

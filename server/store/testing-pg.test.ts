@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
-import { freshDatabase, redact } from './testing-pg.ts'
+import { freshDatabase } from './testing-pg.ts'
+import { redactUrl } from './url.ts'
 
 describe('freshDatabase', () => {
   it('makes an empty database of its own, and drops it with its connections', async () => {
@@ -20,7 +21,7 @@ describe('freshDatabase', () => {
   })
 
   it('hides a password in the URLs it prints', () => {
-    expect(redact('postgres://u:secret@h:5432/d')).toBe('postgres://u:***@h:5432/d')
-    expect(redact('not a url')).not.toContain('not a url')
+    expect(redactUrl('postgres://u:secret@h:5432/d')).toBe('postgres://u:***@h:5432/d')
+    expect(redactUrl('not a url')).not.toContain('not a url')
   })
 })

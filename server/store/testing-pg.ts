@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { redactUrl } from './url.ts'
 
 /** The server tests make their databases on; `.ci/run` exports a fresh one per run. */
 export const TEST_SERVER_URL =
@@ -13,17 +14,6 @@ export interface FreshDatabase {
   drop(): Promise<void>
 }
 
-/** A URL with its password hidden, for messages. */
-export const redact = (url: string) => {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = '***'
-    return u.toString()
-  } catch {
-    return '(an unparsable URL)'
-  }
-}
-
 async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: TEST_SERVER_URL, connectionTimeoutMillis: 5000 })
   try {
@@ -31,7 +21,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   } catch (error) {
     // Tests fail, never skip, without the server: say how to get it.
     throw new Error(
-      `PostgreSQL is not reachable at ${redact(TEST_SERVER_URL)} (${String(error)}): start it with ` +
+      `PostgreSQL is not reachable at ${redactUrl(TEST_SERVER_URL)} (${String(error)}): start it with ` +
         '`pg_ctlcluster --skip-systemctl-redirect 15 main start`, or point POLLEN_TEST_DATABASE_URL at a server',
     )
   }

@@ -1,5 +1,5 @@
-import type { PGlite } from '@electric-sql/pglite'
 import { DatasetSpecSchema } from '../../shared/protocol/index.ts'
+import type { Sql } from './sql.ts'
 import type { DatasetRecord, Store } from './types.ts'
 
 interface DatasetRow {
@@ -43,7 +43,7 @@ type DatasetMethods = Pick<
   'insertDataset' | 'getDataset' | 'listDatasets' | 'updateDataset' | 'deleteDataset'
 >
 
-export function pgliteDatasets(db: PGlite): DatasetMethods {
+export function sqlDatasets(db: Sql): DatasetMethods {
   return {
     async insertDataset(d) {
       await db.query(
@@ -86,8 +86,8 @@ export function pgliteDatasets(db: PGlite): DatasetMethods {
       )
     },
     async deleteDataset(name) {
-      const { affectedRows } = await db.query('delete from datasets where name = $1', [name])
-      return (affectedRows ?? 0) > 0
+      const { rowCount } = await db.query('delete from datasets where name = $1', [name])
+      return rowCount > 0
     },
   }
 }
