@@ -2,7 +2,7 @@
 // Started by bench/server.ts with an IPC channel: it answers `{ type: 'ready', port }`, and stops
 // on `{ type: 'stop' }`. Wired as server/main.ts wires it (wasm backend, PGlite in a folder, file
 // blobs), without held-out data: the benchmark measures aggregation, not evaluation. One extra
-// route, GET /bench/memory[?reset], reports RSS now, its peak since the last reset (exact on Linux,
+// route, GET /bench/memory[?reset], reports its CPU time so far, RSS now, its peak since the last reset (exact on Linux,
 // else sampled), and the kernel's high-water mark (getrusage maxrss), which before the first reset
 // is the peak of startup.
 import { serve } from '@hono/node-server'
@@ -18,6 +18,11 @@ import { pgliteStore } from '../server/store/index.ts'
 const SAMPLE_MS = 5
 
 type Message = { type: 'stop' }
+
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage()
+  return user + system
+}
 
 function send(message: object) {
   process.send?.(message)
@@ -58,6 +63,8 @@ async function main() {
       heapUsed: now.heapUsed,
       external: now.external,
       arrayBuffers: now.arrayBuffers,
+      /** CPU time this process has used (user + system, µs): the coordinator's share of cores. */
+      cpuMicros: cpuMicros(),
     }
     if (reset) {
       peak = now.rss
@@ -68,11 +75,12 @@ async function main() {
   }
 
   const server = serve({
-    fetch: (request) => {
+    // The bindings (Node's request and response) pass on, as they do in server/main.ts.
+    fetch: (request, env) => {
       const url = new URL(request.url)
       if (url.pathname === '/bench/memory')
         return Response.json(memory(url.searchParams.has('reset')))
-      return coordinator.app.fetch(request)
+      return coordinator.app.fetch(request, env)
     },
     port: 0,
     hostname: '127.0.0.1',

@@ -11,6 +11,7 @@ import {
 } from '../shared/protocol/index.ts'
 import { decodeContainer, encodeContainer, sha256Hex } from '../shared/tensors/index.ts'
 import { ADMIN_TOKEN, startCoordinator, waitFor, type Running } from './harness.ts'
+import { readSse } from './sse.ts'
 
 describe('admin REST API', () => {
   let running: Running
@@ -325,28 +326,10 @@ describe('admin REST API', () => {
       signal: controller.signal,
     })
     expect(response.headers.get('content-type')).toContain('text/event-stream')
-    const reader = response.body!.getReader()
     const seen: { id?: string | undefined; event: string; data: ServerEvent }[] = []
-    let buffer = ''
-    const pump = (async () => {
-      for (;;) {
-        const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }))
-        if (done) return
-        buffer += new TextDecoder().decode(value)
-        let end
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          const field = (name: string) => block.match(new RegExp(`^${name}: ?(.*)$`, 'm'))?.[1]
-          if (field('event') && field('data'))
-            seen.push({
-              id: field('id'),
-              event: field('event')!,
-              data: JSON.parse(field('data')!) as ServerEvent,
-            })
-        }
-      }
-    })()
+    const pump = readSse(response.body!, ({ id, event, data }) =>
+      seen.push({ id, event, data: JSON.parse(data) as ServerEvent }),
+    )
     await waitFor(() => (seen.some((e) => e.event === 'ready') ? true : undefined))
     const task = await running.admin.createTask({
       name: 'events',

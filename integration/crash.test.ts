@@ -8,20 +8,13 @@ import { useBackend } from '../shared/tf/index.ts'
 import { loadMnist } from '../data/mnist-file.ts'
 import { localTrainer } from '../client/device/index.ts'
 import { simulate } from '../client/simulator/simulate.ts'
-import { adminClient, freePort, startChild, waitFor } from './harness.ts'
+import { adminClient, freePort, healthy, startChild, waitFor } from './harness.ts'
 
 describe('crash recovery', () => {
   const children: ChildProcess[] = []
   afterAll(() => children.forEach((c) => c.kill('SIGKILL')))
 
   const output: string[] = []
-  const healthy = (url: string) => async () =>
-    (await fetch(`${url}/healthz`)
-      .then((r) => r.ok)
-      .catch(() => false))
-      ? true
-      : undefined
-
   it('survives SIGKILL during round 3: all rounds complete, contiguous, checkpoints verify', async () => {
     await useBackend('wasm')
     const port = await freePort()

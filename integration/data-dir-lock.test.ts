@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { TaskSpecInput } from '../shared/protocol/index.ts'
-import { adminClient, freePort, startChild, waitFor } from './harness.ts'
+import { adminClient, freePort, healthy, startChild, waitFor } from './harness.ts'
 
 // Two coordinators on one data dir once opened the same PGlite database, each seeing only its
 // own writes, and left a database that no longer opened. The second must refuse to start.
@@ -12,12 +12,6 @@ describe('one coordinator per data dir', () => {
   const children: ChildProcess[] = []
   afterAll(() => children.forEach((c) => c.kill('SIGKILL')))
 
-  const healthy = (url: string) => async () =>
-    (await fetch(`${url}/healthz`)
-      .then((r) => r.ok)
-      .catch(() => false))
-      ? true
-      : undefined
   const exitOf = (child: ChildProcess) =>
     new Promise<number | null>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)

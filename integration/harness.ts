@@ -103,6 +103,14 @@ export async function waitFor<T>(
   }
 }
 
+/** For waitFor: true once the coordinator at `url` answers /healthz, else undefined. */
+export const healthy = (url: string) => async () =>
+  (await fetch(`${url}/healthz`)
+    .then((r) => r.ok)
+    .catch(() => false))
+    ? true
+    : undefined
+
 export const freePort = () =>
   new Promise<number>((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {

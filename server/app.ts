@@ -22,7 +22,7 @@ import {
   type HeldOutLimits,
 } from './datasets/index.ts'
 import { heldOutEvaluator, type Evaluator } from './evaluation/index.ts'
-import { createEventBus } from './events/index.ts'
+import { createEventBus, type EventBus } from './events/index.ts'
 import { createHealth } from './health/index.ts'
 import { createMetrics, type Metrics } from './metrics/index.ts'
 import { countDevices } from './devices/index.ts'
@@ -37,6 +37,8 @@ export interface CoordinatorOptions {
   store: Store
   blobs: BlobStore
   adminToken: string
+  /** Where events go and come from; default: in this process. Its owner closes it. */
+  events?: EventBus
   clock?: Clock
   /** One strategy for every task (tests); by default each task's spec chooses its own. */
   strategy?: Strategy
@@ -78,7 +80,7 @@ type CollectingScheduler = Scheduler & { collect?: (metrics: Metrics) => Promise
 /** Wires the coordinator: scheduler, REST API, device protocol, events and metrics. */
 export async function createCoordinator(options: CoordinatorOptions) {
   const { store, blobs, adminToken, clock = systemClock, log = () => {} } = options
-  const events = createEventBus()
+  const events = options.events ?? createEventBus()
   const metrics = createMetrics()
   const health = createHealth({ clock })
   const models = createModelRegistry({

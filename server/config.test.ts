@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -72,5 +72,52 @@ describe('readConfig: the held-out upload bounds', () => {
       maxExpandedBytes: 4_194_304,
       maxExamples: 100,
     })
+  })
+})
+
+describe('readConfig: the database', () => {
+  it('keeps the store in the data dir without POLLEN_DATABASE_URL', async () => {
+    const config = await readConfig(await env())
+    expect(config.database).toBeUndefined()
+    expect(config.adminToken).toBe('test-admin-token-0123456789')
+  })
+
+  it.each(['postgres', 'postgresql'])('reads a %s:// URL and the pool size', async (scheme) => {
+    const url = `${scheme}://pollen:secret@db.example:5432/pollen`
+    expect((await readConfig(await env({ POLLEN_DATABASE_URL: url }))).database).toEqual({
+      url,
+      poolSize: 10,
+    })
+    const sized = await readConfig(
+      await env({ POLLEN_DATABASE_URL: url, POLLEN_DATABASE_POOL: '100' }),
+    )
+    expect(sized.database?.poolSize).toBe(100)
+  })
+
+  it.each([
+    ['mysql://u:hunter2@h/db', /POLLEN_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\//],
+    ['hunter2', /POLLEN_DATABASE_URL must be/],
+    ['postgres://u:hunter2@h/db|0', /POLLEN_DATABASE_POOL must be an integer from 1 to 100/],
+    ['postgres://u:hunter2@h/db|101', /POLLEN_DATABASE_POOL/],
+    ['postgres://u:hunter2@h/db|ten', /POLLEN_DATABASE_POOL/],
+    ['|5', /POLLEN_DATABASE_POOL needs POLLEN_DATABASE_URL/],
+  ])('refuses %s, naming the variable and never the password', async (given, message) => {
+    const [url = '', pool] = given.split('|')
+    const read = readConfig(
+      await env({ POLLEN_DATABASE_URL: url, ...(pool ? { POLLEN_DATABASE_POOL: pool } : {}) }),
+    )
+    await expect(read).rejects.toThrow(ConfigError)
+    await expect(read).rejects.toThrow(message)
+    await expect(read).rejects.not.toThrow(/hunter2/)
+  })
+
+  it('leaves the admin token to the database when none is given, and writes no token file', async () => {
+    const base = await env({ POLLEN_DATABASE_URL: 'postgres://postgres@127.0.0.1/pollen' })
+    const config = await readConfig({ ...base, POLLEN_ADMIN_TOKEN: '' })
+    expect(config.adminToken).toBeUndefined()
+    expect(config.adminTokenGenerated).toBe(false)
+    await expect(readFile(join(base.POLLEN_DATA, 'admin-token'))).rejects.toThrow(/ENOENT/)
+    // Given, it is used as in embedded mode.
+    expect((await readConfig(base)).adminToken).toBe('test-admin-token-0123456789')
   })
 })

@@ -3,14 +3,22 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { DEFAULT_MODEL_BUDGET, type ModelBudget } from '../shared/models/index.ts'
 import { DEFAULT_HELD_OUT_LIMITS, type HeldOutLimits } from './datasets/index.ts'
+import { redactUrl } from './store/index.ts'
 
 export interface Config {
   port: number
   host: string
   dataDir: string
-  adminToken: string
+  /**
+   * POLLEN_ADMIN_TOKEN, else the data dir's (made on first start). Undefined only with a
+   * database server and no POLLEN_ADMIN_TOKEN: then every replica shares the one kept in the
+   * database (backing.ts), since a token per data dir would differ between replicas.
+   */
+  adminToken: string | undefined
   /** True when the token was made now (first start), so it is worth printing. */
   adminTokenGenerated: boolean
+  /** POLLEN_DATABASE_URL: the store on a PostgreSQL server; undefined: PGlite in the data dir. */
+  database: DatabaseConfig | undefined
   demoTask: boolean
   /** HTTPS: certificate and key files, or a self-signed certificate made on request. */
   tls: { cert: string; key: string } | 'self-signed' | undefined
@@ -22,7 +30,34 @@ export interface Config {
   heldOutLimits: HeldOutLimits
 }
 
+export interface DatabaseConfig {
+  url: string
+  /** Connections this process may hold (POLLEN_DATABASE_POOL). */
+  poolSize: number
+}
+
 export class ConfigError extends Error {}
+
+/** POLLEN_DATABASE_URL and POLLEN_DATABASE_POOL; errors never show the URL's password. */
+function readDatabase(env: NodeJS.ProcessEnv): DatabaseConfig | undefined {
+  const url = env.POLLEN_DATABASE_URL
+  if (url === undefined || url === '') {
+    if (env.POLLEN_DATABASE_POOL)
+      throw new ConfigError('POLLEN_DATABASE_POOL needs POLLEN_DATABASE_URL (a PostgreSQL server)')
+    return undefined
+  }
+  let protocol = ''
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    // Not echoed: an unparsable URL may still hold a password.
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:')
+    throw new ConfigError(
+      `POLLEN_DATABASE_URL must be a postgres:// or postgresql:// URL, got ${redactUrl(url)}`,
+    )
+  return { url, poolSize: integer(env, 'POLLEN_DATABASE_POOL', 10, 100) }
+}
 
 /** Reads the environment (see the README's configuration table). */
 export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
@@ -31,10 +66,11 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     throw new ConfigError(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`)
   const dataDir = resolve(env.POLLEN_DATA || './.pollen')
   await mkdir(dataDir, { recursive: true })
+  const database = readDatabase(env)
   const tokenFile = join(dataDir, 'admin-token')
   let adminToken = env.POLLEN_ADMIN_TOKEN ?? ''
   let adminTokenGenerated = false
-  if (!adminToken) {
+  if (!adminToken && !database) {
     adminToken = (await readFile(tokenFile, 'utf8').catch(() => '')).trim()
     if (!adminToken) {
       adminToken = randomBytes(24).toString('base64url')
@@ -43,7 +79,7 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       adminTokenGenerated = true
     }
   }
-  if (adminToken.length < 16)
+  if (adminToken && adminToken.length < 16)
     throw new ConfigError('POLLEN_ADMIN_TOKEN must be at least 16 characters')
   const { POLLEN_TLS_CERT: cert, POLLEN_TLS_KEY: key, POLLEN_TLS: tlsMode } = env
   if (Boolean(cert) !== Boolean(key))
@@ -87,8 +123,9 @@ export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     port,
     host: env.HOST || '0.0.0.0',
     dataDir,
-    adminToken,
+    adminToken: adminToken || undefined,
     adminTokenGenerated,
+    database,
     demoTask: env.POLLEN_DEMO !== '0',
     tls: cert && key ? { cert, key } : tlsMode === 'self-signed' ? 'self-signed' : undefined,
     modelBudget,

@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttpsServer } from 'node:https'
 import { networkInterfaces } from 'node:os'
@@ -8,11 +7,10 @@ import { useBackend } from '../shared/tf/index.ts'
 import { loadMnist } from '../data/mnist-file.ts'
 import { listen } from './api/listen.ts'
 import { createCoordinator } from './app.ts'
-import { fileBlobStore, sweepBlobTemporaries } from './blobs/index.ts'
+import { openBacking } from './backing.ts'
 import { ConfigError, readConfig, type Config } from './config.ts'
 import { DataDirLocked, lockDataDir } from './lock/index.ts'
 import { selfSignedCertificate, type TlsFiles } from './tls/index.ts'
-import { pgliteStore } from './store/index.ts'
 
 /** The demo task `npm start` creates on a fresh data dir (POLLEN_DEMO=0 to skip). */
 export const DEMO_TASK = TaskSpecSchema.parse({
@@ -51,14 +49,14 @@ async function main() {
   // database (and sweep the first one's blob temporaries).
   const lock = await lockDataDir(config.dataDir, { log })
   await useBackend('wasm')
-  const blobDir = join(config.dataDir, 'blobs')
-  await sweepBlobTemporaries(blobDir)
-  const store = await pgliteStore(join(config.dataDir, 'db'))
+  const backing = await openBacking(config, { log })
+  const { store, blobs, events, adminToken } = backing
   const { test } = await loadMnist()
   const coordinator = await createCoordinator({
     store,
-    blobs: fileBlobStore(blobDir),
-    adminToken: config.adminToken,
+    blobs,
+    events,
+    adminToken: adminToken.token,
     heldOut: new Map([['mnist', test]]),
     heldOutLimits: config.heldOutLimits,
     log,
@@ -97,9 +95,9 @@ async function main() {
     log(`data in ${config.dataDir}`)
     if (tls) log(`HTTPS certificate: ${tls.source}`)
     log(
-      config.adminTokenGenerated
-        ? `admin token (generated, saved in ${join(config.dataDir, 'admin-token')}): ${config.adminToken}`
-        : `admin token: from ${process.env.POLLEN_ADMIN_TOKEN ? 'POLLEN_ADMIN_TOKEN' : join(config.dataDir, 'admin-token')}`,
+      adminToken.generated
+        ? `admin token (generated, saved in ${adminToken.from}): ${adminToken.token}`
+        : `admin token: from ${adminToken.from}`,
     )
     // Phones on the same network open the LAN address: print it as a QR code to scan.
     const phoneUrl = urls[1] ?? urls[0]!
@@ -117,7 +115,7 @@ async function main() {
     server.close()
     void coordinator
       .close()
-      .then(() => store.close())
+      .then(() => backing.close())
       .then(() => lock.release())
       .finally(() => process.exit(0))
   }

@@ -116,7 +116,7 @@ export function adminRoutes({
         write({ id: String(id), event: event.type, data: JSON.stringify(event) })
       if (lastId !== undefined) for (const e of events.since(lastId)) void send(e)
       void write({ event: 'ready', data: JSON.stringify({ tasks: scheduler.listTasks() }) })
-      const unsubscribe = events.subscribe((e) => void send(e))
+      const unsubscribe = events.subscribe((e) => void send(e), lastId)
       stream.onAbort(unsubscribe)
       while (!stream.aborted) {
         await stream.sleep(keepAliveMs)

@@ -1,9 +1,10 @@
+import { Readable } from 'node:stream'
 import { bodyLimit } from 'hono/body-limit'
 import { PollenError } from '../errors.ts'
 import { TOO_LARGE } from '../rounds/index.ts'
+import { BodyTooLarge, bodySink, bodyWatchdog, readNode, readWeb } from './body-stream.ts'
 
-/** The body grew past the limit while being read. */
-export class BodyTooLarge extends Error {}
+export { BodyTooLarge } from './body-stream.ts'
 
 /** `bytes` in words: 32 MiB, 64 KiB, 100 bytes. */
 export function sizeInWords(bytes: number): string {
@@ -28,14 +29,25 @@ export const limitBody = (maxSize: number, what: string) =>
     },
   })
 
+/**
+ * The Node request stream under a Hono context's `env`, where @hono/node-server serves it
+ * (`c.env.incoming`); undefined elsewhere (app.request in tests, other runtimes).
+ */
+export function nodeRequest(env: unknown): Readable | undefined {
+  const incoming: unknown =
+    typeof env === 'object' && env !== null ? (env as { incoming?: unknown }).incoming : undefined
+  return incoming instanceof Readable ? incoming : undefined
+}
+
 /** readLimited in the round engine's terms: a body past `limit` is TOO_LARGE, not an error. */
 export async function readUpdateBody(
   request: Request,
   limit: number,
   timeouts?: BodyTimeouts,
+  node?: Readable,
 ): Promise<Uint8Array | typeof TOO_LARGE> {
   try {
-    return await readLimited(request, limit, timeouts)
+    return await readLimited(request, limit, timeouts, node)
   } catch (error) {
     if (error instanceof BodyTooLarge) return TOO_LARGE
     throw error
@@ -66,16 +78,20 @@ export const DEFAULT_BODY_TIMEOUTS: BodyTimeouts = {
  * Reads a request body up to `limit` bytes. Refuses at once when Content-Length says it is too
  * big, and stops reading as soon as it grows past the limit. A body cut off mid-way (or longer
  * or shorter than it said) is an `incomplete_body` error, one that stalls or trickles past
- * `timeouts` a 408 `body_timeout`: the caller records nothing. Memory grows with the bytes that
- * arrived, never with what the header declared, and is dropped as soon as reading stops.
+ * `timeouts` a 408 `body_timeout`: the caller records nothing. Memory is at most `limit`: nothing
+ * is held before the first byte arrives, then at most the declared length (already checked
+ * against `limit`), or what arrived when no length was declared; it is dropped as soon as
+ * reading stops.
  */
 export async function readLimited(
   request: Request,
   limit: number,
   timeouts: BodyTimeouts = DEFAULT_BODY_TIMEOUTS,
+  /** Node's request stream behind `request`, where there is one: read straight from it. */
+  node?: Readable,
 ): Promise<Uint8Array> {
   try {
-    return await read(request, limit, timeouts)
+    return await read(request, limit, timeouts, node)
   } catch (error) {
     if (error instanceof BodyTooLarge || error instanceof PollenError) throw error
     throw new PollenError(
@@ -86,64 +102,28 @@ export async function readLimited(
   }
 }
 
-async function read(request: Request, limit: number, timeouts: BodyTimeouts): Promise<Uint8Array> {
+async function read(
+  request: Request,
+  limit: number,
+  timeouts: BodyTimeouts,
+  node: Readable | undefined,
+): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? NaN)
   if (declared > limit) throw new BodyTooLarge()
-  if (!request.body) return new Uint8Array(0)
+  if (!node && !request.body) return new Uint8Array(0)
   const expected = Number.isFinite(declared) ? declared : limit
   const total = timeouts.graceMs + (1000 * expected) / timeouts.minBytesPerSecond
-  const deadline = Date.now() + total
-  const reader = request.body.getReader()
-  const chunks: Uint8Array[] = []
-  let length = 0
+  const sink = bodySink(limit, declared)
+  const watchdog = bodyWatchdog(
+    timeouts,
+    total,
+    () => `${sink.length} of ${expected} bytes arrived`,
+  )
   try {
-    for (;;) {
-      const wait = Math.min(timeouts.idleMs, deadline - Date.now())
-      const next = await within(reader.read(), wait)
-      if (next === undefined) {
-        const idle = wait === timeouts.idleMs
-        throw new PollenError(
-          'body_timeout',
-          idle
-            ? `no byte of the body arrived for ${timeouts.idleMs / 1000} s`
-            : `the body took longer than ${(total / 1000).toFixed(1)} s (${length} of ${expected} bytes arrived)`,
-          '(body)',
-        )
-      }
-      const { done, value } = next
-      if (done) break
-      if (length + value.length > limit) throw new BodyTooLarge()
-      if (Number.isFinite(declared) && length + value.length > declared)
-        throw new Error('body longer than its Content-Length')
-      chunks.push(value)
-      length += value.length
-    }
-  } catch (error) {
-    // Stop reading: the coordinator answers, and the server drains or closes the connection.
-    reader.releaseLock()
-    throw error
-  }
-  if (Number.isFinite(declared) && length !== declared)
-    throw new Error('body shorter than its Content-Length')
-  const bytes = new Uint8Array(length)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.length
-  }
-  return bytes
-}
-
-/** `promise`'s value, or undefined when `ms` pass first. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  const timer = new AbortController()
-  const timeout = new Promise<undefined>((resolve) => {
-    const id = setTimeout(resolve, Math.max(0, ms))
-    timer.signal.addEventListener('abort', () => clearTimeout(id))
-  })
-  try {
-    return await Promise.race([promise, timeout])
+    if (node) await readNode(node, sink, watchdog)
+    else await readWeb(request.body!, sink, watchdog)
   } finally {
-    timer.abort()
+    watchdog.stop()
   }
+  return sink.bytes()
 }

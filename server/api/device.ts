@@ -24,7 +24,7 @@ import type { Scheduler } from '../rounds/index.ts'
 import type { BlobStore } from '../blobs/index.ts'
 import type { DeviceRecord, Store } from '../store/index.ts'
 import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
-import { limitBody, readUpdateBody, type BodyTimeouts } from './body.ts'
+import { limitBody, nodeRequest, readUpdateBody, type BodyTimeouts } from './body.ts'
 import { parseJson } from './errors.ts'
 import { roundParam } from './params.ts'
 import type { LoadShedder } from './shed.ts'
@@ -200,7 +200,7 @@ export function deviceRoutes(deps: DeviceDeps) {
       device: c.get('device'),
       taskId: c.req.param('id'),
       round,
-      readBody: (limit) => readUpdateBody(c.req.raw, limit, deps.bodyTimeouts),
+      readBody: (limit) => readUpdateBody(c.req.raw, limit, deps.bodyTimeouts, nodeRequest(c.env)),
     })
     return c.json(result.answer, uploadStatus(result))
   })

@@ -111,6 +111,8 @@ export function createSubmission(
         round.aggregation.accept({
           deviceId: device.id,
           delta,
+          // checkUpdate's tensors: views of (or copies from) this upload's own body.
+          owned: true,
           examples: metadata.examples,
           steps: metadata.steps,
           ...(metadata.loss !== undefined ? { loss: metadata.loss } : {}),

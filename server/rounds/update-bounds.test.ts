@@ -46,6 +46,22 @@ describe('a round’s update bounds', () => {
     expect(bounds.admit(within)[0]!.delta).toBe(within.delta)
   })
 
+  it('clips an owned delta in place and a borrowed one into a copy, to the same values', () => {
+    const bounds = roundBounds({ ...adaptive, normBound: 2 }, 1)
+    const borrowed = report('a', 8)
+    const owned = { ...report('b', 8), owned: true }
+    const [fromBorrowed] = bounds.admit(borrowed)
+    const [fromOwned] = bounds.admit(owned)
+    expect(norms([fromBorrowed!, fromOwned!])).toEqual([2, 2])
+    // The caller's arrays are left as they were, unless the report said they were its own.
+    expect(Array.from(borrowed.delta[0]!.data)).toEqual([8, 0])
+    expect(fromBorrowed!.delta[0]!.data).not.toBe(borrowed.delta[0]!.data)
+    expect(fromOwned!.delta[0]!.data).toBe(owned.delta[0]!.data)
+    expect(Array.from(owned.delta[0]!.data)).toEqual([2, 0])
+    // What a wrapper passes on after a copy is owned: the next one need not copy again.
+    expect([fromBorrowed!.owned, fromOwned!.owned]).toEqual([true, true])
+  })
+
   it('rises at most twice over the last committed round’s bounds, and falls freely', () => {
     // Attackers hold four of the five calibration reports: alone, they would set the bounds.
     const taken = roundBounds(adaptive, 5, { norm: 1, weight: 200 })

@@ -1,4 +1,4 @@
-import { l2Norm } from '../../shared/privacy/index.ts'
+import { l2Norm, scaleTensors } from '../../shared/privacy/index.ts'
 import {
   type AggregationSettings,
   BOUND_GROWTH,
@@ -79,11 +79,10 @@ export function roundBounds(
     const examples = weight !== null && report.examples > weight ? weight : report.examples
     if (examples < report.examples) capped++
     const factor = clip * scale
-    const delta =
-      factor === 1
-        ? report.delta
-        : report.delta.map((t) => ({ ...t, data: t.data.map((v) => v * factor) }))
-    return { ...report, delta, examples }
+    if (factor === 1) return { ...report, examples }
+    // A delta this report owns is scaled where it is: no 4.8 MB copy per clipped synet update.
+    const delta = scaleTensors(report.delta, factor, { inPlace: report.owned === true })
+    return { ...report, delta, examples, owned: true }
   }
 
   function calibrate(): TrainReport[] {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { migrate, readMigrations, type Migration } from './migrate.ts'
-import { pgliteDatabase } from './pglite.ts'
+import { pgliteDatabase, pgliteStore } from './pglite.ts'
+import { aTask } from './store.case.ts'
 
 const m = (version: number, sql: string): Migration => ({ version, name: `00${version}-t`, sql })
 
@@ -56,6 +57,31 @@ describe('migrations', () => {
       /migration 9.*newer/,
     )
     await db.close()
+  })
+
+  it('upgrades a data dir made before migrations: its rows kept, every migration recorded', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pollen-old-dir-'))
+    // As an older coordinator left it: its schema (001 and 002 are that schema, verbatim) and
+    // a task, but no schema_migrations.
+    const shipped = await readMigrations()
+    const old = await PGlite.create(dir)
+    for (const x of shipped.filter((x) => x.version <= 2)) await old.exec(x.sql)
+    const task = aTask('kept')
+    await old.query(
+      `insert into tasks (id, spec, status, model_hash, round, committed_rounds, created_at, updated_at)
+       values ($1, $2, 'running', $3, 0, 0, 1, 1)`,
+      [task.id, JSON.stringify(task.spec), task.modelHash],
+    )
+    await old.close()
+    const store = await pgliteStore(dir)
+    expect((await store.getTask('kept'))?.spec.name).toBe('task kept')
+    await store.close()
+    const raw = await PGlite.create(dir)
+    const { rows } = await raw.query<{ version: number }>(
+      'select version from schema_migrations order by version',
+    )
+    expect(rows.map((r) => r.version)).toEqual(shipped.map((x) => x.version))
+    await raw.close()
   })
 
   it('refuses a misnamed file and two files with one version', async () => {

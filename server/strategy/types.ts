@@ -13,6 +13,13 @@ export interface TrainReport {
   loss?: number
   /** FedBuff: rounds between the model it was computed on and the open one (withStaleness). */
   staleness?: number
+  /**
+   * True when `delta`'s arrays belong to this report alone (views of its upload's body, read for
+   * it): a wrapper that scales the delta (a norm bound, a staleness weight) may then scale it in
+   * place instead of copying the model's size, and the report it passes on is owned in turn.
+   * Left out, the delta is never written to.
+   */
+  owned?: boolean
 }
 
 /** Why a selected device contributed nothing; passed to the strategy explicitly. */

@@ -41,5 +41,12 @@ describe('weighted mean of deltas (FedAvg)', () => {
     expect(allFinite([t('a', [1, 2])])).toBe(true)
     expect(allFinite([t('a', [1, NaN])])).toBe(false)
     expect(allFinite([t('a', [Infinity])])).toBe(false)
+    // The largest and smallest float32 values, -0 and subnormals are finite; a bad value in a
+    // later tensor, after good ones, is still found.
+    const max = 3.4028234663852886e38
+    const edges = [max, -max, -0, 1.4e-45, -1.4e-45, 1.17549435e-38]
+    expect(allFinite([t('a', edges), t('b', edges)])).toBe(true)
+    expect(allFinite([t('a', edges), t('b', [...edges, -Infinity])])).toBe(false)
+    expect(allFinite([t('a', []), t('b', [NaN, 1])])).toBe(false)
   })
 })

@@ -37,11 +37,28 @@ export function clipToNorm(tensors: readonly NamedTensor[], clipNorm: number): C
     throw new RangeError(`update has NaN or Infinity values (norm ${norm}): cannot clip it`)
   const clipped = norm > clipNorm
   const scale = clipped ? (clipNorm / norm) * FLOAT32_MARGIN : 1
-  const out = tensors.map((t) => {
-    const data = new Float32Array(t.data.length)
-    if (scale === 1) data.set(t.data)
-    else for (let k = 0; k < data.length; k++) data[k] = t.data[k]! * scale
+  return { tensors: scaleTensors(tensors, scale), norm, clipped }
+}
+
+/**
+ * factor·Δ into new float32 arrays (a copy at factor 1); the input is left as it was, unless
+ * `inPlace`, when its arrays are scaled where they are and it is given back. An indexed loop:
+ * `Float32Array.map` with a callback is about ten times slower on a model's millions.
+ */
+export function scaleTensors(
+  tensors: readonly NamedTensor[],
+  factor: number,
+  { inPlace = false }: { inPlace?: boolean } = {},
+): NamedTensor[] {
+  if (inPlace) {
+    for (const { data } of tensors) for (let k = 0; k < data.length; k++) data[k]! *= factor
+    return [...tensors]
+  }
+  return tensors.map((t) => {
+    const from = t.data
+    const data = new Float32Array(from.length)
+    if (factor === 1) data.set(from)
+    else for (let k = 0; k < data.length; k++) data[k] = from[k]! * factor
     return { name: t.name, shape: [...t.shape], dtype: t.dtype, data }
   })
-  return { tensors: out, norm, clipped }
 }

@@ -1,12 +1,17 @@
 import { stalenessWeight } from '../../../shared/aggregation/index.ts'
+import { scaleTensors } from '../../../shared/privacy/index.ts'
 import type { Strategy, TrainReport } from '../types.ts'
 import { wrapStrategy } from './wrap.ts'
 
-/** `report` with its delta times `factor` (a copy; the report is left as it was). */
+/** `report` with its delta times `factor`: in place where the report owns it, else a copy. */
 export const scaled = (report: TrainReport, factor: number): TrainReport =>
   factor === 1
     ? report
-    : { ...report, delta: report.delta.map((t) => ({ ...t, data: t.data.map((v) => v * factor) })) }
+    : {
+        ...report,
+        delta: scaleTensors(report.delta, factor, { inPlace: report.owned === true }),
+        owned: true,
+      }
 
 /**
  * FedBuff's staleness weighting (Nguyen et al. 2022): a report computed `staleness` rounds behind

@@ -50,6 +50,18 @@ describe('withStaleness', () => {
     expect(next).toEqual([3, 3])
     expect(values(stale.delta[0])).toEqual([4, 4])
   })
+
+  it('weighs an owned delta down in place, with the same result as a copy', async () => {
+    const owned = report('b', [4, 4], { staleness: 1, owned: true })
+    const data = owned.delta[0]!.data
+    const { next } = await round(
+      withStaleness(uniform(), () => 1),
+      [report('a', [4, 4]), owned],
+    )
+    expect(next).toEqual([3, 3])
+    // The report's own arrays now hold the weighed delta: no copy was made.
+    expect(Array.from(data)).toEqual([2, 2])
+  })
 })
 
 describe('withPrivateMean', () => {

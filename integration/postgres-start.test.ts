@@ -1,0 +1,104 @@
+import type { ChildProcess } from 'node:child_process'
+import { mkdtemp, readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { TaskView } from '../shared/protocol/index.ts'
+import { freshDatabase, type FreshDatabase } from '../server/store/testing-pg.ts'
+import { adminClient, freePort, healthy, startChild, waitFor } from './harness.ts'
+
+/** `npm start`'s entry point with POLLEN_DATABASE_URL: the store on the PostgreSQL server. */
+describe('npm start on a PostgreSQL server', () => {
+  let db: FreshDatabase
+  const children: ChildProcess[] = []
+  beforeAll(async () => {
+    db = await freshDatabase('start')
+  })
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+    await db.drop()
+  })
+
+  /** A replica on a data dir of its own, the token left to the database, the demo task on. */
+  async function start(output: string[]) {
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    const dataDir = await mkdtemp(join(tmpdir(), 'pollen-pg-start-'))
+    // A password the server (trust auth) ignores, to check that no log line shows it.
+    const withPassword = new URL(db.url)
+    withPassword.password = 'hunter2'
+    const child = startChild(port, dataDir, output, {
+      POLLEN_DATABASE_URL: withPassword.toString(),
+      POLLEN_ADMIN_TOKEN: '',
+      POLLEN_DEMO: '1',
+    })
+    children.push(child)
+    await waitFor(healthy(url), 90_000, `the coordinator to start: ${output.join('')}`)
+    return { url, dataDir, child }
+  }
+
+  async function stop(child: ChildProcess) {
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGTERM')
+    await exited
+  }
+
+  async function sharedToken() {
+    const client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    try {
+      const { rows } = await client.query<{ value: string }>(
+        "select value from settings where key = 'admin_token'",
+      )
+      return rows.map((r) => r.value)
+    } finally {
+      await client.end()
+    }
+  }
+
+  it('creates the demo task once, keeps nothing of the store in the data dir, and shares one admin token', async () => {
+    const firstOutput: string[] = []
+    const first = await start(firstOutput)
+    const [token] = await sharedToken()
+    expect(token).toMatch(/^[\w-]{32}$/)
+    expect(firstOutput.join('')).toContain(`admin token (generated, saved in the database`)
+    expect(firstOutput.join('')).toContain(':***@127.0.0.1')
+    expect(firstOutput.join('')).not.toContain('hunter2')
+    const list = async (url: string) =>
+      (
+        (await (await adminClient(url, token).call('/api/v1/tasks')).json()) as {
+          tasks: TaskView[]
+        }
+      ).tasks
+    const tasks = await list(first.url)
+    expect(tasks.map((t) => t.name)).toEqual(['Demo: handwritten digits'])
+    expect(await readdir(first.dataDir)).not.toContain('db')
+    expect(await readdir(first.dataDir)).not.toContain('admin-token')
+    await stop(first.child)
+
+    // Another replica, another data dir, the same database: the demo task is already there.
+    const secondOutput: string[] = []
+    const second = await start(secondOutput)
+    expect(secondOutput.join('')).toContain('admin token: from the database')
+    expect(await sharedToken()).toEqual([token])
+    expect((await list(second.url)).map((t) => t.id)).toEqual(tasks.map((t) => t.id))
+    expect(
+      (await adminClient(second.url, 'not-the-token-0123456789').call('/api/v1/tasks')).status,
+    ).toBe(401)
+    const { rows } = await pgCount(db.url)
+    expect(rows).toBe(1)
+    await stop(second.child)
+  })
+})
+
+async function pgCount(url: string) {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ n: string }>('select count(*) as n from tasks')
+    return { rows: Number(rows[0]?.n) }
+  } finally {
+    await client.end()
+  }
+}
