@@ -61,7 +61,7 @@ const dead = new Set<string>()
 /** What the replicas logged, each line after its replica's id. */
 const logs: string[] = []
 
-async function replica(id: string): Promise<Replica> {
+async function replica(id: string, pollMs = 50): Promise<Replica> {
   const pool = new pg.Pool({ connectionString: db.url, max: 4 })
   const store = await postgresStore(pool)
   const scheduler = createClusterScheduler({
@@ -75,7 +75,7 @@ async function replica(id: string): Promise<Replica> {
     replicaId: id,
     alive: (other) => Promise.resolve(!dead.has(other)),
     log: (m) => logs.push(`${id}: ${m}`),
-    pollMs: 50,
+    pollMs,
     partialWaitMs: 3000,
   })
   await scheduler.start()
@@ -367,5 +367,18 @@ describe('the cluster scheduler on PostgreSQL', () => {
     expect(closed).toMatchObject({ status: 'committed', reported: 4, examples })
     // The adaptive bounds calibrated on all four, across both replicas.
     expect(closed.updateBounds?.norm).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('takes an upload on a replica that has not yet seen the round open (reads the task again)', async () => {
+    const a = replicas.find((r) => r.id === 'a') ?? (await replica('a'))
+    // Polls once a minute: it knows nothing of the task when the upload comes.
+    const slow = await replica('slow', 60_000)
+    // Created there: it caches the task before its first round opens (on the owner, a).
+    const task = await slow.scheduler.createTask(spec({ rounds: { ...spec().rounds, total: 1 } }))
+    await own(a, task.id)
+    const [d] = await enrol(a.store, ['slow-0'])
+    const u = await report(task.id, d!, a, slow, 600)
+    expect(u.examples).toBeGreaterThan(0)
+    expect(slow.scheduler.getTask(task.id).round).toBe(1)
   }, 60_000)
 })

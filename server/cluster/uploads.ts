@@ -61,8 +61,9 @@ export function createClusterUploads(
   /** The round `n` of the task as this replica knows it, read again if it is behind. */
   async function roundOf(live: LiveTask, n: number): Promise<LiveRound | undefined> {
     if (live.open?.record.round === n) return live.open
-    await cache.refreshRound(live)
-    return live.open?.record.round === n ? live.open : undefined
+    // The task as a whole: a round opened since the last poll moved tasks.round on too.
+    const fresh = await cache.refreshTask(live.record.id)
+    return fresh?.open?.record.round === n ? fresh.open : undefined
   }
 
   async function accept(input: UploadInput): Promise<UploadResult> {
