@@ -178,6 +178,17 @@ describe('three coordinator replicas on one PostgreSQL database', () => {
       30_000,
       'the task to complete',
     )
+    // /metrics on every replica: its own tasks owned, and the cluster's replicas.
+    const texts = await Promise.all(
+      live().map(async (r) => (await fetch(`${r.url}/metrics`)).text()),
+    )
+    for (const text of texts) {
+      expect(text).toContain('pollen_cluster_replicas{state="alive"} 3')
+      expect(text).toContain('pollen_cluster_replicas{state="registered"} 3')
+    }
+    const owned = texts.map((t) => Number(/pollen_replica_tasks_owned\{[^}]*\} (\d+)/.exec(t)?.[1]))
+    // The task completed: nobody owns it now, or its owner still does; never two.
+    expect(owned.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1)
   }, 300_000)
 
   it('count the updates a replica accepted before it was killed (kill -9, not the owner)', async () => {
