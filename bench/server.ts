@@ -32,12 +32,8 @@ import {
   type TaskView,
   type UploadAnswer,
 } from '../shared/protocol/index.ts'
-import {
-  decodeContainerHeader,
-  encodeContainer,
-  tensorSize,
-  type NamedTensor,
-} from '../shared/tensors/index.ts'
+import { decodeContainerHeader, encodeContainer } from '../shared/tensors/index.ts'
+import { randomDeltas } from './deltas.ts'
 
 const SYNET_PARAMETERS = 1_199_882
 const MB = 1e6
@@ -274,28 +270,6 @@ const CHECKIN: CheckinRequest = {
   datasets: [{ name: 'mnist', examples: 120, labels: [12, 12, 12, 12, 12, 12, 12, 12, 12, 12] }],
 }
 
-/** Deterministic small deltas, as a device's local training would produce. */
-function makeDeltas(
-  layout: readonly { name: string; shape: number[] }[],
-  seed: number,
-): NamedTensor[] {
-  let state = (seed * 2654435761) >>> 0 || 1
-  const random = () => {
-    // xorshift32
-    state ^= state << 13
-    state >>>= 0
-    state ^= state >>> 17
-    state ^= state << 5
-    state >>>= 0
-    return state / 2 ** 32
-  }
-  return layout.map(({ name, shape }) => {
-    const data = new Float32Array(tensorSize(shape))
-    for (let i = 0; i < data.length; i++) data[i] = (random() - 0.5) * 0.02
-    return { name, shape: [...shape], dtype: 'float32' as const, data }
-  })
-}
-
 // ---- one configuration ----------------------------------------------------------------------
 
 async function measure(
@@ -351,7 +325,7 @@ async function measure(
     })
     if (!download.ok) throw new Error(`model download: ${download.status}`)
     const layout = decodeContainerHeader(new Uint8Array(await download.arrayBuffer())).tensors
-    const deltas = Array.from({ length: BODIES }, (_, k) => makeDeltas(layout, k + 1))
+    const deltas = Array.from({ length: BODIES }, (_, k) => randomDeltas(layout, k + 1))
     progress(`  task created, ${updates} devices enrolled in ${lap()}`)
 
     const times: number[] = []

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate, postgresDatabase } from '../store/index.ts'
@@ -64,6 +65,25 @@ describe('PostgreSQL blob store', () => {
     }
     expect([...((await blobs.get(hash)) ?? [])]).toEqual([1, 2, 3])
     expect(pool.idleCount).toBe(pool.totalCount)
+  })
+
+  it('fails a read whose connection is cut, and goes on', async () => {
+    const blobs = postgresBlobStore(pool, { cacheBytes: 0 })
+    const hash = await blobs.put(new Uint8Array(randomBytes(20_000_000)))
+    const read = blobs.get(hash)
+    read.catch(() => {}) // judged below
+    // Cut the copy's connection once the server runs it (a 20 MB copy: a few hundred ms).
+    let cut = 0
+    for (let tries = 0; cut === 0 && tries < 400; tries++) {
+      const { rowCount } = await pool.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity
+         where datname = current_database() and state = 'active' and query ilike 'copy%'`,
+      )
+      cut = rowCount ?? 0
+    }
+    expect(cut).toBe(1)
+    await expect(read).rejects.toThrow(/terminat|Connection/i)
+    expect((await blobs.get(hash))?.byteLength).toBe(20_000_000)
   })
 
   it('refuses a row whose key is not a hash', async () => {

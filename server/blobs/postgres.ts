@@ -39,12 +39,17 @@ export function postgresBlobStore(
       const cached = cache.get(hash)
       if (cached) return cached
       const client = await pool.connect()
+      // A connection lost mid-copy fails the copy; its error event must not end the process.
+      const ignore = () => {}
+      client.on('error', ignore)
       let bytes: Buffer | undefined
       try {
         // The hash is 64 hex digits (checked above): safe in the text, as COPY takes no parameters.
         bytes = await copyOneBytea(client, `select bytes from blobs where hash = '${hash}'`)
+        client.off('error', ignore)
         client.release()
       } catch (error) {
+        client.off('error', ignore)
         client.release(error as Error)
         throw error
       }

@@ -35,7 +35,8 @@ const PAGE = 500
  * connection and on each notification reads on from the last id it delivered,
  * so each subscriber gets every event once, in id order; a lost connection is made again and
  * reads on from there. since() answers from the newest `replay` events, loaded from the table at
- * start, so a stream may resume with Last-Event-ID on any replica.
+ * start, so a stream may resume with Last-Event-ID on any replica. The listening connection is
+ * one of the pool's for as long as the bus runs: the pool needs at least one more to publish.
  */
 export async function postgresEventBus(
   pool: Pool,

@@ -8,6 +8,10 @@ import { aRound, aTask, storeSuite } from './store.case.ts'
 
 storeSuite('pglite in memory', () => pgliteStore('memory://'))
 
+// The upgrade tests below make a database with today's code, then take it back to what an older
+// coordinator left (a column or table gone, no schema_migrations), so reopening runs every
+// migration again over tables that exist: they hold while migrations stay idempotent (all are,
+// with `if not exists`). migrate.test.ts builds an old data dir from the old schema alone.
 describe('pglite on disk', () => {
   it('keeps what it stored across a reopen', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pollen-store-'))
