@@ -24,11 +24,11 @@ import {
 import { heldOutEvaluator, type Evaluator } from './evaluation/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createHealth } from './health/index.ts'
-import { createMetrics } from './metrics/index.ts'
+import { createMetrics, type Metrics } from './metrics/index.ts'
 import { countDevices } from './devices/index.ts'
 import { createModelRegistry, workerBuilder } from './models/index.ts'
 import type { RetryDelays } from './rounds/retry.ts'
-import { createScheduler } from './rounds/index.ts'
+import { createScheduler, type Scheduler, type SchedulerOptions } from './rounds/index.ts'
 import type { Store } from './store/index.ts'
 import { securityHeaders, staticRoutes } from './static/index.ts'
 import type { Strategy } from './strategy/index.ts'
@@ -67,7 +67,15 @@ export interface CoordinatorOptions {
   storageRetry?: Partial<RetryDelays>
   /** Custom models: the check's budget, and how long one build may take (default 20 s). */
   models?: { budget?: ModelBudget; buildTimeoutMs?: number }
+  /**
+   * Which scheduler runs the rounds: by default the in-process one (embedded mode); PostgreSQL
+   * mode's replicas pass the cluster's (server/cluster), whose `collect` adds its gauges.
+   */
+  scheduler?: (options: SchedulerOptions) => CollectingScheduler
 }
+
+/** A scheduler that may add gauges of its own to /metrics (the cluster's). */
+type CollectingScheduler = Scheduler & { collect?: (metrics: Metrics) => Promise<void> }
 
 /** Wires the coordinator: scheduler, REST API, device protocol, events and metrics. */
 export async function createCoordinator(options: CoordinatorOptions) {
@@ -85,7 +93,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
   const datasets = await startDatasets({ store, blobs, clock }, options.heldOut)
   const evaluator =
     options.evaluator ?? heldOutEvaluator({ heldOut: (name) => datasets.examples(name) })
-  const scheduler = createScheduler({
+  const scheduler: CollectingScheduler = (options.scheduler ?? createScheduler)({
     store,
     models,
     evaluator,
@@ -101,6 +109,8 @@ export async function createCoordinator(options: CoordinatorOptions) {
     ...(options.storageRetry ? { storageRetry: options.storageRetry } : {}),
   })
   await scheduler.start()
+  const { collect } = scheduler
+  if (collect) metrics.collectWith((m) => collect(m))
 
   metrics.collectWith((m) => {
     const tasks = scheduler.snapshot()

@@ -87,11 +87,24 @@ describe('readConfig: the database', () => {
     expect((await readConfig(await env({ POLLEN_DATABASE_URL: url }))).database).toEqual({
       url,
       poolSize: 10,
+      takeoverPollMs: 1000,
     })
     const sized = await readConfig(
       await env({ POLLEN_DATABASE_URL: url, POLLEN_DATABASE_POOL: '100' }),
     )
     expect(sized.database?.poolSize).toBe(100)
+  })
+
+  it('reads the takeover poll, bounded, only with a database', async () => {
+    const url = 'postgres://postgres@127.0.0.1/pollen'
+    const fast = await readConfig(
+      await env({ POLLEN_DATABASE_URL: url, POLLEN_TAKEOVER_POLL_MS: '200' }),
+    )
+    expect(fast.database?.takeoverPollMs).toBe(200)
+    for (const bad of ['0', '60001', '1.5', 'soon'])
+      await expect(
+        readConfig(await env({ POLLEN_DATABASE_URL: url, POLLEN_TAKEOVER_POLL_MS: bad })),
+      ).rejects.toThrow(/POLLEN_TAKEOVER_POLL_MS must be an integer from 1 to 60,000/)
   })
 
   it.each([

@@ -34,6 +34,8 @@ export interface DatabaseConfig {
   url: string
   /** Connections this process may hold (POLLEN_DATABASE_POOL). */
   poolSize: number
+  /** How often a replica tries to take tasks no live replica owns (POLLEN_TAKEOVER_POLL_MS). */
+  takeoverPollMs: number
 }
 
 export class ConfigError extends Error {}
@@ -56,7 +58,11 @@ function readDatabase(env: NodeJS.ProcessEnv): DatabaseConfig | undefined {
     throw new ConfigError(
       `POLLEN_DATABASE_URL must be a postgres:// or postgresql:// URL, got ${redactUrl(url)}`,
     )
-  return { url, poolSize: integer(env, 'POLLEN_DATABASE_POOL', 10, 100) }
+  return {
+    url,
+    poolSize: integer(env, 'POLLEN_DATABASE_POOL', 10, 100),
+    takeoverPollMs: integer(env, 'POLLEN_TAKEOVER_POLL_MS', 1000, 60_000),
+  }
 }
 
 /** Reads the environment (see the README's configuration table). */

@@ -8,6 +8,7 @@ import { loadMnist } from '../data/mnist-file.ts'
 import { listen } from './api/listen.ts'
 import { createCoordinator } from './app.ts'
 import { openBacking } from './backing.ts'
+import { clusterScheduler } from './cluster/index.ts'
 import { ConfigError, readConfig, type Config } from './config.ts'
 import { DataDirLocked, lockDataDir } from './lock/index.ts'
 import { selfSignedCertificate, type TlsFiles } from './tls/index.ts'
@@ -50,9 +51,19 @@ async function main() {
   const lock = await lockDataDir(config.dataDir, { log })
   await useBackend('wasm')
   const backing = await openBacking(config, { log })
-  const { store, blobs, events, adminToken } = backing
+  const { store, blobs, events, adminToken, pool } = backing
   const { test } = await loadMnist()
   const coordinator = await createCoordinator({
+    // PostgreSQL mode: one of any number of replicas on the database (server/cluster).
+    ...(pool && config.database
+      ? {
+          scheduler: clusterScheduler({
+            pool,
+            connection: config.database.url,
+            pollMs: config.database.takeoverPollMs,
+          }),
+        }
+      : {}),
     store,
     blobs,
     events,

@@ -46,8 +46,25 @@ export function assignment(
   }
 }
 
-/** The running or paused tasks this device may join, or why none. */
-function eligibleTasks(
+/** What a check-in says of its device (capabilities, datasets, when seen): kept, and stored. */
+export function noteCheckin(
+  { store, clock }: Pick<Core, 'store' | 'clock'>,
+  device: DeviceRecord,
+  request: CheckinRequest,
+): Promise<void> {
+  const now = clock.now()
+  device.capabilities = request.capabilities
+  device.datasets = request.datasets
+  device.lastSeenAt = now
+  return store.updateDevice(device.id, {
+    capabilities: request.capabilities,
+    datasets: request.datasets,
+    lastSeenAt: now,
+  })
+}
+
+/** The running or paused tasks this device may join, or why none (the cluster's check-in too). */
+export function eligibleTasks(
   tasks: Iterable<LiveTask>,
   device: DeviceRecord,
   consents: readonly string[] | undefined,
@@ -99,15 +116,7 @@ export function createSelection(
     retryLater(eligible, { now: clock.now(), retry, random }, why)
 
   async function checkin(device: DeviceRecord, request: CheckinRequest): Promise<CheckinAnswer> {
-    const now = clock.now()
-    device.capabilities = request.capabilities
-    device.datasets = request.datasets
-    device.lastSeenAt = now
-    const saved = store.updateDevice(device.id, {
-      capabilities: request.capabilities,
-      datasets: request.datasets,
-      lastSeenAt: now,
-    })
+    const saved = noteCheckin(core, device, request)
     const answer = decide(device, request.consents)
     await saved
     metrics.inc('pollen_checkins_total', { answer: answer.type })

@@ -21,7 +21,8 @@ export function taskStrategy(
   }: {
     /** The task (its spec is read as each round begins: a PATCH applies from the next). */
     record: TaskRecord
-    policy: RoundPolicy
+    /** Only its mode's wrapper is asked for. */
+    policy: Pick<RoundPolicy, 'wrap'>
     /** The bounds the last committed round applied. */
     previousBounds: () => UpdateBounds | null
     charge: (round: number) => void

@@ -1,5 +1,5 @@
 import { noParticipation } from '../../shared/protocol/index.ts'
-import { FRESH_ROUND, type RoundRecord } from '../store/index.ts'
+import { FRESH_ROUND, type RoundRecord, type TaskRecord } from '../store/index.ts'
 import type { Commit } from './commit.ts'
 import { accepting, type Core, type LiveRound, type LiveTask } from './live.ts'
 import type { PrivacyBudget } from './privacy-budget.ts'
@@ -11,22 +11,48 @@ export type CloseReason = 'target' | 'deadline' | 'secure aggregation'
 /** A round whose close was cut short by stop(): it stays open, re-opened at the next start. */
 const STOPPED = Symbol('stopped')
 
+/** The record of the task's round `task.round` as it opens, on the task's current model. */
+export const nextRound = (task: TaskRecord, startedAt: number): RoundRecord => ({
+  taskId: task.id,
+  round: task.round,
+  status: 'open',
+  baseModel: task.modelHash,
+  model: null,
+  ...FRESH_ROUND,
+  participation: noParticipation(),
+  accuracy: null,
+  loss: null,
+  accuracyByLabel: null,
+  confusion: null,
+  trainingLoss: null,
+  epsilon: null,
+  startedAt,
+})
+
+/** The in-memory state of round `record` at `phase`, with a fresh aggregation of the task's. */
+export const roundState = (
+  live: LiveTask,
+  record: RoundRecord,
+  phase: LiveRound['phase'],
+  sampling: number,
+): LiveRound => ({
+  record,
+  phase,
+  settings: { ...live.record.spec.rounds },
+  train: { ...live.record.spec.train },
+  info: live.info,
+  aggregation: live.strategy.beginRound({ round: record.round, spec: live.info.updateSpec }),
+  secure: undefined,
+  claims: new Map(),
+  sampling,
+  devices: new Map(),
+  trainingLoss: { sum: 0, examples: 0 },
+  timer: undefined,
+})
+
 /** The in-memory state of a round that opens on `record`, begun under the task's policy. */
 export function beginRound(live: LiveTask, record: RoundRecord, sampling: number): LiveRound {
-  const round: LiveRound = {
-    record,
-    phase: 'open',
-    settings: { ...live.record.spec.rounds },
-    train: { ...live.record.spec.train },
-    info: live.info,
-    aggregation: live.strategy.beginRound({ round: record.round, spec: live.info.updateSpec }),
-    secure: undefined,
-    claims: new Map(),
-    sampling,
-    devices: new Map(),
-    trainingLoss: { sum: 0, examples: 0 },
-    timer: undefined,
-  }
+  const round = roundState(live, record, 'open', sampling)
   record.updateBounds = round.aggregation.bounds?.() ?? null
   live.policy.begin(live, round)
   return round
@@ -49,22 +75,7 @@ export function createTransitions(core: Core, commit: Commit, budget: PrivacyBud
     if (task.committedRounds >= task.spec.rounds.total) return
     if (budget.stopAtBudget(live)) return
     task.round += 1
-    const record: RoundRecord = {
-      taskId: task.id,
-      round: task.round,
-      status: 'open',
-      baseModel: task.modelHash,
-      model: null,
-      ...FRESH_ROUND,
-      participation: noParticipation(),
-      accuracy: null,
-      loss: null,
-      accuracyByLabel: null,
-      confusion: null,
-      trainingLoss: null,
-      epsilon: null,
-      startedAt: clock.now(),
-    }
+    const record = nextRound(task, clock.now())
     live.open = beginRound(live, record, budget.sampling(live, live.record.spec.rounds))
     void core.enqueue(live, () => store.openRound({ ...record }))
     events.publish({

@@ -22,6 +22,10 @@ export interface RoundBounds {
   flush(): TrainReport[]
   /** The bounds applied, and how many reports each changed. */
   view(): UpdateBounds
+  /** Whether a bound calibrates on the round's first reports (else they are fixed for it). */
+  readonly calibrates: boolean
+  /** Counts reports another aggregation of the round clipped and capped (a merged partial). */
+  addCounts: (clipped: number, capped: number) => void
 }
 
 export type BoundSettings = Pick<AggregationSettings, 'normBound' | 'weightBound' | 'weighting'>
@@ -111,6 +115,11 @@ export function roundBounds(
     },
     flush: calibrate,
     view: () => ({ norm, weight, clipped, capped }),
+    calibrates: calibrating,
+    addCounts(more, fewer) {
+      clipped += more
+      capped += fewer
+    },
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   checkServerState,
   createDeltaMean,
+  partialNumber,
   serverStep,
   type WeightSpecEntry,
 } from '../../shared/aggregation/index.ts'
@@ -45,6 +46,8 @@ function meanRound(settings: AggregationSettings, spec: readonly WeightSpecEntry
       return mean.count
     },
     delta: () => Promise.resolve(mean.mean()),
+    partial: () => mean.partial(),
+    merge: (partial) => mean.merge(partial),
   }
 }
 
@@ -80,6 +83,7 @@ export function strategyFor(
       const delta =
         rule === 'mean' ? meanRound(settings, spec) : robustRound(settings, spec, { round, log })
       let examples = 0
+      const { partial, merge } = delta
       const aggregation: RoundAggregation = {
         accept(report) {
           try {
@@ -91,6 +95,18 @@ export function strategyFor(
           }
           examples += report.examples
         },
+        ...(partial &&
+          merge && {
+            partial: () => {
+              const { count, ...state } = partial()
+              return { ...state, reports: count, examples }
+            },
+            merge(state) {
+              const n = partialNumber(state.examples, 'examples')
+              merge({ ...state, count: state.reports })
+              examples += n
+            },
+          }),
         get reports() {
           return delta.count
         },

@@ -6,6 +6,7 @@ import {
   krumScoresOf,
   krumSelect,
   trimmedMean,
+  type MeanPartial,
   type WeightSpecEntry,
 } from '../../shared/aggregation/index.ts'
 import {
@@ -23,6 +24,9 @@ export interface RoundDelta {
   readonly count: number
   /** The round's delta, or null to keep the previous model. */
   delta(): Promise<NamedTensor[] | null>
+  /** Where the rule adds up (the mean): its state, and the merge of another's. */
+  partial?: () => MeanPartial
+  merge?: (partial: MeanPartial) => void
 }
 
 /**

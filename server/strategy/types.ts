@@ -39,8 +39,32 @@ export interface RoundAggregation {
   acceptSum?(sum: Float64Array, count: number): void
   /** The bounds applied to the round's updates so far, where a wrapper bounds them. */
   bounds?(): UpdateBounds
+  /**
+   * Where the round's maths composes by addition (a weighted mean, clipped with a bound fixed
+   * for the round): its state so far, for another aggregation of the same round to merge. An
+   * aggregation that does not add up (a robust rule, a bound that calibrates within the round)
+   * has neither partial nor merge: it is fed every update instead.
+   */
+  partial?: () => PartialState
+  /** Adds another aggregation's partial(): as if it had accepted that one's reports too. */
+  merge?: (partial: PartialState) => void
   readonly reports: number
   readonly examples: number
+}
+
+/**
+ * A round's aggregation state where it composes by addition (hierarchical aggregation: each
+ * coordinator replica folds the updates it accepts, the task's owner merges them at the close).
+ */
+export interface PartialState {
+  reports: number
+  examples: number
+  /** The mean's Σ of weights (the normalized mean: Σ examples). */
+  weight: number
+  /** Σ weight·delta, flat in the update spec's order, float64. */
+  sum: Float64Array
+  /** What else a layer needs to add up (the normalized mean's Σ examples·steps, bound counts). */
+  extra: Record<string, unknown>
 }
 
 export interface RoundMetrics {

@@ -2,7 +2,7 @@ import type { Weighting } from '../protocol/index.ts'
 import type { NamedTensor } from '../tensors/index.ts'
 import { createNormalizedMean } from './normalized-mean.ts'
 import type { WeightSpecEntry } from './running-sum.ts'
-import { createWeightedMean } from './weighted-mean.ts'
+import { createWeightedMean, type MeanPartial } from './weighted-mean.ts'
 
 /** The work behind one delta: the examples it saw and the local steps it took. */
 export interface LocalWork {
@@ -17,6 +17,10 @@ export interface DeltaMean {
   readonly count: number
   /** The aggregate delta Δ, or null before any report. */
   mean(): NamedTensor[] | null
+  /** The running state, to merge into the mean of the same weighting elsewhere. */
+  partial(): MeanPartial
+  /** Adds the partial() of a mean of the same weighting and spec; a RangeError changes nothing. */
+  merge(partial: MeanPartial): void
 }
 
 /**
@@ -32,6 +36,8 @@ export function createDeltaMean(weighting: Weighting, spec: readonly WeightSpecE
         return mean.count
       },
       mean: () => mean.mean(),
+      partial: () => mean.partial(),
+      merge: (partial) => mean.merge(partial),
     }
   }
   const mean = createWeightedMean(spec)
@@ -41,5 +47,7 @@ export function createDeltaMean(weighting: Weighting, spec: readonly WeightSpecE
       return mean.count
     },
     mean: () => mean.mean(),
+    partial: () => mean.partial(),
+    merge: (partial) => mean.merge(partial),
   }
 }

@@ -1,5 +1,6 @@
 import type { NamedTensor } from '../tensors/index.ts'
 import { createRunningSum, type WeightSpecEntry } from './running-sum.ts'
+import { partialNumber, type MeanPartial } from './weighted-mean.ts'
 
 /**
  * FedNova's normalized average (Wang et al. 2020, "Tackling the Objective Inconsistency Problem
@@ -25,6 +26,10 @@ export interface NormalizedMean {
   readonly effectiveSteps: number
   /** The normalized aggregate delta, or null before any report. */
   mean(): NamedTensor[] | null
+  /** Σ (nᵢ/τᵢ)Δᵢ flat, with N as its weight and T = Σnᵢτᵢ in extra (a copy). */
+  partial(): MeanPartial
+  /** Adds a partial() of the same spec: N, T and the sum all add. */
+  merge(partial: MeanPartial): void
 }
 
 export function createNormalizedMean(spec: readonly WeightSpecEntry[]): NormalizedMean {
@@ -53,6 +58,19 @@ export function createNormalizedMean(spec: readonly WeightSpecEntry[]): Normaliz
     },
     mean() {
       return sum.count === 0 ? null : sum.scaled(exampleSteps / (examples * examples))
+    },
+    partial: () => ({
+      count: sum.count,
+      weight: examples,
+      sum: sum.flat(),
+      extra: { exampleSteps },
+    }),
+    merge(partial) {
+      const n = partialNumber(partial.weight, 'weight')
+      const t = partialNumber(partial.extra.exampleSteps, 'exampleSteps')
+      sum.addFlat(partial.sum, partial.count)
+      examples += n
+      exampleSteps += t
     },
   }
 }

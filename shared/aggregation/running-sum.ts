@@ -16,6 +16,13 @@ export interface RunningSum {
   readonly count: number
   /** factor·Σ, rounded to float32, in the spec's order. */
   scaled(factor: number): NamedTensor[]
+  /** A copy of Σ, flat in the spec's order, in float64: a partial sum to merge elsewhere. */
+  flat(): Float64Array
+  /**
+   * Adds another sum of `count` updates (what flat() gave), so that sums kept apart (one per
+   * coordinator replica) add up to the one sum; a RangeError leaves this one as it was.
+   */
+  addFlat(flat: Float64Array, count: number): void
 }
 
 export function createRunningSum(spec: readonly WeightSpecEntry[]): RunningSum {
@@ -47,6 +54,30 @@ export function createRunningSum(spec: readonly WeightSpecEntry[]): RunningSum {
     },
     get count() {
       return count
+    },
+    flat() {
+      const out = new Float64Array(sums.reduce((n, sum) => n + sum.length, 0))
+      let at = 0
+      for (const sum of sums) {
+        out.set(sum, at)
+        at += sum.length
+      }
+      return out
+    },
+    addFlat(flat, n) {
+      const size = sums.reduce((total, sum) => total + sum.length, 0)
+      if (flat.length !== size)
+        throw new RangeError(`a partial sum of ${flat.length} numbers, the model has ${size}`)
+      if (!Number.isInteger(n) || n < 0) throw new RangeError(`count ${n} is not a whole number`)
+      for (let k = 0; k < flat.length; k++)
+        if (!Number.isFinite(flat[k]!))
+          throw new RangeError('the partial sum holds NaN or Infinity')
+      let at = 0
+      for (const sum of sums) {
+        for (let k = 0; k < sum.length; k++) sum[k]! += flat[at + k]!
+        at += sum.length
+      }
+      count += n
     },
     scaled(factor) {
       return spec.map((s, i) => {

@@ -11,6 +11,31 @@ export interface WeightedMean {
   readonly totalWeight: number
   /** The weighted mean, or null when nothing (or zero weight) was added. */
   mean(): NamedTensor[] | null
+  /** Σ weight·tensors so far, flat, with its count and total weight (a copy). */
+  partial(): MeanPartial
+  /** Adds a partial() of the same spec: the mean is then that of both sets of updates. */
+  merge(partial: MeanPartial): void
+}
+
+/**
+ * A mean's running state, to be merged with others: hierarchical aggregation, where each
+ * coordinator replica sums the updates it took and the owner of the task adds the sums up.
+ */
+export interface MeanPartial {
+  count: number
+  /** Σ of the weights (the normalized mean: Σ examples). */
+  weight: number
+  /** Σ weight·delta, flat in the spec's order. */
+  sum: Float64Array
+  /** What else the mean needs (the normalized mean: Σ examples·steps). */
+  extra: Record<string, unknown>
+}
+
+/** A finite, non-negative number from a partial, or a RangeError naming it. */
+export function partialNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new RangeError(`the partial's ${name} ${String(value)} is not a finite number ≥ 0`)
+  return value
 }
 
 export function createWeightedMean(spec: readonly WeightSpecEntry[]): WeightedMean {
@@ -30,6 +55,12 @@ export function createWeightedMean(spec: readonly WeightSpecEntry[]): WeightedMe
     mean() {
       if (sum.count === 0 || totalWeight === 0) return null
       return sum.scaled(1 / totalWeight)
+    },
+    partial: () => ({ count: sum.count, weight: totalWeight, sum: sum.flat(), extra: {} }),
+    merge(partial) {
+      const weight = partialNumber(partial.weight, 'weight')
+      sum.addFlat(partial.sum, partial.count)
+      totalWeight += weight
     },
   }
 }

@@ -23,6 +23,12 @@ export function withStaleness(inner: Strategy, exponent: () => number): Strategy
     begin: (_, aggregation) => ({
       accept: (report) =>
         aggregation.accept(scaled(report, stalenessWeight(report.staleness ?? 0, exponent()))),
+      // Each report is weighed alone: the weighed sums add up as the inner ones do.
+      ...(aggregation.partial &&
+        aggregation.merge && {
+          partial: aggregation.partial,
+          merge: aggregation.merge,
+        }),
       get reports() {
         return aggregation.reports
       },

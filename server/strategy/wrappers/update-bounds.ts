@@ -1,3 +1,4 @@
+import { partialNumber } from '../../../shared/aggregation/index.ts'
 import type { UpdateBounds } from '../../../shared/protocol/index.ts'
 import type { Strategy, TrainReport, RoundAggregation } from '../types.ts'
 import { wrapStrategy } from './wrap.ts'
@@ -9,6 +10,10 @@ export interface ReportBounds {
   /** The reports still held, bounded on what came. */
   flush(): TrainReport[]
   view(): UpdateBounds
+  /** False where the bounds are fixed for the round: only then do bounded partial sums add up. */
+  readonly calibrates?: boolean
+  /** Counts what another aggregation of the round clipped and capped (a merged partial). */
+  addCounts?: (clipped: number, capped: number) => void
 }
 
 /**
@@ -40,9 +45,26 @@ export function withUpdateBounds(
   return wrapStrategy(inner, 'bounded', {
     begin({ round }, aggregation) {
       const bounds = boundsFor(round)
+      const { partial, merge } = aggregation
+      const { addCounts } = bounds
+      // Bounds fixed for the round clip each report alone: sums of clipped reports add up.
+      const composes = bounds.calibrates === false && partial && merge && addCounts
       const outer: RoundAggregation = {
         accept: (report) => feed(round, aggregation, bounds.admit(report), report),
         bounds: () => bounds.view(),
+        ...(composes && {
+          partial() {
+            const { clipped, capped } = bounds.view()
+            const state = partial()
+            return { ...state, extra: { ...state.extra, clipped, capped } }
+          },
+          merge(state) {
+            const clipped = partialNumber(state.extra.clipped ?? 0, 'clipped')
+            const capped = partialNumber(state.extra.capped ?? 0, 'capped')
+            merge(state)
+            addCounts(clipped, capped)
+          },
+        }),
         get reports() {
           return aggregation.reports
         },

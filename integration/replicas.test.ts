@@ -1,0 +1,246 @@
+import type { ChildProcess } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type Assignment,
+  type CheckinAnswer,
+  plannedSteps,
+  PROTOCOL_VERSION,
+  type RoundView,
+  type TaskSpecInput,
+  type UploadAnswer,
+} from '../shared/protocol/index.ts'
+import { decodeContainer, encodeContainer, sha256Hex } from '../shared/tensors/index.ts'
+import { freshDatabase, type FreshDatabase } from '../server/store/testing-pg.ts'
+import { ADMIN_TOKEN, adminClient, freePort, healthy, startChild, waitFor } from './harness.ts'
+
+// Replicas as real processes of `npm start`'s entry point on one fresh PostgreSQL database, each
+// with its own data dir and port and the same admin token; protocol-only devices (right-shaped
+// random deltas, no training) whose requests rotate over the replicas.
+
+interface Replica {
+  url: string
+  child: ChildProcess
+  output: string[]
+}
+
+let db: FreshDatabase
+const replicas: Replica[] = []
+
+async function startReplica(): Promise<Replica> {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const dataDir = await mkdtemp(join(tmpdir(), 'pollen-replica-'))
+  const output: string[] = []
+  const child = startChild(port, dataDir, output, {
+    POLLEN_DATABASE_URL: db.url,
+    POLLEN_TAKEOVER_POLL_MS: '200',
+  })
+  const replica = { url, child, output }
+  replicas.push(replica)
+  return replica
+}
+
+const live = () => replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
+
+/** The replica that owns the task now: the latest "owned here" line, by epoch. */
+function owner(taskId: string): Replica | undefined {
+  let best: { replica: Replica; epoch: number } | undefined
+  for (const replica of live())
+    for (const m of replica.output.join('').matchAll(/task (\S+): owned here \(epoch (\d+)\)/g))
+      if (m[1] === taskId && (!best || Number(m[2]) > best.epoch))
+        best = { replica, epoch: Number(m[2]) }
+  return best?.replica
+}
+
+function kill9(replica: Replica) {
+  const exited = new Promise((r) => replica.child.once('exit', r))
+  replica.child.kill('SIGKILL')
+  return exited
+}
+
+/** A protocol-only device: enrolled once, then any replica takes its requests. */
+async function device(url: string) {
+  const response = await fetch(`${url}/api/v1/devices`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION }),
+  })
+  const { token } = (await response.json()) as { token: string }
+  return { Authorization: `Bearer ${token}` }
+}
+type Device = Awaited<ReturnType<typeof device>>
+
+const EXAMPLES = 40
+
+async function checkin(at: Replica, auth: Device): Promise<CheckinAnswer> {
+  const response = await fetch(`${at.url}/api/v1/devices/checkin`, {
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: { backend: 'wasm' },
+      datasets: [{ name: 'mnist', examples: EXAMPLES, labels: [EXAMPLES] }],
+    }),
+  })
+  return (await response.json()) as CheckinAnswer
+}
+
+/** A right-shaped random delta (the weights of the round's model, scaled down). */
+async function upload(at: Replica, auth: Device, a: Assignment, seed: number) {
+  const model = await fetch(`${at.url}${a.model.url}`, { headers: auth })
+  const weights = decodeContainer(new Uint8Array(await model.arrayBuffer())).tensors
+  const tensors = weights.map((w) => ({
+    ...w,
+    data: w.data.map((_, k) => Math.sin(seed + k) * 0.001),
+  }))
+  const steps = plannedSteps(a.plan, EXAMPLES)
+  const examples = Math.min(EXAMPLES, steps * a.plan.batchSize) - (seed % 7)
+  const response = await fetch(`${at.url}${a.uploadUrl}`, {
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/octet-stream' },
+    body: encodeContainer({
+      tensors,
+      metadata: { baseModel: a.model.hash, examples, steps },
+    }) as Uint8Array<ArrayBuffer>,
+  })
+  return { answer: (await response.json()) as UploadAnswer, examples }
+}
+
+const spec = (total: number, clientsPerRound: number): TaskSpecInput => ({
+  name: 'replicas',
+  purpose: 'Train a digit reader on three replicas; only weight updates leave the phone.',
+  model: { preset: 'mnist-2nn' },
+  train: { batchSize: 8, localEpochs: 1 },
+  rounds: { total, clientsPerRound, minReports: 2, overSelect: 1, deadlineSeconds: 120 },
+  aggregation: { normBound: 'off', weightBound: 'off' },
+})
+
+const admin = () => adminClient(live()[0]!.url, ADMIN_TOKEN)
+
+async function committed(taskId: string, n: number): Promise<RoundView> {
+  return waitFor(
+    async () => (await admin().rounds(taskId)).find((r) => r.round === n && r.status !== 'open'),
+    60_000,
+    `round ${n} of ${taskId} to close`,
+  )
+}
+
+/** Devices report in the task's round `n`, each request on the next replica in turn. */
+async function play(taskId: string, n: number, devices: Device[], start = 0) {
+  let examples = 0
+  let turn = start
+  const next = () => live()[turn++ % live().length]!
+  for (const [i, auth] of devices.entries()) {
+    const a = await waitFor(
+      async () => {
+        const answer = await checkin(next(), auth)
+        return answer.type === 'assignment' && answer.taskId === taskId ? answer : undefined
+      },
+      30_000,
+      `device ${i} selected in round ${n}`,
+    )
+    expect(a.round).toBe(n)
+    const { answer, examples: e } = await upload(next(), auth, a, n * 100 + i)
+    expect(answer.type).toBe('accepted')
+    examples += e
+  }
+  return examples
+}
+
+beforeAll(async () => {
+  db = await freshDatabase('replicas')
+  // Started together on an empty database: one set of migrations between them.
+  const started = await Promise.all([startReplica(), startReplica(), startReplica()])
+  for (const r of started)
+    await waitFor(healthy(r.url), 120_000, `a replica to start: ${r.output.join('')}`)
+}, 180_000)
+
+afterAll(async () => {
+  for (const r of live()) await kill9(r)
+  await db.drop()
+})
+
+describe('three coordinator replicas on one PostgreSQL database', () => {
+  it('run a 5-round task with 30 devices spread over them: each round counts exactly what was accepted', async () => {
+    const devices = await Promise.all(Array.from({ length: 30 }, () => device(live()[0]!.url)))
+    const task = await admin().createTask(spec(5, 6))
+    for (let n = 1; n <= 5; n++) {
+      const examples = await play(task.id, n, devices.slice((n - 1) * 6, n * 6), n)
+      const round = await committed(task.id, n)
+      expect(round).toMatchObject({ status: 'committed', reported: 6, selected: 6 })
+      expect(round.examples).toBe(examples)
+    }
+    await waitFor(
+      async () => ((await admin().task(task.id)).status === 'completed' ? true : undefined),
+      30_000,
+      'the task to complete',
+    )
+    // /metrics on every replica: its own tasks owned, and the cluster's replicas.
+    const texts = await Promise.all(
+      live().map(async (r) => (await fetch(`${r.url}/metrics`)).text()),
+    )
+    for (const text of texts) {
+      expect(text).toContain('pollen_cluster_replicas{state="alive"} 3')
+      expect(text).toContain('pollen_cluster_replicas{state="registered"} 3')
+    }
+    const owned = texts.map((t) => Number(/pollen_replica_tasks_owned\{[^}]*\} (\d+)/.exec(t)?.[1]))
+    // The task completed: nobody owns it now, or its owner still does; never two.
+    expect(owned.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1)
+  }, 300_000)
+
+  it('count the updates a replica accepted before it was killed (kill -9, not the owner)', async () => {
+    const devices = await Promise.all(Array.from({ length: 4 }, () => device(live()[0]!.url)))
+    const task = await admin().createTask(spec(1, 4))
+    const owning = await waitFor(() => owner(task.id), 30_000, 'an owner')
+    const victim = live().find((r) => r !== owning)!
+    let examples = 0
+    // Two devices check in and upload on the victim, which answers accepted; then it dies.
+    for (const [i, auth] of devices.slice(0, 2).entries()) {
+      const a = await waitFor(
+        async () => {
+          const answer = await checkin(victim, auth)
+          return answer.type === 'assignment' && answer.taskId === task.id ? answer : undefined
+        },
+        30_000,
+        'a selection',
+      )
+      const { answer, examples: e } = await upload(victim, auth, a, 500 + i)
+      expect(answer.type).toBe('accepted')
+      examples += e
+    }
+    await kill9(victim)
+    examples += await play(task.id, 1, devices.slice(2))
+    const round = await committed(task.id, 1)
+    expect(round).toMatchObject({ status: 'committed', reported: 4 })
+    expect(round.examples).toBe(examples)
+  }, 180_000)
+
+  it('carry the open round on when the owner is killed (kill -9): contiguous rounds, an unbroken model chain', async () => {
+    const devices = await Promise.all(Array.from({ length: 6 }, () => device(live()[0]!.url)))
+    const task = await admin().createTask(spec(2, 3))
+    const first = await waitFor(() => owner(task.id), 30_000, 'an owner')
+    // One report in, then the owner dies mid-round.
+    let examples = await play(task.id, 1, devices.slice(0, 1))
+    await kill9(first)
+    const second = await waitFor(() => owner(task.id), 30_000, 'a new owner')
+    expect(second).not.toBe(first)
+    examples += await play(task.id, 1, devices.slice(1, 3))
+    const one = await committed(task.id, 1)
+    expect(one).toMatchObject({ status: 'committed', reported: 3, examples })
+    await play(task.id, 2, devices.slice(3, 6))
+    const two = await committed(task.id, 2)
+    const rounds = await admin().rounds(task.id)
+    expect(rounds.map((r) => r.round)).toEqual([1, 2])
+    expect(two.baseModel).toBe(one.model)
+    // Every model's bytes hash to its name.
+    for (const hash of [one.baseModel, one.model!, two.model!]) {
+      const bytes = new Uint8Array(
+        await (await admin().call(`/api/v1/models/${hash}`)).arrayBuffer(),
+      )
+      expect(await sha256Hex(bytes)).toBe(hash)
+    }
+  }, 180_000)
+})

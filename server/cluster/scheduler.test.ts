@@ -1,0 +1,384 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type Assignment,
+  type CheckinRequest,
+  plannedSteps,
+  type TaskSpecInput,
+  TaskSpecSchema,
+} from '../../shared/protocol/index.ts'
+import { encodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
+import { useBackend } from '../../shared/tf/index.ts'
+import { fileBlobStore } from '../blobs/index.ts'
+import { systemClock } from '../clock/index.ts'
+import { createEventBus } from '../events/index.ts'
+import { createMetrics } from '../metrics/index.ts'
+import { createModelRegistry, type ModelRegistry } from '../models/index.ts'
+import { PollenError } from '../errors.ts'
+import type { DeviceRecord, Store } from '../store/index.ts'
+import { postgresStore } from '../store/postgres.ts'
+import { freshDatabase, type FreshDatabase } from '../store/testing-pg.ts'
+import { createLedger } from './ledger.ts'
+import { createClusterScheduler, type ClusterScheduler } from './scheduler.ts'
+
+// Replicas in one process, each with its own pool, store, ledger, event bus and cache, on one
+// fresh PostgreSQL database: what separate processes share is the database (and a blob
+// directory here). Ownership is handed over explicitly (acquire/lose), as Ownership would.
+
+const request: CheckinRequest = {
+  protocolVersion: 1,
+  capabilities: { backend: 'wasm', examplesPerSecond: 100 },
+  datasets: [{ name: 'mnist', examples: 40, labels: [40] }],
+}
+
+const spec = (extra: Partial<TaskSpecInput> = {}) =>
+  TaskSpecSchema.parse({
+    name: 'replicas',
+    purpose: 'Train a digit reader on replicas; only weight updates leave the phone.',
+    model: { preset: 'mnist-2nn' },
+    train: { batchSize: 8, localEpochs: 1 },
+    rounds: { total: 3, clientsPerRound: 4, minReports: 2, overSelect: 1, deadlineSeconds: 60 },
+    aggregation: { normBound: 'off', weightBound: 'off' },
+    ...extra,
+  })
+
+interface Replica {
+  id: string
+  pool: pg.Pool
+  store: Store
+  scheduler: ClusterScheduler
+  dead: boolean
+}
+
+let db: FreshDatabase
+let blobDir: string
+let models: ModelRegistry
+const replicas: Replica[] = []
+const dead = new Set<string>()
+/** What the replicas logged, each line after its replica's id. */
+const logs: string[] = []
+
+async function replica(id: string, pollMs = 50): Promise<Replica> {
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 })
+  const store = await postgresStore(pool)
+  const scheduler = createClusterScheduler({
+    store,
+    models,
+    evaluator: { evaluate: () => Promise.resolve(null) },
+    clock: systemClock,
+    events: createEventBus(),
+    metrics: createMetrics(),
+    ledger: createLedger(pool),
+    replicaId: id,
+    alive: (other) => Promise.resolve(!dead.has(other)),
+    log: (m) => logs.push(`${id}: ${m}`),
+    pollMs,
+    partialWaitMs: 3000,
+  })
+  await scheduler.start()
+  const r = { id, pool, store, scheduler, dead: false }
+  replicas.push(r)
+  return r
+}
+
+/** The task's ownership moved to `to`, with the epoch bumped as Ownership does. */
+async function own(to: Replica, taskId: string, from?: Replica) {
+  from?.scheduler.lose(taskId)
+  const { rows } = await to.pool.query<{ owner_epoch: string }>(
+    'update tasks set owner_epoch = owner_epoch + 1 where id = $1 returning owner_epoch',
+    [taskId],
+  )
+  await to.scheduler.acquire(taskId, Number(rows[0]!.owner_epoch))
+}
+
+async function enrol(store: Store, ids: string[]): Promise<DeviceRecord[]> {
+  return Promise.all(
+    ids.map(async (id) => {
+      const device: DeviceRecord = {
+        ...{ id, tokenHash: `hash-${id}`, label: null, capabilities: null, datasets: [] },
+        ...{ enrolledAt: 0, lastSeenAt: 0 },
+      }
+      await store.insertDevice(device)
+      return device
+    }),
+  )
+}
+
+/** A random delta the size of the model's update, with honest metadata for `a`'s plan. */
+function update(a: Assignment, seed: number) {
+  const steps = plannedSteps(a.plan, 40)
+  const examples = Math.min(40, steps * a.plan.batchSize) - (seed % 5)
+  const delta: NamedTensor[] = models.info(a.model.spec).updateSpec.map(({ name, shape }) => {
+    const data = new Float32Array(shape.reduce((x, y) => x * y, 1))
+    for (let k = 0; k < data.length; k++) data[k] = Math.sin(seed * 7.1 + k) * 0.01
+    return { name, shape, dtype: 'float32' as const, data }
+  })
+  const metadata = { examples, steps, baseModel: a.model.hash, loss: 1 + (seed % 3) }
+  return { bytes: encodeContainer({ tensors: delta, metadata }), delta, examples }
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000) {
+  const until = Date.now() + ms
+  for (;;) {
+    const got = await probe()
+    if (got !== undefined) return got
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+const roundsOf = (store: Store, taskId: string) => store.listRounds(taskId)
+
+/** w + Σ nᵢΔᵢ / Σ nᵢ: what FedAvg at lr 1 makes of the accepted updates. */
+function fedAvg(base: NamedTensor[], accepted: { delta: NamedTensor[]; examples: number }[]) {
+  const total = accepted.reduce((n, u) => n + u.examples, 0)
+  return base.map((w) => {
+    const out = Float64Array.from(w.data)
+    for (const u of accepted) {
+      const d = u.delta.find((t) => t.name === w.name)!
+      for (let k = 0; k < out.length; k++) out[k]! += (u.examples / total) * d.data[k]!
+    }
+    return out
+  })
+}
+
+type Accepted = { delta: NamedTensor[]; examples: number }
+
+/** `device` checks in on `via` and uploads an update for the assignment on `upTo`. */
+async function report(
+  taskId: string,
+  device: DeviceRecord,
+  via: Replica,
+  upTo: Replica,
+  seed: number,
+) {
+  const answer = (await via.scheduler.checkin(device, request)) as Assignment
+  expect(answer.type).toBe('assignment')
+  const u = update(answer, seed)
+  const result = await upTo.scheduler.upload({
+    device,
+    taskId,
+    round: answer.round,
+    readBody: () => Promise.resolve(u.bytes),
+  })
+  expect(result.answer.type).toBe('accepted')
+  return u
+}
+
+/** The round once it closed (the database's record). */
+const closedRound = (store: Store, taskId: string, n: number) =>
+  waitFor(`round ${n} closed`, async () =>
+    (await store.listRounds(taskId)).find((r) => r.round === n && r.status !== 'open'),
+  )
+
+/** The committed model is FedAvg of `accepted` on `baseModel` (sampled entries). */
+async function expectFedAvg(baseModel: string, model: string, accepted: Accepted[]) {
+  const expected = fedAvg(await models.weights(baseModel), accepted)
+  const got = await models.weights(model)
+  got.forEach((w, i) => {
+    const want = expected[i]!
+    for (let k = 0; k < w.data.length; k += 997) expect(w.data[k]).toBeCloseTo(want[k]!, 5)
+  })
+}
+
+/** Waits until every replica in `rs` sees the task's round `n`. */
+const seen = (rs: Replica[], taskId: string, n: number) =>
+  waitFor(`the replicas to see round ${n}`, () =>
+    Promise.resolve(
+      rs.every((r) => r.scheduler.listTasks().find((t) => t.id === taskId)?.round === n) ||
+        undefined,
+    ),
+  )
+
+beforeAll(async () => {
+  await useBackend('wasm')
+  db = await freshDatabase('cluster_sched')
+  blobDir = await mkdtemp(join(tmpdir(), 'pollen-cluster-'))
+  models = createModelRegistry({ blobs: fileBlobStore(blobDir) })
+}, 60_000)
+
+afterAll(async () => {
+  for (const r of replicas) {
+    await r.scheduler.stop()
+    await r.pool.end()
+  }
+  await models.close()
+  await db.drop()
+  await rm(blobDir, { recursive: true, force: true })
+})
+
+describe('the cluster scheduler on PostgreSQL', () => {
+  it('refuses what replicas cannot run yet, naming the field', async () => {
+    const a = replicas[0] ?? (await replica('a'))
+    for (const [extra, field] of [
+      [{ mode: 'async' }, 'mode'],
+      [{ secureAggregation: {} }, 'secureAggregation'],
+      [{ privacy: { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10 } }, 'privacy'],
+    ] as const) {
+      const asked = spec({ aggregation: {}, ...(extra as Partial<TaskSpecInput>) })
+      const error = await a.scheduler.createTask(asked).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(PollenError)
+      expect((error as PollenError).field).toBe(field)
+      expect((error as PollenError).message).toMatch(/not yet on PostgreSQL replicas/)
+    }
+    expect(await a.store.listTasks()).toEqual([])
+  })
+
+  it('runs a task over two replicas: selections and uploads on either, partials merged, the model is FedAvg of what was accepted', async () => {
+    const a = replicas[0] ?? (await replica('a'))
+    const b = await replica('b')
+    const task = await b.scheduler.createTask(spec())
+    await own(a, task.id)
+    const devices = await enrol(
+      a.store,
+      Array.from({ length: 12 }, (_, i) => `dev-${i}`),
+    )
+    for (let n = 1; n <= 3; n++) {
+      const round = await waitFor(`round ${n} open`, async () =>
+        (await roundsOf(a.store, task.id)).find((r) => r.round === n),
+      )
+      const base = await models.weights(round.baseModel)
+      // Both replicas see the round before devices come.
+      await waitFor('the replicas to see it', () =>
+        Promise.resolve(
+          replicas.every((r) => r.scheduler.getTask(task.id).round === n) || undefined,
+        ),
+      )
+      const accepted: { delta: NamedTensor[]; examples: number }[] = []
+      const group = devices.slice((n - 1) * 4, n * 4)
+      for (const [i, device] of group.entries()) {
+        const via = i % 2 === 0 ? a : b
+        const answer = (await via.scheduler.checkin(device, request)) as Assignment
+        expect(answer.type).toBe('assignment')
+        expect(answer.round).toBe(n)
+        // A reload on the other replica gets the same assignment, not a second selection.
+        const again = await (via === a ? b : a).scheduler.checkin(device, request)
+        expect(again).toMatchObject({ type: 'assignment', round: n })
+        const u = update(answer, n * 10 + i)
+        const upTo = i % 3 === 0 ? a : b
+        const result = await upTo.scheduler.upload({
+          device,
+          taskId: task.id,
+          round: n,
+          readBody: () => Promise.resolve(u.bytes),
+        })
+        expect(result.answer.type).toBe('accepted')
+        accepted.push(u)
+        // The same update again, on the other replica: a duplicate, counted once.
+        const twice = await (upTo === a ? b : a).scheduler.upload({
+          device,
+          taskId: task.id,
+          round: n,
+          readBody: () => Promise.resolve(u.bytes),
+        })
+        expect(twice.answer.type).toBe('duplicate')
+      }
+      const closed = await waitFor(`round ${n} committed`, async () =>
+        (await roundsOf(a.store, task.id)).find((r) => r.round === n && r.status !== 'open'),
+      )
+      expect(closed).toMatchObject({ status: 'committed', selected: 4, reported: 4, dropped: 0 })
+      expect(closed.examples).toBe(accepted.reduce((s, u) => s + u.examples, 0))
+      expect(closed.baseModel).toBe(round.baseModel)
+      const expected = fedAvg(base, accepted)
+      const got = await models.weights(closed.model!)
+      got.forEach((w, i) => {
+        const want = expected[i]!
+        for (let k = 0; k < w.data.length; k += 997) expect(w.data[k]).toBeCloseTo(want[k]!, 5)
+      })
+    }
+    // Every close merged both replicas' partials: no spool was read.
+    expect(logs.filter((m) => /spool is read/.test(m))).toEqual([])
+    const done = await waitFor('the task completed', async () => {
+      const t = await a.store.getTask(task.id)
+      return t?.status === 'completed' ? t : undefined
+    })
+    expect(done.committedRounds).toBe(3)
+  }, 120_000)
+
+  it('counts the updates of a replica that died after accepting them: the owner reads its spool', async () => {
+    const a = replicas.find((r) => r.id === 'a')!
+    const c = await replica('c')
+    const task = await a.scheduler.createTask(spec({ rounds: { ...spec().rounds, total: 1 } }))
+    await own(a, task.id)
+    await seen([a, c], task.id, 1)
+    const devices = await enrol(a.store, ['c-0', 'c-1', 'c-2', 'c-3'])
+    const accepted: Accepted[] = []
+    accepted.push(await report(task.id, devices[0]!, c, c, 101))
+    accepted.push(await report(task.id, devices[1]!, c, c, 102))
+    // c dies: no partial from it, ever; its accepted updates are durable in the spool.
+    dead.add('c')
+    await c.scheduler.stop()
+    await c.pool.end()
+    replicas.splice(replicas.indexOf(c), 1)
+    accepted.push(await report(task.id, devices[2]!, a, a, 103))
+    accepted.push(await report(task.id, devices[3]!, a, a, 104))
+    const closed = await closedRound(a.store, task.id, 1)
+    expect(closed).toMatchObject({ status: 'committed', reported: 4 })
+    expect(closed.examples).toBe(accepted.reduce((n, u) => n + u.examples, 0))
+    await expectFedAvg(closed.baseModel, closed.model!, accepted)
+  }, 60_000)
+
+  it('carries an open round on when another replica takes the task over', async () => {
+    const a = replicas.find((r) => r.id === 'a')!
+    const b = replicas.find((r) => r.id === 'b')!
+    const task = await a.scheduler.createTask(spec({ rounds: { ...spec().rounds, total: 2 } }))
+    await own(a, task.id)
+    await seen([a, b], task.id, 1)
+    const devices = await enrol(a.store, ['t-0', 't-1', 't-2', 't-3', 't-4', 't-5', 't-6', 't-7'])
+    const accepted: Accepted[] = []
+    accepted.push(await report(task.id, devices[0]!, a, b, 201))
+    accepted.push(await report(task.id, devices[1]!, b, a, 202))
+    // The owner changes mid-round: the new one keeps the selections and the accepted updates.
+    await own(b, task.id, a)
+    expect(b.scheduler.owned()).toContain(task.id)
+    expect(a.scheduler.owned()).not.toContain(task.id)
+    accepted.push(await report(task.id, devices[2]!, a, a, 203))
+    accepted.push(await report(task.id, devices[3]!, b, b, 204))
+    const first = await closedRound(b.store, task.id, 1)
+    expect(first).toMatchObject({ status: 'committed', selected: 4, reported: 4 })
+    await expectFedAvg(first.baseModel, first.model!, accepted)
+    await seen([a, b], task.id, 2)
+    const more: Accepted[] = []
+    for (const [i, d] of devices.slice(4).entries())
+      more.push(await report(task.id, d, i % 2 ? a : b, i % 2 ? b : a, 300 + i))
+    const second = await closedRound(a.store, task.id, 2)
+    // The model chain: round 2 starts from round 1's model.
+    expect(second).toMatchObject({ status: 'committed', baseModel: first.model })
+    await expectFedAvg(second.baseModel, second.model!, more)
+    expect((await a.store.listRounds(task.id)).map((r) => r.round)).toEqual([1, 2])
+  }, 60_000)
+
+  it('feeds the spool to a round whose maths does not add up (bounds calibrated in the round)', async () => {
+    const a = replicas.find((r) => r.id === 'a')!
+    const b = replicas.find((r) => r.id === 'b')!
+    const task = await b.scheduler.createTask(
+      spec({ rounds: { ...spec().rounds, total: 1 }, aggregation: {} }),
+    )
+    await own(b, task.id)
+    await seen([a, b], task.id, 1)
+    const devices = await enrol(a.store, ['s-0', 's-1', 's-2', 's-3'])
+    let examples = 0
+    for (const [i, d] of devices.entries())
+      examples += (await report(task.id, d, i % 2 ? a : b, i % 2 ? b : a, 400 + i)).examples
+    const closed = await closedRound(a.store, task.id, 1)
+    expect(closed).toMatchObject({ status: 'committed', reported: 4, examples })
+    // The adaptive bounds calibrated on all four, across both replicas.
+    expect(closed.updateBounds?.norm).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('takes an upload on a replica that has not yet seen the round open (reads the task again)', async () => {
+    const a = replicas.find((r) => r.id === 'a') ?? (await replica('a'))
+    // Polls once a minute: it knows nothing of the task when the upload comes.
+    const slow = await replica('slow', 60_000)
+    // Created there: it caches the task before its first round opens (on the owner, a).
+    const task = await slow.scheduler.createTask(spec({ rounds: { ...spec().rounds, total: 1 } }))
+    await own(a, task.id)
+    const [d] = await enrol(a.store, ['slow-0'])
+    const u = await report(task.id, d!, a, slow, 600)
+    expect(u.examples).toBeGreaterThan(0)
+    expect(slow.scheduler.getTask(task.id).round).toBe(1)
+  }, 60_000)
+})
