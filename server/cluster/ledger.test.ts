@@ -183,6 +183,17 @@ describe('accept', () => {
     expect([...spooled[0]!.bytes]).toEqual([...update(d, 7).bytes])
   })
 
+  it('spools an update uncompressed, as its bytes came (migration 011)', async () => {
+    const d = devices[0]!
+    const bytes = new Uint8Array(100_000).fill(7) // compressible: stored whole all the same
+    expect(await replicas[0].accept({ ...update(d, 7), bytes })).toMatchObject({ type: 'accepted' })
+    const { rows } = await db.pool.query<{ stored: number }>(
+      'select pg_column_size(bytes) as stored from spool where task_id = $1 and device_id = $2',
+      [taskId, d],
+    )
+    expect(rows).toEqual([{ stored: 100_000 }])
+  })
+
   it('counts every update it accepted as the round closes, and the rest late', async () => {
     // Updates of 1 MB, so that they are still in flight when the owner (on a pool of its own)
     // closes as the first is spooled; five more come once the close has begun.
