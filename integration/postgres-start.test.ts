@@ -21,12 +21,12 @@ describe('npm start on a PostgreSQL server', () => {
   })
 
   /** A replica on a data dir of its own, the token left to the database, the demo task on. */
-  async function start(output: string[]) {
+  async function start(output: string[], database = db.url) {
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
     const dataDir = await mkdtemp(join(tmpdir(), 'pollen-pg-start-'))
     // A password the server (trust auth) ignores, to check that no log line shows it.
-    const withPassword = new URL(db.url)
+    const withPassword = new URL(database)
     withPassword.password = 'hunter2'
     const child = startChild(port, dataDir, output, {
       POLLEN_DATABASE_URL: withPassword.toString(),
@@ -100,6 +100,20 @@ describe('npm start on a PostgreSQL server', () => {
     const { rows } = await pgCount(db.url)
     expect(rows).toBe(1)
     await stop(second.child)
+  })
+
+  it('creates one demo task when replicas start together on an empty database', async () => {
+    const together = await freshDatabase('start_together')
+    try {
+      const outputs: string[][] = [[], [], []]
+      const replicas = await Promise.all(outputs.map((output) => start(output, together.url)))
+      expect((await pgCount(together.url)).rows).toBe(1)
+      const created = outputs.filter((o) => o.join('').includes('created the demo task'))
+      expect(created).toHaveLength(1)
+      await Promise.all(replicas.map((r) => stop(r.child)))
+    } finally {
+      await together.drop()
+    }
   })
 })
 

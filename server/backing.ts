@@ -36,6 +36,11 @@ export interface Backing {
   /** PostgreSQL mode: the process's pool, for the parts that share the server (events, cluster). */
   pool: pg.Pool | undefined
   adminToken: AdminToken
+  /**
+   * Whether this start is the one to create the demo task: always on a data dir with no task;
+   * on PostgreSQL, only the first replica ever to ask, so replicas starting together make one.
+   */
+  claimDemo(): Promise<boolean>
   /** Closes what it opened, after the coordinator has stopped using it. */
   close(): Promise<void>
 }
@@ -78,6 +83,7 @@ export async function openBacking(
       events: createEventBus(),
       pool: undefined,
       adminToken,
+      claimDemo: () => Promise.resolve(true),
       close: () => store.close(),
     }
   }
@@ -105,6 +111,10 @@ export async function openBacking(
       events,
       pool,
       adminToken,
+      async claimDemo() {
+        const demo = await settingOnce(postgresDatabase(pool), 'demo_task', () => 'claimed')
+        return demo.made
+      },
       async close() {
         await events.close()
         await store.close()

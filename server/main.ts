@@ -73,7 +73,11 @@ async function main() {
     log,
     models: { budget: config.modelBudget, buildTimeoutMs: config.modelBuildSeconds * 1000 },
   })
-  if (config.demoTask && coordinator.scheduler.listTasks().length === 0) {
+  if (
+    config.demoTask &&
+    coordinator.scheduler.listTasks().length === 0 &&
+    (await backing.claimDemo())
+  ) {
     const task = await coordinator.scheduler.createTask(DEMO_TASK)
     log(`created the demo task ${task.id} (${task.name})`)
   }
