@@ -88,6 +88,9 @@ export function createTaskCache(
 
   async function update(record: TaskRecord): Promise<LiveTask> {
     let live = tasks.get(record.id)
+    // Read before a round this replica has since seen open (a poll that raced the owner's
+    // openNext): applying it would forget the open round until the next poll.
+    if (live && record.round < live.record.round) return live
     // The same record object: the task's strategy reads its spec as each round begins.
     if (live) Object.assign(live.record, record)
     else live = addLiveTask(record, models.info(record.spec.model))
