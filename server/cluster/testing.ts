@@ -1,9 +1,9 @@
 import pg from 'pg'
-import { noParticipation } from '../../shared/protocol/index.ts'
 import { migrate } from '../store/migrate.ts'
 import { postgresDatabase } from '../store/postgres.ts'
 import { freshDatabase } from '../store/testing-pg.ts'
-import { FRESH_ROUND, type RoundRecord } from '../store/types.ts'
+import type { RoundRecord } from '../store/types.ts'
+import { nextRound } from '../rounds/transitions.ts'
 
 /** A fresh, migrated database on the test server, a pool on it, and how to drop it after. */
 export async function clusterDatabase(prefix: string) {
@@ -21,22 +21,8 @@ export async function clusterDatabase(prefix: string) {
 }
 
 /** A round as it opens, nothing in it yet. */
-export const openRoundRecord = (taskId: string, round: number): RoundRecord => ({
-  taskId,
-  round,
-  status: 'open',
-  baseModel: 'base',
-  model: null,
-  ...FRESH_ROUND,
-  participation: noParticipation(),
-  accuracy: null,
-  loss: null,
-  accuracyByLabel: null,
-  confusion: null,
-  trainingLoss: null,
-  epsilon: null,
-  startedAt: 1,
-})
+export const openRoundRecord = (taskId: string, round: number): RoundRecord =>
+  nextRound({ id: taskId, round, modelHash: 'base' }, 1)
 
 /** A running task at epoch 0 and round 0, straight into the table. */
 export async function insertTask(pool: pg.Pool, id: string) {

@@ -12,7 +12,10 @@ export type CloseReason = 'target' | 'deadline' | 'secure aggregation'
 const STOPPED = Symbol('stopped')
 
 /** The record of the task's round `task.round` as it opens, on the task's current model. */
-export const nextRound = (task: TaskRecord, startedAt: number): RoundRecord => ({
+export const nextRound = (
+  task: Pick<TaskRecord, 'id' | 'round' | 'modelHash'>,
+  startedAt: number,
+): RoundRecord => ({
   taskId: task.id,
   round: task.round,
   status: 'open',
