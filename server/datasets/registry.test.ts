@@ -55,6 +55,22 @@ describe('datasets', () => {
     expect(await again.examples('mnist')).toEqual(digits)
   })
 
+  it('starts beside another registry on one store: one declares the built-in, both hold it', async () => {
+    const first = await setup()
+    const second = await setup(first.db)
+    const digits = {
+      count: 1,
+      shape: [28, 28, 1],
+      features: new Uint8Array(784),
+      labels: Uint8Array.from([7]),
+    }
+    const builtIn = [{ spec: MNIST_DATASET, heldOut: digits }]
+    await Promise.all([first.datasets.start(builtIn), second.datasets.start(builtIn)])
+    expect(await first.db.listDatasets()).toHaveLength(1)
+    for (const { datasets } of [first, second])
+      expect(datasets.heldOut('mnist')).toMatchObject({ examples: 1 })
+  })
+
   it('refuses a second declaration of a name, and keeps features and classes through a patch', async () => {
     const { datasets, clock } = await setup()
     await datasets.create(FLOWERS)

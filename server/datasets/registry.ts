@@ -92,8 +92,9 @@ export function createDatasets({ store, blobs, clock, cacheSize = 4 }: DatasetsO
       for (const record of await store.listDatasets()) records.set(record.name, record)
       for (const { spec, heldOut } of builtIn) {
         if (records.has(spec.name)) continue
-        await this.create(spec)
-        if (heldOut) await this.setHeldOut(spec.name, heldOut)
+        // Replicas starting together: another may declare it first (its held-out set the same).
+        const theirs = await this.create(spec).then(() => null, takeTheirs(store, records, spec))
+        if (heldOut && !theirs?.heldOut) await this.setHeldOut(spec.name, heldOut)
       }
     },
     spec: (name: string) => records.get(name)?.spec,
@@ -189,3 +190,13 @@ function heldOutMisfit({ name, spec }: DatasetRecord, examples: HeldOutExamples)
     return null
   return `dataset ${name} changed while its held-out set was read (it takes [${shape.join(', ')}] in ${classes} classes): upload it again`
 }
+
+/** A failed declaration: the record another replica stored, kept here; or the error again. */
+const takeTheirs =
+  (store: Store, records: Map<string, DatasetRecord>, { name }: DatasetSpec) =>
+  async (error: unknown) => {
+    const theirs = await store.getDataset(name)
+    if (!theirs) throw error
+    records.set(name, theirs)
+    return theirs
+  }
