@@ -1,27 +1,15 @@
 import { describe, expect, it, vi } from 'vitest'
-import { noParticipation } from '../../shared/protocol/index.ts'
-import { FRESH_ROUND, type AssignmentRecord, type RoundRecord } from '../store/index.ts'
+import type { AssignmentRecord, RoundRecord } from '../store/index.ts'
 import { fakeCore, INFO, liveTask, taskRecord } from './fakes.ts'
 import type { RoundPolicy } from './live.ts'
 import { createPrivacyBudget } from './privacy-budget.ts'
 import { createQueries } from './queries.ts'
-import { createTransitions } from './transitions.ts'
+import { createTransitions, nextRound } from './transitions.ts'
 
 const stored = (round: number, more: Partial<RoundRecord> = {}): RoundRecord => ({
-  taskId: 't1',
-  round,
+  ...nextRound({ id: 't1', round, modelHash: `base${round}` }, 0),
   status: 'committed',
-  baseModel: `base${round}`,
   model: `model${round}`,
-  ...FRESH_ROUND,
-  participation: noParticipation(),
-  accuracy: null,
-  loss: null,
-  accuracyByLabel: null,
-  confusion: null,
-  trainingLoss: null,
-  epsilon: null,
-  startedAt: 0,
   ...more,
 })
 

@@ -1,31 +1,20 @@
 import { describe, expect, it, vi } from 'vitest'
-import { noParticipation, type UpdateBounds } from '../../shared/protocol/index.ts'
+import type { UpdateBounds } from '../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
 import type { ModelRegistry } from '../models/index.ts'
-import { FRESH_ROUND, type RoundRecord, type Store, type TaskRecord } from '../store/index.ts'
+import type { RoundRecord, Store, TaskRecord } from '../store/index.ts'
 import { fakeCore, INFO, liveTask, taskRecord } from './fakes.ts'
 import type { LiveTask, RoundPolicy } from './live.ts'
 import { createPrivacyBudget } from './privacy-budget.ts'
 import { createRecovery } from './recovery.ts'
-import type { Transitions } from './transitions.ts'
+import { nextRound, type Transitions } from './transitions.ts'
 
 const bounds = (norm: number): UpdateBounds => ({ norm, weight: null, clipped: 0, capped: 0 })
 
 const stored = (taskId: string, round: number, more: Partial<RoundRecord> = {}): RoundRecord => ({
-  taskId,
-  round,
+  ...nextRound({ id: taskId, round, modelHash: 'b' }, 0),
   status: 'committed',
-  baseModel: 'b',
   model: 'm',
-  ...FRESH_ROUND,
-  participation: noParticipation(),
-  accuracy: null,
-  loss: null,
-  accuracyByLabel: null,
-  confusion: null,
-  trainingLoss: null,
-  epsilon: null,
-  startedAt: 0,
   ...more,
 })
 
