@@ -1,7 +1,3 @@
-import type { ChildProcess } from 'node:child_process'
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type Assignment,
@@ -14,52 +10,15 @@ import {
 } from '../shared/protocol/index.ts'
 import { decodeContainer, encodeContainer, sha256Hex } from '../shared/tensors/index.ts'
 import { freshDatabase, type FreshDatabase } from '../server/store/testing-pg.ts'
-import { ADMIN_TOKEN, adminClient, freePort, healthy, startChild, waitFor } from './harness.ts'
+import { ADMIN_TOKEN, adminClient, waitFor } from './harness.ts'
+import { type Replica, replicaSet } from './replica-set.ts'
 
 // Replicas as real processes of `npm start`'s entry point on one fresh PostgreSQL database, each
 // with its own data dir and port and the same admin token; protocol-only devices (right-shaped
 // random deltas, no training) whose requests rotate over the replicas.
 
-interface Replica {
-  url: string
-  child: ChildProcess
-  output: string[]
-}
-
 let db: FreshDatabase
-const replicas: Replica[] = []
-
-async function startReplica(): Promise<Replica> {
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const dataDir = await mkdtemp(join(tmpdir(), 'pollen-replica-'))
-  const output: string[] = []
-  const child = startChild(port, dataDir, output, {
-    POLLEN_DATABASE_URL: db.url,
-    POLLEN_TAKEOVER_POLL_MS: '200',
-  })
-  const replica = { url, child, output }
-  replicas.push(replica)
-  return replica
-}
-
-const live = () => replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
-
-/** The replica that owns the task now: the latest "owned here" line, by epoch. */
-function owner(taskId: string): Replica | undefined {
-  let best: { replica: Replica; epoch: number } | undefined
-  for (const replica of live())
-    for (const m of replica.output.join('').matchAll(/task (\S+): owned here \(epoch (\d+)\)/g))
-      if (m[1] === taskId && (!best || Number(m[2]) > best.epoch))
-        best = { replica, epoch: Number(m[2]) }
-  return best?.replica
-}
-
-function kill9(replica: Replica) {
-  const exited = new Promise((r) => replica.child.once('exit', r))
-  replica.child.kill('SIGKILL')
-  return exited
-}
+const { startAll, alive: live, owner, kill9 } = replicaSet()
 
 /** A protocol-only device: enrolled once, then any replica takes its requests. */
 async function device(url: string) {
@@ -153,9 +112,7 @@ async function play(taskId: string, n: number, devices: Device[], start = 0) {
 beforeAll(async () => {
   db = await freshDatabase('replicas')
   // Started together on an empty database: one set of migrations between them.
-  const started = await Promise.all([startReplica(), startReplica(), startReplica()])
-  for (const r of started)
-    await waitFor(healthy(r.url), 120_000, `a replica to start: ${r.output.join('')}`)
+  await startAll(db.url, 3)
 }, 180_000)
 
 afterAll(async () => {

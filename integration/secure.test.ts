@@ -2,46 +2,18 @@
 // train; the coordinator learns only the sum of the survivors' updates, unmasks it without the
 // devices that dropped after sharing, and abandons a round it cannot unmask.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDevice, type DeviceEvent, type Trainer } from '../client/device/index.ts'
-import { buildModel, getWeights } from '../shared/models/index.ts'
+import { createDevice, type DeviceEvent } from '../client/device/index.ts'
 import { PROTOCOL_VERSION } from '../shared/protocol/index.ts'
-import type { NamedTensor } from '../shared/tensors/index.ts'
 import { type Running, startCoordinator, waitFor } from './harness.ts'
+import { blankExamples, distanceFromMean, fixedTrainer, mnist2nnShapes } from './secure-devices.ts'
 
-/** The model's weight shapes (read once a TF.js backend is up). */
-let SHAPES: { name: string; shape: number[] }[] = []
-
-/** A delta of the model's shape whose entry k is `value` + k·1e-7 (so entries differ). */
-function delta(value: number): NamedTensor[] {
-  let k = 0
-  return SHAPES.map(({ name, shape }) => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1))
-    for (let i = 0; i < data.length; i++) data[i] = value + (k++ % 1000) * 1e-7
-    return { name, shape, dtype: 'float32' as const, data }
-  })
-}
-
-/**
- * Trains nothing: answers `delta(value)` after `ms`, long enough for keys and shares to go
- * first (a real device trains for longer).
- */
-const fixedTrainer = (value: number, ms = 2500): Trainer => ({
-  train: async () => {
-    await new Promise((resolve) => setTimeout(resolve, ms))
-    return { delta: delta(value), examples: 10, steps: 1, loss: 0.5 }
-  },
-})
-
-const examples = { count: 10, images: new Float32Array(10 * 784), labels: new Uint8Array(10) }
+let SHAPES: ReturnType<typeof mnist2nnShapes> = []
 
 describe('secure aggregation over HTTP', () => {
   let running: Running
   beforeAll(async () => {
     running = await startCoordinator()
-    SHAPES = getWeights(buildModel({ preset: 'mnist-2nn' })).map(({ name, shape }) => ({
-      name,
-      shape,
-    }))
+    SHAPES = mnist2nnShapes()
   })
   afterAll(() => running.close())
 
@@ -51,8 +23,8 @@ describe('secure aggregation over HTTP', () => {
     const devices = values.map((value, i) =>
       createDevice({
         server: running.url,
-        trainer: fixedTrainer(value),
-        examples: examples as never,
+        trainer: fixedTrainer(() => SHAPES, value),
+        examples: blankExamples,
         backend: 'wasm',
         label: `secure ${i}`,
         beforeUpload: () => Promise.resolve(drop.has(i) ? 'drop' : 'upload'),
@@ -68,12 +40,6 @@ describe('secure aggregation over HTTP', () => {
       return rounds[0]?.status !== 'open' ? rounds : undefined
     }, 60_000)
     return { closed: closed!, events }
-  }
-
-  const weights = async (hash: string) => {
-    const { decodeContainer } = await import('../shared/tensors/index.ts')
-    const response = await running.admin.call(`/api/v1/models/${hash}`)
-    return decodeContainer(new Uint8Array(await response.arrayBuffer())).tensors
   }
 
   it('commits the mean of the survivors’ updates, unmasked without the ones that dropped', async () => {
@@ -94,17 +60,8 @@ describe('secure aggregation over HTTP', () => {
       expect(events[i]!.find((e) => e.type === 'secure')).toMatchObject({ outcome: 'done' })
     expect(events[5]!.some((e) => e.type === 'uploaded')).toBe(false)
 
-    const before = await weights(closed.baseModel)
-    const after = await weights(closed.model!)
     const mean = (0.001 + 0.002 + 0.003 + 0.004 + 0.005) / 5
-    let worst = 0
-    let k = 0
-    for (const [t, tensor] of after.entries())
-      for (let i = 0; i < tensor.data.length; i++) {
-        const want = mean + (k++ % 1000) * 1e-7
-        worst = Math.max(worst, Math.abs(tensor.data[i]! - before[t]!.data[i]! - want))
-      }
-    // Quantization (5 × 2^-32-ish per unit) and float32 rounding of the weights.
+    const worst = await distanceFromMean(running.admin.call, closed, mean)
     expect(worst).toBeLessThan(1e-6)
   }, 90_000)
 

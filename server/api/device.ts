@@ -172,23 +172,23 @@ export function deviceRoutes(deps: DeviceDeps) {
 
   // Secure aggregation (SecAgg+): the stages of a round, each device's part (docs/PROTOCOL.md).
   const secagg = '/tasks/:id/rounds/:round/secagg'
-  app.get(secagg, load, requireDevice(store), (c) => {
+  app.get(secagg, load, requireDevice(store), async (c) => {
     c.header('Cache-Control', 'no-store')
-    return c.json(scheduler.secureView(c.get('device'), c.req.param('id'), roundParam(c)))
+    return c.json(await scheduler.secureView(c.get('device'), c.req.param('id'), roundParam(c)))
   })
   app.post(`${secagg}/keys`, secureLimit, requireDevice(store), async (c) => {
     const keys = await parseJson(c, KeysMessageSchema)
-    scheduler.secureKeys(c.get('device'), c.req.param('id'), roundParam(c), keys)
+    await scheduler.secureKeys(c.get('device'), c.req.param('id'), roundParam(c), keys)
     return c.json({ type: 'accepted' })
   })
   app.post(`${secagg}/shares`, secureLimit, requireDevice(store), async (c) => {
     const shares = await parseJson(c, SharesMessageSchema)
-    scheduler.secureShares(c.get('device'), c.req.param('id'), roundParam(c), shares)
+    await scheduler.secureShares(c.get('device'), c.req.param('id'), roundParam(c), shares)
     return c.json({ type: 'accepted' })
   })
   app.post(`${secagg}/reveal`, secureLimit, requireDevice(store), async (c) => {
     const reveal = await parseJson(c, RevealMessageSchema)
-    scheduler.secureReveal(c.get('device'), c.req.param('id'), roundParam(c), reveal)
+    await scheduler.secureReveal(c.get('device'), c.req.param('id'), roundParam(c), reveal)
     return c.json({ type: 'accepted' })
   })
 

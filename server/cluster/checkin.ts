@@ -6,6 +6,7 @@ import { retryLater } from '../rounds/pace.ts'
 import { assignment, eligibleTasks, noteCheckin } from '../rounds/selection.ts'
 import type { DeviceRecord } from '../store/index.ts'
 import type { Ledger } from './ledger.ts'
+import type { ClusterSecure } from './secure.ts'
 
 /**
  * A check-in on any replica: today's eligibility and work sizing (selection.ts), with the
@@ -17,11 +18,13 @@ export function createClusterCheckin(
   core: Core,
   {
     ledger,
+    secure,
     replicaId,
     retry,
     random,
   }: {
     ledger: Ledger
+    secure: Pick<ClusterSecure, 'selecting' | 'mayRejoin'>
     replicaId: string
     retry: { minSeconds: number; maxSeconds: number }
     random: () => number
@@ -53,6 +56,8 @@ export function createClusterCheckin(
       .map((t) => ({ live: t, round: t.open! }))
       .sort((a, b) => load(a.round) - load(b.round))
     for (const { live, round } of candidates) {
+      // A secure round takes devices only until its participants are fixed.
+      if (!(await secure.selecting(live, round))) continue
       const answer = await select(live, round, device)
       if (answer) return answer
     }
@@ -88,6 +93,8 @@ export function createClusterCheckin(
     })
     if (outcome.type === 'full') r.selected = Math.max(r.selected, selectedPerRound(round.settings))
     if (outcome.type === 'already' && outcome.state === 'assigned') {
+      // A secure round's device that lost its keys (a reload) cannot rejoin once it advertised.
+      if (!(await secure.mayRejoin(live, round, device.id))) return undefined
       const stored = await ledger.round(live.record.id, r.round)
       if (stored?.deadlineAt != null) r.deadlineAt = stored.deadlineAt
       return assignment(live, round, device, clock.now())

@@ -5,6 +5,7 @@ import { roundView } from '../rounds/views.ts'
 import type { Ledger } from './ledger.ts'
 import { restoreStrategy, roundOutcome } from './outcome.ts'
 import type { Partials } from './partials.ts'
+import type { ClusterSecure } from './secure.ts'
 
 /**
  * The owner's close of a round: selecting → closing (fenced; uploads after it are late), every
@@ -14,7 +15,12 @@ import type { Partials } from './partials.ts'
  */
 export function createClose(
   core: Core,
-  { ledger, partials, commit }: { ledger: Ledger; partials: Partials; commit: Commit },
+  {
+    ledger,
+    partials,
+    secure,
+    commit,
+  }: { ledger: Ledger; partials: Partials; secure: ClusterSecure; commit: Commit },
 ) {
   const { store, clock, events, metrics, log } = core
   /** Tasks whose round is closing here now (the cache leaves their record alone meanwhile). */
@@ -45,7 +51,10 @@ export function createClose(
         aggregation: live.strategy.beginRound({ round: n, spec: live.info.updateSpec }),
       }
       await restoreStrategy(core.models, live)
-      await partials.gather(live, n, merged.aggregation)
+      // A secure round's survivors reveal their shares and the masked sum is unmasked.
+      const unmasked = task.spec.secureAggregation
+        ? await secure.unmask(live, merged, partials)
+        : await partials.gather(live, n, merged.aggregation).then(() => null)
       await roundOutcome(store, ledger, merged)
       const r = merged.record
       const needed = merged.settings.minReports
@@ -55,7 +64,7 @@ export function createClose(
         abandoned =
           r.reported < needed
             ? `fewer reports than the ${needed} it needs`
-            : await commit(live, merged)
+            : (unmasked ?? (await commit(live, merged)))
       } catch (error) {
         if (error instanceof RetryStopped) throw error
         task.status = 'failed'

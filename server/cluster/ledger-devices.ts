@@ -132,6 +132,7 @@ export async function accept(db: ClusterDb, i: AcceptInput): Promise<AcceptOutco
             i.now,
           ],
         )
+        if (i.within) await i.within(c)
         return undefined
       },
     )

@@ -102,6 +102,11 @@ export function roundLedger({
         ])
         for (const table of ['spool', 'partials'])
           await c.query(`delete from ${table} where task_id = $1 and round = $2`, [taskId, round])
+        // Its devices may still read how their secure round ended; older logs are of no use.
+        await c.query('delete from secagg_log where task_id = $1 and round < $2 - 1', [
+          taskId,
+          round,
+        ])
         return true
       })
     },

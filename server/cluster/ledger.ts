@@ -8,6 +8,7 @@ import type pg from 'pg'
 import { clusterDb } from './db.ts'
 import { accept, select, uploads } from './ledger-devices.ts'
 import { roundLedger, sumsLedger } from './ledger-owner.ts'
+import { createSecureLog } from './secure-log.ts'
 import type { Ledger, LedgerOptions } from './types.ts'
 
 export type * from './types.ts'
@@ -35,5 +36,6 @@ export function createLedger(pool: pg.Pool, options: LedgerOptions = {}): Ledger
     ...uploads(db),
     ...roundLedger(db),
     ...sumsLedger(db, options),
+    secure: createSecureLog(db, { now: options.now ?? Date.now }),
   }
 }

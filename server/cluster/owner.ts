@@ -8,6 +8,7 @@ import { clusterRound, type TaskCache } from './cache.ts'
 import type { Ledger } from './ledger.ts'
 import { createClose } from './close.ts'
 import type { Partials } from './partials.ts'
+import type { ClusterSecure } from './secure.ts'
 
 /**
  * The owner's side of a task (one replica at a time, by its advisory lock; fenced by the task's
@@ -23,15 +24,22 @@ export function createOwner(
     ledger,
     cache,
     partials,
+    secure,
     commit,
-  }: { ledger: Ledger; cache: TaskCache; partials: Partials; commit: Commit },
+  }: {
+    ledger: Ledger
+    cache: TaskCache
+    partials: Partials
+    secure: ClusterSecure
+    commit: Commit
+  },
 ) {
   const { clock, events, log } = core
   /** The tasks owned here, each with the epoch it was taken at and its deadline timer. */
   const owned = new Map<string, { epoch: number; timer?: TimerHandle | undefined }>()
   /** Closes and opens in flight, per task: one at a time; settled() waits for them. */
   const working = new Map<string, Promise<void>>()
-  const { close, busy } = createClose(core, { ledger, partials, commit })
+  const { close, busy } = createClose(core, { ledger, partials, secure, commit })
 
   /** Runs `step` for the task after what runs for it now; errors are logged, not thrown. */
   function serially(taskId: string, step: () => Promise<void>): Promise<void> {
@@ -81,11 +89,20 @@ export function createOwner(
         return closeThenOpen(live, round, epoch, 'target')
       if (deadlineAt !== null && clock.now() >= deadlineAt)
         return closeThenOpen(live, round, epoch, 'deadline')
-      if (deadlineAt !== null && !own.timer)
+      // A secure round moves on at its stages' windows; it closes once every device that
+      // shared has sent its masked input (no more can come), or when it was abandoned.
+      const secured = live.record.spec.secureAggregation
+        ? await secure.advance(live, round)
+        : { stage: null, nextAt: null }
+      if (secured.stage === 'abandoned')
+        return closeThenOpen(live, round, epoch, 'secure aggregation')
+      if (secured.stage === 'unmask') return closeThenOpen(live, round, epoch, 'target')
+      const wakeAt = Math.min(deadlineAt ?? Infinity, secured.nextAt ?? Infinity)
+      if (wakeAt !== Infinity && !own.timer)
         own.timer = clock.setTimeout(() => {
           own.timer = undefined
           void check(taskId)
-        }, deadlineAt - clock.now())
+        }, wakeAt - clock.now())
     })
   }
 

@@ -215,7 +215,6 @@ describe('the cluster scheduler on PostgreSQL', () => {
     const a = replicas[0] ?? (await replica('a'))
     for (const [extra, field] of [
       [{ mode: 'async' }, 'mode'],
-      [{ secureAggregation: {} }, 'secureAggregation'],
       [{ privacy: { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10 } }, 'privacy'],
     ] as const) {
       const asked = spec({ aggregation: {}, ...(extra as Partial<TaskSpecInput>) })

@@ -15,6 +15,7 @@ import { createClusterDownloads } from './downloads.ts'
 import type { Ledger } from './ledger.ts'
 import { createOwner } from './owner.ts'
 import { createPartials } from './partials.ts'
+import { createClusterSecure } from './secure.ts'
 import { createClusterUploads } from './uploads.ts'
 
 export interface ClusterSchedulerOptions extends SchedulerOptions {
@@ -41,25 +42,10 @@ export interface ClusterScheduler extends Scheduler {
 
 const NOT_YET = 'not yet on PostgreSQL replicas'
 
-/** A SecAgg+ call: no round on replicas has secure aggregation (such tasks are refused). */
-function notOnReplicas(_device: unknown, taskId: string, n: number): never {
-  throw new PollenError(
-    'not_found',
-    `task ${taskId} round ${n}: secure aggregation is ${NOT_YET}`,
-    'round',
-  )
-}
-
 /** What a task asks for that replicas cannot run yet: 400 naming the field. */
-function refuse(spec: Partial<Pick<TaskSpec, 'mode' | 'secureAggregation' | 'privacy'>>) {
+function refuse(spec: Partial<Pick<TaskSpec, 'mode' | 'privacy'>>) {
   if (spec.mode === 'async')
     throw new PollenError('invalid_request', `mode: async rounds are ${NOT_YET}`, 'mode')
-  if (spec.secureAggregation)
-    throw new PollenError(
-      'invalid_request',
-      `secureAggregation: secure aggregation is ${NOT_YET}`,
-      'secureAggregation',
-    )
   if (spec.privacy)
     throw new PollenError(
       'invalid_request',
@@ -72,8 +58,9 @@ function refuse(spec: Partial<Pick<TaskSpec, 'mode' | 'secureAggregation' | 'pri
  * The round scheduler of PostgreSQL mode, for any number of identical replicas on one
  * database: every replica serves check-ins, downloads and uploads through the ledger (the round
  * in the database is the truth), and the replica that owns a task (Ownership's advisory lock)
- * opens and closes its rounds, merging every replica's partial aggregation. Sync rounds only,
- * for now: async rounds, secure aggregation and differential privacy are refused.
+ * opens and closes its rounds, merging every replica's partial aggregation. Sync rounds, with
+ * or without secure aggregation (secure.ts); async rounds and differential privacy are refused
+ * for now.
  */
 export function createClusterScheduler(options: ClusterSchedulerOptions): ClusterScheduler {
   const { ledger, replicaId, alive, pollMs = 500, partialWaitMs = 5000 } = options
@@ -98,16 +85,25 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
     addLiveTask: tasks.addLiveTask,
     busy: (id) => owner.busy(id),
   })
+  const secure = createClusterSecure(core, { ledger, cache })
   const partials = createPartials(core, {
     ledger,
     replicaId,
     alive,
     waitMs: partialWaitMs,
     pollMs: Math.min(pollMs, 100),
+    masked: secure.masked,
   })
-  const owner = createOwner(core, { ledger, cache, partials, commit: createCommit(core) })
+  const owner = createOwner(core, {
+    ledger,
+    cache,
+    partials,
+    secure,
+    commit: createCommit(core),
+  })
   const selection = createClusterCheckin(core, {
     ledger,
+    secure,
     replicaId,
     retry: options.retry ?? { minSeconds: 1, maxSeconds: 10 },
     random: options.random ?? Math.random,
@@ -115,6 +111,7 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
   const uploads = createClusterUploads(core, {
     ledger,
     cache,
+    secure,
     replicaId,
     reached: (live) => nudge(live.record.id),
   })
@@ -170,16 +167,16 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
       refuse(spec)
       return tasks.createTask(spec)
     },
-    // A PATCH cannot ask for async rounds, secure aggregation or privacy: nothing to refuse.
+    // A PATCH cannot ask for async rounds or privacy: nothing to refuse.
     patchTask: tasks.patchTask,
     deleteTask: tasks.deleteTask,
     checkin: selection.checkin,
     upload: uploads.upload,
     downloaded: createClusterDownloads(core, ledger),
-    secureView: notOnReplicas,
-    secureKeys: notOnReplicas,
-    secureShares: notOnReplicas,
-    secureReveal: notOnReplicas,
+    secureView: secure.view,
+    secureKeys: secure.keys,
+    secureShares: secure.shares,
+    secureReveal: secure.reveal,
     ...queries,
     acquire: owner.acquire,
     lose: owner.lose,

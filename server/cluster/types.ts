@@ -1,7 +1,9 @@
+import type pg from 'pg'
 import type { Backend } from '../../shared/protocol/index.ts'
 import type { ClaimBound } from '../rounds/claims.ts'
 import type { RoundPhase } from '../rounds/live.ts'
 import type { AssignmentKey } from '../rounds/submission.ts'
+import type { SecureLog } from './secure-log.ts'
 import type { AssignmentRecord, AssignmentState, RoundRecord, Store } from '../store/index.ts'
 
 export type SelectOutcome =
@@ -88,6 +90,11 @@ export interface AcceptInput {
   staleness: number | null
   partial: boolean
   bytes: Uint8Array
+  /**
+   * Runs in the accepting transaction, after the spool row is written (a secure round's collect
+   * goes into its log there): if it throws, nothing is accepted.
+   */
+  within?: (c: pg.PoolClient) => Promise<void>
 }
 
 export interface Ledger {
@@ -148,9 +155,13 @@ export interface Ledger {
   }): Promise<boolean>
   /** Owner, fenced: the next round inserted (phase open) and tasks.round moved, atomically. */
   openRound(i: { epoch: number; round: RoundRecord }): Promise<boolean>
+  /** Secure rounds' SecAgg+ calls, one log per round that every replica replays. */
+  readonly secure: SecureLog
 }
 
 export interface LedgerOptions {
   /** Spool rows fetched per query while streaming a round's spool. */
   spoolBatch?: number
+  /** The secure rounds' log's clock (default Date.now). */
+  now?: () => number
 }

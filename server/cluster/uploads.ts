@@ -1,15 +1,12 @@
 import { checkUpdate, uploadLimit } from '../rounds/admission.ts'
 import type { Core, LiveRound, LiveTask } from '../rounds/live.ts'
-import { duplicate, unknown, withRound } from '../rounds/submission.ts'
-import {
-  TOO_LARGE,
-  type UploadInput,
-  type UploadProblem,
-  type UploadResult,
-} from '../rounds/types.ts'
-import type { DeviceRecord } from '../store/index.ts'
+import { duplicate, unknown } from '../rounds/submission.ts'
+import { TOO_LARGE, type UploadInput, type UploadResult } from '../rounds/types.ts'
 import type { TaskCache } from './cache.ts'
 import type { Ledger } from './ledger.ts'
+import type { ClusterSecure } from './secure.ts'
+import { acceptInput, createUploadAnswers } from './upload-answers.ts'
+import { createMaskedAccept } from './uploads-masked.ts'
 
 /**
  * Uploads and downloads on any replica. An update is read and checked here, then accepted in
@@ -23,40 +20,22 @@ export function createClusterUploads(
   {
     ledger,
     cache,
+    secure,
     replicaId,
     reached,
   }: {
     ledger: Ledger
     cache: TaskCache
+    secure: ClusterSecure
     replicaId: string
     /** The round has its target of reports: its owner should close it. */
     reached: (live: LiveTask) => void
   },
 ) {
-  const { clock, events, metrics, log } = core
-
-  const late = (device: DeviceRecord, key: { taskId: string; round: number }): UploadResult => {
-    events.publish({ type: 'device.state', deviceId: device.id, state: 'late', ...withRound(key) })
-    const message = `round ${key.round} closed before this update arrived; it was not aggregated`
-    return { answer: { type: 'late', round: key.round, message } }
-  }
-
-  async function rejected(
-    key: { taskId: string; round: number; deviceId: string },
-    refusal: { problem: UploadProblem; field: string; message: string },
-    bytesUp: number,
-  ): Promise<UploadResult> {
-    const moved = await ledger.reject({ key, now: clock.now(), bytesUp })
-    if (!moved) return duplicate(key.round, 'rejected')
-    events.publish({
-      type: 'device.state',
-      deviceId: key.deviceId,
-      state: 'rejected',
-      ...withRound(key),
-    })
-    const { problem, field, message } = refusal
-    return { answer: { type: 'rejected', round: key.round, message, field }, problem }
-  }
+  const { clock, metrics, log } = core
+  const answers = createUploadAnswers(core, { ledger, reached })
+  const { late, rejected, accepted, refused } = answers
+  const acceptMasked = createMaskedAccept(core, { ledger, secure, replicaId, answers })
 
   /** The round `n` of the task as this replica knows it, read again if it is behind. */
   async function roundOf(live: LiveTask, n: number): Promise<LiveRound | undefined> {
@@ -88,6 +67,8 @@ export function createClusterUploads(
       const message = `the update is larger than ${limit} bytes`
       return rejected(key, { problem: 'too-large', field: 'body', message }, 0)
     }
+    if (live.record.spec.secureAggregation)
+      return acceptMasked(live, round, device, held.claim, bytes)
     const { baseModel } = round.record
     const checked = checkUpdate(bytes, {
       baseModel,
@@ -96,35 +77,12 @@ export function createClusterUploads(
     })
     if ('field' in checked) return rejected(key, { problem: 'invalid', ...checked }, bytes.length)
     const { metadata } = checked
-    const outcome = await ledger.accept({
-      key,
-      replicaId,
-      now: clock.now(),
-      examples: metadata.examples,
-      steps: metadata.steps,
-      loss: metadata.loss ?? null,
-      staleness: null,
-      partial: metadata.partial ?? false,
-      bytes,
-    })
-    if (outcome.type === 'unknown')
-      return unknown(`device ${device.id} has no assignment in round ${n} of task ${taskId}`)
-    if (outcome.type === 'duplicate') return duplicate(n, outcome.state)
-    if (outcome.type === 'late') return late(device, key)
+    const outcome = await ledger.accept(acceptInput(key, replicaId, clock.now(), metadata, bytes))
+    if (outcome.type !== 'accepted') return refused(outcome, device, key)
 
     // Durable: from here the round counts it, whatever happens to this process.
     fold(live, round, device.id, checked)
-    metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
-    Object.assign(round.record, { reported: outcome.reported, examples: outcome.examples })
-    events.publish({
-      type: 'device.state',
-      deviceId: device.id,
-      state: 'reported',
-      ...withRound(key),
-    })
-    core.publishRound(live, round)
-    if (outcome.reported >= round.settings.clientsPerRound) reached(live)
-    return { answer: { type: 'accepted', round: n, reported: outcome.reported } }
+    return accepted(live, round, device, key, outcome, bytes.length)
   }
 
   /**

@@ -12,7 +12,7 @@ import { createSelection } from './selection.ts'
 import { createSubmission, unknown } from './submission.ts'
 import { createTasks } from './tasks.ts'
 import { createTransitions } from './transitions.ts'
-import type { Scheduler, SchedulerOptions } from './types.ts'
+import type { LocalScheduler, SchedulerOptions } from './types.ts'
 
 // What importers of this file used to find here (bench/, server/api/admin.ts).
 export type * from './types.ts'
@@ -24,7 +24,7 @@ export { TOO_LARGE } from './types.ts'
  * aggregation, task changes, recovery and the read side. One task's rounds run one at a time;
  * sync rounds or FedBuff is each task's policy (policy/).
  */
-export function createScheduler(options: SchedulerOptions): Scheduler {
+export function createScheduler(options: SchedulerOptions): LocalScheduler {
   const stopping = new AbortController()
   const core = createCore(options, stopping.signal)
   const { log } = core

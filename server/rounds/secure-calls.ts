@@ -16,24 +16,33 @@ import { createSecureRound } from './secure.ts'
 import type { AssignmentKey, Submission } from './submission.ts'
 import type { UploadResult } from './types.ts'
 
+/** A round's SecAgg+ settings, from its task and its round settings; null without secure aggregation. */
+export function secureSettings(live: LiveTask, round: LiveRound) {
+  const { spec } = live.record
+  if (!spec.secureAggregation) return null
+  const noise = spec.privacy ? devicePrivacy(spec.privacy, round.settings.minReports) : null
+  return {
+    length: live.info.trainableParameters,
+    // An entry of an update clipped to C is at most C; noise of std s passes 6s about once
+    // in 500 million entries (clamping it would bend the Gaussian the accountant counts on).
+    range: spec.secureAggregation.range ?? (noise ? noise.clipNorm + 6 * noise.noiseStd : 1),
+    thresholdShare: spec.secureAggregation.threshold,
+    minSurvivors: round.settings.minReports,
+    deadlineSeconds: round.settings.deadlineSeconds,
+  }
+}
+
 /** Secure aggregation (SecAgg+) in a task's rounds: its stages, masked uploads, the unmasked sum. */
 export function createSecureCalls(core: Core, submission: Submission) {
   const { clock, log, tasks } = core
 
   /** A sync round of a task with secure aggregation gets its SecAgg+ stages as it begins. */
   function begin(live: LiveTask, round: LiveRound, onAbandoned: () => void) {
-    const { spec } = live.record
-    if (!spec.secureAggregation) return
+    const settings = secureSettings(live, round)
+    if (!settings) return
     const record = round.record
-    const noise = spec.privacy ? devicePrivacy(spec.privacy, round.settings.minReports) : null
     round.secure = createSecureRound({
-      length: live.info.trainableParameters,
-      // An entry of an update clipped to C is at most C; noise of std s passes 6s about once
-      // in 500 million entries (clamping it would bend the Gaussian the accountant counts on).
-      range: spec.secureAggregation.range ?? (noise ? noise.clipNorm + 6 * noise.noiseStd : 1),
-      thresholdShare: spec.secureAggregation.threshold,
-      minSurvivors: round.settings.minReports,
-      deadlineSeconds: round.settings.deadlineSeconds,
+      ...settings,
       clock,
       onAbandoned: (reason) => {
         log(`task ${live.record.id} round ${record.round}: secure aggregation abandoned: ${reason}`)

@@ -42,7 +42,8 @@ export function assignment(
     ...(task.spec.privacy
       ? { privacy: devicePrivacy(task.spec.privacy, round.settings.minReports) }
       : {}),
-    ...(round.secure ? { secureAggregation: { url: `${rounds}/secagg` } } : {}),
+    // Every sync round of a secure task runs SecAgg+ (on replicas, from the database's log).
+    ...(task.spec.secureAggregation ? { secureAggregation: { url: `${rounds}/secagg` } } : {}),
   }
 }
 

@@ -27,6 +27,8 @@ import type { DeviceRecord, Store, TaskRecord } from '../store/index.ts'
 import type { Strategy } from '../strategy/index.ts'
 import type { RetryDelays } from './retry.ts'
 
+type MaybeAsync = void | Promise<void>
+
 export interface SchedulerOptions {
   store: Store
   models: ModelRegistry
@@ -115,10 +117,11 @@ export interface Scheduler {
   /** A device downloaded model `hash` (counted where it is the base of its open round). */
   downloaded(device: DeviceRecord, hash: string, bytes: number): void
   /** What SecAgg+ asks of this device now in round `n` (GET …/secagg). */
-  secureView(device: DeviceRecord, taskId: string, n: number): SecAggView
-  secureKeys(device: DeviceRecord, taskId: string, n: number, keys: KeysMessage): void
-  secureShares(device: DeviceRecord, taskId: string, n: number, message: SharesMessage): void
-  secureReveal(device: DeviceRecord, taskId: string, n: number, message: RevealMessage): void
+  /** (On replicas, each call reads the round's SecAgg+ log in the database: a promise.) */
+  secureView(device: DeviceRecord, taskId: string, n: number): SecAggView | Promise<SecAggView>
+  secureKeys(device: DeviceRecord, taskId: string, n: number, keys: KeysMessage): MaybeAsync
+  secureShares(device: DeviceRecord, taskId: string, n: number, message: SharesMessage): MaybeAsync
+  secureReveal(device: DeviceRecord, taskId: string, n: number, message: RevealMessage): MaybeAsync
   /** Every device selected in a round, with where it got to (the dashboard's timeline). */
   roundDevices(id: string, n: number): Promise<RoundDeviceView[]>
   /** The tasks phones are told of: on offer and ended. */
@@ -129,4 +132,12 @@ export interface Scheduler {
   /** The current global model of a task. */
   currentModel(id: string): TaskModel
   snapshot(): TaskGauges[]
+}
+
+/** One process's scheduler: its SecAgg+ calls answer at once, from memory. */
+export interface LocalScheduler extends Scheduler {
+  secureView(device: DeviceRecord, taskId: string, n: number): SecAggView
+  secureKeys(device: DeviceRecord, taskId: string, n: number, keys: KeysMessage): void
+  secureShares(device: DeviceRecord, taskId: string, n: number, message: SharesMessage): void
+  secureReveal(device: DeviceRecord, taskId: string, n: number, message: RevealMessage): void
 }

@@ -9,11 +9,12 @@ import {
   closeCollect,
   closeShare,
   collect,
+  collected,
   reveal,
   share,
 } from './server-stages.ts'
 import { abandon, missing, newRoundState, type RoundState } from './server-state.ts'
-import { finish } from './server-unmask.ts'
+import { finish, finished } from './server-unmask.ts'
 import { viewOf } from './server-view.ts'
 
 const ids = ['a', 'b', 'c', 'd']
@@ -94,5 +95,25 @@ describe('the SecAgg+ server stages over one state', () => {
     expect(s.stage).toBe('unmask')
     await expect(finish(s)).rejects.toMatchObject({ code: 'threshold', status: 409 })
     expect(s.stage).toBe('abandoned')
+  })
+
+  it('counts a masked input summed elsewhere (replicas) with collect’s checks, and ends done', async () => {
+    const { s, clients } = await advertised()
+    closeAdvertise(s)
+    for (const id of ['a', 'b', 'c'])
+      share(s, id, await clients.get(id)!.share(view(s, id, 'share')))
+    closeShare(s)
+    expect(() => collected(s, 'd', length)).toThrow(/did not share/)
+    expect(() => collected(s, 'a', length + 1)).toThrow(/9 words, the round sums 8/)
+    collected(s, 'a', length)
+    expect(() => collected(s, 'a', length)).toThrow(/already sent its input/)
+    collected(s, 'b', length)
+    expect(s.stage).toBe('collect')
+    // The last of U2 in: unmask, as collect does.
+    collected(s, 'c', length)
+    expect([s.stage, [...s.u3].sort()]).toEqual(['unmask', ['a', 'b', 'c']])
+    expect(() => collected(s, 'c', length)).toThrow(/belongs to the collect stage/)
+    finished(s)
+    expect([s.stage, s.sum]).toEqual(['done', null])
   })
 })

@@ -19,6 +19,7 @@ import {
   graphOf,
   member,
   need,
+  type Participant,
   type RoundState,
   shortOfHolders,
 } from './server-state.ts'
@@ -129,16 +130,39 @@ export function closeShare(s: RoundState): SecAggStage {
 
 /** collect: a participant of U2 posts its masked input, added to the sum. */
 export function collect(s: RoundState, id: string, masked: Uint32Array): void {
+  const p = admitMasked(s, id)
+  if (!(masked instanceof Uint32Array)) throw invalid('masked', 'not a Uint32Array')
+  checkWords(s, masked.length)
+  applyMask(s.sum!, masked, 1)
+  countMasked(s, p, masked.byteLength)
+}
+
+/**
+ * collect without the vector: participant `id`'s masked input of `words` words is in, summed
+ * elsewhere (on PostgreSQL replicas, in the partial sum of the replica that took it). The same
+ * checks and the same move to unmask once all of U2 is in.
+ */
+export function collected(s: RoundState, id: string, words: number): void {
+  const p = admitMasked(s, id)
+  checkWords(s, words)
+  countMasked(s, p, words * 4)
+}
+
+function admitMasked(s: RoundState, id: string): Participant {
   expectStage(s, 'collect', 'collect')
-  const { length } = s.settings
   const p = need(s, id, s.u2, 'did not share')
   if (p.collected) throw new SecAggError('duplicate', 'id', `${id} already sent its input`)
-  if (!(masked instanceof Uint32Array)) throw invalid('masked', 'not a Uint32Array')
-  if (masked.length !== length)
-    throw invalid('masked', `${masked.length} words, the round sums ${length}`)
-  applyMask(s.sum!, masked, 1)
+  return p
+}
+
+function checkWords(s: RoundState, words: number) {
+  const { length } = s.settings
+  if (words !== length) throw invalid('masked', `${words} words, the round sums ${length}`)
+}
+
+function countMasked(s: RoundState, p: Participant, bytes: number) {
   p.collected = true
-  p.received += masked.byteLength
+  p.received += bytes
   if ([...s.u2].every((q) => s.participants.get(q)!.collected)) closeCollect(s)
 }
 

@@ -50,6 +50,17 @@ export async function finish(s: RoundState): Promise<SecAggResult> {
   }
 }
 
+/**
+ * unmask → done where the sum was unmasked by another process: PostgreSQL replicas replaying a
+ * round's log (server/cluster/secure-log.ts) learn that its owner finished it.
+ */
+export function finished(s: RoundState): void {
+  expectStage(s, 'unmask', 'finished')
+  s.stage = 'done'
+  s.sum = null
+  s.inbox = new Map()
+}
+
 async function unmask(s: RoundState): Promise<SecAggResult> {
   const { threshold, length: words, scale } = s.config!
   const total = s.sum!

@@ -108,8 +108,8 @@ export interface SecAggRound {
   abandon(reason: string): void
 }
 
-/** A new round in its advertise stage; each method is one stage function over its state. */
-export function createSecAggRound(options: SecAggRoundOptions): SecAggRound {
+/** A round's settings from its options: defaults filled in, each checked (422 naming it). */
+export function roundSettings(options: SecAggRoundOptions): RoundSettings {
   const settings: RoundSettings = {
     length: options.length,
     range: options.range,
@@ -121,7 +121,12 @@ export function createSecAggRound(options: SecAggRoundOptions): SecAggRound {
     random: options.random ?? cryptoRandom,
   }
   checkOptions(settings)
-  const s = newRoundState(settings)
+  return settings
+}
+
+/** A new round in its advertise stage; each method is one stage function over its state. */
+export function createSecAggRound(options: SecAggRoundOptions): SecAggRound {
+  const s = newRoundState(roundSettings(options))
 
   return {
     get stage() {

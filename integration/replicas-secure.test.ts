@@ -1,0 +1,162 @@
+// Secure aggregation across replicas: three real coordinator processes on one fresh PostgreSQL
+// database, and devices running SecAgg+ (client/device, the phone app's protocol code) whose
+// every request goes to the next replica in turn, as a round-robin load balancer sends them.
+// The sum unmasks to the survivors' mean even so, and a masked input accepted by a replica that
+// is then killed still counts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDevice, type DeviceEvent } from '../client/device/index.ts'
+import type { TaskSpecInput } from '../shared/protocol/index.ts'
+import { useBackend } from '../shared/tf/index.ts'
+import { freshDatabase, type FreshDatabase } from '../server/store/testing-pg.ts'
+import { adminClient, waitFor } from './harness.ts'
+import { type Replica, replicaSet } from './replica-set.ts'
+import { blankExamples, distanceFromMean, fixedTrainer, mnist2nnShapes } from './secure-devices.ts'
+
+let db: FreshDatabase
+const { startAll, alive, owner, kill9 } = replicaSet()
+let SHAPES: ReturnType<typeof mnist2nnShapes> = []
+
+const admin = () => adminClient(alive()[0]!.url)
+
+/** Which replicas took each kind of secure call (keys, shares, reveal, upload). */
+const servedBy = new Map<string, Set<string>>()
+
+const UPLOAD = /\/rounds\/\d+\/updates$/
+
+/**
+ * A load balancer in the devices' fetch: each kind of request to the next live replica in turn
+ * (so that a round's keys, shares, reveals and uploads each spread over all of them), except
+ * uploads where `uploads` picks one; `answered` hears each upload's response first.
+ */
+function roundRobin(
+  uploads?: () => Replica,
+  answered?: (target: Replica, response: Response) => Promise<void>,
+): typeof fetch {
+  const turns = new Map<string, number>()
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input))
+    const upload = UPLOAD.test(url.pathname) && init?.method === 'POST'
+    const kind =
+      /\/secagg\/(keys|shares|reveal)$/.exec(url.pathname)?.[1] ?? (upload ? 'upload' : null)
+    const targets = alive()
+    const turn = turns.get(kind ?? 'other') ?? 0
+    turns.set(kind ?? 'other', turn + 1)
+    const target = (upload ? uploads?.() : undefined) ?? targets[turn % targets.length]!
+    url.host = new URL(target.url).host
+    if (kind) servedBy.set(kind, (servedBy.get(kind) ?? new Set<string>()).add(target.url))
+    const response = await fetch(url, init)
+    if (upload) await answered?.(target, response)
+    return response
+  }
+}
+
+const spec = (name: string, clientsPerRound: number, overSelect: number): TaskSpecInput => ({
+  name,
+  purpose: 'Train a digit reader on three replicas; only masked updates leave the phone.',
+  model: { preset: 'mnist-2nn' },
+  secureAggregation: true,
+  rounds: { total: 1, clientsPerRound, minReports: 3, overSelect, deadlineSeconds: 60 },
+})
+
+/** `values.length` devices take part in the task's one round; those in `drop` vanish after sharing. */
+async function round(
+  taskId: string,
+  values: number[],
+  drop: Set<number>,
+  fetch: typeof globalThis.fetch,
+) {
+  const events: DeviceEvent[][] = values.map(() => [])
+  const devices = values.map((value, i) =>
+    createDevice({
+      server: alive()[0]!.url,
+      fetch,
+      trainer: fixedTrainer(() => SHAPES, value),
+      examples: blankExamples,
+      backend: 'wasm',
+      label: `secure ${i}`,
+      beforeUpload: () => Promise.resolve(drop.has(i) ? 'drop' : 'upload'),
+      onEvent: (e) => events[i]!.push(e),
+    }),
+  )
+  for (const d of devices) await d.enrol()
+  // Until every replica has seen the round open (the owner opens it, the others poll).
+  const assignments = await Promise.all(
+    devices.map((d) =>
+      waitFor(
+        async () => {
+          const a = await d.checkin()
+          return a.type === 'assignment' ? a : undefined
+        },
+        30_000,
+        'an assignment',
+      ),
+    ),
+  )
+  await Promise.all(devices.map((d, i) => d.work(assignments[i] as Parameters<typeof d.work>[0])))
+  const closed = await waitFor(
+    async () => {
+      const rounds = await admin().rounds(taskId)
+      return rounds[0] && rounds[0].status !== 'open' ? rounds[0] : undefined
+    },
+    90_000,
+    'the secure round to close',
+  )
+  return { closed, events }
+}
+
+beforeAll(async () => {
+  db = await freshDatabase('secure_replicas')
+  await startAll(db.url, 3)
+  await useBackend('wasm')
+  SHAPES = mnist2nnShapes()
+}, 180_000)
+
+afterAll(async () => {
+  for (const r of alive()) await kill9(r)
+  await db.drop()
+})
+
+describe('secure aggregation across replicas', () => {
+  it('unmasks the survivors’ mean when every device’s messages go to different replicas', async () => {
+    servedBy.clear()
+    const task = await admin().createTask(spec('secure on replicas', 5, 1.2))
+    const values = [0.001, 0.002, 0.003, 0.004, 0.005, 0.006]
+    const { closed, events } = await round(task.id, values, new Set([5]), roundRobin())
+    expect(closed).toMatchObject({ status: 'committed', reported: 5 })
+    for (const i of [0, 1, 2, 3, 4])
+      expect(events[i]!.find((e) => e.type === 'secure')).toMatchObject({ outcome: 'done' })
+    // Each kind of message reached every replica: no replica saw the whole round.
+    for (const kind of ['keys', 'shares', 'reveal', 'upload'])
+      expect([kind, servedBy.get(kind)?.size]).toEqual([kind, 3])
+    const mean = (0.001 + 0.002 + 0.003 + 0.004 + 0.005) / 5
+    expect(await distanceFromMean(admin().call, closed, mean)).toBeLessThan(1e-6)
+  }, 120_000)
+
+  it('counts the masked inputs a replica accepted before it was killed (kill -9, not the owner)', async () => {
+    const task = await admin().createTask(spec('secure, a replica dies', 4, 1))
+    const owning = await waitFor(() => owner(task.id), 30_000, 'an owner')
+    const victim = alive().find((r) => r !== owning)!
+    // Every upload goes to the victim, killed as soon as it has accepted the last of them: before
+    // its partial sum is written, so the owner must read its spooled masked inputs instead.
+    let accepted = 0
+    const fetch = roundRobin(
+      () => victim,
+      async (target, response) => {
+        const answer = (await response.clone().json()) as { type: string }
+        if (target !== victim || answer.type !== 'accepted' || ++accepted < 4) return
+        await kill9(victim)
+      },
+    )
+    const values = [0.01, 0.02, 0.03, 0.04]
+    const { closed } = await round(task.id, values, new Set(), fetch)
+    expect([accepted, victim.child.signalCode, closed.status]).toEqual([4, 'SIGKILL', 'committed'])
+    // The owner summed the dead replica's masked inputs from its spool.
+    expect(owning.output.join('')).toMatch(
+      new RegExp(`task ${task.id} round 1: reading the spooled updates of `),
+    )
+    expect(closed).toMatchObject({ status: 'committed', reported: 4 })
+    expect(
+      await distanceFromMean(admin().call, closed, (0.01 + 0.02 + 0.03 + 0.04) / 4),
+    ).toBeLessThan(1e-6)
+  }, 120_000)
+})

@@ -1,0 +1,70 @@
+import { decodeMaskedUpdate, SecAggError } from '../../shared/secagg/index.ts'
+import { applyMask } from '../../shared/secagg/prg.ts'
+import { checkMetadata } from '../rounds/admission.ts'
+import type { LiveRound, LiveTask } from '../rounds/live.ts'
+import type { MaskedSum } from './partials.ts'
+import type { SecureLog } from './secure-log.ts'
+
+/**
+ * A secure round's masked uploads on a replica: the frame checked, its collect entry written in
+ * the transaction that accepts it, and once that committed its vector added (modulo 2³²) to
+ * this replica's sum of the round, which partials.ts writes at the close.
+ */
+export function createMaskedUploads(secureLog: SecureLog) {
+  /** The masked inputs this replica took, per round ("task/round"). */
+  const sums = new Map<string, MaskedSum>()
+
+  /**
+   * A masked upload's frame checked before it is accepted: its vector and metadata, or the
+   * field at fault.
+   */
+  function readMasked(
+    round: LiveRound,
+    claim: Parameters<typeof checkMetadata>[2],
+    bytes: Uint8Array,
+  ) {
+    try {
+      const { metadata: raw, masked } = decodeMaskedUpdate(bytes, {
+        expectedLength: round.info.trainableParameters,
+      })
+      const checked = checkMetadata(raw, round.record.baseModel, claim)
+      if ('field' in checked) return checked
+      return { metadata: checked.metadata, masked }
+    } catch (error) {
+      if (!(error instanceof SecAggError)) throw error
+      return { field: error.field, message: error.message }
+    }
+  }
+
+  /** The collect entry of an accepted masked input, in its accepting transaction. */
+  function collecting(live: LiveTask, round: LiveRound, deviceId: string, words: number) {
+    const n = round.record.round
+    return (c: Parameters<typeof secureLog.within>[0]) =>
+      secureLog
+        .within(c, live.record.id, n, null, (w) =>
+          w.apply({ call: 'collect', device: deviceId, body: { words } }),
+        )
+        .then(() => undefined)
+  }
+
+  /** After the accepting transaction committed: the input joins this replica's sum. */
+  function collected(taskId: string, n: number, deviceId: string, masked: Uint32Array) {
+    const key = `${taskId}/${n}`
+    let part = sums.get(key)
+    if (!part) sums.set(key, (part = { sum: new Uint32Array(masked.length), devices: [] }))
+    applyMask(part.sum, masked, 1)
+    part.devices.push(deviceId)
+    part.devices.sort()
+    for (const k of sums.keys()) {
+      const cut = k.lastIndexOf('/')
+      if (k.slice(0, cut) === taskId && Number(k.slice(cut + 1)) < n - 1) sums.delete(k)
+    }
+  }
+
+  return {
+    readMasked,
+    collecting,
+    collected,
+    masked: (taskId: string, n: number) => sums.get(`${taskId}/${n}`),
+  }
+}
