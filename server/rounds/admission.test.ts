@@ -30,6 +30,17 @@ describe('upload admission', () => {
     expect(checked).toMatchObject({ metadata, tensors: [{ name: 'w' }, { name: 'b' }] })
   })
 
+  it('gives back the update’s L2 norm, from the pass that checks its values are finite', () => {
+    const checked = check(encodeContainer({ tensors: tensors([3, 0, 0, 0], [4, 0]), metadata }))
+    expect(checked).toMatchObject({ norm: 5 })
+    const huge = check(encodeContainer({ tensors: tensors([3e38, -3e38, 3e38, 3e38]), metadata }))
+    expect(huge).toMatchObject({ norm: expect.closeTo(6e38, -36) as number })
+    for (const bad of [Infinity, -Infinity, NaN])
+      expect(
+        check(encodeContainer({ tensors: tensors([1, 2, 3, 4], [0, bad]), metadata })),
+      ).toMatchObject({ field: 'tensors', message: 'the update contains NaN or infinite values' })
+  })
+
   it('names what is wrong, in order: container, metadata, base model, tensors, claims', () => {
     expect(check(new Uint8Array([1, 2, 3]))).toMatchObject({ field: 'body' })
     expect(
@@ -57,7 +68,7 @@ describe('upload admission', () => {
       message: 'expected 2 tensors, got 1',
     })
     expect(checkTensors([...tensors()].reverse(), spec)).toMatchObject({ field: 'tensors[0].name' })
-    expect(checkTensors(tensors(), spec)).toBeNull()
+    expect(checkTensors(tensors(), spec)).toEqual({ norm: expect.any(Number) as number })
   })
 
   it('checks a masked upload’s metadata and claims as a plain one’s', () => {

@@ -101,11 +101,17 @@ export function createSubmission(
     round: LiveRound,
     device: DeviceRecord,
     key: AssignmentKey,
-    update: { bytes: Uint8Array; metadata: UpdateMetadata; delta: NamedTensor[] | null },
+    /** `norm`: the delta's L2 norm where the admission computed it. */
+    update: {
+      bytes: Uint8Array
+      metadata: UpdateMetadata
+      delta: NamedTensor[] | null
+      norm?: number
+    },
     /** `staleness`: an async update's rounds behind, weighed and counted in the round. */
     { closeAt, staleness }: { closeAt: number; staleness?: number },
   ): UploadResult {
-    const { bytes, metadata, delta } = update
+    const { bytes, metadata, delta, norm } = update
     try {
       if (delta !== null)
         round.aggregation.accept({
@@ -113,6 +119,7 @@ export function createSubmission(
           delta,
           // checkUpdate's tensors: views of (or copies from) this upload's own body.
           owned: true,
+          ...(norm !== undefined ? { norm } : {}),
           examples: metadata.examples,
           steps: metadata.steps,
           ...(metadata.loss !== undefined ? { loss: metadata.loss } : {}),

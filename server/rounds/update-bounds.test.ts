@@ -106,6 +106,16 @@ describe('a round’s update bounds', () => {
     expect(norms([fresh!, stale!])).toEqual([4, 2])
   })
 
+  it('clips by the norm the admission gave the report, and passes the clipped one on without it', () => {
+    const bounds = roundBounds({ ...adaptive, normBound: 4 }, 1)
+    // A carried norm of 20 for a delta of norm 10: the bound reads it rather than measuring again.
+    const [clipped] = bounds.admit({ ...report('a', 10), norm: 20 })
+    expect(norms([clipped!])).toEqual([2])
+    expect(clipped).not.toHaveProperty('norm')
+    const [kept] = bounds.admit({ ...report('b', 3), norm: 3 })
+    expect(kept).toMatchObject({ norm: 3 })
+  })
+
   it('holds nothing when no bound needs calibrating: a fixed norm, no weight to cap', () => {
     for (const settings of [
       { normBound: 3, weightBound: 'off', weighting: 'examples' },

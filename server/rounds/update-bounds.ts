@@ -1,4 +1,4 @@
-import { l2Norm, scaleTensors } from '../../shared/privacy/index.ts'
+import { l2Norm } from '../../shared/privacy/index.ts'
 import {
   type AggregationSettings,
   BOUND_GROWTH,
@@ -7,7 +7,7 @@ import {
   type UpdateBounds,
   WEIGHT_CAP_MULTIPLE,
 } from '../../shared/protocol/index.ts'
-import type { TrainReport } from '../strategy/index.ts'
+import { scaled, type TrainReport } from '../strategy/index.ts'
 
 /** One round's bounds on the updates of a task without privacy or secure aggregation. */
 export interface RoundBounds {
@@ -78,11 +78,8 @@ export function roundBounds(
     if (clip < 1) clipped++
     const examples = weight !== null && report.examples > weight ? weight : report.examples
     if (examples < report.examples) capped++
-    const factor = clip * scale
-    if (factor === 1) return { ...report, examples }
     // A delta this report owns is scaled where it is: no 4.8 MB copy per clipped synet update.
-    const delta = scaleTensors(report.delta, factor, { inPlace: report.owned === true })
-    return { ...report, delta, examples, owned: true }
+    return { ...scaled(report, clip * scale), examples }
   }
 
   function calibrate(): TrainReport[] {
@@ -107,8 +104,9 @@ export function roundBounds(
 
   return {
     admit(report, scale = 1) {
-      // Only a norm bound needs the norm: an O(model) pass saved when there is none.
-      const reportNorm = settings.normBound === 'off' ? 0 : l2Norm(report.delta)
+      // Only a norm bound needs the norm: an O(model) pass saved when there is none, or when the
+      // upload's admission computed it already.
+      const reportNorm = settings.normBound === 'off' ? 0 : (report.norm ?? l2Norm(report.delta))
       if (held === null) return [bound(report, scale, reportNorm)]
       held.push({ report, scale, norm: reportNorm })
       return held.length >= calibrateOn ? calibrate() : []

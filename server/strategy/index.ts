@@ -7,6 +7,7 @@ export {
 export { fedAvg, type FedAvgOptions } from './fed-avg.ts'
 export { ROBUST_ROUND_BYTES, robustMemoryRefusal } from './robust-round.ts'
 export {
+  scaled,
   withPrivateMean,
   withStaleness,
   withUpdateBounds,

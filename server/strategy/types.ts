@@ -20,6 +20,12 @@ export interface TrainReport {
    * Left out, the delta is never written to.
    */
   owned?: boolean
+  /**
+   * ‖delta‖₂, where whoever built the report computed it already (an upload's admission, in the
+   * pass that checks its values are finite): the norm bound reads it instead of another pass
+   * over the model's size. A wrapper that passes on a changed delta leaves it out (`scaled`).
+   */
+  norm?: number
 }
 
 /** Why a selected device contributed nothing; passed to the strategy explicitly. */

@@ -123,7 +123,8 @@ export function asyncPolicy(deps: Omit<PolicyDeps, 'secure' | 'startDeadline'>):
         const refusal = { problem: 'invalid' as const, ...checked }
         return submission.rejectRead(live, round, device, refusal, bytes.length, n)
       }
-      const update = { bytes, metadata: checked.metadata, delta: checked.tensors }
+      const { metadata, tensors: delta, norm } = checked
+      const update = { bytes, metadata, delta, norm }
       return submission.accept(live, round, device, key, update, {
         closeAt: task.spec.async.bufferSize,
         staleness,

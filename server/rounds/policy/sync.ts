@@ -96,7 +96,8 @@ export function syncPolicy(deps: PolicyDeps): RoundPolicy {
           { problem: 'invalid', ...checked },
           bytes.length,
         )
-      const update = { bytes, metadata: checked.metadata, delta: checked.tensors }
+      const { metadata, tensors: delta, norm } = checked
+      const update = { bytes, metadata, delta, norm }
       return submission.accept(live, round, device, key, update, {
         closeAt: round.settings.clientsPerRound,
       })

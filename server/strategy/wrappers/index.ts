@@ -1,3 +1,3 @@
 export { withPrivateMean, type PrivateMeanOptions } from './private-mean.ts'
-export { withStaleness } from './staleness.ts'
+export { scaled, withStaleness } from './staleness.ts'
 export { withUpdateBounds, type ReportBounds } from './update-bounds.ts'

@@ -3,15 +3,16 @@ import { scaleTensors } from '../../../shared/privacy/index.ts'
 import type { Strategy, TrainReport } from '../types.ts'
 import { wrapStrategy } from './wrap.ts'
 
-/** `report` with its delta times `factor`: in place where the report owns it, else a copy. */
-export const scaled = (report: TrainReport, factor: number): TrainReport =>
-  factor === 1
-    ? report
-    : {
-        ...report,
-        delta: scaleTensors(report.delta, factor, { inPlace: report.owned === true }),
-        owned: true,
-      }
+/**
+ * `report` with its delta times `factor`: in place where the report owns it, else a copy. The
+ * norm it carried is the old delta's, so it is left out.
+ */
+export function scaled(report: TrainReport, factor: number): TrainReport {
+  if (factor === 1) return report
+  const { norm: _unscaled, ...rest } = report
+  const delta = scaleTensors(report.delta, factor, { inPlace: report.owned === true })
+  return { ...rest, delta, owned: true }
+}
 
 /**
  * FedBuff's staleness weighting (Nguyen et al. 2022): a report computed `staleness` rounds behind
