@@ -8,6 +8,7 @@ import { openToOtherOrigins } from './api/cors.ts'
 import { datasetRoutes } from './api/datasets.ts'
 import { deviceRoutes } from './api/device.ts'
 import { DEFAULT_BODY_TIMEOUTS, type BodyTimeouts } from './api/body.ts'
+import { bodyPool } from './api/body-pool.ts'
 import { onError } from './api/errors.ts'
 import { loadShedder } from './api/shed.ts'
 import { refuseBadUrlText } from './api/text.ts'
@@ -178,6 +179,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
       uploads,
       datasets,
       bodyTimeouts: { ...DEFAULT_BODY_TIMEOUTS, ...options.bodyTimeouts },
+      bodies: bodyPool(),
     }),
   )
   const admin = new Hono()

@@ -23,7 +23,12 @@ export interface BodySink {
  * and the chunks die young. Without one, chunks are kept and joined at the end. Either way a body
  * holds at most `limit` bytes, the bound the upload gate counts on (uploads.ts).
  */
-export function bodySink(limit: number, declared: number): BodySink {
+export function bodySink(
+  limit: number,
+  declared: number,
+  /** Where the buffer of a declared length comes from (a BodyPool's take, or a fresh one). */
+  allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length),
+): BodySink {
   const sized = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit
   let buffer: Uint8Array | null = null
   const chunks: Uint8Array[] = []
@@ -33,7 +38,7 @@ export function bodySink(limit: number, declared: number): BodySink {
       if (length + chunk.length > limit) throw new BodyTooLarge()
       if (Number.isFinite(declared) && length + chunk.length > declared)
         throw new Error('body longer than its Content-Length')
-      if (sized) (buffer ??= new Uint8Array(declared)).set(chunk, length)
+      if (sized) (buffer ??= allocate(declared)).set(chunk, length)
       else chunks.push(chunk)
       length += chunk.length
     },

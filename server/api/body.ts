@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import { bodyLimit } from 'hono/body-limit'
 import { PollenError } from '../errors.ts'
 import { TOO_LARGE } from '../rounds/index.ts'
+import type { BodyPool } from './body-pool.ts'
 import { BodyTooLarge, bodySink, bodyWatchdog, readNode, readWeb } from './body-stream.ts'
 
 export { BodyTooLarge } from './body-stream.ts'
@@ -45,9 +46,10 @@ export async function readUpdateBody(
   limit: number,
   timeouts?: BodyTimeouts,
   node?: Readable,
+  pool?: BodyPool,
 ): Promise<Uint8Array | typeof TOO_LARGE> {
   try {
-    return await readLimited(request, limit, timeouts, node)
+    return await readLimited(request, limit, timeouts, node, pool)
   } catch (error) {
     if (error instanceof BodyTooLarge) return TOO_LARGE
     throw error
@@ -89,9 +91,11 @@ export async function readLimited(
   timeouts: BodyTimeouts = DEFAULT_BODY_TIMEOUTS,
   /** Node's request stream behind `request`, where there is one: read straight from it. */
   node?: Readable,
+  /** Where a large body's buffer comes from: one given back by an earlier upload. */
+  pool?: BodyPool,
 ): Promise<Uint8Array> {
   try {
-    return await read(request, limit, timeouts, node)
+    return await read(request, limit, timeouts, node, pool)
   } catch (error) {
     if (error instanceof BodyTooLarge || error instanceof PollenError) throw error
     throw new PollenError(
@@ -107,13 +111,14 @@ async function read(
   limit: number,
   timeouts: BodyTimeouts,
   node: Readable | undefined,
+  pool: BodyPool | undefined,
 ): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? NaN)
   if (declared > limit) throw new BodyTooLarge()
   if (!node && !request.body) return new Uint8Array(0)
   const expected = Number.isFinite(declared) ? declared : limit
   const total = timeouts.graceMs + (1000 * expected) / timeouts.minBytesPerSecond
-  const sink = bodySink(limit, declared)
+  const sink = bodySink(limit, declared, pool && ((length) => pool.take(length, limit)))
   const watchdog = bodyWatchdog(
     timeouts,
     total,

@@ -25,6 +25,7 @@ import type { BlobStore } from '../blobs/index.ts'
 import type { DeviceRecord, Store } from '../store/index.ts'
 import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
 import { limitBody, nodeRequest, readUpdateBody, type BodyTimeouts } from './body.ts'
+import type { BodyPool } from './body-pool.ts'
 import { parseJson } from './errors.ts'
 import { roundParam } from './params.ts'
 import type { LoadShedder } from './shed.ts'
@@ -50,6 +51,8 @@ export interface DeviceDeps {
   datasets: Pick<Datasets, 'spec'>
   /** How long an upload's body may take to arrive (body.ts). */
   bodyTimeouts?: BodyTimeouts
+  /** Buffers for upload bodies, used again once the aggregation is done with one (body-pool.ts). */
+  bodies?: BodyPool
 }
 
 function checkVersion(version: number) {
@@ -65,7 +68,7 @@ function checkVersion(version: number) {
 
 /** The device protocol: enrol, check in, download models, upload updates (docs/PROTOCOL.md). */
 export function deviceRoutes(deps: DeviceDeps) {
-  const { scheduler, store, blobs, clock, events, metrics, shed, uploads, datasets } = deps
+  const { scheduler, store, blobs, clock, events, metrics, shed, uploads, datasets, bodies } = deps
   // Every device route passes one of these first, before its token is looked up or its body read.
   const load = shed.guard()
   const checkinLoad = shed.guard({ checkin: true })
@@ -200,7 +203,9 @@ export function deviceRoutes(deps: DeviceDeps) {
       device: c.get('device'),
       taskId: c.req.param('id'),
       round,
-      readBody: (limit) => readUpdateBody(c.req.raw, limit, deps.bodyTimeouts, nodeRequest(c.env)),
+      readBody: (limit) =>
+        readUpdateBody(c.req.raw, limit, deps.bodyTimeouts, nodeRequest(c.env), bodies),
+      ...(bodies && { recycleBody: (bytes: Uint8Array) => bodies.give(bytes) }),
     })
     return c.json(result.answer, uploadStatus(result))
   })

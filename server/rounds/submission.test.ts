@@ -88,4 +88,47 @@ describe('a round closes with its phases and its devices’ training loss', () =
     })
     await t.scheduler.deleteTask(task.id)
   })
+
+  it('gives an accepted body back for reuse once the round’s sum has it, a rejected one never', async () => {
+    const task = await t.scheduler.createTask(
+      TaskSpecSchema.parse({
+        name: 'recycled',
+        purpose: 'upload bodies given back',
+        model: { preset: 'mnist-2nn' },
+        // The norm bound calibrates on the first 3 reports: they are held until the third.
+        rounds: { total: 1, clientsPerRound: 4, minReports: 3, overSelect: 1 },
+      }),
+    )
+    const devices = await t.enrol('r1', 'r2', 'r3', 'r4')
+    const assignments: Assignment[] = []
+    for (const device of devices)
+      assignments.push((await t.scheduler.checkin(device, request)) as Assignment)
+    const given: Uint8Array[] = []
+    // A body given back is overwritten at once (NaN bytes), as the next upload would.
+    const recycleBody = (bytes: Uint8Array) => given.push(bytes.fill(0xff))
+    const closed = nextClose(task.id)
+    const upload = (i: number, body: Uint8Array) =>
+      t.scheduler.upload({
+        device: devices[i]!,
+        taskId: task.id,
+        round: assignments[i]!.round,
+        readBody: () => Promise.resolve(body),
+        recycleBody,
+      })
+    const baseModel = assignments[0]!.model.hash
+    const rejected = await upload(
+      0,
+      t.zeroUpdate({ steps: 1, examples: 10, baseModel: 'f'.repeat(64) }),
+    )
+    expect(rejected.answer.type).toBe('rejected')
+    const bodies = [1, 2, 3].map(() => t.zeroUpdate({ steps: 1, examples: 10, baseModel }))
+    for (const [i, body] of bodies.entries()) {
+      expect((await upload(i + 1, body)).answer.type).toBe('accepted')
+      expect(given.length).toBe(i < 2 ? 0 : 3)
+    }
+    expect(given.every((bytes, k) => bytes === bodies[k])).toBe(true)
+    t.clock.advance(24 * 3600 * 1000) // the round waits for its fourth device until its deadline
+    expect(await closed).toMatchObject({ status: 'committed', reported: 3 })
+    await t.scheduler.deleteTask(task.id)
+  })
 })

@@ -101,17 +101,21 @@ export function createSubmission(
     round: LiveRound,
     device: DeviceRecord,
     key: AssignmentKey,
-    /** `norm`: the delta's L2 norm where the admission computed it. */
+    /**
+     * `norm`: the delta's L2 norm where the admission computed it; `recycle`: where `bytes` go
+     * once the aggregation took what it needs from the delta, views of them (TrainReport.release).
+     */
     update: {
       bytes: Uint8Array
       metadata: UpdateMetadata
       delta: NamedTensor[] | null
       norm?: number
+      recycle?: ((bytes: Uint8Array) => void) | undefined
     },
     /** `staleness`: an async update's rounds behind, weighed and counted in the round. */
     { closeAt, staleness }: { closeAt: number; staleness?: number },
   ): UploadResult {
-    const { bytes, metadata, delta, norm } = update
+    const { bytes, metadata, delta, norm, recycle } = update
     try {
       if (delta !== null)
         round.aggregation.accept({
@@ -120,6 +124,7 @@ export function createSubmission(
           // checkUpdate's tensors: views of (or copies from) this upload's own body.
           owned: true,
           ...(norm !== undefined ? { norm } : {}),
+          ...(recycle ? { release: () => recycle(bytes) } : {}),
           examples: metadata.examples,
           steps: metadata.steps,
           ...(metadata.loss !== undefined ? { loss: metadata.loss } : {}),

@@ -94,6 +94,25 @@ describe('a task’s strategy', () => {
     expect(strategy.beginRound({ round: 2, spec: SPEC }).bounds?.()).toMatchObject({ norm: 5 })
   })
 
+  it('update bounds: a report held while the bound calibrates is released only once it is summed', () => {
+    const { strategy } = wrapped({ rounds: { minReports: 2 } })
+    const aggregation = strategy.beginRound({ round: 1, spec: SPEC })
+    const released = [vi.fn(), vi.fn()]
+    const accept = (i: number) =>
+      aggregation.accept({
+        deviceId: `d${i}`,
+        delta: tensor(3, 4),
+        examples: 10,
+        steps: 1,
+        owned: true,
+        release: released[i]!,
+      })
+    accept(0)
+    expect(released[0]).not.toHaveBeenCalled()
+    accept(1)
+    for (const release of released) expect(release).toHaveBeenCalledOnce()
+  })
+
   it('update bounds: an adaptive bound rises at most BOUND_GROWTH times the last committed one', async () => {
     const previous = { norm: 0.5, weight: null, clipped: 0, capped: 0 }
     const { strategy, previousBounds } = wrapped({ rounds: { minReports: 1 } }, previous)

@@ -64,6 +64,11 @@ export interface UploadInput {
    * off, which records nothing).
    */
   readBody: (limit: number) => Promise<Uint8Array | typeof TOO_LARGE>
+  /**
+   * Gives a body readBody read back for the next upload, once nothing refers to its bytes
+   * (server/api/body-pool.ts); left out, bodies are left to the garbage collector.
+   */
+  recycleBody?: (bytes: Uint8Array) => void
 }
 
 /** Why an upload was rejected, beyond what its answer says: the API's status follows from it. */

@@ -94,6 +94,8 @@ export function strategyFor(
             throw new RangeError(message, { cause: error })
           }
           examples += report.examples
+          // The running sum added the delta, a robust rule copied it: its body may be reused.
+          report.release?.()
         },
         ...(partial &&
           merge && {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { near, tensor, values } from '../../shared/aggregation/fixtures.ts'
 import { SERVER_OPTIMIZERS, TaskSpecSchema, WEIGHTINGS } from '../../shared/protocol/index.ts'
 import type { NamedTensor } from '../../shared/tensors/index.ts'
@@ -165,6 +165,33 @@ describe('strategyFor', () => {
     ).toThrow(/the report from d is refused: tensor w does not match the model/)
     expect(aggregation.reports).toBe(1)
     expect(aggregation.examples).toBe(30)
+  })
+
+  it('releases a report once its delta is in the round (summed, or copied by a robust rule), not one it refused', async () => {
+    for (const rule of ['mean', 'median'] as const) {
+      const strategy = strategyFor({ rule })
+      const aggregation = strategy.beginRound({ round: 1, spec })
+      const refused = vi.fn()
+      const bad = { deviceId: 'x', delta: [t([1, NaN])], examples: 1, steps: 1, release: refused }
+      expect(() => aggregation.accept(bad)).toThrow(RangeError)
+      expect(refused).not.toHaveBeenCalled()
+      const deltas = ['a', 'b', 'c'].map((deviceId) => {
+        const delta = [t([2, 4])]
+        const release = vi.fn()
+        aggregation.accept({ deviceId, delta, examples: 1, steps: 1, release })
+        expect(release).toHaveBeenCalledOnce()
+        return delta
+      })
+      // What the round holds is its own: the released bodies' bytes may now be overwritten.
+      for (const [w] of deltas) w!.data.fill(99)
+      const next = await strategy.aggregateTrain({
+        round: 1,
+        global: [t([0, 0])],
+        aggregation,
+        failures: [],
+      })
+      expect(values(next![0])).toEqual([2, 4])
+    }
   })
 
   it('keeps its state when a step fails, and goes on from it', async () => {

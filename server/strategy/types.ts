@@ -26,6 +26,12 @@ export interface TrainReport {
    * over the model's size. A wrapper that passes on a changed delta leaves it out (`scaled`).
    */
   norm?: number
+  /**
+   * Called by the aggregation that took what it needs from `delta` (added it to a sum, copied it):
+   * the upload's body, which the delta's arrays view, may then serve the next upload. Whoever
+   * keeps the delta (a bound that calibrates holds it) does not call it until it passed it on.
+   */
+  release?: () => void
 }
 
 /** Why a selected device contributed nothing; passed to the strategy explicitly. */

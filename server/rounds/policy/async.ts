@@ -64,7 +64,7 @@ export function asyncPolicy(deps: Omit<PolicyDeps, 'secure' | 'startDeadline'>):
     // The round closes on a full buffer only (its drops were counted as they happened).
     closing: (_, round) =>
       Promise.resolve(round.record.reported < 1 ? 'fewer reports than the 1 it needs' : null),
-    async upload(live, { device, round: n, readBody }): Promise<UploadResult> {
+    async upload(live, { device, round: n, readBody, recycleBody }): Promise<UploadResult> {
       const task = live.record
       const key = { taskId: task.id, round: n, deviceId: device.id }
       const work = atWork.get(device.id)
@@ -124,7 +124,7 @@ export function asyncPolicy(deps: Omit<PolicyDeps, 'secure' | 'startDeadline'>):
         return submission.rejectRead(live, round, device, refusal, bytes.length, n)
       }
       const { metadata, tensors: delta, norm } = checked
-      const update = { bytes, metadata, delta, norm }
+      const update = { bytes, metadata, delta, norm, recycle: recycleBody }
       return submission.accept(live, round, device, key, update, {
         closeAt: task.spec.async.bufferSize,
         staleness,

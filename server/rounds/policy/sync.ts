@@ -44,7 +44,7 @@ export function syncPolicy(deps: PolicyDeps): RoundPolicy {
       if (r.reported < needed) return `fewer reports than the ${needed} it needs`
       return unmasked
     },
-    async upload(live, { device, taskId, round: n, readBody }) {
+    async upload(live, { device, taskId, round: n, readBody, recycleBody }) {
       const key = { taskId, round: n, deviceId: device.id }
       const round = live.open
       if (!round || round.record.round !== n) {
@@ -97,7 +97,7 @@ export function syncPolicy(deps: PolicyDeps): RoundPolicy {
           bytes.length,
         )
       const { metadata, tensors: delta, norm } = checked
-      const update = { bytes, metadata, delta, norm }
+      const update = { bytes, metadata, delta, norm, recycle: recycleBody }
       return submission.accept(live, round, device, key, update, {
         closeAt: round.settings.clientsPerRound,
       })
