@@ -56,6 +56,8 @@ export interface LiveRound {
   /** The accepted reports' training loss, weighted by their examples, and those examples. */
   trainingLoss: { sum: number; examples: number }
   timer: TimerHandle | undefined
+  /** When the round's counters were last queued for the store (persistRound). */
+  countersQueuedAt?: number
 }
 
 /** Whether a round still takes devices and updates. */
@@ -133,7 +135,8 @@ export interface Core {
   publishRound(live: LiveTask, round: LiveRound): void
   /**
    * A device's assignment in the open round moved on (downloaded, reported, rejected): its row
-   * and the round's counters queued in order, then `device.state` and `round.updated` published.
+   * queued, with the round's counters where they were last queued COUNTERS_INTERVAL_MS ago or
+   * more, then `device.state` and `round.updated` published.
    */
   assignmentMoved(
     live: LiveTask,
@@ -146,6 +149,14 @@ export interface Core {
   /** The live task, or a 404. */
   liveTask(id: string): LiveTask
 }
+
+/**
+ * The open round's counters are stored at most this often as its devices download and report
+ * (and with every selection, and whole as it closes): in memory they are exact, and what the API
+ * shows; in the store they are what a crash leaves, and a crash resets an open round anyway.
+ * Written per upload they were half of its embedded-database writes (docs/BENCHMARKS.md, "Ingest").
+ */
+export const COUNTERS_INTERVAL_MS = 1000
 
 export function createCore(options: SchedulerOptions, stopping: AbortSignal): Core {
   const { store, clock, events } = options
@@ -171,6 +182,7 @@ export function createCore(options: SchedulerOptions, stopping: AbortSignal): Co
     }
     // A copy: the record goes on changing while the write waits in the queue.
     const shares = structuredClone(participation)
+    round.countersQueuedAt = clock.now()
     return enqueue(live, () => store.updateRound(taskId, n, { ...patch, participation: shares }))
   }
 
@@ -204,7 +216,8 @@ export function createCore(options: SchedulerOptions, stopping: AbortSignal): Co
     publishRound,
     assignmentMoved(live, round, key, state, patch) {
       void enqueue(live, () => store.updateAssignment(key, patch))
-      void persistRound(live, round)
+      const since = clock.now() - (round.countersQueuedAt ?? Number.NEGATIVE_INFINITY)
+      if (!(since < COUNTERS_INTERVAL_MS)) void persistRound(live, round)
       const { taskId, round: n, deviceId } = key
       events.publish({ type: 'device.state', deviceId, state, taskId, round: n })
       publishRound(live, round)

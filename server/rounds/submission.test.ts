@@ -8,6 +8,7 @@ import {
   TaskSpecSchema,
 } from '../../shared/protocol/index.ts'
 import { createEventBus } from '../events/index.ts'
+import { COUNTERS_INTERVAL_MS } from './live.ts'
 import { testScheduler } from './testing.ts'
 
 const request: CheckinRequest = {
@@ -86,6 +87,43 @@ describe('a round closes with its phases and its devices’ training loss', () =
       trainingSeconds: null,
       trainingLoss: null,
     })
+    await t.scheduler.deleteTask(task.id)
+  })
+
+  it('stores the open round’s counters at most once a second as updates come, and all as it closes', async () => {
+    const task = await t.scheduler.createTask(
+      TaskSpecSchema.parse({
+        name: 'counters',
+        purpose: 'counters written at most once a second',
+        model: { preset: 'mnist-2nn' },
+        rounds: { total: 1, clientsPerRound: 4, minReports: 1, overSelect: 1 },
+      }),
+    )
+    const devices = await t.enrol('k1', 'k2', 'k3', 'k4')
+    const assignments: Assignment[] = []
+    for (const device of devices)
+      assignments.push((await t.scheduler.checkin(device, request)) as Assignment)
+    const closed = nextClose(task.id)
+    t.clock.advance(COUNTERS_INTERVAL_MS) // the last selection's write is a second old
+    const upload = async (i: number) => {
+      const { round, model } = assignments[i]!
+      const body = t.zeroUpdate({ steps: 1, examples: 10, baseModel: model.hash })
+      const readBody = () => Promise.resolve(body)
+      await t.scheduler.upload({ device: devices[i]!, taskId: task.id, round, readBody })
+      await t.scheduler.settled()
+      const [stored] = await t.store.listRounds(task.id)
+      const [shown] = await t.scheduler.listRounds(task.id)
+      return [stored!.reported, shown!.reported]
+    }
+    expect(await upload(0)).toEqual([1, 1])
+    // Within the second: the API counts the report, the store waits for the next write.
+    expect(await upload(1)).toEqual([1, 2])
+    t.clock.advance(COUNTERS_INTERVAL_MS)
+    expect(await upload(2)).toEqual([3, 3])
+    await upload(3)
+    expect(await closed).toMatchObject({ reported: 4 })
+    const [stored] = await t.store.listRounds(task.id)
+    expect(stored).toMatchObject({ status: 'committed', reported: 4 })
     await t.scheduler.deleteTask(task.id)
   })
 
