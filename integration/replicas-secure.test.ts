@@ -3,9 +3,11 @@
 // every request goes to the next replica in turn, as a round-robin load balancer sends them.
 // The sum unmasks to the survivors' mean even so, and a masked input accepted by a replica that
 // is then killed still counts.
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDevice, type DeviceEvent } from '../client/device/index.ts'
-import type { TaskSpecInput } from '../shared/protocol/index.ts'
+import { type Assignment, PROTOCOL_VERSION, type TaskSpecInput } from '../shared/protocol/index.ts'
+import { createSecAggClient, encodeMaskedUpdate } from '../shared/secagg/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
 import { freshDatabase, type FreshDatabase } from '../server/store/testing-pg.ts'
 import { adminClient, waitFor } from './harness.ts'
@@ -159,4 +161,84 @@ describe('secure aggregation across replicas', () => {
       await distanceFromMean(admin().call, closed, (0.01 + 0.02 + 0.03 + 0.04) / 4),
     ).toBeLessThan(1e-6)
   }, 120_000)
+
+  it('answers out-of-turn and bad SecAgg+ calls alike on every replica, naming the field, writing nothing', async () => {
+    await admin().createTask(spec('secure, hostile calls', 3, 1))
+    const [a, b, c] = alive() as [Replica, Replica, Replica]
+    const enrol = async () => {
+      const response = await fetch(`${a.url}/api/v1/devices`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION }),
+      })
+      const { token } = (await response.json()) as { token: string }
+      return { Authorization: `Bearer ${token}` }
+    }
+    const checkin = (auth: Record<string, string>) =>
+      waitFor(async () => {
+        const response = await fetch(`${a.url}/api/v1/devices/checkin`, {
+          method: 'POST',
+          headers: { ...auth, 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            protocolVersion: PROTOCOL_VERSION,
+            capabilities: { backend: 'wasm' },
+            datasets: [{ name: 'mnist', examples: 10, labels: [10] }],
+          }),
+        })
+        const answer = (await response.json()) as Assignment | { type: 'retry' }
+        return answer.type === 'assignment' ? answer : undefined
+      }, 30_000)
+    const [early, chosen, outsider] = [await enrol(), await enrol(), await enrol()]
+    const [first, assignment] = [await checkin(early), await checkin(chosen)]
+    const path = assignment.secureAggregation!.url
+    const post = (at: Replica, auth: Record<string, string>, call: string, body: unknown) =>
+      fetch(`${at.url}${path}/${call}`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    const error = async (response: Response) => [
+      response.status,
+      ((await response.json()) as { error: { code: string } }).error.code,
+    ]
+    const logged = async () => {
+      const client = new pg.Client({ connectionString: db.url })
+      await client.connect()
+      const { rows } = await client.query<{ call: string }>(
+        'select call from secagg_log where task_id = $1 order by seq',
+        [first.taskId],
+      )
+      await client.end()
+      return rows.map((r) => r.call)
+    }
+
+    // Before any device advertised: shares are 404 on any replica, a masked frame is out of turn.
+    expect(await error(await post(b, chosen, 'shares', { shares: [] }))).toEqual([404, 'not_found'])
+    const words = SHAPES.reduce((n, t) => n + t.shape.reduce((x, y) => x * y, 1), 0)
+    const frame = encodeMaskedUpdate({
+      metadata: { baseModel: first.model.hash, examples: 5, steps: 1 },
+      masked: new Uint32Array(words),
+    })
+    const upload = await fetch(`${c.url}${first.uploadUrl}`, {
+      method: 'POST',
+      headers: { ...early, 'Content-Type': 'application/octet-stream' },
+      body: frame as Uint8Array<ArrayBuffer>,
+    })
+    expect(await upload.json()).toMatchObject({ type: 'rejected', field: 'stage' })
+    expect(await logged()).toEqual([])
+
+    // Keys: malformed, from a device not selected, then twice from a selected one.
+    const keys = (await createSecAggClient('chosen')).keys()
+    const bad = await post(b, chosen, 'keys', { encryptionKey: 'AAAA', maskKey: 'AAAA' })
+    expect(await error(bad)).toEqual([422, 'invalid'])
+    expect(await error(await post(c, outsider, 'keys', keys))).toEqual([409, 'not_selected'])
+    expect((await post(b, chosen, 'keys', keys)).status).toBe(200)
+    expect(await error(await post(c, chosen, 'keys', keys))).toEqual([409, 'duplicate'])
+    expect(await logged()).toEqual(['begin', 'advertise'])
+    // Every replica now tells the device it waits for the others.
+    for (const at of [a, b, c]) {
+      const view = await fetch(`${at.url}${path}`, { headers: chosen })
+      expect(await view.json()).toMatchObject({ stage: 'advertise', waiting: true })
+    }
+  }, 60_000)
 })
