@@ -25,25 +25,31 @@ const servedBy = new Map<string, Set<string>>()
 
 const UPLOAD = /\/rounds\/\d+\/updates$/
 
+interface Balancing {
+  /** Where uploads go (default: in turn, as every other call). */
+  uploadTo?: () => Replica
+  /** Runs before an upload is sent on. */
+  beforeUpload?: () => Promise<void>
+  /** Hears each upload's response before the device does. */
+  answered?: (target: Replica, response: Response) => Promise<void>
+}
+
 /**
  * A load balancer in the devices' fetch: each kind of request to the next live replica in turn
- * (so that a round's keys, shares, reveals and uploads each spread over all of them), except
- * uploads where `uploads` picks one; `answered` hears each upload's response first.
+ * (so that a round's keys, shares, reveals and uploads each spread over all of them).
  */
-function roundRobin(
-  uploads?: () => Replica,
-  answered?: (target: Replica, response: Response) => Promise<void>,
-): typeof fetch {
+function roundRobin({ uploadTo, beforeUpload, answered }: Balancing = {}): typeof fetch {
   const turns = new Map<string, number>()
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input))
     const upload = UPLOAD.test(url.pathname) && init?.method === 'POST'
+    if (upload) await beforeUpload?.()
     const kind =
       /\/secagg\/(keys|shares|reveal)$/.exec(url.pathname)?.[1] ?? (upload ? 'upload' : null)
     const targets = alive()
     const turn = turns.get(kind ?? 'other') ?? 0
     turns.set(kind ?? 'other', turn + 1)
-    const target = (upload ? uploads?.() : undefined) ?? targets[turn % targets.length]!
+    const target = (upload ? uploadTo?.() : undefined) ?? targets[turn % targets.length]!
     url.host = new URL(target.url).host
     if (kind) servedBy.set(kind, (servedBy.get(kind) ?? new Set<string>()).add(target.url))
     const response = await fetch(url, init)
@@ -134,36 +140,8 @@ describe('secure aggregation across replicas', () => {
     expect(await distanceFromMean(admin().call, closed, mean)).toBeLessThan(1e-6)
   }, 120_000)
 
-  it('counts the masked inputs a replica accepted before it was killed (kill -9, not the owner)', async () => {
-    const task = await admin().createTask(spec('secure, a replica dies', 4, 1))
-    const owning = await waitFor(() => owner(task.id), 30_000, 'an owner')
-    const victim = alive().find((r) => r !== owning)!
-    // Every upload goes to the victim, killed as soon as it has accepted the last of them: before
-    // its partial sum is written, so the owner must read its spooled masked inputs instead.
-    let accepted = 0
-    const fetch = roundRobin(
-      () => victim,
-      async (target, response) => {
-        const answer = (await response.clone().json()) as { type: string }
-        if (target !== victim || answer.type !== 'accepted' || ++accepted < 4) return
-        await kill9(victim)
-      },
-    )
-    const values = [0.01, 0.02, 0.03, 0.04]
-    const { closed } = await round(task.id, values, new Set(), fetch)
-    expect([accepted, victim.child.signalCode, closed.status]).toEqual([4, 'SIGKILL', 'committed'])
-    // The owner summed the dead replica's masked inputs from its spool.
-    expect(owning.output.join('')).toMatch(
-      new RegExp(`task ${task.id} round 1: reading the spooled updates of `),
-    )
-    expect(closed).toMatchObject({ status: 'committed', reported: 4 })
-    expect(
-      await distanceFromMean(admin().call, closed, (0.01 + 0.02 + 0.03 + 0.04) / 4),
-    ).toBeLessThan(1e-6)
-  }, 120_000)
-
   it('answers out-of-turn and bad SecAgg+ calls alike on every replica, naming the field, writing nothing', async () => {
-    await admin().createTask(spec('secure, hostile calls', 3, 1))
+    const task = await admin().createTask(spec('secure, hostile calls', 3, 1))
     const [a, b, c] = alive() as [Replica, Replica, Replica]
     const enrol = async () => {
       const response = await fetch(`${a.url}/api/v1/devices`, {
@@ -206,7 +184,7 @@ describe('secure aggregation across replicas', () => {
       await client.connect()
       const { rows } = await client.query<{ call: string }>(
         'select call from secagg_log where task_id = $1 order by seq',
-        [first.taskId],
+        [task.id],
       )
       await client.end()
       return rows.map((r) => r.call)
@@ -240,5 +218,55 @@ describe('secure aggregation across replicas', () => {
       const view = await fetch(`${at.url}${path}`, { headers: chosen })
       expect(await view.json()).toMatchObject({ stage: 'advertise', waiting: true })
     }
+    // Its open round would take the next tests' devices.
+    expect((await admin().call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })).ok).toBe(true)
   }, 60_000)
+  it('counts the masked inputs a replica accepted before it was killed (kill -9, not the owner)', async () => {
+    const task = await admin().createTask(spec('secure, a replica dies', 4, 1))
+    const owning = await waitFor(() => owner(task.id), 30_000, 'an owner')
+    const victim = alive().find((r) => r !== owning)!
+    // Every upload goes to the victim, killed as soon as it has accepted the last of them: before
+    // its partial sum is written, so the owner must read its spooled masked inputs instead.
+    let accepted = 0
+    const fetch = roundRobin({
+      uploadTo: () => victim,
+      answered: async (target, response) => {
+        const answer = (await response.clone().json()) as { type: string }
+        if (target !== victim || answer.type !== 'accepted' || ++accepted < 4) return
+        await kill9(victim)
+      },
+    })
+    const values = [0.01, 0.02, 0.03, 0.04]
+    const { closed } = await round(task.id, values, new Set(), fetch)
+    expect([accepted, victim.child.signalCode, closed.status]).toEqual([4, 'SIGKILL', 'committed'])
+    // The owner summed the dead replica's masked inputs from its spool.
+    expect(owning.output.join('')).toMatch(
+      new RegExp(`task ${task.id} round 1: reading the spooled updates of `),
+    )
+    expect(closed).toMatchObject({ status: 'committed', reported: 4 })
+    expect(
+      await distanceFromMean(admin().call, closed, (0.01 + 0.02 + 0.03 + 0.04) / 4),
+    ).toBeLessThan(1e-6)
+  }, 120_000)
+
+  it('carries a secure round on when its owner is killed (kill -9) between sharing and collecting', async () => {
+    const task = await admin().createTask(spec('secure, the owner dies', 4, 1))
+    const first = await waitFor(() => owner(task.id), 30_000, 'an owner')
+    // The owner dies as the first masked input is sent: keys and shares went to it and to the
+    // other replica; the log in the database holds them all.
+    const fetch = roundRobin({
+      beforeUpload: async () => {
+        if (first.child.exitCode === null && first.child.signalCode === null) await kill9(first)
+      },
+    })
+    const values = [0.01, 0.02, 0.03, 0.04]
+    const { closed } = await round(task.id, values, new Set(), fetch)
+    const second = owner(task.id)
+    expect(second).toBeDefined()
+    expect(second).not.toBe(first)
+    expect(closed).toMatchObject({ round: 1, status: 'committed', reported: 4 })
+    expect(
+      await distanceFromMean(admin().call, closed, (0.01 + 0.02 + 0.03 + 0.04) / 4),
+    ).toBeLessThan(1e-6)
+  }, 120_000)
 })
