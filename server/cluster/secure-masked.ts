@@ -4,7 +4,7 @@ import { applyMask } from '../../shared/secagg/prg.ts'
 import { checkMetadata } from '../rounds/admission.ts'
 import type { LiveRound, LiveTask } from '../rounds/live.ts'
 import type { MaskedSum } from './partials.ts'
-import { NotBegun, type SecureLog } from './secure-log.ts'
+import { dropRoundsBefore, NotBegun, type SecureLog } from './secure-log.ts'
 
 /**
  * A secure round's masked uploads on a replica: the frame checked, its collect entry written in
@@ -62,10 +62,7 @@ export function createMaskedUploads(secureLog: SecureLog) {
     applyMask(part.sum, masked, 1)
     part.devices.push(deviceId)
     part.devices.sort()
-    for (const k of sums.keys()) {
-      const cut = k.lastIndexOf('/')
-      if (k.slice(0, cut) === taskId && Number(k.slice(cut + 1)) < n - 1) sums.delete(k)
-    }
+    dropRoundsBefore(sums, taskId, n - 1)
   }
 
   return {
