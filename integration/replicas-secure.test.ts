@@ -1,14 +1,16 @@
 // Secure aggregation across replicas: three real coordinator processes on one fresh PostgreSQL
 // database, and devices running SecAgg+ (client/device, the phone app's protocol code) whose
 // every request goes to the next replica in turn, as a round-robin load balancer sends them.
-// The sum unmasks to the survivors' mean even so, and a masked input accepted by a replica that
-// is then killed still counts.
+// The sum unmasks to the survivors' mean even so, a masked input accepted by a replica that
+// is then killed still counts, and a task with distributed differential privacy (each device
+// adds its share of the noise) commits with the ε one process would count, on every replica.
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDevice, type DeviceEvent } from '../client/device/index.ts'
 import { type Assignment, PROTOCOL_VERSION, type TaskSpecInput } from '../shared/protocol/index.ts'
 import { createSecAggClient, encodeMaskedUpdate } from '../shared/secagg/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
+import { spendRound } from '../server/privacy/budget.ts'
 import { freshDatabase, type FreshDatabase } from '../server/store/testing-pg.ts'
 import { adminClient, waitFor } from './harness.ts'
 import { type Replica, replicaSet } from './replica-set.ts'
@@ -221,6 +223,31 @@ describe('secure aggregation across replicas', () => {
     // Its open round would take the next tests' devices.
     expect((await admin().call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })).ok).toBe(true)
   }, 60_000)
+  it('commits a distributed-DP round: the devices add the noise, ε as one process counts it, the same on every replica', async () => {
+    const privacy = { mode: 'distributed' as const, clipNorm: 10, noiseMultiplier: 0.5 }
+    const task = await admin().createTask({
+      ...spec('distributed DP on replicas', 4, 1),
+      privacy: { ...privacy, delta: 1e-5, epsilonBudget: 1000, population: 100 },
+    })
+    const { closed } = await round(task.id, [0.01, 0.02, 0.03, 0.04], new Set(), roundRobin())
+    const spent = spendRound(null, { ...privacy, delta: 1e-5 }, 4 / 100).epsilon
+    expect(closed).toMatchObject({ status: 'committed', reported: 4 })
+    expect(closed.epsilon).toBeCloseTo(spent, 9)
+    // The devices' noise is in the sum (σ·C/√3 each): far from the plain mean.
+    expect(await distanceFromMean(admin().call, closed, 0.025)).toBeGreaterThan(0.1)
+    for (const r of alive()) {
+      const view = await waitFor(
+        async () => {
+          const t = await adminClient(r.url).task(task.id)
+          return t.epsilonSpent ? t : undefined
+        },
+        10_000,
+        `${r.url} to show ε`,
+      )
+      expect(view.epsilonSpent).toBeCloseTo(spent, 9)
+    }
+  }, 120_000)
+
   it('counts the masked inputs a replica accepted before it was killed (kill -9, not the owner)', async () => {
     const task = await admin().createTask(spec('secure, a replica dies', 4, 1))
     const owning = await waitFor(() => owner(task.id), 30_000, 'an owner')

@@ -49,7 +49,7 @@ const SPOOL_META = 'device_id, replica_id, examples, steps, loss, staleness, par
 export function roundLedger({
   pool,
   transaction,
-}: ClusterDb): Pick<Ledger, 'round' | 'beginClose' | 'finishRound' | 'openRound'> {
+}: ClusterDb): Pick<Ledger, 'round' | 'beginClose' | 'finishRound' | 'openRound' | 'updateTask'> {
   return {
     async round(taskId, round) {
       const { rows } = await pool.query<RoundRow>(
@@ -109,6 +109,16 @@ export function roundLedger({
         ])
         return true
       })
+    },
+
+    async updateTask({ epoch, taskId, task }) {
+      const t = setClause(task, 3)
+      if (t.empty) throw new RangeError('updateTask: an empty patch')
+      const { rowCount } = await pool.query(
+        `update tasks set ${t.sql} where id = $1 and owner_epoch = $2`,
+        [taskId, epoch, ...t.values],
+      )
+      return rowCount === 1
     },
 
     openRound({ epoch, round }) {

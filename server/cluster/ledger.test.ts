@@ -390,6 +390,18 @@ describe('the owner', () => {
     const after = await db.pool.query('select round from tasks where id = $1', [taskId])
     expect(after.rows[0]).toEqual({ round: 2 })
   })
+
+  it('stops a task (its privacy budget) only at the epoch it holds', async () => {
+    await db.pool.query('update tasks set owner_epoch = 1 where id = $1', [taskId])
+    const stop = (epoch: number, stoppedReason: string) =>
+      owner.updateTask({ epoch, taskId, task: { status: 'completed', stoppedReason } })
+    expect(await stop(0, 'stale')).toBe(false)
+    expect(await stop(1, 'the budget')).toBe(true)
+    const { rows } = await db.pool.query('select status, stopped_reason from tasks where id = $1', [
+      taskId,
+    ])
+    expect(rows[0]).toEqual({ status: 'completed', stopped_reason: 'the budget' })
+  })
 })
 
 describe('migration 010', () => {

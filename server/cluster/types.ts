@@ -153,6 +153,8 @@ export interface Ledger {
     task: ClosePatch['task']
     phase: 'committed' | 'abandoned'
   }): Promise<boolean>
+  /** Owner, fenced: the task's row patched (a private task stopped at its budget). */
+  updateTask(i: { epoch: number; taskId: string; task: ClosePatch['task'] }): Promise<boolean>
   /** Owner, fenced: the next round inserted (phase open) and tasks.round moved, atomically. */
   openRound(i: { epoch: number; round: RoundRecord }): Promise<boolean>
   /** Secure rounds' SecAgg+ calls, one log per round that every replica replays. */
