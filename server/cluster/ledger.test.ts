@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { migrate, readMigrations } from '../store/migrate.ts'
 import { postgresDatabase, sqlOf } from '../store/postgres.ts'
 import { insert } from '../store/sql-store.ts'
-import { freshDatabase } from '../store/testing-pg.ts'
+import { freshDatabase, testPool } from '../store/testing-pg.ts'
 import { createLedger, type Ledger } from './ledger.ts'
 import { clusterDatabase, insertTask, openRoundRecord } from './testing.ts'
 
@@ -63,8 +63,8 @@ async function count(sql: string, params: unknown[]) {
 
 beforeAll(async () => {
   db = await clusterDatabase('ledger')
-  second = new pg.Pool({ connectionString: db.url, max: 8 })
-  ownerPool = new pg.Pool({ connectionString: db.url, max: 2 })
+  second = testPool(db.url, 8)
+  ownerPool = testPool(db.url, 2)
   replicas = [createLedger(db.pool, { spoolBatch: 2 }), createLedger(second)]
   owner = createLedger(ownerPool)
   // Connected up front, so that the owner's close does not wait for a handshake.
@@ -407,7 +407,7 @@ describe('the owner', () => {
 describe('migration 010', () => {
   it('gives the rounds stored before it their status as phase', async () => {
     const fresh = await freshDatabase('ledger_010')
-    const pool = new pg.Pool({ connectionString: fresh.url, max: 2 })
+    const pool = testPool(fresh.url, 2)
     try {
       const shipped = await readMigrations()
       await migrate(postgresDatabase(pool), { migrations: shipped.filter((m) => m.version < 10) })

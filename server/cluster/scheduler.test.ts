@@ -21,7 +21,7 @@ import { PollenError } from '../errors.ts'
 import type { DeviceRecord, Store } from '../store/index.ts'
 import { spendRound } from '../privacy/budget.ts'
 import { postgresStore } from '../store/postgres.ts'
-import { freshDatabase, type FreshDatabase } from '../store/testing-pg.ts'
+import { freshDatabase, type FreshDatabase, testPool } from '../store/testing-pg.ts'
 import { createLedger } from './ledger.ts'
 import { createClusterScheduler, type ClusterScheduler } from './scheduler.ts'
 
@@ -63,7 +63,7 @@ const dead = new Set<string>()
 const logs: string[] = []
 
 async function replica(id: string, pollMs = 50): Promise<Replica> {
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 })
+  const pool = testPool(db.url, 4)
   const store = await postgresStore(pool)
   const scheduler = createClusterScheduler({
     store,

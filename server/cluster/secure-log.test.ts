@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { testPool } from '../store/testing-pg.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSecAggClient, SecAggError } from '../../shared/secagg/index.ts'
 import { createLedger, type Ledger } from './ledger.ts'
@@ -47,9 +48,7 @@ function advertiseAll(taskId: string, all: { id: string; keys: ReturnType<never>
 
 beforeAll(async () => {
   db = await clusterDatabase('secure_log')
-  second = new pg.Pool({ connectionString: db.url, max: 8 })
-  // The database is dropped (with force) as the pools' last connections close: no one listens.
-  for (const pool of [db.pool, second]) pool.on('error', () => {})
+  second = testPool(db.url, 8)
   a = createLedger(db.pool)
   b = createLedger(second)
 }, 60_000)
