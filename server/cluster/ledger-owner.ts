@@ -111,7 +111,7 @@ export function roundLedger({
       })
     },
 
-    openRound({ epoch, round }) {
+    openRound({ epoch, round, settings }) {
       return transaction(async (c, rollback) => {
         const fenced = await c.query(
           'update tasks set round = $3 where id = $1 and owner_epoch = $2',
@@ -121,7 +121,11 @@ export function roundLedger({
           await rollback()
           return false
         }
-        await insert(sqlOf(c), 'rounds', { ...round, phase: 'open' })
+        await insert(sqlOf(c), 'rounds', {
+          ...round,
+          phase: 'open',
+          ...(settings ? { settings: JSON.stringify(settings) } : {}),
+        })
         return true
       })
     },
