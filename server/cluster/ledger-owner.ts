@@ -121,7 +121,7 @@ export function roundLedger({
       return rowCount === 1
     },
 
-    openRound({ epoch, round }) {
+    openRound({ epoch, round, settings }) {
       return transaction(async (c, rollback) => {
         const fenced = await c.query(
           'update tasks set round = $3 where id = $1 and owner_epoch = $2',
@@ -131,7 +131,11 @@ export function roundLedger({
           await rollback()
           return false
         }
-        await insert(sqlOf(c), 'rounds', { ...round, phase: 'open' })
+        await insert(sqlOf(c), 'rounds', {
+          ...round,
+          phase: 'open',
+          ...(settings ? { settings: JSON.stringify(settings) } : {}),
+        })
         return true
       })
     },

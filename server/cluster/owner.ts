@@ -119,9 +119,11 @@ export function createOwner(
     if (may === 'lost') return lose(task.id)
     if (may === 'stopped') return
     const record = nextRound({ ...task, round: task.round + 1 }, clock.now())
-    if (!(await ledger.openRound({ epoch, round: record }))) return lose(task.id)
+    // Frozen with the round: every replica runs it by these, whatever PATCH comes meanwhile.
+    const settings = { ...task.spec.rounds }
+    if (!(await ledger.openRound({ epoch, round: record, settings }))) return lose(task.id)
     task.round = record.round
-    live.open = clusterRound(live, record, 'open')
+    live.open = clusterRound(live, record, 'open', settings)
     privacy.opened(live, live.open)
     events.publish({
       type: 'round.opened',

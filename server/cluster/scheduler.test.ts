@@ -412,6 +412,49 @@ describe('the cluster scheduler on PostgreSQL', () => {
       })
   }, 60_000)
 
+  it('runs a round by the settings its owner opened it with on every replica; a PATCH applies from the next round', async () => {
+    const a = replicas.find((r) => r.id === 'a')!
+    const b = replicas.find((r) => r.id === 'b')!
+    const rounds = { ...spec().rounds, total: 2, clientsPerRound: 2, minReports: 1 }
+    const task = await a.scheduler.createTask(spec({ rounds }))
+    await own(a, task.id)
+    await seen([a, b], task.id, 1)
+    await b.scheduler.patchTask(task.id, { rounds: { clientsPerRound: 4 } })
+    // A replica that first sees round 1 after the PATCH: it runs the round as opened all the same.
+    const late = await replica('late')
+    await seen([late], task.id, 1)
+    expect(late.scheduler.getTask(task.id).rounds.clientsPerRound).toBe(4)
+    const devices = await enrol(
+      a.store,
+      Array.from({ length: 9 }, (_, i) => `frozen-${i}`),
+    )
+    const checkin = (i: number, via: Replica) => via.scheduler.checkin(devices[i]!, request)
+    const assigned = [await checkin(0, late), await checkin(1, b)] as Assignment[]
+    // The cap as opened (2), on every replica, the one that saw the round late included.
+    for (const [i, via] of [late, a, b].entries())
+      expect((await checkin(2 + i, via)).type).not.toBe('assignment')
+    for (const [i, answer] of assigned.entries()) {
+      expect(answer).toMatchObject({ type: 'assignment', round: 1 })
+      const result = await (i ? a : late).scheduler.upload({
+        device: devices[i]!,
+        taskId: task.id,
+        round: 1,
+        readBody: () => Promise.resolve(update(answer, 700 + i).bytes),
+      })
+      expect(result.answer.type).toBe('accepted')
+    }
+    // The target as opened: the owner closes round 1 at two reports.
+    expect(await closedRound(a.store, task.id, 1)).toMatchObject({ selected: 2, reported: 2 })
+    await seen([a, b, late], task.id, 2)
+    // Round 2 takes the PATCH: four selected, on whichever replica.
+    for (const [i, via] of [a, b, late, b].entries())
+      expect(await checkin(5 + i, via)).toMatchObject({ type: 'assignment', round: 2 })
+    expect((await checkin(2, late)).type).not.toBe('assignment')
+    const stored = await a.store.listRounds(task.id)
+    expect(stored.find((r) => r.round === 2)?.selected).toBe(4)
+    await a.scheduler.deleteTask(task.id)
+  }, 60_000)
+
   it('takes an upload on a replica that has not yet seen the round open (reads the task again)', async () => {
     const a = replicas.find((r) => r.id === 'a') ?? (await replica('a'))
     // Polls once a minute: it knows nothing of the task when the upload comes.
