@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServerEvent } from '../shared/protocol/index.ts'
 import { postgresEventBus, type PostgresEventBus } from '../server/events/index.ts'
 import { migrate, postgresDatabase } from '../server/store/index.ts'
-import { freshDatabase } from '../server/store/testing-pg.ts'
+import { freshDatabase, testPool } from '../server/store/testing-pg.ts'
 import { ADMIN_TOKEN, startCoordinator, waitFor, type Running } from './harness.ts'
 import { readSse } from './sse.ts'
 
@@ -54,7 +54,7 @@ describe('events across replicas', () => {
 
   beforeAll(async () => {
     database = await freshDatabase('it_events')
-    pool = new pg.Pool({ connectionString: database.url, max: 4 })
+    pool = testPool(database.url, 4)
     await migrate(postgresDatabase(pool))
     for (let i = 0; i < 2; i++) buses.push(await postgresEventBus(pool))
     a = await startCoordinator({ events: buses[0]!, keepAliveMs: 200 })

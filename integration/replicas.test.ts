@@ -8,6 +8,7 @@ import {
   type TaskSpecInput,
   type UploadAnswer,
 } from '../shared/protocol/index.ts'
+import { encodeIdx } from '../shared/data/formats/index.ts'
 import { decodeContainer, encodeContainer, sha256Hex } from '../shared/tensors/index.ts'
 import { freshDatabase, type FreshDatabase } from '../server/store/testing-pg.ts'
 import { ADMIN_TOKEN, adminClient, waitFor } from './harness.ts'
@@ -34,14 +35,14 @@ type Device = Awaited<ReturnType<typeof device>>
 
 const EXAMPLES = 40
 
-async function checkin(at: Replica, auth: Device): Promise<CheckinAnswer> {
+async function checkin(at: Replica, auth: Device, dataset = 'mnist'): Promise<CheckinAnswer> {
   const response = await fetch(`${at.url}/api/v1/devices/checkin`, {
     method: 'POST',
     headers: { ...auth, 'Content-Type': 'application/json' },
     body: JSON.stringify({
       protocolVersion: PROTOCOL_VERSION,
       capabilities: { backend: 'wasm' },
-      datasets: [{ name: 'mnist', examples: EXAMPLES, labels: [EXAMPLES] }],
+      datasets: [{ name: dataset, examples: EXAMPLES, labels: [EXAMPLES] }],
     }),
   })
   return (await response.json()) as CheckinAnswer
@@ -88,14 +89,14 @@ async function committed(taskId: string, n: number): Promise<RoundView> {
 }
 
 /** Devices report in the task's round `n`, each request on the next replica in turn. */
-async function play(taskId: string, n: number, devices: Device[], start = 0) {
+async function play(taskId: string, n: number, devices: Device[], start = 0, dataset = 'mnist') {
   let examples = 0
   let turn = start
   const next = () => live()[turn++ % live().length]!
   for (const [i, auth] of devices.entries()) {
     const a = await waitFor(
       async () => {
-        const answer = await checkin(next(), auth)
+        const answer = await checkin(next(), auth, dataset)
         return answer.type === 'assignment' && answer.taskId === taskId ? answer : undefined
       },
       30_000,
@@ -121,6 +122,42 @@ afterAll(async () => {
 })
 
 describe('three coordinator replicas on one PostgreSQL database', () => {
+  it('see a dataset declared on one at once on the others: a task on it, its held-out set evaluated by the owner; deleted, refused', async () => {
+    const [r0, r1, r2] = live().map((r) => adminClient(r.url, ADMIN_TOKEN)) as [
+      ReturnType<typeof admin>,
+      ReturnType<typeof admin>,
+      ReturnType<typeof admin>,
+    ]
+    const features = { kind: 'image', height: 28, width: 28, channels: 1 }
+    const digits = { name: 'digits-b', features, classes: [...'0123456789'] }
+    const post = (body: object) => ({ method: 'POST', body: JSON.stringify(body) })
+    expect((await r0.call('/api/v1/datasets', post(digits))).status).toBe(201)
+    expect((await r1.call('/api/v1/datasets/digits-b')).status).toBe(200)
+    // Its held-out set, uploaded through the third: what the task's owner evaluates with.
+    const labels = Array.from({ length: 20 }, (_, i) => i % 10)
+    const form = new FormData()
+    for (const [file, bytes] of [
+      ['images', encodeIdx(new Uint8Array(20 * 784).fill(128), [20, 28, 28])],
+      ['labels', encodeIdx(Uint8Array.from(labels), [20])],
+    ] as const)
+      form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>]), file)
+    const put = await r2.call('/api/v1/datasets/digits-b/held-out', { method: 'PUT', body: form })
+    expect(put.status).toBe(200)
+    const task = await r1.createTask({ ...spec(1, 2), dataset: 'digits-b' })
+    const devices = await Promise.all(Array.from({ length: 2 }, () => device(live()[0]!.url)))
+    await play(task.id, 1, devices, 0, 'digits-b')
+    const round = await committed(task.id, 1)
+    expect(round.status).toBe('committed')
+    expect(round.accuracy).toBeTypeOf('number')
+    expect((await r2.call(`/api/v1/tasks/${task.id}`, { method: 'DELETE' })).status).toBe(204)
+    expect((await r2.call('/api/v1/datasets/digits-b', { method: 'DELETE' })).status).toBe(204)
+    // Deleted on one: refused at once by the others.
+    const refused = await r0.call('/api/v1/tasks', post({ ...spec(1, 2), dataset: 'digits-b' }))
+    expect(refused.status).toBe(400)
+    expect(await refused.text()).toMatch(/dataset digits-b is not declared/)
+    expect((await r1.call('/api/v1/datasets/digits-b')).status).toBe(404)
+  }, 180_000)
+
   it('run a 5-round task with 30 devices spread over them: each round counts exactly what was accepted', async () => {
     const devices = await Promise.all(Array.from({ length: 30 }, () => device(live()[0]!.url)))
     const task = await admin().createTask(spec(5, 6))

@@ -20,6 +20,7 @@ import {
   createDatasets,
   DEFAULT_HELD_OUT_LIMITS,
   type DatasetsOptions,
+  type SharedDatasets,
   type HeldOutLimits,
 } from './datasets/index.ts'
 import { heldOutEvaluator, type Evaluator } from './evaluation/index.ts'
@@ -73,6 +74,8 @@ export interface CoordinatorOptions {
    * mode's replicas pass the cluster's (server/cluster), whose `collect` adds its gauges.
    */
   scheduler?: (options: SchedulerOptions) => CollectingScheduler
+  /** PostgreSQL mode: other replicas change the datasets too (datasets/mirror.ts). */
+  sharedDatasets?: SharedDatasets
 }
 
 /** A scheduler that may add gauges of its own to /metrics (the cluster's). */
@@ -91,7 +94,10 @@ export async function createCoordinator(options: CoordinatorOptions) {
       ...(options.models?.buildTimeoutMs ? { timeoutMs: options.models.buildTimeoutMs } : {}),
     }),
   })
-  const datasets = await startDatasets({ store, blobs, clock }, options.heldOut)
+  const datasets = await startDatasets(
+    { store, blobs, clock, shared: options.sharedDatasets, log },
+    options.heldOut,
+  )
   const evaluator =
     options.evaluator ?? heldOutEvaluator({ heldOut: (name) => datasets.examples(name) })
   const scheduler: CollectingScheduler = (options.scheduler ?? createScheduler)({
@@ -220,6 +226,7 @@ export async function createCoordinator(options: CoordinatorOptions) {
     /** Stops timers and waits for pending writes; closing the store is the caller's. */
     close: async () => {
       shed.stop()
+      datasets.stop()
       await scheduler.stop()
       await models.close()
     },

@@ -62,6 +62,8 @@ async function main() {
             connection: config.database.url,
             pollMs: config.database.takeoverPollMs,
           }),
+          // Read again as often as the task cache is (cluster/index.ts).
+          sharedDatasets: { pollMs: Math.min(config.database.takeoverPollMs, 500) },
         }
       : {}),
     store,

@@ -21,8 +21,8 @@ const JSON_LIMIT = 256 * 1024
 
 export interface AdminDeps {
   scheduler: Scheduler
-  /** A new task must name a declared dataset, and its model fit it. */
-  datasets: Pick<Datasets, 'spec'>
+  /** A new task must name a declared dataset (as the store has it now), and its model fit it. */
+  datasets: Pick<Datasets, 'current'>
   models: ModelRegistry
   events: EventBus
   /** Milliseconds between SSE keep-alive comments. */
@@ -40,7 +40,7 @@ export function adminRoutes({
   const app = new Hono()
   app.post('/tasks', limitBody(TASK_BODY_LIMIT, 'task bodies'), async (c) => {
     const asked = await parseJson(c, TaskSpecSchema)
-    const spec = fitTaskToDataset(asked, datasets.spec(asked.dataset))
+    const spec = fitTaskToDataset(asked, (await datasets.current(asked.dataset))?.spec)
     try {
       return c.json(await scheduler.createTask(spec), 201)
     } catch (error) {

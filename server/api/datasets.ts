@@ -51,8 +51,10 @@ export function datasetRoutes(deps: DatasetRouteDeps) {
       if (task.dataset === name) events.publish({ type: 'task.updated', task })
   }
   const summaries = async () => summarizeDatasets(await store.listDevices(), clock.now())
+  // On replicas each request reads the dataset as the database has it: one declared, changed or
+  // deleted through another replica a moment ago is as it is now.
   const view = async (name: string) => {
-    const record = datasets.get(name)
+    const record = await datasets.fresh(name)
     const summary = (await summaries()).find((s) => s.name === name)
     return datasetView(record, summary, tasksOn(name).length)
   }
@@ -67,7 +69,12 @@ export function datasetRoutes(deps: DatasetRouteDeps) {
     const q = c.req.query('q') ?? ''
     if (q.length > MAX_DATASET_QUERY)
       throw new PollenError('invalid_request', `q is at most ${MAX_DATASET_QUERY} characters`, 'q')
-    const listing = datasetListing(datasets.list(), await summaries(), (n) => tasksOn(n).length, q)
+    const listing = datasetListing(
+      await datasets.list(),
+      await summaries(),
+      (n) => tasksOn(n).length,
+      q,
+    )
     return c.json({ datasets: listing })
   })
 
@@ -75,7 +82,7 @@ export function datasetRoutes(deps: DatasetRouteDeps) {
 
   app.patch('/datasets/:name', limitBody(JSON_LIMIT, 'dataset changes'), async (c) => {
     const name = c.req.param('name')
-    datasets.get(name) // 404 before a body error for an unknown dataset
+    await datasets.fresh(name) // 404 before a body error for an unknown dataset
     const body = await parseJson(c, z.record(z.string(), z.unknown()))
     // What an example is and its classes cannot change: say so, not just "unrecognized key".
     const fixed = ['name', 'features', 'classes'].filter((k) => k in body)
@@ -102,7 +109,7 @@ export function datasetRoutes(deps: DatasetRouteDeps) {
     limitBody(heldOutLimits.maxBodyBytes, 'held-out uploads'),
     async (c) => {
       const name = c.req.param('name')
-      const { spec } = datasets.get(name)
+      const { spec } = await datasets.fresh(name)
       const { examples, notes } = await readHeldOutUpload(c, spec, heldOutLimits)
       await datasets.setHeldOut(name, examples)
       heldOutChanged(name)

@@ -48,7 +48,7 @@ export interface DeviceDeps {
   /** Bounds on uploads read at once (uploads.ts). */
   uploads: UploadGate
   /** The declared datasets: a task's spec for the phone, the classes a check-in may count. */
-  datasets: Pick<Datasets, 'spec'>
+  datasets: Pick<Datasets, 'spec' | 'lookup'>
   /** How long an upload's body may take to arrive (body.ts). */
   bodyTimeouts?: BodyTimeouts
   /** Buffers for upload bodies, used again once the aggregation is done with one (body-pool.ts). */
@@ -125,9 +125,9 @@ export function deviceRoutes(deps: DeviceDeps) {
   })
 
   // A declared dataset's spec (a phone that holds examples of a task it no longer lists).
-  app.get('/devices/datasets/:name', load, requireDevice(store), (c) => {
+  app.get('/devices/datasets/:name', load, requireDevice(store), async (c) => {
     const name = c.req.param('name')
-    const spec = datasets.spec(name)
+    const spec = (await datasets.lookup(name))?.spec
     if (!spec)
       throw new PollenError('not_found', `no dataset ${name.slice(0, 100)} is declared`, 'name')
     c.header('Cache-Control', 'no-store')

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate, postgresDatabase } from '../store/index.ts'
-import { freshDatabase } from '../store/testing-pg.ts'
+import { freshDatabase, testPool } from '../store/testing-pg.ts'
 import { blobStoreSuite } from './blobs.case.ts'
 import { postgresBlobStore } from './postgres.ts'
 
@@ -11,7 +11,7 @@ let pool: pg.Pool
 
 beforeAll(async () => {
   database = await freshDatabase('blobs')
-  pool = new pg.Pool({ connectionString: database.url, max: 4 })
+  pool = testPool(database.url, 4)
   await migrate(postgresDatabase(pool))
 })
 afterAll(async () => {

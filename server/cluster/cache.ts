@@ -1,4 +1,4 @@
-import { selectedPerRound } from '../../shared/protocol/index.ts'
+import { selectedPerRound, type RoundSettings } from '../../shared/protocol/index.ts'
 import type { ModelInfo } from '../models/index.ts'
 import type { Core, LiveRound, LiveTask, RoundPhase, RoundPolicy } from '../rounds/live.ts'
 import type { RoundRecord, TaskRecord } from '../store/index.ts'
@@ -24,9 +24,21 @@ export const clusterPolicy: RoundPolicy = {
   wrap: (strategy) => strategy,
 }
 
-/** The in-memory state of round `record` on this replica: its own partial aggregation. */
-export const clusterRound = (live: LiveTask, record: RoundRecord, phase: RoundPhase): LiveRound =>
-  roundState(live, record, phase, 0)
+/**
+ * The in-memory state of round `record` on this replica: its own partial aggregation, and the
+ * settings its owner opened it with, so that a PATCH between two replicas' first sight of the
+ * round does not split it (null: a round stored before they were, run by the task's spec).
+ */
+export function clusterRound(
+  live: LiveTask,
+  record: RoundRecord,
+  phase: RoundPhase,
+  settings: RoundSettings | null,
+): LiveRound {
+  const round = roundState(live, record, phase, 0)
+  if (settings) round.settings = { ...settings }
+  return round
+}
 
 /**
  * Every replica's view of the tasks: read from the database (the truth), refreshed by a poll
@@ -63,7 +75,7 @@ export function createTaskCache(
       live.open = undefined
       return
     }
-    const { phase, ...record } = row
+    const { phase, settings, ...record } = row
     const open = live.open
     if (open && open.record.round === record.round) {
       // Counters and times from the database; the round's own facts (base model) never change.
@@ -72,7 +84,7 @@ export function createTaskCache(
       return
     }
     await lastBounds(live)
-    live.open = clusterRound(live, record, phase)
+    live.open = clusterRound(live, record, phase, settings)
   }
 
   /** One task from the database (gone: forgotten here). */

@@ -72,6 +72,9 @@ export function createClose(
         abandoned = task.error
       }
       if (abandoned !== null) Object.assign(r, { status: 'abandoned', abandonedReason: abandoned })
+      // A private round's noised sum left it (committed or not): the ε it was charged is this
+      // record's, whichever copy of the round the charge saw.
+      if (task.privacySpent !== before.privacySpent) r.epsilon = task.privacySpent?.epsilon ?? null
       r.closedAt = clock.now()
       task.updatedAt = r.closedAt
       const { taskId: _t, round: _n, ...roundPatch } = r
@@ -82,6 +85,7 @@ export function createClose(
         optimizerState: task.optimizerState,
         updatedAt: task.updatedAt,
         error: task.error,
+        privacySpent: task.privacySpent,
         ...(task.status !== before.status ? { status: task.status } : {}),
       }
       const phase = r.status === 'committed' ? 'committed' : 'abandoned'

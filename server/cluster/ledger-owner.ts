@@ -49,7 +49,7 @@ const SPOOL_META = 'device_id, replica_id, examples, steps, loss, staleness, par
 export function roundLedger({
   pool,
   transaction,
-}: ClusterDb): Pick<Ledger, 'round' | 'beginClose' | 'finishRound' | 'openRound'> {
+}: ClusterDb): Pick<Ledger, 'round' | 'beginClose' | 'finishRound' | 'openRound' | 'updateTask'> {
   return {
     async round(taskId, round) {
       const { rows } = await pool.query<RoundRow>(
@@ -111,7 +111,17 @@ export function roundLedger({
       })
     },
 
-    openRound({ epoch, round }) {
+    async updateTask({ epoch, taskId, task }) {
+      const t = setClause(task, 3)
+      if (t.empty) throw new RangeError('updateTask: an empty patch')
+      const { rowCount } = await pool.query(
+        `update tasks set ${t.sql} where id = $1 and owner_epoch = $2`,
+        [taskId, epoch, ...t.values],
+      )
+      return rowCount === 1
+    },
+
+    openRound({ epoch, round, settings }) {
       return transaction(async (c, rollback) => {
         const fenced = await c.query(
           'update tasks set round = $3 where id = $1 and owner_epoch = $2',
@@ -121,7 +131,11 @@ export function roundLedger({
           await rollback()
           return false
         }
-        await insert(sqlOf(c), 'rounds', { ...round, phase: 'open' })
+        await insert(sqlOf(c), 'rounds', {
+          ...round,
+          phase: 'open',
+          ...(settings ? { settings: JSON.stringify(settings) } : {}),
+        })
         return true
       })
     },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { migrate, readMigrations } from '../store/migrate.ts'
 import { postgresDatabase, sqlOf } from '../store/postgres.ts'
 import { insert } from '../store/sql-store.ts'
-import { freshDatabase } from '../store/testing-pg.ts'
+import { freshDatabase, testPool } from '../store/testing-pg.ts'
 import { createLedger, type Ledger } from './ledger.ts'
 import { clusterDatabase, insertTask, openRoundRecord } from './testing.ts'
 
@@ -63,8 +63,8 @@ async function count(sql: string, params: unknown[]) {
 
 beforeAll(async () => {
   db = await clusterDatabase('ledger')
-  second = new pg.Pool({ connectionString: db.url, max: 8 })
-  ownerPool = new pg.Pool({ connectionString: db.url, max: 2 })
+  second = testPool(db.url, 8)
+  ownerPool = testPool(db.url, 2)
   replicas = [createLedger(db.pool, { spoolBatch: 2 }), createLedger(second)]
   owner = createLedger(ownerPool)
   // Connected up front, so that the owner's close does not wait for a handshake.
@@ -390,12 +390,24 @@ describe('the owner', () => {
     const after = await db.pool.query('select round from tasks where id = $1', [taskId])
     expect(after.rows[0]).toEqual({ round: 2 })
   })
+
+  it('stops a task (its privacy budget) only at the epoch it holds', async () => {
+    await db.pool.query('update tasks set owner_epoch = 1 where id = $1', [taskId])
+    const stop = (epoch: number, stoppedReason: string) =>
+      owner.updateTask({ epoch, taskId, task: { status: 'completed', stoppedReason } })
+    expect(await stop(0, 'stale')).toBe(false)
+    expect(await stop(1, 'the budget')).toBe(true)
+    const { rows } = await db.pool.query('select status, stopped_reason from tasks where id = $1', [
+      taskId,
+    ])
+    expect(rows[0]).toEqual({ status: 'completed', stopped_reason: 'the budget' })
+  })
 })
 
 describe('migration 010', () => {
   it('gives the rounds stored before it their status as phase', async () => {
     const fresh = await freshDatabase('ledger_010')
-    const pool = new pg.Pool({ connectionString: fresh.url, max: 2 })
+    const pool = testPool(fresh.url, 2)
     try {
       const shipped = await readMigrations()
       await migrate(postgresDatabase(pool), { migrations: shipped.filter((m) => m.version < 10) })

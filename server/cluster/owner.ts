@@ -8,13 +8,15 @@ import { clusterRound, type TaskCache } from './cache.ts'
 import type { Ledger } from './ledger.ts'
 import { createClose } from './close.ts'
 import type { Partials } from './partials.ts'
+import type { ClusterPrivacy } from './privacy.ts'
 import type { ClusterSecure } from './secure.ts'
 
 /**
  * The owner's side of a task (one replica at a time, by its advisory lock; fenced by the task's
  * owner_epoch, so a replica that lost the lock cannot write twice): it opens rounds, closes them
  * at their target or deadline (the deadline is the database's, so a new owner keeps it),
- * merges the replicas' partials, commits through the round engine's commit, and opens the next.
+ * merges the replicas' partials, commits through the round engine's commit, and opens the next
+ * (a private task's ε accounted as one process does: privacy.ts).
  * A task taken over with a round open carries that round on: its selections and accepted
  * updates stay counted.
  */
@@ -25,12 +27,14 @@ export function createOwner(
     cache,
     partials,
     secure,
+    privacy,
     commit,
   }: {
     ledger: Ledger
     cache: TaskCache
     partials: Partials
     secure: ClusterSecure
+    privacy: ClusterPrivacy
     commit: Commit
   },
 ) {
@@ -80,6 +84,7 @@ export function createOwner(
       if (!live) return
       const round = live.open
       if (!round) return openNext(live, epoch)
+      await privacy.carried(live, round)
       if (round.phase === 'closing')
         return closeThenOpen(live, round, epoch, 'taken over while closing')
       if (round.phase !== 'selecting') return
@@ -106,14 +111,20 @@ export function createOwner(
     })
   }
 
-  /** The task's next round, if it runs and has rounds to go (fenced). */
+  /** The task's next round, if it runs, has rounds to go and ε to spend (fenced). */
   async function openNext(live: LiveTask, epoch: number) {
     const task = live.record
     if (task.status !== 'running' || task.committedRounds >= task.spec.rounds.total) return
+    const may = await privacy.mayOpen(live, epoch)
+    if (may === 'lost') return lose(task.id)
+    if (may === 'stopped') return
     const record = nextRound({ ...task, round: task.round + 1 }, clock.now())
-    if (!(await ledger.openRound({ epoch, round: record }))) return lose(task.id)
+    // Frozen with the round: every replica runs it by these, whatever PATCH comes meanwhile.
+    const settings = { ...task.spec.rounds }
+    if (!(await ledger.openRound({ epoch, round: record, settings }))) return lose(task.id)
     task.round = record.round
-    live.open = clusterRound(live, record, 'open')
+    live.open = clusterRound(live, record, 'open', settings)
+    privacy.opened(live, live.open)
     events.publish({
       type: 'round.opened',
       taskId: task.id,

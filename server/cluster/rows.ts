@@ -1,11 +1,16 @@
+import type { RoundSettings } from '../../shared/protocol/index.ts'
 import type { ClaimBound } from '../rounds/claims.ts'
 import type { RoundPhase } from '../rounds/live.ts'
 import * as store from '../store/rows.ts'
 
-// The store's rows, with the columns the cluster adds (migration 010).
+// The store's rows, with the columns the cluster adds (migrations 010, 013).
 
-export type RoundRow = store.RoundRow & { phase: RoundPhase }
-export const toRound = (r: RoundRow) => ({ ...store.toRound(r), phase: r.phase })
+export type RoundRow = store.RoundRow & { phase: RoundPhase; settings: RoundSettings | null }
+export const toRound = (r: RoundRow) => ({
+  ...store.toRound(r),
+  phase: r.phase,
+  settings: r.settings,
+})
 
 export type AssignmentRow = store.AssignmentRow & { claim: ClaimBound | null }
 export const toAssignment = (r: AssignmentRow) => ({ ...store.toAssignment(r), claim: r.claim })

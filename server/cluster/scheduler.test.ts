@@ -19,8 +19,9 @@ import { createMetrics } from '../metrics/index.ts'
 import { createModelRegistry, type ModelRegistry } from '../models/index.ts'
 import { PollenError } from '../errors.ts'
 import type { DeviceRecord, Store } from '../store/index.ts'
+import { spendRound } from '../privacy/budget.ts'
 import { postgresStore } from '../store/postgres.ts'
-import { freshDatabase, type FreshDatabase } from '../store/testing-pg.ts'
+import { freshDatabase, type FreshDatabase, testPool } from '../store/testing-pg.ts'
 import { createLedger } from './ledger.ts'
 import { createClusterScheduler, type ClusterScheduler } from './scheduler.ts'
 
@@ -62,7 +63,7 @@ const dead = new Set<string>()
 const logs: string[] = []
 
 async function replica(id: string, pollMs = 50): Promise<Replica> {
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 })
+  const pool = testPool(db.url, 4)
   const store = await postgresStore(pool)
   const scheduler = createClusterScheduler({
     store,
@@ -211,18 +212,14 @@ afterAll(async () => {
 })
 
 describe('the cluster scheduler on PostgreSQL', () => {
-  it('refuses what replicas cannot run yet, naming the field', async () => {
+  it('refuses async rounds, which replicas cannot run yet, naming the field', async () => {
     const a = replicas[0] ?? (await replica('a'))
-    for (const [extra, field] of [
-      [{ mode: 'async' }, 'mode'],
-      [{ privacy: { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10 } }, 'privacy'],
-    ] as const) {
-      const asked = spec({ aggregation: {}, ...(extra as Partial<TaskSpecInput>) })
-      const error = await a.scheduler.createTask(asked).catch((e: unknown) => e)
-      expect(error).toBeInstanceOf(PollenError)
-      expect((error as PollenError).field).toBe(field)
-      expect((error as PollenError).message).toMatch(/not yet on PostgreSQL replicas/)
-    }
+    const error = await a.scheduler
+      .createTask(spec({ aggregation: {}, mode: 'async' }))
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PollenError)
+    expect((error as PollenError).field).toBe('mode')
+    expect((error as PollenError).message).toMatch(/not yet on PostgreSQL replicas/)
     expect(await a.store.listTasks()).toEqual([])
   })
 
@@ -366,6 +363,96 @@ describe('the cluster scheduler on PostgreSQL', () => {
     expect(closed).toMatchObject({ status: 'committed', reported: 4, examples })
     // The adaptive bounds calibrated on all four, across both replicas.
     expect(closed.updateBounds?.norm).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('runs a central-DP task over two replicas: ε charged as one process would, carried on by a new owner, stopped at its budget', async () => {
+    const a = replicas.find((r) => r.id === 'a') ?? (await replica('a'))
+    const b = replicas.find((r) => r.id === 'b') ?? (await replica('b'))
+    // q = 4 selected of 40 each round; the budget lets two rounds through, not a third.
+    const privacy = { clipNorm: 0.05, noiseMultiplier: 1.1, delta: 1e-5, population: 40 }
+    const q = 4 / 40
+    const one = spendRound(null, privacy, q)
+    const two = spendRound(one, privacy, q)
+    const epsilonBudget = (two.epsilon + spendRound(two, privacy, q).epsilon) / 2
+    const task = await b.scheduler.createTask(
+      spec({
+        rounds: { ...spec().rounds, total: 3 },
+        aggregation: {},
+        privacy: { ...privacy, epsilonBudget },
+      }),
+    )
+    await own(a, task.id)
+    const devices = await enrol(a.store, ['p-0', 'p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'p-7'])
+    for (const [n, spent] of [one, two].entries()) {
+      await seen([a, b], task.id, n + 1)
+      for (const [i, d] of devices.slice(n * 4, n * 4 + 4).entries())
+        await report(task.id, d, i % 2 ? a : b, i % 2 ? b : a, 700 + n * 10 + i)
+      const closed = await closedRound(b.store, task.id, n + 1)
+      expect(closed).toMatchObject({ status: 'committed', reported: 4 })
+      expect(closed.epsilon).toBeCloseTo(spent.epsilon, 9)
+      // The other replica owns the second round, carrying the first's ε on from the database.
+      if (n === 0) await own(b, task.id, a)
+    }
+    const stopped = await waitFor('the task stopped at its budget', async () => {
+      const t = await a.store.getTask(task.id)
+      return t?.status === 'completed' ? t : undefined
+    })
+    expect(stopped.committedRounds).toBe(2)
+    expect(stopped.privacySpent?.epsilon).toBeCloseTo(two.epsilon, 9)
+    expect(stopped.stoppedReason).toMatch(/past the budget/)
+    expect((await a.store.listRounds(task.id)).map((r) => r.round)).toEqual([1, 2])
+    // Every replica's view says the same.
+    for (const r of [a, b])
+      await waitFor(`${r.id} to see the stop`, () => {
+        const view = r.scheduler.getTask(task.id)
+        return Promise.resolve(view.status === 'completed' ? view : undefined)
+      }).then((view) => {
+        expect(view.epsilonSpent).toBeCloseTo(two.epsilon, 9)
+        expect(view.stoppedReason).toBe(stopped.stoppedReason)
+      })
+  }, 60_000)
+
+  it('runs a round by the settings its owner opened it with on every replica; a PATCH applies from the next round', async () => {
+    const a = replicas.find((r) => r.id === 'a')!
+    const b = replicas.find((r) => r.id === 'b')!
+    const rounds = { ...spec().rounds, total: 2, clientsPerRound: 2, minReports: 1 }
+    const task = await a.scheduler.createTask(spec({ rounds }))
+    await own(a, task.id)
+    await seen([a, b], task.id, 1)
+    await b.scheduler.patchTask(task.id, { rounds: { clientsPerRound: 4 } })
+    // A replica that first sees round 1 after the PATCH: it runs the round as opened all the same.
+    const late = await replica('late')
+    await seen([late], task.id, 1)
+    expect(late.scheduler.getTask(task.id).rounds.clientsPerRound).toBe(4)
+    const devices = await enrol(
+      a.store,
+      Array.from({ length: 9 }, (_, i) => `frozen-${i}`),
+    )
+    const checkin = (i: number, via: Replica) => via.scheduler.checkin(devices[i]!, request)
+    const assigned = [await checkin(0, late), await checkin(1, b)] as Assignment[]
+    // The cap as opened (2), on every replica, the one that saw the round late included.
+    for (const [i, via] of [late, a, b].entries())
+      expect((await checkin(2 + i, via)).type).not.toBe('assignment')
+    for (const [i, answer] of assigned.entries()) {
+      expect(answer).toMatchObject({ type: 'assignment', round: 1 })
+      const result = await (i ? a : late).scheduler.upload({
+        device: devices[i]!,
+        taskId: task.id,
+        round: 1,
+        readBody: () => Promise.resolve(update(answer, 700 + i).bytes),
+      })
+      expect(result.answer.type).toBe('accepted')
+    }
+    // The target as opened: the owner closes round 1 at two reports.
+    expect(await closedRound(a.store, task.id, 1)).toMatchObject({ selected: 2, reported: 2 })
+    await seen([a, b, late], task.id, 2)
+    // Round 2 takes the PATCH: four selected, on whichever replica.
+    for (const [i, via] of [a, b, late, b].entries())
+      expect(await checkin(5 + i, via)).toMatchObject({ type: 'assignment', round: 2 })
+    expect((await checkin(2, late)).type).not.toBe('assignment')
+    const stored = await a.store.listRounds(task.id)
+    expect(stored.find((r) => r.round === 2)?.selected).toBe(4)
+    await a.scheduler.deleteTask(task.id)
   }, 60_000)
 
   it('takes an upload on a replica that has not yet seen the round open (reads the task again)', async () => {

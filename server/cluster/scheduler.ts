@@ -15,6 +15,7 @@ import { createClusterDownloads } from './downloads.ts'
 import type { Ledger } from './ledger.ts'
 import { createOwner } from './owner.ts'
 import { createPartials } from './partials.ts'
+import { createClusterPrivacy } from './privacy.ts'
 import { createClusterSecure } from './secure.ts'
 import { createClusterUploads } from './uploads.ts'
 
@@ -43,15 +44,9 @@ export interface ClusterScheduler extends Scheduler {
 const NOT_YET = 'not yet on PostgreSQL replicas'
 
 /** What a task asks for that replicas cannot run yet: 400 naming the field. */
-function refuse(spec: Partial<Pick<TaskSpec, 'mode' | 'privacy'>>) {
+function refuse(spec: Partial<Pick<TaskSpec, 'mode'>>) {
   if (spec.mode === 'async')
     throw new PollenError('invalid_request', `mode: async rounds are ${NOT_YET}`, 'mode')
-  if (spec.privacy)
-    throw new PollenError(
-      'invalid_request',
-      `privacy: differential privacy is ${NOT_YET}`,
-      'privacy',
-    )
 }
 
 /**
@@ -59,8 +54,8 @@ function refuse(spec: Partial<Pick<TaskSpec, 'mode' | 'privacy'>>) {
  * database: every replica serves check-ins, downloads and uploads through the ledger (the round
  * in the database is the truth), and the replica that owns a task (Ownership's advisory lock)
  * opens and closes its rounds, merging every replica's partial aggregation. Sync rounds, with
- * or without secure aggregation (secure.ts); async rounds and differential privacy are refused
- * for now.
+ * or without secure aggregation (secure.ts), with or without differential privacy (privacy.ts);
+ * async rounds are refused for now.
  */
 export function createClusterScheduler(options: ClusterSchedulerOptions): ClusterScheduler {
   const { ledger, replicaId, alive, pollMs = 500, partialWaitMs = 5000 } = options
@@ -99,6 +94,7 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
     cache,
     partials,
     secure,
+    privacy: createClusterPrivacy(core, { ledger, budget }),
     commit: createCommit(core),
   })
   const selection = createClusterCheckin(core, {
@@ -167,7 +163,7 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
       refuse(spec)
       return tasks.createTask(spec)
     },
-    // A PATCH cannot ask for async rounds or privacy: nothing to refuse.
+    // A PATCH cannot ask for async rounds: nothing to refuse.
     patchTask: tasks.patchTask,
     deleteTask: tasks.deleteTask,
     checkin: selection.checkin,

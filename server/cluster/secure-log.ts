@@ -162,6 +162,14 @@ export interface SecureWriter {
 
 type Queryable = Pick<pg.PoolClient, 'query'>
 
+/** Drops from `map`, keyed "task/round", the task's rounds before `n`. */
+export function dropRoundsBefore(map: Map<string, unknown>, taskId: string, n: number) {
+  for (const key of map.keys()) {
+    const cut = key.lastIndexOf('/')
+    if (key.slice(0, cut) === taskId && Number(key.slice(cut + 1)) < n) map.delete(key)
+  }
+}
+
 /** The round's log entries after `after`, in order. */
 async function readLog(q: Queryable, taskId: string, n: number, after: number) {
   const { rows } = await q.query<LogRow>(
@@ -274,6 +282,8 @@ export function createSecureLog(db: ClusterDb, { now }: { now: () => number }) {
   const rounds = new Map<string, ReplicatedRound>()
   const keyOf = (taskId: string, n: number) => `${taskId}/${n}`
 
+  const prune = (taskId: string, n: number) => dropRoundsBefore(rounds, taskId, n)
+
   /**
    * The round as the log has it now (undefined: not begun). A caller that finds this replica's
    * copy moved while it read, or a gap, starts over.
@@ -288,6 +298,8 @@ export function createSecureLog(db: ClusterDb, { now }: { now: () => number }) {
       if (r === 'gap') rounds.delete(key)
       else {
         if (r) rounds.set(key, r)
+        // A round new here: copies of the task's rounds before the last are of no use now.
+        if (r && !cached) prune(taskId, n - 1)
         return r
       }
     }
@@ -347,13 +359,6 @@ export function createSecureLog(db: ClusterDb, { now }: { now: () => number }) {
     },
     /** This replica's copy is no longer trusted (a transaction that wrote it failed to commit). */
     forget: (taskId: string, n: number) => rounds.delete(keyOf(taskId, n)),
-    /** Copies of rounds before `n` are dropped (their logs are deleted a round later). */
-    prune(taskId: string, n: number) {
-      for (const key of rounds.keys()) {
-        const cut = key.lastIndexOf('/')
-        if (key.slice(0, cut) === taskId && Number(key.slice(cut + 1)) < n) rounds.delete(key)
-      }
-    },
   }
 }
 

@@ -1,9 +1,10 @@
 import { decodeMaskedUpdate, SecAggError } from '../../shared/secagg/index.ts'
+import { stageError } from '../../shared/secagg/errors.ts'
 import { applyMask } from '../../shared/secagg/prg.ts'
 import { checkMetadata } from '../rounds/admission.ts'
 import type { LiveRound, LiveTask } from '../rounds/live.ts'
 import type { MaskedSum } from './partials.ts'
-import type { SecureLog } from './secure-log.ts'
+import { dropRoundsBefore, NotBegun, type SecureLog } from './secure-log.ts'
 
 /**
  * A secure round's masked uploads on a replica: the frame checked, its collect entry written in
@@ -39,12 +40,18 @@ export function createMaskedUploads(secureLog: SecureLog) {
   /** The collect entry of an accepted masked input, in its accepting transaction. */
   function collecting(live: LiveTask, round: LiveRound, deviceId: string, words: number) {
     const n = round.record.round
-    return (c: Parameters<typeof secureLog.within>[0]) =>
-      secureLog
-        .within(c, live.record.id, n, null, (w) =>
+    return async (c: Parameters<typeof secureLog.within>[0]) => {
+      try {
+        await secureLog.within(c, live.record.id, n, null, (w) =>
           w.apply({ call: 'collect', device: deviceId, body: { words } }),
         )
-        .then(() => undefined)
+      } catch (error) {
+        // A masked input before any device advertised: out of turn, like any other stage's.
+        if (error instanceof NotBegun)
+          throw stageError('collect belongs to the collect stage; no device has advertised yet')
+        throw error
+      }
+    }
   }
 
   /** After the accepting transaction committed: the input joins this replica's sum. */
@@ -55,10 +62,7 @@ export function createMaskedUploads(secureLog: SecureLog) {
     applyMask(part.sum, masked, 1)
     part.devices.push(deviceId)
     part.devices.sort()
-    for (const k of sums.keys()) {
-      const cut = k.lastIndexOf('/')
-      if (k.slice(0, cut) === taskId && Number(k.slice(cut + 1)) < n - 1) sums.delete(k)
-    }
+    dropRoundsBefore(sums, taskId, n - 1)
   }
 
   return {

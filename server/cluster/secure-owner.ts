@@ -3,7 +3,7 @@ import { finish } from '../../shared/secagg/server-unmask.ts'
 import type { Core, LiveRound, LiveTask } from '../rounds/live.ts'
 import { MIN_WINDOW_MS, SECURE_WINDOWS } from '../rounds/secure.ts'
 import type { Partials } from './partials.ts'
-import type { ReplicatedRound, SecureBegin, SecureLog } from './secure-log.ts'
+import type { SecureBegin, SecureLog } from './secure-log.ts'
 
 const COULD_NOT_UNMASK = 'secure aggregation could not unmask the sum of the updates'
 
@@ -20,8 +20,9 @@ export function createSecureOwner(
   }: { secureLog: SecureLog; beginOf: (live: LiveTask, round: LiveRound) => SecureBegin | null },
 ) {
   const { clock, log } = core
-  const windowMs = (r: ReplicatedRound, share: number) =>
-    Math.max(MIN_WINDOW_MS, share * r.begin.deadlineSeconds * 1000)
+  /** A stage's window: its share of the round's deadline, and at least MIN_WINDOW_MS. */
+  const windowMs = (deadlineSeconds: number, share: number) =>
+    Math.max(MIN_WINDOW_MS, share * deadlineSeconds * 1000)
 
   /**
    * The owner's look at a secure round: a stage whose window is over is closed. Its stage now,
@@ -30,32 +31,26 @@ export function createSecureOwner(
   async function advance(live: LiveTask, round: LiveRound) {
     const taskId = live.record.id
     const n = round.record.round
-    const begin = beginOf(live, round)
-    let r = await secureLog.read(taskId, n)
-    const firstAt = round.record.firstAssignedAt
-    const due = (at: number | undefined, share: number) =>
-      at === undefined
-        ? null
-        : at +
-          (r
-            ? windowMs(r, share)
-            : Math.max(MIN_WINDOW_MS, share * round.settings.deadlineSeconds * 1000))
+    const r = await secureLog.read(taskId, n)
     const stage = r?.state.stage ?? 'advertise'
-    const ends =
+    // Advertising from the round's first selection, sharing from when advertising closed.
+    const [from, share] =
       stage === 'advertise'
-        ? due(firstAt ?? undefined, SECURE_WINDOWS.advertise)
+        ? [round.record.firstAssignedAt, SECURE_WINDOWS.advertise]
         : stage === 'share'
-          ? due(r!.since.get('share'), SECURE_WINDOWS.share)
-          : null
+          ? [r!.since.get('share'), SECURE_WINDOWS.share]
+          : [null, 0]
+    const deadlineSeconds = r?.begin.deadlineSeconds ?? round.settings.deadlineSeconds
+    const ends = from == null ? null : from + windowMs(deadlineSeconds, share)
     if (ends === null || clock.now() < ends) return { stage, nextAt: ends }
-    r = await secureLog.write(taskId, n, begin, (w) => {
+    const moved = await secureLog.write(taskId, n, beginOf(live, round), (w) => {
       if (w.round.state.stage === 'advertise') w.closeAdvertise()
       else if (w.round.state.stage === 'share') w.apply({ call: 'closeShare', body: {} })
-      return w.round
+      return w.round.state
     })
-    if (r.state.stage === 'abandoned')
-      log(`task ${taskId} round ${n}: secure aggregation abandoned: ${r.state.reason}`)
-    return { stage: r.state.stage, nextAt: null }
+    if (moved.stage === 'abandoned')
+      log(`task ${taskId} round ${n}: secure aggregation abandoned: ${moved.reason}`)
+    return { stage: moved.stage, nextAt: null }
   }
 
   const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms))
@@ -83,7 +78,9 @@ export function createSecureOwner(
       return w.round
     })
     if (r.state.stage === 'unmask') {
-      const until = (r.since.get('unmask') ?? clock.now()) + windowMs(r, SECURE_WINDOWS.unmask)
+      const until =
+        (r.since.get('unmask') ?? clock.now()) +
+        windowMs(r.begin.deadlineSeconds, SECURE_WINDOWS.unmask)
       while (missing(r.state) !== null && clock.now() < until) {
         await sleep(100)
         r = (await secureLog.read(taskId, n))!

@@ -1,14 +1,14 @@
 import pg from 'pg'
 import { migrate } from '../store/migrate.ts'
 import { postgresDatabase } from '../store/postgres.ts'
-import { freshDatabase } from '../store/testing-pg.ts'
+import { freshDatabase, testPool } from '../store/testing-pg.ts'
 import type { RoundRecord } from '../store/types.ts'
 import { nextRound } from '../rounds/transitions.ts'
 
 /** A fresh, migrated database on the test server, a pool on it, and how to drop it after. */
 export async function clusterDatabase(prefix: string) {
   const fresh = await freshDatabase(prefix)
-  const pool = new pg.Pool({ connectionString: fresh.url, max: 8 })
+  const pool = testPool(fresh.url, 8)
   await migrate(postgresDatabase(pool))
   return {
     url: fresh.url,

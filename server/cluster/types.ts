@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { Backend } from '../../shared/protocol/index.ts'
+import type { Backend, RoundSettings } from '../../shared/protocol/index.ts'
 import type { ClaimBound } from '../rounds/claims.ts'
 import type { RoundPhase } from '../rounds/live.ts'
 import type { AssignmentKey } from '../rounds/submission.ts'
@@ -123,8 +123,14 @@ export interface Ledger {
   downloaded(i: { key: AssignmentKey; now: number; bytes: number }): Promise<boolean>
   /** The round's counts from its assignments, exact (the owner closes the round with them). */
   counts(taskId: string, round: number): Promise<RoundCounts>
-  /** The round row as the store reads it, plus its phase. */
-  round(taskId: string, round: number): Promise<(RoundRecord & { phase: RoundPhase }) | undefined>
+  /**
+   * The round row as the store reads it, plus its phase and the settings it was opened with
+   * (null for a round stored before migration 013: it runs by the task's spec).
+   */
+  round(
+    taskId: string,
+    round: number,
+  ): Promise<(RoundRecord & { phase: RoundPhase; settings: RoundSettings | null }) | undefined>
   /**
    * Owner, fenced by epoch: phase open|selecting → closing, and resolved once the uploads in
    * flight are settled (each accepted and spooled, or late). False if not (already closing, or
@@ -153,8 +159,13 @@ export interface Ledger {
     task: ClosePatch['task']
     phase: 'committed' | 'abandoned'
   }): Promise<boolean>
-  /** Owner, fenced: the next round inserted (phase open) and tasks.round moved, atomically. */
-  openRound(i: { epoch: number; round: RoundRecord }): Promise<boolean>
+  /** Owner, fenced: the task's row patched (a private task stopped at its budget). */
+  updateTask(i: { epoch: number; taskId: string; task: ClosePatch['task'] }): Promise<boolean>
+  /**
+   * Owner, fenced: the next round inserted (phase open, with the settings every replica runs it
+   * by) and tasks.round moved, atomically.
+   */
+  openRound(i: { epoch: number; round: RoundRecord; settings?: RoundSettings }): Promise<boolean>
   /** Secure rounds' SecAgg+ calls, one log per round that every replica replays. */
   readonly secure: SecureLog
 }

@@ -1,12 +1,16 @@
 import { mkdtemp, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MNIST_DATASET, type DatasetSpec } from '../../shared/protocol/index.ts'
 import { fileBlobStore } from '../blobs/index.ts'
-import { createVirtualClock } from '../clock/index.ts'
+import { postgresBlobStore } from '../blobs/postgres.ts'
+import { createVirtualClock, systemClock } from '../clock/index.ts'
 import { pgliteStore, type Store } from '../store/index.ts'
-import { createDatasets } from './registry.ts'
+import { postgresStore } from '../store/postgres.ts'
+import { freshDatabase, type FreshDatabase } from '../store/testing-pg.ts'
+import { createDatasets, type Datasets } from './registry.ts'
 
 const FLOWERS: DatasetSpec = {
   name: 'flowers',
@@ -144,5 +148,106 @@ describe('datasets', () => {
     expect(await datasets.examples('flowers')).toBeUndefined()
     await expect(datasets.patch('flowers', { tags: ['x'] })).rejects.toThrow('disk full')
     expect(datasets.spec('flowers')?.tags).toEqual(['images'])
+  })
+})
+
+describe('datasets on replicas (one PostgreSQL database)', () => {
+  let db: FreshDatabase
+  const pools: pg.Pool[] = []
+  const started: Datasets[] = []
+  beforeAll(async () => {
+    db = await freshDatabase('datasets_replicas')
+  })
+  afterAll(async () => {
+    for (const datasets of started) datasets.stop()
+    for (const pool of pools) await pool.end()
+    await db.drop()
+  })
+
+  /** A replica's registry: its own pool on the database, whose blobs every replica shares. */
+  async function replica(pollMs = 60_000) {
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+    // The drop at the end ends connections the pool is closing: not the test's failure.
+    pool.on('error', () => {})
+    pools.push(pool)
+    const store = await postgresStore(pool)
+    const blobs = postgresBlobStore(pool)
+    const datasets = createDatasets({ store, blobs, clock: systemClock, shared: { pollMs } })
+    started.push(datasets)
+    await datasets.start()
+    return { datasets, pool }
+  }
+
+  async function until(what: string, probe: () => boolean) {
+    for (const end = Date.now() + 5000; !probe(); await new Promise((r) => setTimeout(r, 10)))
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+  }
+
+  it('declared on one, read at once on another; its held-out set there is the one uploaded; deleted, refused', async () => {
+    // Polls once a minute: what it knows of another's change it reads when asked.
+    const { datasets: a } = await replica()
+    const { datasets: b } = await replica()
+    await a.create(FLOWERS)
+    expect((await b.current('flowers'))?.spec).toEqual(FLOWERS)
+    expect((await b.lookup('flowers'))?.spec).toEqual(FLOWERS)
+    expect(b.spec('flowers')).toEqual(FLOWERS)
+    // Declared again on the other: a conflict, as on one coordinator.
+    await expect(a.create(FLOWERS)).rejects.toMatchObject({ code: 'conflict', field: 'name' })
+    await b.setHeldOut('flowers', images([0, 1]))
+    expect(await a.examples('flowers')).toEqual(images([0, 1]))
+    await a.setHeldOut('flowers', images([2], 9))
+    expect((await b.fresh('flowers')).heldOut).toMatchObject({ examples: 1, labels: [0, 0, 1] })
+    expect((await b.examples('flowers'))?.features[0]).toBe(9)
+    await b.patch('flowers', { description: 'petals' })
+    expect((await a.fresh('flowers')).spec.description).toBe('petals')
+    await a.remove('flowers', () => [])
+    expect(await b.current('flowers')).toBeUndefined()
+    expect(b.spec('flowers')).toBeUndefined()
+    await expect(b.fresh('flowers')).rejects.toMatchObject({ code: 'not_found', field: 'name' })
+    await expect(b.setHeldOut('flowers', images([0]))).rejects.toMatchObject({ code: 'not_found' })
+    expect(await b.examples('flowers')).toBeUndefined()
+  })
+
+  it('declared on one, declared on another that has not seen it: a conflict, not a database error', async () => {
+    const { datasets: a } = await replica()
+    const { datasets: b } = await replica()
+    await a.create({ ...FLOWERS, name: 'raced' })
+    await expect(b.create({ ...FLOWERS, name: 'raced' })).rejects.toMatchObject({
+      code: 'conflict',
+    })
+    // Both at once: one declares it.
+    const both = await Promise.allSettled(
+      [a, b].map((d) => d.create({ ...FLOWERS, name: 'raced-2' })),
+    )
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    expect(both.find((r) => r.status === 'rejected')).toMatchObject({
+      reason: { code: 'conflict' },
+    })
+  })
+
+  it("learns of another replica's declaration and delete within a poll", async () => {
+    const { datasets: a } = await replica()
+    const { datasets: b } = await replica(20)
+    await a.create({ ...FLOWERS, name: 'polled' })
+    await until('the poll to bring it', () => b.spec('polled') !== undefined)
+    expect(b.heldOut('polled')).toBeNull()
+    await a.setHeldOut('polled', images([1]))
+    await until('the poll to bring its set', () => b.heldOut('polled') !== null)
+    await a.remove('polled', () => [])
+    await until('the poll to drop it', () => b.spec('polled') === undefined)
+    expect((await b.list()).map((r) => r.name)).not.toContain('polled')
+  })
+
+  it('keeps a held-out blob that a dataset declared on another replica holds', async () => {
+    const { datasets: a, pool } = await replica()
+    const { datasets: b } = await replica()
+    await a.create({ ...FLOWERS, name: 'mine' })
+    await b.create({ ...FLOWERS, name: 'theirs' })
+    const { heldOut } = await b.setHeldOut('theirs', images([0, 2]))
+    await a.setHeldOut('mine', images([0, 2]))
+    await a.remove('mine', () => [])
+    const { rows } = await pool.query('select hash from blobs where hash = $1', [heldOut!.hash])
+    expect(rows).toHaveLength(1)
+    expect(await b.examples('theirs')).toEqual(images([0, 2]))
   })
 })

@@ -2,7 +2,7 @@ import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ServerEvent } from '../../shared/protocol/index.ts'
 import { migrate, postgresDatabase } from '../store/index.ts'
-import { freshDatabase } from '../store/testing-pg.ts'
+import { freshDatabase, testPool } from '../store/testing-pg.ts'
 import {
   postgresEventBus,
   type PostgresEventBus,
@@ -16,7 +16,7 @@ const opened: PostgresEventBus[] = []
 
 beforeAll(async () => {
   database = await freshDatabase('events')
-  pool = new pg.Pool({ connectionString: database.url, max: 8 })
+  pool = testPool(database.url, 8)
   await migrate(postgresDatabase(pool))
 })
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { createRunningSum, type WeightSpecEntry } from '../../shared/aggregation/index.ts'
 import { addGaussianNoise, clipToNorm } from '../../shared/privacy/index.ts'
-import { type NamedTensor, unflattenTensors } from '../../shared/tensors/index.ts'
+import type { NamedTensor } from '../../shared/tensors/index.ts'
 
 /**
  * A private round's sum (DP-FedAvg, McMahan et al. 2018): every update counts once, clipped to
@@ -11,8 +11,13 @@ import { type NamedTensor, unflattenTensors } from '../../shared/tensors/index.t
 export interface PrivateSum {
   /** Clips a plain update and adds it; a RangeError (shapes, NaN) leaves the sum as it was. */
   addUpdate(delta: readonly NamedTensor[]): void
-  /** Adds the sum of `count` updates, flat in the spec's order (secure aggregation's result). */
+  /**
+   * Adds the sum of `count` updates, flat in the spec's order: secure aggregation's result, or
+   * another replica's sum of the round (what flat() gave there). A RangeError leaves the sum.
+   */
   addSum(flat: Float64Array, count: number): void
+  /** A copy of Σ so far, flat in the spec's order, in float64 (before any noise). */
+  flat(): Float64Array
   readonly count: number
   /** (Σ + N(0, noiseStd²)) / count per entry; noiseStd is a standard deviation. */
   mean(noiseStd: number): NamedTensor[]
@@ -31,9 +36,10 @@ export function createPrivateSum(
       count += 1
     },
     addSum(flat, n) {
-      sum.add(unflattenTensors(flat, spec), 1)
+      sum.addFlat(flat, n)
       count += n
     },
+    flat: () => sum.flat(),
     get count() {
       return count
     },

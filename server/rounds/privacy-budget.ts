@@ -51,18 +51,26 @@ export function createPrivacyBudget(core: Core) {
   const sampling = (live: LiveTask, settings: RoundSettings = live.record.spec.rounds) =>
     samplingRate(selectedPerRound(settings), live.population)
 
+  /** Why a private task's next round may not open (it would take ε past the budget), else null. */
+  function exhausted(live: LiveTask): string | null {
+    const task = live.record
+    const { privacy } = task.spec
+    if (!privacy) return null
+    const next = spendRound(task.privacySpent, privacy, sampling(live)).epsilon
+    if (next <= privacy.epsilonBudget) return null
+    return `the next round would spend ε to ${next.toFixed(3)}, past the budget ${privacy.epsilonBudget} (δ = ${privacy.delta}); ε spent: ${(task.privacySpent?.epsilon ?? 0).toFixed(3)}`
+  }
+
   /**
    * A private task whose next round would take ε past its budget completes instead, saying why.
    * Checked as each round would open, so a PATCH or a smaller population counts too.
    */
   function stopAtBudget(live: LiveTask): boolean {
     const task = live.record
-    const { privacy } = task.spec
-    if (!privacy) return false
-    const next = spendRound(task.privacySpent, privacy, sampling(live)).epsilon
-    if (next <= privacy.epsilonBudget) return false
+    const reason = exhausted(live)
+    if (!reason) return false
     task.status = 'completed'
-    task.stoppedReason = `the next round would spend ε to ${next.toFixed(3)}, past the budget ${privacy.epsilonBudget} (δ = ${privacy.delta}); ε spent: ${(task.privacySpent?.epsilon ?? 0).toFixed(3)}`
+    task.stoppedReason = reason
     task.updatedAt = clock.now()
     const { status, stoppedReason, updatedAt } = task
     void core.enqueue(live, () => store.updateTask(task.id, { status, stoppedReason, updatedAt }))
@@ -80,7 +88,7 @@ export function createPrivacyBudget(core: Core) {
     round.record.epsilon = live.record.privacySpent.epsilon
   }
 
-  return { populationOf, sampling, stopAtBudget, charge }
+  return { populationOf, sampling, exhausted, stopAtBudget, charge }
 }
 
 export type PrivacyBudget = ReturnType<typeof createPrivacyBudget>

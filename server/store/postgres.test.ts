@@ -5,14 +5,14 @@ import { migrate, readMigrations } from './migrate.ts'
 import { postgresDatabase, postgresStore } from './postgres.ts'
 import { settingOnce } from './settings.ts'
 import { storeSuite } from './store.case.ts'
-import { freshDatabase, type FreshDatabase } from './testing-pg.ts'
+import { freshDatabase, type FreshDatabase, testPool } from './testing-pg.ts'
 
 let fresh: FreshDatabase
 let pool: pg.Pool
 
 beforeAll(async () => {
   fresh = await freshDatabase('store')
-  pool = new pg.Pool({ connectionString: fresh.url, max: 4 })
+  pool = testPool(fresh.url, 4)
   await migrate(postgresDatabase(pool))
 })
 afterAll(async () => {

@@ -49,3 +49,14 @@ export async function freshDatabase(prefix: string): Promise<FreshDatabase> {
       admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {}),
   }
 }
+
+/**
+ * A pool on a test database. Its idle connections may still be closing when the database is
+ * dropped `with (force)`: the server's termination then reaches a client as an error no query
+ * awaits, which vitest would report as unhandled. At that point it is expected, so it is ignored.
+ */
+export function testPool(connectionString: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max })
+  pool.on('error', () => {})
+  return pool
+}

@@ -5,6 +5,7 @@ import type { AggregationSettings } from '../../shared/protocol/index.ts'
 import { roundBounds } from '../rounds/update-bounds.ts'
 import {
   strategyFor,
+  withPrivateMean,
   withStaleness,
   withUpdateBounds,
   type RoundAggregation,
@@ -89,6 +90,35 @@ describe('partial aggregations merged (hierarchical aggregation over replicas)',
     const fixed = settings({ normBound: 2, weightBound: 'off' })
     const { merged } = await compare(bounded(fixed), reports(25, 3))
     expect(merged.bounds!().clipped).toBeGreaterThan(0)
+  })
+
+  it('the private mean (DP-FedAvg) composes: Σ clipped updates and their count add up', async () => {
+    const charged: number[] = []
+    const private_ = () =>
+      withPrivateMean(strategyFor(), {
+        clipNorm: 2,
+        noiseStd: 0,
+        onRelease: (n) => charged.push(n),
+      })
+    const all = reports(23, 13)
+    await compare(private_, all)
+    // Once for the whole round, once for the owner's merged one: never for a replica's part.
+    expect(charged).toEqual([1, 1])
+    // A part that does not fit is refused whole, and the merged round keeps what it had.
+    const merged = private_().beginRound({ round: 1, spec })
+    const part = private_().beginRound({ round: 1, spec })
+    for (const r of all.slice(0, 3)) part.accept(r)
+    const good = part.partial!()
+    expect(good).toMatchObject({ reports: 3, weight: 3 })
+    merged.merge!(good)
+    for (const state of [
+      { ...good, sum: new Float64Array(4) },
+      { ...good, sum: Float64Array.from([1, 2, NaN, 4, 5]) },
+      { ...good, examples: Infinity },
+      { ...good, reports: 1.5 },
+    ])
+      expect(() => merged.merge!(state)).toThrow(RangeError)
+    expect(merged.partial!()).toEqual(good)
   })
 
   it('staleness weighting composes: each report is weighed alone', async () => {

@@ -1,3 +1,4 @@
+import { partialNumber } from '../../../shared/aggregation/index.ts'
 import { createPrivateSum } from '../../privacy/private-sum.ts'
 import type { RoundAggregation, Strategy } from '../types.ts'
 import { wrapStrategy } from './wrap.ts'
@@ -15,7 +16,8 @@ export interface PrivateMeanOptions {
  * DP-FedAvg's server side (McMahan et al. 2018), as Flower's
  * DifferentialPrivacyServerSideFixedClipping: each update is clipped to `clipNorm` and counts once;
  * at the close `inner` is handed one report, (Σ + N(0, noiseStd²)) / n. A secure round's sum,
- * clipped and noised by the devices, arrives whole through `acceptSum`.
+ * clipped and noised by the devices, arrives whole through `acceptSum`. Another aggregation's
+ * partial() of the same round merges as its clipped sum and count.
  */
 export function withPrivateMean(inner: Strategy, options: PrivateMeanOptions): Strategy {
   const { clipNorm, noiseStd, onRelease } = options
@@ -30,6 +32,20 @@ export function withPrivateMean(inner: Strategy, options: PrivateMeanOptions): S
           examples += report.examples
         },
         acceptSum: (flat, count) => sum.addSum(flat, count),
+        // Clipped sums add up (each update clipped alone, counted once): a replica's part of the
+        // round merges into the owner's, and the noise is drawn once, at the close.
+        partial: () => ({
+          reports: sum.count,
+          examples,
+          weight: sum.count,
+          sum: sum.flat(),
+          extra: {},
+        }),
+        merge(state) {
+          const n = partialNumber(state.examples, 'examples')
+          sum.addSum(state.sum, state.reports)
+          examples += n
+        },
         get reports() {
           return sum.count
         },
