@@ -35,6 +35,34 @@ describe('a round closes with its phases and its devices’ training loss', () =
       })
     })
 
+  /** A one-round task of `minReports` whose four devices `name`1..4 are all assigned. */
+  async function fourAssigned(name: string, minReports: number) {
+    const task = await t.scheduler.createTask(
+      TaskSpecSchema.parse({
+        name,
+        purpose: name,
+        model: { preset: 'mnist-2nn' },
+        rounds: { total: 1, clientsPerRound: 4, minReports, overSelect: 1 },
+      }),
+    )
+    const devices = await t.enrol(...[1, 2, 3, 4].map((i) => `${name}${i}`))
+    const assignments: Assignment[] = []
+    for (const device of devices)
+      assignments.push((await t.scheduler.checkin(device, request)) as Assignment)
+    const closed = nextClose(task.id)
+    const upload = (i: number, body: Uint8Array, recycleBody?: (bytes: Uint8Array) => void) =>
+      t.scheduler.upload({
+        device: devices[i]!,
+        taskId: task.id,
+        round: assignments[i]!.round,
+        readBody: () => Promise.resolve(body),
+        ...(recycleBody && { recycleBody }),
+      })
+    const update = (baseModel = assignments[0]!.model.hash) =>
+      t.zeroUpdate({ steps: 1, examples: 10, baseModel })
+    return { task, closed, upload, update }
+  }
+
   it('splits waiting for devices from their work, and weighs the reported loss by examples', async () => {
     const task = await t.scheduler.createTask(
       TaskSpecSchema.parse({
@@ -91,36 +119,21 @@ describe('a round closes with its phases and its devices’ training loss', () =
   })
 
   it('stores the open round’s counters at most once a second as updates come, and all as it closes', async () => {
-    const task = await t.scheduler.createTask(
-      TaskSpecSchema.parse({
-        name: 'counters',
-        purpose: 'counters written at most once a second',
-        model: { preset: 'mnist-2nn' },
-        rounds: { total: 1, clientsPerRound: 4, minReports: 1, overSelect: 1 },
-      }),
-    )
-    const devices = await t.enrol('k1', 'k2', 'k3', 'k4')
-    const assignments: Assignment[] = []
-    for (const device of devices)
-      assignments.push((await t.scheduler.checkin(device, request)) as Assignment)
-    const closed = nextClose(task.id)
+    const { task, closed, upload, update } = await fourAssigned('counters', 1)
     t.clock.advance(COUNTERS_INTERVAL_MS) // the last selection's write is a second old
-    const upload = async (i: number) => {
-      const { round, model } = assignments[i]!
-      const body = t.zeroUpdate({ steps: 1, examples: 10, baseModel: model.hash })
-      const readBody = () => Promise.resolve(body)
-      await t.scheduler.upload({ device: devices[i]!, taskId: task.id, round, readBody })
+    const counted = async (i: number) => {
+      await upload(i, update())
       await t.scheduler.settled()
       const [stored] = await t.store.listRounds(task.id)
       const [shown] = await t.scheduler.listRounds(task.id)
       return [stored!.reported, shown!.reported]
     }
-    expect(await upload(0)).toEqual([1, 1])
+    expect(await counted(0)).toEqual([1, 1])
     // Within the second: the API counts the report, the store waits for the next write.
-    expect(await upload(1)).toEqual([1, 2])
+    expect(await counted(1)).toEqual([1, 2])
     t.clock.advance(COUNTERS_INTERVAL_MS)
-    expect(await upload(2)).toEqual([3, 3])
-    await upload(3)
+    expect(await counted(2)).toEqual([3, 3])
+    await counted(3)
     expect(await closed).toMatchObject({ reported: 4 })
     const [stored] = await t.store.listRounds(task.id)
     expect(stored).toMatchObject({ status: 'committed', reported: 4 })
@@ -128,40 +141,16 @@ describe('a round closes with its phases and its devices’ training loss', () =
   })
 
   it('gives an accepted body back for reuse once the round’s sum has it, a rejected one never', async () => {
-    const task = await t.scheduler.createTask(
-      TaskSpecSchema.parse({
-        name: 'recycled',
-        purpose: 'upload bodies given back',
-        model: { preset: 'mnist-2nn' },
-        // The norm bound calibrates on the first 3 reports: they are held until the third.
-        rounds: { total: 1, clientsPerRound: 4, minReports: 3, overSelect: 1 },
-      }),
-    )
-    const devices = await t.enrol('r1', 'r2', 'r3', 'r4')
-    const assignments: Assignment[] = []
-    for (const device of devices)
-      assignments.push((await t.scheduler.checkin(device, request)) as Assignment)
+    // The norm bound calibrates on the first 3 reports: they are held until the third.
+    const { task, closed, upload, update } = await fourAssigned('recycled', 3)
     const given: Uint8Array[] = []
     // A body given back is overwritten at once (NaN bytes), as the next upload would.
-    const recycleBody = (bytes: Uint8Array) => given.push(bytes.fill(0xff))
-    const closed = nextClose(task.id)
-    const upload = (i: number, body: Uint8Array) =>
-      t.scheduler.upload({
-        device: devices[i]!,
-        taskId: task.id,
-        round: assignments[i]!.round,
-        readBody: () => Promise.resolve(body),
-        recycleBody,
-      })
-    const baseModel = assignments[0]!.model.hash
-    const rejected = await upload(
-      0,
-      t.zeroUpdate({ steps: 1, examples: 10, baseModel: 'f'.repeat(64) }),
-    )
+    const recycle = (bytes: Uint8Array) => given.push(bytes.fill(0xff))
+    const rejected = await upload(0, update('f'.repeat(64)), recycle)
     expect(rejected.answer.type).toBe('rejected')
-    const bodies = [1, 2, 3].map(() => t.zeroUpdate({ steps: 1, examples: 10, baseModel }))
+    const bodies = [1, 2, 3].map(() => update())
     for (const [i, body] of bodies.entries()) {
-      expect((await upload(i + 1, body)).answer.type).toBe('accepted')
+      expect((await upload(i + 1, body, recycle)).answer.type).toBe('accepted')
       expect(given.length).toBe(i < 2 ? 0 : 3)
     }
     expect(given.every((bytes, k) => bytes === bodies[k])).toBe(true)

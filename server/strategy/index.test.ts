@@ -7,6 +7,7 @@ import {
   ROBUST_ROUND_BYTES,
   robustMemoryRefusal,
   strategyFor,
+  type RoundAggregation,
   type Strategy,
   type TrainReport,
 } from './index.ts'
@@ -28,6 +29,10 @@ async function round(strategy: Strategy, n: number, global: number[], reports: R
   })
   return next && values(next[0])
 }
+
+/** Round 1's next weights from zeros, with what `aggregation` took. */
+const overZeros = (strategy: Strategy, aggregation: RoundAggregation) =>
+  strategy.aggregateTrain({ round: 1, global: [t([0, 0])], aggregation, failures: [] })
 
 const report = (deviceId: string, delta: number[], examples = 1, steps = 1): Report => ({
   deviceId,
@@ -184,12 +189,7 @@ describe('strategyFor', () => {
       })
       // What the round holds is its own: the released bodies' bytes may now be overwritten.
       for (const [w] of deltas) w!.data.fill(99)
-      const next = await strategy.aggregateTrain({
-        round: 1,
-        global: [t([0, 0])],
-        aggregation,
-        failures: [],
-      })
+      const next = await overZeros(strategy, aggregation)
       expect(values(next![0])).toEqual([2, 4])
     }
   })
@@ -401,12 +401,7 @@ describe('strategyFor with a robust rule', () => {
       aggregation.accept({ deviceId: `${i}`, delta: [delta], examples: 1, steps: 1 }),
     )
     for (const d of deltas) d.data.fill(100)
-    const next = await strategy.aggregateTrain({
-      round: 1,
-      global: [t([0, 0])],
-      aggregation,
-      failures: [],
-    })
+    const next = await overZeros(strategy, aggregation)
     expect(values(next![0])).toEqual([2, 2])
   })
 
