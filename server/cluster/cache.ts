@@ -1,9 +1,9 @@
-import { selectedPerRound, type RoundSettings } from '../../shared/protocol/index.ts'
+import { selectedPerRound } from '../../shared/protocol/index.ts'
 import type { ModelInfo } from '../models/index.ts'
 import type { Core, LiveRound, LiveTask, RoundPhase, RoundPolicy } from '../rounds/live.ts'
 import type { RoundRecord, TaskRecord } from '../store/index.ts'
 import { roundState } from '../rounds/transitions.ts'
-import type { Ledger } from './ledger.ts'
+import type { FrozenSettings, Ledger } from './ledger.ts'
 
 /**
  * What a sync round on replicas asks of the round engine's policy seam: only its pure parts
@@ -26,17 +26,17 @@ export const clusterPolicy: RoundPolicy = {
 
 /**
  * The in-memory state of round `record` on this replica: its own partial aggregation, and the
- * settings its owner opened it with, so that a PATCH between two replicas' first sight of the
+ * round and training settings its owner opened it with, so that a PATCH between two replicas' first sight of the
  * round does not split it (null: a round stored before they were, run by the task's spec).
  */
 export function clusterRound(
   live: LiveTask,
   record: RoundRecord,
   phase: RoundPhase,
-  settings: RoundSettings | null,
+  frozen: FrozenSettings | null,
 ): LiveRound {
   const round = roundState(live, record, phase, 0)
-  if (settings) round.settings = { ...settings }
+  if (frozen) Object.assign(round, { settings: { ...frozen.settings }, train: { ...frozen.train } })
   return round
 }
 
@@ -75,7 +75,7 @@ export function createTaskCache(
       live.open = undefined
       return
     }
-    const { phase, settings, ...record } = row
+    const { phase, frozen, ...record } = row
     const open = live.open
     if (open && open.record.round === record.round) {
       // Counters and times from the database; the round's own facts (base model) never change.
@@ -84,7 +84,7 @@ export function createTaskCache(
       return
     }
     await lastBounds(live)
-    live.open = clusterRound(live, record, phase, settings)
+    live.open = clusterRound(live, record, phase, frozen)
   }
 
   /** One task from the database (gone: forgotten here). */

@@ -121,7 +121,7 @@ export function roundLedger({
       return rowCount === 1
     },
 
-    openRound({ epoch, round, settings }) {
+    openRound({ epoch, round, frozen }) {
       return transaction(async (c, rollback) => {
         const fenced = await c.query(
           'update tasks set round = $3 where id = $1 and owner_epoch = $2',
@@ -134,7 +134,9 @@ export function roundLedger({
         await insert(sqlOf(c), 'rounds', {
           ...round,
           phase: 'open',
-          ...(settings ? { settings: JSON.stringify(settings) } : {}),
+          ...(frozen
+            ? { settings: JSON.stringify(frozen.settings), train: JSON.stringify(frozen.train) }
+            : {}),
         })
         return true
       })

@@ -120,10 +120,10 @@ export function createOwner(
     if (may === 'stopped') return
     const record = nextRound({ ...task, round: task.round + 1 }, clock.now())
     // Frozen with the round: every replica runs it by these, whatever PATCH comes meanwhile.
-    const settings = { ...task.spec.rounds }
-    if (!(await ledger.openRound({ epoch, round: record, settings }))) return lose(task.id)
+    const frozen = { settings: { ...task.spec.rounds }, train: { ...task.spec.train } }
+    if (!(await ledger.openRound({ epoch, round: record, frozen }))) return lose(task.id)
     task.round = record.round
-    live.open = clusterRound(live, record, 'open', settings)
+    live.open = clusterRound(live, record, 'open', frozen)
     privacy.opened(live, live.open)
     events.publish({
       type: 'round.opened',

@@ -412,14 +412,18 @@ describe('the cluster scheduler on PostgreSQL', () => {
       })
   }, 60_000)
 
-  it('runs a round by the settings its owner opened it with on every replica; a PATCH applies from the next round', async () => {
-    const a = replicas.find((r) => r.id === 'a')!
-    const b = replicas.find((r) => r.id === 'b')!
+  it('runs a round by the round and training settings its owner opened it with on every replica; a PATCH applies from the next round', async () => {
+    const a = replicas.find((r) => r.id === 'a') ?? (await replica('a'))
+    const b = replicas.find((r) => r.id === 'b') ?? (await replica('b'))
     const rounds = { ...spec().rounds, total: 2, clientsPerRound: 2, minReports: 1 }
     const task = await a.scheduler.createTask(spec({ rounds }))
     await own(a, task.id)
     await seen([a, b], task.id, 1)
-    await b.scheduler.patchTask(task.id, { rounds: { clientsPerRound: 4 } })
+    const learningRate = task.train.learningRate
+    await b.scheduler.patchTask(task.id, {
+      rounds: { clientsPerRound: 4 },
+      train: { learningRate: learningRate / 2 },
+    })
     // A replica that first sees round 1 after the PATCH: it runs the round as opened all the same.
     const late = await replica('late')
     await seen([late], task.id, 1)
@@ -434,7 +438,8 @@ describe('the cluster scheduler on PostgreSQL', () => {
     for (const [i, via] of [late, a, b].entries())
       expect((await checkin(2 + i, via)).type).not.toBe('assignment')
     for (const [i, answer] of assigned.entries()) {
-      expect(answer).toMatchObject({ type: 'assignment', round: 1 })
+      // The training settings as opened, too, on the replica that saw the round late.
+      expect(answer).toMatchObject({ type: 'assignment', round: 1, plan: { learningRate } })
       const result = await (i ? a : late).scheduler.upload({
         device: devices[i]!,
         taskId: task.id,
@@ -448,7 +453,11 @@ describe('the cluster scheduler on PostgreSQL', () => {
     await seen([a, b, late], task.id, 2)
     // Round 2 takes the PATCH: four selected, on whichever replica.
     for (const [i, via] of [a, b, late, b].entries())
-      expect(await checkin(5 + i, via)).toMatchObject({ type: 'assignment', round: 2 })
+      expect(await checkin(5 + i, via)).toMatchObject({
+        type: 'assignment',
+        round: 2,
+        plan: { learningRate: learningRate / 2 },
+      })
     expect((await checkin(2, late)).type).not.toBe('assignment')
     const stored = await a.store.listRounds(task.id)
     expect(stored.find((r) => r.round === 2)?.selected).toBe(4)

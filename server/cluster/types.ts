@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { Backend, RoundSettings } from '../../shared/protocol/index.ts'
+import type { Backend, RoundSettings, TrainSettings } from '../../shared/protocol/index.ts'
 import type { ClaimBound } from '../rounds/claims.ts'
 import type { RoundPhase } from '../rounds/live.ts'
 import type { AssignmentKey } from '../rounds/submission.ts'
@@ -67,6 +67,12 @@ export interface SpoolRow extends SpoolMeta {
 
 type ClosePatch = Parameters<Store['closeRound']>[0]
 
+/** What a round runs by, fixed as its owner opens it: its round and its training settings. */
+export interface FrozenSettings {
+  settings: RoundSettings
+  train: TrainSettings
+}
+
 export interface SelectInput {
   taskId: string
   round: number
@@ -130,7 +136,7 @@ export interface Ledger {
   round(
     taskId: string,
     round: number,
-  ): Promise<(RoundRecord & { phase: RoundPhase; settings: RoundSettings | null }) | undefined>
+  ): Promise<(RoundRecord & { phase: RoundPhase; frozen: FrozenSettings | null }) | undefined>
   /**
    * Owner, fenced by epoch: phase open|selecting → closing, and resolved once the uploads in
    * flight are settled (each accepted and spooled, or late). False if not (already closing, or
@@ -165,7 +171,7 @@ export interface Ledger {
    * Owner, fenced: the next round inserted (phase open, with the settings every replica runs it
    * by) and tasks.round moved, atomically.
    */
-  openRound(i: { epoch: number; round: RoundRecord; settings?: RoundSettings }): Promise<boolean>
+  openRound(i: { epoch: number; round: RoundRecord; frozen?: FrozenSettings }): Promise<boolean>
   /** Secure rounds' SecAgg+ calls, one log per round that every replica replays. */
   readonly secure: SecureLog
 }
