@@ -102,7 +102,7 @@ const asFloat = new Float32Array(bits.buffer)
 function nextFloat32Up(x: number): number {
   asFloat[0] = x
   bits[0]! += 1
-  return asFloat[0]!
+  return asFloat[0]
 }
 
 /** The `length` entries `bytes` holds, encoded with `blockSize`. */
