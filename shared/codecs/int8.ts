@@ -9,8 +9,8 @@
  * - Bytes (no header: the container carries the length, the block size and the seed): the
  *   ⌈n / blockSize⌉ scales as float32 little-endian, then the n entries as int8 (two's
  *   complement, −127..127; −128 is refused). 1 + 4 / blockSize bytes per entry (1.016 at 256).
- * - Bias: none. E[q] = x / s exactly, so E[decode(encode(x))] = x per entry; the only
- *   deterministic error is the float32 rounding of q · s on decode (≤ 2⁻²⁴ relative).
+ * - Bias: none. E[q] = x / s, so E[decode(encode(x))] = x per entry, up to the uniforms'
+ *   resolution (2⁻³² of a step) and the float32 rounding of q · s on decode (≤ 2⁻²⁴ relative).
  * - Error bound: |decode(encode(x)) − x| < s = max |x in its block| / 127 (one step) per entry;
  *   the variance per entry is s² · p(1 − p) ≤ s² / 4, p the fractional part of x / s.
  * - The seed drives the rounding only: decoding does not need it, and the same seed and input
