@@ -6,7 +6,6 @@
 // adds its share of the noise) commits with the ε one process would count, on every replica.
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDevice, type DeviceEvent } from '../client/device/index.ts'
 import { type Assignment, PROTOCOL_VERSION, type TaskSpecInput } from '../shared/protocol/index.ts'
 import { createSecAggClient, encodeMaskedUpdate } from '../shared/secagg/index.ts'
 import { useBackend } from '../shared/tf/index.ts'
@@ -14,7 +13,7 @@ import { spendRound } from '../server/privacy/budget.ts'
 import { freshDatabase, type FreshDatabase } from '../server/store/testing-pg.ts'
 import { adminClient, waitFor } from './harness.ts'
 import { type Replica, replicaSet } from './replica-set.ts'
-import { blankExamples, distanceFromMean, fixedTrainer, mnist2nnShapes } from './secure-devices.ts'
+import { distanceFromMean, mnist2nnShapes, secureDevices } from './secure-devices.ts'
 
 let db: FreshDatabase
 const { startAll, alive, owner, kill9 } = replicaSet()
@@ -75,20 +74,13 @@ async function round(
   drop: Set<number>,
   fetch: typeof globalThis.fetch,
 ) {
-  const events: DeviceEvent[][] = values.map(() => [])
-  const devices = values.map((value, i) =>
-    createDevice({
-      server: alive()[0]!.url,
-      fetch,
-      trainer: fixedTrainer(() => SHAPES, value),
-      examples: blankExamples,
-      backend: 'wasm',
-      label: `secure ${i}`,
-      beforeUpload: () => Promise.resolve(drop.has(i) ? 'drop' : 'upload'),
-      onEvent: (e) => events[i]!.push(e),
-    }),
-  )
-  for (const d of devices) await d.enrol()
+  const { devices, events } = await secureDevices({
+    server: alive()[0]!.url,
+    fetch,
+    shapes: () => SHAPES,
+    values,
+    drop,
+  })
   // Until every replica has seen the round open (the owner opens it, the others poll).
   const assignments = await Promise.all(
     devices.map((d) =>

@@ -1,6 +1,6 @@
 // Devices that take part in secure rounds without training, for the secure-aggregation tests:
 // each answers a known delta, so the committed model shows what the coordinator unmasked.
-import type { Trainer } from '../client/device/index.ts'
+import { createDevice, type DeviceEvent, type Trainer } from '../client/device/index.ts'
 import { buildModel, getWeights } from '../shared/models/index.ts'
 import type { RoundView } from '../shared/protocol/index.ts'
 import { decodeContainer, type NamedTensor } from '../shared/tensors/index.ts'
@@ -12,7 +12,7 @@ export const mnist2nnShapes = (): Shapes =>
   getWeights(buildModel({ preset: 'mnist-2nn' })).map(({ name, shape }) => ({ name, shape }))
 
 /** A delta of `shapes` whose entry k is `value` + (k mod 1000)·1e-7 (so entries differ). */
-export function knownDelta(shapes: Shapes, value: number): NamedTensor[] {
+function knownDelta(shapes: Shapes, value: number): NamedTensor[] {
   let k = 0
   return shapes.map(({ name, shape }) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1))
@@ -25,7 +25,7 @@ export function knownDelta(shapes: Shapes, value: number): NamedTensor[] {
  * Trains nothing: answers `knownDelta(value)` after `ms`, long enough for keys and shares to go
  * first (a real device trains for longer).
  */
-export const fixedTrainer = (shapes: () => Shapes, value: number, ms = 2500): Trainer => ({
+const fixedTrainer = (shapes: () => Shapes, value: number, ms = 2500): Trainer => ({
   train: async () => {
     await new Promise((resolve) => setTimeout(resolve, ms))
     return { delta: knownDelta(shapes(), value), examples: 10, steps: 1, loss: 0.5 }
@@ -33,7 +33,7 @@ export const fixedTrainer = (shapes: () => Shapes, value: number, ms = 2500): Tr
 })
 
 /** Ten blank examples: what the fixed trainer is given (and ignores). */
-export const blankExamples = {
+const blankExamples = {
   count: 10,
   images: new Float32Array(10 * 784),
   labels: new Uint8Array(10),
@@ -60,4 +60,38 @@ export async function distanceFromMean(
       worst = Math.max(worst, Math.abs(tensor.data[i]! - before[t]!.data[i]! - want))
     }
   return worst
+}
+
+/**
+ * One device per value in `values`, each answering `knownDelta(value)`, enrolled; those whose
+ * index is in `drop` vanish after sharing. Their events, per device, in `events`.
+ */
+export async function secureDevices({
+  server,
+  fetch,
+  shapes,
+  values,
+  drop,
+}: {
+  server: string
+  fetch?: typeof globalThis.fetch
+  shapes: () => Shapes
+  values: number[]
+  drop: Set<number>
+}) {
+  const events: DeviceEvent[][] = values.map(() => [])
+  const devices = values.map((value, i) =>
+    createDevice({
+      server,
+      ...(fetch ? { fetch } : {}),
+      trainer: fixedTrainer(shapes, value),
+      examples: blankExamples,
+      backend: 'wasm',
+      label: `secure ${i}`,
+      beforeUpload: () => Promise.resolve(drop.has(i) ? 'drop' : 'upload'),
+      onEvent: (e) => events[i]!.push(e),
+    }),
+  )
+  for (const d of devices) await d.enrol()
+  return { devices, events }
 }

@@ -2,10 +2,9 @@
 // train; the coordinator learns only the sum of the survivors' updates, unmasks it without the
 // devices that dropped after sharing, and abandons a round it cannot unmask.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDevice, type DeviceEvent } from '../client/device/index.ts'
 import { PROTOCOL_VERSION } from '../shared/protocol/index.ts'
 import { type Running, startCoordinator, waitFor } from './harness.ts'
-import { blankExamples, distanceFromMean, fixedTrainer, mnist2nnShapes } from './secure-devices.ts'
+import { distanceFromMean, mnist2nnShapes, secureDevices } from './secure-devices.ts'
 
 let SHAPES: ReturnType<typeof mnist2nnShapes> = []
 
@@ -19,19 +18,12 @@ describe('secure aggregation over HTTP', () => {
 
   /** `values.length` devices join one round; those in `drop` vanish after sharing. */
   async function round(taskId: string, values: number[], drop: Set<number>) {
-    const events: DeviceEvent[][] = values.map(() => [])
-    const devices = values.map((value, i) =>
-      createDevice({
-        server: running.url,
-        trainer: fixedTrainer(() => SHAPES, value),
-        examples: blankExamples,
-        backend: 'wasm',
-        label: `secure ${i}`,
-        beforeUpload: () => Promise.resolve(drop.has(i) ? 'drop' : 'upload'),
-        onEvent: (e) => events[i]!.push(e),
-      }),
-    )
-    for (const d of devices) await d.enrol()
+    const { devices, events } = await secureDevices({
+      server: running.url,
+      shapes: () => SHAPES,
+      values,
+      drop,
+    })
     const assignments = await Promise.all(devices.map((d) => d.checkin()))
     for (const a of assignments) expect(a.type).toBe('assignment')
     await Promise.all(devices.map((d, i) => d.work(assignments[i] as Parameters<typeof d.work>[0])))

@@ -6,5 +6,5 @@ export * from './int8.ts'
 export * from './topk.ts'
 export { MAX_ENTRIES } from './limits.ts'
 export { seededUniform } from './random.ts'
-// The randomized-Hadamard b-bit codec (hadamard.ts, bbit.ts) is written on branch codecs-b:
-// export it here once it is merged.
+export * from './bbit.ts'
+export { rotate, unrotate } from './hadamard.ts'

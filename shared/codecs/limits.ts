@@ -16,3 +16,7 @@ export function checkInteger(value: number, parameter: string, min: number, max:
 /** Refuses a length over MAX_ENTRIES. */
 export const checkLength = (length: number, parameter: string): void =>
   checkInteger(length, parameter, 0, MAX_ENTRIES)
+
+/** Refuses anything but a seed a frame can carry: a uint32. */
+export const checkSeed = (seed: number, parameter = 'seed'): void =>
+  checkInteger(seed, parameter, 0, 2 ** 32 - 1)

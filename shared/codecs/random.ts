@@ -2,12 +2,12 @@
 // 32 bits of state, not crypto: a codec's randomness only has to be unbiased, not secret),
 // behind a check that the seed is one a frame can carry (a uint32).
 import { mulberry32, type Random } from '../data/random.ts'
-import { checkInteger } from './limits.ts'
+import { checkSeed } from './limits.ts'
 
 export type { Random }
 
 /** A generator of uniforms in [0, 1) from a uint32 seed; any other seed is refused. */
 export function seededUniform(seed: number, parameter = 'seed'): Random {
-  checkInteger(seed, parameter, 0, 2 ** 32 - 1)
+  checkSeed(seed, parameter)
   return mulberry32(seed)
 }
