@@ -1,15 +1,29 @@
+import { MAX_BLOCK_SIZE, MAX_ENTRIES } from '../codecs/index.ts'
+import {
+  bbitBits,
+  type Codec,
+  type CodecOptions,
+  CODECS,
+  decodeFrames,
+  encodeFrames,
+  FrameError,
+  type FrameParameters,
+  payloadBytes,
+} from './frames.ts'
 import { tensorSize, type NamedTensor } from './named-tensor.ts'
+
+export { CODECS, type Codec, type CodecOptions } from './frames.ts'
 
 /**
  * One binary container for models and updates:
  *   'PLNT' | u32 version | u32 header length | UTF-8 JSON header | zero padding to 4 | payload
  * The header names the codec, each tensor's name, shape and dtype, and free metadata.
- * The payload is the tensors back to back, little-endian, in header order.
+ * The payload is the tensors back to back, little-endian, in header order: float32 entries, or
+ * the codec's frames (`frames.ts`), with what they need to decode in the header (int8's
+ * `blockSize`, b-bit's `seed`, top-k's `k` per tensor). Decoding always gives float32 back.
  */
 export const CONTAINER_MAGIC = 'PLNT'
 export const CONTAINER_VERSION = 1
-export const CODECS = ['float32'] as const
-export type Codec = (typeof CODECS)[number]
 
 export type ContainerMetadata = Record<string, string | number | boolean>
 
@@ -20,12 +34,20 @@ export interface Container {
 }
 
 export type ContainerErrorCode =
-  'bad-magic' | 'bad-version' | 'truncated' | 'bad-header' | 'unknown-codec' | 'size-mismatch'
+  | 'bad-magic'
+  | 'bad-version'
+  | 'truncated'
+  | 'bad-header'
+  | 'unknown-codec'
+  | 'size-mismatch'
+  | 'bad-payload'
 
 export class ContainerError extends Error {
   constructor(
     readonly code: ContainerErrorCode,
     message: string,
+    /** The part at fault where one is known: `codec`, `tensors[1].k`, `tensors[0]`, `payload`. */
+    readonly part?: string,
   ) {
     super(message)
     this.name = 'ContainerError'
@@ -36,9 +58,10 @@ interface HeaderTensor {
   name: string
   shape: number[]
   dtype: 'float32'
+  /** top-k's kept entries. */
+  k?: number
 }
-interface Header {
-  codec: Codec
+interface Header extends FrameParameters {
   tensors: HeaderTensor[]
   metadata: ContainerMetadata
 }
@@ -47,37 +70,64 @@ const PREAMBLE = 12
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 const pad4 = (n: number) => (4 - (n % 4)) % 4
 
-export function encodeContainer(input: {
-  tensors: readonly NamedTensor[]
-  /** An optional field left undefined (as zod types them) is left out of the header. */
-  metadata?: Readonly<Record<string, string | number | boolean | undefined>>
-  codec?: Codec
-}): Uint8Array {
-  // The reader's own checks: never write a container that decodeContainer would refuse.
+export function encodeContainer(
+  input: {
+    tensors: readonly NamedTensor[]
+    /** An optional field left undefined (as zod types them) is left out of the header. */
+    metadata?: Readonly<Record<string, string | number | boolean | undefined>>
+    codec?: Codec
+  } & CodecOptions,
+): Uint8Array {
+  const codec = input.codec ?? 'float32'
+  for (const t of input.tensors)
+    if (t.data.length !== tensorSize(t.shape))
+      throw new ContainerError('size-mismatch', `tensor ${t.name}: data does not match its shape`)
+  const encoded = codec === 'float32' ? null : encodeWith(codec, input.tensors, input)
+  // The reader's own checks: never write a container that decodeContainer would refuse. A
+  // float32 header has codec, tensors and metadata only, so its bytes are what they always were.
   const header = checkHeader({
-    codec: input.codec ?? 'float32',
-    tensors: input.tensors.map(({ name, shape, dtype }) => ({ name, shape: [...shape], dtype })),
+    codec,
+    tensors: input.tensors.map(({ name, shape, dtype }, i) => ({
+      name,
+      shape: [...shape],
+      dtype,
+      ...(encoded?.k ? { k: encoded.k[i] } : {}),
+    })),
     metadata: Object.fromEntries(
       Object.entries(input.metadata ?? {}).filter(([, value]) => value !== undefined),
     ) as ContainerMetadata,
+    ...(encoded?.blockSize !== undefined ? { blockSize: encoded.blockSize } : {}),
+    ...(encoded?.seed !== undefined ? { seed: encoded.seed } : {}),
   })
   const headerBytes = new TextEncoder().encode(JSON.stringify(header))
   const payloadStart = PREAMBLE + headerBytes.length + pad4(headerBytes.length)
-  const payloadLength = input.tensors.reduce((n, t) => n + t.data.length * 4, 0)
-  const bytes = new Uint8Array(payloadStart + payloadLength)
+  const bytes = new Uint8Array(payloadStart + payloadBytes(header))
   const view = new DataView(bytes.buffer)
   bytes.set(new TextEncoder().encode(CONTAINER_MAGIC), 0)
   view.setUint32(4, CONTAINER_VERSION, true)
   view.setUint32(8, headerBytes.length, true)
   bytes.set(headerBytes, PREAMBLE)
   let offset = payloadStart
-  for (const t of input.tensors) {
-    if (t.data.length !== tensorSize(t.shape))
-      throw new ContainerError('size-mismatch', `tensor ${t.name}: data does not match its shape`)
-    writeFloat32(bytes, offset, t.data)
-    offset += t.data.length * 4
+  for (const frame of encoded?.frames ?? []) {
+    bytes.set(frame, offset)
+    offset += frame.length
   }
+  if (!encoded)
+    for (const t of input.tensors) {
+      writeFloat32(bytes, offset, t.data)
+      offset += t.data.length * 4
+    }
   return bytes
+}
+
+/** The codec's frames, a value it cannot carry (NaN, a half's overflow) a ContainerError. */
+function encodeWith(...[codec, tensors, options]: Parameters<typeof encodeFrames>) {
+  try {
+    return encodeFrames(codec, tensors, options)
+  } catch (error) {
+    if (error instanceof RangeError) throw new ContainerError('bad-payload', error.message)
+    throw error
+  }
 }
 
 /** Reads only the header: cheap validation before touching the payload. */
@@ -106,33 +156,58 @@ export function decodeContainerHeader(bytes: Uint8Array): Header & { payloadStar
   return { ...checkHeader(header), payloadStart: PREAMBLE + headerLength + pad4(headerLength) }
 }
 
-/** Decodes a container. The tensors may be views into `bytes`: copy before mutating either. */
+/**
+ * Decodes a container. Float32 tensors may be views into `bytes`: copy before mutating either.
+ * Other codecs' tensors are decoded into fresh float32 arrays of the header's shapes: a caller
+ * holding untrusted bytes checks those shapes first (`decodeContainerHeader`), as a top-k frame
+ * of a few bytes may describe a tensor of 2²⁷ entries.
+ */
 export function decodeContainer(bytes: Uint8Array): Container {
   const header = decodeContainerHeader(bytes)
-  const expected =
-    header.payloadStart + header.tensors.reduce((n, t) => n + tensorSize(t.shape) * 4, 0)
+  const expected = header.payloadStart + payloadBytes(header)
   if (bytes.length < expected)
     throw new ContainerError('truncated', `payload is ${expected - bytes.length} bytes short`)
   if (bytes.length > expected)
     throw new ContainerError('size-mismatch', `${bytes.length - expected} bytes after the payload`)
+  return { codec: header.codec, tensors: decodeTensors(header, bytes), metadata: header.metadata }
+}
+
+function decodeTensors(header: Header & { payloadStart: number }, bytes: Uint8Array) {
   let offset = header.payloadStart
-  const tensors = header.tensors.map((t) => {
-    const size = tensorSize(t.shape)
-    const data = readFloat32(bytes, offset, size)
-    offset += size * 4
-    return { ...t, data }
-  })
-  return { codec: header.codec, tensors, metadata: header.metadata }
+  if (header.codec === 'float32')
+    return header.tensors.map(({ name, shape, dtype }) => {
+      const size = tensorSize(shape)
+      const data = readFloat32(bytes, offset, size)
+      offset += size * 4
+      return { name, shape, dtype, data }
+    })
+  try {
+    const decoded = decodeFrames(header, bytes.subarray(offset))
+    return header.tensors.map(({ name, shape, dtype }, i) => ({
+      name,
+      shape,
+      dtype,
+      data: decoded[i]!,
+    }))
+  } catch (error) {
+    if (error instanceof FrameError)
+      throw new ContainerError('bad-payload', `${error.part}: ${error.message}`, error.part)
+    throw error
+  }
 }
 
 function checkHeader(value: unknown): Header {
-  const fail = (why: string): never => {
-    throw new ContainerError('bad-header', why)
+  const fail = (why: string, part?: string): never => {
+    throw new ContainerError('bad-header', why, part)
   }
   if (typeof value !== 'object' || value === null) return fail('header is not an object')
   const { codec, tensors, metadata } = value as Record<string, unknown>
   if (typeof codec !== 'string' || !(CODECS as readonly string[]).includes(codec))
-    throw new ContainerError('unknown-codec', `codec ${JSON.stringify(codec)} is not supported`)
+    throw new ContainerError(
+      'unknown-codec',
+      `codec ${JSON.stringify(codec)} is not supported`,
+      'codec',
+    )
   if (!Array.isArray(tensors)) return fail('header.tensors is not a list')
   const names = new Set<string>()
   const checked = tensors.map((t: unknown, i): HeaderTensor => {
@@ -161,8 +236,42 @@ function checkHeader(value: unknown): Header {
       v === -Infinity
     )
       return fail(`metadata.${k} is not a string, finite number or boolean`)
-  return { codec: codec as Codec, tensors: checked, metadata: meta as ContainerMetadata }
+  const header = { codec: codec as Codec, tensors: checked, metadata: meta as ContainerMetadata }
+  return codec === 'float32' ? header : withCodecParameters(header, value, tensors, fail)
 }
+
+/**
+ * A compressed codec's header: every tensor within the codecs' bound on entries (b-bit: all of
+ * them together), and what its frames need to decode, each a whole number in its range.
+ */
+function withCodecParameters(
+  header: Header,
+  raw: object,
+  rawTensors: unknown[],
+  fail: (why: string, part?: string) => never,
+): Header {
+  const whole = (v: unknown, part: string, min: number, max: number): number =>
+    Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max
+      ? (v as number)
+      : fail(`${part} must be a whole number in [${min}, ${max}], got ${JSON.stringify(v)}`, part)
+  const sizes = header.tensors.map((t) => tensorSize(t.shape))
+  const largest = bbitBits(header.codec) === null ? Math.max(0, ...sizes) : sum(sizes)
+  if (largest > MAX_ENTRIES)
+    fail(`${header.codec} takes at most ${MAX_ENTRIES} entries a frame, got ${largest}`, 'tensors')
+  const { blockSize, seed } = raw as Record<string, unknown>
+  if (header.codec === 'int8')
+    return { ...header, blockSize: whole(blockSize, 'blockSize', 1, MAX_BLOCK_SIZE) }
+  if (bbitBits(header.codec) !== null)
+    return { ...header, seed: whole(seed, 'seed', 0, 2 ** 32 - 1) }
+  if (header.codec !== 'topk') return header
+  const tensors = header.tensors.map((t, i) => {
+    const { k } = (rawTensors[i] ?? {}) as Record<string, unknown>
+    return { ...t, k: whole(k, `tensors[${i}].k`, 0, sizes[i]!) }
+  })
+  return { ...header, tensors }
+}
+
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0)
 
 function writeFloat32(bytes: Uint8Array, offset: number, data: Float32Array): void {
   if (LITTLE_ENDIAN_HOST) {
