@@ -39,6 +39,7 @@ export function assignment(
     }),
     deadline: new Date(deadlineAt).toISOString(),
     uploadUrl: `${rounds}/updates`,
+    compression: { uploads: [...task.spec.compression.uploads] },
     ...(task.spec.privacy
       ? { privacy: devicePrivacy(task.spec.privacy, round.settings.minReports) }
       : {}),

@@ -46,6 +46,7 @@ export function taskView(
     async: spec.async,
     privacy: spec.privacy,
     secureAggregation: spec.secureAggregation,
+    compression: spec.compression,
     epsilonSpent: task.privacySpent?.epsilon ?? (spec.privacy ? 0 : null),
     samplingPopulation: spec.privacy
       ? {

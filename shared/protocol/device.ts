@@ -1,5 +1,6 @@
 import type { DatasetSpec } from './datasets.ts'
 import { z } from 'zod'
+import type { Codec } from '../tensors/container.ts'
 import { SHA256_HEX } from '../tensors/hash.ts'
 import {
   type AsyncSettings,
@@ -120,6 +121,11 @@ export interface Assignment {
    * upload the masked update to `uploadUrl` in the collect stage (docs/PROTOCOL.md).
    */
   secureAggregation?: { url: string }
+  /**
+   * The tensor container codecs the update may be uploaded in, any other refused. Always sent;
+   * optional because an assignment a phone stored before it existed has none (float32 only).
+   */
+  compression?: { uploads: Codec[] }
 }
 
 export interface RetryLater {

@@ -31,6 +31,17 @@ describe('mergeTaskPatch', () => {
     expect(mergeTaskPatch(spec, { status: 'paused' })).toEqual({ ok: true, spec })
   })
 
+  it('changes the codecs uploads may use, and refuses compressed uploads for a private task', () => {
+    const spec = task()
+    expect(mergeTaskPatch(spec, { compression: { uploads: ['int8', 'float32'] } })).toEqual({
+      ok: true,
+      spec: { ...spec, compression: { uploads: ['int8', 'float32'] } },
+    })
+    const privacy = { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10 }
+    const refused = mergeTaskPatch(task({ privacy }), { compression: { uploads: ['bbit1'] } })
+    expect(refused).toMatchObject({ ok: false, issues: [{ field: 'compression.uploads' }] })
+  })
+
   it('refuses what creating the task so would refuse, with the same field and message', () => {
     const cases: [Partial<TaskSpecInput>, TaskPatch, string][] = [
       [{}, { rounds: { minReports: 11 } }, 'rounds.minReports'],

@@ -6,10 +6,11 @@ export type PatchedSpec<S extends TaskSpec> =
   { ok: true; spec: S } | { ok: false; issues: { field: string; message: string }[] }
 
 /** What a PATCH may change: an issue elsewhere is named by the patched field that caused it. */
-const patchable = (path: readonly string[]) => path[0] === 'rounds' || path[0] === 'train'
+const patchable = (path: readonly string[]) =>
+  path[0] === 'rounds' || path[0] === 'train' || path[0] === 'compression'
 
 /**
- * Merges a PATCH's round and train settings over a task's spec and checks the result by the rules
+ * Merges a PATCH's round, train and compression settings over a task's spec and checks the result by the rules
  * TaskSpecSchema applies across fields (`roundSettingsIssues`, `taskSpecIssues`): a change is
  * refused as a new task with those settings would be, with the same messages, each naming a field
  * the PATCH can change (`rounds.minReports` for too few reports for the task's robust rule).
@@ -21,6 +22,7 @@ export function mergeTaskPatch<S extends TaskSpec>(spec: S, patch: TaskPatch): P
     ...spec,
     rounds: { ...spec.rounds, ...patch.rounds },
     train: { ...spec.train, ...patch.train },
+    compression: { uploads: patch.compression?.uploads ?? spec.compression.uploads },
   }
   const issues = [
     ...roundSettingsIssues(merged.rounds).map((i) => ({ ...i, path: ['rounds', ...i.path] })),

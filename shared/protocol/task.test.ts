@@ -93,3 +93,43 @@ describe('a task’s model spec', () => {
     }
   })
 })
+
+describe('a task’s compression', () => {
+  const parse = (input: object) =>
+    TaskSpecSchema.safeParse({ name: 'x', purpose: 'p', model: { preset: 'mnist-2nn' }, ...input })
+  const fields = (input: object) => {
+    const parsed = parse(input)
+    return parsed.success ? [] : describeIssues(parsed.error).map((i) => i.field)
+  }
+
+  it('accepts float32 uploads alone by default, or the codecs it lists', () => {
+    expect(parse({}).data?.compression).toEqual({ uploads: ['float32'] })
+    expect(parse({ compression: { uploads: ['int8', 'bbit1'] } }).data?.compression).toEqual({
+      uploads: ['int8', 'bbit1'],
+    })
+  })
+
+  it('refuses an unknown codec, none, one twice or an unknown field, naming the field', () => {
+    for (const [compression, field] of [
+      [{ uploads: ['int4'] }, 'compression.uploads.0'],
+      [{ uploads: [] }, 'compression.uploads'],
+      [{ uploads: ['int8', 'int8'] }, 'compression.uploads'],
+      [{ uploads: ['int8'], downloads: ['float16'] }, 'compression.downloads'],
+      [{ uploads: 'int8' }, 'compression.uploads'],
+    ] as const)
+      expect(fields({ compression })).toEqual([field])
+  })
+
+  it('keeps a private or secure task to float32 uploads, naming compression.uploads', () => {
+    const privacy = { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10 }
+    const rounds = { clientsPerRound: 5, minReports: 3 }
+    const compression = { uploads: ['float32', 'int8'] }
+    expect(fields({ privacy, compression })).toEqual(['compression.uploads'])
+    expect(fields({ secureAggregation: true, rounds, compression })).toEqual([
+      'compression.uploads',
+    ])
+    expect(
+      fields({ secureAggregation: true, rounds, compression: { uploads: ['float32'] } }),
+    ).toEqual([])
+  })
+})

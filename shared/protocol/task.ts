@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { CODECS } from '../tensors/index.ts'
 import { AggregationSettingsSchema, tooFewReports, UNWEIGHTED_RULES } from './aggregation.ts'
 import { MAX_CLASSES, MAX_COLUMNS } from './datasets.ts'
 
@@ -199,6 +200,20 @@ export const SecureAggregationSettingsSchema = z.strictObject({
 })
 export type SecureAggregationSettings = z.infer<typeof SecureAggregationSettingsSchema>
 
+/**
+ * Compression (issue 18): the tensor container codecs a device may upload its update in, float32
+ * alone by default. A device picks one within them; the coordinator refuses the rest.
+ */
+const uploadCodecs = z
+  .array(z.enum(CODECS))
+  .min(1)
+  .max(CODECS.length)
+  .refine((codecs) => new Set(codecs).size === codecs.length, 'names a codec twice')
+export const CompressionSettingsSchema = z.strictObject({
+  uploads: uploadCodecs.default(['float32']),
+})
+export type CompressionSettings = z.infer<typeof CompressionSettingsSchema>
+
 export const TASK_MODES = ['sync', 'async'] as const
 export type TaskMode = (typeof TASK_MODES)[number]
 
@@ -244,6 +259,7 @@ const TaskSpecFields = z.strictObject({
     .transform((s) =>
       s === false || s === null ? null : SecureAggregationSettingsSchema.parse(s === true ? {} : s),
     ),
+  compression: CompressionSettingsSchema.default(CompressionSettingsSchema.parse({})),
 })
 
 /** SecAgg+ fixes a round's participants only from this many, so a sum never reveals a pair. */
@@ -330,6 +346,13 @@ function privateTaskIssues(spec: z.output<typeof TaskSpecFields>): RuleIssue[] {
       message:
         '"distributed" needs secureAggregation: without it the coordinator sees each update with only its own share of the noise',
     })
+  // Not yet: quantizing before masking, and compressing after the noise, are issue 18's next steps.
+  if (spec.compression.uploads.some((codec) => codec !== 'float32'))
+    issues.push({
+      path: ['compression', 'uploads'],
+      message:
+        'must be ["float32"] with privacy or secure aggregation: compressed uploads are not yet combined with clipping, noise or masking',
+    })
   if (spec.secureAggregation && selectedPerRound(spec.rounds) < SECURE_MIN_PARTICIPANTS)
     issues.push({
       path: ['rounds', 'clientsPerRound'],
@@ -381,7 +404,7 @@ export const StoredTaskSpecSchema = taskSpecSchema(
 export type TaskSpecInput = z.input<typeof TaskSpecSchema>
 export type TaskSpec = z.output<typeof TaskSpecSchema>
 
-/** PATCH: pause/resume and round settings for the rounds still to open. */
+/** PATCH: pause/resume, and round, train and compression settings for the rounds still to open. */
 export const TaskPatchSchema = z
   .strictObject({
     status: z.enum(['running', 'paused']).optional(),
@@ -395,6 +418,7 @@ export const TaskPatchSchema = z
       })
       .optional(),
     train: TrainSettingsSchema.partial().optional(),
+    compression: z.strictObject({ uploads: uploadCodecs.optional() }).optional(),
   })
   .refine((p) => Object.keys(p).length > 0, { message: 'nothing to change' })
 export type TaskPatch = z.infer<typeof TaskPatchSchema>

@@ -6,6 +6,7 @@ import type {
   RoundSettings,
   RoundStatus,
   SecureAggregationSettings,
+  CompressionSettings,
   TaskMode,
   TaskStatus,
   TrainSettings,
@@ -51,6 +52,8 @@ export interface TaskView {
   async: AsyncSettings
   privacy: PrivacySettings | null
   secureAggregation: SecureAggregationSettings | null
+  /** The codecs a device may upload its update in. */
+  compression: CompressionSettings
   /** A task with differential privacy: ε spent over its committed rounds, at `privacy.delta`. */
   epsilonSpent: number | null
   /**
