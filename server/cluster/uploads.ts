@@ -74,6 +74,7 @@ export function createClusterUploads(
       baseModel,
       spec: round.info.updateSpec,
       claim: held.claim,
+      codecs: live.record.spec.compression.uploads,
     })
     if ('field' in checked) return rejected(key, { problem: 'invalid', ...checked }, bytes.length)
     const { metadata } = checked

@@ -22,7 +22,7 @@ const tensors = (w = [1, 2, 3, 4], b = [0, 0], shape = [2, 2]) => [
   { name: 'b', shape: [2], dtype: 'float32' as const, data: Float32Array.from(b) },
 ]
 const check = (bytes: Uint8Array, baseModel = BASE) =>
-  checkUpdate(bytes, { baseModel, spec, claim })
+  checkUpdate(bytes, { baseModel, spec, claim, codecs: ['float32'] })
 
 describe('upload admission', () => {
   it('takes an update that fits the round, with its tensors and metadata', () => {
@@ -60,6 +60,42 @@ describe('upload admission', () => {
     expect(
       check(encodeContainer({ tensors: tensors(), metadata: { ...metadata, steps: 9 } })),
     ).toMatchObject({ field: 'metadata.steps' })
+  })
+
+  it('takes only the codecs the task accepts, refusing another naming codec', () => {
+    const codecs = ['int8', 'bbit1'] as const
+    const check8 = (bytes: Uint8Array) =>
+      checkUpdate(bytes, { baseModel: BASE, spec, claim, codecs })
+    const int8 = check8(encodeContainer({ tensors: tensors(), metadata, codec: 'int8', seed: 1 }))
+    expect(int8).toMatchObject({ metadata, tensors: [{ name: 'w' }, { name: 'b' }] })
+    const w = (int8 as { tensors: { data: Float32Array }[] }).tensors[0]!.data
+    w.forEach((v, i) => expect(Math.abs(v - (i + 1))).toBeLessThan(4 / 127 + 1e-6))
+    expect(check8(encodeContainer({ tensors: tensors(), metadata, codec: 'bbit1' }))).toMatchObject(
+      {
+        metadata,
+      },
+    )
+    for (const codec of ['float32', 'float16', 'topk'] as const)
+      expect(check8(encodeContainer({ tensors: tensors(), metadata, codec }))).toEqual({
+        field: 'codec',
+        message: `this task accepts uploads in int8, bbit1, not ${codec}`,
+      })
+  })
+
+  it('refuses a compressed frame naming the part: a scale decoding to Infinity, a lying shape', () => {
+    const codecs = ['float16'] as const
+    const bytes = encodeContainer({ tensors: tensors(), metadata, codec: 'float16' })
+    bytes[bytes.length - 1] = 0x7c // b[1]'s high byte: a half of Infinity
+    bytes[bytes.length - 2] = 0x00
+    expect(checkUpdate(bytes, { baseModel: BASE, spec, claim, codecs })).toMatchObject({
+      field: 'tensors[1]',
+      message: expect.stringContaining('b: entry 1 decodes to Infinity') as unknown,
+    })
+    // A shape the model does not have is refused from the header, before any decoding.
+    const lying = encodeContainer({ tensors: tensors([1, 2, 3, 4], [0, 0], [4, 1]), metadata })
+    expect(checkUpdate(lying, { baseModel: BASE, spec, claim, codecs: ['float32'] })).toMatchObject(
+      { field: 'tensors[0].shape' },
+    )
   })
 
   it('checks tensor names and count against the model', () => {

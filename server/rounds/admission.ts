@@ -5,7 +5,13 @@ import {
   type UpdateMetadata,
   UpdateMetadataSchema,
 } from '../../shared/protocol/index.ts'
-import { ContainerError, decodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
+import {
+  type Codec,
+  ContainerError,
+  decodeContainer,
+  decodeContainerHeader,
+  type NamedTensor,
+} from '../../shared/tensors/index.ts'
 import type { ModelInfo } from '../models/index.ts'
 import { type ClaimBound, claimRefusal } from './claims.ts'
 
@@ -51,16 +57,11 @@ export function checkMetadata(
   return claimRefusal(claim, parsed.metadata) ?? parsed
 }
 
-/**
- * The tensors of an update: the model's names and shapes in its order, every value finite; gives
- * back their L2 norm. One pass for both: the float64 sum of float32 squares cannot overflow (each
- * is below 1.2e77), so the norm is finite exactly when every value is, and the norm bound needs
- * the norm anyway (issue 17: a pass over 1.2 M values saved per upload).
- */
-export function checkTensors(
-  tensors: readonly NamedTensor[],
+/** The tensors' names and shapes are the model's, in its order. */
+export function checkShapes(
+  tensors: readonly { name: string; shape: readonly number[] }[],
   expected: readonly WeightSpecEntry[],
-): Refusal | { norm: number } {
+): Refusal | null {
   if (tensors.length !== expected.length)
     return {
       field: 'tensors',
@@ -76,15 +77,49 @@ export function checkTensors(
         message: `${want.name} must have shape [${want.shape.join(', ')}], got [${got.shape.join(', ')}]`,
       }
   }
+  return null
+}
+
+/**
+ * The tensors of an update: the model's names and shapes in its order, every value finite; gives
+ * back their L2 norm. One pass for both: the float64 sum of float32 squares cannot overflow (each
+ * is below 1.2e77), so the norm is finite exactly when every value is, and the norm bound needs
+ * the norm anyway (issue 17: a pass over 1.2 M values saved per upload).
+ */
+export function checkTensors(
+  tensors: readonly NamedTensor[],
+  expected: readonly WeightSpecEntry[],
+): Refusal | { norm: number } {
+  const shapes = checkShapes(tensors, expected)
+  if (shapes) return shapes
   const norm = l2Norm(tensors)
   if (!Number.isFinite(norm))
     return { field: 'tensors', message: 'the update contains NaN or infinite values' }
   return { norm }
 }
 
+/** A container refused: the part it names (the codec, a tensor, a header field), else the body. */
+const containerRefusal = (error: ContainerError): Refusal => ({
+  field: error.part ?? 'body',
+  message: `not a valid update container (${error.code}): ${error.message}`,
+})
+
+/** `f()`, a ContainerError becoming the refusal naming its part. */
+function reading<T>(f: () => T): T | Refusal {
+  try {
+    return f()
+  } catch (error) {
+    if (error instanceof ContainerError) return containerRefusal(error)
+    throw error
+  }
+}
+
 /**
- * A plain update checked: its container, its metadata (computed on `baseModel`), its tensors
- * against the model's spec (giving back their L2 norm), then what it claims against `claim`.
+ * A plain update checked: its container's header, its codec (one of the task's `codecs`), its
+ * metadata (computed on `baseModel`), its tensors' names and shapes against the model's spec, and
+ * only then its payload decoded (a compressed frame may describe far more entries than it holds:
+ * the shapes bound what decoding allocates), every value finite (giving back their L2 norm), and
+ * last what it claims against `claim`.
  */
 export function checkUpdate(
   bytes: Uint8Array,
@@ -92,21 +127,28 @@ export function checkUpdate(
     baseModel,
     spec,
     claim,
-  }: { baseModel: string; spec: readonly WeightSpecEntry[]; claim: ClaimBound },
+    codecs,
+  }: {
+    baseModel: string
+    spec: readonly WeightSpecEntry[]
+    claim: ClaimBound
+    /** The codecs the task accepts for uploads. */
+    codecs: readonly Codec[]
+  },
 ): { tensors: NamedTensor[]; metadata: UpdateMetadata; norm: number } | Refusal {
-  let container
-  try {
-    container = decodeContainer(bytes)
-  } catch (error) {
-    if (error instanceof ContainerError)
-      return {
-        field: 'body',
-        message: `not a valid update container (${error.code}): ${error.message}`,
-      }
-    throw error
-  }
-  const parsed = parseMetadata(container.metadata, baseModel)
+  const header = reading(() => decodeContainerHeader(bytes))
+  if ('field' in header) return header
+  if (!codecs.includes(header.codec))
+    return {
+      field: 'codec',
+      message: `this task accepts uploads in ${codecs.join(', ')}, not ${header.codec}`,
+    }
+  const parsed = parseMetadata(header.metadata, baseModel)
   if ('field' in parsed) return parsed
+  const shapes = checkShapes(header.tensors, spec)
+  if (shapes) return shapes
+  const container = reading(() => decodeContainer(bytes))
+  if ('field' in container) return container
   const checked = checkTensors(container.tensors, spec)
   if ('field' in checked) return checked
   return (

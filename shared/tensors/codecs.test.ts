@@ -192,11 +192,20 @@ describe('the container under each codec', () => {
     )
     expect(
       refusal(() => decodeContainer(rebuild({ ...int8.header, tensors: bigger }, int8.payload))),
-    ).toMatchObject({ code: 'truncated' })
+    ).toMatchObject({ code: 'truncated', part: 'tensors[1]' })
+    expect(
+      refusal(() => decodeContainer(rebuild(int8.header, int8.payload.subarray(0, 1000)))),
+    ).toMatchObject({ code: 'truncated', part: 'tensors[0]' })
+    const extra = new Uint8Array(int8.payload.length + 3)
+    extra.set(int8.payload)
+    expect(refusal(() => decodeContainer(rebuild(int8.header, extra)))).toMatchObject({
+      code: 'size-mismatch',
+      part: 'payload',
+    })
     const bbit = parts(encodeContainer({ tensors: update, codec: 'bbit1', seed: 1 }))
     expect(
       refusal(() => decodeContainer(rebuild(bbit.header, bbit.payload.subarray(1)))),
-    ).toMatchObject({ code: 'truncated' })
+    ).toMatchObject({ code: 'truncated', part: 'payload' })
   })
 
   it('refuses a frame that decodes to NaN or Infinity, naming the tensor', () => {

@@ -9,6 +9,7 @@ import {
   FrameError,
   type FrameParameters,
   payloadBytes,
+  shortPart,
 } from './frames.ts'
 import { tensorSize, type NamedTensor } from './named-tensor.ts'
 
@@ -165,10 +166,15 @@ export function decodeContainerHeader(bytes: Uint8Array): Header & { payloadStar
 export function decodeContainer(bytes: Uint8Array): Container {
   const header = decodeContainerHeader(bytes)
   const expected = header.payloadStart + payloadBytes(header)
-  if (bytes.length < expected)
-    throw new ContainerError('truncated', `payload is ${expected - bytes.length} bytes short`)
-  if (bytes.length > expected)
-    throw new ContainerError('size-mismatch', `${bytes.length - expected} bytes after the payload`)
+  if (bytes.length < expected) {
+    const part = shortPart(header, bytes.length - header.payloadStart)
+    const why = `payload is ${expected - bytes.length} bytes short (${part} runs past the end)`
+    throw new ContainerError('truncated', why, part)
+  }
+  if (bytes.length > expected) {
+    const why = `${bytes.length - expected} bytes after the payload`
+    throw new ContainerError('size-mismatch', why, 'payload')
+  }
   return { codec: header.codec, tensors: decodeTensors(header, bytes), metadata: header.metadata }
 }
 

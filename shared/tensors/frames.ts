@@ -89,6 +89,20 @@ export function payloadBytes(p: FrameParameters): number {
   return sizes.reduce((sum, n, i) => sum + frameBytes(p, n, p.tensors[i]!.k ?? 0), 0)
 }
 
+/**
+ * The part a payload of `available` bytes runs short in: the first tensor whose frame passes the
+ * end, or `payload` for b-bit's one frame.
+ */
+export function shortPart(p: FrameParameters, available: number): string {
+  if (bbitBits(p.codec) !== null) return 'payload'
+  let end = 0
+  for (const [i, t] of p.tensors.entries()) {
+    end += frameBytes(p, tensorSize(t.shape), t.k ?? 0)
+    if (end > available) return `tensors[${i}]`
+  }
+  return 'payload'
+}
+
 function frameBytes(p: FrameParameters, n: number, k: number): number {
   switch (p.codec) {
     case 'float32':

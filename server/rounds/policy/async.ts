@@ -118,6 +118,7 @@ export function asyncPolicy(deps: Omit<PolicyDeps, 'secure' | 'startDeadline'>):
         baseModel: base,
         spec: round.info.updateSpec,
         claim: work.claim,
+        codecs: task.spec.compression.uploads,
       })
       if ('field' in checked) {
         const refusal = { problem: 'invalid' as const, ...checked }

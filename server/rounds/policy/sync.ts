@@ -87,7 +87,12 @@ export function syncPolicy(deps: PolicyDeps): RoundPolicy {
       if (round.secure) return secure.maskedUpload(live, round, device, key, bytes)
       const { baseModel } = round.record
       const claim = round.claims.get(device.id)!
-      const checked = checkUpdate(bytes, { baseModel, spec: round.info.updateSpec, claim })
+      const checked = checkUpdate(bytes, {
+        baseModel,
+        spec: round.info.updateSpec,
+        claim,
+        codecs: live.record.spec.compression.uploads,
+      })
       if ('field' in checked)
         return submission.rejectRead(
           live,
