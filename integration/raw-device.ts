@@ -6,7 +6,12 @@ import {
   PROTOCOL_VERSION,
   type UploadAnswer,
 } from '../shared/protocol/index.ts'
-import { encodeContainer, type NamedTensor } from '../shared/tensors/index.ts'
+import {
+  type Codec,
+  type CodecOptions,
+  encodeContainer,
+  type NamedTensor,
+} from '../shared/tensors/index.ts'
 
 /** Enrols a device; its check-ins declare `datasets` unless told otherwise. */
 export async function rawDevice(
@@ -38,15 +43,29 @@ export async function rawDevice(
     async checkin(declared: DatasetHeld[] = datasets): Promise<CheckinAnswer> {
       return (await this.checkinResponse(declared)).body as CheckinAnswer
     },
-    /** Uploads `tensors` with `metadata` exactly as given (the base model defaults to the plan's). */
-    async upload(a: Assignment, tensors: NamedTensor[], metadata: Record<string, unknown>) {
+    /**
+     * Uploads `tensors` with `metadata` exactly as given (the base model defaults to the plan's),
+     * in `encoding`'s codec (float32 unless told).
+     */
+    async upload(
+      a: Assignment,
+      tensors: NamedTensor[],
+      metadata: Record<string, unknown>,
+      encoding: { codec?: Codec } & CodecOptions = {},
+    ) {
+      const body = encodeContainer({
+        tensors,
+        metadata: { baseModel: a.model.hash, ...metadata },
+        ...encoding,
+      })
+      return this.uploadBytes(a, body)
+    },
+    /** Uploads `body` as it is: a container a test has taken apart. */
+    async uploadBytes(a: Assignment, body: Uint8Array) {
       const response = await fetch(`${url}${a.uploadUrl}`, {
         method: 'POST',
         headers: { ...auth, 'Content-Type': 'application/octet-stream' },
-        body: encodeContainer({
-          tensors,
-          metadata: { baseModel: a.model.hash, ...metadata },
-        }) as Uint8Array<ArrayBuffer>,
+        body: body as Uint8Array<ArrayBuffer>,
       })
       return { status: response.status, answer: (await response.json()) as UploadAnswer }
     },
