@@ -1,215 +1,38 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type Assignment,
-  type CheckinRequest,
-  plannedSteps,
-  type TaskSpecInput,
-  TaskSpecSchema,
-} from '../../shared/protocol/index.ts'
-import { encodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
-import { useBackend } from '../../shared/tf/index.ts'
-import { fileBlobStore } from '../blobs/index.ts'
-import { systemClock } from '../clock/index.ts'
-import { createEventBus } from '../events/index.ts'
-import { createMetrics } from '../metrics/index.ts'
-import { createModelRegistry, type ModelRegistry } from '../models/index.ts'
+import type { Assignment } from '../../shared/protocol/index.ts'
+import type { NamedTensor } from '../../shared/tensors/index.ts'
 import { PollenError } from '../errors.ts'
-import type { DeviceRecord, Store } from '../store/index.ts'
 import { spendRound } from '../privacy/budget.ts'
-import { postgresStore } from '../store/postgres.ts'
-import { freshDatabase, type FreshDatabase, testPool } from '../store/testing-pg.ts'
-import { createLedger } from './ledger.ts'
-import { createClusterScheduler, type ClusterScheduler } from './scheduler.ts'
+import {
+  closedRound,
+  dead,
+  enrol,
+  expectFedAvg,
+  fedAvg,
+  logs,
+  models,
+  own,
+  replica,
+  type Replica,
+  replicas,
+  report,
+  request,
+  roundsOf,
+  seen,
+  setUp,
+  spec,
+  tearDown,
+  update,
+  waitFor,
+  type Accepted,
+} from './testing-replicas.ts'
 
 // Replicas in one process, each with its own pool, store, ledger, event bus and cache, on one
-// fresh PostgreSQL database: what separate processes share is the database (and a blob
-// directory here). Ownership is handed over explicitly (acquire/lose), as Ownership would.
+// fresh PostgreSQL database (testing-replicas.ts): what separate processes share is the database
+// (and a blob directory here). Ownership is handed over explicitly (acquire/lose), as Ownership would.
 
-const request: CheckinRequest = {
-  protocolVersion: 1,
-  capabilities: { backend: 'wasm', examplesPerSecond: 100 },
-  datasets: [{ name: 'mnist', examples: 40, labels: [40] }],
-}
-
-const spec = (extra: Partial<TaskSpecInput> = {}) =>
-  TaskSpecSchema.parse({
-    name: 'replicas',
-    purpose: 'Train a digit reader on replicas; only weight updates leave the phone.',
-    model: { preset: 'mnist-2nn' },
-    train: { batchSize: 8, localEpochs: 1 },
-    rounds: { total: 3, clientsPerRound: 4, minReports: 2, overSelect: 1, deadlineSeconds: 60 },
-    aggregation: { normBound: 'off', weightBound: 'off' },
-    ...extra,
-  })
-
-interface Replica {
-  id: string
-  pool: pg.Pool
-  store: Store
-  scheduler: ClusterScheduler
-  dead: boolean
-}
-
-let db: FreshDatabase
-let blobDir: string
-let models: ModelRegistry
-const replicas: Replica[] = []
-const dead = new Set<string>()
-/** What the replicas logged, each line after its replica's id. */
-const logs: string[] = []
-
-async function replica(id: string, pollMs = 50): Promise<Replica> {
-  const pool = testPool(db.url, 4)
-  const store = await postgresStore(pool)
-  const scheduler = createClusterScheduler({
-    store,
-    models,
-    evaluator: { evaluate: () => Promise.resolve(null) },
-    clock: systemClock,
-    events: createEventBus(),
-    metrics: createMetrics(),
-    ledger: createLedger(pool),
-    replicaId: id,
-    alive: (other) => Promise.resolve(!dead.has(other)),
-    log: (m) => logs.push(`${id}: ${m}`),
-    pollMs,
-    partialWaitMs: 3000,
-  })
-  await scheduler.start()
-  const r = { id, pool, store, scheduler, dead: false }
-  replicas.push(r)
-  return r
-}
-
-/** The task's ownership moved to `to`, with the epoch bumped as Ownership does. */
-async function own(to: Replica, taskId: string, from?: Replica) {
-  from?.scheduler.lose(taskId)
-  const { rows } = await to.pool.query<{ owner_epoch: string }>(
-    'update tasks set owner_epoch = owner_epoch + 1 where id = $1 returning owner_epoch',
-    [taskId],
-  )
-  await to.scheduler.acquire(taskId, Number(rows[0]!.owner_epoch))
-}
-
-async function enrol(store: Store, ids: string[]): Promise<DeviceRecord[]> {
-  return Promise.all(
-    ids.map(async (id) => {
-      const device: DeviceRecord = {
-        ...{ id, tokenHash: `hash-${id}`, label: null, capabilities: null, datasets: [] },
-        ...{ enrolledAt: 0, lastSeenAt: 0 },
-      }
-      await store.insertDevice(device)
-      return device
-    }),
-  )
-}
-
-/** A random delta the size of the model's update, with honest metadata for `a`'s plan. */
-function update(a: Assignment, seed: number) {
-  const steps = plannedSteps(a.plan, 40)
-  const examples = Math.min(40, steps * a.plan.batchSize) - (seed % 5)
-  const delta: NamedTensor[] = models.info(a.model.spec).updateSpec.map(({ name, shape }) => {
-    const data = new Float32Array(shape.reduce((x, y) => x * y, 1))
-    for (let k = 0; k < data.length; k++) data[k] = Math.sin(seed * 7.1 + k) * 0.01
-    return { name, shape, dtype: 'float32' as const, data }
-  })
-  const metadata = { examples, steps, baseModel: a.model.hash, loss: 1 + (seed % 3) }
-  return { bytes: encodeContainer({ tensors: delta, metadata }), delta, examples }
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000) {
-  const until = Date.now() + ms
-  for (;;) {
-    const got = await probe()
-    if (got !== undefined) return got
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-const roundsOf = (store: Store, taskId: string) => store.listRounds(taskId)
-
-/** w + Σ nᵢΔᵢ / Σ nᵢ: what FedAvg at lr 1 makes of the accepted updates. */
-function fedAvg(base: NamedTensor[], accepted: { delta: NamedTensor[]; examples: number }[]) {
-  const total = accepted.reduce((n, u) => n + u.examples, 0)
-  return base.map((w) => {
-    const out = Float64Array.from(w.data)
-    for (const u of accepted) {
-      const d = u.delta.find((t) => t.name === w.name)!
-      for (let k = 0; k < out.length; k++) out[k]! += (u.examples / total) * d.data[k]!
-    }
-    return out
-  })
-}
-
-type Accepted = { delta: NamedTensor[]; examples: number }
-
-/** `device` checks in on `via` and uploads an update for the assignment on `upTo`. */
-async function report(
-  taskId: string,
-  device: DeviceRecord,
-  via: Replica,
-  upTo: Replica,
-  seed: number,
-) {
-  const answer = (await via.scheduler.checkin(device, request)) as Assignment
-  expect(answer.type).toBe('assignment')
-  const u = update(answer, seed)
-  const result = await upTo.scheduler.upload({
-    device,
-    taskId,
-    round: answer.round,
-    readBody: () => Promise.resolve(u.bytes),
-  })
-  expect(result.answer.type).toBe('accepted')
-  return u
-}
-
-/** The round once it closed (the database's record). */
-const closedRound = (store: Store, taskId: string, n: number) =>
-  waitFor(`round ${n} closed`, async () =>
-    (await store.listRounds(taskId)).find((r) => r.round === n && r.status !== 'open'),
-  )
-
-/** The committed model is FedAvg of `accepted` on `baseModel` (sampled entries). */
-async function expectFedAvg(baseModel: string, model: string, accepted: Accepted[]) {
-  const expected = fedAvg(await models.weights(baseModel), accepted)
-  const got = await models.weights(model)
-  got.forEach((w, i) => {
-    const want = expected[i]!
-    for (let k = 0; k < w.data.length; k += 997) expect(w.data[k]).toBeCloseTo(want[k]!, 5)
-  })
-}
-
-/** Waits until every replica in `rs` sees the task's round `n`. */
-const seen = (rs: Replica[], taskId: string, n: number) =>
-  waitFor(`the replicas to see round ${n}`, () =>
-    Promise.resolve(
-      rs.every((r) => r.scheduler.listTasks().find((t) => t.id === taskId)?.round === n) ||
-        undefined,
-    ),
-  )
-
-beforeAll(async () => {
-  await useBackend('wasm')
-  db = await freshDatabase('cluster_sched')
-  blobDir = await mkdtemp(join(tmpdir(), 'pollen-cluster-'))
-  models = createModelRegistry({ blobs: fileBlobStore(blobDir) })
-}, 60_000)
-
-afterAll(async () => {
-  for (const r of replicas) {
-    await r.scheduler.stop()
-    await r.pool.end()
-  }
-  await models.close()
-  await db.drop()
-  await rm(blobDir, { recursive: true, force: true })
-})
+beforeAll(setUp, 60_000)
+afterAll(tearDown)
 
 describe('the cluster scheduler on PostgreSQL', () => {
   it('refuses async rounds, which replicas cannot run yet, naming the field', async () => {
@@ -475,5 +298,49 @@ describe('the cluster scheduler on PostgreSQL', () => {
     const u = await report(task.id, d!, a, slow, 600)
     expect(u.examples).toBeGreaterThan(0)
     expect(slow.scheduler.getTask(task.id).round).toBe(1)
+  }, 60_000)
+
+  it("takes compressed uploads on either replica by the task's compression, refusing another codec naming it", async () => {
+    const a = replicas.find((r) => r.id === 'a') ?? (await replica('a'))
+    const b = replicas.find((r) => r.id === 'b') ?? (await replica('b'))
+    const rounds = { ...spec().rounds, total: 1, overSelect: 1.25 }
+    const task = await b.scheduler.createTask(
+      spec({ rounds, compression: { uploads: ['int8', 'bbit1'] } }),
+    )
+    await own(a, task.id)
+    const round = await waitFor('round 1 open', async () =>
+      (await roundsOf(a.store, task.id)).find((r) => r.round === 1),
+    )
+    await waitFor('the replicas to see it', () =>
+      Promise.resolve([a, b].every((r) => r.scheduler.getTask(task.id).round === 1) || undefined),
+    )
+    const devices = await enrol(a.store, ['zip-0', 'zip-1', 'zip-2', 'zip-3', 'zip-4'])
+    const only = { ...request, consents: [task.id] } // not the other tests' open rounds
+    const refused = (await b.scheduler.checkin(devices[4]!, only)) as Assignment
+    expect(refused.compression).toEqual({ uploads: ['int8', 'bbit1'] })
+    const result = await b.scheduler.upload({
+      device: devices[4]!,
+      taskId: task.id,
+      round: 1,
+      readBody: () => Promise.resolve(update(refused, 9).bytes),
+    })
+    expect(result.answer).toMatchObject({ type: 'rejected', field: 'codec' })
+    const codecs = ['int8', 'bbit1', 'bbit1', 'int8'] as const
+    const accepted: Accepted[] = []
+    for (const [i, device] of devices.slice(0, 4).entries()) {
+      const answer = (await a.scheduler.checkin(device, only)) as Assignment
+      const u = update(answer, 70 + i, codecs[i])
+      const upload = await (i % 2 === 0 ? a : b).scheduler.upload({
+        device,
+        taskId: task.id,
+        round: 1,
+        readBody: () => Promise.resolve(u.bytes),
+      })
+      expect(upload.answer.type).toBe('accepted')
+      accepted.push(u)
+    }
+    const closed = await closedRound(a.store, task.id, 1)
+    expect(closed).toMatchObject({ status: 'committed', reported: 4, rejected: 1 })
+    await expectFedAvg(round.baseModel, closed.model!, accepted)
   }, 60_000)
 })
