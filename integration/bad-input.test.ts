@@ -348,17 +348,17 @@ describe('bad input gets a clear error and loses nothing', () => {
       wrongName[1] = { ...wrongName[1]!, name: 'fc1/evil' }
       const withNaN = delta((i) => (i === 12345 ? NaN : 0))
       const withInf = delta((i) => (i === 5 ? -Infinity : 0))
-      const int8Header = encodeContainer({ tensors: delta(), metadata: meta() })
+      const unknownCodec = encodeContainer({ tensors: delta(), metadata: meta() })
       const headerText = new TextDecoder()
-        .decode(int8Header.subarray(12, 400))
+        .decode(unknownCodec.subarray(12, 400))
         .replace('"float32"', '"int8___"')
-      int8Header.set(new TextEncoder().encode(headerText), 12)
+      unknownCodec.set(new TextEncoder().encode(headerText), 12)
 
       const cases: [Uint8Array, number, string][] = [
         [encodeContainer({ tensors: delta().slice(1), metadata: meta() }), 422, 'tensors'],
         [encodeContainer({ tensors: wrongShape, metadata: meta() }), 422, 'tensors[0].shape'],
         [encodeContainer({ tensors: wrongName, metadata: meta() }), 422, 'tensors[1].name'],
-        [int8Header, 422, 'body'],
+        [unknownCodec, 422, 'codec'],
         [encodeContainer({ tensors: withNaN, metadata: meta() }), 422, 'tensors'],
         [encodeContainer({ tensors: withInf, metadata: meta() }), 422, 'tensors'],
         [
