@@ -8,7 +8,7 @@ import type { Ledger, PartialSum, SpoolRow } from './ledger.ts'
 /** A secure round's masked inputs this replica took, summed modulo 2³². */
 export interface MaskedSum {
   sum: Uint32Array
-  /** The devices whose inputs it sums, sorted. */
+  /** The devices whose inputs it sums, in the order they came. */
   devices: string[]
 }
 
@@ -60,7 +60,8 @@ export function createPartials(
     const n = round.record.round
     const modular = masked(live.record.id, n)
     const partial = round.aggregation.partial
-    const devices = modular?.devices ?? devicesOf(round)
+    // Sorted once here, as the partial records them, not at every upload.
+    const devices = modular ? [...modular.devices].sort() : devicesOf(round)
     if ((!modular && !partial) || devices.length === 0 || written.get(round) === devices.length)
       return
     const state: Pick<PartialSum, 'reports' | 'examples' | 'weight' | 'sum' | 'extra'> = modular
@@ -76,7 +77,7 @@ export function createPartials(
       taskId: live.record.id,
       round: n,
       replicaId,
-      devices: [...devices],
+      devices,
       reports: state.reports,
       examples: state.examples,
       weight: state.weight,

@@ -29,6 +29,7 @@ export interface SecureBegin {
   length: number
   range: number
   thresholdShare: number
+  /** At least 2 (beginOf makes it so): one input is no sum. */
   minSurvivors: number
   deadlineSeconds: number
   /** Devices the round selects at most: once all have advertised, advertising closes. */
@@ -75,7 +76,7 @@ function replicated(begin: SecureBegin, at: number): ReplicatedRound {
         length: begin.length,
         range: begin.range,
         thresholdShare: begin.thresholdShare,
-        minSurvivors: Math.max(2, begin.minSurvivors),
+        minSurvivors: begin.minSurvivors,
         retryAfterSeconds: 1,
         random: () => r.random(),
       }),

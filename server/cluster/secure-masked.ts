@@ -61,7 +61,6 @@ export function createMaskedUploads(secureLog: SecureLog) {
     if (!part) sums.set(key, (part = { sum: new Uint32Array(masked.length), devices: [] }))
     applyMask(part.sum, masked, 1)
     part.devices.push(deviceId)
-    part.devices.sort()
     dropRoundsBefore(sums, taskId, n - 1)
   }
 
