@@ -214,9 +214,10 @@ export async function startOwnership(options: OwnershipOptions): Promise<Ownersh
       const live = new Set(rows.map((r) => r.id))
       for (const id of [...owned.keys()])
         if (!live.has(id)) {
+          // Stop acting as owner before the lock is free for another replica.
           owned.delete(id)
-          await release(c, id)
           options.onLose(id)
+          await release(c, id)
         }
       for (const id of live) if (!owned.has(id) && client === c) await acquire(c, id)
     })
