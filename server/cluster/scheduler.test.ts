@@ -317,7 +317,7 @@ describe('the cluster scheduler on PostgreSQL', () => {
     const devices = await enrol(a.store, ['zip-0', 'zip-1', 'zip-2', 'zip-3', 'zip-4'])
     const only = { ...request, consents: [task.id] } // not the other tests' open rounds
     const refused = (await b.scheduler.checkin(devices[4]!, only)) as Assignment
-    expect(refused.compression).toEqual({ uploads: ['int8', 'bbit1'] })
+    expect(refused.compression).toEqual({ uploads: ['int8', 'bbit1'], downloads: ['float32'] })
     const result = await b.scheduler.upload({
       device: devices[4]!,
       taskId: task.id,

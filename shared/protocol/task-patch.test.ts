@@ -35,7 +35,13 @@ describe('mergeTaskPatch', () => {
     const spec = task()
     expect(mergeTaskPatch(spec, { compression: { uploads: ['int8', 'float32'] } })).toEqual({
       ok: true,
-      spec: { ...spec, compression: { uploads: ['int8', 'float32'] } },
+      spec: { ...spec, compression: { uploads: ['int8', 'float32'], downloads: ['float32'] } },
+    })
+    // Downloads apart from uploads: each keeps what the patch does not name.
+    const downloads = ['float32', 'delta'] as const
+    expect(mergeTaskPatch(spec, { compression: { downloads: [...downloads] } })).toEqual({
+      ok: true,
+      spec: { ...spec, compression: { uploads: ['float32'], downloads } },
     })
     const privacy = { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10 }
     const refused = mergeTaskPatch(task({ privacy }), { compression: { uploads: ['bbit1'] } })

@@ -103,10 +103,13 @@ describe('a task’s compression', () => {
   }
 
   it('accepts float32 uploads alone by default, or the codecs it lists', () => {
-    expect(parse({}).data?.compression).toEqual({ uploads: ['float32'] })
+    expect(parse({}).data?.compression).toEqual({ uploads: ['float32'], downloads: ['float32'] })
     expect(parse({ compression: { uploads: ['int8', 'bbit1'] } }).data?.compression).toEqual({
       uploads: ['int8', 'bbit1'],
+      downloads: ['float32'],
     })
+    const downloads = ['float32', 'float16', 'delta']
+    expect(parse({ compression: { downloads } }).data?.compression.downloads).toEqual(downloads)
   })
 
   it('refuses an unknown codec, none, one twice or an unknown field, naming the field', () => {
@@ -116,8 +119,14 @@ describe('a task’s compression', () => {
       [{ uploads: ['int8', 'int8'] }, 'compression.uploads'],
       [{ uploads: ['int8'], downloads: ['float16'] }, 'compression.downloads'],
       [{ uploads: 'int8' }, 'compression.uploads'],
+      [{ downloads: ['float16'] }, 'compression.downloads'],
+      [{ downloads: ['float32', 'int8'] }, 'compression.downloads.1'],
+      [{ downloads: ['float32', 'delta', 'delta'] }, 'compression.downloads'],
+      [{ downloads: [] }, 'compression.downloads'],
+      [{ downloads: 'delta' }, 'compression.downloads'],
+      [{ downloads: Array(4).fill('float32') }, 'compression.downloads'],
     ] as const)
-      expect(fields({ compression })).toEqual([field])
+      expect([...new Set(fields({ compression }))]).toEqual([field])
   })
 
   it('keeps a private or secure task to float32 uploads, naming compression.uploads', () => {

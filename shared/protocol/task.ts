@@ -209,8 +209,22 @@ const uploadCodecs = z
   .min(1)
   .max(CODECS.length)
   .refine((codecs) => new Set(codecs).size === codecs.length, 'names a codec twice')
+/**
+ * How the coordinator may serve a task's model (docs/PROTOCOL.md, "Download the model"): `float32`
+ * the model's own bytes, always served (every phone's fallback); `float16` the whole model in
+ * halves; `delta` the model as an int8-coded difference from a model the phone holds whole.
+ */
+export const DOWNLOAD_ENCODINGS = ['float32', 'float16', 'delta'] as const
+export type DownloadEncoding = (typeof DOWNLOAD_ENCODINGS)[number]
+const downloadEncodings = z
+  .array(z.enum(DOWNLOAD_ENCODINGS))
+  .min(1)
+  .max(DOWNLOAD_ENCODINGS.length)
+  .refine((list) => new Set(list).size === list.length, 'names an encoding twice')
+  .refine((list) => list.includes('float32'), 'must include float32, every phone’s fallback')
 export const CompressionSettingsSchema = z.strictObject({
   uploads: uploadCodecs.default(['float32']),
+  downloads: downloadEncodings.default(['float32']),
 })
 export type CompressionSettings = z.infer<typeof CompressionSettingsSchema>
 
@@ -418,7 +432,9 @@ export const TaskPatchSchema = z
       })
       .optional(),
     train: TrainSettingsSchema.partial().optional(),
-    compression: z.strictObject({ uploads: uploadCodecs.optional() }).optional(),
+    compression: z
+      .strictObject({ uploads: uploadCodecs.optional(), downloads: downloadEncodings.optional() })
+      .optional(),
   })
   .refine((p) => Object.keys(p).length > 0, { message: 'nothing to change' })
 export type TaskPatch = z.infer<typeof TaskPatchSchema>
