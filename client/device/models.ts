@@ -81,7 +81,8 @@ export const deltaWhereServed: ChooseEncoding = (served) =>
   served.includes('delta') ? 'delta' : 'float32'
 
 /** The ModelStore key of a task's base: the model last got whole, as its container's bytes. */
-export const baseKey = (taskId: string) => `base:${taskId}`
+export const baseKey = (taskId: string) => `${BASE_PREFIX}${taskId}`
+export const BASE_PREFIX = 'base:'
 
 interface Base {
   ref: ModelBase

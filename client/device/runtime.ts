@@ -10,7 +10,7 @@ import {
   type UploadAnswer,
 } from '../../shared/protocol/index.ts'
 import { createDeviceHttp, sleep } from './http.ts'
-import { modelSource, type ModelStore } from './models.ts'
+import { type ChooseEncoding, modelSource, type ModelStore } from './models.ts'
 import { type Delivery, type RoundEvent, runRound } from './pipeline.ts'
 import { startSecureSession, type SecureSession } from './secure.ts'
 import type { Trainer } from './trainer.ts'
@@ -55,6 +55,8 @@ export interface DeviceOptions {
   enrolment?: { deviceId: string; token: string }
   /** Keeps downloaded models across restarts; without it, only the current one, in memory. */
   models?: ModelStore
+  /** Which encoding to ask models in (models.ts): by default a delta where the task serves one. */
+  modelEncoding?: ChooseEncoding
 }
 
 export type DeviceEvent =
@@ -83,7 +85,11 @@ export function createDevice(options: DeviceOptions) {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   })
-  const model = modelSource({ http, ...(options.models ? { store: options.models } : {}) })
+  const model = modelSource({
+    http,
+    ...(options.models ? { store: options.models } : {}),
+    ...(options.modelEncoding ? { choose: options.modelEncoding } : {}),
+  })
 
   async function enrol() {
     const answer = await http.post<EnrolAnswer>('/api/v1/devices', {
