@@ -9,6 +9,7 @@ import {
   type EnrolAnswer,
   type UploadAnswer,
 } from '../../shared/protocol/index.ts'
+import type { CodecPick } from './codec.ts'
 import { createDeviceHttp, sleep } from './http.ts'
 import { type ChooseEncoding, modelSource, type ModelStore } from './models.ts'
 import { type Delivery, type RoundEvent, runRound } from './pipeline.ts'
@@ -57,6 +58,8 @@ export interface DeviceOptions {
   models?: ModelStore
   /** Which encoding to ask models in (models.ts): by default a delta where the task serves one. */
   modelEncoding?: ChooseEncoding
+  /** The codec each plain update is uploaded in, within what its assignment accepts (float32). */
+  codec?: CodecPick
 }
 
 export type DeviceEvent =
@@ -167,6 +170,7 @@ export function createDevice(options: DeviceOptions) {
       delivery: direct,
       secure: secureSession,
       onEvent: emit,
+      ...(options.codec ? { codec: options.codec } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.beforeUpload ? { beforeDeliver: options.beforeUpload } : {}),
     })
