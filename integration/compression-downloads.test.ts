@@ -149,6 +149,15 @@ describe('compressed model downloads', () => {
     expect(unknown.headers.get('ETag')).toBe(`"${task.model.hash}.float16"`)
     const delta = await get(`${path}?encoding=delta&from=${task.model.hash}`, device.token)
     expect(delta.headers.get('X-Pollen-Encoding')).toBe('delta')
+    const etag = `"${task.model.hash}.delta.${task.model.hash}.float32"`
+    expect(delta.headers.get('ETag')).toBe(etag)
+    const again = await get(`${path}?encoding=delta&from=${task.model.hash}`, device.token, {
+      'If-None-Match': etag,
+    })
+    expect(again.status).toBe(304)
+    expect(
+      (await get(`${path}?encoding=float32`, device.token)).headers.get('X-Pollen-Encoding'),
+    ).toBe('float32')
     expect(decodeContainer(new Uint8Array(await delta.arrayBuffer())).metadata).toEqual({
       encoding: 'delta',
       model: task.model.hash,

@@ -197,7 +197,8 @@ export function modelDownloads({
     const served = await encoded(hash, bytes, request, servedEncodings(scheduler, hash))
     c.header('ETag', served.etag)
     c.header('Cache-Control', 'private, max-age=31536000, immutable')
-    if (request.encoding !== 'float32') c.header('X-Pollen-Encoding', served.encoding)
+    // Any query says what was sent; the old URL's headers stay as they were.
+    if (new URL(c.req.url).search) c.header('X-Pollen-Encoding', served.encoding)
     if (c.req.header('if-none-match') === served.etag) return c.body(null, 304)
     const device = c.get('device') as DeviceEnv['Variables']['device'] | undefined
     if (device) scheduler.downloaded(device, hash, served.bytes.length, served.encoding)
