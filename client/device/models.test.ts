@@ -135,6 +135,11 @@ describe('the model source, where the task serves float16 and deltas', () => {
     const resumed = coordinator()
     expect(await modelSource({ http: resumed.http, store })(assignment(H1))).toEqual(first)
     expect(resumed.asked).toEqual([])
+    // A base that does not read as one: the next model comes whole, and is the new base.
+    await store.put(baseKey('t'), new Uint8Array([1, 2, 3]), 't')
+    const damaged = coordinator()
+    await modelSource({ http: damaged.http, store })(assignment(H1))
+    expect(damaged.asked).toEqual([`/m/${H1}?encoding=float16`])
   })
 
   it('asks what `choose` picks, and refuses a download naming another model or base', async () => {

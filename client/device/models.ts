@@ -9,6 +9,7 @@ import {
   decodeContainerHeader,
   type ModelBase,
   type NamedTensor,
+  SHA256_HEX,
   sha256Hex,
 } from '../../shared/tensors/index.ts'
 import type { DeviceHttp } from './http.ts'
@@ -106,19 +107,28 @@ export function modelSource({
   let current: { hash: string; weights: NamedTensor[] } | undefined
   const bases = new Map<string, Base>()
 
-  /** The task's base, from memory or the store (a reload); undefined where none is kept. */
+  /**
+   * The task's base, from memory or the store (a reload); undefined where none is kept, or what
+   * is kept does not read as one (the next model then comes whole, and is the new base).
+   */
   async function baseOf(taskId: string): Promise<Base | undefined> {
     const known = bases.get(taskId)
     if (known) return known
     const bytes = await store?.get(baseKey(taskId))
     if (!bytes) return undefined
-    const { codec, tensors, metadata } = decodeContainer(bytes)
-    const ref: ModelBase =
-      codec === 'float16'
-        ? { hash: String(metadata.model), encoding: 'float16' }
-        : { hash: await sha256Hex(bytes), encoding: 'float32' }
-    bases.set(taskId, { ref, weights: tensors })
-    return bases.get(taskId)
+    let container: ReturnType<typeof decodeContainer>
+    try {
+      container = decodeContainer(bytes)
+    } catch {
+      return undefined
+    }
+    const { codec, tensors, metadata } = container
+    const hash = codec === 'float16' ? metadata.model : await sha256Hex(bytes)
+    if (typeof hash !== 'string' || !SHA256_HEX.test(hash)) return undefined
+    if (codec !== 'float16' && codec !== 'float32') return undefined
+    const base = { ref: { hash, encoding: codec }, weights: tensors }
+    bases.set(taskId, base)
+    return base
   }
 
   async function download(assignment: Assignment, base: Base | undefined) {
