@@ -16,12 +16,14 @@ export type {
   PendingUpload,
   PollenDatabase,
   PollenDB,
+  ResidualRecord,
   SettingKey,
   SettingRecord,
   SpeedRecord,
   TrainingConditions,
 } from './schema.ts'
 export { loadSpeed, saveSpeed } from './speed.ts'
+export { idbResiduals } from './residuals.ts'
 export { MAX_REMEMBERED, rememberDatasets, rememberedDatasets } from './datasets.ts'
 export {
   addExamples,
