@@ -26,18 +26,6 @@ export interface HistoryScreenOptions {
   document?: Document
 }
 
-/** How an update was encoded, in a few words: the codec, and what it does. */
-export const CODEC_TEXT: Record<Codec, string> = {
-  float32: 'float32 (full)',
-  float16: 'float16 (half)',
-  int8: 'int8 (8-bit)',
-  bbit1: 'bbit1 (1-bit)',
-  bbit2: 'bbit2 (2-bit)',
-  bbit3: 'bbit3 (3-bit)',
-  bbit4: 'bbit4 (4-bit)',
-  topk: 'topk (largest 1%)',
-}
-
 const duration = (ms: number) =>
   ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`
 
@@ -125,7 +113,7 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
     h(document, 'dd', null, value),
   ]
   /** The update's codec, where it has one (a secure round's masked sum has none). */
-  const encoding = (codec: Codec | undefined) => (codec ? pair('Encoding', CODEC_TEXT[codec]) : [])
+  const encoding = (codec: Codec | undefined) => (codec ? pair('Encoding', codec) : [])
 
   async function refresh(): Promise<void> {
     const [rounds, waiting] = await Promise.all([listHistory(db), pendingUploads(db)])

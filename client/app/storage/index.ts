@@ -23,7 +23,6 @@ export type {
   TrainingConditions,
 } from './schema.ts'
 export { loadSpeed, saveSpeed } from './speed.ts'
-export { idbResiduals } from './residuals.ts'
 export { MAX_REMEMBERED, rememberDatasets, rememberedDatasets } from './datasets.ts'
 export {
   addExamples,

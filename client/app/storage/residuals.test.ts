@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { DB_VERSION, idbResiduals, STORES } from './index.ts'
+import { DB_VERSION, STORES } from './index.ts'
+import { idbResiduals } from './residuals.ts'
 import { testDatabases } from './testing.ts'
 
 const { open, name: dbName } = testDatabases('pollen-residuals')
