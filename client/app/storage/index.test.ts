@@ -228,9 +228,11 @@ describe('deleteAllExamples', () => {
       },
       decidedAt: 1,
     })
+    await db.put(STORES.residuals, { taskId: 't1', round: 1, tensors: [], savedAt: 1 })
     expect(await deleteAllExamples(db)).toBe(14)
     expect(await db.count(STORES.examples)).toBe(0)
     expect(await db.count(STORES.checkpoints)).toBe(0)
+    expect(await db.count(STORES.residuals)).toBe(0)
     expect(await db.count(STORES.uploads)).toBe(0)
     expect(await db.get(STORES.settings, 'demo')).toBeUndefined()
     expect(await db.count(STORES.consent)).toBe(1)
