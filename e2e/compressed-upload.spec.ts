@@ -18,11 +18,7 @@ declare global {
   }
 }
 
-test('a phone saving data uploads its update as 1-bit, a fraction of float32’s bytes', async ({
-  page,
-  context,
-}) => {
-  test.setTimeout(180_000)
+test.beforeEach(async ({ context }) => {
   await context.addInitScript(() => {
     // Lite mode on a 4g network: saveData is what the phone's codec pick reads.
     const connection = Object.assign(new EventTarget(), { saveData: true, effectiveType: '4g' })
@@ -37,6 +33,13 @@ test('a phone saving data uploads its update as 1-bit, a fraction of float32’s
       return fetch(input, init)
     }
   })
+})
+
+test('a phone saving data uploads its update as 1-bit, a fraction of float32’s bytes', async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(180_000)
   const task = await createTask({
     name: NAME,
     purpose: 'Read handwritten digits, sending as few bytes as the phone asks for.',
@@ -79,6 +82,61 @@ test('a phone saving data uploads its update as 1-bit, a fraction of float32’s
     await expect
       .poll(async () => (await rounds(task.id)).find((r) => r.round === round))
       .toMatchObject({ status: 'committed', reported: 1, bytesUp: body.length })
+  } finally {
+    await deleteTask(task.id)
+  }
+})
+
+test('a phone saving data on a top-k task keeps what it held back in IndexedDB', async ({
+  page,
+}) => {
+  test.setTimeout(180_000)
+  const name = uniqueName('Top-k digits')
+  const task = await createTask({
+    name,
+    purpose: 'Read handwritten digits, sending only the largest changes.',
+    model: { preset: 'mnist-2nn' },
+    rounds: { total: 20, clientsPerRound: 1, minReports: 1, deadlineSeconds: 120 },
+    compression: { uploads: ['float32', 'topk'] },
+  })
+  try {
+    await openApp(page)
+    await loadDemo(page, 'iid')
+    await joinTask(page, name)
+    await expect(page.locator('#contribute-last')).toContainText('accepted', { timeout: 120_000 })
+    const measured = await page.evaluate(() => window.__updateBytes ?? [])
+    // 1% of the entries as (index, value) pairs: about a fiftieth of float32's bytes.
+    expect(measured[0]).toBeLessThan(task.model.updateBytes / 40)
+    await page.getByRole('link', { name: 'History' }).click()
+    const row = page.locator('#history-list li[data-outcome="accepted"]').last()
+    await expect(row).toHaveAttribute('data-codec', 'topk')
+    const round = Number(await row.getAttribute('data-round'))
+    // The residual, read from IndexedDB itself: made in the round sent, every tensor of the model.
+    const kept = await page.evaluate(
+      (taskId) =>
+        new Promise<{ round: number; entries: number; nonZero: number } | null>((resolve) => {
+          const open = indexedDB.open('pollen')
+          open.onsuccess = () => {
+            const get = open.result.transaction('residuals').objectStore('residuals').get(taskId)
+            get.onsuccess = () => {
+              const r = get.result as
+                { round: number; tensors: { data: Float32Array }[] } | undefined
+              open.result.close()
+              if (!r) return resolve(null)
+              const data = r.tensors.flatMap((t) => Array.from(t.data))
+              resolve({
+                round: r.round,
+                entries: data.length,
+                nonZero: data.filter((v) => v !== 0).length,
+              })
+            }
+          }
+        }),
+      task.id,
+    )
+    expect(kept).toMatchObject({ round, entries: task.model.trainableParameters })
+    // What was not sent is kept: most entries of the delta.
+    expect(kept!.nonZero).toBeGreaterThan(kept!.entries / 2)
   } finally {
     await deleteTask(task.id)
   }
