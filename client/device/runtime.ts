@@ -13,6 +13,7 @@ import type { CodecPick } from './codec.ts'
 import { createDeviceHttp, sleep } from './http.ts'
 import { type ChooseEncoding, modelSource, type ModelStore } from './models.ts'
 import { type Delivery, type RoundEvent, runRound } from './pipeline.ts'
+import { memoryResiduals, type ResidualStore } from './residuals.ts'
 import { startSecureSession, type SecureSession } from './secure.ts'
 import type { Trainer } from './trainer.ts'
 
@@ -60,6 +61,8 @@ export interface DeviceOptions {
   modelEncoding?: ChooseEncoding
   /** The codec each plain update is uploaded in, within what its assignment accepts (float32). */
   codec?: CodecPick
+  /** Top-k's residuals between rounds (default: in memory, for as long as the device runs). */
+  residuals?: ResidualStore
 }
 
 export type DeviceEvent =
@@ -88,11 +91,16 @@ export function createDevice(options: DeviceOptions) {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   })
+<<<<<<< HEAD
   const model = modelSource({
     http,
     ...(options.models ? { store: options.models } : {}),
     ...(options.modelEncoding ? { choose: options.modelEncoding } : {}),
   })
+=======
+  const residuals = options.residuals ?? memoryResiduals()
+  const model = modelSource({ http, ...(options.models ? { store: options.models } : {}) })
+>>>>>>> main
 
   async function enrol() {
     const answer = await http.post<EnrolAnswer>('/api/v1/devices', {
@@ -171,6 +179,7 @@ export function createDevice(options: DeviceOptions) {
       secure: secureSession,
       onEvent: emit,
       ...(options.codec ? { codec: options.codec } : {}),
+      residuals,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.beforeUpload ? { beforeDeliver: options.beforeUpload } : {}),
     })
