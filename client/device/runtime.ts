@@ -91,16 +91,12 @@ export function createDevice(options: DeviceOptions) {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   })
-<<<<<<< HEAD
+  const residuals = options.residuals ?? memoryResiduals()
   const model = modelSource({
     http,
     ...(options.models ? { store: options.models } : {}),
     ...(options.modelEncoding ? { choose: options.modelEncoding } : {}),
   })
-=======
-  const residuals = options.residuals ?? memoryResiduals()
-  const model = modelSource({ http, ...(options.models ? { store: options.models } : {}) })
->>>>>>> main
 
   async function enrol() {
     const answer = await http.post<EnrolAnswer>('/api/v1/devices', {
