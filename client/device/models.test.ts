@@ -58,13 +58,30 @@ describe('the model source', () => {
     const weights = await model(assignment)
     expect(Array.from(weights[0]!.data)).toEqual([1, 2])
     expect(await model(assignment)).toBe(weights)
-    // The model by its hash, and as the task's base (what a delta may later be asked from).
-    expect(store.size).toBe(2)
+    // By its hash: the task serves no delta, so no base is kept.
+    expect(store.size).toBe(1)
     expect(await store.get(hash)).toEqual(bytes)
-    expect(await store.get(baseKey('t'))).toEqual(bytes)
     // Another device with the same store (a reload): nothing downloaded.
     const again = modelSource({ http: coordinator.http, store })
     expect(Array.from((await again(assignment))[0]!.data)).toEqual([1, 2])
+    expect(coordinator.downloads()).toBe(1)
+  })
+
+  it('keeps a float32 model as the base, once, where the task serves deltas', async () => {
+    const hash = await sha256Hex(bytes)
+    const downloads: DownloadEncoding[] = ['float32', 'delta']
+    const assignment = {
+      taskId: 't',
+      model: { hash, url: '/m' },
+      compression: { uploads: ['float32'], downloads },
+    } as Assignment
+    const store = memoryModelStore()
+    const coordinator = serving(bytes)
+    await modelSource({ http: coordinator.http, store })(assignment)
+    expect(store.size).toBe(1)
+    expect(await store.get(baseKey('t'))).toEqual(bytes)
+    // A reload resumes it from the base: nothing downloaded.
+    await modelSource({ http: coordinator.http, store })(assignment)
     expect(coordinator.downloads()).toBe(1)
   })
 })

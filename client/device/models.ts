@@ -133,7 +133,8 @@ export function modelSource({
 
   async function download(assignment: Assignment, base: Base | undefined) {
     const { hash, url } = assignment.model
-    const choice = choose(assignment.compression?.downloads ?? ['float32'])
+    const served = assignment.compression?.downloads ?? ['float32']
+    const choice = choose(served)
     const query =
       choice === 'delta' && base
         ? `encoding=delta&from=${base.ref.hash}&fromEncoding=${base.ref.encoding}`
@@ -146,8 +147,11 @@ export function modelSource({
       const actual = await sha256Hex(bytes)
       if (actual !== hash) throw new ModelDamagedError(hash, actual)
       const weights = decodeContainer(bytes).tensors
+      // Kept once: as the base where deltas may come, else by its hash.
+      if (served.includes('delta'))
+        return { weights, base: { ref: { hash, encoding: 'float32' as const }, weights }, bytes }
       await store?.put(hash, bytes, assignment.taskId)
-      return { weights, base: { ref: { hash, encoding: 'float32' as const }, weights }, bytes }
+      return { weights }
     }
     const { encoding, weights } = applyDownload(bytes, hash, base)
     if (encoding === 'delta') return { weights }
