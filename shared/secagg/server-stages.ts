@@ -13,6 +13,7 @@ import {
 } from './messages.ts'
 import { applyMask } from './prg.ts'
 import { scaleFor } from './quantize.ts'
+import { maskedWords } from './ring.ts'
 import {
   abandon,
   expectStage,
@@ -59,7 +60,7 @@ export function advertise(s: RoundState, id: string, keys: KeysMessage): void {
 /** advertise → share: fixes U1, the graph and the config (or abandons, too few advertised). */
 export function closeAdvertise(s: RoundState): SecAggStage {
   expectStage(s, 'advertise', 'closeAdvertise')
-  const { length, range, minSurvivors, thresholdShare, dropoutRate, random } = s.settings
+  const { length, range, minSurvivors, thresholdShare, dropoutRate, random, bits } = s.settings
   const ids = [...s.participants.keys()].sort()
   const n = ids.length
   const atLeast = Math.max(3, minSurvivors)
@@ -72,6 +73,9 @@ export function closeAdvertise(s: RoundState): SecAggStage {
   const graph = buildGraph(ids, degree, random)
   for (const [id, neighbours] of graph) s.participants.get(id)!.neighbours = neighbours
   s.config = { participants: n, threshold, degree, length, range, scale: scaleFor(n, range) }
+  // A b-bit round's rotation: one seed, fixed with the rest, so every participant rotates alike.
+  if (bits !== undefined)
+    Object.assign(s.config, { bits, seed: Math.floor(random() * 2 ** 32) >>> 0 })
   s.stage = 'share'
   return s.stage
 }
@@ -116,14 +120,14 @@ export function share(s: RoundState, id: string, message: SharesMessage): void {
 /** share → collect: fixes U2 (or abandons: too few shared, or one short of holders). */
 export function closeShare(s: RoundState): SecAggStage {
   expectStage(s, 'share', 'closeShare')
-  const { minSurvivors, length } = s.settings
+  const { minSurvivors } = s.settings
   for (const [id, p] of s.participants) if (p.shared) s.u2.add(id)
   const short = shortOfHolders(s, s.u2, s.u2)
   if (s.u2.size < minSurvivors) abandon(s, `${s.u2.size} shared, at least ${minSurvivors} needed`)
   else if (short) abandon(s, `after sharing, ${short}`)
   else {
     s.stage = 'collect'
-    s.sum = new Uint32Array(length)
+    s.sum = new Uint32Array(maskedWords(s.config!))
   }
   return s.stage
 }
@@ -156,7 +160,7 @@ function admitMasked(s: RoundState, id: string): Participant {
 }
 
 function checkWords(s: RoundState, words: number) {
-  const { length } = s.settings
+  const length = maskedWords(s.config!)
   if (words !== length) throw invalid('masked', `${words} words, the round sums ${length}`)
 }
 
