@@ -181,7 +181,7 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
       return tasks.createTask(spec)
     },
     // A PATCH cannot ask for async rounds, but may ask a secure task for b-bit uploads.
-    patchTask(id, patch) {
+    async patchTask(id, patch) {
       const secure = !!core.tasks.get(id)?.record.spec.secureAggregation
       refuseSecureBits(secure, patch.compression?.uploads)
       return tasks.patchTask(id, patch)
