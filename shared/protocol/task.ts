@@ -192,7 +192,8 @@ export type PrivacySettings = z.infer<typeof PrivacySettingsSchema>
  * Secure aggregation (SecAgg+, Bell et al. 2020): the server learns only the sum of the updates.
  * `true` takes the defaults; `threshold` is the share of each device's neighbours needed to
  * unmask (more than half), `range` bounds each entry of an update before it is quantized (default:
- * `privacy.clipNorm` plus six standard deviations of a device's noise, else 1).
+ * `privacy.clipNorm` plus six standard deviations of a device's noise, else 1). With a `bbitB`
+ * upload codec, `range` bounds the update's L2 norm instead (devices clip to it before rotating).
  */
 export const SecureAggregationSettingsSchema = z.strictObject({
   threshold: z.number().finite().gt(0.5).max(1).default(0.6),
