@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSecureSession, type SecureOutcome } from '../client/device/secure.ts'
 import { mulberry32 } from '../shared/data/random.ts'
 import { type Assignment, PROTOCOL_VERSION } from '../shared/protocol/index.ts'
-import { dequantizeRing, maskedBits, ringErrorBound } from '../shared/secagg/index.ts'
+import {
+  decodeMaskedUpdate,
+  dequantizeRing,
+  encodeMaskedUpdate,
+  maskedBits,
+  ringErrorBound,
+} from '../shared/secagg/index.ts'
 import { decodeContainer, type NamedTensor } from '../shared/tensors/index.ts'
 import { type Running, startCoordinator, waitFor } from './harness.ts'
 import { mnist2nnShapes } from './secure-devices.ts'
@@ -70,6 +76,21 @@ describe('b-bit secure aggregation over HTTP', () => {
   const distance = (a: Float64Array, b: Float64Array) =>
     Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0))
 
+  /**
+   * A device's request that sends its masked frame as 32-bit words, as a float32 round's would
+   * be: the answers it got are kept in `seen`.
+   */
+  const widened =
+    (request: (path: string, init: RequestInit) => Promise<Response>, seen: Response[]) =>
+    async (path: string, init: RequestInit) => {
+      if (!(init.body instanceof Uint8Array)) return request(path, init)
+      const frame = decodeMaskedUpdate(init.body, { expectedBits: 5 })
+      const wide = encodeMaskedUpdate({ metadata: frame.metadata, masked: frame.masked })
+      const response = await request(path, { ...init, body: wide as Uint8Array<ArrayBuffer> })
+      seen.push(response.clone())
+      return response
+    }
+
   it('unmasks the mean of the devices’ quantized updates, within its bound of the true mean, in fewer bytes', async () => {
     const task = await running.admin.createTask({
       name: 'secure, 2 bits',
@@ -77,28 +98,42 @@ describe('b-bit secure aggregation over HTTP', () => {
       model: { preset: 'mnist-2nn' },
       secureAggregation: true,
       compression: { uploads: ['bbit2'] },
+      // Six selected; the sixth sends 32-bit words and is refused, so five reports close it.
       rounds: {
         total: 1,
         clientsPerRound: DEVICES,
         minReports: 3,
-        overSelect: 1,
+        overSelect: 1.2,
         deadlineSeconds: 60,
       },
     })
-    const devices = await Promise.all(Array.from({ length: DEVICES }, () => joined(task.id)))
-    const deltas = devices.map((_, i) => delta(i + 1, 0.5 + 0.1 * i))
-    const outcomes: SecureOutcome[] = await Promise.all(
-      devices.map(({ deviceId, assignment, request }, i) =>
-        startSecureSession({
-          assignment,
-          deviceId,
-          request,
-          pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-          random: mulberry32(100 + i),
-        }).submit(deltas[i]!, { examples: 10, steps: 1, baseModel: assignment.model.hash }),
+    const all = await Promise.all(Array.from({ length: DEVICES + 1 }, () => joined(task.id)))
+    const deltas = all.map((_, i) => delta(i + 1, 0.5 + 0.1 * i))
+    const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+    const refused: Response[] = []
+    const bad = all[DEVICES]!
+    const [outcomes, wide]: [SecureOutcome[], SecureOutcome] = await Promise.all([
+      Promise.all(
+        all.slice(0, DEVICES).map(({ deviceId, assignment, request }, i) =>
+          startSecureSession({
+            assignment,
+            deviceId,
+            request,
+            pause,
+            random: mulberry32(100 + i),
+          }).submit(deltas[i]!, { examples: 10, steps: 1, baseModel: assignment.model.hash }),
+        ),
       ),
-    )
+      startSecureSession({ ...bad, request: widened(bad.request, refused), pause }).submit(
+        deltas[DEVICES]!,
+        { examples: 10, steps: 1, baseModel: bad.assignment.model.hash },
+      ),
+    ])
     for (const o of outcomes) expect(o).toMatchObject({ outcome: 'done' })
+    // Words of the wrong width: refused naming the part, and nothing of it summed.
+    expect(wide.outcome).toBe('dropped')
+    expect(refused.map((r) => r.status)).toEqual([422])
+    expect(JSON.stringify(await refused[0]!.json())).toContain('"bits"')
 
     const [closed] = await waitFor(async () => {
       const rounds = await running.admin.rounds(task.id)
@@ -120,7 +155,7 @@ describe('b-bit secure aggregation over HTTP', () => {
     const truth = new Float64Array(length)
     for (const [i, o] of outcomes.entries()) {
       const ring = o.ring!
-      expect(ring.config).toMatchObject({ bits: 2, participants: DEVICES, range: 1 })
+      expect(ring.config).toMatchObject({ bits: 2, participants: DEVICES + 1, range: 1 })
       expect(ring.clamped).toBe(0)
       const settings = { bits: 2, seed: ring.config.seed!, range: ring.config.range }
       dequantizeRing(ring.indices, length, settings).forEach(
@@ -136,7 +171,7 @@ describe('b-bit secure aggregation over HTTP', () => {
     // Nothing clamped: each rotated entry of the mean is off by under one step, Δ.
     expect(distance(committed, truth)).toBeLessThan(ringErrorBound(length, 2, 1))
 
-    // Words of 2 + ⌈log₂ 5⌉ = 5 bits: the whole round's bytes up (keys, shares, masked words,
+    // Words of 2 + ⌈log₂ 6⌉ = 5 bits: the whole round's bytes up (keys, shares, masked words,
     // reveals) are under a fifth of float32's masked input alone.
     expect(maskedBits(outcomes[0]!.ring!.config)).toBe(5)
     for (const o of outcomes) expect(o.bytes).toBeLessThan((4 * length) / 5)
