@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { unrotateInPlace } from '../codecs/hadamard.ts'
 import { mulberry32 } from '../data/random.ts'
-import { cohort, drive, ids } from './fixtures.ts'
+import { advertise, cohort, drive, ids, outcome, share, viewAs } from './fixtures.ts'
 import {
   blockRange,
   dequantizeRing,
@@ -163,6 +163,46 @@ describe('b-bit secure aggregation: the ring', () => {
       for (const id of collectors) vectors.get(id)!.forEach((v, i) => (truth[i]! += v))
       expect(distance(sum, truth) / count).toBeLessThan(ringErrorBound(length, bits, 1))
     }
+  })
+
+  it('a participant refuses a b-bit config it cannot use, or one changed after sharing', async () => {
+    const names = ids(4)
+    const c = await cohort(names, { length: 64, range: 1, bits: 2, minSurvivors: 3 })
+    advertise(c)
+    c.round.closeAdvertise()
+    const [first, second] = names as [string, string, ...string[]]
+    const view = viewAs(c.round.view(first), 'share')
+    const client = c.clients.get(first)!
+    for (const [field, value] of [
+      ['bits', 5],
+      ['seed', -1],
+      ['seed', 2 ** 32],
+    ] as const)
+      expect(
+        await outcome(() => client.share({ ...view, config: { ...view.config, [field]: value } })),
+      ).toBe(`422 invalid config.${field}`)
+    await share(c, names)
+    const collect = viewAs(c.round.view(second), 'collect')
+    const other = c.clients.get(second)!
+    const values = new Float32Array(64)
+    const seed = (collect.config.seed! + 1) >>> 0
+    expect(
+      await outcome(() => other.mask({ ...collect, config: { ...collect.config, seed } }, values)),
+    ).toBe('422 invalid config.seed')
+    const { bits: _bits, ...fixedPoint } = collect.config
+    expect(await outcome(() => other.mask({ ...collect, config: fixedPoint }, values))).toBe(
+      '422 invalid config.bits',
+    )
+    // And a fixed-point round's participant refuses a collect view that turned b-bit.
+    const plain = await cohort(names, { length: 64, range: 1, minSurvivors: 3 })
+    advertise(plain)
+    plain.round.closeAdvertise()
+    await share(plain, names)
+    const turned = viewAs(plain.round.view(second), 'collect')
+    const config = { ...turned.config, bits: 2, seed: 1 }
+    expect(
+      await outcome(() => plain.clients.get(second)!.mask({ ...turned, config }, values)),
+    ).toBe('422 invalid config.bits')
   })
 
   it('refuses a sum of the wrong number of words', () => {
