@@ -13,7 +13,7 @@ import {
 } from './messages.ts'
 import { applyMask } from './prg.ts'
 import { scaleFor } from './quantize.ts'
-import { maskedWords } from './ring.ts'
+import { maskedBits, maskedWords } from './ring.ts'
 import {
   abandon,
   expectStage,
@@ -138,7 +138,7 @@ export function collect(s: RoundState, id: string, masked: Uint32Array): void {
   if (!(masked instanceof Uint32Array)) throw invalid('masked', 'not a Uint32Array')
   checkWords(s, masked.length)
   applyMask(s.sum!, masked, 1)
-  countMasked(s, p, masked.byteLength)
+  countMasked(s, p, wireBytes(s, masked.length))
 }
 
 /**
@@ -149,7 +149,7 @@ export function collect(s: RoundState, id: string, masked: Uint32Array): void {
 export function collected(s: RoundState, id: string, words: number): void {
   const p = admitMasked(s, id)
   checkWords(s, words)
-  countMasked(s, p, words * 4)
+  countMasked(s, p, wireBytes(s, words))
 }
 
 function admitMasked(s: RoundState, id: string): Participant {
@@ -163,6 +163,9 @@ function checkWords(s: RoundState, words: number) {
   const length = maskedWords(s.config!)
   if (words !== length) throw invalid('masked', `${words} words, the round sums ${length}`)
 }
+
+/** What `words` masked words take on the wire: 4 bytes each, or m bits in a b-bit round. */
+const wireBytes = (s: RoundState, words: number) => Math.ceil((words * maskedBits(s.config!)) / 8)
 
 function countMasked(s: RoundState, p: Participant, bytes: number) {
   p.collected = true
