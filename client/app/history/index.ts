@@ -1,10 +1,9 @@
 import { byId, h } from '../../ui/dom.ts'
-import type { Codec } from '../../../shared/tensors/index.ts'
 import type { HistoryOutcome, HistoryRecord, PollenDatabase } from '../storage/index.ts'
-import { formatBytes } from '../tasks/format.ts'
 import { pendingUploads } from '../outbox/index.ts'
 import type { PendingUpload, RoundDownload } from '../storage/index.ts'
 import { listHistory } from './store.ts'
+import { downloadedWords, sentWords, totalsWords } from './words.ts'
 
 export { listHistory, recordRound } from './store.ts'
 
@@ -61,8 +60,7 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
         ...pair('Round', String(r.round)),
         ...pair('Examples used', r.examples.toLocaleString('en')),
         ...downloaded(r),
-        ...pair('Sent', formatBytes(r.bytesSent)),
-        ...encoding(r.codec),
+        ...pair('Sent', sentWords(r.bytesSent, r.codec)),
         ...pair('Backend', r.backend),
         ...pair('Took', duration(r.finishedAt - r.startedAt)),
       ),
@@ -99,8 +97,7 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
         ...pair('Round', String(u.round)),
         ...pair('Examples used', u.examples.toLocaleString('en')),
         ...downloaded(u),
-        ...pair('To send', formatBytes(u.body.byteLength)),
-        ...encoding(u.codec),
+        ...pair('To send', sentWords(u.body.byteLength, u.codec)),
         ...pair('Backend', u.backend),
         ...pair('Deadline', new Date(u.deadlineAt).toLocaleTimeString('en')),
       ),
@@ -116,16 +113,11 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
     h(document, 'dt', null, term),
     h(document, 'dd', null, value),
   ]
-  /** The round's model as it came (nothing where it was held); unknown before it was counted. */
-  const downloaded = ({ bytesDown, downloadEncoding }: RoundDownload) =>
-    bytesDown === undefined
-      ? []
-      : pair(
-          'Downloaded',
-          downloadEncoding ? `${formatBytes(bytesDown)}, ${downloadEncoding}` : 'nothing (held)',
-        )
-  /** The update's codec, where it has one (a secure round's masked sum has none). */
-  const encoding = (codec: Codec | undefined) => (codec ? pair('Encoding', codec) : [])
+  /** The round's model as it came; no line before downloads were counted. */
+  const downloaded = (download: RoundDownload) => {
+    const words = downloadedWords(download)
+    return words === null ? [] : pair('Downloaded', words)
+  }
 
   async function refresh(): Promise<void> {
     const [rounds, waiting] = await Promise.all([listHistory(db), pendingUploads(db)])
@@ -135,12 +127,11 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
       return
     }
     const accepted = rounds.filter((r) => r.outcome === 'accepted').length
-    const sent = rounds.reduce((a, r) => a + r.bytesSent, 0)
     const done =
       rounds.length === 0
         ? ''
         : `${rounds.length} round${rounds.length === 1 ? '' : 's'} joined, ${accepted} accepted; ` +
-          `${formatBytes(sent)} of weight updates sent, no examples.`
+          totalsWords(rounds)
     const queued =
       waiting.length === 0
         ? ''
