@@ -25,6 +25,8 @@ Simulated phones (the device runtime, headless) training against a running coord
   --codec NAME[,NAME…]   the upload codec devices wish for, device i the (i mod n)-th listed:
                          ${CODECS.join(', ')} (default float32); a task that does
                          not accept it gets float32, else its first listed
+                         (models: a delta where the task serves one, the first as
+                         float16 where served, else float32)
   --help`
 
 export interface SimOptions {
