@@ -22,7 +22,11 @@ async function setup(cacheEntries?: number) {
 
 describe('model downloads', () => {
   it('reads the query: none is float32; anything else refused naming its field', () => {
-    const query = (q: Record<string, string>) => downloadRequest((name) => q[name])
+    const query = (q: Record<string, string | string[]>) =>
+      downloadRequest((name) => {
+        const value = q[name]
+        return value === undefined ? undefined : [value].flat()
+      })
     const hash = 'c'.repeat(64)
     expect(query({})).toEqual({ encoding: 'float32' })
     expect(query({ encoding: 'delta', from: hash })).toEqual({
@@ -33,6 +37,14 @@ describe('model downloads', () => {
     expect(() => query({ encoding: 'delta', from: hash, fromEncoding: 'delta' })).toThrow(
       /^fromEncoding/,
     )
+    // A field given twice is ambiguous: refused by name, whichever value came first.
+    expect(() => query({ encoding: ['float16', 'delta'], from: hash })).toThrow(
+      /^encoding is given 2 times/,
+    )
+    expect(() => query({ encoding: 'delta', from: [hash, 'd'.repeat(64)] })).toThrow(/^from is/)
+    expect(() =>
+      query({ encoding: 'delta', from: hash, fromEncoding: ['float16', 'float16'] }),
+    ).toThrow(/^fromEncoding is given/)
   })
 
   it('serves a delta from a model held, falling back where the base is no model of its layout', async () => {

@@ -32,9 +32,17 @@ const shown = (text: string) => JSON.stringify(text.slice(0, 80))
 /**
  * The query of a model download: none is the float32 model (the old URL); `encoding` one of
  * DOWNLOAD_ENCODINGS; `from` (a sha256) and `fromEncoding` (float32, the default, or float16)
- * with `encoding=delta` only. Anything else is a 400 naming the query field.
+ * with `encoding=delta` only, each at most once. Anything else is a 400 naming the query field.
  */
-export function downloadRequest(query: (name: string) => string | undefined): DownloadRequest {
+export function downloadRequest(
+  queries: (name: string) => readonly string[] | undefined,
+): DownloadRequest {
+  // Given twice, a field is ambiguous (`?encoding=float16&encoding=delta`): refused, not a guess.
+  const query = (name: string) => {
+    const values = queries(name)
+    if (values && values.length > 1) refuse(name, `is given ${values.length} times; give it once`)
+    return values?.[0]
+  }
   const encoding = query('encoding')
   const from = query('from')
   const fromEncoding = query('fromEncoding')
@@ -185,7 +193,7 @@ export function modelDownloads({
     const hash = c.req.param('hash')
     if (!SHA256_HEX.test(hash))
       throw new PollenError('invalid_request', 'not a sha256 hash', 'hash')
-    const request = downloadRequest((name) => c.req.query(name))
+    const request = downloadRequest((name) => c.req.queries(name))
     // The old URL, byte for byte as ever: a 304 without reading the blob.
     if (request.encoding === 'float32' && c.req.header('if-none-match') === `"${hash}"`) {
       c.header('ETag', `"${hash}"`)
