@@ -117,6 +117,15 @@ describe('compressed model downloads', () => {
     )
     expect(worst).toBeLessThanOrEqual(1)
     expect(worst).toBeGreaterThan(0)
+
+    // Another task's model of the same layout, held by the coordinator, is no base for this
+    // task's model: a delta from it is not computed (float16 instead).
+    const other = await createTask('not its chain', ['float32', 'float16', 'delta'])
+    const stranger = await get(
+      `/api/v1/models/${other.model.hash}?encoding=delta&from=${second.model.hash}`,
+      device.token,
+    )
+    expect(stranger.headers.get('X-Pollen-Encoding')).toBe('float16')
   })
 
   it('keeps the old URL as it was, and falls back to float32 where the task serves nothing else', async () => {
