@@ -8,9 +8,11 @@ import {
 import {
   type Codec,
   ContainerError,
-  decodeContainer,
   decodeContainerHeader,
+  isEncoded,
   type NamedTensor,
+  readContainer,
+  type UpdateTensors,
 } from '../../shared/tensors/index.ts'
 import type { ModelInfo } from '../models/index.ts'
 import { type ClaimBound, claimRefusal } from './claims.ts'
@@ -117,9 +119,10 @@ function reading<T>(f: () => T): T | Refusal {
 /**
  * A plain update checked: its container's header, its codec (one of the task's `codecs`), its
  * metadata (computed on `baseModel`), its tensors' names and shapes against the model's spec, and
- * only then its payload decoded (a compressed frame may describe far more entries than it holds:
+ * only then its payload read (a compressed frame may describe far more entries than it holds:
  * the shapes bound what decoding allocates), every value finite (giving back their L2 norm), and
- * last what it claims against `claim`.
+ * last what it claims against `claim`. A compressed payload is checked and its norm computed from
+ * its frames, and it stays encoded: the round's mean adds it block by block (issue 18).
  */
 export function checkUpdate(
   bytes: Uint8Array,
@@ -135,7 +138,7 @@ export function checkUpdate(
     /** The codecs the task accepts for uploads. */
     codecs: readonly Codec[]
   },
-): { tensors: NamedTensor[]; metadata: UpdateMetadata; norm: number } | Refusal {
+): { tensors: UpdateTensors; metadata: UpdateMetadata; norm: number } | Refusal {
   const header = reading(() => decodeContainerHeader(bytes))
   if ('field' in header) return header
   if (!codecs.includes(header.codec))
@@ -147,9 +150,10 @@ export function checkUpdate(
   if ('field' in parsed) return parsed
   const shapes = checkShapes(header.tensors, spec)
   if (shapes) return shapes
-  const container = reading(() => decodeContainer(bytes))
+  const container = reading(() => readContainer(bytes))
   if ('field' in container) return container
-  const checked = checkTensors(container.tensors, spec)
+  const { tensors } = container
+  const checked = isEncoded(tensors) ? { norm: tensors.norm } : checkTensors(tensors, spec)
   if ('field' in checked) return checked
   return (
     claimRefusal(claim, parsed.metadata) ?? { tensors: container.tensors, ...parsed, ...checked }

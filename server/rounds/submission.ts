@@ -1,5 +1,5 @@
 import { speedTier, type UpdateMetadata } from '../../shared/protocol/index.ts'
-import type { NamedTensor } from '../../shared/tensors/index.ts'
+import type { UpdateTensors } from '../../shared/tensors/index.ts'
 import type { AssignmentState, DeviceRecord, RoundRecord } from '../store/index.ts'
 import type { Core, LiveRound, LiveTask } from './live.ts'
 import type { CloseReason } from './transitions.ts'
@@ -108,7 +108,7 @@ export function createSubmission(
     update: {
       bytes: Uint8Array
       metadata: UpdateMetadata
-      delta: NamedTensor[] | null
+      delta: UpdateTensors | null
       norm?: number
       recycle?: ((bytes: Uint8Array) => void) | undefined
     },

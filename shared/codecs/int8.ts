@@ -33,11 +33,11 @@ export interface Int8EncodeOptions extends Int8Options {
   seed: number
 }
 
-const blockCount = (length: number, blockSize: number) => Math.ceil(length / blockSize)
+export const int8BlockCount = (length: number, blockSize: number) => Math.ceil(length / blockSize)
 
 /** The frame's size for `length` entries. */
 export const int8Bytes = (length: number, blockSize = DEFAULT_BLOCK_SIZE): number =>
-  4 * blockCount(length, blockSize) + length
+  4 * int8BlockCount(length, blockSize) + length
 
 function checkBlockSize(blockSize: number): void {
   checkInteger(blockSize, 'blockSize', 1, MAX_BLOCK_SIZE)
@@ -62,7 +62,7 @@ export function quantizeInt8(
 ): Uint8Array<ArrayBuffer> {
   checkLength(values.length, 'values.length')
   checkBlockSize(blockSize)
-  const blocks = blockCount(values.length, blockSize)
+  const blocks = int8BlockCount(values.length, blockSize)
   const out = new Uint8Array(4 * blocks + values.length)
   const scales = new DataView(out.buffer, 0, 4 * blocks)
   const entries = new Int8Array(out.buffer, 4 * blocks)
@@ -111,25 +111,44 @@ export function decodeInt8(
   length: number,
   { blockSize = DEFAULT_BLOCK_SIZE }: Int8Options = {},
 ): Float32Array<ArrayBuffer> {
+  checkInt8Frame(bytes, length, blockSize)
+  const out = new Float32Array(length)
+  for (let block = 0; block < int8BlockCount(length, blockSize); block++)
+    decodeInt8Block(bytes, length, blockSize, block, out.subarray(block * blockSize))
+  return out
+}
+
+/** Refuses a frame whose size is not that of `length` entries in blocks of `blockSize`. */
+export function checkInt8Frame(bytes: Uint8Array, length: number, blockSize: number): void {
   checkLength(length, 'length')
   checkBlockSize(blockSize)
   const expected = int8Bytes(length, blockSize)
   if (bytes.length !== expected)
     throw codecError('bytes', `holds ${bytes.length} bytes, ${length} entries need ${expected}`)
-  const blocks = blockCount(length, blockSize)
-  const scales = new DataView(bytes.buffer, bytes.byteOffset, 4 * blocks)
-  const entries = new Int8Array(bytes.buffer, bytes.byteOffset + 4 * blocks, length)
-  const out = new Float32Array(length)
-  for (let block = 0; block < blocks; block++) {
-    const scale = scales.getFloat32(4 * block, true)
-    if (!(scale >= 0 && scale <= 3.4028234663852886e38))
-      throw codecError(`bytes.scales.${block}`, `is ${scale}, not a finite scale ≥ 0`)
-    const end = Math.min((block + 1) * blockSize, length)
-    for (let i = block * blockSize; i < end; i++) {
-      const q = entries[i]!
-      if (q < -LEVELS) throw codecError(`bytes.entries.${i}`, `is ${q}, outside −127..127`)
-      out[i] = q * scale
-    }
+}
+
+/**
+ * Decodes block `block` of a frame `checkInt8Frame` passed into `out` (at least a block long),
+ * giving back its entry count: what a streaming reader reuses one block-sized buffer for.
+ */
+export function decodeInt8Block(
+  bytes: Uint8Array,
+  length: number,
+  blockSize: number,
+  block: number,
+  out: Float32Array,
+): number {
+  const blocks = int8BlockCount(length, blockSize)
+  const scale = new DataView(bytes.buffer, bytes.byteOffset).getFloat32(4 * block, true)
+  if (!(scale >= 0 && scale <= 3.4028234663852886e38))
+    throw codecError(`bytes.scales.${block}`, `is ${scale}, not a finite scale ≥ 0`)
+  const start = block * blockSize
+  const count = Math.min(blockSize, length - start)
+  const entries = new Int8Array(bytes.buffer, bytes.byteOffset + 4 * blocks + start, count)
+  for (let i = 0; i < count; i++) {
+    const q = entries[i]!
+    if (q < -LEVELS) throw codecError(`bytes.entries.${start + i}`, `is ${q}, outside −127..127`)
+    out[i] = q * scale
   }
-  return out
+  return count
 }
