@@ -24,6 +24,27 @@ export const UPLOAD_SLACK_BYTES = 64 * 1024
 export const uploadLimit = (info: Pick<ModelInfo, 'payloadBytes'>) =>
   info.payloadBytes + UPLOAD_SLACK_BYTES
 
+/** A secure round's masked vector starts with this (shared/secagg/wire.ts). */
+const MASKED_MAGIC = [0x50, 0x53, 0x41, 0x31] // 'PSA1'
+
+/**
+ * The codec a round counts an upload's bytes under: the one its container's header names,
+ * `masked` for a secure round's masked vector, `unreadable` where neither could be read.
+ */
+export function uploadCodec(bytes: Uint8Array): string {
+  if (bytes.length >= 4 && MASKED_MAGIC.every((b, i) => bytes[i] === b)) return 'masked'
+  try {
+    return decodeContainerHeader(bytes).codec
+  } catch {
+    return 'unreadable'
+  }
+}
+
+/** Adds `bytes` under `key` in a round's byte counts. */
+export function addBytes(counts: Record<string, number>, key: string, bytes: number): void {
+  counts[key] = (counts[key] ?? 0) + bytes
+}
+
 /** Why an update is not one the round can take: the field at fault and what was wrong. */
 export interface Refusal {
   field: string

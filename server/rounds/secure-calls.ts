@@ -79,7 +79,7 @@ export function createSecureCalls(core: Core, submission: Submission) {
     bytes: Uint8Array,
   ): UploadResult {
     const refuse = (problem: 'invalid' | 'out-of-stage', field: string, message: string) =>
-      submission.rejectRead(live, round, device, { problem, field, message }, bytes.length)
+      submission.rejectRead(live, round, device, { problem, field, message }, bytes)
     try {
       const { metadata: raw, masked } = decodeMaskedUpdate(bytes, {
         expectedLength: round.info.trainableParameters,
