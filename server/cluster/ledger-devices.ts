@@ -86,6 +86,7 @@ export async function select(
 export async function accept(db: ClusterDb, i: AcceptInput): Promise<AcceptOutcome> {
   const { connected, inTransaction, asyncOn } = db
   const { assignment, late, counts } = uploads(db)
+  const codec = uploadCodec(i.bytes)
   const answered = async (key: AssignmentKey): Promise<AcceptOutcome> => {
     const a = await assignment(key)
     return a ? { type: 'duplicate', state: a.state } : { type: 'unknown' }
@@ -112,7 +113,7 @@ export async function accept(db: ClusterDb, i: AcceptInput): Promise<AcceptOutco
           `update assignments set state = 'reported', examples = $4, answered_at = $5,
              bytes_up = $6, upload_codec = $7
            where ${KEY} and state = 'assigned'`,
-          [...keyParams(key), i.examples, i.now, i.bytes.byteLength, uploadCodec(i.bytes)],
+          [...keyParams(key), i.examples, i.now, i.bytes.byteLength, codec],
         )
         if (!moved.rowCount) {
           await rollback()
@@ -149,7 +150,7 @@ export async function accept(db: ClusterDb, i: AcceptInput): Promise<AcceptOutco
              bytes_up = bytes_up + $4, bytes_up_by_codec = ${addBytesSql('bytes_up_by_codec', '$5', '$4')}
            where task_id = $1 and round = $2 and phase not in ('committed', 'abandoned')
            returning reported, examples`,
-        [key.taskId, key.round, i.examples, i.bytes.byteLength, uploadCodec(i.bytes)],
+        [key.taskId, key.round, i.examples, i.bytes.byteLength, codec],
       ),
     )
     return rows[0]
