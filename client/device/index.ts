@@ -8,6 +8,9 @@ export {
   type DeviceHttpOptions,
 } from './http.ts'
 export {
+  baseKey,
+  type ChooseEncoding,
+  deltaWhereServed,
   downloadModel,
   memoryModelStore,
   ModelDamagedError,
@@ -16,6 +19,20 @@ export {
   type ModelSource,
   type ModelStore,
 } from './models.ts'
+export { acceptedUploads, type CodecPick, roundCodec } from './codec.ts'
+export {
+  bytesPerEntry,
+  chooseCodec,
+  type NetworkSignals,
+  networkCodec,
+  networkNeed,
+} from './codec-choice.ts'
+export {
+  type KeptResidual,
+  memoryResiduals,
+  type ResidualStore,
+  usableResidual,
+} from './residuals.ts'
 export {
   runRound,
   ROUND_STAGES,

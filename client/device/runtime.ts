@@ -9,9 +9,11 @@ import {
   type EnrolAnswer,
   type UploadAnswer,
 } from '../../shared/protocol/index.ts'
+import type { CodecPick } from './codec.ts'
 import { createDeviceHttp, sleep } from './http.ts'
-import { modelSource, type ModelStore } from './models.ts'
+import { type ChooseEncoding, modelSource, type ModelStore } from './models.ts'
 import { type Delivery, type RoundEvent, runRound } from './pipeline.ts'
+import { memoryResiduals, type ResidualStore } from './residuals.ts'
 import { startSecureSession, type SecureSession } from './secure.ts'
 import type { Trainer } from './trainer.ts'
 
@@ -55,6 +57,12 @@ export interface DeviceOptions {
   enrolment?: { deviceId: string; token: string }
   /** Keeps downloaded models across restarts; without it, only the current one, in memory. */
   models?: ModelStore
+  /** Which encoding to ask models in (models.ts): by default a delta where the task serves one. */
+  modelEncoding?: ChooseEncoding
+  /** The codec each plain update is uploaded in, within what its assignment accepts (float32). */
+  codec?: CodecPick
+  /** Top-k's residuals between rounds (default: in memory, for as long as the device runs). */
+  residuals?: ResidualStore
 }
 
 export type DeviceEvent =
@@ -83,7 +91,12 @@ export function createDevice(options: DeviceOptions) {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   })
-  const model = modelSource({ http, ...(options.models ? { store: options.models } : {}) })
+  const residuals = options.residuals ?? memoryResiduals()
+  const model = modelSource({
+    http,
+    ...(options.models ? { store: options.models } : {}),
+    ...(options.modelEncoding ? { choose: options.modelEncoding } : {}),
+  })
 
   async function enrol() {
     const answer = await http.post<EnrolAnswer>('/api/v1/devices', {
@@ -161,6 +174,8 @@ export function createDevice(options: DeviceOptions) {
       delivery: direct,
       secure: secureSession,
       onEvent: emit,
+      ...(options.codec ? { codec: options.codec } : {}),
+      residuals,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.beforeUpload ? { beforeDeliver: options.beforeUpload } : {}),
     })

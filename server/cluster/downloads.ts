@@ -6,7 +6,10 @@ import type { Ledger } from './ledger.ts'
 /** Model downloads on any replica: counted in the open round whose base model it is. */
 export function createClusterDownloads(core: Core, ledger: Ledger) {
   const { clock, events, log } = core
-  /** A device downloaded model `hash`: counted in the open round whose base it is, if assigned. */
+  /**
+   * A device downloaded model `hash`: `bytes` as sent (in `encoding`, counted by encoding too)
+   * counted in the open round whose base it is, if assigned.
+   */
   function downloaded(
     device: DeviceRecord,
     hash: string,

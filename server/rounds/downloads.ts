@@ -7,7 +7,7 @@ export function createDownloads(core: Core) {
   const { clock, events } = core
   /**
    * A device downloaded model `hash`: where that is the base of an open round it was given, the
-   * round counts the bytes and the device is now training.
+   * round counts the bytes sent (by `encoding` too) and the device is now training.
    */
   return function downloaded(
     device: DeviceRecord,

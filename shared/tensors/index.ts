@@ -11,3 +11,4 @@ export {
   readEncoded,
   type UpdateTensors,
 } from './encoded.ts'
+export * from './model-encodings.ts'
