@@ -113,8 +113,7 @@ export function decodeInt8(
 ): Float32Array<ArrayBuffer> {
   checkInt8Frame(bytes, length, blockSize)
   const out = new Float32Array(length)
-  for (let block = 0; block < int8BlockCount(length, blockSize); block++)
-    decodeInt8Block(bytes, length, blockSize, block, out.subarray(block * blockSize))
+  decodeInt8Blocks(bytes, length, blockSize, 0, int8BlockCount(length, blockSize), out)
   return out
 }
 
@@ -128,27 +127,32 @@ export function checkInt8Frame(bytes: Uint8Array, length: number, blockSize: num
 }
 
 /**
- * Decodes block `block` of a frame `checkInt8Frame` passed into `out` (at least a block long),
- * giving back its entry count: what a streaming reader reuses one block-sized buffer for.
+ * Decodes blocks [from, to) of a frame `checkInt8Frame` passed into `out` from its start, giving
+ * back their entry count: a streaming reader decodes a few blocks at a time into one buffer.
  */
-export function decodeInt8Block(
+export function decodeInt8Blocks(
   bytes: Uint8Array,
   length: number,
   blockSize: number,
-  block: number,
+  from: number,
+  to: number,
   out: Float32Array,
 ): number {
   const blocks = int8BlockCount(length, blockSize)
-  const scale = new DataView(bytes.buffer, bytes.byteOffset).getFloat32(4 * block, true)
-  if (!(scale >= 0 && scale <= 3.4028234663852886e38))
-    throw codecError(`bytes.scales.${block}`, `is ${scale}, not a finite scale ≥ 0`)
-  const start = block * blockSize
-  const count = Math.min(blockSize, length - start)
-  const entries = new Int8Array(bytes.buffer, bytes.byteOffset + 4 * blocks + start, count)
-  for (let i = 0; i < count; i++) {
-    const q = entries[i]!
-    if (q < -LEVELS) throw codecError(`bytes.entries.${start + i}`, `is ${q}, outside −127..127`)
-    out[i] = q * scale
+  const scales = new DataView(bytes.buffer, bytes.byteOffset, 4 * blocks)
+  const start = from * blockSize
+  const end = Math.min(to * blockSize, length)
+  const entries = new Int8Array(bytes.buffer, bytes.byteOffset + 4 * blocks + start, end - start)
+  for (let block = from; block < to; block++) {
+    const scale = scales.getFloat32(4 * block, true)
+    if (!(scale >= 0 && scale <= 3.4028234663852886e38))
+      throw codecError(`bytes.scales.${block}`, `is ${scale}, not a finite scale ≥ 0`)
+    const blockEnd = Math.min((block + 1) * blockSize, length) - start
+    for (let i = block * blockSize - start; i < blockEnd; i++) {
+      const q = entries[i]!
+      if (q < -LEVELS) throw codecError(`bytes.entries.${start + i}`, `is ${q}, outside −127..127`)
+      out[i] = q * scale
+    }
   }
-  return count
+  return end - start
 }

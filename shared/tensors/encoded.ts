@@ -18,7 +18,7 @@ import {
   bbitRotatedNorm2,
   checkInt8Frame,
   decodeBbitBlock,
-  decodeInt8Block,
+  decodeInt8Blocks,
   forEachTopK,
   halfValue,
   int8BlockCount,
@@ -153,9 +153,14 @@ function visitFrame(
   if (p.codec === 'int8') {
     const blockSize = p.blockSize!
     checkInt8Frame(frame, n, blockSize)
-    const out = scratch.float32(Math.min(blockSize, n))
-    for (let block = 0; block < int8BlockCount(n, blockSize); block++)
-      visit(start + block * blockSize, out, decodeInt8Block(frame, n, blockSize, block, out))
+    // Whole blocks, as many as fit in a chunk (at least one: blockSize ≤ MAX_BLOCK_SIZE).
+    const step = Math.max(1, Math.floor(CHUNK / blockSize))
+    const out = scratch.float32(Math.min(step * blockSize, n))
+    const blocks = int8BlockCount(n, blockSize)
+    for (let block = 0; block < blocks; block += step) {
+      const to = Math.min(block + step, blocks)
+      visit(start + block * blockSize, out, decodeInt8Blocks(frame, n, blockSize, block, to, out))
+    }
     return
   }
   const table = halfTable()
