@@ -89,6 +89,8 @@ describe('compressed model downloads', () => {
     const round1 = await committed(task.id, 1)
     expect(round1.bytesDown).toBeLessThan(0.51 * float32Bytes)
     expect(round1.bytesDown).toBeGreaterThan(0.49 * float32Bytes)
+    // The round's bytes down by encoding: all of them float16.
+    expect(round1.bytesDownByEncoding).toEqual({ float16: round1.bytesDown })
 
     // Round 2: a delta from the float16 model held.
     const second = (await device.checkin()) as Assignment
@@ -100,6 +102,7 @@ describe('compressed model downloads', () => {
     await device.upload(second, update(weights, 2), examples)
     const round2 = await committed(task.id, 2)
     expect(round2.bytesDown).toBeLessThan(0.27 * float32Bytes)
+    expect(round2.bytesDownByEncoding).toEqual({ delta: round2.bytesDown })
     // Within the stated bound: one int8 step of its block of 256 (the largest change there
     // from the float16 base / 127), plus float32 rounding.
     const truth = await trueModel(second.model.hash)
