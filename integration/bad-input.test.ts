@@ -259,6 +259,16 @@ describe('bad input gets a clear error and loses nothing', () => {
         (await errorOf(await call(`/api/v1/tasks/${created.id}`, { method: 'PATCH', body: '{}' })))
           .status,
       ).toBe(400)
+      // A part naming no field would change nothing too: refused naming the part.
+      for (const part of ['rounds', 'train', 'compression']) {
+        const empty = await call(`/api/v1/tasks/${created.id}`, {
+          method: 'PATCH',
+          body: JSON.stringify({ [part]: {} }),
+        })
+        const refused = await errorOf(empty)
+        expect(refused.status, part).toBe(400)
+        expect(fields(refused), part).toEqual([part])
+      }
       await call(`/api/v1/tasks/${created.id}`, { method: 'DELETE' })
     })
   })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { describeIssues } from './errors.ts'
 import { mergeTaskPatch } from './task-patch.ts'
-import { type TaskPatch, type TaskSpecInput, TaskSpecSchema } from './task.ts'
+import { type TaskPatch, TaskPatchSchema, type TaskSpecInput, TaskSpecSchema } from './task.ts'
 
 const base = { name: 't', purpose: 'p', model: { preset: 'mnist-2nn' as const } }
 const task = (input: Partial<TaskSpecInput> = {}) => TaskSpecSchema.parse({ ...base, ...input })
@@ -29,6 +29,23 @@ describe('mergeTaskPatch', () => {
       },
     })
     expect(mergeTaskPatch(spec, { status: 'paused' })).toEqual({ ok: true, spec })
+  })
+
+  it('keeps the train settings a parsed PATCH does not name, and refuses a part naming none', () => {
+    const spec = task({ train: { learningRate: 0.02, batchSize: 8, localEpochs: 3 } })
+    const patch = TaskPatchSchema.parse({ train: { batchSize: 16 } })
+    expect(mergeTaskPatch(spec, patch)).toEqual({
+      ok: true,
+      spec: { ...spec, train: { ...spec.train, batchSize: 16 } },
+    })
+    for (const part of ['rounds', 'train', 'compression']) {
+      const parsed = TaskPatchSchema.safeParse({ [part]: {} })
+      expect(parsed.success, part).toBe(false)
+      expect(
+        parsed.error?.issues.map((i) => i.path),
+        part,
+      ).toEqual([[part]])
+    }
   })
 
   it('changes the codecs uploads may use, and refuses b-bit uploads for a secure private task', () => {

@@ -71,13 +71,21 @@ export const ModelSpecSchema = z.discriminatedUnion('preset', [
 ])
 export type ModelSpecInput = z.infer<typeof ModelSpecSchema>
 
-export const TrainSettingsSchema = z.strictObject({
-  optimizer: z.enum(OPTIMIZERS).default('sgd'),
-  learningRate: finitePositive.max(10).default(0.1),
-  batchSize: z.number().int().min(1).max(4096).default(32),
-  localEpochs: z.number().int().min(1).max(100).default(1),
+const trainFields = {
+  optimizer: z.enum(OPTIMIZERS),
+  learningRate: finitePositive.max(10),
+  batchSize: z.number().int().min(1).max(4096),
+  localEpochs: z.number().int().min(1).max(100),
   /** FedProx's proximal term μ (Li et al. 2020): 0 is plain local training. */
-  proximalMu: z.number().finite().min(0).max(10).default(0),
+  proximalMu: z.number().finite().min(0).max(10),
+}
+
+export const TrainSettingsSchema = z.strictObject({
+  optimizer: trainFields.optimizer.default('sgd'),
+  learningRate: trainFields.learningRate.default(0.1),
+  batchSize: trainFields.batchSize.default(32),
+  localEpochs: trainFields.localEpochs.default(1),
+  proximalMu: trainFields.proximalMu.default(0),
 })
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>
 
@@ -447,24 +455,29 @@ export type TaskSpecInput = z.input<typeof TaskSpecSchema>
 export type TaskSpec = z.output<typeof TaskSpecSchema>
 
 /** PATCH: pause/resume, and round, train and compression settings for the rounds still to open. */
-export const TaskPatchSchema = z
-  .strictObject({
+/** A PATCH part that names no field would be answered 200 having changed nothing: refused. */
+const changing = <T extends z.ZodType<object>>(part: T) =>
+  part.refine((p) => Object.keys(p).length > 0, { message: 'nothing to change' })
+
+export const TaskPatchSchema = changing(
+  z.strictObject({
     status: z.enum(['running', 'paused']).optional(),
-    rounds: z
-      .strictObject({
+    rounds: changing(
+      z.strictObject({
         total: roundFields.total.optional(),
         clientsPerRound: roundFields.clientsPerRound.optional(),
         minReports: roundFields.minReports.optional(),
         deadlineSeconds: roundFields.deadlineSeconds.optional(),
         overSelect: roundFields.overSelect.optional(),
-      })
-      .optional(),
-    train: TrainSettingsSchema.partial().optional(),
-    compression: z
-      .strictObject({ uploads: uploadCodecs.optional(), downloads: downloadEncodings.optional() })
-      .optional(),
-  })
-  .refine((p) => Object.keys(p).length > 0, { message: 'nothing to change' })
+      }),
+    ).optional(),
+    // No defaults here: a PATCH of one train field leaves the others as the task has them.
+    train: changing(z.strictObject(trainFields).partial()).optional(),
+    compression: changing(
+      z.strictObject({ uploads: uploadCodecs.optional(), downloads: downloadEncodings.optional() }),
+    ).optional(),
+  }),
+)
 export type TaskPatch = z.infer<typeof TaskPatchSchema>
 
 export type TaskStatus = (typeof TASK_STATUSES)[number]
