@@ -16,6 +16,7 @@ export {
   type ModelSource,
   type ModelStore,
 } from './models.ts'
+export { acceptedUploads, type CodecPick, roundCodec } from './codec.ts'
 export {
   runRound,
   ROUND_STAGES,

@@ -213,6 +213,15 @@ describe('the deliver stage', () => {
     ])
   })
 
+  it('encodes in the codec picked, when the assignment accepts it', async () => {
+    const p = parts({ codec: () => 'int8' })
+    const accepting = assignment({ compression: { uploads: ['float32', 'int8'] } })
+    await deliverUpdate(ready({ assignment: accepting }), p.parts)
+    expect(decodeContainer(p.delivered[0]!.body).codec).toBe('int8')
+    await deliverUpdate(ready(), p.parts)
+    expect(decodeContainer(p.delivered[1]!.body).codec).toBe('float32')
+  })
+
   it('says nothing was uploaded when the delivery queued it', async () => {
     const p = parts({
       delivery: { deliver: (u) => Promise.resolve({ type: 'queued', bytes: u.body.length }) },

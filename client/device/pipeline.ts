@@ -5,6 +5,7 @@
 import type { Examples } from '../../shared/data/index.ts'
 import type { Assignment, UpdateMetadata, UploadAnswer } from '../../shared/protocol/index.ts'
 import { encodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
+import { type CodecPick, roundCodec } from './codec.ts'
 import type { ModelSource } from './models.ts'
 import type { SecureOutcome, SecureSession } from './secure.ts'
 import type { TrainCheckpoint, Trainer, TrainOutcome, TrainProgress } from './trainer.ts'
@@ -67,6 +68,11 @@ export interface RoundParts {
   /** The assignment's model, by hash, checked. */
   model: ModelSource
   delivery: Delivery
+  /**
+   * The codec a plain round's update is uploaded in, held to what the assignment accepts
+   * (`codec.ts`); default float32. A secure round's masked sum is the secure session's.
+   */
+  codec?: CodecPick
   /** Opens the SecAgg+ session of a round that asks for secure aggregation. */
   secure?: (assignment: Assignment) => SecureSession
   checkpoints?: Checkpoints
@@ -197,7 +203,7 @@ export const deliverUpdate: RoundStage = async (state, parts) => {
       parts.onEvent?.({ type: 'uploaded', taskId, round, answer: ended.answer, bytes: ended.bytes })
     return { ...state, result: { type: 'secure', trained, ended } }
   }
-  const body = encodeContainer(update)
+  const body = encodeContainer({ ...update, codec: roundCodec(assignment, parts.codec) })
   const delivered = await parts.delivery.deliver({ assignment, body, trained })
   if (delivered.type === 'sent')
     parts.onEvent?.({

@@ -9,6 +9,7 @@ import {
   type EnrolAnswer,
   type UploadAnswer,
 } from '../../shared/protocol/index.ts'
+import type { CodecPick } from './codec.ts'
 import { createDeviceHttp, sleep } from './http.ts'
 import { modelSource, type ModelStore } from './models.ts'
 import { type Delivery, type RoundEvent, runRound } from './pipeline.ts'
@@ -55,6 +56,8 @@ export interface DeviceOptions {
   enrolment?: { deviceId: string; token: string }
   /** Keeps downloaded models across restarts; without it, only the current one, in memory. */
   models?: ModelStore
+  /** The codec each plain update is uploaded in, within what its assignment accepts (float32). */
+  codec?: CodecPick
 }
 
 export type DeviceEvent =
@@ -161,6 +164,7 @@ export function createDevice(options: DeviceOptions) {
       delivery: direct,
       secure: secureSession,
       onEvent: emit,
+      ...(options.codec ? { codec: options.codec } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.beforeUpload ? { beforeDeliver: options.beforeUpload } : {}),
     })

@@ -7,6 +7,7 @@ import {
   decodeContainer,
   decodeContainerHeader,
   encodeContainer,
+  encodeContainerWithResidual,
   type NamedTensor,
 } from './index.ts'
 
@@ -238,5 +239,47 @@ describe('the container under each codec', () => {
       code: 'bad-payload',
       part: 'payload',
     })
+  })
+})
+
+describe('top-k’s error feedback through the container', () => {
+  it('adds the residual in before picking, and gives back what it kept back', () => {
+    const delta = [tensor('w', [50]), tensor('b', [10])]
+    const first = encodeContainerWithResidual({ tensors: delta, codec: 'topk', keep: 0.2 })
+    expect(first.residual).toHaveLength(2)
+    const sent = decodeContainer(first.bytes).tensors
+    // What went plus what was kept back is the delta, entry by entry.
+    delta.forEach((t, i) =>
+      t.data.forEach((v, j) => expect(sent[i]!.data[j]! + first.residual![i]![j]!).toBe(v)),
+    )
+    const second = encodeContainerWithResidual({
+      tensors: delta,
+      codec: 'topk',
+      keep: 0.2,
+      residual: first.residual!,
+    })
+    const again = decodeContainer(second.bytes).tensors
+    delta.forEach((t, i) =>
+      t.data.forEach((v, j) =>
+        expect(again[i]!.data[j]! + second.residual![i]![j]!).toBeCloseTo(
+          v + first.residual![i]![j]!,
+          6,
+        ),
+      ),
+    )
+  })
+
+  it('refuses a residual that does not match the update, naming it', () => {
+    const delta = [tensor('w', [50])]
+    const short = [new Float32Array(49)]
+    for (const residual of [short, [short[0]!, short[0]!]]) {
+      const refused = refusal(() => encodeContainer({ tensors: delta, codec: 'topk', residual }))
+      expect(refused.code).toBe('bad-payload')
+      expect(refused.message).toMatch(/^residual/)
+    }
+  })
+
+  it('gives no residual for the other codecs', () => {
+    expect(encodeContainerWithResidual({ tensors: update, codec: 'int8' }).residual).toBeUndefined()
   })
 })

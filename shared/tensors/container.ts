@@ -71,14 +71,25 @@ const PREAMBLE = 12
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 const pad4 = (n: number) => (4 - (n % 4)) % 4
 
-export function encodeContainer(
-  input: {
-    tensors: readonly NamedTensor[]
-    /** An optional field left undefined (as zod types them) is left out of the header. */
-    metadata?: Readonly<Record<string, string | number | boolean | undefined>>
-    codec?: Codec
-  } & CodecOptions,
-): Uint8Array {
+export function encodeContainer(input: ContainerInput): Uint8Array {
+  return encodeContainerWithResidual(input).bytes
+}
+
+export type ContainerInput = {
+  tensors: readonly NamedTensor[]
+  /** An optional field left undefined (as zod types them) is left out of the header. */
+  metadata?: Readonly<Record<string, string | number | boolean | undefined>>
+  codec?: Codec
+} & CodecOptions
+
+/**
+ * `encodeContainer`, with top-k's new residual beside the bytes (one per tensor, in order):
+ * what error feedback keeps for the next round. Absent for the other codecs.
+ */
+export function encodeContainerWithResidual(input: ContainerInput): {
+  bytes: Uint8Array
+  residual?: Float32Array[]
+} {
   const codec = input.codec ?? 'float32'
   for (const t of input.tensors)
     if (t.data.length !== tensorSize(t.shape))
@@ -118,7 +129,7 @@ export function encodeContainer(
       writeFloat32(bytes, offset, t.data)
       offset += t.data.length * 4
     }
-  return bytes
+  return { bytes, ...(encoded?.residual ? { residual: encoded.residual } : {}) }
 }
 
 /** The codec's frames, a value it cannot carry (NaN, a half's overflow) a ContainerError. */

@@ -12,7 +12,8 @@
  *   not one per tensor: a small tensor rotated alone carries a 1–2% bias (`codecs/bbit.ts`), and
  *   a bias and its scale cost the same whatever the tensor.
  * - `topk`: each tensor its own frame of `k` (index, value) pairs, `k` per tensor in the header.
- *   The residual error feedback keeps is the sender's to hold; the container drops it.
+ *   The residual error feedback keeps is the sender's to hold: it goes in with `residual` and
+ *   comes back out beside the frames, never onto the wire.
  * Frames lie back to back without padding: the codecs read bytes at any alignment.
  */
 import {
@@ -72,6 +73,11 @@ export interface CodecOptions {
   blockSize?: number
   /** top-k's share of each tensor's entries sent, in (0, 1] (default 1/100): k = ⌈keep · n⌉. */
   keep?: number
+  /**
+   * top-k's error feedback: the residual the sender kept, one per tensor in order (null: none),
+   * added before the k largest are picked. Other codecs ignore it.
+   */
+  residual?: readonly (Float32Array | null)[] | null
 }
 
 const DEFAULT_KEEP = 0.01
@@ -125,8 +131,20 @@ const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0]!
 export function encodeFrames(
   codec: Exclude<Codec, 'float32'>,
   tensors: readonly NamedTensor[],
-  { seed = randomSeed(), blockSize = DEFAULT_BLOCK_SIZE, keep = DEFAULT_KEEP }: CodecOptions,
-): { blockSize?: number; seed?: number; k?: number[]; frames: Uint8Array[] } {
+  {
+    seed = randomSeed(),
+    blockSize = DEFAULT_BLOCK_SIZE,
+    keep = DEFAULT_KEEP,
+    residual,
+  }: CodecOptions,
+): {
+  blockSize?: number
+  seed?: number
+  k?: number[]
+  frames: Uint8Array[]
+  /** top-k's: what each tensor (plus its residual) kept back, for the next round. */
+  residual?: Float32Array[]
+} {
   const data = tensors.map((t) => t.data)
   const bits = bbitBits(codec)
   if (bits !== null) {
@@ -140,8 +158,11 @@ export function encodeFrames(
       return { blockSize, frames: data.map((d) => encodeInt8(d, { seed, blockSize })) }
     default: {
       if (!(keep > 0 && keep <= 1)) throw new RangeError(`keep: must be in (0, 1], got ${keep}`)
+      if (residual && residual.length !== tensors.length)
+        throw new RangeError(`residual: ${residual.length} tensors, the update ${tensors.length}`)
       const k = data.map((d) => Math.min(d.length, Math.ceil(keep * d.length)))
-      return { k, frames: data.map((d, i) => encodeTopK(d, null, k[i]!).bytes) }
+      const encoded = data.map((d, i) => encodeTopK(d, residual?.[i] ?? null, k[i]!))
+      return { k, frames: encoded.map((e) => e.bytes), residual: encoded.map((e) => e.residual) }
     }
   }
 }
