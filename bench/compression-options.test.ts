@@ -13,7 +13,6 @@ describe('bench:compression options', () => {
       examples: 200,
       rounds: 10,
       shards: { kind: 'classes', perDevice: 2 },
-      keep: 0.01,
     })
   })
 
@@ -50,8 +49,6 @@ describe('bench:compression options', () => {
       [['--examples', '2.5'], '--examples'],
       [['--rounds', '0'], '--rounds'],
       [['--rounds', ''], '--rounds'],
-      [['--keep', '0'], '--keep'],
-      [['--keep', '1.5'], '--keep'],
       [['--lr', 'NaN'], '--lr'],
       [['--held-out', '99'], '--held-out'],
       [['--seed', '-1'], '--seed'],

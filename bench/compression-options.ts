@@ -18,8 +18,9 @@ export const usage = `npm run bench:compression -- [options]
 Each codec against float32 (issue 18). accuracy: per model, dataset and codec, one task whose
 compression.uploads is [codec] runs R rounds through a real coordinator (real HTTP, PGlite), with
 simulated devices (the device runtime, headless) on non-IID shards; the same task seed (initial
-model), shards, devices (all of them every round) and training seeds for every codec. Recorded per
-round: bytes up and down (the round views') and held-out accuracy (the coordinator's evaluation).
+model), shards, devices (all of them every round) and training seeds for every codec. Devices
+upload through the device runtime's codec part; top-k sends 1% of each tensor's entries (the
+container's default), with error feedback. Recorded per round: bytes up and down (the round views') and held-out accuracy (the coordinator's evaluation).
 node: decode-and-aggregate time per update on the coordinator's path (admission + mean), per codec.
 chromium: encode time per update in a Web Worker in Chromium (mnist-2nn- and synet-sized updates).
 
@@ -37,7 +38,6 @@ chromium: encode time per update in a Web Worker in Chromium (mnist-2nn- and syn
   --epochs E             local epochs (default 1; 1..20)
   --batch B              local batch size (default 10; 1..1000)
   --lr RATE              SGD learning rate (default 0.05; (0, 10])
-  --keep FRACTION        top-k's share of entries sent (default 0.01; (0, 1])
   --repeats N            timed encodes/decodes per codec and size (default 5; 1..100)
   --seed N               task seed, shards and training shuffles (default 1; 0..2^32-1)
   --quick                a smoke run of a minute or two: mnist-2nn on MNIST, 4 devices of 100
@@ -59,7 +59,6 @@ export interface CompressionOptions {
   epochs: number
   batch: number
   learningRate: number
-  keep: number
   repeats: number
   seed: number
   quick: boolean
@@ -97,7 +96,6 @@ export function parseCompressionOptions(args: readonly string[]): CompressionOpt
       epochs: { type: 'string', default: '1' },
       batch: { type: 'string', default: '10' },
       lr: { type: 'string', default: '0.05' },
-      keep: { type: 'string', default: '0.01' },
       repeats: { type: 'string' },
       seed: { type: 'string', default: '1' },
       quick: { type: 'boolean', default: false },
@@ -127,7 +125,6 @@ export function parseCompressionOptions(args: readonly string[]): CompressionOpt
     epochs: whole('epochs', values.epochs, 1, 20),
     batch: whole('batch', values.batch, 1, 1000),
     learningRate: bounded('lr', values.lr, { min: 0, max: 10, above: true }),
-    keep: bounded('keep', values.keep, { min: 0, max: 1, above: true }),
     repeats: whole('repeats', values.repeats ?? (quick ? '2' : '5'), 1, 100),
     seed: whole('seed', values.seed, 0, 2 ** 32 - 1),
     quick,

@@ -10,7 +10,7 @@ import { readDatasetFiles } from '../data/dataset-files.ts'
 import { FASHION_MNIST, FASHION_MNIST_FILES } from '../data/fashion-mnist.ts'
 import { loadMnist } from '../data/mnist-file.ts'
 import { startCoordinator, waitFor, type Running } from '../integration/harness.ts'
-import { codecDevice, seededTrainers } from './compression-device.ts'
+import { seededTrainers } from './compression-device.ts'
 import type { BenchDataset, BenchModel, CompressionOptions } from './compression-options.ts'
 
 /** Fashion-MNIST's devices are simulated: none labels by hand. */
@@ -118,7 +118,7 @@ async function runCodec(
     },
     compression: { uploads: [codec] },
   })
-  const trainers = seededTrainers(shards.length)
+  const trainers = seededTrainers(shards.length, { topk: codec === 'topk' })
   let rejected = 0
   await Promise.all(
     shards.map((examples, i) =>
@@ -130,7 +130,7 @@ async function runCodec(
         classes: CLASSES,
         backend: 'wasm',
         label: `bench-${i}`,
-        fetch: codecDevice(codec, i, { keep: options.keep }).fetch,
+        codec: () => codec,
         onEvent: (event) => {
           if (event.type !== 'uploaded') return
           if (event.answer.type !== 'accepted') rejected++

@@ -44,7 +44,7 @@ const BASE = 'a'.repeat(64)
 const WORK = { examples: 100, steps: 10 }
 
 /** Node's medians: encode, and admission + mean per update, over `repeats` distinct updates. */
-export function nodeTimes(layout: Layout, codec: Codec, repeats: number, keep: number) {
+export function nodeTimes(layout: Layout, codec: Codec, repeats: number) {
   const encodeMs: number[] = []
   const decodeMs: number[] = []
   const mean = createDeltaMean('examples', layout)
@@ -58,7 +58,6 @@ export function nodeTimes(layout: Layout, codec: Codec, repeats: number, keep: n
       metadata: { ...WORK, baseModel: BASE },
       codec,
       seed: r + 1,
-      keep,
     })
     const encoded = performance.now() - start
     start = performance.now()
@@ -141,12 +140,10 @@ export async function runTimings(
   {
     codecs,
     repeats,
-    keep,
     chromium,
   }: {
     codecs: Codec[]
     repeats: number
-    keep: number
     chromium: boolean
   },
   log: (line: string) => void,
@@ -154,14 +151,14 @@ export async function runTimings(
   const layouts = TIMED_MODELS.map((model) => ({ model, layout: layoutOf(model) }))
   const browser = chromium
     ? await chromiumTimes(
-        layouts.map(({ model, layout }) => ({ model, job: { layout, codecs, repeats, keep } })),
+        layouts.map(({ model, layout }) => ({ model, job: { layout, codecs, repeats } })),
         log,
       )
     : null
   const timings: Timing[] = []
   for (const { model, layout } of layouts)
     for (const codec of codecs) {
-      const node = nodeTimes(layout, codec, repeats, keep)
+      const node = nodeTimes(layout, codec, repeats)
       const inWorker = browser?.get(model)?.[codec]
       timings.push({
         model,

@@ -8,13 +8,12 @@ export interface EncodeJob {
   layout: { name: string; shape: number[] }[]
   codecs: Codec[]
   repeats: number
-  keep: number
 }
 
 /** Per codec: each timed encode's milliseconds (after one untimed warm-up) and its bytes. */
 export type EncodeTimes = Record<string, { ms: number[]; bytes: number }>
 
-export function timeEncodes({ layout, codecs, repeats, keep }: EncodeJob): EncodeTimes {
+export function timeEncodes({ layout, codecs, repeats }: EncodeJob): EncodeTimes {
   const metadata = { examples: 100, steps: 10, baseModel: '0'.repeat(64) }
   const out: EncodeTimes = {}
   for (const codec of codecs) {
@@ -23,7 +22,7 @@ export function timeEncodes({ layout, codecs, repeats, keep }: EncodeJob): Encod
     for (let r = 0; r <= repeats; r++) {
       const tensors = randomDeltas(layout, r + 1)
       const start = performance.now()
-      bytes = encodeContainer({ tensors, metadata, codec, seed: r + 1, keep }).length
+      bytes = encodeContainer({ tensors, metadata, codec, seed: r + 1 }).length
       if (r > 0) ms.push(performance.now() - start)
     }
     out[codec] = { ms, bytes }

@@ -26,7 +26,7 @@ function title(options: CompressionOptions, date: string) {
   return (
     `Compressed uploads: ${options.devices} devices × ${options.examples} examples ` +
     `(${options.shardsName}), all every round, ${options.rounds} rounds, E = ${options.epochs}, ` +
-    `B = ${options.batch}, lr = ${options.learningRate}, top-k keep ${options.keep}, ` +
+    `B = ${options.batch}, lr = ${options.learningRate}, ` +
     `held-out ${options.heldOut}, seed ${options.seed} (${date})`
   )
 }
@@ -72,7 +72,6 @@ async function main() {
       {
         codecs: options.codecs,
         repeats: options.repeats,
-        keep: options.keep,
         chromium: options.parts.includes('chromium'),
       },
       log,
