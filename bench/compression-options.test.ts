@@ -10,7 +10,7 @@ describe('bench:compression options', () => {
       codecs: ['float32', 'float16', 'int8', 'bbit1', 'bbit2', 'topk'],
       parts: ['accuracy', 'node', 'chromium'],
       devices: 10,
-      examples: 200,
+      examples: 100,
       rounds: 10,
       shards: { kind: 'classes', perDevice: 2 },
     })

@@ -30,7 +30,7 @@ chromium: encode time per update in a Web Worker in Chromium (mnist-2nn- and syn
                          float32, the baseline, is always run first
   --parts LIST           ${PARTS.join(', ')} (default all three)
   --devices K            simulated devices, all in every round (default 10; 2..100)
-  --examples N           training examples per device (default 200; 10..6000)
+  --examples N           training examples per device (default 100; 10..6000)
   --rounds R             rounds per task (default 10; 1..500)
   --shards HOW           ${PARTITION_SYNTAX} (default classes:2)
   --held-out N           held-out examples each dataset is evaluated on (default 2000; 100..10000;
@@ -117,7 +117,7 @@ export function parseCompressionOptions(args: readonly string[]): CompressionOpt
     codecs: ['float32', ...codecs.filter((c) => c !== 'float32')],
     parts: names('parts', values.parts, PARTS),
     devices: whole('devices', values.devices ?? (quick ? '4' : '10'), 2, 100),
-    examples: whole('examples', values.examples ?? (quick ? '100' : '200'), 10, 6000),
+    examples: whole('examples', values.examples ?? '100', 10, 6000),
     rounds: whole('rounds', values.rounds ?? (quick ? '3' : '10'), 1, 500),
     shards: parsePartition(values.shards, '--shards'),
     shardsName: values.shards,
