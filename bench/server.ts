@@ -1,7 +1,7 @@
 // Coordinator benchmark: streaming FedAvg of `synet`-sized updates over real loopback HTTP.
 //
 //   npm run bench:server [-- --updates 10,50,200] [-- --rounds 5,3,2] [-- --json FILE]
-//                        [-- --concurrency 4] [-- --cpu-prof DIR] [-- --codec int8]
+//                        [-- --concurrency 4] [-- --cpu-prof DIR]
 //
 // For each number of updates per round N, a fresh coordinator runs in a child process
 // (bench/server-child.ts) so that its memory is measured alone; this process is the load
@@ -15,8 +15,6 @@
 // CPU: the coordinator's and this process's CPU time over each round, per upload, and the
 // coordinator's CPU over the round's wall time (the part of a core it got: the load generator
 // and anything else running share the machine). Uploads go through node:http, 4 at a time.
-// --codec: the task accepts only that codec and every delta is uploaded in it (issue 18: the
-// coordinator's uploads/s with compressed updates; MB/s then counts the compressed bytes).
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
@@ -34,12 +32,7 @@ import {
   type TaskView,
   type UploadAnswer,
 } from '../shared/protocol/index.ts'
-import {
-  CODECS,
-  type Codec,
-  decodeContainerHeader,
-  encodeContainer,
-} from '../shared/tensors/index.ts'
+import { decodeContainerHeader, encodeContainer } from '../shared/tensors/index.ts'
 import { randomDeltas } from './deltas.ts'
 
 const SYNET_PARAMETERS = 1_199_882
@@ -53,8 +46,6 @@ interface Options {
   concurrency: number
   json: string | undefined
   cpuProf: string | undefined
-  /** The codec every update is uploaded in (and the only one the task accepts). */
-  codec: Codec
 }
 
 export interface Result {
@@ -106,7 +97,6 @@ function readOptions(): Options {
       concurrency: { type: 'string', default: '4' },
       json: { type: 'string' },
       'cpu-prof': { type: 'string' },
-      codec: { type: 'string', default: 'float32' },
     },
     strict: true,
     allowPositionals: false,
@@ -122,10 +112,7 @@ function readOptions(): Options {
   if (rounds && rounds.length !== 1 && rounds.length !== updates.length)
     throw new Error('--rounds takes one number, or one per --updates entry')
   const [concurrency] = list('concurrency', values.concurrency)
-  const codec = CODECS.find((c) => c === values.codec)
-  if (!codec) throw new Error(`--codec must be one of ${CODECS.join(', ')}, got ${values.codec}`)
   return {
-    codec,
     updates,
     rounds,
     concurrency: concurrency!,
@@ -315,7 +302,6 @@ async function measure(
         overSelect: 1,
         deadlineSeconds: 3600,
       },
-      compression: { uploads: [options.codec] },
     }
     const task = await call<TaskView>(base, 'POST', '/api/v1/tasks', adminToken, spec)
     if (task.model.parameters !== SYNET_PARAMETERS)
@@ -379,8 +365,6 @@ async function measure(
           encodeContainer({
             tensors,
             metadata: { examples: 100 + (k % 20), steps: 4, baseModel },
-            codec: options.codec,
-            seed: k + 1,
           }) as Uint8Array<ArrayBuffer>,
       )
       const before = await memory(base, true)
@@ -439,8 +423,6 @@ async function measure(
     const bodyBytes = encodeContainer({
       tensors: deltas[0]!,
       metadata: { examples: 100, steps: 4, baseModel: task.model.hash },
-      codec: options.codec,
-      seed: 1,
     }).length
     const seconds = median(times)
     return {
@@ -496,7 +478,7 @@ async function main() {
     node: process.version,
   }
   console.log(
-    `Pollen coordinator benchmark: synet updates (${SYNET_PARAMETERS} parameters, ${options.codec}), ` +
+    `Pollen coordinator benchmark: synet updates (${SYNET_PARAMETERS} float32 parameters), ` +
       `upload concurrency ${options.concurrency}, ${machine.cores} cores (${machine.cpu})`,
   )
   const results: Result[] = []
@@ -514,11 +496,7 @@ async function main() {
     const report = {
       results,
       machine,
-      settings: {
-        parameters: SYNET_PARAMETERS,
-        concurrency: options.concurrency,
-        codec: options.codec,
-      },
+      settings: { parameters: SYNET_PARAMETERS, concurrency: options.concurrency },
       date: new Date().toISOString(),
     }
     await writeFile(options.json, JSON.stringify(report, null, 2) + '\n')
