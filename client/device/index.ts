@@ -18,6 +18,19 @@ export {
 } from './models.ts'
 export { acceptedUploads, type CodecPick, roundCodec } from './codec.ts'
 export {
+  bytesPerEntry,
+  chooseCodec,
+  type NetworkSignals,
+  networkCodec,
+  networkNeed,
+} from './codec-choice.ts'
+export {
+  type KeptResidual,
+  memoryResiduals,
+  type ResidualStore,
+  usableResidual,
+} from './residuals.ts'
+export {
   runRound,
   ROUND_STAGES,
   type Checkpoints,

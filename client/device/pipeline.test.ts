@@ -15,6 +15,7 @@ import {
   runRound,
   trainRound,
 } from './pipeline.ts'
+import { memoryResiduals } from './residuals.ts'
 import type { SecureOutcome, SecureSession } from './secure.ts'
 import type { TrainJob, TrainOutcome } from './trainer.ts'
 
@@ -220,6 +221,58 @@ describe('the deliver stage', () => {
     expect(decodeContainer(p.delivered[0]!.body).codec).toBe('int8')
     await deliverUpdate(ready(), p.parts)
     expect(decodeContainer(p.delivered[1]!.body).codec).toBe('float32')
+  })
+
+  it('keeps what a top-k upload held back and adds it to the next round’s update', async () => {
+    const residuals = memoryResiduals()
+    const p = parts({ codec: () => 'topk', residuals })
+    const topk = (round: number) =>
+      assignment({ round, compression: { uploads: ['float32', 'topk'] } })
+    const update = (data: number[]) => ({
+      tensors: [
+        {
+          name: 'w',
+          shape: [data.length],
+          dtype: 'float32' as const,
+          data: Float32Array.from(data),
+        },
+      ],
+      metadata: { examples: 20, steps: 2, baseModel: 'h' },
+    })
+    // 200 entries: top-k keeps 1% of them, 2.
+    const first = Array.from({ length: 200 }, (_, i) => (i < 3 ? 10 - i : 0.01))
+    await deliverUpdate(ready({ assignment: topk(2), update: update(first) }), p.parts)
+    const sent = decodeContainer(p.delivered[0]!.body)
+    expect(sent.codec).toBe('topk')
+    expect(p.delivered[0]!.codec).toBe('topk')
+    expect(Array.from(sent.tensors[0]!.data.subarray(0, 3))).toEqual([10, 9, 0])
+    const kept = await residuals.get('t1')
+    expect(kept?.round).toBe(2)
+    expect(kept?.tensors[0]!.data[2]).toBe(8)
+    // The next round's delta is small everywhere: what was held back (8 at entry 2) goes now.
+    await deliverUpdate(
+      ready({ assignment: topk(3), update: update(new Array<number>(200).fill(0.01)) }),
+      p.parts,
+    )
+    const next = decodeContainer(p.delivered[1]!.body).tensors[0]!.data
+    expect(next[2]).toBeCloseTo(8.01, 5)
+    expect((await residuals.get('t1'))?.round).toBe(3)
+    // Eleven rounds on, the residual is dropped: only the new delta is sent.
+    await deliverUpdate(
+      ready({ assignment: topk(14), update: update(new Array<number>(200).fill(0)) }),
+      p.parts,
+    )
+    expect(
+      Array.from(decodeContainer(p.delivered[2]!.body).tensors[0]!.data).every((v) => v === 0),
+    ).toBe(true)
+  })
+
+  it('keeps no residual for a codec other than top-k', async () => {
+    const residuals = memoryResiduals()
+    const p = parts({ codec: () => 'int8', residuals })
+    const accepting = assignment({ compression: { uploads: ['int8'] } })
+    await deliverUpdate(ready({ assignment: accepting }), p.parts)
+    expect(await residuals.get('t1')).toBeUndefined()
   })
 
   it('says nothing was uploaded when the delivery queued it', async () => {

@@ -4,9 +4,14 @@
 // (sent at once, or through the phone's outbox).
 import type { Examples } from '../../shared/data/index.ts'
 import type { Assignment, UpdateMetadata, UploadAnswer } from '../../shared/protocol/index.ts'
-import { encodeContainer, type NamedTensor } from '../../shared/tensors/index.ts'
+import {
+  type Codec,
+  encodeContainerWithResidual,
+  type NamedTensor,
+} from '../../shared/tensors/index.ts'
 import { type CodecPick, roundCodec } from './codec.ts'
 import type { ModelSource } from './models.ts'
+import { keptResidual, type ResidualStore, usableResidual } from './residuals.ts'
 import type { SecureOutcome, SecureSession } from './secure.ts'
 import type { TrainCheckpoint, Trainer, TrainOutcome, TrainProgress } from './trainer.ts'
 import { partialWorkStop, privatized, updateMetadata } from './update.ts'
@@ -15,6 +20,7 @@ import { partialWorkStop, privatized, updateMetadata } from './update.ts'
 export interface PlainUpdate {
   assignment: Assignment
   body: Uint8Array
+  codec: Codec
   trained: TrainOutcome
 }
 
@@ -50,7 +56,15 @@ export type RoundEvent =
       /** Stopped before the plan's steps because the deadline was near. */
       partial: boolean
     }
-  | { type: 'uploaded'; taskId: string; round: number; answer: UploadAnswer; bytes: number }
+  | {
+      type: 'uploaded'
+      taskId: string
+      round: number
+      answer: UploadAnswer
+      bytes: number
+      /** The plain update's codec (none for a secure round's masked one). */
+      codec?: Codec
+    }
   | { type: 'dropped'; taskId: string; round: number }
   /** How a secure round ended for this device (done: its sum was unmasked). */
   | {
@@ -73,6 +87,11 @@ export interface RoundParts {
    * (`codec.ts`); default float32. A secure round's masked sum is the secure session's.
    */
   codec?: CodecPick
+  /**
+   * Top-k's error feedback: the residual each top-k upload keeps back, added to the task's next
+   * update. Without it, top-k sends each round's largest entries and forgets the rest.
+   */
+  residuals?: ResidualStore
   /** Opens the SecAgg+ session of a round that asks for secure aggregation. */
   secure?: (assignment: Assignment) => SecureSession
   checkpoints?: Checkpoints
@@ -203,8 +222,17 @@ export const deliverUpdate: RoundStage = async (state, parts) => {
       parts.onEvent?.({ type: 'uploaded', taskId, round, answer: ended.answer, bytes: ended.bytes })
     return { ...state, result: { type: 'secure', trained, ended } }
   }
-  const body = encodeContainer({ ...update, codec: roundCodec(assignment, parts.codec) })
-  const delivered = await parts.delivery.deliver({ assignment, body, trained })
+  const codec = roundCodec(assignment, parts.codec)
+  const feedback = codec === 'topk' ? parts.residuals : undefined
+  const residual = feedback
+    ? usableResidual(await feedback.get(taskId), assignment, update.tensors)
+    : null
+  const encoded = encodeContainerWithResidual({ ...update, codec, residual })
+  const body = encoded.bytes
+  const delivered = await parts.delivery.deliver({ assignment, body, codec, trained })
+  // Replaced once the update is out (queued or answered): what it carried is the coordinator's.
+  if (feedback && encoded.residual)
+    await feedback.put(taskId, keptResidual(assignment, update.tensors, encoded.residual))
   if (delivered.type === 'sent')
     parts.onEvent?.({
       type: 'uploaded',
@@ -212,6 +240,7 @@ export const deliverUpdate: RoundStage = async (state, parts) => {
       round,
       answer: delivered.answer,
       bytes: body.length,
+      codec,
     })
   return { ...state, result: { type: 'delivered', trained, delivered } }
 }

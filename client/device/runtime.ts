@@ -13,6 +13,7 @@ import type { CodecPick } from './codec.ts'
 import { createDeviceHttp, sleep } from './http.ts'
 import { modelSource, type ModelStore } from './models.ts'
 import { type Delivery, type RoundEvent, runRound } from './pipeline.ts'
+import { memoryResiduals, type ResidualStore } from './residuals.ts'
 import { startSecureSession, type SecureSession } from './secure.ts'
 import type { Trainer } from './trainer.ts'
 
@@ -58,6 +59,8 @@ export interface DeviceOptions {
   models?: ModelStore
   /** The codec each plain update is uploaded in, within what its assignment accepts (float32). */
   codec?: CodecPick
+  /** Top-k's residuals between rounds (default: in memory, for as long as the device runs). */
+  residuals?: ResidualStore
 }
 
 export type DeviceEvent =
@@ -86,6 +89,7 @@ export function createDevice(options: DeviceOptions) {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   })
+  const residuals = options.residuals ?? memoryResiduals()
   const model = modelSource({ http, ...(options.models ? { store: options.models } : {}) })
 
   async function enrol() {
@@ -165,6 +169,7 @@ export function createDevice(options: DeviceOptions) {
       secure: secureSession,
       onEvent: emit,
       ...(options.codec ? { codec: options.codec } : {}),
+      residuals,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.beforeUpload ? { beforeDeliver: options.beforeUpload } : {}),
     })

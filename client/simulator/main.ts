@@ -33,10 +33,12 @@ async function main() {
     slow: options.slow,
     drop: options.drop,
     seed: options.seed,
+    codecs: options.codecs,
     onEvent: (i, event) => {
       if (event.type === 'uploaded')
         console.log(
-          `device ${i}: task ${event.taskId.slice(0, 8)} round ${event.round}: ${event.answer.type}`,
+          `device ${i}: task ${event.taskId.slice(0, 8)} round ${event.round}: ${event.answer.type}` +
+            (event.codec ? ` (${event.bytes} bytes, ${event.codec})` : ''),
         )
       else if (event.type === 'dropped')
         console.log(`device ${i}: round ${event.round}: dropped (simulated)`)
@@ -46,7 +48,10 @@ async function main() {
   console.log(
     `${summary.devices} devices, ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
       `${summary.accepted} accepted (${summary.partial} partial), ${summary.late} late, ` +
-      `${summary.rejected} rejected, ${summary.dropped} dropped`,
+      `${summary.rejected} rejected, ${summary.dropped} dropped; bytes up ` +
+      Object.entries(summary.bytesUp)
+        .map(([codec, bytes]) => `${codec} ${bytes}`)
+        .join(', '),
   )
 }
 

@@ -5,7 +5,16 @@ describe('npm run sim options', () => {
   it('defaults to 10 devices on the built-in MNIST, IID', () => {
     const o = parseSimOptions([])
     expect(o).toMatchObject({ clients: 10, dataset: 'mnist', from: [], shards: { kind: 'iid' } })
-    expect(o).toMatchObject({ slow: 0, drop: 0, seed: 1, help: false })
+    expect(o).toMatchObject({ slow: 0, drop: 0, seed: 1, codecs: ['float32'], help: false })
+  })
+
+  it('takes the codecs devices upload in, one or a list', () => {
+    expect(parseSimOptions(['--codec', 'int8']).codecs).toEqual(['int8'])
+    expect(parseSimOptions(['--codec', 'int8, bbit1,topk']).codecs).toEqual([
+      'int8',
+      'bbit1',
+      'topk',
+    ])
   })
 
   it('takes a dataset with every file after --from, and how to shard it', () => {
@@ -66,6 +75,13 @@ describe('npm run sim options', () => {
       '--from must name 1 to 16 files',
     ],
     [['--from', 'a', '--from', 'b'], '--from may be given once, with all its files'],
+    [
+      ['--codec', 'int4'],
+      "--codec must name codecs among float32, float16, int8, bbit1, bbit2, bbit3, bbit4, topk, got 'int4'",
+    ],
+    [['--codec', ''], '--codec must name codecs among'],
+    [['--codec', 'int8,'], "got ''"],
+    [['--codec', 'int8,int8'], "--codec names a codec twice: 'int8,int8'"],
     [['--bogus'], "Unknown option '--bogus'"],
   ])('refuses %j', (args, message) => {
     expect(() => parseSimOptions(args)).toThrow(message)

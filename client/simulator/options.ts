@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import { DatasetNameSchema } from '../../shared/protocol/datasets.ts'
 import { type Partition, parsePartition, PARTITION_SYNTAX } from '../../shared/data/partition.ts'
+import { type Codec, CODECS } from '../../shared/tensors/index.ts'
 
 export const MAX_CLIENTS = 1000
 export const MAX_FILES = 16
@@ -21,6 +22,9 @@ Simulated phones (the device runtime, headless) training against a running coord
   --slow FRACTION        share of devices 5–10× slower (default 0)
   --drop FRACTION        probability a device drops an assignment (default 0)
   --seed N               sharding and the simulated faults (default 1; 0..2^32-1)
+  --codec NAME[,NAME…]   the upload codec devices wish for, device i the (i mod n)-th listed:
+                         ${CODECS.join(', ')} (default float32); a task that does
+                         not accept it gets float32, else its first listed
   --help`
 
 export interface SimOptions {
@@ -33,6 +37,8 @@ export interface SimOptions {
   slow: number
   drop: number
   seed: number
+  /** The codecs devices wish to upload in, in turn (device i: the (i mod n)-th). */
+  codecs: Codec[]
   help: boolean
 }
 
@@ -49,6 +55,17 @@ function wholeNumber(name: string, value: string, min: number, max: number): num
   if (!Number.isInteger(n) || n < min || n > max)
     throw new RangeError(`--${name} must be a whole number from ${min} to ${max}, got ${value}`)
   return n
+}
+
+/** `--codec`'s comma-separated list: each a known codec, none twice. */
+function codecList(value: string): Codec[] {
+  const names = value.split(',').map((n) => n.trim())
+  for (const name of names)
+    if (!(CODECS as readonly string[]).includes(name))
+      throw new RangeError(`--codec must name codecs among ${CODECS.join(', ')}, got '${name}'`)
+  if (new Set(names).size !== names.length)
+    throw new RangeError(`--codec names a codec twice: '${value}'`)
+  return names as Codec[]
 }
 
 function serverUrl(value: string): string {
@@ -93,6 +110,7 @@ export function parseSimOptions(args: readonly string[]): SimOptions {
       slow: { type: 'string' },
       drop: { type: 'string' },
       seed: { type: 'string', default: '1' },
+      codec: { type: 'string', default: 'float32' },
       help: { type: 'boolean', default: false },
     },
   })
@@ -125,6 +143,7 @@ export function parseSimOptions(args: readonly string[]): SimOptions {
     slow: fraction('slow', values.slow),
     drop: fraction('drop', values.drop),
     seed: wholeNumber('seed', values.seed, 0, 2 ** 32 - 1),
+    codecs: codecList(values.codec),
     help: values.help,
   }
 }

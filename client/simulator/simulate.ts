@@ -1,5 +1,6 @@
 import { mulberry32, type Examples } from '../../shared/data/index.ts'
 import { type Partition, partitionExamples } from '../../shared/data/partition.ts'
+import type { Codec } from '../../shared/tensors/index.ts'
 import { createDevice, sleep, type DeviceEvent, type Trainer } from '../device/index.ts'
 
 export interface SimulationOptions {
@@ -21,6 +22,11 @@ export interface SimulationOptions {
   /** Probability that a device drops an assignment: it trains, never uploads, and comes back after the deadline. */
   drop?: number
   seed?: number
+  /**
+   * The codecs devices wish to upload in, in turn: device i the (i mod n)-th (default float32),
+   * held to what each assignment accepts. A top-k device keeps its residual in memory.
+   */
+  codecs?: readonly Codec[]
   signal?: AbortSignal
   onEvent?: (device: number, event: DeviceEvent) => void
 }
@@ -35,6 +41,8 @@ export interface SimulationSummary {
   partial: number
   /** The labels of the slow devices. */
   slowLabels: string[]
+  /** Bytes of the plain updates sent (answered), by codec. */
+  bytesUp: Partial<Record<Codec, number>>
 }
 
 /**
@@ -78,7 +86,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
     dropped: 0,
     partial: 0,
     slowLabels: slowFactor.flatMap((f, i) => (f > 1 ? [`sim-${i}`] : [])),
+    bytesUp: {},
   }
+  const codecs = options.codecs?.length ? options.codecs : undefined
 
   const runs = shards.map((examples, i) => {
     // What this device delivered last round, slowness included: its speed at the next check-in.
@@ -93,6 +103,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
       ...(options.dataset ? { dataset: options.dataset } : {}),
       ...(i === 0 && options.enrolment ? { enrolment: options.enrolment } : {}),
       examplesPerSecond: () => examplesPerSecond,
+      ...(codecs ? { codec: () => codecs[i % codecs.length]! } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       beforeUpload: async (assignment, trainedMs) => {
         if (random() < drop) {
@@ -110,6 +121,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
         }
         if (event.type === 'uploaded') {
           const type = event.answer.type
+          if (event.codec)
+            summary.bytesUp[event.codec] = (summary.bytesUp[event.codec] ?? 0) + event.bytes
           if (type === 'accepted') summary.accepted++
           if (type === 'accepted' && partial) summary.partial++
           else if (type === 'late') summary.late++

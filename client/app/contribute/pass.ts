@@ -2,14 +2,17 @@
 // run it through the device pipeline with the phone's parts, and write the history of a round
 // that ends here. The loop around it keeps consent, conditions and backoff.
 import type { Backend } from '../../../shared/protocol/index.ts'
+import { networkCodec } from '../../device/codec-choice.ts'
 import { ProtocolError } from '../../device/http.ts'
 import { runRound } from '../../device/pipeline.ts'
 import { recordRound } from '../history/store.ts'
 import { outboxDelivery } from '../outbox/queue.ts'
 import type { HistoryRecord, PollenDatabase } from '../storage/index.ts'
 import { indexedDbModels } from '../storage/models.ts'
+import { idbResiduals } from '../storage/residuals.ts'
 import { type ConditionSource, deviceState } from '../tasks/conditions.ts'
 import { deleteCheckpoint } from './checkpoints.ts'
+import { readNetwork } from './network.ts'
 import { clearEnrolment } from './enrolment.ts'
 import type { Link } from './link.ts'
 import {
@@ -107,6 +110,9 @@ export async function contribute(work: Work, ctx: PassContext): Promise<number> 
       // outbox, because the round unmasks the sum with this phone's help, online.
       secure: device.secureSession,
       delivery: outboxDelivery(db, thisRound, now),
+      // The codec by the network as it is when the update is encoded, within the task's list.
+      codec: networkCodec(() => readNetwork()),
+      residuals: idbResiduals(db, now),
       checkpoints: phoneCheckpoints(db, thisRound, now),
       signal: ctx.signal,
       onEvent: (event) => {

@@ -1,4 +1,5 @@
 import { byId, h } from '../../ui/dom.ts'
+import type { Codec } from '../../../shared/tensors/index.ts'
 import type { HistoryOutcome, HistoryRecord, PollenDatabase } from '../storage/index.ts'
 import { formatBytes } from '../tasks/format.ts'
 import { pendingUploads } from '../outbox/index.ts'
@@ -60,6 +61,7 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
         ...pair('Round', String(r.round)),
         ...pair('Examples used', r.examples.toLocaleString('en')),
         ...pair('Sent', formatBytes(r.bytesSent)),
+        ...encoding(r.codec),
         ...pair('Backend', r.backend),
         ...pair('Took', duration(r.finishedAt - r.startedAt)),
       ),
@@ -67,6 +69,8 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
     )
     if (r.detail) item.append(h(document, 'p', 'hint detail', r.detail))
     item.dataset.outcome = r.outcome
+    item.dataset.bytesSent = String(r.bytesSent)
+    if (r.codec) item.dataset.codec = r.codec
     item.dataset.round = String(r.round)
     item.dataset.taskId = r.taskId
     return item
@@ -92,6 +96,7 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
         ...pair('Round', String(u.round)),
         ...pair('Examples used', u.examples.toLocaleString('en')),
         ...pair('To send', formatBytes(u.body.byteLength)),
+        ...encoding(u.codec),
         ...pair('Backend', u.backend),
         ...pair('Deadline', new Date(u.deadlineAt).toLocaleTimeString('en')),
       ),
@@ -107,6 +112,8 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
     h(document, 'dt', null, term),
     h(document, 'dd', null, value),
   ]
+  /** The update's codec, where it has one (a secure round's masked sum has none). */
+  const encoding = (codec: Codec | undefined) => (codec ? pair('Encoding', codec) : [])
 
   async function refresh(): Promise<void> {
     const [rounds, waiting] = await Promise.all([listHistory(db), pendingUploads(db)])

@@ -171,6 +171,7 @@ async function finish(
     examples: upload.examples,
     steps: upload.steps,
     bytesSent: result.outcome === 'expired' ? 0 : upload.body.byteLength,
+    ...(upload.codec ? { codec: upload.codec } : {}),
     backend: upload.backend,
     startedAt: upload.startedAt,
     finishedAt: at,

@@ -34,7 +34,7 @@ describe('delivery through the outbox', () => {
     )
     const body = new Uint8Array([9, 8, 7, 6]).subarray(1, 3)
     const trained = { delta: [], examples: 20, steps: 2, loss: 1 }
-    expect(await delivery.deliver({ assignment, body, trained })).toEqual({
+    expect(await delivery.deliver({ assignment, body, codec: 'int8', trained })).toEqual({
       type: 'queued',
       bytes: 2,
     })
@@ -48,6 +48,7 @@ describe('delivery through the outbox', () => {
       deadlineAt: Date.parse(assignment.deadline),
       examples: 20,
       steps: 2,
+      codec: 'int8',
       backend: 'wasm',
       startedAt: 3,
       queuedAt: 7,

@@ -29,7 +29,7 @@ export function outboxDelivery(
   now: () => number = Date.now,
 ): Delivery {
   return {
-    async deliver({ assignment, body, trained }) {
+    async deliver({ assignment, body, codec, trained }) {
       await queueUpload(db, {
         key: uploadKey(assignment.taskId, assignment.round),
         taskId: assignment.taskId,
@@ -38,6 +38,7 @@ export function outboxDelivery(
         uploadUrl: assignment.uploadUrl,
         deadlineAt: Date.parse(assignment.deadline),
         body: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+        codec,
         examples: trained.examples,
         steps: trained.steps,
         backend: round.backend,

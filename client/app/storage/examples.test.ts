@@ -227,6 +227,8 @@ describe('examples of any shape', () => {
         attempts: 0,
         claimedUntil: 0,
       })
+    const residual = (taskId: string) =>
+      db.put(STORES.residuals, { taskId, round: 1, tensors: [], savedAt: 1 })
     const checkpoint = (taskId: string, dataset: string) =>
       db.put(STORES.checkpoints, {
         taskId,
@@ -263,12 +265,15 @@ describe('examples of any shape', () => {
       upload('on-mnist'),
       checkpoint('on-crops', 'crops'),
       checkpoint('on-mnist', 'mnist'),
+      residual('on-crops'),
+      residual('on-mnist'),
     ])
 
     expect(await deleteDataset(db, 'crops')).toBe(2)
     expect([...(await countsByDataset(db)).keys()]).toEqual(['mnist'])
     expect(await db.getAllKeys(STORES.uploads)).toEqual(['on-mnist/1'])
     expect(await db.getAllKeys(STORES.checkpoints)).toEqual(['on-mnist'])
+    expect(await db.getAllKeys(STORES.residuals)).toEqual(['on-mnist'])
     expect(await db.count(STORES.consent)).toBe(2)
     expect(await db.get(STORES.settings, 'demo')).toBeDefined()
 
@@ -276,6 +281,7 @@ describe('examples of any shape', () => {
     expect(await db.count(STORES.examples)).toBe(0)
     expect(await db.count(STORES.uploads)).toBe(0)
     expect(await db.count(STORES.checkpoints)).toBe(0)
+    expect(await db.count(STORES.residuals)).toBe(0)
     expect(await db.get(STORES.settings, 'demo')).toBeUndefined()
     expect(await deleteDataset(db, 'mnist')).toBe(0)
   })

@@ -244,13 +244,20 @@ export async function readExamples(db: PollenDatabase, dataset: string): Promise
 }
 
 /**
- * Deletes one dataset's examples, the training checkpoints and unsent updates of the tasks that
- * train on it, and the demo record if the demo was this dataset, in one transaction. Other
+ * Deletes one dataset's examples, the training checkpoints, top-k residuals and unsent updates of
+ * the tasks that train on it, and the demo record if the demo was this dataset, in one transaction. Other
  * datasets, consent and history stay. Returns how many examples were deleted.
  */
 export async function deleteDataset(db: PollenDatabase, dataset: string): Promise<number> {
   const tx = db.transaction(
-    [STORES.examples, STORES.checkpoints, STORES.uploads, STORES.settings, STORES.consent],
+    [
+      STORES.examples,
+      STORES.checkpoints,
+      STORES.residuals,
+      STORES.uploads,
+      STORES.settings,
+      STORES.consent,
+    ],
     'readwrite',
   )
   const examples = tx.objectStore(STORES.examples)
@@ -271,6 +278,7 @@ export async function deleteDataset(db: PollenDatabase, dataset: string): Promis
     ...checkpoints
       .filter((c) => tasks.has(c.taskId))
       .map((c) => tx.objectStore(STORES.checkpoints).delete(c.taskId)),
+    ...[...tasks].map((taskId) => tx.objectStore(STORES.residuals).delete(taskId)),
     ...uploads
       .filter((u) => tasks.has(u.taskId))
       .map((u) => tx.objectStore(STORES.uploads).delete(u.key)),
@@ -283,19 +291,20 @@ export async function deleteDataset(db: PollenDatabase, dataset: string): Promis
 }
 
 /**
- * "Delete my data": every example of every dataset, the training checkpoints and unsent updates
- * made from them, and the record of which demo shard was loaded, in one transaction. Returns how
+ * "Delete my data": every example of every dataset, the training checkpoints, top-k residuals and
+ * unsent updates made from them, and the record of which demo shard was loaded, in one transaction. Returns how
  * many examples were deleted.
  */
 export async function deleteAllExamples(db: PollenDatabase): Promise<number> {
   const tx = db.transaction(
-    [STORES.examples, STORES.checkpoints, STORES.uploads, STORES.settings],
+    [STORES.examples, STORES.checkpoints, STORES.residuals, STORES.uploads, STORES.settings],
     'readwrite',
   )
   const count = await tx.objectStore(STORES.examples).count()
   await Promise.all([
     tx.objectStore(STORES.examples).clear(),
     tx.objectStore(STORES.checkpoints).clear(),
+    tx.objectStore(STORES.residuals).clear(),
     tx.objectStore(STORES.uploads).clear(),
     tx.objectStore(STORES.settings).delete('demo'),
     tx.done,

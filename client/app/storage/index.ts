@@ -16,6 +16,7 @@ export type {
   PendingUpload,
   PollenDatabase,
   PollenDB,
+  ResidualRecord,
   SettingKey,
   SettingRecord,
   SpeedRecord,

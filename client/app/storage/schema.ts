@@ -13,6 +13,7 @@ import type {
   UploadOutcome,
 } from '../../../shared/protocol/index.ts'
 import type { TrainCheckpoint } from '../../../shared/training/index.ts'
+import type { Codec, NamedTensor } from '../../../shared/tensors/index.ts'
 import type { DatasetSpec } from '../../../shared/protocol/datasets.ts'
 
 /**
@@ -34,6 +35,7 @@ export const STORES = {
   uploads: 'uploads',
   speed: 'speed',
   ledger: 'ledger',
+  residuals: 'residuals',
 } as const
 
 /** Index names, defined once. */
@@ -112,6 +114,8 @@ export interface PendingUpload {
   deadlineAt: number
   /** The update container, as it goes on the wire. */
   body: ArrayBuffer
+  /** Its codec (absent: queued before codecs were picked, float32). */
+  codec?: Codec
   examples: number
   steps: number
   backend: Backend
@@ -145,9 +149,23 @@ export interface HistoryRecord {
   examples: number
   steps: number
   bytesSent: number
+  /** The codec the update went in (absent: float32 from before codecs, or a secure round's). */
+  codec?: Codec
   backend: Backend
   startedAt: number
   finishedAt: number
+}
+
+/**
+ * What this phone's last top-k upload for a task kept back (error feedback), added to its next
+ * update while at most 10 rounds behind (client/device/residuals.ts). One per task, replaced.
+ */
+export interface ResidualRecord {
+  taskId: string
+  /** The round the residual was made in. */
+  round: number
+  tensors: NamedTensor[]
+  savedAt: number
 }
 
 /** Conditions the owner puts on training. */
@@ -263,6 +281,7 @@ export interface PollenDB extends DBSchema {
   uploads: { key: string; value: PendingUpload }
   speed: { key: Backend; value: SpeedRecord }
   ledger: { key: string; value: LedgerRecord }
+  residuals: { key: string; value: ResidualRecord }
 }
 
 export type PollenDatabase = IDBPDatabase<PollenDB>
@@ -309,6 +328,9 @@ const UPGRADES: readonly ((db: IDBPDatabase<PollenDB>, tx: UpgradeTransaction) =
   (_db, tx) => {
     // Examples carry their shape: the digits stored before were all 28x28x1 bytes.
     void shapeLegacyExamples(tx).catch(() => {})
+  },
+  (db) => {
+    db.createObjectStore(STORES.residuals, { keyPath: 'taskId' })
   },
 ]
 

@@ -75,17 +75,21 @@ export function createConsentStore({ db, now = Date.now }: ConsentStoreOptions) 
     setConditions: (taskId: string, conditions: TrainingConditions) =>
       update(taskId, (r) => ({ ...r, conditions })),
     /**
-     * Removes the consent, and with it the task's checkpoint and any update not yet sent: the
-     * next check-in no longer names the task, and nothing more of this phone's goes to it. The
+     * Removes the consent, and with it the task's checkpoint, top-k residual and any update not
+     * yet sent: the next check-in no longer names the task, and nothing more of this phone's goes to it. The
      * privacy ledger keeps the task: what its rounds spent stays spent.
      */
     async withdraw(taskId: string): Promise<void> {
-      const tx = db.transaction([STORES.consent, STORES.checkpoints, STORES.uploads], 'readwrite')
+      const tx = db.transaction(
+        [STORES.consent, STORES.checkpoints, STORES.residuals, STORES.uploads],
+        'readwrite',
+      )
       const uploads = tx.objectStore(STORES.uploads)
       const unsent = (await uploads.getAll()).filter((u) => u.taskId === taskId)
       await Promise.all([
         tx.objectStore(STORES.consent).delete(taskId),
         tx.objectStore(STORES.checkpoints).delete(taskId),
+        tx.objectStore(STORES.residuals).delete(taskId),
         ...unsent.map((u) => uploads.delete(u.key)),
         tx.done,
       ])

@@ -11,7 +11,7 @@ import {
 } from './index.ts'
 import { deviceState, networkUnmetered } from './conditions.ts'
 import { testDatabases } from '../storage/testing.ts'
-import type { PollenDatabase } from '../storage/index.ts'
+import { type PollenDatabase, STORES } from '../storage/index.ts'
 import { endedLabel, endedText, formatWhen } from './describe.ts'
 
 const task = (id: string, purpose = 'read digits'): DeviceTaskView => ({
@@ -64,8 +64,12 @@ describe('the consent store', () => {
     // Joining again (a changed purpose) keeps the conditions set.
     await consents.join(task('a', 'a new purpose'))
     expect(await consents.get('a')).toMatchObject({ purpose: 'a new purpose', conditions })
+    const residual = { round: 1, tensors: [], savedAt: 1 }
+    await db.put(STORES.residuals, { taskId: 'a', ...residual })
+    await db.put(STORES.residuals, { taskId: 'b', ...residual })
     await consents.withdraw('a')
     expect(await consents.get('a')).toBeUndefined()
+    expect(await db.getAllKeys(STORES.residuals)).toEqual(['b'])
     expect((await consents.granted()).map((c) => c.taskId)).toEqual(['b'])
     expect(await consents.pause('a')).toBeUndefined()
     expect(changes).toBe(7)
