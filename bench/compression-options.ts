@@ -20,7 +20,8 @@ compression.uploads is [codec] runs R rounds through a real coordinator (real HT
 simulated devices (the device runtime, headless) on non-IID shards; the same task seed (initial
 model), shards, devices (all of them every round) and training seeds for every codec. Devices
 upload through the device runtime's codec part; top-k sends 1% of each tensor's entries (the
-container's default), with error feedback. Recorded per round: bytes up and down (the round views') and held-out accuracy (the coordinator's evaluation).
+container's default), the runtime keeping its residual (error feedback). Recorded per round:
+bytes up and down (the round views') and held-out accuracy (the coordinator's evaluation).
 node: decode-and-aggregate time per update on the coordinator's path (admission + mean), per codec.
 chromium: encode time per update in a Web Worker in Chromium (mnist-2nn- and synet-sized updates).
 

@@ -118,7 +118,7 @@ async function runCodec(
     },
     compression: { uploads: [codec] },
   })
-  const trainers = seededTrainers(shards.length, { topk: codec === 'topk' })
+  const trainers = seededTrainers(shards.length)
   let rejected = 0
   await Promise.all(
     shards.map((examples, i) =>
