@@ -61,7 +61,7 @@ describe('compressed uploads', () => {
 
   it('runs a task accepting int8 and 1-bit to completion with devices on int8, bbit1 and float32 (refused)', async () => {
     const task = await createTask('int8 and 1-bit', 3, 3)
-    expect(task.compression).toEqual({ uploads: ['int8', 'bbit1'] })
+    expect(task.compression).toEqual({ uploads: ['int8', 'bbit1'], downloads: ['float32'] })
     const devices = await Promise.all([0, 1, 2].map(() => rawDevice(running.url)))
     const initial = await modelOf(task.model.hash, devices[0]!)
     // Round 1: the third device sends float32 and is refused; later it sends 1-bit.

@@ -8,6 +8,9 @@ export {
   type DeviceHttpOptions,
 } from './http.ts'
 export {
+  baseKey,
+  type ChooseEncoding,
+  deltaWhereServed,
   downloadModel,
   memoryModelStore,
   ModelDamagedError,

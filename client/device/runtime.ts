@@ -11,7 +11,7 @@ import {
 } from '../../shared/protocol/index.ts'
 import type { CodecPick } from './codec.ts'
 import { createDeviceHttp, sleep } from './http.ts'
-import { modelSource, type ModelStore } from './models.ts'
+import { type ChooseEncoding, modelSource, type ModelStore } from './models.ts'
 import { type Delivery, type RoundEvent, runRound } from './pipeline.ts'
 import { memoryResiduals, type ResidualStore } from './residuals.ts'
 import { startSecureSession, type SecureSession } from './secure.ts'
@@ -57,6 +57,8 @@ export interface DeviceOptions {
   enrolment?: { deviceId: string; token: string }
   /** Keeps downloaded models across restarts; without it, only the current one, in memory. */
   models?: ModelStore
+  /** Which encoding to ask models in (models.ts): by default a delta where the task serves one. */
+  modelEncoding?: ChooseEncoding
   /** The codec each plain update is uploaded in, within what its assignment accepts (float32). */
   codec?: CodecPick
   /** Top-k's residuals between rounds (default: in memory, for as long as the device runs). */
@@ -90,7 +92,11 @@ export function createDevice(options: DeviceOptions) {
     ...(options.signal ? { signal: options.signal } : {}),
   })
   const residuals = options.residuals ?? memoryResiduals()
-  const model = modelSource({ http, ...(options.models ? { store: options.models } : {}) })
+  const model = modelSource({
+    http,
+    ...(options.models ? { store: options.models } : {}),
+    ...(options.modelEncoding ? { choose: options.modelEncoding } : {}),
+  })
 
   async function enrol() {
     const answer = await http.post<EnrolAnswer>('/api/v1/devices', {

@@ -8,7 +8,10 @@ import { API_ERROR } from '../../shared/protocol/error-codes.ts'
 import {
   createSecAggClient,
   encodeMaskedUpdate,
+  maskedBits,
   type CollectView,
+  type RingInput,
+  type SecAggConfig,
   type SecAggClient,
   type SecAggView,
 } from '../../shared/secagg/index.ts'
@@ -23,6 +26,11 @@ export interface SecureOutcome {
   reason?: string
   /** Bytes this device sent for the round: keys, shares, the masked update, its reveal. */
   bytes: number
+  /**
+   * A b-bit round: what this device's masked words stood for (its level indices, how many
+   * entries were clamped) and the round's agreed config, with which ring.ts dequantizes them.
+   */
+  ring?: RingInput & { config: SecAggConfig }
 }
 
 export interface SecureSessionOptions {
@@ -32,6 +40,8 @@ export interface SecureSessionOptions {
   request: (path: string, init: RequestInit) => Promise<Response>
   pause: (ms: number, signal?: AbortSignal) => Promise<void>
   signal?: AbortSignal
+  /** Stochastic rounding's coin in b-bit rounds (default Math.random). */
+  random?: () => number
 }
 
 /** A device's secure-aggregation session for one round (SecAgg+ in shared/secagg). */
@@ -108,7 +118,10 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
 
   // Keys now, shares as soon as the graph is fixed; then wait in collect for the delta.
   const ready: Promise<{ client: SecAggClient; collect: CollectView }> = (async () => {
-    const client = await createSecAggClient(options.deviceId)
+    const client = await createSecAggClient(
+      options.deviceId,
+      options.random ? { random: options.random } : {},
+    )
     await post('keys', client.keys())
     advertised = true
     const next = await until(['share', 'collect'])
@@ -126,13 +139,23 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
     signal: ended.signal,
     async submit(delta, metadata) {
       let answer: UploadAnswer | null = null
+      let ring: SecureOutcome['ring']
+      // Every way out says how this device's words were quantized, where they were.
+      const ended = (o: Omit<SecureOutcome, 'bytes' | 'ring'>): SecureOutcome => ({
+        ...o,
+        bytes,
+        ...(ring ? { ring } : {}),
+      })
       try {
         const { client, collect } = await ready
         const masked = await client.mask(collect, flattenTensors(delta))
+        if (client.input) ring = { ...client.input, config: collect.config }
         const { examples, steps, baseModel, partial } = metadata
         const body = encodeMaskedUpdate({
           metadata: { examples, steps, baseModel, ...(partial ? { partial } : {}) },
           masked,
+          // A b-bit round's words travel in the ring's bits, not 32.
+          bits: maskedBits(collect.config),
         })
         bytes += body.length
         const response = await request(assignment.uploadUrl, {
@@ -144,11 +167,11 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
         answer = (await response.json()) as UploadAnswer
         // 'duplicate': a retried upload the coordinator already had; the unmask view says more.
         if (answer.type !== 'accepted' && answer.type !== 'duplicate')
-          return { answer, outcome: 'dropped', bytes }
+          return ended({ answer, outcome: 'dropped' })
         // The others' reveals may have unmasked the sum (this update in it) before this device
         // looks: done, not a round that finished without it.
         const unmask = await until(['unmask', 'done'])
-        if (unmask.stage === 'done') return { answer, outcome: 'done', bytes }
+        if (unmask.stage === 'done') return ended({ answer, outcome: 'done' })
         // Refused once the server holds enough reveals and is unmasking: not needed, not dropped.
         await post('reveal', client.reveal(unmask)).catch((error: unknown) => {
           if (!(error instanceof Ended)) throw error
@@ -156,14 +179,14 @@ export function startSecureSession(options: SecureSessionOptions): SecureSession
         // The sum is unmasked once enough reveals are in; wait to hear how the round ended.
         for (;;) {
           const v = await view()
-          if (v.stage === 'done') return { answer, outcome: 'done', bytes }
+          if (v.stage === 'done') return ended({ answer, outcome: 'done' })
           if (v.stage === 'abandoned')
-            return { answer, outcome: 'abandoned', reason: v.reason, bytes }
+            return ended({ answer, outcome: 'abandoned', reason: v.reason })
           await pause(v.waiting ? v.retryAfterSeconds * 1000 : 1000, signal)
         }
       } catch (error) {
         if (!(error instanceof Ended)) throw error
-        return { answer, outcome: error.outcome, reason: error.message, bytes }
+        return ended({ answer, outcome: error.outcome, reason: error.message })
       }
     },
     stop() {

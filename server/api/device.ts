@@ -13,7 +13,6 @@ import {
   RevealMessageSchema,
   SharesMessageSchema,
 } from '../../shared/secagg/index.ts'
-import { SHA256_HEX } from '../../shared/tensors/index.ts'
 import type { Clock } from '../clock/index.ts'
 import { checkDeclaredHistograms, type Datasets } from '../datasets/index.ts'
 import { SEEN_WRITE_INTERVAL_MS } from '../devices/index.ts'
@@ -24,6 +23,7 @@ import type { Scheduler } from '../rounds/index.ts'
 import type { BlobStore } from '../blobs/index.ts'
 import type { DeviceRecord, Store } from '../store/index.ts'
 import { hashToken, isAdmin, requireDevice, type DeviceEnv } from './auth.ts'
+import { modelDownloads } from './model-downloads.ts'
 import { limitBody, nodeRequest, readUpdateBody, type BodyTimeouts } from './body.ts'
 import type { BodyPool } from './body-pool.ts'
 import { parseJson } from './errors.ts'
@@ -157,21 +157,7 @@ export function deviceRoutes(deps: DeviceDeps) {
     if (isAdmin(c, deps.adminToken)) return next()
     return requireDevice(store)(c, next)
   })
-  app.get('/models/:hash', async (c) => {
-    const hash = c.req.param('hash')
-    if (!SHA256_HEX.test(hash))
-      throw new PollenError('invalid_request', 'not a sha256 hash', 'hash')
-    const etag = `"${hash}"`
-    c.header('ETag', etag)
-    c.header('Cache-Control', 'private, max-age=31536000, immutable')
-    if (c.req.header('if-none-match') === etag && (await blobs.has(hash))) return c.body(null, 304)
-    const bytes = await blobs.get(hash)
-    if (!bytes) throw new PollenError('not_found', `no model ${hash}`, 'hash')
-    const device = c.get('device') as DeviceEnv['Variables']['device'] | undefined
-    if (device) scheduler.downloaded(device, hash, bytes.length)
-    c.header('Content-Type', 'application/octet-stream')
-    return c.body(bytes as Uint8Array<ArrayBuffer>)
-  })
+  app.get('/models/:hash', modelDownloads({ scheduler, blobs }))
 
   // Secure aggregation (SecAgg+): the stages of a round, each device's part (docs/PROTOCOL.md).
   const secagg = '/tasks/:id/rounds/:round/secagg'

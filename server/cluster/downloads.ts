@@ -6,8 +6,16 @@ import type { Ledger } from './ledger.ts'
 /** Model downloads on any replica: counted in the open round whose base model it is. */
 export function createClusterDownloads(core: Core, ledger: Ledger) {
   const { clock, events, log } = core
-  /** A device downloaded model `hash`: counted in the open round whose base it is, if assigned. */
-  function downloaded(device: DeviceRecord, hash: string, bytes: number): void {
+  /**
+   * A device downloaded model `hash`: `bytes` as sent (in `encoding`, not yet stored apart)
+   * counted in the open round whose base it is, if assigned.
+   */
+  function downloaded(
+    device: DeviceRecord,
+    hash: string,
+    bytes: number,
+    _encoding = 'float32',
+  ): void {
     const rounds = [...core.tasks.values()].flatMap((live) =>
       live.open && live.open.record.baseModel === hash ? [{ live, round: live.open }] : [],
     )

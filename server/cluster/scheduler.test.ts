@@ -46,6 +46,25 @@ describe('the cluster scheduler on PostgreSQL', () => {
     expect(await a.store.listTasks()).toEqual([])
   })
 
+  it('refuses b-bit secure aggregation, which replicas cannot run yet, at creation and by PATCH', async () => {
+    const a = replicas[0] ?? (await replica('a'))
+    const rounds = { ...spec().rounds, clientsPerRound: 3, minReports: 3, overSelect: 1 }
+    const secure = { secureAggregation: true, rounds, aggregation: {} }
+    const error = await a.scheduler
+      .createTask(spec({ ...secure, compression: { uploads: ['bbit2'] } }))
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PollenError)
+    expect((error as PollenError).field).toBe('compression.uploads')
+    expect((error as PollenError).message).toMatch(/not yet on PostgreSQL replicas/)
+    const task = await a.scheduler.createTask(spec(secure))
+    const patched = await a.scheduler
+      .patchTask(task.id, { compression: { uploads: ['bbit2'] } })
+      .catch((e: unknown) => e)
+    expect((patched as PollenError).field).toBe('compression.uploads')
+    expect((await a.store.getTask(task.id))?.spec.compression.uploads).toEqual(['float32'])
+    await a.scheduler.deleteTask(task.id)
+  })
+
   it('runs a task over two replicas: selections and uploads on either, partials merged, the model is FedAvg of what was accepted', async () => {
     const a = replicas[0] ?? (await replica('a'))
     const b = await replica('b')
@@ -317,7 +336,7 @@ describe('the cluster scheduler on PostgreSQL', () => {
     const devices = await enrol(a.store, ['zip-0', 'zip-1', 'zip-2', 'zip-3', 'zip-4'])
     const only = { ...request, consents: [task.id] } // not the other tests' open rounds
     const refused = (await b.scheduler.checkin(devices[4]!, only)) as Assignment
-    expect(refused.compression).toEqual({ uploads: ['int8', 'bbit1'] })
+    expect(refused.compression).toEqual({ uploads: ['int8', 'bbit1'], downloads: ['float32'] })
     const result = await b.scheduler.upload({
       device: devices[4]!,
       taskId: task.id,

@@ -1,4 +1,3 @@
-import type { TaskSpec } from '../../shared/protocol/index.ts'
 import type { TimerHandle } from '../clock/index.ts'
 import { PollenError } from '../errors.ts'
 import { createCommit } from '../rounds/commit.ts'
@@ -44,9 +43,27 @@ export interface ClusterScheduler extends Scheduler {
 const NOT_YET = 'not yet on PostgreSQL replicas'
 
 /** What a task asks for that replicas cannot run yet: 400 naming the field. */
-function refuse(spec: Partial<Pick<TaskSpec, 'mode'>>) {
+function refuse(spec: {
+  mode?: unknown
+  secureAggregation?: unknown
+  compression?: { uploads?: unknown }
+}) {
   if (spec.mode === 'async')
     throw new PollenError('invalid_request', `mode: async rounds are ${NOT_YET}`, 'mode')
+  refuseSecureBits(!!spec.secureAggregation, spec.compression?.uploads)
+}
+
+/**
+ * b-bit secure aggregation (shared/secagg/ring.ts): replicas' partial sums, spooled frames and
+ * replayed logs all assume 32-bit words of the model's length, so it runs on one process only.
+ */
+function refuseSecureBits(secure: boolean, uploads: unknown) {
+  if (secure && Array.isArray(uploads) && uploads.some((c) => /^bbit/.test(String(c))))
+    throw new PollenError(
+      'invalid_request',
+      `compression.uploads: b-bit secure aggregation is ${NOT_YET}; use ["float32"]`,
+      'compression.uploads',
+    )
 }
 
 /**
@@ -163,8 +180,12 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
       refuse(spec)
       return tasks.createTask(spec)
     },
-    // A PATCH cannot ask for async rounds: nothing to refuse.
-    patchTask: tasks.patchTask,
+    // A PATCH cannot ask for async rounds, but may ask a secure task for b-bit uploads.
+    async patchTask(id, patch) {
+      const secure = !!core.tasks.get(id)?.record.spec.secureAggregation
+      refuseSecureBits(secure, patch.compression?.uploads)
+      return tasks.patchTask(id, patch)
+    },
     deleteTask: tasks.deleteTask,
     checkin: selection.checkin,
     upload: uploads.upload,

@@ -6,9 +6,14 @@ export function createDownloads(core: Core) {
   const { clock, events } = core
   /**
    * A device downloaded model `hash`: where that is the base of an open round it was given, the
-   * round counts the bytes and the device is now training.
+   * round counts the bytes sent (in `encoding`, not yet stored apart) and the device is now training.
    */
-  return function downloaded(device: DeviceRecord, hash: string, bytes: number): void {
+  return function downloaded(
+    device: DeviceRecord,
+    hash: string,
+    bytes: number,
+    _encoding = 'float32',
+  ): void {
     let counted = false
     for (const live of core.tasks.values()) {
       const round = live.open

@@ -1,6 +1,9 @@
 import { selectedPerRound } from '../../shared/protocol/index.ts'
 import {
   decodeMaskedUpdate,
+  maskedBits,
+  maskedWords,
+  secureBits,
   type KeysMessage,
   type RevealMessage,
   SecAggError,
@@ -27,6 +30,7 @@ export function secureSettings(live: LiveTask, round: LiveRound) {
     // in 500 million entries (clamping it would bend the Gaussian the accountant counts on).
     range: spec.secureAggregation.range ?? (noise ? noise.clipNorm + 6 * noise.noiseStd : 1),
     thresholdShare: spec.secureAggregation.threshold,
+    ...secureBits(spec.compression.uploads),
     minSurvivors: round.settings.minReports,
     deadlineSeconds: round.settings.deadlineSeconds,
   }
@@ -81,8 +85,11 @@ export function createSecureCalls(core: Core, submission: Submission) {
     const refuse = (problem: 'invalid' | 'out-of-stage', field: string, message: string) =>
       submission.rejectRead(live, round, device, { problem, field, message }, bytes.length)
     try {
+      // Before the share stage the shape is unknown; collect refuses the upload then anyway.
+      const config = round.secure!.config
       const { metadata: raw, masked } = decodeMaskedUpdate(bytes, {
-        expectedLength: round.info.trainableParameters,
+        expectedLength: config ? maskedWords(config) : round.info.trainableParameters,
+        expectedBits: config ? maskedBits(config) : 32,
       })
       const checked = checkMetadata(raw, round.record.baseModel, round.claims.get(device.id)!)
       if ('field' in checked) return refuse('invalid', checked.field, checked.message)

@@ -26,6 +26,8 @@ export const SECURE_WINDOWS = {
 export interface SecureRoundOptions {
   length: number
   range: number
+  /** b-bit rounds: bits an entry after the rotation (shared/secagg/ring.ts). */
+  bits?: number
   thresholdShare: number
   /** Fewest masked inputs whose sum may be learnt: the round's minReports (at least 2). */
   minSurvivors: number
@@ -49,6 +51,7 @@ export function createSecureRound(options: SecureRoundOptions) {
     minSurvivors: Math.max(2, options.minSurvivors),
     // Devices ask again this soon: a stage's window is a few of their polls.
     retryAfterSeconds: 1,
+    ...(options.bits !== undefined ? { bits: options.bits } : {}),
   })
   let timer: TimerHandle | undefined
   let revealed: (() => void) | undefined
@@ -85,6 +88,10 @@ export function createSecureRound(options: SecureRoundOptions) {
       return agg.stage === 'advertise'
     },
     stats: () => agg.stats,
+    /** What the participants agreed (null before the share stage): a masked upload's shape. */
+    get config() {
+      return agg.config
+    },
     /** The round's first device was selected: keys must be in within the advertise window. */
     selectionStarted() {
       if (!timer && agg.stage === 'advertise')

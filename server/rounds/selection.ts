@@ -39,7 +39,10 @@ export function assignment(
     }),
     deadline: new Date(deadlineAt).toISOString(),
     uploadUrl: `${rounds}/updates`,
-    compression: { uploads: [...task.spec.compression.uploads] },
+    compression: {
+      uploads: [...task.spec.compression.uploads],
+      downloads: [...task.spec.compression.downloads],
+    },
     ...(task.spec.privacy
       ? { privacy: devicePrivacy(task.spec.privacy, round.settings.minReports) }
       : {}),

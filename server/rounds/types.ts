@@ -119,8 +119,11 @@ export interface Scheduler {
   listTasks(): TaskView[]
   checkin(device: DeviceRecord, request: CheckinRequest): Promise<CheckinAnswer>
   upload(input: UploadInput): Promise<UploadResult>
-  /** A device downloaded model `hash` (counted where it is the base of its open round). */
-  downloaded(device: DeviceRecord, hash: string, bytes: number): void
+  /**
+   * A device downloaded model `hash` (counted where it is the base of its open round): `bytes`
+   * as sent, in `encoding` (float32, float16 or delta; absent: float32).
+   */
+  downloaded(device: DeviceRecord, hash: string, bytes: number, encoding?: string): void
   /** What SecAgg+ asks of this device now in round `n` (GET …/secagg). */
   /** (On replicas, each call reads the round's SecAgg+ log in the database: a promise.) */
   secureView(device: DeviceRecord, taskId: string, n: number): SecAggView | Promise<SecAggView>

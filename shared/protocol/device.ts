@@ -4,6 +4,7 @@ import type { Codec } from '../tensors/container.ts'
 import { SHA256_HEX } from '../tensors/hash.ts'
 import {
   type AsyncSettings,
+  type DownloadEncoding,
   ModelSpecSchema,
   OPTIMIZERS,
   type TaskMode,
@@ -122,10 +123,11 @@ export interface Assignment {
    */
   secureAggregation?: { url: string }
   /**
-   * The tensor container codecs the update may be uploaded in, any other refused. Always sent;
-   * optional because an assignment a phone stored before it existed has none (float32 only).
+   * The tensor container codecs the update may be uploaded in, any other refused, and the
+   * encodings the model may be downloaded in (float32 among them). Always sent; optional because
+   * an assignment a phone stored before it existed has none (float32 only), as `downloads` may be.
    */
-  compression?: { uploads: Codec[] }
+  compression?: { uploads: Codec[]; downloads?: DownloadEncoding[] }
 }
 
 export interface RetryLater {

@@ -31,14 +31,25 @@ describe('mergeTaskPatch', () => {
     expect(mergeTaskPatch(spec, { status: 'paused' })).toEqual({ ok: true, spec })
   })
 
-  it('changes the codecs uploads may use, and refuses compressed uploads for a private task', () => {
+  it('changes the codecs uploads may use, and refuses b-bit uploads for a secure private task', () => {
     const spec = task()
     expect(mergeTaskPatch(spec, { compression: { uploads: ['int8', 'float32'] } })).toEqual({
       ok: true,
-      spec: { ...spec, compression: { uploads: ['int8', 'float32'] } },
+      spec: { ...spec, compression: { uploads: ['int8', 'float32'], downloads: ['float32'] } },
+    })
+    // Downloads apart from uploads: each keeps what the patch does not name.
+    const downloads = ['float32', 'delta'] as const
+    expect(mergeTaskPatch(spec, { compression: { downloads: [...downloads] } })).toEqual({
+      ok: true,
+      spec: { ...spec, compression: { uploads: ['float32'], downloads } },
     })
     const privacy = { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10 }
-    const refused = mergeTaskPatch(task({ privacy }), { compression: { uploads: ['bbit1'] } })
+    const secure = task({
+      privacy,
+      secureAggregation: true,
+      rounds: { clientsPerRound: 5, minReports: 3 },
+    })
+    const refused = mergeTaskPatch(secure, { compression: { uploads: ['bbit1'] } })
     expect(refused).toMatchObject({ ok: false, issues: [{ field: 'compression.uploads' }] })
   })
 

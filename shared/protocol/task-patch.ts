@@ -22,7 +22,10 @@ export function mergeTaskPatch<S extends TaskSpec>(spec: S, patch: TaskPatch): P
     ...spec,
     rounds: { ...spec.rounds, ...patch.rounds },
     train: { ...spec.train, ...patch.train },
-    compression: { uploads: patch.compression?.uploads ?? spec.compression.uploads },
+    compression: {
+      uploads: patch.compression?.uploads ?? spec.compression.uploads,
+      downloads: patch.compression?.downloads ?? spec.compression.downloads,
+    },
   }
   const issues = [
     ...roundSettingsIssues(merged.rounds).map((i) => ({ ...i, path: ['rounds', ...i.path] })),

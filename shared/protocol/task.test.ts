@@ -103,10 +103,13 @@ describe('a task’s compression', () => {
   }
 
   it('accepts float32 uploads alone by default, or the codecs it lists', () => {
-    expect(parse({}).data?.compression).toEqual({ uploads: ['float32'] })
+    expect(parse({}).data?.compression).toEqual({ uploads: ['float32'], downloads: ['float32'] })
     expect(parse({ compression: { uploads: ['int8', 'bbit1'] } }).data?.compression).toEqual({
       uploads: ['int8', 'bbit1'],
+      downloads: ['float32'],
     })
+    const downloads = ['float32', 'float16', 'delta']
+    expect(parse({ compression: { downloads } }).data?.compression.downloads).toEqual(downloads)
   })
 
   it('refuses an unknown codec, none, one twice or an unknown field, naming the field', () => {
@@ -116,20 +119,49 @@ describe('a task’s compression', () => {
       [{ uploads: ['int8', 'int8'] }, 'compression.uploads'],
       [{ uploads: ['int8'], downloads: ['float16'] }, 'compression.downloads'],
       [{ uploads: 'int8' }, 'compression.uploads'],
+      [{ downloads: ['float16'] }, 'compression.downloads'],
+      [{ downloads: ['float32', 'int8'] }, 'compression.downloads.1'],
+      [{ downloads: ['float32', 'delta', 'delta'] }, 'compression.downloads'],
+      [{ downloads: [] }, 'compression.downloads'],
+      [{ downloads: 'delta' }, 'compression.downloads'],
+      [{ downloads: Array(4).fill('float32') }, 'compression.downloads'],
     ] as const)
-      expect(fields({ compression })).toEqual([field])
+      expect([...new Set(fields({ compression }))]).toEqual([field])
   })
 
-  it('keeps a private or secure task to float32 uploads, naming compression.uploads', () => {
+  it('lets a central-DP task take any codec (the server clips what it decodes)', () => {
     const privacy = { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10 }
+    for (const uploads of [['float32', 'int8'], ['float16'], ['bbit1', 'topk']])
+      expect(fields({ privacy, compression: { uploads } })).toEqual([])
+  })
+
+  it('keeps a secure task to one codec, float32 or one bbitB, naming compression.uploads', () => {
     const rounds = { clientsPerRound: 5, minReports: 3 }
-    const compression = { uploads: ['float32', 'int8'] }
-    expect(fields({ privacy, compression })).toEqual(['compression.uploads'])
-    expect(fields({ secureAggregation: true, rounds, compression })).toEqual([
-      'compression.uploads',
+    const secure = (uploads: string[], more = {}) =>
+      fields({ secureAggregation: true, rounds, compression: { uploads }, ...more })
+    expect(secure(['float32'])).toEqual([])
+    for (const b of [1, 2, 3, 4]) expect(secure([`bbit${b}`])).toEqual([])
+    for (const uploads of [
+      ['float32', 'int8'],
+      ['int8'],
+      ['float16'],
+      ['topk'],
+      ['bbit1', 'bbit2'],
+      ['float32', 'bbit2'],
     ])
-    expect(
-      fields({ secureAggregation: true, rounds, compression: { uploads: ['float32'] } }),
-    ).toEqual([])
+      expect(secure(uploads)).toEqual(['compression.uploads'])
+  })
+
+  it('refuses b-bit secure aggregation with privacy, whose sensitivity clipNorm no longer bounds', () => {
+    const rounds = { clientsPerRound: 5, minReports: 3 }
+    for (const mode of ['central', 'distributed'])
+      expect(
+        fields({
+          secureAggregation: true,
+          rounds,
+          privacy: { clipNorm: 1, noiseMultiplier: 1, epsilonBudget: 10, mode },
+          compression: { uploads: ['bbit2'] },
+        }),
+      ).toEqual(['compression.uploads'])
   })
 })

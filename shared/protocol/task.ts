@@ -192,7 +192,8 @@ export type PrivacySettings = z.infer<typeof PrivacySettingsSchema>
  * Secure aggregation (SecAgg+, Bell et al. 2020): the server learns only the sum of the updates.
  * `true` takes the defaults; `threshold` is the share of each device's neighbours needed to
  * unmask (more than half), `range` bounds each entry of an update before it is quantized (default:
- * `privacy.clipNorm` plus six standard deviations of a device's noise, else 1).
+ * `privacy.clipNorm` plus six standard deviations of a device's noise, else 1). With a `bbitB`
+ * upload codec, `range` bounds the update's L2 norm instead (devices clip to it before rotating).
  */
 export const SecureAggregationSettingsSchema = z.strictObject({
   threshold: z.number().finite().gt(0.5).max(1).default(0.6),
@@ -209,8 +210,22 @@ const uploadCodecs = z
   .min(1)
   .max(CODECS.length)
   .refine((codecs) => new Set(codecs).size === codecs.length, 'names a codec twice')
+/**
+ * How the coordinator may serve a task's model (docs/PROTOCOL.md, "Download the model"): `float32`
+ * the model's own bytes, always served (every phone's fallback); `float16` the whole model in
+ * halves; `delta` the model as an int8-coded difference from a model the phone holds whole.
+ */
+export const DOWNLOAD_ENCODINGS = ['float32', 'float16', 'delta'] as const
+export type DownloadEncoding = (typeof DOWNLOAD_ENCODINGS)[number]
+const downloadEncodings = z
+  .array(z.enum(DOWNLOAD_ENCODINGS))
+  .min(1)
+  .max(DOWNLOAD_ENCODINGS.length)
+  .refine((list) => new Set(list).size === list.length, 'names an encoding twice')
+  .refine((list) => list.includes('float32'), 'must include float32, every phone’s fallback')
 export const CompressionSettingsSchema = z.strictObject({
   uploads: uploadCodecs.default(['float32']),
+  downloads: downloadEncodings.default(['float32']),
 })
 export type CompressionSettings = z.infer<typeof CompressionSettingsSchema>
 
@@ -313,6 +328,39 @@ function robustRuleIssues(spec: z.output<typeof TaskSpecFields>): RuleIssue[] {
 }
 
 /**
+ * Compression with secure aggregation (PROTOCOL.md has the table): the masked sum mixes every
+ * device's words, so a round masks one way, float32's fixed point or one bbitB quantized before
+ * masking; float16, int8 and topk cannot be summed under masks. A b-bit round's quantized vector
+ * can be far from the clipped one (a shared grid, not a per-device scale), so one device's
+ * influence on the sum is no longer bounded by clipNorm and the accountant would not hold: b-bit
+ * with privacy is refused. Privacy without secure aggregation takes any codec (the server clips
+ * what it decodes).
+ */
+function secureCompressionIssues(spec: z.output<typeof TaskSpecFields>): RuleIssue[] {
+  if (!spec.secureAggregation) return []
+  const { uploads } = spec.compression
+  const path = ['compression', 'uploads']
+  const bbit = uploads.length === 1 && /^bbit[1-4]$/.test(uploads[0]!)
+  if (uploads.length !== 1 || (uploads[0] !== 'float32' && !bbit))
+    return [
+      {
+        path,
+        message:
+          'with secureAggregation, name one codec: "float32", or one of "bbit1".."bbit4" (quantized before masking); float16, int8 and topk cannot be summed under masks',
+      },
+    ]
+  if (bbit && spec.privacy)
+    return [
+      {
+        path,
+        message:
+          'b-bit secure aggregation with privacy is not supported: a device’s quantized update is not bounded by clipNorm, so the accountant’s ε would not hold; use ["float32"]',
+      },
+    ]
+  return []
+}
+
+/**
  * What a private task (privacy or secure aggregation) cannot have: bounds its own clipping makes
  * pointless, a weighting by examples, async mode, distributed noise without a secure sum, or too
  * few devices a round for a sum to hide one.
@@ -346,13 +394,7 @@ function privateTaskIssues(spec: z.output<typeof TaskSpecFields>): RuleIssue[] {
       message:
         '"distributed" needs secureAggregation: without it the coordinator sees each update with only its own share of the noise',
     })
-  // Not yet: quantizing before masking, and compressing after the noise, are issue 18's next steps.
-  if (spec.compression.uploads.some((codec) => codec !== 'float32'))
-    issues.push({
-      path: ['compression', 'uploads'],
-      message:
-        'must be ["float32"] with privacy or secure aggregation: compressed uploads are not yet combined with clipping, noise or masking',
-    })
+  issues.push(...secureCompressionIssues(spec))
   if (spec.secureAggregation && selectedPerRound(spec.rounds) < SECURE_MIN_PARTICIPANTS)
     issues.push({
       path: ['rounds', 'clientsPerRound'],
@@ -418,7 +460,9 @@ export const TaskPatchSchema = z
       })
       .optional(),
     train: TrainSettingsSchema.partial().optional(),
-    compression: z.strictObject({ uploads: uploadCodecs.optional() }).optional(),
+    compression: z
+      .strictObject({ uploads: uploadCodecs.optional(), downloads: downloadEncodings.optional() })
+      .optional(),
   })
   .refine((p) => Object.keys(p).length > 0, { message: 'nothing to change' })
 export type TaskPatch = z.infer<typeof TaskPatchSchema>

@@ -52,7 +52,7 @@ export interface TaskView {
   async: AsyncSettings
   privacy: PrivacySettings | null
   secureAggregation: SecureAggregationSettings | null
-  /** The codecs a device may upload its update in. */
+  /** The codecs a device may upload its update in, and the encodings its model is served in. */
   compression: CompressionSettings
   /** A task with differential privacy: ε spent over its committed rounds, at `privacy.delta`. */
   epsilonSpent: number | null

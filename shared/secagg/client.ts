@@ -17,6 +17,7 @@ import type {
 import { EXPANSIONS_IN_FLIGHT, forEachLimit } from './pool.ts'
 import { applyMask, expandMask, pairSign } from './prg.ts'
 import { quantize } from './quantize.ts'
+import { maskedBits, maskedWords, quantizeRing, type RingInput } from './ring.ts'
 import { open, seal, sealKey } from './seal.ts'
 import { split } from './shamir.ts'
 import { fromBase64url, toBase64url } from './wire.ts'
@@ -52,6 +53,8 @@ export interface SecAggClient {
   mask(view: CollectView, values: ArrayLike<number>): Promise<Uint32Array>
   /** unmask: self-mask shares of surviving neighbours, mask-key shares of dropped ones. */
   reveal(view: UnmaskView): RevealMessage
+  /** b-bit rounds: the level indices mask quantized (before masking), and the entries clamped. */
+  readonly input: RingInput | null
 }
 
 /** Everything one participant knows of its round: the state each step reads and moves on. */
@@ -71,9 +74,15 @@ interface ClientState {
   neighbours: Map<string, { sealKey: CryptoKey; maskKey: CryptoKey }>
   /** The shares neighbours in U2 gave this participant. */
   held: Map<string, { selfMaskShare: Uint8Array; keyShare: Uint8Array }>
+  input: RingInput | null
+  /** Stochastic rounding's coin (b-bit rounds). */
+  readonly random: () => number
 }
 
-export async function createSecAggClient(id: string): Promise<SecAggClient> {
+export async function createSecAggClient(
+  id: string,
+  { random = Math.random }: { random?: () => number } = {},
+): Promise<SecAggClient> {
   const [encryption, masking] = await Promise.all([generateKeyPair(), generateKeyPair()])
   const [encryptionRaw, maskRaw] = await Promise.all([
     exportPublicRaw(encryption.publicKey),
@@ -90,11 +99,16 @@ export async function createSecAggClient(id: string): Promise<SecAggClient> {
     config: null,
     neighbours: new Map(),
     held: new Map(),
+    input: null,
+    random,
   }
   return {
     id,
     get stage() {
       return s.stage
+    },
+    get input() {
+      return s.input
     },
     keys() {
       if (s.busy || (s.stage !== 'created' && s.stage !== 'advertised'))
@@ -196,7 +210,8 @@ async function maskInput(
 ): Promise<Uint32Array> {
   checkView(view, 'collect', 'mask')
   const agreed = s.config!
-  for (const field of Object.keys(agreed) as (keyof SecAggConfig)[])
+  const fields = new Set([...Object.keys(agreed), ...Object.keys(view.config)])
+  for (const field of fields as Set<keyof SecAggConfig>)
     if (view.config[field] !== agreed[field])
       throw invalid(`config.${field}`, 'changed since the share stage')
   if (values.length !== agreed.length)
@@ -232,14 +247,24 @@ async function maskInput(
       `${received.size} neighbours shared, ${agreed.threshold} needed`,
     )
 
-  const masked = quantize(values, agreed.range, agreed.scale)
-  applyMask(masked, await expandMask(s.seed, agreed.length), 1)
+  // b-bit rounds mask small level indices; the masks are taken modulo 2^32 and the words cut
+  // to their low bits on the wire, which is the same sum in the smaller ring.
+  const { bits, seed } = agreed
+  const input =
+    bits !== undefined && seed !== undefined
+      ? quantizeRing(values, { bits, seed, range: agreed.range }, s.random)
+      : null
+  const masked = input ? input.indices.slice() : quantize(values, agreed.range, agreed.scale)
+  const words = maskedWords(agreed)
+  applyMask(masked, await expandMask(s.seed, words), 1)
   await forEachLimit([...received.keys()], EXPANSIONS_IN_FLIGHT, async (other) => {
     const secret = await agree(s.masking.privateKey, s.neighbours.get(other)!.maskKey)
-    applyMask(masked, await expandMask(secret, agreed.length), pairSign(s.id, other))
+    applyMask(masked, await expandMask(secret, words), pairSign(s.id, other))
   })
   s.held = received
-  return masked
+  s.input = input
+  const m = maskedBits(agreed)
+  return m < 32 ? masked.map((w) => w & (2 ** m - 1)) : masked
 }
 
 /** unmask: self-mask shares of surviving neighbours, mask-key shares of dropped ones. */
@@ -291,6 +316,13 @@ function checkConfig(config: SecAggConfig, neighbourCount: number): void {
   if (!Number.isInteger(length) || length < 1) throw invalid('config.length', 'not a whole number')
   if (!(range > 0) || !Number.isFinite(range)) throw invalid('config.range', 'not positive')
   if (!Number.isInteger(scale) || scale < 1) throw invalid('config.scale', 'not a whole number')
+  if (config.bits !== undefined || config.seed !== undefined) {
+    if (!Number.isInteger(config.bits) || config.bits! < 1 || config.bits! > 4)
+      throw invalid('config.bits', 'must be a whole number from 1 to 4')
+    if (!Number.isInteger(config.seed) || config.seed! < 0 || config.seed! > 2 ** 32 - 1)
+      throw invalid('config.seed', 'must be a uint32')
+    return
+  }
   // Otherwise the sum could wrap modulo 2^32 and come back wrong.
   if (participants * 2 * range * scale > 2 ** 32 - 1 && scale > 1)
     throw invalid('config.scale', 'too large: the sum could wrap')

@@ -22,6 +22,20 @@ export {
 export { degreeFor, thresholdFor } from './graph.ts'
 export { dequantizeSum, quantizationError, quantize, scaleFor } from './quantize.ts'
 export {
+  dequantizeRing,
+  dequantizeRingSum,
+  maskedBits,
+  maskedWords,
+  quantizeRing,
+  ringBits,
+  ringErrorBound,
+  ringLength,
+  ringMeanSquareBound,
+  secureBits,
+  type RingInput,
+  type RingSettings,
+} from './ring.ts'
+export {
   decodeMaskedUpdate,
   encodeMaskedUpdate,
   fromBase64url,

@@ -37,6 +37,13 @@ export interface SecAggConfig {
   range: number
   /** Quantization levels per unit: participants × 2·range × scale < 2^32, so the sum never wraps. */
   scale: number
+  /**
+   * b-bit rounds (ring.ts): bits an entry (1..4) after the rotation; the masked words then carry
+   * bits + ⌈log₂ participants⌉ bits, `range` bounds each vector's L2 norm, and `scale` is unused.
+   */
+  bits?: number
+  /** b-bit rounds: the rotation's seed (uint32), the same for every participant. */
+  seed?: number
 }
 
 /** advertise: the participant's two P-256 ECDH public keys, raw uncompressed (65 bytes). */

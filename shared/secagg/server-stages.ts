@@ -13,6 +13,7 @@ import {
 } from './messages.ts'
 import { applyMask } from './prg.ts'
 import { scaleFor } from './quantize.ts'
+import { maskedBits, maskedWords } from './ring.ts'
 import {
   abandon,
   expectStage,
@@ -59,7 +60,7 @@ export function advertise(s: RoundState, id: string, keys: KeysMessage): void {
 /** advertise → share: fixes U1, the graph and the config (or abandons, too few advertised). */
 export function closeAdvertise(s: RoundState): SecAggStage {
   expectStage(s, 'advertise', 'closeAdvertise')
-  const { length, range, minSurvivors, thresholdShare, dropoutRate, random } = s.settings
+  const { length, range, minSurvivors, thresholdShare, dropoutRate, random, bits } = s.settings
   const ids = [...s.participants.keys()].sort()
   const n = ids.length
   const atLeast = Math.max(3, minSurvivors)
@@ -72,6 +73,9 @@ export function closeAdvertise(s: RoundState): SecAggStage {
   const graph = buildGraph(ids, degree, random)
   for (const [id, neighbours] of graph) s.participants.get(id)!.neighbours = neighbours
   s.config = { participants: n, threshold, degree, length, range, scale: scaleFor(n, range) }
+  // A b-bit round's rotation: one seed, fixed with the rest, so every participant rotates alike.
+  if (bits !== undefined)
+    Object.assign(s.config, { bits, seed: Math.floor(random() * 2 ** 32) >>> 0 })
   s.stage = 'share'
   return s.stage
 }
@@ -116,14 +120,14 @@ export function share(s: RoundState, id: string, message: SharesMessage): void {
 /** share → collect: fixes U2 (or abandons: too few shared, or one short of holders). */
 export function closeShare(s: RoundState): SecAggStage {
   expectStage(s, 'share', 'closeShare')
-  const { minSurvivors, length } = s.settings
+  const { minSurvivors } = s.settings
   for (const [id, p] of s.participants) if (p.shared) s.u2.add(id)
   const short = shortOfHolders(s, s.u2, s.u2)
   if (s.u2.size < minSurvivors) abandon(s, `${s.u2.size} shared, at least ${minSurvivors} needed`)
   else if (short) abandon(s, `after sharing, ${short}`)
   else {
     s.stage = 'collect'
-    s.sum = new Uint32Array(length)
+    s.sum = new Uint32Array(maskedWords(s.config!))
   }
   return s.stage
 }
@@ -134,7 +138,7 @@ export function collect(s: RoundState, id: string, masked: Uint32Array): void {
   if (!(masked instanceof Uint32Array)) throw invalid('masked', 'not a Uint32Array')
   checkWords(s, masked.length)
   applyMask(s.sum!, masked, 1)
-  countMasked(s, p, masked.byteLength)
+  countMasked(s, p, wireBytes(s, masked.length))
 }
 
 /**
@@ -145,7 +149,7 @@ export function collect(s: RoundState, id: string, masked: Uint32Array): void {
 export function collected(s: RoundState, id: string, words: number): void {
   const p = admitMasked(s, id)
   checkWords(s, words)
-  countMasked(s, p, words * 4)
+  countMasked(s, p, wireBytes(s, words))
 }
 
 function admitMasked(s: RoundState, id: string): Participant {
@@ -156,9 +160,12 @@ function admitMasked(s: RoundState, id: string): Participant {
 }
 
 function checkWords(s: RoundState, words: number) {
-  const { length } = s.settings
+  const length = maskedWords(s.config!)
   if (words !== length) throw invalid('masked', `${words} words, the round sums ${length}`)
 }
+
+/** What `words` masked words take on the wire: 4 bytes each, or m bits in a b-bit round. */
+const wireBytes = (s: RoundState, words: number) => Math.ceil((words * maskedBits(s.config!)) / 8)
 
 function countMasked(s: RoundState, p: Participant, bytes: number) {
   p.collected = true

@@ -12,6 +12,8 @@ export interface RoundSettings {
   retryAfterSeconds: number
   degree: number | undefined
   random: Random
+  /** b-bit rounds (ring.ts): bits an entry after the rotation; undefined for fixed point. */
+  bits?: number | undefined
 }
 
 export interface Participant {

@@ -3,6 +3,7 @@ import { agree, importPrivateScalar, importPublicRaw } from './keys.ts'
 import { EXPANSIONS_IN_FLIGHT, forEachLimit } from './pool.ts'
 import { applyMask, expandMask, pairSign } from './prg.ts'
 import { dequantizeSum } from './quantize.ts'
+import { dequantizeRingSum, maskedBits, maskedWords, reduceRing } from './ring.ts'
 import {
   abandon,
   dropped,
@@ -15,7 +16,10 @@ import {
 import { combine } from './shamir.ts'
 
 export interface SecAggResult {
-  /** The sum of the survivors' clamped vectors, within quantizationError(count, scale). */
+  /**
+   * The sum of the survivors' clamped vectors, within quantizationError(count, scale); in a
+   * b-bit round, exactly the sum of their quantized vectors (ring.ts's bounds).
+   */
   sum: Float64Array
   /** Survivors: participants whose masked input is in the sum. */
   count: number
@@ -62,7 +66,8 @@ export function finished(s: RoundState): void {
 }
 
 async function unmask(s: RoundState): Promise<SecAggResult> {
-  const { threshold, length: words, scale } = s.config!
+  const { threshold } = s.config!
+  const words = maskedWords(s.config!)
   const total = s.sum!
   const publicKeys = new Map<string, CryptoKey>()
   const publicKey = async (id: string) => {
@@ -89,8 +94,21 @@ async function unmask(s: RoundState): Promise<SecAggResult> {
   })
   const survivors = [...s.u3].sort()
   return {
-    sum: dequantizeSum(total, survivors.length, s.settings.range, scale),
+    sum: sumOf(s, total, survivors.length),
     count: survivors.length,
     survivors,
   }
+}
+
+/** The real sum from the unmasked words: fixed point, or the ring's indices (cut to m bits). */
+export function sumOf(s: RoundState, total: Uint32Array, count: number): Float64Array {
+  const config = s.config!
+  const { bits, seed, range, length, scale } = config
+  if (bits === undefined || seed === undefined)
+    return dequantizeSum(total, count, s.settings.range, scale)
+  return dequantizeRingSum(reduceRing(total, maskedBits(config)), count, length, {
+    bits,
+    seed,
+    range,
+  })
 }

@@ -66,6 +66,11 @@ export interface SecAggRoundOptions {
   random?: Random
   /** What a waiting participant is told (default 2 s). */
   retryAfterSeconds?: number
+  /**
+   * b-bit rounds (ring.ts): each vector clipped to L2 norm `range`, rotated with a seed fixed at
+   * closeAdvertise, rounded to `bits` bits (1..4) an entry; absent, fixed point modulo 2^32.
+   */
+  bits?: number
 }
 
 export interface SecAggStats {
@@ -119,6 +124,7 @@ export function roundSettings(options: SecAggRoundOptions): RoundSettings {
     retryAfterSeconds: options.retryAfterSeconds ?? SECAGG_DEFAULTS.retryAfterSeconds,
     degree: options.degree,
     random: options.random ?? cryptoRandom,
+    bits: options.bits,
   }
   checkOptions(settings)
   return settings
@@ -188,4 +194,6 @@ function checkOptions(o: RoundSettings) {
   )
     throw invalid('degree', `must be a whole number from 2 to ${MAX_HOLDERS}`)
   if (!(o.retryAfterSeconds > 0)) throw invalid('retryAfterSeconds', 'must be positive')
+  if (o.bits !== undefined && !(Number.isInteger(o.bits) && o.bits >= 1 && o.bits <= 4))
+    throw invalid('bits', 'must be a whole number from 1 to 4')
 }

@@ -1,4 +1,5 @@
 import { invalid } from './errors.ts'
+import { packWords, unpackWords } from './ring.ts'
 
 /**
  * How SecAgg+ bytes travel: base64url strings inside the JSON messages, and one binary frame for
@@ -84,6 +85,8 @@ function writeWords(words: Uint32Array, out: Uint8Array, offset: number): void {
 export interface MaskedUpdate {
   metadata: Record<string, unknown>
   masked: Uint32Array
+  /** Bits a word carries on the wire: 32 (the default) or a b-bit round's ring (ring.ts). */
+  bits?: number
 }
 
 const MAGIC = [0x50, 0x53, 0x41, 0x31] // 'PSA1'
@@ -95,27 +98,34 @@ const FRAME = 'masked update'
 /**
  * 'PSA1', the header's byte length (u32 LE), the UTF-8 JSON header `{ metadata, length }`, zero
  * padding to a multiple of 4, then `length` little-endian u32 words. The words are aligned so a
- * reader may view them in place.
+ * reader may view them in place. A b-bit round's header adds `bits` (m < 32), and the words are
+ * packed m bits each, LSB-first, in ⌈length·m/8⌉ bytes.
  */
-export function encodeMaskedUpdate({ metadata, masked }: MaskedUpdate): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify({ metadata, length: masked.length }))
+export function encodeMaskedUpdate({ metadata, masked, bits = 32 }: MaskedUpdate): Uint8Array {
+  if (!Number.isInteger(bits) || bits < 2 || bits > 32) throw invalid('bits', 'not 2..32')
+  const packed = bits < 32
+  const header = new TextEncoder().encode(
+    JSON.stringify({ metadata, length: masked.length, ...(packed ? { bits } : {}) }),
+  )
   const start = align4(8 + header.length)
-  const out = new Uint8Array(start + masked.byteLength)
+  const payload = packed ? packWords(masked, bits) : null
+  const out = new Uint8Array(start + (payload ? payload.length : masked.byteLength))
   out.set(MAGIC, 0)
   new DataView(out.buffer).setUint32(4, header.length, true)
   out.set(header, 8)
-  writeWords(masked, out, start)
+  if (payload) out.set(payload, start)
+  else writeWords(masked, out, start)
   return out
 }
 
 /**
  * Reads a frame written by encodeMaskedUpdate. Anything else (wrong magic, a header that is not
- * the JSON promised, truncation, trailing bytes, a length other than `expectedLength`) is a 422
- * naming the part at fault.
+ * the JSON promised, truncation, trailing bytes, a length other than `expectedLength`, words of
+ * other than `expectedBits`, 32 unless given) is a 422 naming the part at fault.
  */
 export function decodeMaskedUpdate(
   bytes: Uint8Array,
-  { expectedLength }: { expectedLength?: number } = {},
+  { expectedLength, expectedBits = 32 }: { expectedLength?: number; expectedBits?: number } = {},
 ): MaskedUpdate {
   if (bytes.length < 8) throw invalid('magic', `${FRAME}: ${bytes.length} bytes, too short`)
   if (MAGIC.some((b, i) => bytes[i] !== b))
@@ -138,20 +148,26 @@ export function decodeMaskedUpdate(
     throw invalid('header', `${FRAME}: header is not UTF-8 JSON`)
   }
   if (!isRecord(header)) throw invalid('header', `${FRAME}: header is not an object`)
-  const { metadata, length } = header
+  const { metadata, length, bits = 32 } = header
   if (!isRecord(metadata)) throw invalid('metadata', `${FRAME}: metadata is not an object`)
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > MAX_WORDS)
     throw invalid('length', `${FRAME}: length must be a whole number of words up to ${MAX_WORDS}`)
   if (expectedLength !== undefined && length !== expectedLength)
     throw invalid('length', `${FRAME}: ${length} words, expected ${expectedLength}`)
+  if (bits !== expectedBits || (bits === 32 && 'bits' in header))
+    throw invalid(
+      'bits',
+      `${FRAME}: words of ${String(bits)} bits, the round masks ${expectedBits}`,
+    )
   const start = align4(8 + headerLength)
   for (let i = 8 + headerLength; i < Math.min(start, bytes.length); i++)
     if (bytes[i] !== 0) throw invalid('padding', `${FRAME}: padding must be zero`)
-  const expected = start + 4 * length
+  const expected = start + (bits < 32 ? Math.ceil((length * bits) / 8) : 4 * length)
   if (bytes.length < expected)
     throw invalid('masked', `${FRAME}: truncated, ${bytes.length} of ${expected} bytes`)
   if (bytes.length > expected)
     throw invalid('masked', `${FRAME}: ${bytes.length - expected} bytes past the ${length} words`)
+  if (bits < 32) return { metadata, masked: unpackWords(bytes.subarray(start), length, bits), bits }
   return { metadata, masked: wordsFromBytes(bytes.subarray(start)) }
 }
 

@@ -1,3 +1,4 @@
 export * from './named-tensor.ts'
 export * from './container.ts'
 export { SHA256_HEX, sha256Hex } from './hash.ts'
+export * from './model-encodings.ts'

@@ -3,6 +3,7 @@ import type { Assignment } from '../../../shared/protocol/index.ts'
 import { STORES, type ModelRecord } from './index.ts'
 import { indexedDbModels, MODELS_KEPT, modelsToDrop, storeModel } from './models.ts'
 import { testDatabases } from './testing.ts'
+import { baseKey } from '../../device/models.ts'
 
 const { open: fresh } = testDatabases('pollen-models-test')
 
@@ -20,6 +21,14 @@ describe('the retention policy of the models store', () => {
   it(`keeps the ${MODELS_KEPT} newest`, () => {
     const models = [1, 2, 3, 4, 5].map((n) => model(`m${n}`, n))
     expect(modelsToDrop(models, { needed: new Set(), latest: 'm5' }).sort()).toEqual(['m1', 'm2'])
+  })
+
+  it(`keeps the ${MODELS_KEPT} newest bases apart from the models`, () => {
+    const bases = [1, 2, 3, 4].map((i) => model(baseKey(`t${i}`), 10 + i))
+    const models = [1, 2, 3].map((i) => model(`m${i}`, i))
+    expect(modelsToDrop([...bases, ...models], { needed: new Set(), latest: 'm3' })).toEqual([
+      baseKey('t1'),
+    ])
   })
 
   it('keeps a model a checkpoint resumes from, however old', () => {

@@ -1,7 +1,7 @@
 // The phone's models store: the models training downloads (so a reload does not download them
 // again) and those "try the model" keeps (so trying works offline). Both write through
 // `storeModel`, so one retention policy decides what stays.
-import type { ModelStore } from '../../device/models.ts'
+import { BASE_PREFIX, type ModelStore } from '../../device/models.ts'
 import { type ModelRecord, type PollenDatabase, STORES } from './schema.ts'
 
 /** Models kept beyond the ones a checkpoint needs; the older are deleted. */
@@ -13,6 +13,8 @@ export const MODELS_KEPT = 3
  * - A model a checkpoint resumes from is kept (and counts among the newest).
  * - A task keeps one model for trying (one with a spec): its newest; the older are superseded.
  * - Of the rest, those among the `kept` newest stay.
+ * - A task's base (keyed `baseKey(taskId)`, what model deltas are asked from) is counted apart: the
+ *   `kept` newest bases stay, so a delta's base is not pushed out by the models it rebuilt.
  */
 export function modelsToDrop(
   models: readonly ModelRecord[],
@@ -28,7 +30,12 @@ export function modelsToDrop(
   const tried = new Set<string>()
   const drop: string[] = []
   let staying = 0
+  let bases = 0
   for (const model of newestFirst) {
+    if (model.hash.startsWith(BASE_PREFIX)) {
+      if (++bases > kept) drop.push(model.hash)
+      continue
+    }
     const superseded = model.spec !== undefined && tried.has(model.taskId)
     if (model.spec !== undefined) tried.add(model.taskId)
     // A needed model stays, and takes its place among the newest.
