@@ -8,6 +8,7 @@ describe('bench:compression options', () => {
       models: ['mnist-2nn', 'mnist-cnn'],
       datasets: ['mnist', 'fashion-mnist'],
       codecs: ['float32', 'float16', 'int8', 'bbit1', 'bbit2', 'topk'],
+      downloads: ['float32', 'float16', 'delta'],
       parts: ['accuracy', 'node', 'chromium'],
       devices: 10,
       examples: 100,
@@ -41,6 +42,7 @@ describe('bench:compression options', () => {
     for (const [args, flag] of [
       [['--codecs', 'int4'], '--codecs'],
       [['--codecs', 'int8,int8'], '--codecs'],
+      [['--downloads', 'int8'], '--downloads'],
       [['--models', 'resnet'], '--models'],
       [['--datasets', 'cifar'], '--datasets'],
       [['--parts', 'gpu'], '--parts'],

@@ -1,6 +1,7 @@
 // bench:compression's command line: every flag bounded where it is read, each refusal naming it.
 import { parseArgs } from 'node:util'
 import { type Partition, parsePartition, PARTITION_SYNTAX } from '../shared/data/partition.ts'
+import { DOWNLOAD_ENCODINGS, type DownloadEncoding } from '../shared/protocol/index.ts'
 import { CODECS, type Codec } from '../shared/tensors/index.ts'
 import { bounded } from './accuracy-options.ts'
 
@@ -29,6 +30,9 @@ chromium: encode time per update in a Web Worker in Chromium (mnist-2nn- and syn
   --datasets LIST        ${DATASETS.join(', ')} (default both)
   --codecs LIST          ${CODECS.join(', ')} (default ${DEFAULT_CODECS.join(',')});
                          float32, the baseline, is always run first
+  --downloads LIST       ${DOWNLOAD_ENCODINGS.join(', ')} (default all three): each one other than
+                         float32 is one more task: float32 uploads, the model served so
+                         (float16: whole in halves; delta: int8-coded from the model held)
   --parts LIST           ${PARTS.join(', ')} (default all three)
   --devices K            simulated devices, all in every round (default 10; 2..100)
   --examples N           training examples per device (default 100; 10..6000)
@@ -50,6 +54,7 @@ export interface CompressionOptions {
   models: BenchModel[]
   datasets: BenchDataset[]
   codecs: Codec[]
+  downloads: DownloadEncoding[]
   parts: Part[]
   devices: number
   examples: number
@@ -88,6 +93,7 @@ export function parseCompressionOptions(args: readonly string[]): CompressionOpt
       models: { type: 'string' },
       datasets: { type: 'string' },
       codecs: { type: 'string', default: DEFAULT_CODECS.join(',') },
+      downloads: { type: 'string', default: DOWNLOAD_ENCODINGS.join(',') },
       parts: { type: 'string', default: PARTS.join(',') },
       devices: { type: 'string' },
       examples: { type: 'string' },
@@ -116,6 +122,7 @@ export function parseCompressionOptions(args: readonly string[]): CompressionOpt
       DATASETS,
     ),
     codecs: ['float32', ...codecs.filter((c) => c !== 'float32')],
+    downloads: names('downloads', values.downloads, DOWNLOAD_ENCODINGS),
     parts: names('parts', values.parts, PARTS),
     devices: whole('devices', values.devices ?? (quick ? '4' : '10'), 2, 100),
     examples: whole('examples', values.examples ?? '100', 10, 6000),

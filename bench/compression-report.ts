@@ -1,5 +1,6 @@
 // What bench:compression reports: per model, dataset and codec, bytes per round against float32's
 // and the accuracy after the same rounds; and the timings per update.
+import type { DownloadEncoding } from '../shared/protocol/index.ts'
 import type { Codec } from '../shared/tensors/index.ts'
 import type { CodecRun } from './compression-run.ts'
 import type { Timing } from './compression-timing.ts'
@@ -12,11 +13,12 @@ export interface Row {
   model: string
   dataset: string
   codec: Codec
+  download: DownloadEncoding
   rounds: number
   /** Mean bytes per committed round. */
   bytesUp: number
   bytesDown: number
-  /** float32's bytes up per round over this codec's (null: no float32 run to compare). */
+  /** float32's bytes up per round over this run's (null: no float32 run to compare). */
   upRatio: number | null
   downRatio: number | null
   /** Held-out accuracy after the last round. */
@@ -41,7 +43,11 @@ export function summarise(runs: readonly CodecRun[]): Row[] {
   return runs.map((run) => {
     const mine = perRound(run)
     const base = runs.find(
-      (r) => r.model === run.model && r.dataset === run.dataset && r.codec === 'float32',
+      (r) =>
+        r.model === run.model &&
+        r.dataset === run.dataset &&
+        r.codec === 'float32' &&
+        r.download === 'float32',
     )
     const ref = base ? perRound(base) : null
     const upRatio = ref && mine.up > 0 ? ref.up / mine.up : null
@@ -51,6 +57,7 @@ export function summarise(runs: readonly CodecRun[]): Row[] {
       model: run.model,
       dataset: run.dataset,
       codec: run.codec,
+      download: run.download,
       rounds: run.rounds.length,
       bytesUp: mine.up,
       bytesDown: mine.down,
@@ -71,13 +78,14 @@ const kB = (n: number) => (n / 1000).toFixed(1)
 
 export function accuracyTable(rows: readonly Row[]): string {
   const lines = [
-    '| model | dataset | codec | kB up/round | × fewer | kB down/round | accuracy | points lost | goal |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | :---: |',
+    '| model | dataset | upload codec | kB up/round | × fewer | model served | kB down/round | × fewer | accuracy | points lost | goal |',
+    '| --- | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | :---: |',
   ]
   for (const r of rows)
     lines.push(
       `| ${r.model} | ${r.dataset} | ${r.codec} | ${kB(r.bytesUp)} | ${fixed(r.upRatio, 1)} | ` +
-        `${kB(r.bytesDown)} | ${fixed(r.accuracy, 4)} | ${fixed(r.lossPoints, 2)} | ` +
+        `${r.download} | ${kB(r.bytesDown)} | ${fixed(r.downRatio, 1)} | ` +
+        `${fixed(r.accuracy, 4)} | ${fixed(r.lossPoints, 2)} | ` +
         `${r.goal === null ? '–' : r.goal ? 'yes' : 'NO'} |`,
     )
   return lines.join('\n')

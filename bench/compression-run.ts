@@ -4,7 +4,12 @@ import { createDevice } from '../client/device/index.ts'
 import { type Examples, mulberry32, permutation, subset } from '../shared/data/index.ts'
 import { encodeIdx } from '../shared/data/formats/index.ts'
 import { partitionExamples } from '../shared/data/partition.ts'
-import type { DatasetSpec, RoundView, TaskView } from '../shared/protocol/index.ts'
+import type {
+  DatasetSpec,
+  DownloadEncoding,
+  RoundView,
+  TaskView,
+} from '../shared/protocol/index.ts'
 import type { Codec } from '../shared/tensors/index.ts'
 import { readDatasetFiles } from '../data/dataset-files.ts'
 import { FASHION_MNIST, FASHION_MNIST_FILES } from '../data/fashion-mnist.ts'
@@ -33,6 +38,8 @@ export interface CodecRun {
   model: BenchModel
   dataset: BenchDataset
   codec: Codec
+  /** How the task served its model (float32: the model's own bytes). */
+  download: DownloadEncoding
   /** The task's float32 update size (what one float32 upload's payload takes). */
   updateBytes: number
   rounds: RoundFigures[]
@@ -88,17 +95,39 @@ async function declareFashion(running: Running, heldOut: Examples): Promise<void
 
 const PURPOSE = 'Measure what compressed weight updates cost in accuracy and save in bytes.'
 
+/** One task's upload codec and download encoding. */
+export interface Variant {
+  codec: Codec
+  download: DownloadEncoding
+}
+
+/**
+ * The tasks of one model and dataset: each upload codec with float32 downloads, then float32
+ * uploads with each compressed download (float16, delta), so one change is measured at a time.
+ */
+export const variants = (options: Pick<CompressionOptions, 'codecs' | 'downloads'>): Variant[] => [
+  ...options.codecs.map((codec) => ({ codec, download: 'float32' as const })),
+  ...options.downloads
+    .filter((d) => d !== 'float32')
+    .map((download) => ({ codec: 'float32' as const, download })),
+]
+
+const variantName = ({ codec, download }: Variant) =>
+  download === 'float32' ? codec : `${codec}, ${download} downloads`
+
 /** One task in one codec, run to completion by fresh devices holding `shards`. */
 async function runCodec(
   running: Running,
-  { model, dataset, codec }: { model: BenchModel; dataset: BenchDataset; codec: Codec },
+  { model, dataset, variant }: { model: BenchModel; dataset: BenchDataset; variant: Variant },
   shards: Examples[],
   options: CompressionOptions,
   log: (line: string) => void,
 ): Promise<CodecRun> {
   const started = performance.now()
+  const { codec, download } = variant
+  const name = `${model} on ${dataset}, ${variantName(variant)}`
   const task: TaskView = await running.admin.createTask({
-    name: `${model} on ${dataset}, ${codec}`,
+    name,
     purpose: PURPOSE,
     model: { preset: model },
     dataset,
@@ -116,7 +145,10 @@ async function runCodec(
       overSelect: 1,
       deadlineSeconds: 3600,
     },
-    compression: { uploads: [codec] },
+    compression: {
+      uploads: [codec],
+      downloads: download === 'float32' ? ['float32'] : ['float32', download],
+    },
   })
   const trainers = seededTrainers(shards.length)
   let rejected = 0
@@ -131,15 +163,16 @@ async function runCodec(
         backend: 'wasm',
         label: `bench-${i}`,
         codec: () => codec,
+        modelEncoding: () => download,
         onEvent: (event) => {
           if (event.type !== 'uploaded') return
           if (event.answer.type !== 'accepted') rejected++
-          if (i === 0) log(`  ${model} ${dataset} ${codec}: round ${event.round} uploaded`)
+          if (i === 0) log(`  ${name}: round ${event.round} uploaded`)
         },
       }).run(),
     ),
   )
-  if (rejected > 0) throw new Error(`${codec}: ${rejected} uploads were not accepted`)
+  if (rejected > 0) throw new Error(`${name}: ${rejected} uploads were not accepted`)
   const done = await waitFor(
     async () => {
       const t = await running.admin.task(task.id)
@@ -162,6 +195,7 @@ async function runCodec(
     model,
     dataset,
     codec,
+    download,
     updateBytes: task.model.updateBytes,
     rounds,
     seconds: (performance.now() - started) / 1000,
@@ -188,11 +222,11 @@ export async function runAccuracy(
       const { train } = splits.get(dataset)!
       const shards = partitionExamples(train, options.devices, options.shards, options.seed)
       for (const model of options.models)
-        for (const codec of options.codecs) {
-          const run = await runCodec(running, { model, dataset, codec }, shards, options, log)
+        for (const variant of variants(options)) {
+          const run = await runCodec(running, { model, dataset, variant }, shards, options, log)
           const last = run.rounds.at(-1)
           log(
-            `${model} ${dataset} ${codec}: accuracy ${last?.accuracy?.toFixed(4) ?? '–'} after ` +
+            `${model} ${dataset} ${variantName(variant)}: accuracy ${last?.accuracy?.toFixed(4) ?? '–'} after ` +
               `${run.rounds.length} rounds, ${run.seconds.toFixed(0)} s`,
           )
           runs.push(run)

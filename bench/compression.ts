@@ -7,11 +7,12 @@
 // Accuracy and bytes run through a real coordinator (loopback HTTP, PGlite) with simulated devices
 // (client/device's runtime, headless, TF.js wasm, one trainer for all: one job at a time) on
 // non-IID shards (two classes per device), every device in every round, the same task seed,
-// shards and training seeds for every codec. The default, 10 devices × 100 examples, 10 rounds,
-// mnist-2nn and mnist-cnn on MNIST and Fashion-MNIST, six codecs, is sized for about 25 minutes
-// on 2 quiet cores: a mnist-cnn round (1,000 examples trained, 2,000 evaluated) costs about 10 s
-// of CPU and takes most of it, 120 of them; the 120 mnist-2nn rounds about 3 minutes. Downloads are float32 (the
-// coordinator serves no compressed models yet), so bytes down are float32's for every codec.
+// shards and training seeds for every codec; then float32 uploads with the model served as float16
+// and as deltas (`--downloads`). The default, 10 devices × 100 examples, 10 rounds, mnist-2nn and
+// mnist-cnn on MNIST and Fashion-MNIST, six upload codecs and two compressed downloads (16 tasks
+// of 10 rounds), is sized for about 30 minutes on 2 quiet cores: a mnist-cnn round (1,000
+// examples trained, 2,000 evaluated) costs about 10 s of CPU and takes most of it;
+// `--downloads float32` leaves out the download tasks (about 25 minutes).
 // The coordinator's uploads/s with compressed updates: `npm run bench:server -- --codec C`.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
