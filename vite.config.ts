@@ -9,9 +9,10 @@ const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.u
 
 /**
  * The phone app's JavaScript (its entries plus what they import statically) may not exceed this.
- * 52 KiB since issue 16: examples of any shape, checked per dataset as they are stored.
+ * 52 KiB since issue 16: examples of any shape, checked per dataset as they are stored; 53 KiB
+ * since issue 18: the model download picked by the network, and the History's bytes down.
  */
-const PAGE_BUDGET_BYTES = 52 * 1024
+const PAGE_BUDGET_BYTES = 53 * 1024
 /**
  * The dashboard is opened on a laptop over the LAN, not on a metered phone, and carries the
  * charts (uPlot) and the QR code: a budget of its own, apart from the phone's.

@@ -1,7 +1,7 @@
 // Coordinator benchmark: streaming FedAvg of `synet`-sized updates over real loopback HTTP.
 //
 //   npm run bench:server [-- --updates 10,50,200] [-- --rounds 5,3,2] [-- --json FILE]
-//                        [-- --concurrency 4] [-- --cpu-prof DIR]
+//                        [-- --concurrency 4] [-- --cpu-prof DIR] [-- --codec int8]
 //
 // For each number of updates per round N, a fresh coordinator runs in a child process
 // (bench/server-child.ts) so that its memory is measured alone; this process is the load
@@ -15,6 +15,8 @@
 // CPU: the coordinator's and this process's CPU time over each round, per upload, and the
 // coordinator's CPU over the round's wall time (the part of a core it got: the load generator
 // and anything else running share the machine). Uploads go through node:http, 4 at a time.
+// --codec sends every update in that codec (the task accepts it alone; default float32): the
+// coordinator then reads and adds compressed frames block by block (issue 18).
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
@@ -32,7 +34,12 @@ import {
   type TaskView,
   type UploadAnswer,
 } from '../shared/protocol/index.ts'
-import { decodeContainerHeader, encodeContainer } from '../shared/tensors/index.ts'
+import {
+  type Codec,
+  CODECS,
+  decodeContainerHeader,
+  encodeContainer,
+} from '../shared/tensors/index.ts'
 import { randomDeltas } from './deltas.ts'
 
 const SYNET_PARAMETERS = 1_199_882
@@ -46,11 +53,13 @@ interface Options {
   concurrency: number
   json: string | undefined
   cpuProf: string | undefined
+  codec: Codec
 }
 
 export interface Result {
   updates: number
   rounds: number
+  codec: Codec
   uploadsPerSecond: number
   megabytesPerSecond: number
   /** Median wall time of a round, first upload to committed model. */
@@ -97,6 +106,7 @@ function readOptions(): Options {
       concurrency: { type: 'string', default: '4' },
       json: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      codec: { type: 'string', default: 'float32' },
     },
     strict: true,
     allowPositionals: false,
@@ -112,12 +122,15 @@ function readOptions(): Options {
   if (rounds && rounds.length !== 1 && rounds.length !== updates.length)
     throw new Error('--rounds takes one number, or one per --updates entry')
   const [concurrency] = list('concurrency', values.concurrency)
+  const codec = values.codec as Codec
+  if (!CODECS.includes(codec)) throw new Error(`--codec takes one of ${CODECS.join(', ')}`)
   return {
     updates,
     rounds,
     concurrency: concurrency!,
     json: values.json,
     cpuProf: values['cpu-prof'],
+    codec,
   }
 }
 
@@ -294,6 +307,7 @@ async function measure(
       name: `bench: ${updates} synet updates per round`,
       purpose: 'Train a digit reader; only weight updates leave the phone.',
       model: { preset: 'synet' },
+      compression: { uploads: [options.codec] },
       dataset: 'mnist',
       rounds: {
         total: rounds,
@@ -365,6 +379,8 @@ async function measure(
           encodeContainer({
             tensors,
             metadata: { examples: 100 + (k % 20), steps: 4, baseModel },
+            codec: options.codec,
+            seed: k + 1,
           }) as Uint8Array<ArrayBuffer>,
       )
       const before = await memory(base, true)
@@ -423,11 +439,14 @@ async function measure(
     const bodyBytes = encodeContainer({
       tensors: deltas[0]!,
       metadata: { examples: 100, steps: 4, baseModel: task.model.hash },
+      codec: options.codec,
+      seed: 1,
     }).length
     const seconds = median(times)
     return {
       updates,
       rounds,
+      codec: options.codec,
       uploadsPerSecond: round1(updates / seconds),
       megabytesPerSecond: round1((updates * bodyBytes) / MB / seconds),
       roundSeconds: round3(seconds),
@@ -478,7 +497,7 @@ async function main() {
     node: process.version,
   }
   console.log(
-    `Pollen coordinator benchmark: synet updates (${SYNET_PARAMETERS} float32 parameters), ` +
+    `Pollen coordinator benchmark: synet updates (${SYNET_PARAMETERS} parameters, ${options.codec}), ` +
       `upload concurrency ${options.concurrency}, ${machine.cores} cores (${machine.cpu})`,
   )
   const results: Result[] = []
@@ -496,7 +515,11 @@ async function main() {
     const report = {
       results,
       machine,
-      settings: { parameters: SYNET_PARAMETERS, concurrency: options.concurrency },
+      settings: {
+        parameters: SYNET_PARAMETERS,
+        concurrency: options.concurrency,
+        codec: options.codec,
+      },
       date: new Date().toISOString(),
     }
     await writeFile(options.json, JSON.stringify(report, null, 2) + '\n')

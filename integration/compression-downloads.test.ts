@@ -89,6 +89,8 @@ describe('compressed model downloads', () => {
     const round1 = await committed(task.id, 1)
     expect(round1.bytesDown).toBeLessThan(0.51 * float32Bytes)
     expect(round1.bytesDown).toBeGreaterThan(0.49 * float32Bytes)
+    // The round's bytes down by encoding: all of them float16.
+    expect(round1.bytesDownByEncoding).toEqual({ float16: round1.bytesDown })
 
     // Round 2: a delta from the float16 model held.
     const second = (await device.checkin()) as Assignment
@@ -100,6 +102,7 @@ describe('compressed model downloads', () => {
     await device.upload(second, update(weights, 2), examples)
     const round2 = await committed(task.id, 2)
     expect(round2.bytesDown).toBeLessThan(0.27 * float32Bytes)
+    expect(round2.bytesDownByEncoding).toEqual({ delta: round2.bytesDown })
     // Within the stated bound: one int8 step of its block of 256 (the largest change there
     // from the float16 base / 127), plus float32 rounding.
     const truth = await trueModel(second.model.hash)
@@ -117,6 +120,15 @@ describe('compressed model downloads', () => {
     )
     expect(worst).toBeLessThanOrEqual(1)
     expect(worst).toBeGreaterThan(0)
+
+    // Another task's model of the same layout, held by the coordinator, is no base for this
+    // task's model: a delta from it is not computed (float16 instead).
+    const other = await createTask('not its chain', ['float32', 'float16', 'delta'])
+    const stranger = await get(
+      `/api/v1/models/${other.model.hash}?encoding=delta&from=${second.model.hash}`,
+      device.token,
+    )
+    expect(stranger.headers.get('X-Pollen-Encoding')).toBe('float16')
   })
 
   it('keeps the old URL as it was, and falls back to float32 where the task serves nothing else', async () => {

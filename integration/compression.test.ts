@@ -109,6 +109,16 @@ describe('compressed uploads', () => {
         (codecs.includes('float32') ? task.model.updateBytes : 0) +
           0.35 * reported * task.model.updateBytes,
       )
+      // By codec, accepted and refused alike: every codec sent is there, and they add up.
+      const byCodec = round.bytesUpByCodec
+      expect(Object.keys(byCodec).sort()).toEqual([...new Set(codecs)].sort())
+      expect(Object.values(byCodec).reduce((a, b) => a + b, 0)).toBe(round.bytesUp)
+      expect(byCodec.int8!).toBeGreaterThan(
+        byCodec.bbit1! / codecs.filter((c) => c === 'bbit1').length,
+      )
+      // Every device downloaded the float32 model once.
+      expect(round.bytesDownByEncoding).toEqual({ float32: round.bytesDown })
+      expect(round.bytesDown).toBeGreaterThan(0)
     }
     const done = await waitFor(async () => {
       const t = await running.admin.task(task.id)
@@ -155,10 +165,10 @@ describe('compressed uploads', () => {
     })
     clock.advance(60_000)
     // Nothing aggregated: every upload counted as rejected, the round without a model.
-    expect(await settled(task.id, 1)).toMatchObject({
-      status: 'abandoned',
-      reported: 0,
-      rejected: 4,
-    })
+    const refused = await settled(task.id, 1)
+    expect(refused).toMatchObject({ status: 'abandoned', reported: 0, rejected: 4 })
+    // Refused bytes count under the codec their header named.
+    expect(Object.keys(refused.bytesUpByCodec).sort()).toEqual(['bbit1', 'float16', 'int8'])
+    expect(Object.values(refused.bytesUpByCodec).reduce((a, b) => a + b, 0)).toBe(refused.bytesUp)
   })
 })

@@ -33,6 +33,8 @@ export function round(overrides: Partial<RoundView> = {}): RoundView {
     closedAt: '2026-11-25T00:01:30.000Z',
     bytesUp: 0,
     bytesDown: 0,
+    bytesUpByCodec: {},
+    bytesDownByEncoding: {},
     participation: noParticipation(),
     ...overrides,
   }

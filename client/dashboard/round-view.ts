@@ -6,6 +6,7 @@ import { count } from './format.ts'
 import { countdown, roundProgress, STAGES, type Stage } from './progress.ts'
 import type { DeviceTrack } from './state.ts'
 import { stalenessText } from './task-facts.ts'
+import { renderTraffic } from './traffic.ts'
 
 const STAGE_LABELS: Record<Stage, string> = {
   selected: 'Selected',
@@ -28,6 +29,8 @@ export interface RoundElements {
   summary: HTMLElement
   bar: HTMLElement
   stages: HTMLDListElement
+  /** Bytes up and down by codec (traffic.ts). */
+  traffic: HTMLTableElement
 }
 
 const accuracyText = (round: RoundView) =>
@@ -121,6 +124,7 @@ export function renderRound(
       return pair
     }),
   )
+  renderTraffic(doc, el.traffic, round)
   const total = Math.max(1, progress.selected)
   el.bar.replaceChildren(
     ...BAR_STAGES.filter((s) => progress[s] > 0).map((stage) => {

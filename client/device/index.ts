@@ -15,6 +15,7 @@ export {
   memoryModelStore,
   ModelDamagedError,
   modelSource,
+  type ModelDownload,
   type ModelRef,
   type ModelSource,
   type ModelStore,
@@ -27,6 +28,7 @@ export {
   networkCodec,
   networkNeed,
 } from './codec-choice.ts'
+export { chooseDownload, networkDownload } from './download-choice.ts'
 export {
   type KeptResidual,
   memoryResiduals,

@@ -15,6 +15,7 @@ import {
   downloadModel,
   memoryModelStore,
   ModelDamagedError,
+  type ModelDownload,
   modelSource,
 } from './models.ts'
 
@@ -54,8 +55,10 @@ describe('the model source', () => {
     const assignment = { taskId: 't', model: { hash, url: '/m' } } as Assignment
     const store = memoryModelStore()
     const coordinator = serving(bytes)
-    const model = modelSource({ http: coordinator.http, store })
+    const told: ModelDownload[] = []
+    const model = modelSource({ http: coordinator.http, store, onDownload: (d) => told.push(d) })
     const weights = await model(assignment)
+    expect(told).toEqual([{ taskId: 't', hash, bytes: bytes.length, encoding: 'float32' }])
     expect(Array.from(weights[0]!.data)).toEqual([1, 2])
     expect(await model(assignment)).toBe(weights)
     // By its hash: the task serves no delta, so no base is kept.
@@ -131,13 +134,24 @@ describe('the model source, where the task serves float16 and deltas', () => {
   it('asks float16 while it holds nothing, then a delta from it; keeps the base, not the rebuilt model', async () => {
     const store = memoryModelStore()
     const { http, asked } = coordinator()
-    const model = modelSource({ http, store })
+    const told: ModelDownload[] = []
+    const model = modelSource({ http, store, onDownload: (d) => told.push(d) })
     const first = await model(assignment(H1))
     expect(first[0]!.data[0]).toBeCloseTo(0.1, 3)
     const second = await model(assignment(H2))
     expect(asked).toEqual([
       `/m/${H1}?encoding=float16`,
       `/m/${H2}?encoding=delta&from=${H1}&fromEncoding=float16`,
+    ])
+    // Each download told, with the bytes as they came; the model held again tells nothing.
+    const sizes = [
+      encodeFloat16Model(weights(0.1), H1).length,
+      (await http.bytes(asked[1]!, 'again')).length,
+    ]
+    await model(assignment(H2))
+    expect(told).toEqual([
+      { taskId: 't', hash: H1, bytes: sizes[0], encoding: 'float16' },
+      { taskId: 't', hash: H2, bytes: sizes[1], encoding: 'delta' },
     ])
     // Within one int8 step of the true 0.3: the step is |0.3 − 0.1| / 127.
     expect(Math.abs(second[0]!.data[0]! - 0.3)).toBeLessThan(0.2 / 127)

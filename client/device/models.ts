@@ -85,6 +85,14 @@ export const deltaWhereServed: ChooseEncoding = (served) =>
 export const baseKey = (taskId: string) => `${BASE_PREFIX}${taskId}`
 export const BASE_PREFIX = 'base:'
 
+/** A model that came over the network: its bytes as sent, and the encoding they were in. */
+export interface ModelDownload {
+  taskId: string
+  hash: string
+  bytes: number
+  encoding: DownloadEncoding
+}
+
 interface Base {
   ref: ModelBase
   weights: NamedTensor[]
@@ -94,6 +102,7 @@ export function modelSource({
   http,
   store,
   choose = deltaWhereServed,
+  onDownload,
 }: {
   http: DeviceHttp
   /**
@@ -103,6 +112,8 @@ export function modelSource({
   store?: ModelStore
   /** The encoding to ask for (default: a delta where the task serves one, else float32). */
   choose?: ChooseEncoding
+  /** Told of each model downloaded (none for one held): a phone's History shows it. */
+  onDownload?: (download: ModelDownload) => void
 }): ModelSource {
   let current: { hash: string; weights: NamedTensor[] } | undefined
   const bases = new Map<string, Base>()
@@ -142,11 +153,14 @@ export function modelSource({
           ? ''
           : 'encoding=float16'
     const bytes = await http.bytes(query ? `${url}?${query}` : url, `model ${hash}`)
+    const told = (encoding: DownloadEncoding) =>
+      onDownload?.({ taskId: assignment.taskId, hash, bytes: bytes.length, encoding })
     // The container says what came (the server falls back to float32, bytes checked by hash).
     if (decodeContainerHeader(bytes).codec === 'float32') {
       const actual = await sha256Hex(bytes)
       if (actual !== hash) throw new ModelDamagedError(hash, actual)
       const weights = decodeContainer(bytes).tensors
+      told('float32')
       // Kept once: as the base where deltas may come, else by its hash.
       if (served.includes('delta'))
         return { weights, base: { ref: { hash, encoding: 'float32' as const }, weights }, bytes }
@@ -154,6 +168,7 @@ export function modelSource({
       return { weights }
     }
     const { encoding, weights } = applyDownload(bytes, hash, base)
+    told(encoding)
     if (encoding === 'delta') return { weights }
     return { weights, base: { ref: { hash, encoding }, weights }, bytes }
   }

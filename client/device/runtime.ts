@@ -11,7 +11,7 @@ import {
 } from '../../shared/protocol/index.ts'
 import type { CodecPick } from './codec.ts'
 import { createDeviceHttp, sleep } from './http.ts'
-import { type ChooseEncoding, modelSource, type ModelStore } from './models.ts'
+import { type ChooseEncoding, type ModelDownload, modelSource, type ModelStore } from './models.ts'
 import { type Delivery, type RoundEvent, runRound } from './pipeline.ts'
 import { memoryResiduals, type ResidualStore } from './residuals.ts'
 import { startSecureSession, type SecureSession } from './secure.ts'
@@ -59,6 +59,8 @@ export interface DeviceOptions {
   models?: ModelStore
   /** Which encoding to ask models in (models.ts): by default a delta where the task serves one. */
   modelEncoding?: ChooseEncoding
+  /** Told of each model downloaded: its bytes and encoding (a phone's History shows them). */
+  onDownload?: (download: ModelDownload) => void
   /** The codec each plain update is uploaded in, within what its assignment accepts (float32). */
   codec?: CodecPick
   /** Top-k's residuals between rounds (default: in memory, for as long as the device runs). */
@@ -96,6 +98,7 @@ export function createDevice(options: DeviceOptions) {
     http,
     ...(options.models ? { store: options.models } : {}),
     ...(options.modelEncoding ? { choose: options.modelEncoding } : {}),
+    ...(options.onDownload ? { onDownload: options.onDownload } : {}),
   })
 
   async function enrol() {

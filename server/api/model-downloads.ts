@@ -172,20 +172,48 @@ export function modelEncoder({
   }
 }
 
+/**
+ * The models a delta to `hash` may start from: the chains (each round's base and committed
+ * model) of the tasks whose current model `hash` is. Any other `from` would have the coordinator
+ * read and decode whatever blob a device names (a held-out set, another task's model) and fill
+ * the encodings' cache with deltas no phone of this task can hold; it falls back instead. A
+ * chain only grows with a new current model, so it is kept per hash, for a few hashes.
+ */
+function modelChains(scheduler: Pick<Scheduler, 'listTasks' | 'listRounds'>, keep = 64) {
+  const chains = new Map<string, Promise<ReadonlySet<string>>>()
+  return (hash: string): Promise<ReadonlySet<string>> => {
+    let chain = chains.get(hash)
+    if (!chain) {
+      const tasks = scheduler.listTasks().filter((t) => t.model.hash === hash)
+      chain = Promise.all(tasks.map((t) => scheduler.listRounds(t.id))).then(
+        (rounds) =>
+          new Set(rounds.flat().flatMap((r) => (r.model ? [r.baseModel, r.model] : [r.baseModel]))),
+      )
+      chain.catch(() => chains.delete(hash))
+      chains.set(hash, chain)
+      if (chains.size > keep) chains.delete(chains.keys().next().value!)
+    }
+    return chain
+  }
+}
+
 /** The handler of GET /models/:hash, after its authorisation. */
 export function modelDownloads({
   scheduler,
   blobs,
 }: {
-  scheduler: Pick<Scheduler, 'listTasks' | 'downloaded'>
+  scheduler: Pick<Scheduler, 'listTasks' | 'listRounds' | 'downloaded'>
   blobs: BlobStore
 }) {
   const encoded = modelEncoder({ blobs })
+  const chainOf = modelChains(scheduler)
   return async (c: Context<DeviceEnv, '/models/:hash'>) => {
     const hash = c.req.param('hash')
     if (!SHA256_HEX.test(hash))
       throw new PollenError('invalid_request', 'not a sha256 hash', 'hash')
-    const request = downloadRequest((name) => c.req.query(name))
+    let request = downloadRequest((name) => c.req.query(name))
+    if (request.encoding === 'delta' && !(await chainOf(hash)).has(request.from.hash))
+      request = { encoding: 'float16' }
     // The old URL, byte for byte as ever: a 304 without reading the blob.
     if (request.encoding === 'float32' && c.req.header('if-none-match') === `"${hash}"`) {
       c.header('ETag', `"${hash}"`)

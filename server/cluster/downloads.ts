@@ -7,14 +7,14 @@ import type { Ledger } from './ledger.ts'
 export function createClusterDownloads(core: Core, ledger: Ledger) {
   const { clock, events, log } = core
   /**
-   * A device downloaded model `hash`: `bytes` as sent (in `encoding`, not yet stored apart)
+   * A device downloaded model `hash`: `bytes` as sent (in `encoding`, counted by encoding too)
    * counted in the open round whose base it is, if assigned.
    */
   function downloaded(
     device: DeviceRecord,
     hash: string,
     bytes: number,
-    _encoding = 'float32',
+    encoding = 'float32',
   ): void {
     const rounds = [...core.tasks.values()].flatMap((live) =>
       live.open && live.open.record.baseModel === hash ? [{ live, round: live.open }] : [],
@@ -22,7 +22,9 @@ export function createClusterDownloads(core: Core, ledger: Ledger) {
     void Promise.all(
       rounds.map(async ({ live, round }) => {
         const key = { taskId: live.record.id, round: round.record.round, deviceId: device.id }
-        return (await ledger.downloaded({ key, now: clock.now(), bytes })) ? key : undefined
+        return (await ledger.downloaded({ key, now: clock.now(), bytes, encoding }))
+          ? key
+          : undefined
       }),
     ).then(
       (keys) => {

@@ -1,6 +1,8 @@
+import { uploadCodec } from '../rounds/admission.ts'
 import type { RoundPhase } from '../rounds/live.ts'
 import type { AssignmentKey } from '../rounds/submission.ts'
 import type { AssignmentState } from '../store/index.ts'
+import { byteCounts } from '../store/rows.ts'
 import { ACCEPTING, code, KEY, keyParams, UNIQUE_VIOLATION, type ClusterDb } from './db.ts'
 import { toAssignment, type AssignmentRow } from './rows.ts'
 import type {
@@ -84,6 +86,7 @@ export async function select(
 export async function accept(db: ClusterDb, i: AcceptInput): Promise<AcceptOutcome> {
   const { connected, inTransaction, asyncOn } = db
   const { assignment, late, counts } = uploads(db)
+  const codec = uploadCodec(i.bytes)
   const answered = async (key: AssignmentKey): Promise<AcceptOutcome> => {
     const a = await assignment(key)
     return a ? { type: 'duplicate', state: a.state } : { type: 'unknown' }
@@ -108,9 +111,9 @@ export async function accept(db: ClusterDb, i: AcceptInput): Promise<AcceptOutco
         }
         const moved = await c.query(
           `update assignments set state = 'reported', examples = $4, answered_at = $5,
-             bytes_up = $6
+             bytes_up = $6, upload_codec = $7
            where ${KEY} and state = 'assigned'`,
-          [...keyParams(key), i.examples, i.now, i.bytes.byteLength],
+          [...keyParams(key), i.examples, i.now, i.bytes.byteLength, codec],
         )
         if (!moved.rowCount) {
           await rollback()
@@ -144,10 +147,10 @@ export async function accept(db: ClusterDb, i: AcceptInput): Promise<AcceptOutco
     const { rows } = await asyncOn(client, (c) =>
       c.query<{ reported: number; examples: string }>(
         `update rounds set reported = reported + 1, examples = examples + $3,
-             bytes_up = bytes_up + $4
+             bytes_up = bytes_up + $4, bytes_up_by_codec = ${addBytesSql('bytes_up_by_codec', '$5', '$4')}
            where task_id = $1 and round = $2 and phase not in ('committed', 'abandoned')
            returning reported, examples`,
-        [key.taskId, key.round, i.examples, i.bytes.byteLength],
+        [key.taskId, key.round, i.examples, i.bytes.byteLength, codec],
       ),
     )
     return rows[0]
@@ -161,19 +164,35 @@ export async function accept(db: ClusterDb, i: AcceptInput): Promise<AcceptOutco
   return { type: 'accepted', reported: r.reported, examples: Number(r.examples) }
 }
 
+/**
+ * SQL for `column` (a jsonb object of byte counts) with `bytes` more under the key `key` (both
+ * query parameters): the per-codec counters grow in the same statement as bytes_up/bytes_down.
+ */
+const addBytesSql = (column: string, key: string, bytes: string) =>
+  `jsonb_set(coalesce(${column}, '{}'::jsonb), array[${key}::text],
+     to_jsonb(coalesce((${column} ->> ${key}::text)::bigint, 0) + ${bytes}::bigint))`
+
 /** The device side's reads and guarded moves: assignments and their rounds' counters. */
 export function uploads({
   pool,
   asynchronously,
 }: ClusterDb): Pick<Ledger, 'counts' | 'assignment' | 'late' | 'reject' | 'downloaded'> {
   async function counts(taskId: string, round: number): Promise<RoundCounts> {
-    const { rows } = await pool.query<Record<keyof RoundCounts, string>>(
+    const { rows } = await pool.query<
+      Record<Exclude<keyof RoundCounts, 'bytesUpByCodec'>, string> & {
+        bytesUpByCodec: Record<string, number | string>
+      }
+    >(
       `select count(*) as selected,
          count(*) filter (where state = 'reported') as reported,
          count(*) filter (where state = 'late') as late,
          count(*) filter (where state = 'rejected') as rejected,
          coalesce(sum(examples) filter (where state = 'reported'), 0) as examples,
-         coalesce(sum(bytes_up), 0) as "bytesUp"
+         coalesce(sum(bytes_up), 0) as "bytesUp",
+         (select coalesce(jsonb_object_agg(codec, bytes), '{}'::jsonb) from (
+            select coalesce(upload_codec, 'unreadable') as codec, sum(bytes_up) as bytes
+            from assignments where task_id = $1 and round = $2 and bytes_up > 0 group by 1
+          ) by_codec) as "bytesUpByCodec"
        from assignments where task_id = $1 and round = $2`,
       [taskId, round],
     )
@@ -185,6 +204,7 @@ export function uploads({
       rejected: Number(r.rejected),
       examples: Number(r.examples),
       bytesUp: Number(r.bytesUp),
+      bytesUpByCodec: byteCounts(r.bytesUpByCodec),
     }
   }
 
@@ -221,24 +241,26 @@ export function uploads({
     counts,
     assignment,
     late,
-    reject: ({ key, now, bytesUp }) =>
+    reject: ({ key, now, bytesUp, codec = 'unreadable' }) =>
       move(
         key,
-        `state = 'rejected', answered_at = $4, bytes_up = $5`,
-        'rejected = rejected + 1, bytes_up = bytes_up + $5',
-        [now, bytesUp],
+        `state = 'rejected', answered_at = $4, bytes_up = $5, upload_codec = $6`,
+        `rejected = rejected + 1, bytes_up = bytes_up + $5,
+         bytes_up_by_codec = ${bytesUp > 0 ? addBytesSql('bytes_up_by_codec', '$6', '$5') : 'bytes_up_by_codec'}`,
+        [now, bytesUp, codec],
       ),
 
-    async downloaded({ key, now, bytes }) {
+    async downloaded({ key, now, bytes, encoding }) {
       const { rowCount } = await asynchronously((c) =>
         c.query(
           `with a as (
            update assignments set downloaded_at = coalesce(downloaded_at, $4)
            where ${KEY} and state = 'assigned' returning 1
          )
-         update rounds set bytes_down = bytes_down + $5
+         update rounds set bytes_down = bytes_down + $5,
+           bytes_down_by_encoding = ${addBytesSql('bytes_down_by_encoding', '$6', '$5')}
          where task_id = $1 and round = $2 and exists (select 1 from a)`,
-          [...keyParams(key), now, bytes],
+          [...keyParams(key), now, bytes, encoding],
         ),
       )
       return (rowCount ?? 0) > 0

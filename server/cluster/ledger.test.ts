@@ -235,6 +235,8 @@ describe('accept', () => {
       rejected: 0,
       examples: examples(accepted),
       bytesUp: (1 << 20) * accepted.length,
+      // The updates here are raw bytes, no container: counted as unreadable.
+      bytesUpByCodec: { unreadable: (1 << 20) * accepted.length },
     })
     const by = await replicas[1].spooledBy(taskId, 1)
     expect([...by.values()].flat().sort()).toEqual([...accepted].sort())
@@ -268,11 +270,18 @@ describe('accept', () => {
 
   it('rejects, marks late and counts downloads once per assigned device', async () => {
     const key = (i: number) => ({ taskId, round: 1, deviceId: devices[i]! })
-    expect(await replicas[0].downloaded({ key: key(0), now: 1500, bytes: 1000 })).toBe(true)
-    expect(await replicas[1].downloaded({ key: key(0), now: 1600, bytes: 1000 })).toBe(true)
-    expect(await replicas[1].reject({ key: key(0), now: 1700, bytesUp: 64 })).toBe(true)
-    expect(await replicas[1].reject({ key: key(0), now: 1700, bytesUp: 64 })).toBe(false)
-    expect(await replicas[1].downloaded({ key: key(0), now: 1800, bytes: 1000 })).toBe(false)
+    const down = (i: number, now: number, encoding = 'float32') => ({
+      key: key(i),
+      now,
+      bytes: 1000,
+      encoding,
+    })
+    expect(await replicas[0].downloaded(down(0, 1500))).toBe(true)
+    expect(await replicas[1].downloaded(down(0, 1600, 'float16'))).toBe(true)
+    const rejection = { key: key(0), now: 1700, bytesUp: 64, codec: 'int8' }
+    expect(await replicas[1].reject(rejection)).toBe(true)
+    expect(await replicas[1].reject(rejection)).toBe(false)
+    expect(await replicas[1].downloaded(down(0, 1800))).toBe(false)
     expect(await replicas[0].late({ key: key(1), now: 1900 })).toBe(true)
     expect(await replicas[0].late({ key: key(1), now: 1900 })).toBe(false)
     expect(await replicas[0].accept(update(devices[1]!, 5))).toEqual({
@@ -285,6 +294,13 @@ describe('accept', () => {
       bytesDown: 2000,
       bytesUp: 64,
       reported: 0,
+      // Each replica's counts by codec add up in the row, as bytes_up and bytes_down do.
+      bytesUpByCodec: { int8: 64 },
+      bytesDownByEncoding: { float32: 1000, float16: 1000 },
+    })
+    expect(await replicas[0].counts(taskId, 1)).toMatchObject({
+      bytesUp: 64,
+      bytesUpByCodec: { int8: 64 },
     })
     expect(await replicas[0].assignment(key(0))).toMatchObject({
       state: 'rejected',
@@ -417,8 +433,15 @@ describe('migration 010', () => {
         [1, 'committed'],
         [2, 'abandoned'],
         [3, 'open'],
-      ] as const)
-        await insert(sql, 'rounds', { ...openRoundRecord('old', round), status })
+      ] as const) {
+        // Without the columns of later migrations (014's bytes by codec): as rows were then.
+        const {
+          bytesUpByCodec: _up,
+          bytesDownByEncoding: _down,
+          ...then
+        } = openRoundRecord('old', round)
+        await insert(sql, 'rounds', { ...then, status })
+      }
       expect(await migrate(postgresDatabase(pool))).toContain(10)
       const { rows } = await pool.query('select round, phase from rounds order by round')
       expect(rows).toEqual([

@@ -1,6 +1,6 @@
 import { decodeMaskedUpdate } from '../../shared/secagg/index.ts'
 import { applyMask } from '../../shared/secagg/prg.ts'
-import { decodeContainer } from '../../shared/tensors/index.ts'
+import { readContainer } from '../../shared/tensors/index.ts'
 import type { Core, LiveRound, LiveTask } from '../rounds/live.ts'
 import type { RoundAggregation } from '../strategy/index.ts'
 import type { Ledger, PartialSum, SpoolRow } from './ledger.ts'
@@ -175,7 +175,9 @@ const aggregationSink = (aggregation: RoundAggregation): Sink => ({
   fold: (row) =>
     aggregation.accept({
       deviceId: row.deviceId,
-      delta: decodeContainer(row.bytes).tensors,
+      // Checked again as it is read (the spool is trusted no more than a body); a compressed
+      // update stays encoded and the mean adds it block by block.
+      delta: readContainer(row.bytes).tensors,
       examples: row.examples,
       steps: row.steps,
       ...(row.loss !== null ? { loss: row.loss } : {}),

@@ -59,6 +59,8 @@ export interface RoundCounts {
   examples: number
   /** The accepted and the rejected updates' bytes. */
   bytesUp: number
+  /** bytesUp by the codec of each upload (`uploadCodec`), from the assignments too. */
+  bytesUpByCodec: Record<string, number>
 }
 
 export interface SpoolRow extends SpoolMeta {
@@ -121,12 +123,17 @@ export interface Ledger {
    * grow in a second, asynchronous transaction: live figures, which counts() makes exact.
    */
   accept(i: AcceptInput): Promise<AcceptOutcome>
-  /** assigned→rejected (guarded), rejected += 1, bytes_up += bytesUp. */
-  reject(i: { key: AssignmentKey; now: number; bytesUp: number }): Promise<boolean>
+  /** assigned→rejected (guarded), rejected += 1, bytes_up += bytesUp (under `codec`). */
+  reject(i: { key: AssignmentKey; now: number; bytesUp: number; codec?: string }): Promise<boolean>
   /** assigned→late (guarded), late += 1 (what Store.markLate does, for any phase). */
   late(i: { key: AssignmentKey; now: number }): Promise<boolean>
-  /** Of an assigned device: downloaded_at set once, round bytes_down += bytes. */
-  downloaded(i: { key: AssignmentKey; now: number; bytes: number }): Promise<boolean>
+  /** Of an assigned device: downloaded_at set once, round bytes_down += bytes (by encoding). */
+  downloaded(i: {
+    key: AssignmentKey
+    now: number
+    bytes: number
+    encoding: string
+  }): Promise<boolean>
   /** The round's counts from its assignments, exact (the owner closes the round with them). */
   counts(taskId: string, round: number): Promise<RoundCounts>
   /**

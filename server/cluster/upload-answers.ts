@@ -2,6 +2,7 @@ import type { UpdateMetadata } from '../../shared/protocol/index.ts'
 import type { Core, LiveRound, LiveTask } from '../rounds/live.ts'
 import type { AssignmentKey } from '../rounds/submission.ts'
 import { duplicate, unknown, withRound } from '../rounds/submission.ts'
+import { uploadCodec } from '../rounds/admission.ts'
 import type { UploadProblem, UploadResult } from '../rounds/types.ts'
 import type { DeviceRecord } from '../store/index.ts'
 import type { AcceptInput, AcceptOutcome, Ledger } from './ledger.ts'
@@ -44,9 +45,12 @@ export function createUploadAnswers(
   async function rejected(
     key: { taskId: string; round: number; deviceId: string },
     refusal: { problem: UploadProblem; field: string; message: string },
-    bytesUp: number,
+    /** The body read (its bytes count, under its codec), or nothing read. */
+    body: Uint8Array | null,
   ): Promise<UploadResult> {
-    const moved = await ledger.reject({ key, now: clock.now(), bytesUp })
+    const bytesUp = body?.length ?? 0
+    const codec = body ? uploadCodec(body) : 'unreadable'
+    const moved = await ledger.reject({ key, now: clock.now(), bytesUp, codec })
     if (!moved) return duplicate(key.round, 'rejected')
     events.publish({
       type: 'device.state',

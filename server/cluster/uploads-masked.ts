@@ -34,7 +34,7 @@ export function createMaskedAccept(
     const n = round.record.round
     const key = { taskId: live.record.id, round: n, deviceId: device.id }
     const read = secure.readMasked(round, claim, bytes)
-    if ('field' in read) return rejected(key, { problem: 'invalid', ...read }, bytes.length)
+    if ('field' in read) return rejected(key, { problem: 'invalid', ...read }, bytes)
     const { metadata, masked } = read
     let outcome: Awaited<ReturnType<Ledger['accept']>>
     try {
@@ -45,7 +45,7 @@ export function createMaskedAccept(
     } catch (error) {
       if (error instanceof SecAggError) {
         const problem = error.status === 409 ? 'out-of-stage' : 'invalid'
-        return rejected(key, { problem, field: error.field, message: error.message }, bytes.length)
+        return rejected(key, { problem, field: error.field, message: error.message }, bytes)
       }
       secure.forget(live.record.id, n)
       throw error

@@ -65,7 +65,7 @@ export function createClusterUploads(
     const bytes = await readBody(limit)
     if (bytes === TOO_LARGE) {
       const message = `the update is larger than ${limit} bytes`
-      return rejected(key, { problem: 'too-large', field: 'body', message }, 0)
+      return rejected(key, { problem: 'too-large', field: 'body', message }, null)
     }
     if (live.record.spec.secureAggregation)
       return acceptMasked(live, round, device, held.claim, bytes)
@@ -76,7 +76,7 @@ export function createClusterUploads(
       claim: held.claim,
       codecs: live.record.spec.compression.uploads,
     })
-    if ('field' in checked) return rejected(key, { problem: 'invalid', ...checked }, bytes.length)
+    if ('field' in checked) return rejected(key, { problem: 'invalid', ...checked }, bytes)
     const { metadata } = checked
     const outcome = await ledger.accept(acceptInput(key, replicaId, clock.now(), metadata, bytes))
     if (outcome.type !== 'accepted') return refused(outcome, device, key)

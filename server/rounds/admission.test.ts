@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { encodeContainer } from '../../shared/tensors/index.ts'
+import { l2Norm } from '../../shared/privacy/index.ts'
+import {
+  encodeContainer,
+  isEncoded,
+  materialize,
+  type UpdateTensors,
+} from '../../shared/tensors/index.ts'
 import {
   checkMetadata,
   checkTensors,
@@ -67,8 +73,14 @@ describe('upload admission', () => {
     const check8 = (bytes: Uint8Array) =>
       checkUpdate(bytes, { baseModel: BASE, spec, claim, codecs })
     const int8 = check8(encodeContainer({ tensors: tensors(), metadata, codec: 'int8', seed: 1 }))
-    expect(int8).toMatchObject({ metadata, tensors: [{ name: 'w' }, { name: 'b' }] })
-    const w = (int8 as { tensors: { data: Float32Array }[] }).tensors[0]!.data
+    expect(int8).toMatchObject({ metadata })
+    // Left encoded, its norm computed from the frames: the decoded tensors' norm, bit for bit.
+    const encoded = (int8 as { tensors: UpdateTensors; norm: number }).tensors
+    expect(isEncoded(encoded)).toBe(true)
+    const decoded = materialize(encoded)
+    expect(decoded.map((t) => t.name)).toEqual(['w', 'b'])
+    expect((int8 as { norm: number }).norm).toBe(l2Norm(decoded))
+    const w = decoded[0]!.data
     w.forEach((v, i) => expect(Math.abs(v - (i + 1))).toBeLessThan(4 / 127 + 1e-6))
     expect(check8(encodeContainer({ tensors: tensors(), metadata, codec: 'bbit1' }))).toMatchObject(
       {

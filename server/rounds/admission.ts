@@ -8,9 +8,11 @@ import {
 import {
   type Codec,
   ContainerError,
-  decodeContainer,
   decodeContainerHeader,
+  isEncoded,
   type NamedTensor,
+  readContainer,
+  type UpdateTensors,
 } from '../../shared/tensors/index.ts'
 import type { ModelInfo } from '../models/index.ts'
 import { type ClaimBound, claimRefusal } from './claims.ts'
@@ -21,6 +23,27 @@ export const UPLOAD_SLACK_BYTES = 64 * 1024
 /** The most bytes an update of this model may take. */
 export const uploadLimit = (info: Pick<ModelInfo, 'payloadBytes'>) =>
   info.payloadBytes + UPLOAD_SLACK_BYTES
+
+/** A secure round's masked vector starts with this (shared/secagg/wire.ts). */
+const MASKED_MAGIC = [0x50, 0x53, 0x41, 0x31] // 'PSA1'
+
+/**
+ * The codec a round counts an upload's bytes under: the one its container's header names,
+ * `masked` for a secure round's masked vector, `unreadable` where neither could be read.
+ */
+export function uploadCodec(bytes: Uint8Array): string {
+  if (bytes.length >= 4 && MASKED_MAGIC.every((b, i) => bytes[i] === b)) return 'masked'
+  try {
+    return decodeContainerHeader(bytes).codec
+  } catch {
+    return 'unreadable'
+  }
+}
+
+/** Adds `bytes` under `key` in a round's byte counts. */
+export function addBytes(counts: Record<string, number>, key: string, bytes: number): void {
+  counts[key] = (counts[key] ?? 0) + bytes
+}
 
 /** Why an update is not one the round can take: the field at fault and what was wrong. */
 export interface Refusal {
@@ -117,9 +140,10 @@ function reading<T>(f: () => T): T | Refusal {
 /**
  * A plain update checked: its container's header, its codec (one of the task's `codecs`), its
  * metadata (computed on `baseModel`), its tensors' names and shapes against the model's spec, and
- * only then its payload decoded (a compressed frame may describe far more entries than it holds:
+ * only then its payload read (a compressed frame may describe far more entries than it holds:
  * the shapes bound what decoding allocates), every value finite (giving back their L2 norm), and
- * last what it claims against `claim`.
+ * last what it claims against `claim`. A compressed payload is checked and its norm computed from
+ * its frames, and it stays encoded: the round's mean adds it block by block (issue 18).
  */
 export function checkUpdate(
   bytes: Uint8Array,
@@ -135,7 +159,7 @@ export function checkUpdate(
     /** The codecs the task accepts for uploads. */
     codecs: readonly Codec[]
   },
-): { tensors: NamedTensor[]; metadata: UpdateMetadata; norm: number } | Refusal {
+): { tensors: UpdateTensors; metadata: UpdateMetadata; norm: number } | Refusal {
   const header = reading(() => decodeContainerHeader(bytes))
   if ('field' in header) return header
   if (!codecs.includes(header.codec))
@@ -147,9 +171,10 @@ export function checkUpdate(
   if ('field' in parsed) return parsed
   const shapes = checkShapes(header.tensors, spec)
   if (shapes) return shapes
-  const container = reading(() => decodeContainer(bytes))
+  const container = reading(() => readContainer(bytes))
   if ('field' in container) return container
-  const checked = checkTensors(container.tensors, spec)
+  const { tensors } = container
+  const checked = isEncoded(tensors) ? { norm: tensors.norm } : checkTensors(tensors, spec)
   if ('field' in checked) return checked
   return (
     claimRefusal(claim, parsed.metadata) ?? { tensors: container.tensors, ...parsed, ...checked }

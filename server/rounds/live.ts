@@ -179,6 +179,8 @@ export function createCore(options: SchedulerOptions, stopping: AbortSignal): Co
     const patch = {
       ...{ selected, reported, late, rejected, examples, firstAssignedAt, deadlineAt },
       ...{ bytesUp, bytesDown, updateBounds: updateBounds && { ...updateBounds } },
+      bytesUpByCodec: { ...round.record.bytesUpByCodec },
+      bytesDownByEncoding: { ...round.record.bytesDownByEncoding },
     }
     // A copy: the record goes on changing while the write waits in the queue.
     const shares = structuredClone(participation)

@@ -83,7 +83,7 @@ export function createSecureCalls(core: Core, submission: Submission) {
     bytes: Uint8Array,
   ): UploadResult {
     const refuse = (problem: 'invalid' | 'out-of-stage', field: string, message: string) =>
-      submission.rejectRead(live, round, device, { problem, field, message }, bytes.length)
+      submission.rejectRead(live, round, device, { problem, field, message }, bytes)
     try {
       // Before the share stage the shape is unknown; collect refuses the upload then anyway.
       const config = round.secure!.config

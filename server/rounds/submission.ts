@@ -1,6 +1,7 @@
 import { speedTier, type UpdateMetadata } from '../../shared/protocol/index.ts'
-import type { NamedTensor } from '../../shared/tensors/index.ts'
+import type { UpdateTensors } from '../../shared/tensors/index.ts'
 import type { AssignmentState, DeviceRecord, RoundRecord } from '../store/index.ts'
+import { addBytes, uploadCodec } from './admission.ts'
 import type { Core, LiveRound, LiveTask } from './live.ts'
 import type { CloseReason } from './transitions.ts'
 import type { UploadProblem, UploadResult } from './types.ts'
@@ -77,17 +78,18 @@ export function createSubmission(
     return { answer: { type: 'rejected', round: key.round, message, field }, problem }
   }
 
-  /** Rejects an update whose bytes were read: they count in the round's traffic. */
+  /** Rejects an update whose bytes were read: they count in the round's traffic, by codec. */
   function rejectRead(
     live: LiveTask,
     round: LiveRound,
     device: DeviceRecord,
     refusal: { problem: UploadProblem; field: string; message: string },
-    bytes: number,
+    body: Uint8Array,
     assignedIn = round.record.round,
   ) {
-    round.record.bytesUp += bytes
-    return reject(live, round, device, refusal, bytes, assignedIn)
+    round.record.bytesUp += body.length
+    addBytes(round.record.bytesUpByCodec, uploadCodec(body), body.length)
+    return reject(live, round, device, refusal, body.length, assignedIn)
   }
 
   /**
@@ -108,7 +110,7 @@ export function createSubmission(
     update: {
       bytes: Uint8Array
       metadata: UpdateMetadata
-      delta: NamedTensor[] | null
+      delta: UpdateTensors | null
       norm?: number
       recycle?: ((bytes: Uint8Array) => void) | undefined
     },
@@ -134,11 +136,11 @@ export function createSubmission(
       if (!(error instanceof RangeError)) throw error
       const field = metadata.steps === 0 ? 'metadata.steps' : 'tensors'
       const refusal = { problem: 'invalid' as const, field, message: error.message }
-      return rejectRead(live, round, device, refusal, bytes.length, key.round)
+      return rejectRead(live, round, device, refusal, bytes, key.round)
     }
     const bounds = round.aggregation.bounds?.()
     if (bounds) round.record.updateBounds = bounds
-    count(round, device, metadata, bytes.length, staleness)
+    count(round, device, metadata, bytes, staleness)
     metrics.inc('pollen_upload_bytes_total', {}, bytes.length)
     core.assignmentMoved(live, round, key, 'reported', {
       state: 'reported',
@@ -170,13 +172,14 @@ function count(
   round: LiveRound,
   device: DeviceRecord,
   metadata: UpdateMetadata,
-  bytes: number,
+  body: Uint8Array,
   staleness: number | undefined,
 ) {
   round.devices.set(device.id, 'reported')
   round.record.reported += 1
   round.record.examples += metadata.examples
-  round.record.bytesUp += bytes
+  round.record.bytesUp += body.length
+  addBytes(round.record.bytesUpByCodec, uploadCodec(body), body.length)
   if (metadata.loss !== undefined) {
     round.trainingLoss.sum += metadata.loss * metadata.examples
     round.trainingLoss.examples += metadata.examples

@@ -1,5 +1,5 @@
 import { noParticipation } from '../../shared/protocol/index.ts'
-import { FRESH_ROUND, type RoundRecord, type TaskRecord } from '../store/index.ts'
+import { FRESH_ROUND, freshTraffic, type RoundRecord, type TaskRecord } from '../store/index.ts'
 import type { Commit } from './commit.ts'
 import { accepting, type Core, type LiveRound, type LiveTask } from './live.ts'
 import type { PrivacyBudget } from './privacy-budget.ts'
@@ -22,6 +22,7 @@ export const nextRound = (
   baseModel: task.modelHash,
   model: null,
   ...FRESH_ROUND,
+  ...freshTraffic(),
   participation: noParticipation(),
   accuracy: null,
   loss: null,
@@ -93,6 +94,7 @@ export function createTransitions(core: Core, commit: Commit, budget: PrivacyBud
     const record: RoundRecord = {
       ...open,
       ...FRESH_ROUND,
+      ...freshTraffic(),
       participation: noParticipation(),
       startedAt: now,
     }

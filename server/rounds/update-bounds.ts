@@ -1,4 +1,5 @@
 import { l2Norm } from '../../shared/privacy/index.ts'
+import { isEncoded, materialize, type UpdateTensors } from '../../shared/tensors/index.ts'
 import {
   type AggregationSettings,
   BOUND_GROWTH,
@@ -49,6 +50,10 @@ const grown = (calibrated: number, previous: number | null | undefined) =>
   previous === null || previous === undefined || !(previous > 0)
     ? calibrated
     : Math.min(calibrated, BOUND_GROWTH * previous)
+
+/** ‖delta‖₂: a compressed delta's from its reading, unless a wrapper scaled it since. */
+const normOf = (delta: UpdateTensors): number =>
+  isEncoded(delta) && delta.factors.length === 0 ? delta.norm : l2Norm(materialize(delta))
 
 /**
  * A round's norm bound and weight cap (docs/PROTOCOL.md, "What one device can do"). An adaptive
@@ -106,7 +111,7 @@ export function roundBounds(
     admit(report, scale = 1) {
       // Only a norm bound needs the norm: an O(model) pass saved when there is none, or when the
       // upload's admission computed it already.
-      const reportNorm = settings.normBound === 'off' ? 0 : (report.norm ?? l2Norm(report.delta))
+      const reportNorm = settings.normBound === 'off' ? 0 : (report.norm ?? normOf(report.delta))
       if (held === null) return [bound(report, scale, reportNorm)]
       held.push({ report, scale, norm: reportNorm })
       return held.length >= calibrateOn ? calibrate() : []

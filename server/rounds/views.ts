@@ -117,6 +117,8 @@ export function roundView(r: RoundRecord, classes: readonly string[] = []): Roun
     closedAt: iso(r.closedAt),
     bytesUp: r.bytesUp,
     bytesDown: r.bytesDown,
+    bytesUpByCodec: { ...r.bytesUpByCodec },
+    bytesDownByEncoding: { ...r.bytesDownByEncoding },
     participation: structuredClone(r.participation),
   }
 }

@@ -1,6 +1,6 @@
 export type * from './types.ts'
 export type { Database, Sql } from './sql.ts'
-export { ASSIGNMENT_STATES, FRESH_ROUND } from './types.ts'
+export { ASSIGNMENT_STATES, FRESH_ROUND, freshTraffic } from './types.ts'
 export { pgliteStore } from './pglite.ts'
 export { postgresDatabase, postgresStore } from './postgres.ts'
 export { migrate } from './migrate.ts'

@@ -55,6 +55,9 @@ export interface RoundRow {
   closed_at: string | number | null
   bytes_up: string | number
   bytes_down: string | number
+  /** The next two are null in rows written before their columns existed (migration 014). */
+  bytes_up_by_codec: Record<string, number> | null
+  bytes_down_by_encoding: Record<string, number> | null
   /** Null in rows written before the column existed. */
   participation: Participation | null
 }
@@ -96,6 +99,10 @@ export const toTask = (r: TaskRow): TaskRecord => ({
   privacySpent: r.privacy_spent,
   stoppedReason: r.stopped_reason,
 })
+/** A jsonb object of byte counts (numbers, or numeric text as a cluster's sums may give). */
+export const byteCounts = (json: Record<string, number | string> | null): Record<string, number> =>
+  Object.fromEntries(Object.entries(json ?? {}).map(([k, v]) => [k, Number(v)]))
+
 export const toRound = (r: RoundRow): RoundRecord => ({
   taskId: r.task_id,
   round: r.round,
@@ -123,6 +130,8 @@ export const toRound = (r: RoundRow): RoundRecord => ({
   closedAt: num(r.closed_at),
   bytesUp: Number(r.bytes_up),
   bytesDown: Number(r.bytes_down),
+  bytesUpByCodec: byteCounts(r.bytes_up_by_codec),
+  bytesDownByEncoding: byteCounts(r.bytes_down_by_encoding),
   // Rounds stored before a share existed read it as empty.
   participation: { ...noParticipation(), ...r.participation },
 })

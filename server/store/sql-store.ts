@@ -1,5 +1,5 @@
 import { noParticipation } from '../../shared/protocol/index.ts'
-import { FRESH_ROUND, type Store } from './types.ts'
+import { FRESH_ROUND, freshTraffic, type Store } from './types.ts'
 import {
   toAssignment,
   toDevice,
@@ -20,6 +20,8 @@ const JSON_COLUMNS = new Set([
   'capabilities',
   'datasets',
   'participation',
+  'bytesUpByCodec',
+  'bytesDownByEncoding',
   'accuracyByLabel',
   'confusion',
   'staleness',
@@ -122,6 +124,7 @@ export function sqlStore(db: Database): Store {
         await tx.query('delete from assignments where task_id = $1 and round = $2', [taskId, round])
         const fresh = {
           ...FRESH_ROUND,
+          ...freshTraffic(),
           participation: noParticipation(),
           status: 'open',
           startedAt,

@@ -51,6 +51,8 @@ export const aRound = (taskId: string, round: number): RoundRecord => ({
   closedAt: null,
   bytesUp: 0,
   bytesDown: 0,
+  bytesUpByCodec: {},
+  bytesDownByEncoding: {},
   participation: noParticipation(),
 })
 
@@ -267,10 +269,17 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
       })
       const participation = noParticipation()
       participation.byBackend.wasm = { devices: 1, examples: 5 }
-      await store.updateRound('t1', 1, { bytesUp: 1234, bytesDown: 99, participation })
+      const bytesUpByCodec = { int8: 1200, unreadable: 34 }
+      const bytesDownByEncoding = { float32: 99 }
+      await store.updateRound('t1', 1, {
+        ...{ bytesUp: 1234, bytesDown: 99, participation },
+        ...{ bytesUpByCodec, bytesDownByEncoding },
+      })
       expect((await store.listRounds('t1'))[0]).toMatchObject({
         bytesUp: 1234,
         bytesDown: 99,
+        bytesUpByCodec,
+        bytesDownByEncoding,
         participation,
       })
       expect(await store.listOpenRounds()).toHaveLength(1)
@@ -285,6 +294,8 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>) {
         deadlineAt: null,
         bytesUp: 0,
         bytesDown: 0,
+        bytesUpByCodec: {},
+        bytesDownByEncoding: {},
         participation: noParticipation(),
       })
       await store.close()

@@ -81,8 +81,21 @@ export interface RoundRecord {
   closedAt: number | null
   bytesUp: number
   bytesDown: number
+  /** bytesUp by the codec each upload's container named (`masked`, `unreadable`: see views). */
+  bytesUpByCodec: ByteCounts
+  /** bytesDown by the encoding each model went in (float32: the model's own container). */
+  bytesDownByEncoding: ByteCounts
   participation: Participation
 }
+
+/** Bytes by codec or encoding: their values add up to the round's total. */
+export type ByteCounts = Record<string, number>
+
+/** A round's traffic by codec as it opens: fresh objects, never shared between rounds. */
+export const freshTraffic = (): Pick<RoundRecord, 'bytesUpByCodec' | 'bytesDownByEncoding'> => ({
+  bytesUpByCodec: {},
+  bytesDownByEncoding: {},
+})
 
 /** A round's counters as it opens (or re-opens after a crash): nothing selected, nothing in. */
 export const FRESH_ROUND = {

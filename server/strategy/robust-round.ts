@@ -1,3 +1,4 @@
+import { materialize } from '../../shared/tensors/index.ts'
 import {
   coordinateMedian,
   createDeltaMean,
@@ -62,7 +63,8 @@ export function robustRound(
         throw new RangeError(
           `steps ${steps} is not positive: normalized weighting divides each delta by its local steps`,
         )
-      const vector = flat.flatten(delta)
+      // A robust rule keeps every update whole: a compressed one is decoded here.
+      const vector = flat.flatten(materialize(delta))
       distances?.add(vector)
       reports.push({ deviceId, vector, examples, steps })
     },

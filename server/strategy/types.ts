@@ -1,13 +1,17 @@
 import type { WeightSpecEntry } from '../../shared/aggregation/index.ts'
 import type { TrainPlanWire, TrainSettings, UpdateBounds } from '../../shared/protocol/index.ts'
-import type { NamedTensor } from '../../shared/tensors/index.ts'
+import type { NamedTensor, UpdateTensors } from '../../shared/tensors/index.ts'
 import type { HeldOutResult } from '../evaluation/index.ts'
 import type { DeviceRecord } from '../store/index.ts'
 
 /** One device's accepted update. */
 export interface TrainReport {
   deviceId: string
-  delta: NamedTensor[]
+  /**
+   * Float32 tensors, or a compressed update left encoded (issue 18): the mean adds it block by
+   * block; whatever needs it whole (a robust rule, DP's clipping) decodes it (`materialize`).
+   */
+  delta: UpdateTensors
   examples: number
   steps: number
   loss?: number

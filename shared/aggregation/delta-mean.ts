@@ -1,5 +1,5 @@
 import type { Weighting } from '../protocol/index.ts'
-import type { NamedTensor } from '../tensors/index.ts'
+import type { NamedTensor, UpdateTensors } from '../tensors/index.ts'
 import { createNormalizedMean } from './normalized-mean.ts'
 import type { WeightSpecEntry } from './running-sum.ts'
 import { createWeightedMean, type MeanPartial } from './weighted-mean.ts'
@@ -13,7 +13,7 @@ export interface LocalWork {
 /** A round's aggregate delta under one weighting, streamed one report at a time. */
 export interface DeltaMean {
   /** Adds one report, or throws a RangeError and leaves the mean as it was. */
-  add(delta: readonly NamedTensor[], work: LocalWork): void
+  add(delta: UpdateTensors, work: LocalWork): void
   readonly count: number
   /** The aggregate delta Δ, or null before any report. */
   mean(): NamedTensor[] | null

@@ -1,4 +1,4 @@
-import type { NamedTensor } from '../tensors/index.ts'
+import type { NamedTensor, UpdateTensors } from '../tensors/index.ts'
 import { createRunningSum, type WeightSpecEntry } from './running-sum.ts'
 import { partialNumber, type MeanPartial } from './weighted-mean.ts'
 
@@ -18,7 +18,7 @@ import { partialNumber, type MeanPartial } from './weighted-mean.ts'
  */
 export interface NormalizedMean {
   /** Adds one report, or throws a RangeError and leaves the mean as it was. */
-  add(tensors: readonly NamedTensor[], examples: number, steps: number): void
+  add(tensors: UpdateTensors, examples: number, steps: number): void
   readonly count: number
   /** N = Σnᵢ. */
   readonly examples: number

@@ -1,4 +1,4 @@
-import type { NamedTensor } from '../tensors/index.ts'
+import type { NamedTensor, UpdateTensors } from '../tensors/index.ts'
 import { createRunningSum, type WeightSpecEntry } from './running-sum.ts'
 
 /**
@@ -6,7 +6,7 @@ import { createRunningSum, type WeightSpecEntry } from './running-sum.ts'
  * Sums in float64 so thousands of float32 updates lose no precision.
  */
 export interface WeightedMean {
-  add(tensors: readonly NamedTensor[], weight: number): void
+  add(tensors: UpdateTensors, weight: number): void
   readonly count: number
   readonly totalWeight: number
   /** The weighted mean, or null when nothing (or zero weight) was added. */

@@ -190,11 +190,17 @@ export interface BbitDecodeOptions extends BbitOptions {
   length: number
 }
 
-/** Decodes what `encodeBbit` wrote for a vector of `length` entries with the same bits and seed. */
-export function decodeBbit(
-  bytes: Uint8Array,
-  { bits, seed, length }: BbitDecodeOptions,
-): Float32Array {
+/** A frame checked against its length and bits: what decoding reads, block by block. */
+export interface BbitFrame {
+  bits: number
+  seed: number
+  blocks: BbitBlock[]
+  scales: DataView
+  packed: Uint8Array
+}
+
+/** The frame `bytes` holds for a vector of `length` entries, or a RangeError if its size is not. */
+export function bbitFrame(bytes: Uint8Array, { bits, seed, length }: BbitDecodeOptions): BbitFrame {
   checkSeed(seed)
   const expected = bbitByteLength(length, bits)
   if (bytes.length !== expected) {
@@ -204,23 +210,62 @@ export function decodeBbit(
   }
   const blocks = bbitBlocks(length)
   const scales = new DataView(bytes.buffer, bytes.byteOffset, 4 * blocks.length)
-  const packed = bytes.subarray(4 * blocks.length)
-  const levels = BBIT_LEVELS[bits] as Float64Array
-  const out = new Float32Array(length)
-  blocks.forEach((block, b) => {
-    const scale = scales.getFloat32(4 * b, true)
-    if (!Number.isFinite(scale) || scale < 0) {
-      throw new RangeError(`block ${b}'s scale must be finite and ≥ 0, got ${scale}`)
-    }
-    const y = new Float64Array(block.size)
-    for (let i = 0; i < block.size; i++)
-      y[i] = scale * (levels[readField(packed, block.offset + i, bits)] as number)
-    unrotateInPlace(y, seed, block.offset)
-    for (let i = 0; i < block.filled; i++) {
-      const v = Math.fround(y[i] as number)
-      if (!Number.isFinite(v)) throw new RangeError(`block ${b} decodes to a non-finite value`)
-      out[block.offset + i] = v
-    }
+  return { bits, seed, blocks, scales, packed: bytes.subarray(4 * blocks.length) }
+}
+
+/** Block b's scale S, or a RangeError if it is not finite and ≥ 0. */
+function blockScale(frame: BbitFrame, b: number): number {
+  const scale = frame.scales.getFloat32(4 * b, true)
+  if (!Number.isFinite(scale) || scale < 0) {
+    throw new RangeError(`block ${b}'s scale must be finite and ≥ 0, got ${scale}`)
+  }
+  return scale
+}
+
+/**
+ * ‖S·q‖² of block b, in the rotated domain: the squared norm of its decoding before the padding
+ * is cut (the rotation is orthogonal), read without unrotating. A full block's decoding has
+ * exactly this norm up to the float64 rounding of the transform and the float32 of the entries.
+ */
+export function bbitRotatedNorm2(frame: BbitFrame, b: number): number {
+  const block = frame.blocks[b]!
+  const scale = blockScale(frame, b)
+  const levels = BBIT_LEVELS[frame.bits] as Float64Array
+  let sum = 0
+  for (let i = 0; i < block.size; i++) {
+    const level = levels[readField(frame.packed, block.offset + i, frame.bits)] as number
+    sum += level * level
+  }
+  return scale * scale * sum
+}
+
+/**
+ * Decodes block b into y[0, filled), each entry rounded to float32 (y at least the block's size:
+ * its padding is overwritten too). One scratch buffer serves every block of every frame.
+ */
+export function decodeBbitBlock(frame: BbitFrame, b: number, y: Float64Array): void {
+  const block = frame.blocks[b]!
+  const scale = blockScale(frame, b)
+  const levels = BBIT_LEVELS[frame.bits] as Float64Array
+  const v = y.subarray(0, block.size)
+  for (let i = 0; i < block.size; i++)
+    v[i] = scale * (levels[readField(frame.packed, block.offset + i, frame.bits)] as number)
+  unrotateInPlace(v, frame.seed, block.offset)
+  for (let i = 0; i < block.filled; i++) {
+    const x = Math.fround(v[i] as number)
+    if (!Number.isFinite(x)) throw new RangeError(`block ${b} decodes to a non-finite value`)
+    v[i] = x
+  }
+}
+
+/** Decodes what `encodeBbit` wrote for a vector of `length` entries with the same bits and seed. */
+export function decodeBbit(bytes: Uint8Array, options: BbitDecodeOptions): Float32Array {
+  const frame = bbitFrame(bytes, options)
+  const out = new Float32Array(options.length)
+  const y = new Float64Array(Math.max(0, ...frame.blocks.map((block) => block.size)))
+  frame.blocks.forEach((block, b) => {
+    decodeBbitBlock(frame, b, y)
+    out.set(y.subarray(0, block.filled), block.offset)
   })
   return out
 }

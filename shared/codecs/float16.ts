@@ -47,7 +47,7 @@ const roundShifted = (kept: number, rest: number, half: number): number =>
   rest > half || (rest === half && (kept & 1) === 1) ? kept + 1 : kept
 
 /** A half's 16 bits as a number (exact: every half is a float32). */
-function halfValue(bits: number): number {
+export function halfValue(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1
   const exponent = (bits >>> 10) & 0x1f
   const mantissa = bits & 0x3ff

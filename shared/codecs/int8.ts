@@ -33,11 +33,11 @@ export interface Int8EncodeOptions extends Int8Options {
   seed: number
 }
 
-const blockCount = (length: number, blockSize: number) => Math.ceil(length / blockSize)
+export const int8BlockCount = (length: number, blockSize: number) => Math.ceil(length / blockSize)
 
 /** The frame's size for `length` entries. */
 export const int8Bytes = (length: number, blockSize = DEFAULT_BLOCK_SIZE): number =>
-  4 * blockCount(length, blockSize) + length
+  4 * int8BlockCount(length, blockSize) + length
 
 function checkBlockSize(blockSize: number): void {
   checkInteger(blockSize, 'blockSize', 1, MAX_BLOCK_SIZE)
@@ -62,7 +62,7 @@ export function quantizeInt8(
 ): Uint8Array<ArrayBuffer> {
   checkLength(values.length, 'values.length')
   checkBlockSize(blockSize)
-  const blocks = blockCount(values.length, blockSize)
+  const blocks = int8BlockCount(values.length, blockSize)
   const out = new Uint8Array(4 * blocks + values.length)
   const scales = new DataView(out.buffer, 0, 4 * blocks)
   const entries = new Int8Array(out.buffer, 4 * blocks)
@@ -111,25 +111,48 @@ export function decodeInt8(
   length: number,
   { blockSize = DEFAULT_BLOCK_SIZE }: Int8Options = {},
 ): Float32Array<ArrayBuffer> {
+  checkInt8Frame(bytes, length, blockSize)
+  const out = new Float32Array(length)
+  decodeInt8Blocks(bytes, length, blockSize, 0, int8BlockCount(length, blockSize), out)
+  return out
+}
+
+/** Refuses a frame whose size is not that of `length` entries in blocks of `blockSize`. */
+export function checkInt8Frame(bytes: Uint8Array, length: number, blockSize: number): void {
   checkLength(length, 'length')
   checkBlockSize(blockSize)
   const expected = int8Bytes(length, blockSize)
   if (bytes.length !== expected)
     throw codecError('bytes', `holds ${bytes.length} bytes, ${length} entries need ${expected}`)
-  const blocks = blockCount(length, blockSize)
+}
+
+/**
+ * Decodes blocks [from, to) of a frame `checkInt8Frame` passed into `out` from its start, giving
+ * back their entry count: a streaming reader decodes a few blocks at a time into one buffer.
+ */
+export function decodeInt8Blocks(
+  bytes: Uint8Array,
+  length: number,
+  blockSize: number,
+  from: number,
+  to: number,
+  out: Float32Array,
+): number {
+  const blocks = int8BlockCount(length, blockSize)
   const scales = new DataView(bytes.buffer, bytes.byteOffset, 4 * blocks)
-  const entries = new Int8Array(bytes.buffer, bytes.byteOffset + 4 * blocks, length)
-  const out = new Float32Array(length)
-  for (let block = 0; block < blocks; block++) {
+  const start = from * blockSize
+  const end = Math.min(to * blockSize, length)
+  const entries = new Int8Array(bytes.buffer, bytes.byteOffset + 4 * blocks + start, end - start)
+  for (let block = from; block < to; block++) {
     const scale = scales.getFloat32(4 * block, true)
     if (!(scale >= 0 && scale <= 3.4028234663852886e38))
       throw codecError(`bytes.scales.${block}`, `is ${scale}, not a finite scale ≥ 0`)
-    const end = Math.min((block + 1) * blockSize, length)
-    for (let i = block * blockSize; i < end; i++) {
+    const blockEnd = Math.min((block + 1) * blockSize, length) - start
+    for (let i = block * blockSize - start; i < blockEnd; i++) {
       const q = entries[i]!
-      if (q < -LEVELS) throw codecError(`bytes.entries.${i}`, `is ${q}, outside −127..127`)
+      if (q < -LEVELS) throw codecError(`bytes.entries.${start + i}`, `is ${q}, outside −127..127`)
       out[i] = q * scale
     }
   }
-  return out
+  return end - start
 }

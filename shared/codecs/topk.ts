@@ -102,21 +102,34 @@ function largestIndices(values: Float32Array, k: number): Uint32Array {
 
 /** The dense tensor of `length` entries a frame describes: its pairs, zeros elsewhere. */
 export function decodeTopK(bytes: Uint8Array, length: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(length)
+  forEachTopK(bytes, length, (index, value) => (out[index] = value))
+  return out
+}
+
+/**
+ * Calls `visit` with each (index, value) pair of a frame for `length` entries, in ascending
+ * index order: a reader that adds a frame into a sum needs no dense copy of it. A pair out of
+ * order or out of range throws, after the pairs before it were visited.
+ */
+export function forEachTopK(
+  bytes: Uint8Array,
+  length: number,
+  visit: (index: number, value: number) => void,
+): void {
   checkLength(length, 'length')
   if (bytes.length % TOPK_ENTRY_BYTES !== 0 || bytes.length / TOPK_ENTRY_BYTES > length)
     throw codecError('bytes', `holds ${bytes.length} bytes, not 8 per entry for at most ${length}`)
   const k = bytes.length / TOPK_ENTRY_BYTES
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
-  const out = new Float32Array(length)
   let previous = -1
   for (let j = 0; j < k; j++) {
     const index = view.getUint32(4 * j, true)
     if (index <= previous || index >= length)
       throw codecError(`bytes.indices.${j}`, `is ${index}: indices ascend, each below ${length}`)
-    out[index] = view.getFloat32(4 * (k + j), true)
+    visit(index, view.getFloat32(4 * (k + j), true))
     previous = index
   }
-  return out
 }
 
 /**

@@ -200,5 +200,13 @@ export interface RoundView {
   bytesUp: number
   /** Bytes of the round's model sent to devices. */
   bytesDown: number
+  /**
+   * bytesUp by the codec each update's container named (`float32`, `int8`, `bbit1`…), `masked`
+   * for a secure round's masked vectors, `unreadable` where no header could be read: the values
+   * add up to bytesUp.
+   */
+  bytesUpByCodec: Record<string, number>
+  /** bytesDown by the encoding each model download went in: the values add up to bytesDown. */
+  bytesDownByEncoding: Record<string, number>
   participation: Participation
 }

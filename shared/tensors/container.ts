@@ -11,6 +11,7 @@ import {
   payloadBytes,
   shortPart,
 } from './frames.ts'
+import { type BlockScratch, readEncoded, type UpdateTensors } from './encoded.ts'
 import { tensorSize, type NamedTensor } from './named-tensor.ts'
 
 export { CODECS, type Codec, type CodecOptions } from './frames.ts'
@@ -175,6 +176,37 @@ export function decodeContainerHeader(bytes: Uint8Array): Header & { payloadStar
  * of a few bytes may describe a tensor of 2²⁷ entries.
  */
 export function decodeContainer(bytes: Uint8Array): Container {
+  const header = checkedLength(bytes)
+  return { codec: header.codec, tensors: decodeTensors(header, bytes), metadata: header.metadata }
+}
+
+/**
+ * Reads a container as an update is aggregated: float32 tensors as decodeContainer gives them,
+ * a compressed payload checked and left encoded (`encoded.ts`): no float32 copy of it is made.
+ * The same refusals as decodeContainer's, naming the same parts.
+ */
+export function readContainer(
+  bytes: Uint8Array,
+  scratch?: BlockScratch,
+): { codec: Codec; tensors: UpdateTensors; metadata: ContainerMetadata } {
+  const header = checkedLength(bytes)
+  const { codec, metadata } = header
+  if (codec === 'float32') return { codec, tensors: decodeTensors(header, bytes), metadata }
+  try {
+    return {
+      codec,
+      tensors: readEncoded(header, bytes.subarray(header.payloadStart), scratch),
+      metadata,
+    }
+  } catch (error) {
+    if (error instanceof FrameError)
+      throw new ContainerError('bad-payload', `${error.part}: ${error.message}`, error.part)
+    throw error
+  }
+}
+
+/** The header of a container whose payload is exactly as long as the header says. */
+function checkedLength(bytes: Uint8Array): Header & { payloadStart: number } {
   const header = decodeContainerHeader(bytes)
   const expected = header.payloadStart + payloadBytes(header)
   if (bytes.length < expected) {
@@ -186,7 +218,7 @@ export function decodeContainer(bytes: Uint8Array): Container {
     const why = `${bytes.length - expected} bytes after the payload`
     throw new ContainerError('size-mismatch', why, 'payload')
   }
-  return { codec: header.codec, tensors: decodeTensors(header, bytes), metadata: header.metadata }
+  return header
 }
 
 function decodeTensors(header: Header & { payloadStart: number }, bytes: Uint8Array) {

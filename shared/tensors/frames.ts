@@ -1,7 +1,7 @@
 /**
  * The container's payload under each codec (`shared/codecs/` does the maths): how many bytes the
  * header's tensors take, how float32 tensors become those bytes, and how they become float32
- * tensors again, materialized (a streaming decode-and-aggregate is still to do, issue 18).
+ * tensors again, materialized (`encoded.ts` reads them block by block instead).
  *
  * - `float32`: each tensor's entries, 4 bytes each (what models and older updates are).
  * - `float16`: each tensor's entries as halves, 2 bytes each.
@@ -109,7 +109,8 @@ export function shortPart(p: FrameParameters, available: number): string {
   return 'payload'
 }
 
-function frameBytes(p: FrameParameters, n: number, k: number): number {
+/** One tensor's frame size: `n` entries (`k` kept under top-k). */
+export function frameBytes(p: FrameParameters, n: number, k: number): number {
   switch (p.codec) {
     case 'float32':
       return 4 * n

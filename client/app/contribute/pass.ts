@@ -3,6 +3,7 @@
 // that ends here. The loop around it keeps consent, conditions and backoff.
 import type { Backend } from '../../../shared/protocol/index.ts'
 import { networkCodec } from '../../device/codec-choice.ts'
+import { networkDownload } from '../../device/download-choice.ts'
 import { ProtocolError } from '../../device/http.ts'
 import { runRound } from '../../device/pipeline.ts'
 import { recordRound } from '../history/store.ts'
@@ -59,6 +60,8 @@ export interface PassContext {
 export async function contribute(work: Work, ctx: PassContext): Promise<number> {
   const { db, now, show } = ctx
   const backend = work.saved?.backend ?? ctx.backend
+  /** The round under way, until its history is written (or is the outbox's to write). */
+  let round: PhoneRound | null = work.saved ? resumedRound(work.saved) : null
   const device = await ctx.link.device({
     trainer: ctx.trainer,
     examples: work.examples,
@@ -66,13 +69,19 @@ export async function contribute(work: Work, ctx: PassContext): Promise<number> 
     backend,
     signal: ctx.signal,
     models: indexedDbModels(db, now),
+    // The model's encoding by the network as it is when the model is asked for, as for uploads.
+    modelEncoding: networkDownload(() => readNetwork()),
+    // The round's model, as it came, for its History.
+    onDownload: ({ hash, bytes, encoding }) => {
+      if (round?.assignment.model.hash !== hash) return
+      round.bytesDown = (round.bytesDown ?? 0) + bytes
+      round.downloadEncoding = encoding
+    },
     ...(ctx.speed !== undefined ? { examplesPerSecond: ctx.speed } : {}),
     state: () => deviceState(ctx.conditions.read()),
     // Read at the check-in itself: a withdrawal a moment before is already honoured.
     consents: ctx.readyTaskIds,
   })
-  /** The round under way, until its history is written (or is the outbox's to write). */
-  let round: PhoneRound | null = work.saved ? resumedRound(work.saved) : null
   let done: WorkDone = { examples: 0, steps: 0 }
   /** Why a secure round went on without this phone, if it did. */
   let leftBehind: string | undefined

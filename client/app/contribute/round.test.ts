@@ -26,7 +26,10 @@ describe('the phone’s checkpoints of a round', () => {
   it('come every tenth of its steps, into IndexedDB, while the task is consented to', async () => {
     const db = await freshDb()
     await createConsentStore({ db }).join(taskView('t1'))
-    const checkpoints = phoneCheckpoints(db, round, () => 9)
+    // The model came after the round began: the checkpoint keeps what it cost.
+    const downloading = { ...round }
+    const checkpoints = phoneCheckpoints(db, downloading, () => 9)
+    Object.assign(downloading, { bytesDown: 700, downloadEncoding: 'delta' })
     // 200 examples in batches of 10, one epoch: 20 steps, so every 5 (the least).
     expect(checkpoints.every).toBe(5)
     expect(checkpoints.resumeFrom).toBeUndefined()
@@ -37,11 +40,22 @@ describe('the phone’s checkpoints of a round', () => {
       exampleCount: 200,
       savedAt: 9,
       backend: 'wasm',
+      bytesDown: 700,
+      downloadEncoding: 'delta',
     })
     expect(saved?.checkpoint.step).toBe(4)
     // Resumed after a reload: the same round, carrying on from that checkpoint.
     const resumed = resumedRound(saved!)
-    expect(resumed).toMatchObject({ taskName: 'digits', startedAt: 5, exampleCount: 200 })
+    expect(resumed).toMatchObject({
+      taskName: 'digits',
+      startedAt: 5,
+      exampleCount: 200,
+      bytesDown: 700,
+      downloadEncoding: 'delta',
+    })
+    expect(
+      unfinishedRecord(resumed, { examples: 0, steps: 0 }, { stopped: true }, 9),
+    ).toMatchObject({ bytesDown: 700, downloadEncoding: 'delta' })
     expect(phoneCheckpoints(db, resumed).resumeFrom?.step).toBe(4)
     db.close()
   })
@@ -74,6 +88,7 @@ describe('the history of a round that ends on the phone', () => {
     expect(unfinishedRecord(round, work, { stopped: true }, 9)).toMatchObject({
       outcome: 'stopped',
       bytesSent: 0,
+      bytesDown: 0, // no download told: the model was held
       finishedAt: 9,
       detail: expect.stringMatching(/^Stopped/) as unknown,
     })

@@ -4,11 +4,20 @@
 import { type Assignment, type Backend, plannedSteps } from '../../../shared/protocol/index.ts'
 import type { Checkpoints } from '../../device/pipeline.ts'
 import type { SecureOutcome } from '../../device/secure.ts'
-import type { CheckpointRecord, HistoryRecord, PollenDatabase } from '../storage/index.ts'
+import {
+  type CheckpointRecord,
+  type HistoryRecord,
+  type PollenDatabase,
+  roundDownload,
+  type RoundDownload,
+} from '../storage/index.ts'
 import { checkpointEvery, saveCheckpoint } from './checkpoints.ts'
 
-/** A round this phone works on: assigned at a check-in, or resumed from its checkpoint. */
-export interface PhoneRound {
+/**
+ * A round this phone works on: assigned at a check-in, or resumed from its checkpoint. Its
+ * download is told once the model came (kept in its checkpoint, for the History after a reload).
+ */
+export interface PhoneRound extends RoundDownload {
   assignment: Assignment
   taskName: string
   backend: Backend
@@ -26,6 +35,7 @@ export const resumedRound = (saved: CheckpointRecord): PhoneRound => ({
   backend: saved.backend,
   startedAt: saved.startedAt,
   exampleCount: saved.exampleCount,
+  ...roundDownload(saved),
   saved,
 })
 
@@ -49,6 +59,7 @@ export function phoneCheckpoints(
         checkpoint,
         backend,
         startedAt,
+        ...roundDownload(round),
         savedAt: now(),
       })
     },
@@ -70,6 +81,7 @@ const recordOf = (round: PhoneRound, work: WorkDone, finishedAt: number) => ({
   backend: round.backend,
   startedAt: round.startedAt,
   finishedAt,
+  ...roundDownload(round),
 })
 
 /** A secure round's history: it ends online, with the unmasking, never in the outbox. */

@@ -3,7 +3,7 @@ import type { Codec } from '../../../shared/tensors/index.ts'
 import type { HistoryOutcome, HistoryRecord, PollenDatabase } from '../storage/index.ts'
 import { formatBytes } from '../tasks/format.ts'
 import { pendingUploads } from '../outbox/index.ts'
-import type { PendingUpload } from '../storage/index.ts'
+import type { PendingUpload, RoundDownload } from '../storage/index.ts'
 import { listHistory } from './store.ts'
 
 export { listHistory, recordRound } from './store.ts'
@@ -60,6 +60,7 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
         'facts',
         ...pair('Round', String(r.round)),
         ...pair('Examples used', r.examples.toLocaleString('en')),
+        ...downloaded(r),
         ...pair('Sent', formatBytes(r.bytesSent)),
         ...encoding(r.codec),
         ...pair('Backend', r.backend),
@@ -71,6 +72,8 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
     item.dataset.outcome = r.outcome
     item.dataset.bytesSent = String(r.bytesSent)
     if (r.codec) item.dataset.codec = r.codec
+    if (r.bytesDown !== undefined) item.dataset.bytesDown = String(r.bytesDown)
+    if (r.downloadEncoding) item.dataset.downloadEncoding = r.downloadEncoding
     item.dataset.round = String(r.round)
     item.dataset.taskId = r.taskId
     return item
@@ -95,6 +98,7 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
         'facts',
         ...pair('Round', String(u.round)),
         ...pair('Examples used', u.examples.toLocaleString('en')),
+        ...downloaded(u),
         ...pair('To send', formatBytes(u.body.byteLength)),
         ...encoding(u.codec),
         ...pair('Backend', u.backend),
@@ -112,6 +116,14 @@ export function mountHistoryScreen({ db, document = globalThis.document }: Histo
     h(document, 'dt', null, term),
     h(document, 'dd', null, value),
   ]
+  /** The round's model as it came (nothing where it was held); unknown before it was counted. */
+  const downloaded = ({ bytesDown, downloadEncoding }: RoundDownload) =>
+    bytesDown === undefined
+      ? []
+      : pair(
+          'Downloaded',
+          downloadEncoding ? `${formatBytes(bytesDown)}, ${downloadEncoding}` : 'nothing (held)',
+        )
   /** The update's codec, where it has one (a secure round's masked sum has none). */
   const encoding = (codec: Codec | undefined) => (codec ? pair('Encoding', codec) : [])
 

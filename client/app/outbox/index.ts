@@ -9,6 +9,7 @@ import {
   type HistoryRecord,
   type PendingUpload,
   type PollenDatabase,
+  roundDownload,
   STORES,
 } from '../storage/index.ts'
 import { recordRound } from '../history/store.ts'
@@ -172,6 +173,8 @@ async function finish(
     steps: upload.steps,
     bytesSent: result.outcome === 'expired' ? 0 : upload.body.byteLength,
     ...(upload.codec ? { codec: upload.codec } : {}),
+    // Absent for an upload queued before downloads were counted: unknown, not none.
+    ...(upload.bytesDown !== undefined ? roundDownload(upload) : {}),
     backend: upload.backend,
     startedAt: upload.startedAt,
     finishedAt: at,

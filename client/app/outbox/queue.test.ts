@@ -29,7 +29,13 @@ describe('delivery through the outbox', () => {
     })
     const delivery = outboxDelivery(
       db,
-      { taskName: 'digits', backend: 'wasm', startedAt: 3 },
+      {
+        taskName: 'digits',
+        backend: 'wasm',
+        startedAt: 3,
+        bytesDown: 5,
+        downloadEncoding: 'float16',
+      },
       () => 7,
     )
     const body = new Uint8Array([9, 8, 7, 6]).subarray(1, 3)
@@ -51,6 +57,8 @@ describe('delivery through the outbox', () => {
       codec: 'int8',
       backend: 'wasm',
       startedAt: 3,
+      bytesDown: 5,
+      downloadEncoding: 'float16',
       queuedAt: 7,
       attempts: 0,
       claimedUntil: 0,

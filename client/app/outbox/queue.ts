@@ -3,7 +3,13 @@
 // the service worker (it brings the device pipeline's types only, but keeps index.ts lean).
 import type { Delivery } from '../../device/pipeline.ts'
 import type { Backend } from '../../../shared/protocol/index.ts'
-import { type PendingUpload, type PollenDatabase, STORES } from '../storage/index.ts'
+import {
+  type PendingUpload,
+  type PollenDatabase,
+  roundDownload,
+  type RoundDownload,
+  STORES,
+} from '../storage/index.ts'
 import { uploadKey } from './index.ts'
 
 /** Puts a trained update in the outbox and drops the round's checkpoint, in one transaction. */
@@ -16,7 +22,7 @@ export async function queueUpload(db: PollenDatabase, upload: PendingUpload): Pr
   ])
 }
 
-export interface OutboxRound {
+export interface OutboxRound extends RoundDownload {
   taskName: string
   backend: Backend
   startedAt: number
@@ -43,6 +49,7 @@ export function outboxDelivery(
         steps: trained.steps,
         backend: round.backend,
         startedAt: round.startedAt,
+        ...roundDownload(round),
         queuedAt: now(),
         attempts: 0,
         claimedUntil: 0,

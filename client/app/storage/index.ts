@@ -1,4 +1,4 @@
-export { DB_NAME, DB_VERSION, INDEXES, openPollenDB, STORES } from './schema.ts'
+export { DB_NAME, DB_VERSION, INDEXES, openPollenDB, roundDownload, STORES } from './schema.ts'
 export type {
   CheckpointRecord,
   ConsentRecord,
@@ -17,6 +17,7 @@ export type {
   PollenDatabase,
   PollenDB,
   ResidualRecord,
+  RoundDownload,
   SettingKey,
   SettingRecord,
   SpeedRecord,

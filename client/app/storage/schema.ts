@@ -10,6 +10,7 @@ import type {
   Assignment,
   Backend,
   DevicePrivacyView,
+  DownloadEncoding,
   UploadOutcome,
 } from '../../../shared/protocol/index.ts'
 import type { TrainCheckpoint } from '../../../shared/training/index.ts'
@@ -86,10 +87,25 @@ export interface ModelRecord {
 }
 
 /**
+ * The round's model as it came: the bytes downloaded for it (0 where the phone held it) and
+ * their encoding (absent where nothing came). Both absent in what was kept before (issue 18).
+ */
+export interface RoundDownload {
+  bytesDown?: number
+  downloadEncoding?: DownloadEncoding
+}
+
+/** What a round ending now records of its download: 0 bytes where none was told. */
+export const roundDownload = ({ bytesDown, downloadEncoding }: RoundDownload): RoundDownload => ({
+  bytesDown: bytesDown ?? 0,
+  ...(downloadEncoding ? { downloadEncoding } : {}),
+})
+
+/**
  * Local training in progress, saved every few batches so a reload resumes the same round while
  * its deadline holds. One per task: a new round's work replaces the last one's.
  */
-export interface CheckpointRecord {
+export interface CheckpointRecord extends RoundDownload {
   taskId: string
   taskName: string
   /** The round's work as the coordinator assigned it (model hash, plan, deadline, upload URL). */
@@ -103,7 +119,7 @@ export interface CheckpointRecord {
 }
 
 /** A trained update waiting to be sent (offline, or the coordinator unreachable). */
-export interface PendingUpload {
+export interface PendingUpload extends RoundDownload {
   /** `${taskId}/${round}` */
   key: string
   taskId: string
@@ -138,7 +154,7 @@ export interface PendingUpload {
 export type HistoryOutcome = UploadOutcome | 'failed' | 'stopped' | 'expired'
 
 /** One round this phone took part in. */
-export interface HistoryRecord {
+export interface HistoryRecord extends RoundDownload {
   id?: number
   taskId: string
   taskName: string

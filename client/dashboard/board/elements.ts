@@ -28,6 +28,7 @@ export function boardElements(doc: Document) {
       summary: byId(doc, 'round-summary', HTMLElement),
       bar: byId(doc, 'stage-bar', HTMLElement),
       stages: byId(doc, 'stages', HTMLDListElement),
+      traffic: byId(doc, 'traffic', HTMLTableElement),
     },
     timeline: byId(doc, 'timeline', HTMLElement),
     timelineNote: byId(doc, 'timeline-note', HTMLElement),

@@ -122,7 +122,7 @@ export function asyncPolicy(deps: Omit<PolicyDeps, 'secure' | 'startDeadline'>):
       })
       if ('field' in checked) {
         const refusal = { problem: 'invalid' as const, ...checked }
-        return submission.rejectRead(live, round, device, refusal, bytes.length, n)
+        return submission.rejectRead(live, round, device, refusal, bytes, n)
       }
       const { metadata, tensors: delta, norm } = checked
       const update = { bytes, metadata, delta, norm, recycle: recycleBody }

@@ -94,13 +94,7 @@ export function syncPolicy(deps: PolicyDeps): RoundPolicy {
         codecs: live.record.spec.compression.uploads,
       })
       if ('field' in checked)
-        return submission.rejectRead(
-          live,
-          round,
-          device,
-          { problem: 'invalid', ...checked },
-          bytes.length,
-        )
+        return submission.rejectRead(live, round, device, { problem: 'invalid', ...checked }, bytes)
       const { metadata, tensors: delta, norm } = checked
       const update = { bytes, metadata, delta, norm, recycle: recycleBody }
       return submission.accept(live, round, device, key, update, {

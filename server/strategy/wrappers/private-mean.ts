@@ -1,4 +1,5 @@
 import { partialNumber } from '../../../shared/aggregation/index.ts'
+import { materialize } from '../../../shared/tensors/index.ts'
 import { createPrivateSum } from '../../privacy/private-sum.ts'
 import type { RoundAggregation, Strategy } from '../types.ts'
 import { wrapStrategy } from './wrap.ts'
@@ -28,7 +29,7 @@ export function withPrivateMean(inner: Strategy, options: PrivateMeanOptions): S
       let examples = 0
       const outer: RoundAggregation = {
         accept(report) {
-          sum.addUpdate(report.delta)
+          sum.addUpdate(materialize(report.delta))
           examples += report.examples
         },
         acceptSum: (flat, count) => sum.addSum(flat, count),

@@ -1,5 +1,6 @@
 import { stalenessWeight } from '../../../shared/aggregation/index.ts'
 import { scaleTensors } from '../../../shared/privacy/index.ts'
+import { isEncoded } from '../../../shared/tensors/index.ts'
 import type { Strategy, TrainReport } from '../types.ts'
 import { wrapStrategy } from './wrap.ts'
 
@@ -10,7 +11,10 @@ import { wrapStrategy } from './wrap.ts'
 export function scaled(report: TrainReport, factor: number): TrainReport {
   if (factor === 1) return report
   const { norm: _unscaled, ...rest } = report
-  const delta = scaleTensors(report.delta, factor, { inPlace: report.owned === true })
+  // A compressed delta keeps the factor and applies it as it is added: no decoded copy.
+  const delta = isEncoded(report.delta)
+    ? report.delta.scaled(factor)
+    : scaleTensors(report.delta, factor, { inPlace: report.owned === true })
   return { ...rest, delta, owned: true }
 }
 

@@ -1,16 +1,17 @@
 import { describe, expect, it, vi } from 'vitest'
 import { tensor, values } from '../../../shared/aggregation/fixtures.ts'
+import { materialize } from '../../../shared/tensors/index.ts'
 import { strategyFor } from '../aggregation-strategy.ts'
 import type { Strategy, TrainReport } from '../types.ts'
 import { withPrivateMean, withStaleness, withUpdateBounds, type ReportBounds } from './index.ts'
 
 const spec = [{ name: 'w', shape: [2] }]
 const report = (deviceId: string, delta: number[], more: Partial<TrainReport> = {}) => ({
-  deviceId,
-  delta: [tensor('w', delta)],
   examples: 1,
   steps: 1,
   ...more,
+  deviceId,
+  delta: [tensor('w', delta)],
 })
 
 /** One round from global [0, 0]: the reports go in, the next weights come out. */
@@ -99,7 +100,7 @@ describe('withUpdateBounds', () => {
     let calibrating = hold > 0
     const state = { clipped: 0 }
     const clip = (r: TrainReport): TrainReport => {
-      const [x, y] = values(r.delta[0])
+      const [x, y] = values(materialize(r.delta)[0])
       const norm = Math.hypot(x!, y!)
       if (norm <= 1) return r
       state.clipped++
