@@ -1,7 +1,8 @@
 // bench:compression's timings, per codec and update size (mnist-2nn's, synet's):
 // - node: what the coordinator does with one update: admission (header, codec, metadata, shapes,
-//   decode, finite check: server/rounds/admission.ts's checkUpdate) and adding it to the round's
-//   mean (createDeltaMean), in this process; and the encode in Node beside it.
+//   the payload read and checked: server/rounds/admission.ts's checkUpdate) and adding it to the
+//   round's mean (createDeltaMean; a compressed update block by block), in this process; and the
+//   encode in Node beside it.
 // - chromium: the encode in a Web Worker in headless Chromium, the phone's runtime: the worker
 //   is bench/compression-worker.ts bundled by Vite, the page a blank one of a made-up origin.
 import { fileURLToPath } from 'node:url'
