@@ -93,13 +93,17 @@ export function accuracyTable(rows: readonly Row[]): string {
 
 export function timingTable(timings: readonly Timing[]): string {
   const lines = [
-    '| update | codec | bytes | encode, Chromium worker (ms) | encode, Node (ms) | decode + aggregate, coordinator (ms) |',
+    '| update | codec | bytes | encode, Chromium worker (ms, median (min–max)) | encode, Node (ms) | decode + aggregate, coordinator (ms) |',
     '| --- | --- | ---: | ---: | ---: | ---: |',
   ]
+  /** The median, and the fastest–slowest repeat beside it. */
+  const spread = (ms: number | null, r: [number, number] | null) =>
+    ms === null || r === null ? '–' : `${ms.toFixed(1)} (${r[0].toFixed(1)}–${r[1].toFixed(1)})`
   for (const t of timings)
     lines.push(
-      `| ${t.model} | ${t.codec} | ${t.bytes} | ${fixed(t.chromiumEncodeMs, 1)} | ` +
-        `${t.nodeEncodeMs.toFixed(1)} | ${t.nodeDecodeAggregateMs.toFixed(1)} |`,
+      `| ${t.model} | ${t.codec} | ${t.bytes} | ${spread(t.chromiumEncodeMs, t.chromiumEncodeRange)} | ` +
+        `${spread(t.nodeEncodeMs, t.nodeEncodeRange)} | ` +
+        `${spread(t.nodeDecodeAggregateMs, t.nodeDecodeAggregateRange)} |`,
     )
   return lines.join('\n')
 }

@@ -16,7 +16,7 @@ import { CHROMIUM_ARGS, chromiumLaunch } from '../e2e/environment.ts'
 import type { BenchModel } from './compression-options.ts'
 import type { EncodeJob, EncodeTimes } from './compression-worker.ts'
 import { randomDeltas } from './deltas.ts'
-import { median } from './stats.ts'
+import { median, range } from './stats.ts'
 
 /** The update sizes timed: the smallest model and the CNN the issue quotes (4.8 MB float32). */
 export const TIMED_MODELS: readonly BenchModel[] = ['mnist-2nn', 'synet']
@@ -25,11 +25,14 @@ export interface Timing {
   model: BenchModel
   codec: Codec
   bytes: number
-  /** Median milliseconds per update. */
+  /** Median milliseconds per update, and the fastest and slowest of the repeats. */
   nodeEncodeMs: number
+  nodeEncodeRange: [number, number]
   nodeDecodeAggregateMs: number
+  nodeDecodeAggregateRange: [number, number]
   /** Null where Chromium was not run or could not start. */
   chromiumEncodeMs: number | null
+  chromiumEncodeRange: [number, number] | null
 }
 
 type Layout = { name: string; shape: number[] }[]
@@ -72,7 +75,13 @@ export function nodeTimes(layout: Layout, codec: Codec, repeats: number) {
     encodeMs.push(encoded)
     decodeMs.push(decoded)
   }
-  return { bytes, encodeMs: median(encodeMs), decodeAggregateMs: median(decodeMs) }
+  return {
+    bytes,
+    encodeMs: median(encodeMs),
+    encodeRange: range(encodeMs),
+    decodeAggregateMs: median(decodeMs),
+    decodeAggregateRange: range(decodeMs),
+  }
 }
 
 /** The worker's code, bundled (shared/ and all) into one ES module. */
@@ -166,8 +175,11 @@ export async function runTimings(
         codec,
         bytes: node.bytes,
         nodeEncodeMs: node.encodeMs,
+        nodeEncodeRange: node.encodeRange,
         nodeDecodeAggregateMs: node.decodeAggregateMs,
+        nodeDecodeAggregateRange: node.decodeAggregateRange,
         chromiumEncodeMs: inWorker ? median(inWorker.ms) : null,
+        chromiumEncodeRange: inWorker ? range(inWorker.ms) : null,
       })
       log(
         `${model} ${codec}: ${node.bytes} bytes, encode ${node.encodeMs.toFixed(1)} ms (node)` +
