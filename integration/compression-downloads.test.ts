@@ -15,6 +15,7 @@ import {
   sha256Hex,
 } from '../shared/tensors/index.ts'
 import { createVirtualClock } from '../server/clock/index.ts'
+import { DELTA_BASE_ROUNDS } from '../server/api/model-downloads.ts'
 import { ADMIN_TOKEN, startCoordinator, waitFor, type Running } from './harness.ts'
 import { rawDevice } from './raw-device.ts'
 
@@ -45,12 +46,12 @@ describe('compressed model downloads', () => {
       const r = await roundOf(taskId, n)
       return r?.status === 'committed' ? r : undefined
     })
-  const createTask = (name: string, downloads?: DownloadEncoding[]) =>
+  const createTask = (name: string, downloads?: DownloadEncoding[], total = 3) =>
     running.admin.createTask({
       name,
       purpose,
       model: { preset: 'mnist-2nn' },
-      rounds: { total: 3, clientsPerRound: 1, minReports: 1, overSelect: 1, deadlineSeconds: 60 },
+      rounds: { total, clientsPerRound: 1, minReports: 1, overSelect: 1, deadlineSeconds: 60 },
       ...(downloads ? { compression: { downloads } } : {}),
     })
   /** A right-shaped update, as a round of training moves a model. */
@@ -129,6 +130,40 @@ describe('compressed model downloads', () => {
       device.token,
     )
     expect(stranger.headers.get('X-Pollen-Encoding')).toBe('float16')
+  })
+
+  it(`serves a delta only from the last ${DELTA_BASE_ROUNDS} rounds' models: an older base gets the model whole again`, async () => {
+    // The device is to be assigned this task's rounds only: the tasks before it go.
+    const listed = (await (await get('/api/v1/tasks')).json()) as { tasks: TaskView[] }
+    for (const { id } of listed.tasks)
+      await running.admin.call(`/api/v1/tasks/${id}`, { method: 'DELETE' })
+    const task = await createTask(
+      're-based',
+      ['float32', 'float16', 'delta'],
+      DELTA_BASE_ROUNDS + 3,
+    )
+    const device = await rawDevice(running.url)
+    const models: string[] = [task.model.hash]
+    for (let n = 1; n <= DELTA_BASE_ROUNDS + 1; n++) {
+      const assignment = (await device.checkin()) as Assignment
+      expect(assignment).toMatchObject({ taskId: task.id, round: n })
+      await device.upload(assignment, update(await trueModel(assignment.model.hash), n), {
+        examples: EXAMPLES,
+        steps: plannedSteps(assignment.plan, EXAMPLES),
+      })
+      models.push((await committed(task.id, n)).model!)
+    }
+    const current = models.at(-1)!
+    const ask = async (from: string) =>
+      (
+        await get(`/api/v1/models/${current}?encoding=delta&from=${from}`, device.token)
+      ).headers.get('X-Pollen-Encoding')
+    // Round DELTA_BASE_ROUNDS + 2 is open, on models[DELTA_BASE_ROUNDS + 1]: the last
+    // DELTA_BASE_ROUNDS rounds (the open one too) start from models[2] on.
+    expect(await ask(models[0]!)).toBe('float16')
+    expect(await ask(models[1]!)).toBe('float16')
+    expect(await ask(models[2]!)).toBe('delta')
+    expect(await ask(models.at(-2)!)).toBe('delta')
   })
 
   it('keeps the old URL as it was, and falls back to float32 where the task serves nothing else', async () => {

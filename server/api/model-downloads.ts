@@ -126,7 +126,9 @@ export function modelEncoder({
       }
       return bytes
     })
-    pending.catch(() => evict(key))
+    pending.catch(() => {
+      if (cache.get(key) === pending) evict(key)
+    })
     cache.set(key, pending)
     while (cache.size > cacheEntries) evict(cache.keys().next().value!)
     return pending
@@ -156,8 +158,8 @@ export function modelEncoder({
       const base = orNull(() => decodeContainer(held))
       if (base?.codec !== 'float32') return null
       const model = decoded(bytes)
-      const weights = baseWeights(base.tensors, from.encoding)
-      if (!sameLayout(model, weights)) return null
+      const weights = orNull(() => baseWeights(base.tensors, from.encoding))
+      if (!weights || !sameLayout(model, weights)) return null
       return orNull(() => encodeDeltaModel({ model, hash }, { weights, ref: from }))
     })
 
@@ -181,11 +183,20 @@ export function modelEncoder({
 }
 
 /**
- * The models a delta to `hash` may start from: the chains (each round's base and committed
- * model) of the tasks whose current model `hash` is. Any other `from` would have the coordinator
- * read and decode whatever blob a device names (a held-out set, another task's model) and fill
- * the encodings' cache with deltas no phone of this task can hold; it falls back instead. A
- * chain only grows with a new current model, so it is kept per hash, for a few hashes.
+ * Rounds back a delta's base may be: a phone whose base is older gets the model whole again
+ * (float16 where served), which becomes its new base. So a delta's error, one int8 step of the
+ * change since the base, is a step of at most this many rounds' change, and the bases one model
+ * may be asked a delta from are few (2 per round), which bounds the deltas worth computing.
+ */
+export const DELTA_BASE_ROUNDS = 8
+
+/**
+ * The models a delta to `hash` may start from: the recent chain (each of the last
+ * DELTA_BASE_ROUNDS rounds' base and committed model) of the tasks whose current model `hash`
+ * is. Any other `from` would have the coordinator read and decode whatever blob a device names
+ * (a held-out set, another task's model) and fill the encodings' cache with deltas no phone of
+ * this task can hold; it falls back instead. Asked only for a model some task serves deltas of
+ * now, so the hashes kept are the tasks' current models.
  */
 function modelChains(scheduler: Pick<Scheduler, 'listTasks' | 'listRounds'>, keep = 64) {
   const chains = new Map<string, Promise<ReadonlySet<string>>>()
@@ -195,7 +206,14 @@ function modelChains(scheduler: Pick<Scheduler, 'listTasks' | 'listRounds'>, kee
       const tasks = scheduler.listTasks().filter((t) => t.model.hash === hash)
       chain = Promise.all(tasks.map((t) => scheduler.listRounds(t.id))).then(
         (rounds) =>
-          new Set(rounds.flat().flatMap((r) => (r.model ? [r.baseModel, r.model] : [r.baseModel]))),
+          new Set(
+            rounds.flatMap((task) =>
+              [...task]
+                .sort((a, b) => b.round - a.round)
+                .slice(0, DELTA_BASE_ROUNDS)
+                .flatMap((r) => (r.model ? [r.baseModel, r.model] : [r.baseModel])),
+            ),
+          ),
       )
       chain.catch(() => chains.delete(hash))
       chains.set(hash, chain)
@@ -220,7 +238,12 @@ export function modelDownloads({
     if (!SHA256_HEX.test(hash))
       throw new PollenError('invalid_request', 'not a sha256 hash', 'hash')
     let request = downloadRequest((name) => c.req.queries(name))
-    if (request.encoding === 'delta' && !(await chainOf(hash)).has(request.from.hash))
+    const servedHere = servedEncodings(scheduler, hash)
+    if (
+      request.encoding === 'delta' &&
+      servedHere.includes('delta') &&
+      !(await chainOf(hash)).has(request.from.hash)
+    )
       request = { encoding: 'float16' }
     // The old URL, byte for byte as ever: a 304 without reading the blob.
     if (request.encoding === 'float32' && c.req.header('if-none-match') === `"${hash}"`) {
@@ -230,7 +253,7 @@ export function modelDownloads({
     }
     const bytes = await blobs.get(hash)
     if (!bytes) throw new PollenError('not_found', `no model ${hash}`, 'hash')
-    const served = await encoded(hash, bytes, request, servedEncodings(scheduler, hash))
+    const served = await encoded(hash, bytes, request, servedHere)
     c.header('ETag', served.etag)
     c.header('Cache-Control', 'private, max-age=31536000, immutable')
     // Any query says what was sent; the old URL's headers stay as they were.

@@ -1,5 +1,5 @@
 import { l2Norm } from '../../shared/privacy/index.ts'
-import { isEncoded, materialize, type UpdateTensors } from '../../shared/tensors/index.ts'
+import { isEncoded, type UpdateTensors } from '../../shared/tensors/index.ts'
 import {
   type AggregationSettings,
   BOUND_GROWTH,
@@ -51,9 +51,14 @@ const grown = (calibrated: number, previous: number | null | undefined) =>
     ? calibrated
     : Math.min(calibrated, BOUND_GROWTH * previous)
 
-/** ‖delta‖₂: a compressed delta's from its reading, unless a wrapper scaled it since. */
+/**
+ * ‖delta‖₂: a compressed delta's from its reading, times what a wrapper scaled it by since (off
+ * from the scaled entries' own norm by float32 rounding only; never a decoded copy per upload).
+ */
 const normOf = (delta: UpdateTensors): number =>
-  isEncoded(delta) && delta.factors.length === 0 ? delta.norm : l2Norm(materialize(delta))
+  isEncoded(delta)
+    ? delta.factors.reduce((norm, f) => norm * Math.abs(f), delta.norm)
+    : l2Norm(delta)
 
 /**
  * A round's norm bound and weight cap (docs/PROTOCOL.md, "What one device can do"). An adaptive

@@ -37,7 +37,10 @@ export function ringBits(bits: number, participants: number): number {
   if (!Number.isInteger(bits) || bits < 1 || bits > 4) throw invalid('config.bits', 'not 1..4')
   if (!Number.isInteger(participants) || participants < 1)
     throw invalid('config.participants', 'not a whole number of at least 1')
-  return bits + Math.ceil(Math.log2(participants))
+  const m = bits + Math.ceil(Math.log2(participants))
+  // Words are packed and summed in 32 bits: a wider ring would wrap silently.
+  if (m > 32) throw invalid('config.participants', `too many for ${bits}-bit indices in 32 bits`)
+  return m
 }
 
 /** Words masked for a vector of `length` entries: its blocks' padded sizes. */

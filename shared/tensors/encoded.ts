@@ -195,6 +195,13 @@ function perTensorNorm2(p: FrameParameters, payload: Uint8Array, scratch: BlockS
   let tensor = 0
   let sum = 0
   let tensorStart = 0
+  // Where each tensor starts in the flat update, once (not summed again per tensor).
+  const starts: number[] = []
+  let at = 0
+  for (const t of p.tensors) {
+    starts.push(at)
+    at += tensorSize(t.shape)
+  }
   try {
     forEachBlock(
       { header: p, payload },
@@ -212,7 +219,7 @@ function perTensorNorm2(p: FrameParameters, payload: Uint8Array, scratch: BlockS
       },
       (i) => {
         tensor = i
-        tensorStart = p.tensors.slice(0, i).reduce((n, t) => n + tensorSize(t.shape), 0)
+        tensorStart = starts[i]!
       },
     )
   } catch (error) {
