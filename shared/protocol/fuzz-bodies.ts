@@ -148,16 +148,20 @@ function makeConsistent(spec: Record<string, unknown>): Record<string, unknown> 
   return out
 }
 
+/** Some of `fields`, at least one: a PATCH part naming none is refused. */
+const someOf = <T>(fields: { [K in keyof T]: fc.Arbitrary<T[K]> }) =>
+  optional(fields).filter((part) => Object.keys(part).length > 0)
+
 export const validPatch = optional({
   status: fc.constantFrom('running' as const, 'paused' as const),
-  rounds: optional({
+  rounds: someOf({
     total: fc.integer({ min: 1, max: 100_000 }),
     clientsPerRound: fc.integer({ min: 1, max: 10_000 }),
     minReports: fc.integer({ min: 1, max: 10_000 }),
     deadlineSeconds: between(0, 7 * 24 * 3600, true),
     overSelect: between(1, 5),
   }),
-  train: optional({
+  train: someOf({
     optimizer: fc.constantFrom(...OPTIMIZERS),
     learningRate: between(0, 10, true),
     batchSize: fc.integer({ min: 1, max: 4096 }),
