@@ -3,6 +3,7 @@ import { TaskSpecSchema, type TaskSpecInput, type TaskView } from '../../shared/
 import { round } from './fixtures.ts'
 import { asyncSummary, boundsText, roundSummary } from './round-view.ts'
 import {
+  compressionFacts,
   heldOutFact,
   modelFacts,
   progressLabel,
@@ -50,6 +51,21 @@ describe('task facts', () => {
     expect(modelFacts(frozen)).toBe(
       'custom (100,000 weights, 10,000 trained: frozen layers stay on the devices, so an update is 39.1 KiB, 90% smaller)',
     )
+  })
+
+  it('says which codecs updates and models may travel in, and nothing for float32 alone', () => {
+    expect(compressionFacts(taskOf({}))).toEqual([])
+    const compressed = taskOf({
+      compression: { uploads: ['float32', 'int8', 'bbit1'], downloads: ['float32', 'delta'] },
+    })
+    expect(compressionFacts(compressed)).toEqual([
+      'updates as float32, int8, bbit1',
+      'models as float32, delta',
+    ])
+    expect(taskFacts(compressed)).toContain('models as float32, delta')
+    expect(
+      compressionFacts(taskOf({ compression: { downloads: ['float32', 'float16'] } })),
+    ).toEqual(['models as float32, float16'])
   })
 
   it('says whether committed models are evaluated on a held-out set', () => {

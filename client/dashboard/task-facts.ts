@@ -63,6 +63,16 @@ export function privacyFacts(task: TaskView): string[] {
 }
 
 /**
+ * What travels compressed, where anything does: "updates as float32, int8, bbit1 · models as
+ * float32, float16, delta" (each in the task's order of preference). Float32 alone says nothing.
+ */
+export function compressionFacts({ compression }: TaskView): string[] {
+  const listed = (what: string, codecs: readonly string[]) =>
+    codecs.length === 1 && codecs[0] === 'float32' ? [] : [`${what} as ${codecs.join(', ')}`]
+  return [...listed('updates', compression.uploads), ...listed('models', compression.downloads)]
+}
+
+/**
  * The model and what one update costs: "mnist-2nn (199,210 weights, 778.2 KiB per update)", or
  * with frozen layers what training only the rest saves.
  */
@@ -90,6 +100,7 @@ export function taskFacts(task: TaskView): string[] {
     heldOutFact(task),
     `${task.train.optimizer}, learning rate ${task.train.learningRate}, batch ${task.train.batchSize}, ${plural(task.train.localEpochs, 'epoch')}`,
     roundFacts(task),
+    ...compressionFacts(task),
     ...ruleFacts(task),
     ...(task.seed === null ? [] : [`seed ${task.seed}`]),
     progressLabel(task),
