@@ -1,5 +1,6 @@
 import type { WeightSpecEntry } from '../../shared/aggregation/index.ts'
 import { l2Norm } from '../../shared/privacy/index.ts'
+import { isMaskedFrame } from '../../shared/secagg/index.ts'
 import {
   describeIssues,
   type UpdateMetadata,
@@ -24,15 +25,12 @@ export const UPLOAD_SLACK_BYTES = 64 * 1024
 export const uploadLimit = (info: Pick<ModelInfo, 'payloadBytes'>) =>
   info.payloadBytes + UPLOAD_SLACK_BYTES
 
-/** A secure round's masked vector starts with this (shared/secagg/wire.ts). */
-const MASKED_MAGIC = [0x50, 0x53, 0x41, 0x31] // 'PSA1'
-
 /**
  * The codec a round counts an upload's bytes under: the one its container's header names,
  * `masked` for a secure round's masked vector, `unreadable` where neither could be read.
  */
 export function uploadCodec(bytes: Uint8Array): string {
-  if (bytes.length >= 4 && MASKED_MAGIC.every((b, i) => bytes[i] === b)) return 'masked'
+  if (isMaskedFrame(bytes)) return 'masked'
   try {
     return decodeContainerHeader(bytes).codec
   } catch {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { CODECS } from '../tensors/index.ts'
+import { bbitBits, CODECS } from '../tensors/index.ts'
 import { AggregationSettingsSchema, tooFewReports, UNWEIGHTED_RULES } from './aggregation.ts'
 import { MAX_CLASSES, MAX_COLUMNS } from './datasets.ts'
 
@@ -348,7 +348,7 @@ function secureCompressionIssues(spec: z.output<typeof TaskSpecFields>): RuleIss
   if (!spec.secureAggregation) return []
   const { uploads } = spec.compression
   const path = ['compression', 'uploads']
-  const bbit = uploads.length === 1 && /^bbit[1-4]$/.test(uploads[0]!)
+  const bbit = uploads.length === 1 && bbitBits(uploads[0]!) !== null
   if (uploads.length !== 1 || (uploads[0] !== 'float32' && !bbit))
     return [
       {

@@ -38,6 +38,7 @@ export {
 export {
   decodeMaskedUpdate,
   encodeMaskedUpdate,
+  isMaskedFrame,
   fromBase64url,
   toBase64url,
   type MaskedUpdate,

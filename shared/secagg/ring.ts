@@ -1,4 +1,5 @@
 import { bbitBlocks } from '../codecs/bbit.ts'
+import { bbitBits, type Codec } from '../tensors/index.ts'
 import { rotateInPlace, unrotateInPlace } from '../codecs/hadamard.ts'
 import { invalid } from './errors.ts'
 
@@ -228,7 +229,7 @@ export const maskedBits = (config: { participants: number; bits?: number | undef
  * A secure task's b-bit setting from its accepted upload codecs: `{ bits }` where it accepts a
  * bbitB codec (task.ts lets a secure task name one codec alone), `{}` for fixed point.
  */
-export function secureBits(uploads: readonly string[]): { bits?: number } {
-  const codec = uploads.find((c) => /^bbit[1-4]$/.test(c))
-  return codec ? { bits: Number(codec.slice(4)) } : {}
+export function secureBits(uploads: readonly Codec[]): { bits?: number } {
+  const bits = uploads.map(bbitBits).find((b) => b !== null)
+  return bits ? { bits } : {}
 }

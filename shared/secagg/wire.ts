@@ -90,6 +90,9 @@ export interface MaskedUpdate {
 }
 
 const MAGIC = [0x50, 0x53, 0x41, 0x31] // 'PSA1'
+/** Whether `bytes` start as a masked update does (an upload's codec, counted without reading it). */
+export const isMaskedFrame = (bytes: Uint8Array): boolean =>
+  bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b)
 const MAX_HEADER_BYTES = 64 * 1024
 /** 2^28 words (1 GiB) is far past any model a phone trains; past it the frame is refused. */
 const MAX_WORDS = 2 ** 28
@@ -128,8 +131,7 @@ export function decodeMaskedUpdate(
   { expectedLength, expectedBits = 32 }: { expectedLength?: number; expectedBits?: number } = {},
 ): MaskedUpdate {
   if (bytes.length < 8) throw invalid('magic', `${FRAME}: ${bytes.length} bytes, too short`)
-  if (MAGIC.some((b, i) => bytes[i] !== b))
-    throw invalid('magic', `${FRAME}: does not start with 'PSA1'`)
+  if (!isMaskedFrame(bytes)) throw invalid('magic', `${FRAME}: does not start with 'PSA1'`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const headerLength = view.getUint32(4, true)
   if (headerLength > MAX_HEADER_BYTES)

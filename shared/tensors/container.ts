@@ -14,7 +14,7 @@ import {
 import { type BlockScratch, readEncoded, type UpdateTensors } from './encoded.ts'
 import { tensorSize, type NamedTensor } from './named-tensor.ts'
 
-export { CODECS, type Codec, type CodecOptions } from './frames.ts'
+export { bbitBits, CODECS, type Codec, type CodecOptions } from './frames.ts'
 
 /**
  * One binary container for models and updates:
